@@ -1,0 +1,117 @@
+/**
+ * @module buildApp: the Fastify application with every route, the auth hook and the one error
+ * mapper. It never listens; main.ts does, and tests may use inject().
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify'
+import { StratoError } from '../core/index.js'
+import type { ApiDeps } from './deps.js'
+import { sendError, toStratoError } from './error-handler.js'
+import { registerFunctionRoutes } from './routes/functions.js'
+import { registerInvocationRoutes } from './routes/invocations.js'
+import { registerLogRoutes } from './routes/logs.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body bytes as received, for signature verification. */
+    rawBody: Buffer | undefined
+  }
+}
+
+interface ProjectScoped {
+  project_id?: string
+}
+
+export function buildApp(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: () => randomUUID(),
+    // A 136-character URN is ordinary; the default 100 would answer 414.
+    routerOptions: { maxParamLength: 1024 },
+    // The default for bodies is 1 MiB; routes that take code or events set their own limits.
+    bodyLimit: 1024 * 1024,
+    requestTimeout: deps.config.requestTimeoutMs,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    clientErrorHandler: (err, socket) => {
+      // Node's own errors before a request exists (slow bodies, malformed requests).
+      const se = toStratoError(Object.assign(err, { statusCode: err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400 }))
+      const body = JSON.stringify({ error_code: se.spec.fss, error_msg: se.message })
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${se.spec.status} ${se.spec.status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        )
+      }
+      socket.destroy()
+    },
+  })
+  app.decorateRequest('rawBody', undefined)
+
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply))
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      new StratoError('ROUTE_NOT_FOUND', `No API at ${request.method} ${request.url.split('?')[0] ?? ''}.`),
+      request,
+      reply,
+    ),
+  )
+
+  // Management bodies are JSON. An empty body is no body: the SDK sends content-type on DELETE too.
+  const parseJson = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const raw = body as Buffer
+    request.rawBody = raw
+    if (raw.length === 0) {
+      done(null, undefined)
+      return
+    }
+    parseJson(request, raw.toString('utf8'), done)
+  })
+
+  app.get('/strato/health', () => ({ status: 'ok' }))
+  app.get('/strato/info', () => deps.info())
+
+  // Everything under /v2 is signed. The cheap checks run before the body is read.
+  const authenticate = (request: FastifyRequest): void => {
+    const principal = deps.verifier.verify({
+      method: request.method,
+      target: request.raw.url ?? '/',
+      headers: request.headers,
+      body: Buffer.isBuffer(request.body) ? request.body : request.rawBody,
+    })
+    const projectId = (request.params as ProjectScoped).project_id
+    if (projectId !== undefined && projectId !== principal.projectId) {
+      throw new StratoError('FORBIDDEN', `The access key may not act on project '${projectId}'.`)
+    }
+  }
+  app.register((api, _opts, done) => {
+    api.addHook('onRequest', (request, _reply, next) => {
+      deps.verifier.precheck(request.headers)
+      next()
+    })
+    api.addHook('preHandler', (request, _reply, next) => {
+      authenticate(request)
+      next()
+    })
+    registerFunctionRoutes(api, deps)
+    registerLogRoutes(api, deps)
+    api.register((raw, _o, d) => {
+      // Invocation bodies stay bytes, whatever their content type.
+      raw.removeAllContentTypeParsers()
+      raw.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, cb) => cb(null, body))
+      registerInvocationRoutes(raw, deps)
+      d()
+    })
+    done()
+  })
+  return app
+}

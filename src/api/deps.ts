@@ -1,0 +1,18 @@
+/**
+ * @module What the API is built from; main.ts supplies real implementations, tests the same.
+ */
+import type { Config } from '../config/index.js'
+import type { Invoker } from '../core/index.js'
+import type { RequestVerifier } from '../auth/index.js'
+import type { Logger } from '../observability/index.js'
+import type { Store } from '../store/index.js'
+
+export interface ApiDeps {
+  readonly config: Config
+  readonly store: Store
+  readonly invoker: Invoker
+  readonly verifier: RequestVerifier
+  readonly logger: Logger
+  /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */
+  readonly info: () => Record<string, unknown>
+}

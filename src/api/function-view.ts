@@ -1,0 +1,81 @@
+/**
+ * @module The wire shapes of a function (reference Appendix A): config, list item and code.
+ */
+import { formatFunctionUrn, type FunctionRecord } from '../core/index.js'
+
+/** FunctionGraph's `last_modified` form: `2019-10-25 15:37:27` (UTC here). */
+export function formatLastModified(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '')
+}
+
+function cpuOf(memorySizeMb: number): number {
+  return Math.round((memorySizeMb / 128) * 100 + 200)
+}
+
+export function functionUrnOf(fn: FunctionRecord, region: string): string {
+  return formatFunctionUrn(region, fn.projectId, fn.packageName, fn.name)
+}
+
+/** The function model returned by create, show config and update config. */
+export function functionView(fn: FunctionRecord, region: string): Record<string, unknown> {
+  const stamp = formatLastModified(fn.lastModified).replace(/[-: ]/g, '').slice(2)
+  return {
+    ...fn.extra,
+    func_id: fn.id,
+    resource_id: `${fn.id}:${fn.name}`,
+    func_urn: functionUrnOf(fn, region),
+    func_name: fn.name,
+    domain_id: fn.projectId,
+    namespace: fn.projectId,
+    project_name: region,
+    package: fn.packageName,
+    runtime: fn.runtime,
+    timeout: fn.timeoutS,
+    handler: fn.handler,
+    memory_size: fn.memorySizeMb,
+    cpu: cpuOf(fn.memorySizeMb),
+    code_type: fn.codeType,
+    code_url: '',
+    code_filename: fn.codeFilename,
+    code_size: fn.codeSize,
+    digest: fn.digest,
+    version: 'latest',
+    image_name: `latest-${stamp}@${fn.digest.slice(0, 5)}`,
+    user_data: fn.userData,
+    encrypted_user_data: '',
+    description: fn.description,
+    last_modified: formatLastModified(fn.lastModified),
+    initializer_handler: fn.initializerHandler,
+    initializer_timeout: fn.initializerTimeoutS,
+    strategy_config: { concurrency: fn.maxInstances, concurrent_num: fn.concurrentNum },
+    depend_list: [],
+    depend_version_list: [],
+    dependencies: [],
+    type: typeof fn.extra.type === 'string' ? fn.extra.type : 'v2',
+  }
+}
+
+/** The code model returned by show code and update code. */
+export function codeView(
+  fn: FunctionRecord,
+  region: string,
+  packageBase64: string,
+): Record<string, unknown> {
+  return {
+    func_urn: functionUrnOf(fn, region),
+    func_name: fn.name,
+    domain_id: fn.projectId,
+    runtime: fn.runtime,
+    code_type: fn.codeType,
+    code_url: '',
+    code_filename: fn.codeFilename,
+    code_size: fn.codeSize,
+    digest: fn.digest,
+    last_modified: formatLastModified(fn.lastModified),
+    func_code: { file: packageBase64, link: '' },
+    depend_list: [],
+    depend_version_list: [],
+    strategy_config: { concurrency: fn.maxInstances, concurrent_num: fn.concurrentNum },
+    dependencies: [],
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * @module Function management: create, list, show config and code, update config and code, delete.
+ */
+import type { FastifyInstance } from 'fastify'
+import {
+  Limits,
+  StratoError,
+  asBody,
+  checkDependencies,
+  parseCodeInput,
+  parseFunctionConfig,
+  runtimeFamilyOf,
+  validateFunctionName,
+  validatePackageName,
+  type FunctionRecord,
+  type RuntimeFamily,
+} from '../../core/index.js'
+import type { ApiDeps } from '../deps.js'
+import { codeView, functionView } from '../function-view.js'
+import { resolveFunction } from '../resolve-function.js'
+
+interface ProjectParams {
+  project_id: string
+}
+interface FunctionParams extends ProjectParams {
+  function_urn: string
+}
+
+/** A 50 MiB package is ~67 MiB of base64 inside the JSON body. */
+const CODE_BODY_LIMIT_BYTES = Math.ceil((Limits.CODE_PACKAGE_MAX_BYTES * 4) / 3) + 1024 * 1024
+
+function familyOf(fn: Pick<FunctionRecord, 'runtime'>): RuntimeFamily {
+  const family = runtimeFamilyOf(fn.runtime)
+  if (family === undefined) {
+    throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
+  }
+  return family
+}
+
+function queryInt(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === '') {
+    return fallback
+  }
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) {
+    throw new StratoError('INVALID_QUERY', `Query parameter '${name}' must be an integer.`)
+  }
+  return Number(value)
+}
+
+export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store, config } = deps
+  const region = config.region
+
+  /** Forgets warm instances and, when no function references the old code any more, removes it. */
+  const afterChange = async (fnId: string): Promise<void> => {
+    await deps.invoker.forget(fnId)
+    const keep = await store.functions.referencedDigests()
+    await store.code.collectGarbage(keep).catch((err: unknown) => {
+      deps.logger.warn({ err }, 'code garbage collection failed')
+    })
+  }
+
+  app.post<{ Params: ProjectParams }>(
+    '/v2/:project_id/fgs/functions',
+    { bodyLimit: CODE_BODY_LIMIT_BYTES },
+    async (request) => {
+      const body = asBody(request.body)
+      const name = validateFunctionName(body.func_name)
+      const packageName = validatePackageName(body.package)
+      const cfg = parseFunctionConfig(body)
+      checkDependencies(body)
+      const projectId = request.params.project_id
+      if ((await store.functions.get(projectId, packageName, name)) !== undefined) {
+        throw new StratoError('FUNCTION_EXISTS', `The function '${packageName}:${name}' already exists.`)
+      }
+      const code = await store.code.ingest(parseCodeInput(body, cfg.runtime), familyOf(cfg), cfg.handler)
+      const fn = await store.functions.create({ projectId, packageName, name, config: cfg, code })
+      return functionView(fn, region)
+    },
+  )
+
+  app.get<{ Params: ProjectParams; Querystring: Record<string, string | undefined> }>(
+    '/v2/:project_id/fgs/functions',
+    async (request) => {
+      const q = request.query
+      const marker = queryInt(q.marker, 'marker', 0)
+      let maxItems = queryInt(q.maxitems, 'maxitems', Limits.FUNCTIONS_PER_PROJECT)
+      if (marker < 0 || maxItems < 0) {
+        throw new StratoError('INVALID_QUERY', "'marker' and 'maxitems' must not be negative.")
+      }
+      if (maxItems === 0 || maxItems > Limits.FUNCTIONS_PER_PROJECT) {
+        maxItems = Limits.FUNCTIONS_PER_PROJECT
+      }
+      const page = await store.functions.list(request.params.project_id, {
+        marker,
+        maxItems,
+        packageName: q.package_name === '' ? undefined : q.package_name,
+        nameContains: q.func_name === '' ? undefined : q.func_name,
+      })
+      return {
+        functions: page.functions.map((fn) => functionView(fn, region)),
+        next_marker: page.nextMarker,
+        count: page.count,
+      }
+    },
+  )
+
+  app.get<{ Params: FunctionParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/config',
+    async (request) => {
+      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      return functionView(fn, region)
+    },
+  )
+
+  app.put<{ Params: FunctionParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/config',
+    async (request) => {
+      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const body = asBody(request.body)
+      if (body.func_name !== undefined && body.func_name !== fn.name) {
+        throw new StratoError(
+          'INVALID_FUNCTION_NAME',
+          `func_name '${String(body.func_name)}' does not match the function '${fn.name}'; a function cannot be renamed.`,
+        )
+      }
+      const cfg = parseFunctionConfig(body, fn)
+      const family = familyOf(cfg)
+      if (family !== familyOf(fn)) {
+        throw new StratoError(
+          'INVALID_RUNTIME',
+          `The runtime cannot change from ${fn.runtime} to ${cfg.runtime}: the code is written for another language.`,
+        )
+      }
+      store.code.assertHandlerPresent(fn.digest, family, cfg.handler)
+      const updated = await store.functions.updateConfig(fn, cfg)
+      await afterChange(fn.id)
+      return functionView(updated, region)
+    },
+  )
+
+  app.put<{ Params: FunctionParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/config-max-instance',
+    async (request) => {
+      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const body = asBody(request.body)
+      const n = body.max_instance_num
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < Limits.MAX_INSTANCES_MIN || n > Limits.MAX_INSTANCES_MAX) {
+        throw new StratoError(
+          'INVALID_PARAMETER',
+          `max_instance_num must be an integer from ${Limits.MAX_INSTANCES_MIN} to ${Limits.MAX_INSTANCES_MAX}.`,
+        )
+      }
+      const updated = await store.functions.updateConfig(fn, { ...fn, maxInstances: n })
+      await afterChange(fn.id)
+      return functionView(updated, region)
+    },
+  )
+
+  app.get<{ Params: FunctionParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/code',
+    async (request) => {
+      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const pkg = await store.code.readPackage(fn.digest)
+      return codeView(fn, region, pkg.toString('base64'))
+    },
+  )
+
+  app.put<{ Params: FunctionParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/code',
+    { bodyLimit: CODE_BODY_LIMIT_BYTES },
+    async (request) => {
+      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const body = asBody(request.body)
+      checkDependencies(body)
+      const code = await store.code.ingest(parseCodeInput(body, fn.runtime), familyOf(fn), fn.handler)
+      const updated =
+        code.digest === fn.digest && code.codeFilename === fn.codeFilename
+          ? fn
+          : await store.functions.updateCode(fn, code)
+      if (updated !== fn) {
+        await afterChange(fn.id)
+      }
+      const pkg = await store.code.readPackage(updated.digest)
+      return codeView(updated, region, pkg.toString('base64'))
+    },
+  )
+
+  app.delete<{ Params: FunctionParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn',
+    async (request, reply) => {
+      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
+      await store.functions.delete(fn)
+      await afterChange(fn.id)
+      await store.logs.prune({ functionId: fn.id })
+      return reply.code(204).send()
+    },
+  )
+}

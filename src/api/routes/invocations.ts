@@ -1,0 +1,74 @@
+/**
+ * @module Synchronous invocation (reference §4.7), in its own plugin so the body stays raw bytes:
+ * the event is parsed once, inside the instance, and the signature is checked on those bytes.
+ */
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import { Limits } from '../../core/index.js'
+import type { ApiDeps } from '../deps.js'
+import { resolveFunction } from '../resolve-function.js'
+
+interface Params {
+  project_id: string
+  function_urn: string
+}
+
+function tail(log: string, bytes: number): Buffer {
+  const buf = Buffer.from(log, 'utf8')
+  return buf.length <= bytes ? buf : buf.subarray(buf.length - bytes)
+}
+
+export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.post<{ Params: Params; Body: Buffer }>(
+    '/v2/:project_id/fgs/functions/:function_urn/invocations',
+    { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
+    async (request, reply) => {
+      const { fn, version } = await resolveFunction(
+        deps.store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
+      const requestId = randomUUID()
+      const result = await deps.invoker.invoke({
+        fn,
+        version,
+        requestId,
+        payload: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        invokeType: 'sync',
+      })
+      const wantsTail = String(request.headers['x-cff-log-type'] ?? '').toLowerCase() === 'tail'
+      const v1 = String(request.headers['x-cff-request-version'] ?? '').toLowerCase() === 'v1'
+      const failed = result.kind === 'function-error'
+      reply
+        .header('x-request-id', request.id)
+        .header('x-cff-request-id', requestId)
+        .header('x-cff-response-version', v1 ? 'v1' : 'v0')
+        .header(
+          'x-cff-invoke-summary',
+          JSON.stringify({
+            duration: result.durationMs,
+            billingDuration: result.billedDurationMs,
+            memorySize: result.memorySizeMb,
+            memoryUsed: result.memoryUsedMb,
+          }),
+        )
+        .header('x-cff-billing-duration', String(result.billedDurationMs))
+        .header('x-is-func-err', failed ? 'true' : 'false')
+        .header('x-func-err-code', failed ? '500' : '0')
+      if (wantsTail) {
+        reply.header('x-cff-function-log', tail(result.log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'))
+      }
+      if (v1) {
+        return reply.header('content-type', 'application/json').send({
+          request_id: requestId,
+          result: result.body.toString('utf8'),
+          log: wantsTail ? tail(result.log, Limits.LOG_TAIL_BODY_BYTES).toString('utf8') : '',
+          status: failed ? 500 : 200,
+        })
+      }
+      return reply
+        .header('content-type', result.bodyIsText ? 'text/plain; charset=utf-8' : 'application/json')
+        .send(result.body)
+    },
+  )
+}

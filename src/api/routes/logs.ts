@@ -1,0 +1,48 @@
+/**
+ * @module Strato extension: per-invocation logs by function and request id. FunctionGraph has no
+ * log query API (its logs go to LTS), so this path is Strato's own; the CLI's `logs` uses it.
+ */
+import type { FastifyInstance } from 'fastify'
+import { StratoError } from '../../core/index.js'
+import type { ApiDeps } from '../deps.js'
+import { resolveFunction } from '../resolve-function.js'
+
+interface Params {
+  project_id: string
+  function_urn: string
+}
+
+export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Params: Params; Querystring: { request_id?: string; limit?: string } }>(
+    '/v2/:project_id/fgs/functions/:function_urn/logs',
+    async (request) => {
+      const { fn } = await resolveFunction(
+        deps.store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
+      const raw = request.query.limit ?? '20'
+      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) {
+        throw new StratoError('INVALID_QUERY', "'limit' must be an integer from 1 to 500.")
+      }
+      const entries = await deps.store.logs.list({
+        functionId: fn.id,
+        requestId: request.query.request_id,
+        limit: Number(raw),
+      })
+      return {
+        logs: entries.map((e) => ({
+          request_id: e.request_id,
+          version: e.version,
+          start_time: e.started_at,
+          duration: e.duration_ms,
+          status: e.status,
+          error_type: e.error_type ?? '',
+          memory_used: e.memory_used_mb,
+          log: e.log,
+        })),
+        count: entries.length,
+      }
+    },
+  )
+}

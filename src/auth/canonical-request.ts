@@ -1,0 +1,112 @@
+/**
+ * @module The canonical request of SDK-HMAC-SHA256 (reference §3.2), shared by the signer and the
+ * verifier so both sides build it from one piece of code.
+ */
+import { createHash, createHmac } from 'node:crypto'
+
+export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256'
+export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+
+// The SDK's encoder keeps only A-Z a-z 0-9 - _ . ~ and percent-encodes the UTF-8 bytes of the rest.
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/
+
+/** Percent-encodes like the SDK's `urlEncode` (stricter than encodeURIComponent: `!*'()` too). */
+export function sdkUrlEncode(value: string): string {
+  if (UNRESERVED.test(value)) {
+    return value
+  }
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
+}
+
+/** Encodes each raw (undecoded) path segment and always ends with '/'. */
+export function canonicalUri(rawPath: string): string {
+  const encoded = rawPath.split('/').map(sdkUrlEncode).join('/')
+  return encoded.endsWith('/') ? encoded : `${encoded}/`
+}
+
+/** Sorted `key=value` pairs, values of a repeated key sorted too, both encoded like the SDK. */
+export function canonicalQuery(rawQuery: string): string {
+  if (rawQuery === '') {
+    return ''
+  }
+  const byKey = new Map<string, string[]>()
+  for (const [k, v] of new URLSearchParams(rawQuery)) {
+    const list = byKey.get(k)
+    if (list === undefined) {
+      byKey.set(k, [v])
+    } else {
+      list.push(v)
+    }
+  }
+  const pairs: string[] = []
+  for (const key of [...byKey.keys()].sort()) {
+    const values = byKey.get(key) ?? []
+    for (const v of values.sort()) {
+      pairs.push(`${sdkUrlEncode(key)}=${sdkUrlEncode(v)}`)
+    }
+  }
+  return pairs.join('&')
+}
+
+export interface CanonicalInput {
+  readonly method: string
+  /** The request-target as sent: path and optional `?query`, undecoded. */
+  readonly target: string
+  /** Lowercase names of the signed headers, sorted. */
+  readonly signedHeaders: readonly string[]
+  /** Header lookup by lowercase name. */
+  readonly header: (name: string) => string | undefined
+  /** Hex SHA-256 of the payload (or the literal of `X-Sdk-Content-Sha256`). */
+  readonly payloadHash: string
+}
+
+export function buildCanonicalRequest(input: CanonicalInput): string {
+  const q = input.target.indexOf('?')
+  const rawPath = q === -1 ? input.target : input.target.slice(0, q)
+  const rawQuery = q === -1 ? '' : input.target.slice(q + 1)
+  let headers = ''
+  for (const name of input.signedHeaders) {
+    headers += `${name}:${input.header(name) ?? ''}\n`
+  }
+  return [
+    input.method.toUpperCase(),
+    canonicalUri(rawPath),
+    canonicalQuery(rawQuery),
+    headers,
+    input.signedHeaders.join(';'),
+    input.payloadHash,
+  ].join('\n')
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** `SDK-HMAC-SHA256\n<date>\n<hex sha256(canonical)>`, signed with the SK itself (no derivation). */
+export function computeSignature(secretKey: string, sdkDate: string, canonical: string): string {
+  const stringToSign = `${SIGNING_ALGORITHM}\n${sdkDate}\n${sha256Hex(canonical)}`
+  return createHmac('sha256', secretKey).update(stringToSign).digest('hex')
+}
+
+/** Formats a date as `X-Sdk-Date` wants it: `YYYYMMDDTHHmmssZ` in UTC. */
+export function formatSdkDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')
+}
+
+/** Parses `YYYYMMDDTHHmmssZ`; `undefined` when it is not a real date in that form. */
+export function parseSdkDate(value: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value)
+  if (m === null) {
+    return undefined
+  }
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number]
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s)
+  const back = new Date(ms)
+  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
+    return undefined
+  }
+  return ms
+}

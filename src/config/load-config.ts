@@ -1,0 +1,114 @@
+/**
+ * @module Strato's settings: read once from the environment, validated, defaulted with units, frozen.
+ * This is the only module that reads environment variables (main.ts hands it `process.env`).
+ */
+import path from 'node:path'
+import { StratoError } from '../core/index.js'
+
+export interface Config {
+  readonly host: string
+  readonly port: number
+  /** Absolute path of the data dir: database, code store, master key, instance dirs. */
+  readonly dataDir: string
+  readonly region: string
+  /** The root tenant created on first start; generated when not given. */
+  readonly bootstrap: {
+    readonly projectId: string | undefined
+    readonly accessKey: string | undefined
+    readonly secretKey: string | undefined
+  }
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** An idle instance is stopped after this long without a request. */
+  readonly idleTtlMs: number
+  /** How long a sync invocation waits for a free instance before 429. */
+  readonly queueWaitMs: number
+  /** Deadline for an instance to load its runtime and code (the initializer has its own). */
+  readonly instanceStartTimeoutMs: number
+  /** Accepted distance between `X-Sdk-Date` and the server clock. */
+  readonly authClockSkewMs: number
+  /** Upper bound on instances of one function, whatever `strategy_config` asks. */
+  readonly maxInstancesPerFunction: number
+  /** Functions per project (FunctionGraph: 400, FSS.1041). */
+  readonly functionsPerProject: number
+  /** A request whose body has not fully arrived by then gets 408. */
+  readonly requestTimeoutMs: number
+  /** Interpreters for the runtime families. */
+  readonly nodeCommand: string
+  readonly pythonCommand: string
+}
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+function bad(name: string, value: string, why: string): StratoError {
+  return new StratoError('INVALID_PARAMETER', `Setting ${name}=${JSON.stringify(value)}: ${why}.`)
+}
+
+function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') {
+    return fallback
+  }
+  if (!/^-?\d+$/.test(raw)) {
+    throw bad(name, raw, 'not an integer')
+  }
+  const n = Number(raw)
+  if (n < min || n > max) {
+    throw bad(name, raw, `must be from ${min} to ${max}`)
+  }
+  return n
+}
+
+function stringSetting(env: Env, name: string): string | undefined {
+  const raw = env[name]
+  return raw === undefined || raw === '' ? undefined : raw
+}
+
+/**
+ * Parses Strato's settings. `cwd` resolves a relative `STRATO_DATA_DIR`.
+ * @example loadConfig({ STRATO_PORT: '0', STRATO_DATA_DIR: '/tmp/x' })
+ */
+export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Config> {
+  const projectId = stringSetting(env, 'STRATO_PROJECT_ID')
+  if (projectId !== undefined && !/^[A-Za-z0-9]{1,64}$/.test(projectId)) {
+    throw bad('STRATO_PROJECT_ID', projectId, 'letters and digits only (FunctionGraph uses 32)')
+  }
+  const accessKey = stringSetting(env, 'STRATO_ACCESS_KEY')
+  const secretKey = stringSetting(env, 'STRATO_SECRET_KEY')
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      'Settings STRATO_ACCESS_KEY and STRATO_SECRET_KEY go together: give both or neither.',
+    )
+  }
+  if (accessKey !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(accessKey)) {
+    throw bad('STRATO_ACCESS_KEY', accessKey, "letters, digits, '-' and '_' only")
+  }
+  const region = stringSetting(env, 'STRATO_REGION') ?? 'local-1'
+  if (!/^[a-z0-9-]{1,64}$/.test(region)) {
+    throw bad('STRATO_REGION', region, "lowercase letters, digits and '-' only")
+  }
+  const logLevel = stringSetting(env, 'STRATO_LOG_LEVEL') ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw bad('STRATO_LOG_LEVEL', logLevel, `one of ${LOG_LEVELS.join(', ')}`)
+  }
+  const config: Config = {
+    host: stringSetting(env, 'STRATO_HOST') ?? '127.0.0.1',
+    port: intSetting(env, 'STRATO_PORT', 8080, 0, 65535),
+    dataDir: path.resolve(cwd, stringSetting(env, 'STRATO_DATA_DIR') ?? '.strato-data'),
+    region,
+    bootstrap: { projectId, accessKey, secretKey },
+    logLevel: logLevel as Config['logLevel'],
+    idleTtlMs: intSetting(env, 'STRATO_IDLE_TTL_MS', 300_000, 1_000, 86_400_000),
+    queueWaitMs: intSetting(env, 'STRATO_QUEUE_WAIT_MS', 10_000, 0, 900_000),
+    instanceStartTimeoutMs: intSetting(env, 'STRATO_INSTANCE_START_TIMEOUT_MS', 10_000, 100, 600_000),
+    authClockSkewMs: intSetting(env, 'STRATO_AUTH_CLOCK_SKEW_MS', 15 * 60_000, 0, 86_400_000),
+    maxInstancesPerFunction: intSetting(env, 'STRATO_MAX_INSTANCES_PER_FUNCTION', 1000, 1, 100_000),
+    functionsPerProject: intSetting(env, 'STRATO_FUNCTIONS_PER_PROJECT', 400, 1, 1_000_000),
+    requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
+    nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
+    pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
+  }
+  return Object.freeze({ ...config, bootstrap: Object.freeze(config.bootstrap) })
+}

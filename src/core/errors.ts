@@ -1,0 +1,198 @@
+/**
+ * @module The one table of Strato's error codes: internal name → FunctionGraph (FSS) code, HTTP status
+ * and default message. `api/error-handler.ts` is the only place that turns them into responses, and
+ * `docs/errors.md` documents every row (a test checks that it does).
+ */
+
+/** One row of the error table. `user` errors are the caller's fault and are logged at `info`. */
+export interface ErrorSpec {
+  readonly status: number
+  readonly fss: string
+  readonly message: string
+  readonly user: boolean
+}
+
+export const ErrorCodes = {
+  INVALID_PARAMETER: { status: 400, fss: 'FSS.0400', message: 'Invalid parameter.', user: true },
+  INVALID_EVENT: {
+    status: 400,
+    fss: 'FSS.0400',
+    message: 'The invocation body is not valid JSON.',
+    user: true,
+  },
+  INVALID_QUERY: { status: 400, fss: 'FSS.1001', message: 'Invalid query parameter.', user: true },
+  INVALID_FUNCTION_NAME: {
+    status: 400,
+    fss: 'FSS.1002',
+    message: 'Invalid function name.',
+    user: true,
+  },
+  INVALID_HANDLER: { status: 400, fss: 'FSS.1003', message: 'Invalid handler.', user: true },
+  INVALID_PACKAGE: { status: 400, fss: 'FSS.1004', message: 'Invalid package.', user: true },
+  INVALID_RUNTIME: { status: 400, fss: 'FSS.1005', message: 'Invalid runtime.', user: true },
+  INVALID_CODE_TYPE: { status: 400, fss: 'FSS.1006', message: 'Invalid code type.', user: true },
+  INVALID_MEMORY: { status: 400, fss: 'FSS.1007', message: 'Invalid memory size.', user: true },
+  INVALID_TIMEOUT: { status: 400, fss: 'FSS.1008', message: 'Invalid timeout.', user: true },
+  INVALID_USER_DATA: { status: 400, fss: 'FSS.1009', message: 'Invalid UserData.', user: true },
+  INVALID_CODE: { status: 400, fss: 'FSS.1011', message: 'Invalid function code.', user: true },
+  CODE_REQUIRED: {
+    status: 400,
+    fss: 'FSS.1012',
+    message: 'The function code must be configured.',
+    user: true,
+  },
+  INVALID_ALIAS: { status: 400, fss: 'FSS.1014', message: 'Invalid function alias.', user: true },
+  INVALID_VERSION: {
+    status: 400,
+    fss: 'FSS.1015',
+    message: 'Invalid function version.',
+    user: true,
+  },
+  USER_DATA_TOO_MANY: {
+    status: 400,
+    fss: 'FSS.1017',
+    message: 'UserData has more than 20 items.',
+    user: true,
+  },
+  USER_DATA_TOO_LARGE: {
+    status: 400,
+    fss: 'FSS.1018',
+    message: 'UserData exceeds the size limit.',
+    user: true,
+  },
+  DESCRIPTION_TOO_LONG: {
+    status: 400,
+    fss: 'FSS.1019',
+    message: 'The description is too long.',
+    user: true,
+  },
+  INVALID_INITIALIZER: {
+    status: 400,
+    fss: 'FSS.1404',
+    message: 'Invalid function initializer.',
+    user: true,
+  },
+  INVALID_INITIALIZER_TIMEOUT: {
+    status: 400,
+    fss: 'FSS.1405',
+    message: 'Invalid initialization timeout.',
+    user: true,
+  },
+  UNAUTHORIZED: { status: 401, fss: 'FSS.0401', message: 'Unauthorized access.', user: true },
+  SIGNATURE_MISMATCH: {
+    status: 401,
+    fss: 'FSS.0401',
+    message: 'verify aksk signature fail',
+    user: true,
+  },
+  FORBIDDEN: { status: 403, fss: 'FSS.0403', message: 'Forbidden.', user: true },
+  FUNCTION_QUOTA_EXCEEDED: {
+    status: 403,
+    fss: 'FSS.1041',
+    message: 'The number of functions exceeds the maximum allowed limit.',
+    user: true,
+  },
+  FUNCTION_DISABLED: {
+    status: 403,
+    fss: 'FSS.0403',
+    message: 'The function is disabled (its maximum instance count is 0).',
+    user: true,
+  },
+  ROUTE_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.0404',
+    message: 'The specified resource was not found.',
+    user: true,
+  },
+  FUNCTION_NOT_FOUND: { status: 404, fss: 'FSS.1051', message: 'Not found the function', user: true },
+  VERSION_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1052',
+    message: 'Not found the function version',
+    user: true,
+  },
+  ALIAS_NOT_FOUND: { status: 404, fss: 'FSS.1053', message: 'The alias does not exist.', user: true },
+  DEPENDENCY_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1056',
+    message: 'The dependency does not exist.',
+    user: true,
+  },
+  METHOD_NOT_ALLOWED: { status: 405, fss: 'FSS.0405', message: 'Method not allowed.', user: true },
+  REQUEST_TIMEOUT: { status: 408, fss: 'FSS.0408', message: 'Request timeout.', user: true },
+  FUNCTION_EXISTS: {
+    status: 409,
+    fss: 'FSS.1061',
+    message: 'The function already exists.',
+    user: true,
+  },
+  REQUEST_TOO_LARGE: {
+    status: 413,
+    fss: 'FSS.0413',
+    message: 'The request body is too large.',
+    user: true,
+  },
+  CODE_TOO_LARGE: {
+    status: 413,
+    fss: 'FSS.1071',
+    message: 'The code package is larger than the limit.',
+    user: true,
+  },
+  INLINE_CODE_TOO_LARGE: {
+    status: 413,
+    fss: 'FSS.1072',
+    message: 'The inline code is larger than the limit.',
+    user: true,
+  },
+  URI_TOO_LONG: { status: 414, fss: 'FSS.0414', message: 'The request URI is too long.', user: true },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    fss: 'FSS.0415',
+    message: 'Unsupported content type.',
+    user: true,
+  },
+  TOO_MANY_REQUESTS: { status: 429, fss: 'FSS.0429', message: 'Too many requests.', user: true },
+  INTERNAL: { status: 500, fss: 'FSS.0500', message: 'Internal server error.', user: false },
+  CODE_INTEGRITY: {
+    status: 500,
+    fss: 'FSS.0500',
+    message: 'The stored function code does not match its digest; refusing to run it.',
+    user: false,
+  },
+  INSTANCE_START_FAILED: {
+    status: 500,
+    fss: 'FSS.0500',
+    message: 'The function instance failed to start.',
+    user: false,
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    fss: 'FSS.0503',
+    message: 'Service unavailable.',
+    user: false,
+  },
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+/**
+ * The one error class of Strato. `detail` replaces the table's message when given; messages carry
+ * the numbers ("Payload is 7340032 bytes; the limit is 6291456").
+ */
+export class StratoError extends Error {
+  readonly code: ErrorCode
+  readonly spec: ErrorSpec
+
+  constructor(code: ErrorCode, detail?: string, options?: ErrorOptions) {
+    const spec = ErrorCodes[code]
+    super(detail ?? spec.message, options)
+    this.name = 'StratoError'
+    this.code = code
+    this.spec = spec
+  }
+}
+
+/** True when `err` is a StratoError carrying `code` (or any code when none is given). */
+export function isStratoError(err: unknown, code?: ErrorCode): err is StratoError {
+  return err instanceof StratoError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,379 @@
+/**
+ * @module A function's user-settable configuration and its validation, with the FSS code FunctionGraph
+ * gives for each field (reference §4.1, §1.3, §9).
+ */
+import { StratoError, type ErrorCode } from './errors.js'
+import * as L from './limits.js'
+import { isRuntimeName, runtimeFamilyOf, supportedRuntimes, type RuntimeName } from './runtimes.js'
+
+export type CodeType = 'inline' | 'zip' | 'jar' | 'obs' | 'Custom-Image-Swr'
+const CODE_TYPES: readonly string[] = ['inline', 'zip', 'jar', 'obs', 'Custom-Image-Swr']
+
+/** What a user sets on a function, validated and normalised. Units are in the names. */
+export interface FunctionConfig {
+  readonly runtime: RuntimeName
+  readonly handler: string
+  readonly memorySizeMb: number
+  readonly timeoutS: number
+  /** The `user_data` JSON string as given ('' when none), kept verbatim to echo back. */
+  readonly userData: string
+  readonly description: string
+  readonly initializerHandler: string
+  readonly initializerTimeoutS: number
+  /** `strategy_config.concurrency`: max instances; -1 = platform cap, 0 = disabled. */
+  readonly maxInstances: number
+  /** `strategy_config.concurrent_num`: requests one instance may serve at once. */
+  readonly concurrentNum: number
+  /** Optional FunctionGraph fields Strato stores and echoes back but does not act on. */
+  readonly extra: Readonly<Record<string, unknown>>
+}
+
+/** Code as it arrives in a create or update-code body, before the code store takes it. */
+export interface CodeInput {
+  readonly codeType: CodeType
+  /** Decoded `func_code.file`. */
+  readonly bytes: Buffer
+  readonly codeFilename: string | undefined
+}
+
+/** Fields Strato accepts, stores and returns unchanged (no platform behaviour behind them yet). */
+const PASSTHROUGH_FIELDS = [
+  'xrole',
+  'app_xrole',
+  'type',
+  'enterprise_project_id',
+  'func_vpc',
+  'mount_config',
+  'log_config',
+  'network_controller',
+  'domain_names',
+  'enable_dynamic_memory',
+  'is_stateful_function',
+  'enable_lts_log',
+  'lts_custom_tag',
+  'pre_stop_handler',
+  'pre_stop_timeout',
+  'ephemeral_storage',
+  'extend_config',
+  'enable_auth_in_header',
+  'gpu_memory',
+  'gpu_type',
+] as const
+
+type Body = Readonly<Record<string, unknown>>
+
+function fail(code: ErrorCode, detail: string): never {
+  throw new StratoError(code, detail)
+}
+
+/** Narrows a parsed request body to an object, or fails with FSS.0400. */
+export function asBody(value: unknown): Body {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail('INVALID_PARAMETER', 'The request body must be a JSON object.')
+  }
+  return value as Body
+}
+
+function optionalString(body: Body, field: string, code: ErrorCode): string | undefined {
+  const v = body[field]
+  if (v === undefined || v === null) {
+    return undefined
+  }
+  if (typeof v !== 'string') {
+    fail(code, `'${field}' must be a string.`)
+  }
+  return v
+}
+
+function requiredString(body: Body, field: string, code: ErrorCode): string {
+  const v = optionalString(body, field, code)
+  if (v === undefined) {
+    fail(code, `'${field}' is required.`)
+  }
+  return v
+}
+
+function integer(body: Body, field: string, code: ErrorCode): number | undefined {
+  const v = body[field]
+  if (v === undefined || v === null) {
+    return undefined
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    fail(code, `'${field}' must be an integer, got ${JSON.stringify(v)}.`)
+  }
+  return v
+}
+
+const FUNCTION_NAME = /^[A-Za-z]([A-Za-z0-9_-]*[A-Za-z0-9])?$/
+const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+// `file.func`: a relative path made of safe characters, never absolute, never with a `..` segment.
+const HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|\.))[A-Za-z0-9_\-./]+\.[A-Za-z_$][A-Za-z0-9_$]*$/
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
+
+/** Validates `func_name` (FSS.1002). */
+export function validateFunctionName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    fail('INVALID_FUNCTION_NAME', "'func_name' is required.")
+  }
+  if (name.length > L.FUNCTION_NAME_MAX_CHARS || !FUNCTION_NAME.test(name)) {
+    fail(
+      'INVALID_FUNCTION_NAME',
+      `Invalid func_name '${name}': 1 to ${L.FUNCTION_NAME_MAX_CHARS} letters, digits, '-' or '_', starting with a letter and ending with a letter or digit.`,
+    )
+  }
+  return name
+}
+
+/** Validates `package` (FSS.1004). */
+export function validatePackageName(name: unknown): string {
+  if (name === undefined || name === null) {
+    return 'default'
+  }
+  if (typeof name !== 'string' || name.length === 0) {
+    fail('INVALID_PACKAGE', "'package' must be a non-empty string.")
+  }
+  if (name.length > L.PACKAGE_NAME_MAX_CHARS || !PACKAGE_NAME.test(name)) {
+    fail(
+      'INVALID_PACKAGE',
+      `Invalid package '${name}': up to ${L.PACKAGE_NAME_MAX_CHARS} letters, digits, '_', '.' or '-'.`,
+    )
+  }
+  return name
+}
+
+function validateRuntime(value: unknown): RuntimeName {
+  if (!isRuntimeName(value)) {
+    fail('INVALID_RUNTIME', `Invalid runtime ${JSON.stringify(value)}.`)
+  }
+  if (runtimeFamilyOf(value) === undefined) {
+    fail(
+      'INVALID_RUNTIME',
+      `Runtime '${value}' is a FunctionGraph runtime that this Strato does not run yet; supported: ${supportedRuntimes().join(', ')}.`,
+    )
+  }
+  return value
+}
+
+function validateHandler(value: string, field: string, code: ErrorCode): string {
+  if (
+    value.length < L.HANDLER_MIN_CHARS ||
+    value.length > L.HANDLER_MAX_CHARS ||
+    !HANDLER.test(value)
+  ) {
+    fail(
+      code,
+      `Invalid ${field} '${value}': expected 'file.function' (${L.HANDLER_MIN_CHARS} to ${L.HANDLER_MAX_CHARS} characters, a relative path without '..').`,
+    )
+  }
+  return value
+}
+
+/**
+ * Validates a `user_data` JSON string: an object of at most 20 string values, at most 4096
+ * characters, keys usable as environment variable names and not in the reserved `RUNTIME_` space.
+ */
+export function validateUserData(value: unknown): string {
+  if (value === undefined || value === null || value === '') {
+    return ''
+  }
+  if (typeof value !== 'string') {
+    fail('INVALID_USER_DATA', "'user_data' must be a JSON string such as '{\"key\":\"value\"}'.")
+  }
+  if (value.length > L.USER_DATA_MAX_CHARS) {
+    fail(
+      'USER_DATA_TOO_LARGE',
+      `'user_data' is ${value.length} characters; the limit is ${L.USER_DATA_MAX_CHARS}.`,
+    )
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(value)
+  } catch (err) {
+    fail('INVALID_USER_DATA', `'user_data' is not valid JSON: ${(err as Error).message}.`)
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    fail('INVALID_USER_DATA', "'user_data' must be a JSON object of string values.")
+  }
+  const entries = Object.entries(parsed)
+  if (entries.length > L.USER_DATA_MAX_KEYS) {
+    fail(
+      'USER_DATA_TOO_MANY',
+      `'user_data' has ${entries.length} items; the limit is ${L.USER_DATA_MAX_KEYS}.`,
+    )
+  }
+  for (const [k, v] of entries) {
+    if (!ENV_NAME.test(k)) {
+      fail('INVALID_USER_DATA', `'user_data' key '${k}' is not a valid environment variable name.`)
+    }
+    if (k.startsWith('RUNTIME_')) {
+      fail('INVALID_USER_DATA', `'user_data' key '${k}' is reserved for the runtime.`)
+    }
+    if (typeof v !== 'string') {
+      fail('INVALID_USER_DATA', `'user_data' value of '${k}' must be a string.`)
+    }
+  }
+  return value
+}
+
+/** The user variables of a validated `user_data` string. */
+export function userDataEntries(userData: string): Record<string, string> {
+  return userData === '' ? {} : (JSON.parse(userData) as Record<string, string>)
+}
+
+function validateStrategy(body: Body, previous: FunctionConfig | undefined): [number, number] {
+  const raw = body.strategy_config
+  let maxInstances = previous?.maxInstances ?? L.DEFAULT_MAX_INSTANCES
+  let concurrentNum = previous?.concurrentNum ?? 1
+  if (raw === undefined || raw === null) {
+    return [maxInstances, concurrentNum]
+  }
+  const s = asBody(raw)
+  const c = integer(s, 'concurrency', 'INVALID_PARAMETER')
+  if (c !== undefined) {
+    if (c < L.MAX_INSTANCES_MIN || c > L.MAX_INSTANCES_MAX) {
+      fail(
+        'INVALID_PARAMETER',
+        `strategy_config.concurrency is ${c}; it must be from ${L.MAX_INSTANCES_MIN} to ${L.MAX_INSTANCES_MAX}.`,
+      )
+    }
+    maxInstances = c
+  }
+  const n = integer(s, 'concurrent_num', 'INVALID_PARAMETER')
+  if (n !== undefined) {
+    if (n < 1 || n > 1000) {
+      fail(
+        'INVALID_PARAMETER',
+        `strategy_config.concurrent_num is ${n}; it must be from 1 to 1000.`,
+      )
+    }
+    concurrentNum = n
+  }
+  return [maxInstances, concurrentNum]
+}
+
+/**
+ * Validates the configuration part of a create-function or update-config body. `previous` is the
+ * current configuration on update: optional fields left out keep their value.
+ */
+export function parseFunctionConfig(body: Body, previous?: FunctionConfig): FunctionConfig {
+  const runtime = validateRuntime(body.runtime)
+  const handler = validateHandler(
+    requiredString(body, 'handler', 'INVALID_HANDLER'),
+    'handler',
+    'INVALID_HANDLER',
+  )
+  const memorySizeMb = integer(body, 'memory_size', 'INVALID_MEMORY')
+  if (memorySizeMb === undefined || !L.MEMORY_SIZES_MB.includes(memorySizeMb)) {
+    fail(
+      'INVALID_MEMORY',
+      `Invalid memory_size ${JSON.stringify(body.memory_size)}: one of ${L.MEMORY_SIZES_MB.join(', ')} (MB).`,
+    )
+  }
+  const timeoutS = integer(body, 'timeout', 'INVALID_TIMEOUT')
+  if (timeoutS === undefined || timeoutS < L.TIMEOUT_MIN_S || timeoutS > L.TIMEOUT_MAX_S) {
+    fail(
+      'INVALID_TIMEOUT',
+      `Invalid timeout ${JSON.stringify(body.timeout)}: ${L.TIMEOUT_MIN_S} to ${L.TIMEOUT_MAX_S} seconds.`,
+    )
+  }
+  const userData = 'user_data' in body ? validateUserData(body.user_data) : (previous?.userData ?? '')
+  const description =
+    optionalString(body, 'description', 'DESCRIPTION_TOO_LONG') ?? previous?.description ?? ''
+  if (description.length > L.DESCRIPTION_MAX_CHARS) {
+    fail(
+      'DESCRIPTION_TOO_LONG',
+      `The description is ${description.length} characters; the limit is ${L.DESCRIPTION_MAX_CHARS}.`,
+    )
+  }
+  const initRaw = optionalString(body, 'initializer_handler', 'INVALID_INITIALIZER')
+  const initializerHandler =
+    initRaw === undefined
+      ? (previous?.initializerHandler ?? '')
+      : initRaw === ''
+        ? ''
+        : validateHandler(initRaw, 'initializer_handler', 'INVALID_INITIALIZER')
+  const initTimeout = integer(body, 'initializer_timeout', 'INVALID_INITIALIZER_TIMEOUT')
+  if (
+    initTimeout !== undefined &&
+    (initTimeout < L.INITIALIZER_TIMEOUT_MIN_S || initTimeout > L.INITIALIZER_TIMEOUT_MAX_S)
+  ) {
+    fail(
+      'INVALID_INITIALIZER_TIMEOUT',
+      `Invalid initializer_timeout ${initTimeout}: ${L.INITIALIZER_TIMEOUT_MIN_S} to ${L.INITIALIZER_TIMEOUT_MAX_S} seconds.`,
+    )
+  }
+  const [maxInstances, concurrentNum] = validateStrategy(body, previous)
+  const extra: Record<string, unknown> = { ...previous?.extra }
+  for (const field of PASSTHROUGH_FIELDS) {
+    if (field in body) {
+      extra[field] = body[field]
+    }
+  }
+  return {
+    runtime,
+    handler,
+    memorySizeMb,
+    timeoutS,
+    userData,
+    description,
+    initializerHandler,
+    initializerTimeoutS: initTimeout ?? previous?.initializerTimeoutS ?? 30,
+    maxInstances,
+    concurrentNum,
+    extra,
+  }
+}
+
+/** Validates `code_type`, `func_code` and `code_filename` of a create or update-code body. */
+export function parseCodeInput(body: Body, runtime: RuntimeName): CodeInput {
+  const codeType = body.code_type
+  if (codeType === undefined || codeType === null) {
+    fail('CODE_REQUIRED', "'code_type' is required.")
+  }
+  if (typeof codeType !== 'string' || !CODE_TYPES.includes(codeType)) {
+    fail(
+      'INVALID_CODE_TYPE',
+      `Invalid code_type ${JSON.stringify(codeType)}: one of ${CODE_TYPES.join(', ')}.`,
+    )
+  }
+  if (codeType !== 'inline' && codeType !== 'zip') {
+    const why =
+      codeType === 'jar'
+        ? `a jar is code for a Java runtime, not ${runtime}`
+        : codeType === 'obs'
+          ? 'Strato has no OBS; upload the zip as code_type zip'
+          : 'custom images are not supported'
+    fail('INVALID_CODE_TYPE', `code_type '${codeType}' cannot be used here: ${why}.`)
+  }
+  const funcCode = body.func_code
+  if (funcCode === undefined || funcCode === null) {
+    fail('CODE_REQUIRED', "'func_code.file' is required.")
+  }
+  const file = asBody(funcCode).file
+  if (typeof file !== 'string' || file.length === 0) {
+    fail('CODE_REQUIRED', "'func_code.file' must hold the base64 code.")
+  }
+  const base64 = /^[A-Za-z0-9+/]*={0,2}$/
+  if (file.length % 4 !== 0 || !base64.test(file)) {
+    fail('INVALID_CODE', "'func_code.file' is not valid base64.")
+  }
+  const codeFilename = optionalString(body, 'code_filename', 'INVALID_CODE')
+  if (codeFilename !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(codeFilename)) {
+    fail('INVALID_CODE', `Invalid code_filename '${codeFilename}'.`)
+  }
+  return { codeType, bytes: Buffer.from(file, 'base64'), codeFilename }
+}
+
+/** Refuses `depend_version_list` entries: no dependency package exists in this Strato yet. */
+export function checkDependencies(body: Body): void {
+  const deps = body.depend_version_list
+  if (deps === undefined || deps === null) {
+    return
+  }
+  if (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string')) {
+    fail('INVALID_PARAMETER', "'depend_version_list' must be an array of dependency version ids.")
+  }
+  if (deps.length > 0) {
+    fail('DEPENDENCY_NOT_FOUND', `The dependency version '${String(deps[0])}' does not exist.`)
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * @module The stored function: identity, configuration and code reference.
+ */
+import type { CodeType, FunctionConfig } from './function-config.js'
+
+/** A function as the store keeps it. `revision` grows with every change of code or config. */
+export interface FunctionRecord extends FunctionConfig {
+  /** UUID (`func_id`). */
+  readonly id: string
+  readonly projectId: string
+  readonly packageName: string
+  readonly name: string
+  readonly codeType: CodeType
+  readonly codeFilename: string
+  readonly codeSize: number
+  /** SHA-512 hex of the code package, as FunctionGraph reports `digest`. */
+  readonly digest: string
+  readonly revision: number
+  readonly createdAt: Date
+  readonly lastModified: Date
+}
+
+/** The key under which warm instances of one function revision are pooled. */
+export function instanceKeyOf(fn: Pick<FunctionRecord, 'id' | 'revision'>): string {
+  return `${fn.id}@${fn.revision}`
+}

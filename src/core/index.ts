@@ -1,0 +1,31 @@
+/**
+ * @module core: domain types, the error table, URNs, limits and the ports other subsystems implement.
+ * Imports nothing from the rest of src/.
+ */
+export { ErrorCodes, StratoError, isStratoError } from './errors.js'
+export type { ErrorCode, ErrorSpec } from './errors.js'
+export { parseFunctionUrn, formatFunctionUrn } from './function-urn.js'
+export type { FunctionRef, Qualifier } from './function-urn.js'
+export {
+  FUNCTIONGRAPH_RUNTIMES,
+  SOURCE_EXTENSIONS,
+  isRuntimeName,
+  runtimeFamilyOf,
+  supportedRuntimes,
+} from './runtimes.js'
+export type { RuntimeFamily, RuntimeName } from './runtimes.js'
+export {
+  asBody,
+  checkDependencies,
+  parseCodeInput,
+  parseFunctionConfig,
+  userDataEntries,
+  validateFunctionName,
+  validatePackageName,
+  validateUserData,
+} from './function-config.js'
+export type { CodeInput, CodeType, FunctionConfig } from './function-config.js'
+export { instanceKeyOf } from './function.js'
+export type { FunctionRecord } from './function.js'
+export type { InvocationRequest, InvocationResult, Invoker } from './invocation.js'
+export * as Limits from './limits.js'

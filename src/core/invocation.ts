@@ -1,0 +1,46 @@
+/**
+ * @module The Invoker port: what api, async, triggers and flows call to run a function, and what
+ * comes back. `main.ts` injects the local instance pool (later: a remote invoker for the cluster).
+ */
+import type { FunctionRecord } from './function.js'
+
+export interface InvocationRequest {
+  readonly fn: FunctionRecord
+  /** The version label the caller named (`latest` until versions exist). */
+  readonly version: string
+  readonly requestId: string
+  /** The event as the raw JSON bytes the caller sent; parsed once, inside the instance. */
+  readonly payload: Buffer
+  /** 'sync' or 'async', handed to the function as `X-CFF-Invoke-Type`. */
+  readonly invokeType: 'sync' | 'async'
+}
+
+/**
+ * How an invocation ended. System failures (no instance could be started, throttling) are thrown as
+ * StratoError instead: they are not the function's outcome.
+ * * `success`        - the handler returned; `body` is the serialised result
+ * * `function-error` - the handler threw, timed out, ran out of memory, or its instance died;
+ *                      `body` is `{errorMessage, errorType, stackTrace}`
+ */
+export interface InvocationResult {
+  readonly kind: 'success' | 'function-error'
+  readonly requestId: string
+  /** The result bytes (v0 body). */
+  readonly body: Buffer
+  /** True when the handler returned a string (served as text/plain in v0). */
+  readonly bodyIsText: boolean
+  /** FunctionGraph error type when kind is function-error (e.g. `TimeoutError`). */
+  readonly errorType: string | undefined
+  readonly durationMs: number
+  readonly billedDurationMs: number
+  readonly memorySizeMb: number
+  readonly memoryUsedMb: number
+  /** The invocation's log, Start and Finish lines included. */
+  readonly log: string
+}
+
+export interface Invoker {
+  invoke(request: InvocationRequest): Promise<InvocationResult>
+  /** Drops warm instances of a function that was changed or deleted; new requests start fresh. */
+  forget(functionId: string): Promise<void>
+}

@@ -1,0 +1,41 @@
+/**
+ * @module FunctionGraph's documented limits (reference §9), as constants with units in their names.
+ */
+
+export const MEMORY_SIZES_MB: readonly number[] = [
+  128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096, 8192, 10240,
+]
+export const TIMEOUT_MIN_S = 3
+export const TIMEOUT_MAX_S = 259_200
+export const INITIALIZER_TIMEOUT_MIN_S = 1
+export const INITIALIZER_TIMEOUT_MAX_S = 300
+export const FUNCTION_NAME_MAX_CHARS = 60
+export const HANDLER_MIN_CHARS = 3
+export const HANDLER_MAX_CHARS = 128
+export const PACKAGE_NAME_MAX_CHARS = 64
+export const DESCRIPTION_MAX_CHARS = 512
+export const USER_DATA_MAX_KEYS = 20
+export const USER_DATA_MAX_CHARS = 4096
+/** 6 MiB: FunctionGraph's sync request and response limit (`RUNTIME_MAX_RESP_BODY_SIZE`). */
+export const SYNC_PAYLOAD_MAX_BYTES = 6 * 1024 * 1024
+/** 50 MiB: a zip or jar uploaded through the API. */
+export const CODE_PACKAGE_MAX_BYTES = 50 * 1024 * 1024
+/** 10 KiB: inline raw source (FSS.1072). */
+export const INLINE_SOURCE_MAX_BYTES = 10 * 1024
+/** 1.5 GiB: a code package once unzipped. */
+export const CODE_UNZIPPED_MAX_BYTES = 1536 * 1024 * 1024
+/** Entries in one code package; a guard against archives made of millions of empty files. */
+export const CODE_MAX_ENTRIES = 65_536
+/** Functions per project (FSS.1041). */
+export const FUNCTIONS_PER_PROJECT = 400
+/** Bytes of log returned in `X-Cff-Function-Log`. */
+export const LOG_TAIL_HEADER_BYTES = 2000
+/** Bytes of log returned in the v1 body's `log` field. */
+export const LOG_TAIL_BODY_BYTES = 4096
+/** Bytes of log kept for one invocation; past that the log is cut with a marker. */
+export const LOG_MAX_BYTES_PER_INVOCATION = 1024 * 1024
+/** `strategy_config.concurrency` range (max instances); -1 means the platform's cap. */
+export const MAX_INSTANCES_MIN = -1
+export const MAX_INSTANCES_MAX = 1000
+/** Default max instances of a new function when `strategy_config` is not given. */
+export const DEFAULT_MAX_INSTANCES = 400

@@ -1,0 +1,159 @@
+/**
+ * @module Composition root: settings → store → sandbox and instance pool → API → listen, and a
+ * graceful shutdown. The only module that names concrete implementations.
+ */
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './api/index.js'
+import { RequestVerifier } from './auth/index.js'
+import { loadConfig, type Config, type Env } from './config/index.js'
+import { StratoError } from './core/index.js'
+import { createLogger, type Logger } from './observability/index.js'
+import { InstanceLauncher, detectSandbox, reapLeftovers } from './runtime/index.js'
+import { InstancePool } from './scheduler/index.js'
+import { openStore, type BootstrapOutcome, type Store } from './store/index.js'
+
+export interface RunningStrato {
+  readonly config: Config
+  readonly url: string
+  readonly app: FastifyInstance
+  readonly store: Store
+  readonly pool: InstancePool
+  readonly bootstrap: BootstrapOutcome | undefined
+  close(): Promise<void>
+}
+
+/** Starts Strato with the given settings; resolves once it listens. */
+export async function startStrato(env: Env, logger?: Logger): Promise<RunningStrato> {
+  const config = loadConfig(env)
+  const log = logger ?? createLogger(config.logLevel)
+  const store = await openStore({
+    dataDir: config.dataDir,
+    functionsPerProject: config.functionsPerProject,
+    onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
+  })
+  const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)
+
+  // 1. Leftovers of a crashed run: instance processes and dirs, then unreferenced code.
+  const instancesDir = path.join(config.dataDir, 'instances')
+  const reaped = reapLeftovers(instancesDir)
+  if (reaped > 0) {
+    log.warn({ reaped }, 'removed instances left over by a previous run')
+  }
+  await store.code.collectGarbage(await store.functions.referencedDigests())
+  await store.logs.prune({ before: new Date(Date.now() - 7 * 86_400_000) })
+
+  // 2. The sandbox level this machine supports, said loudly when it is weak.
+  const sandbox = detectSandbox()
+  if (sandbox.level === 'none') {
+    log.warn({ isolation: sandbox.level }, sandbox.description)
+  } else {
+    log.info({ isolation: sandbox.level }, sandbox.description)
+  }
+  const launcher = new InstanceLauncher({
+    sandbox,
+    instancesDir,
+    nodeCommand: config.nodeCommand,
+    pythonCommand: config.pythonCommand,
+    startTimeoutMs: config.instanceStartTimeoutMs,
+  })
+  const interpreters = launcher.interpreters()
+  const pool = new InstancePool({
+    launcher,
+    code: store.code,
+    logs: store.logs,
+    logger: log,
+    region: config.region,
+    idleTtlMs: config.idleTtlMs,
+    queueWaitMs: config.queueWaitMs,
+    maxInstancesPerFunction: config.maxInstancesPerFunction,
+  })
+
+  // 3. The API.
+  const verifier = new RequestVerifier({
+    lookup: (ak) => store.tenants.lookup(ak),
+    clockSkewMs: config.authClockSkewMs,
+  })
+  const app = buildApp({
+    config,
+    store,
+    invoker: pool,
+    verifier,
+    logger: log,
+    info: () => ({
+      region: config.region,
+      isolation: { level: sandbox.level, description: sandbox.description },
+      interpreters,
+      instances: pool.stats(),
+    }),
+  })
+  const address = await app.listen({ host: config.host, port: config.port })
+  log.info({ address, dataDir: config.dataDir }, 'Strato is listening')
+
+  let closing: Promise<void> | undefined
+  return {
+    config,
+    url: address,
+    app,
+    store,
+    pool,
+    bootstrap,
+    close() {
+      closing ??= (async () => {
+        await app.close()
+        await pool.close()
+        await store.close()
+      })()
+      return closing
+    },
+  }
+}
+
+function printBootstrap(outcome: BootstrapOutcome, url: string): void {
+  const k = outcome.keys
+  console.log(
+    [
+      '',
+      'Strato created its root tenant. Keep these credentials: the secret key is shown only this once.',
+      `  STRATO_ENDPOINT=${url}`,
+      `  STRATO_PROJECT_ID=${k.projectId}`,
+      `  STRATO_ACCESS_KEY=${k.accessKey}`,
+      `  STRATO_SECRET_KEY=${k.secretKey}`,
+      '',
+    ].join('\n'),
+  )
+}
+
+async function main(): Promise<void> {
+  let running: RunningStrato
+  try {
+    running = await startStrato(process.env)
+  } catch (err) {
+    const message = err instanceof StratoError ? err.message : String(err)
+    console.error(`strato: cannot start: ${message}`)
+    if (!(err instanceof StratoError)) {
+      console.error(err)
+    }
+    process.exit(1)
+  }
+  if (running.bootstrap?.generated === true) {
+    printBootstrap(running.bootstrap, running.url)
+  }
+  const stop = (signal: string): void => {
+    running.app.log.info({ signal }, 'shutting down')
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.app.log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+}
+
+// Run when executed directly (npm start), not when imported by tests or the bench.
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+  void main()
+}

@@ -1,0 +1,94 @@
+/**
+ * @module The control protocol between the host and a guest runtime (runtimes/<lang>/bootstrap.*),
+ * spoken over the socket the guest sees as fd 3.
+ *
+ * A frame is `u32 header length | u32 payload length | header JSON | payload bytes` (big endian).
+ * The payload carries the event or the result as raw bytes, so neither side re-encodes them.
+ * Every guest frame carries `out`: the guest's cumulative byte count on fd 1 when it was sent.
+ */
+
+/** Host → guest. */
+export interface InvokeFrame {
+  readonly t: 'invoke'
+  readonly id: number
+  readonly requestId: string
+  /** Epoch ms by which the invocation must end (for getRemainingTimeInMilliSeconds). */
+  readonly deadline: number
+  readonly invokeType: 'sync' | 'async'
+  readonly alias: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * Guest → host.
+ * * `initializing` - the handler module loaded; the initializer runs now (its own timeout applies)
+ * * `ready`        - loaded and initialised; invocations may be sent
+ * * `init-error`   - loading or the initializer failed; payload is the error JSON
+ * * `result`       - an invocation ended; payload is the result or the error JSON
+ * * `exit`         - the function called process.exit during invocation `id`
+ */
+export type GuestFrame =
+  | { readonly t: 'initializing'; readonly out: number }
+  | { readonly t: 'ready'; readonly out: number }
+  | { readonly t: 'init-error'; readonly errorType: string; readonly out: number }
+  | {
+      readonly t: 'result'
+      readonly id: number
+      readonly out: number
+      readonly ok?: boolean
+      readonly text?: boolean
+      readonly errorType?: string
+      readonly mem?: number
+      readonly badEvent?: boolean
+      readonly message?: string
+    }
+  | { readonly t: 'exit'; readonly id: number; readonly code: number; readonly out: number }
+
+const PREFIX_BYTES = 8
+
+export function encodeFrame(header: InvokeFrame, payload: Buffer): Buffer {
+  const h = Buffer.from(JSON.stringify(header), 'utf8')
+  const prefix = Buffer.allocUnsafe(PREFIX_BYTES)
+  prefix.writeUInt32BE(h.length, 0)
+  prefix.writeUInt32BE(payload.length, 4)
+  return Buffer.concat([prefix, h, payload], PREFIX_BYTES + h.length + payload.length)
+}
+
+const GUEST_FRAME_TYPES: ReadonlySet<string> = new Set([
+  'initializing',
+  'ready',
+  'init-error',
+  'result',
+  'exit',
+])
+
+/** Reassembles frames from socket chunks. A malformed frame is a protocol error (throws). */
+export class FrameDecoder {
+  #buffer: Buffer = Buffer.alloc(0)
+
+  /** Feeds a chunk; returns the complete frames it finished. */
+  push(chunk: Buffer): Array<{ header: GuestFrame; payload: Buffer }> {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
+    const frames: Array<{ header: GuestFrame; payload: Buffer }> = []
+    while (this.#buffer.length >= PREFIX_BYTES) {
+      const hLen = this.#buffer.readUInt32BE(0)
+      const pLen = this.#buffer.readUInt32BE(4)
+      const end = PREFIX_BYTES + hLen + pLen
+      if (this.#buffer.length < end) {
+        break
+      }
+      const header = JSON.parse(this.#buffer.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hLen)) as GuestFrame
+      if (
+        header === null ||
+        typeof header !== 'object' ||
+        !GUEST_FRAME_TYPES.has(header.t) ||
+        typeof header.out !== 'number'
+      ) {
+        throw new Error(`malformed guest frame: ${JSON.stringify(header).slice(0, 200)}`)
+      }
+      frames.push({ header, payload: this.#buffer.subarray(PREFIX_BYTES + hLen, end) })
+      this.#buffer = this.#buffer.subarray(end)
+    }
+    return frames
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * @module The database schema as Kysely types: this interface is the table layout.
+ */
+import type { Generated } from 'kysely'
+
+export interface TenantsTable {
+  project_id: string
+  domain_id: string
+  name: string
+  created_at: string
+}
+
+export interface AccessKeysTable {
+  access_key: string
+  project_id: string
+  /** AES-256-GCM ciphertext of the secret key under the data dir's master key. */
+  secret_enc: string
+  created_at: string
+}
+
+export interface FunctionsTable {
+  id: string
+  project_id: string
+  package: string
+  name: string
+  runtime: string
+  handler: string
+  memory_size: number
+  timeout: number
+  user_data: string
+  description: string
+  initializer_handler: string
+  initializer_timeout: number
+  max_instances: number
+  concurrent_num: number
+  extra_json: string
+  code_type: string
+  code_filename: string
+  code_size: number
+  digest: string
+  revision: number
+  /** Insertion order, the `marker` of list pagination. */
+  seq: Generated<number>
+  created_at: string
+  last_modified: string
+}
+
+export interface InvocationLogsTable {
+  request_id: string
+  project_id: string
+  function_id: string
+  version: string
+  started_at: string
+  duration_ms: number
+  status: 'success' | 'error'
+  error_type: string | null
+  memory_used_mb: number
+  log: string
+}
+
+export interface Database {
+  tenants: TenantsTable
+  access_keys: AccessKeysTable
+  functions: FunctionsTable
+  invocation_logs: InvocationLogsTable
+}

@@ -1,0 +1,235 @@
+/**
+ * @module The function repository, with an in-memory read cache so invocations do no database I/O.
+ */
+import { randomUUID } from 'node:crypto'
+import { sql, type Kysely, type Selectable } from 'kysely'
+import {
+  StratoError,
+  isRuntimeName,
+  type FunctionConfig,
+  type FunctionRecord,
+} from '../core/index.js'
+import type { Database, FunctionsTable } from './database.js'
+import type { StoredCode } from './code-store.js'
+
+export interface NewFunction {
+  readonly projectId: string
+  readonly packageName: string
+  readonly name: string
+  readonly config: FunctionConfig
+  readonly code: StoredCode
+}
+
+export interface ListFunctionsQuery {
+  readonly marker: number
+  readonly maxItems: number
+  readonly packageName?: string | undefined
+  /** Fuzzy (substring) match, as FunctionGraph's `func_name` filter. */
+  readonly nameContains?: string | undefined
+}
+
+export interface FunctionPage {
+  readonly functions: FunctionRecord[]
+  readonly nextMarker: number
+  readonly count: number
+}
+
+function toRecord(row: Selectable<FunctionsTable>): FunctionRecord {
+  if (!isRuntimeName(row.runtime)) {
+    throw new StratoError('INTERNAL', `Stored function ${row.id} has an unknown runtime.`)
+  }
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    packageName: row.package,
+    name: row.name,
+    runtime: row.runtime,
+    handler: row.handler,
+    memorySizeMb: row.memory_size,
+    timeoutS: row.timeout,
+    userData: row.user_data,
+    description: row.description,
+    initializerHandler: row.initializer_handler,
+    initializerTimeoutS: row.initializer_timeout,
+    maxInstances: row.max_instances,
+    concurrentNum: row.concurrent_num,
+    extra: JSON.parse(row.extra_json) as Record<string, unknown>,
+    codeType: row.code_type as FunctionRecord['codeType'],
+    codeFilename: row.code_filename,
+    codeSize: row.code_size,
+    digest: row.digest,
+    revision: row.revision,
+    createdAt: new Date(row.created_at),
+    lastModified: new Date(row.last_modified),
+  }
+}
+
+function configColumns(config: FunctionConfig) {
+  return {
+    runtime: config.runtime,
+    handler: config.handler,
+    memory_size: config.memorySizeMb,
+    timeout: config.timeoutS,
+    user_data: config.userData,
+    description: config.description,
+    initializer_handler: config.initializerHandler,
+    initializer_timeout: config.initializerTimeoutS,
+    max_instances: config.maxInstances,
+    concurrent_num: config.concurrentNum,
+    extra_json: JSON.stringify(config.extra),
+  }
+}
+
+function codeColumns(code: StoredCode) {
+  return {
+    code_type: code.codeType,
+    code_filename: code.codeFilename,
+    code_size: code.codeSize,
+    digest: code.digest,
+  }
+}
+
+const cacheKey = (projectId: string, packageName: string, name: string): string =>
+  `${projectId}\u0000${packageName}\u0000${name}`
+
+/**
+ * Functions by project, package and name. This process is the only writer of its database (the
+ * cluster mode will invalidate the cache from the store's change feed), so the cache stays exact.
+ */
+export class FunctionStore {
+  readonly #db: Kysely<Database>
+  readonly #quotaPerProject: number
+  readonly #cache = new Map<string, FunctionRecord | undefined>()
+
+  constructor(db: Kysely<Database>, quotaPerProject: number) {
+    this.#db = db
+    this.#quotaPerProject = quotaPerProject
+  }
+
+  async create(input: NewFunction): Promise<FunctionRecord> {
+    const now = new Date().toISOString()
+    const id = randomUUID()
+    await this.#db.transaction().execute(async (tx) => {
+      const existing = await tx
+        .selectFrom('functions')
+        .select('id')
+        .where('project_id', '=', input.projectId)
+        .where('package', '=', input.packageName)
+        .where('name', '=', input.name)
+        .executeTakeFirst()
+      if (existing !== undefined) {
+        throw new StratoError(
+          'FUNCTION_EXISTS',
+          `The function '${input.packageName}:${input.name}' already exists.`,
+        )
+      }
+      const { count } = await tx
+        .selectFrom('functions')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('project_id', '=', input.projectId)
+        .executeTakeFirstOrThrow()
+      if (Number(count) >= this.#quotaPerProject) {
+        throw new StratoError(
+          'FUNCTION_QUOTA_EXCEEDED',
+          `The project has ${count} functions; the limit is ${this.#quotaPerProject}.`,
+        )
+      }
+      await tx
+        .insertInto('functions')
+        .values({
+          id,
+          project_id: input.projectId,
+          package: input.packageName,
+          name: input.name,
+          ...configColumns(input.config),
+          ...codeColumns(input.code),
+          revision: 1,
+          created_at: now,
+          last_modified: now,
+        })
+        .execute()
+    })
+    this.#cache.delete(cacheKey(input.projectId, input.packageName, input.name))
+    const created = await this.get(input.projectId, input.packageName, input.name)
+    if (created === undefined) {
+      throw new StratoError('INTERNAL', 'A created function could not be read back.')
+    }
+    return created
+  }
+
+  /** The function, or undefined. Served from memory after the first read. */
+  async get(projectId: string, packageName: string, name: string): Promise<FunctionRecord | undefined> {
+    const key = cacheKey(projectId, packageName, name)
+    if (this.#cache.has(key)) {
+      return this.#cache.get(key)
+    }
+    const row = await this.#db
+      .selectFrom('functions')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('package', '=', packageName)
+      .where('name', '=', name)
+      .executeTakeFirst()
+    const record = row === undefined ? undefined : toRecord(row)
+    this.#cache.set(key, record)
+    return record
+  }
+
+  async list(projectId: string, query: ListFunctionsQuery): Promise<FunctionPage> {
+    let base = this.#db.selectFrom('functions').where('project_id', '=', projectId)
+    if (query.packageName !== undefined) {
+      base = base.where('package', '=', query.packageName)
+    }
+    if (query.nameContains !== undefined) {
+      const escaped = query.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)
+      base = base.where(sql<boolean>`name like ${`%${escaped}%`} escape '\\'`)
+    }
+    const { count } = await base
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirstOrThrow()
+    const rows = await base
+      .selectAll()
+      .orderBy('seq')
+      .offset(query.marker)
+      .limit(query.maxItems)
+      .execute()
+    const nextMarker = query.marker + rows.length
+    return { functions: rows.map(toRecord), nextMarker, count: Number(count) }
+  }
+
+  async updateConfig(fn: FunctionRecord, config: FunctionConfig): Promise<FunctionRecord> {
+    return this.#update(fn, configColumns(config))
+  }
+
+  async updateCode(fn: FunctionRecord, code: StoredCode): Promise<FunctionRecord> {
+    return this.#update(fn, codeColumns(code))
+  }
+
+  async #update(
+    fn: FunctionRecord,
+    columns: Partial<Omit<FunctionsTable, 'seq'>>,
+  ): Promise<FunctionRecord> {
+    await this.#db
+      .updateTable('functions')
+      .set({ ...columns, revision: fn.revision + 1, last_modified: new Date().toISOString() })
+      .where('id', '=', fn.id)
+      .execute()
+    this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name))
+    const updated = await this.get(fn.projectId, fn.packageName, fn.name)
+    if (updated === undefined) {
+      throw new StratoError('FUNCTION_NOT_FOUND', `The function '${fn.name}' was deleted meanwhile.`)
+    }
+    return updated
+  }
+
+  async delete(fn: FunctionRecord): Promise<void> {
+    await this.#db.deleteFrom('functions').where('id', '=', fn.id).execute()
+    this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name))
+  }
+
+  /** Every digest some function references, for code garbage collection. */
+  async referencedDigests(): Promise<Set<string>> {
+    const rows = await this.#db.selectFrom('functions').select('digest').distinct().execute()
+    return new Set(rows.map((r) => r.digest))
+  }
+}

@@ -1,0 +1,12 @@
+/** @module store: the embedded store (SQLite + content-addressed code on local disk). */
+export { openStore } from './open-store.js'
+export type { OpenStoreOptions, Store } from './open-store.js'
+export { CodeStore, DEFAULT_CODE_LIMITS, handlerModulePath } from './code-store.js'
+export type { CodeStoreLimits, StoredCode } from './code-store.js'
+export { FunctionStore } from './function-store.js'
+export type { FunctionPage, ListFunctionsQuery, NewFunction } from './function-store.js'
+export { InvocationLogStore } from './invocation-log-store.js'
+export type { InvocationLogEntry, InvocationLogQuery } from './invocation-log-store.js'
+export { SecretBox } from './secret-box.js'
+export { TenantStore, generateKeyPair } from './tenant-store.js'
+export type { BootstrapOutcome, BootstrapRequest, KeyPair } from './tenant-store.js'

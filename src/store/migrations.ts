@@ -1,0 +1,77 @@
+/**
+ * @module Schema migrations, in code so that the embedded build needs no files beside it.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+
+const migrations: Record<string, Migration> = {
+  '0001-core': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('tenants')
+        .addColumn('project_id', 'text', (c) => c.primaryKey())
+        .addColumn('domain_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createTable('access_keys')
+        .addColumn('access_key', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) =>
+          c.notNull().references('tenants.project_id').onDelete('cascade'),
+        )
+        .addColumn('secret_enc', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createTable('functions')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('package', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('runtime', 'text', (c) => c.notNull())
+        .addColumn('handler', 'text', (c) => c.notNull())
+        .addColumn('memory_size', 'integer', (c) => c.notNull())
+        .addColumn('timeout', 'integer', (c) => c.notNull())
+        .addColumn('user_data', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('initializer_handler', 'text', (c) => c.notNull())
+        .addColumn('initializer_timeout', 'integer', (c) => c.notNull())
+        .addColumn('max_instances', 'integer', (c) => c.notNull())
+        .addColumn('concurrent_num', 'integer', (c) => c.notNull())
+        .addColumn('extra_json', 'text', (c) => c.notNull())
+        .addColumn('code_type', 'text', (c) => c.notNull())
+        .addColumn('code_filename', 'text', (c) => c.notNull())
+        .addColumn('code_size', 'integer', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('revision', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_modified', 'text', (c) => c.notNull())
+        .addUniqueConstraint('functions_project_package_name', ['project_id', 'package', 'name'])
+        .execute()
+      await db.schema
+        .createTable('invocation_logs')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'real', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('error_type', 'text')
+        .addColumn('memory_used_mb', 'real', (c) => c.notNull())
+        .addColumn('log', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('invocation_logs_by_function')
+        .on('invocation_logs')
+        .columns(['function_id', 'started_at'])
+        .execute()
+      await sql`select 1`.execute(db)
+    },
+  },
+}
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(migrations),
+}

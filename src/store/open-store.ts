@@ -1,0 +1,63 @@
+/**
+ * @module Opens the embedded store: SQLite (WAL) in the data dir, migrated, plus the code store.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import SQLite from 'better-sqlite3'
+import { Kysely, Migrator, SqliteDialect } from 'kysely'
+import { StratoError } from '../core/index.js'
+import { CodeStore } from './code-store.js'
+import type { Database } from './database.js'
+import { FunctionStore } from './function-store.js'
+import { InvocationLogStore } from './invocation-log-store.js'
+import { migrationProvider } from './migrations.js'
+import { SecretBox } from './secret-box.js'
+import { TenantStore } from './tenant-store.js'
+
+/** Everything persistent, behind one object that main.ts builds and closes. */
+export interface Store {
+  readonly functions: FunctionStore
+  readonly tenants: TenantStore
+  readonly logs: InvocationLogStore
+  readonly code: CodeStore
+  readonly secrets: SecretBox
+  close(): Promise<void>
+}
+
+export interface OpenStoreOptions {
+  readonly dataDir: string
+  readonly functionsPerProject: number
+  readonly onBackgroundError: (err: unknown) => void
+}
+
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  const sqlite = new SQLite(path.join(options.dataDir, 'strato.db'))
+  // WAL: readers never block the writer; NORMAL: a commit survives a process crash (not a power
+  // cut, which loses at most the last transactions, never corrupts).
+  sqlite.pragma('journal_mode = WAL')
+  sqlite.pragma('synchronous = NORMAL')
+  sqlite.pragma('foreign_keys = ON')
+  sqlite.pragma('busy_timeout = 5000')
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest()
+  if (error !== undefined) {
+    await db.destroy()
+    throw new StratoError('INTERNAL', 'Migrating the database failed.', { cause: error })
+  }
+  const secrets = SecretBox.openInDataDir(options.dataDir)
+  const tenants = new TenantStore(db, secrets)
+  await tenants.load()
+  const logs = new InvocationLogStore(db, options.onBackgroundError)
+  return {
+    functions: new FunctionStore(db, options.functionsPerProject),
+    tenants,
+    logs,
+    code: new CodeStore(options.dataDir),
+    secrets,
+    async close() {
+      await logs.flush()
+      await db.destroy()
+    },
+  }
+}
