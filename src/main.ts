@@ -30,6 +30,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const store = await openStore({
     dataDir: config.dataDir,
     functionsPerProject: config.functionsPerProject,
+    codeUnzippedMaxBytes: config.codeUnzippedMaxBytes,
     onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
   })
   const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)
@@ -154,6 +155,9 @@ async function main(): Promise<void> {
 }
 
 // Run when executed directly (npm start), not when imported by tests or the bench.
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)) {
+if (
+  process.argv[1] !== undefined &&
+  path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname)
+) {
   void main()
 }

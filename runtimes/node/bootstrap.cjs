@@ -27,7 +27,10 @@ function writeOut(text) {
     if (logCapped) return
     logCapped = true
     const room = Math.max(0, MAX_LOG_BYTES - invocationLogBytes)
-    buf = Buffer.concat([buf.subarray(0, room), Buffer.from('\n[log truncated: the limit is ' + MAX_LOG_BYTES + ' bytes per invocation]\n')])
+    buf = Buffer.concat([
+      buf.subarray(0, room),
+      Buffer.from('\n[log truncated: the limit is ' + MAX_LOG_BYTES + ' bytes per invocation]\n'),
+    ])
   }
   invocationLogBytes += buf.length
   let off = 0
@@ -102,7 +105,9 @@ function makeLogger(requestId) {
   let threshold = LEVELS.INFO
   const line = (level, args) => {
     if (LEVELS[level] < threshold) return
-    writeOut(new Date().toISOString() + ' ' + requestId + ' ' + level + ' ' + util.format(...args) + '\n')
+    writeOut(
+      new Date().toISOString() + ' ' + requestId + ' ' + level + ' ' + util.format(...args) + '\n',
+    )
   }
   return {
     debug: (...a) => line('DEBUG', a),
@@ -123,7 +128,8 @@ function makeContext(inv) {
   const timeoutMs = Number(env.RUNTIME_TIMEOUT || 3) * 1000
   return {
     getRequestID: () => inv.requestId || '',
-    getRemainingTimeInMilliSeconds: () => Math.max(0, (inv.deadline || Date.now() + timeoutMs) - Date.now()),
+    getRemainingTimeInMilliSeconds: () =>
+      Math.max(0, (inv.deadline || Date.now() + timeoutMs) - Date.now()),
     getAccessKey: () => h['x-cff-access-key'] || '',
     getSecretKey: () => h['x-cff-secret-key'] || '',
     getSecurityAccessKey: () => h['x-cff-security-access-key'] || '',
@@ -156,12 +162,24 @@ function toErrorJson(err, fallbackType) {
     const lines = String(err.stack || '').split('\n')
     return {
       errorMessage: err.message,
-      errorType: err.name && err.name !== 'Error' ? err.name : err.constructor && err.constructor.name !== 'Object' ? err.constructor.name : fallbackType || 'Error',
-      stackTrace: lines.slice(1).map((l) => l.trim()).filter(Boolean),
+      errorType:
+        err.name && err.name !== 'Error'
+          ? err.name
+          : err.constructor && err.constructor.name !== 'Object'
+            ? err.constructor.name
+            : fallbackType || 'Error',
+      stackTrace: lines
+        .slice(1)
+        .map((l) => l.trim())
+        .filter(Boolean),
     }
   }
   if (err && typeof err === 'object' && typeof err.errorMessage === 'string') {
-    return { errorMessage: err.errorMessage, errorType: err.errorType || fallbackType || 'Error', stackTrace: err.stackTrace || [] }
+    return {
+      errorMessage: err.errorMessage,
+      errorType: err.errorType || fallbackType || 'Error',
+      stackTrace: err.stackTrace || [],
+    }
   }
   let message
   try {
@@ -169,7 +187,11 @@ function toErrorJson(err, fallbackType) {
   } catch {
     message = String(err)
   }
-  return { errorMessage: message === undefined ? String(err) : message, errorType: fallbackType || 'Error', stackTrace: [] }
+  return {
+    errorMessage: message === undefined ? String(err) : message,
+    errorType: fallbackType || 'Error',
+    stackTrace: [],
+  }
 }
 
 // ---- loading the handler -------------------------------------------------------------------
@@ -186,7 +208,16 @@ async function loadExport(handlerSpec, what) {
     }
   }
   if (file === undefined) {
-    const e = new Error("Cannot find module '" + modulePath + "' for the " + what + " '" + handlerSpec + "' in " + CODE_ROOT)
+    const e = new Error(
+      "Cannot find module '" +
+        modulePath +
+        "' for the " +
+        what +
+        " '" +
+        handlerSpec +
+        "' in " +
+        CODE_ROOT,
+    )
     e.name = 'ImportModuleError'
     throw e
   }
@@ -203,7 +234,14 @@ async function loadExport(handlerSpec, what) {
   }
   const fn = mod && (mod[exportName] || (mod.default && mod.default[exportName]))
   if (typeof fn !== 'function') {
-    const e = new Error("The " + what + " '" + handlerSpec + "' is not a function exported by " + path.relative(CODE_ROOT, file))
+    const e = new Error(
+      'The ' +
+        what +
+        " '" +
+        handlerSpec +
+        "' is not a function exported by " +
+        path.relative(CODE_ROOT, file),
+    )
     e.name = 'HandlerNotFound'
     throw e
   }
@@ -273,15 +311,30 @@ async function invoke(header, payload) {
     try {
       s = serialise(result)
     } catch (err) {
-      throw Object.assign(new Error('The function result cannot be serialised to JSON: ' + err.message), { name: 'ResultSerializationError' })
+      throw Object.assign(
+        new Error('The function result cannot be serialised to JSON: ' + err.message),
+        { name: 'ResultSerializationError' },
+      )
     }
     if (s.body.length > MAX_RESULT_BYTES) {
-      throw Object.assign(new Error('The function result is ' + s.body.length + ' bytes; the limit is ' + MAX_RESULT_BYTES + '.'), { name: 'ResponseTooLarge' })
+      throw Object.assign(
+        new Error(
+          'The function result is ' +
+            s.body.length +
+            ' bytes; the limit is ' +
+            MAX_RESULT_BYTES +
+            '.',
+        ),
+        { name: 'ResponseTooLarge' },
+      )
     }
     reply = { header: { t: 'result', id: header.id, ok: true, text: s.text }, body: s.body }
   } catch (err) {
     const e = toErrorJson(err)
-    reply = { header: { t: 'result', id: header.id, ok: false, errorType: e.errorType }, body: Buffer.from(JSON.stringify(e)) }
+    reply = {
+      header: { t: 'result', id: header.id, ok: false, errorType: e.errorType },
+      body: Buffer.from(JSON.stringify(e)),
+    }
   }
   current = undefined
   reply.header.mem = memoryUsedMb()
@@ -293,10 +346,28 @@ async function invoke(header, payload) {
 // invocation in progress, then exit so the host replaces this instance.
 function fatal(err) {
   const e = toErrorJson(err, 'UncaughtException')
-  writeOut(new Date().toISOString() + ' ' + ((current && current.requestId) || '-') + ' ERROR ' + e.errorType + ': ' + e.errorMessage + '\n')
+  writeOut(
+    new Date().toISOString() +
+      ' ' +
+      ((current && current.requestId) || '-') +
+      ' ERROR ' +
+      e.errorType +
+      ': ' +
+      e.errorMessage +
+      '\n',
+  )
   if (current) {
     const body = Buffer.from(JSON.stringify(e))
-    const h = Buffer.from(JSON.stringify({ t: 'result', id: current.id, ok: false, errorType: e.errorType, mem: memoryUsedMb(), out: outBytes }))
+    const h = Buffer.from(
+      JSON.stringify({
+        t: 'result',
+        id: current.id,
+        ok: false,
+        errorType: e.errorType,
+        mem: memoryUsedMb(),
+        out: outBytes,
+      }),
+    )
     const prefix = Buffer.allocUnsafe(8)
     prefix.writeUInt32BE(h.length, 0)
     prefix.writeUInt32BE(body.length, 4)

@@ -43,7 +43,11 @@ export function toStratoError(err: unknown, bodyLimitBytes?: number): StratoErro
   return new StratoError('INTERNAL', undefined, { cause: err })
 }
 
-export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function sendError(
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   const se = toStratoError(err, request.routeOptions.bodyLimit)
   if (se.spec.user) {
     request.log.info({ code: se.code, fss: se.spec.fss }, se.message)

@@ -5,7 +5,10 @@ import { formatFunctionUrn, type FunctionRecord } from '../core/index.js'
 
 /** FunctionGraph's `last_modified` form: `2019-10-25 15:37:27` (UTC here). */
 export function formatLastModified(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, '')
+  return d
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, '')
 }
 
 function cpuOf(memorySizeMb: number): number {

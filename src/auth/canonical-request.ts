@@ -93,7 +93,10 @@ export function computeSignature(secretKey: string, sdkDate: string, canonical: 
 
 /** Formats a date as `X-Sdk-Date` wants it: `YYYYMMDDTHHmmssZ` in UTC. */
 export function formatSdkDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z')
 }
 
 /** Parses `YYYYMMDDTHHmmssZ`; `undefined` when it is not a real date in that form. */
@@ -102,7 +105,15 @@ export function parseSdkDate(value: string): number | undefined {
   if (m === null) {
     return undefined
   }
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number]
+  const [, y, mo, d, h, mi, s] = m.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ]
   const ms = Date.UTC(y, mo - 1, d, h, mi, s)
   const back = new Date(ms)
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {

@@ -44,11 +44,14 @@ describe('SDK-HMAC-SHA256', () => {
 
   const now = Date.UTC(2024, 0, 1, 0, 0, 0)
   const verifier = new RequestVerifier({
-    lookup: (ak) => (ak === 'test-ak' ? { accessKey: ak, secretKey: 'test-sk', projectId: 'p1' } : undefined),
+    lookup: (ak) =>
+      ak === 'test-ak' ? { accessKey: ak, secretKey: 'test-sk', projectId: 'p1' } : undefined,
     clockSkewMs: 15 * 60_000,
     now: () => now,
   })
-  const signed = (overrides: { body?: string; at?: number; sk?: string } = {}): Record<string, string> => {
+  const signed = (
+    overrides: { body?: string; at?: number; sk?: string } = {},
+  ): Record<string, string> => {
     const body = overrides.body ?? '{"k":"v"}'
     const headers = signRequest({
       method: 'POST',
@@ -95,19 +98,28 @@ describe('SDK-HMAC-SHA256', () => {
     const h = signed()
     expect(codeOf(() => verify({ ...h, authorization: '' }))).toBe('UNAUTHORIZED')
     expect(codeOf(() => verify({ ...h, authorization: 'Basic abc' }))).toBe('UNAUTHORIZED')
-    expect(codeOf(() => verify({ ...h, authorization: h.authorization!.replace('test-ak', 'nope') }))).toBe(
-      'UNAUTHORIZED',
-    )
+    expect(
+      codeOf(() => verify({ ...h, authorization: h.authorization!.replace('test-ak', 'nope') })),
+    ).toBe('UNAUTHORIZED')
   })
   test('verify: SignedHeaders without host or x-sdk-date, or an unsigned x-project-id, are refused', () => {
     const h = signed()
     const without = (name: string) =>
-      h.authorization!.replace(/SignedHeaders=([^,]+)/, (_m, list: string) =>
-        `SignedHeaders=${list.split(';').filter((x) => x !== name).join(';')}`,
+      h.authorization!.replace(
+        /SignedHeaders=([^,]+)/,
+        (_m, list: string) =>
+          `SignedHeaders=${list
+            .split(';')
+            .filter((x) => x !== name)
+            .join(';')}`,
       )
     expect(codeOf(() => verify({ ...h, authorization: without('host') }))).toBe('UNAUTHORIZED')
-    expect(codeOf(() => verify({ ...h, authorization: without('x-sdk-date') }))).toBe('UNAUTHORIZED')
-    expect(codeOf(() => verify({ ...h, authorization: without('x-project-id') }))).toBe('UNAUTHORIZED')
+    expect(codeOf(() => verify({ ...h, authorization: without('x-sdk-date') }))).toBe(
+      'UNAUTHORIZED',
+    )
+    expect(codeOf(() => verify({ ...h, authorization: without('x-project-id') }))).toBe(
+      'UNAUTHORIZED',
+    )
   })
   test('verify: the SDK quirk of hashing a string body as its JSON literal is accepted', () => {
     const body = 'plain text event'

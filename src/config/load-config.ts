@@ -30,6 +30,8 @@ export interface Config {
   readonly maxInstancesPerFunction: number
   /** Functions per project (FunctionGraph: 400, FSS.1041). */
   readonly functionsPerProject: number
+  /** A code package may unzip to at most this many bytes (FunctionGraph: 1.5 GiB). */
+  readonly codeUnzippedMaxBytes: number
   /** A request whose body has not fully arrived by then gets 408. */
   readonly requestTimeoutMs: number
   /** Interpreters for the runtime families. */
@@ -102,10 +104,23 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     logLevel: logLevel as Config['logLevel'],
     idleTtlMs: intSetting(env, 'STRATO_IDLE_TTL_MS', 300_000, 1_000, 86_400_000),
     queueWaitMs: intSetting(env, 'STRATO_QUEUE_WAIT_MS', 10_000, 0, 900_000),
-    instanceStartTimeoutMs: intSetting(env, 'STRATO_INSTANCE_START_TIMEOUT_MS', 10_000, 100, 600_000),
+    instanceStartTimeoutMs: intSetting(
+      env,
+      'STRATO_INSTANCE_START_TIMEOUT_MS',
+      10_000,
+      100,
+      600_000,
+    ),
     authClockSkewMs: intSetting(env, 'STRATO_AUTH_CLOCK_SKEW_MS', 15 * 60_000, 0, 86_400_000),
     maxInstancesPerFunction: intSetting(env, 'STRATO_MAX_INSTANCES_PER_FUNCTION', 1000, 1, 100_000),
     functionsPerProject: intSetting(env, 'STRATO_FUNCTIONS_PER_PROJECT', 400, 1, 1_000_000),
+    codeUnzippedMaxBytes: intSetting(
+      env,
+      'STRATO_CODE_UNZIPPED_MAX_BYTES',
+      1536 * 1024 * 1024,
+      1024,
+      64 * 1024 * 1024 * 1024,
+    ),
     requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',

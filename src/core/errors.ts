@@ -104,14 +104,24 @@ export const ErrorCodes = {
     message: 'The specified resource was not found.',
     user: true,
   },
-  FUNCTION_NOT_FOUND: { status: 404, fss: 'FSS.1051', message: 'Not found the function', user: true },
+  FUNCTION_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1051',
+    message: 'Not found the function',
+    user: true,
+  },
   VERSION_NOT_FOUND: {
     status: 404,
     fss: 'FSS.1052',
     message: 'Not found the function version',
     user: true,
   },
-  ALIAS_NOT_FOUND: { status: 404, fss: 'FSS.1053', message: 'The alias does not exist.', user: true },
+  ALIAS_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1053',
+    message: 'The alias does not exist.',
+    user: true,
+  },
   DEPENDENCY_NOT_FOUND: {
     status: 404,
     fss: 'FSS.1056',
@@ -144,7 +154,12 @@ export const ErrorCodes = {
     message: 'The inline code is larger than the limit.',
     user: true,
   },
-  URI_TOO_LONG: { status: 414, fss: 'FSS.0414', message: 'The request URI is too long.', user: true },
+  URI_TOO_LONG: {
+    status: 414,
+    fss: 'FSS.0414',
+    message: 'The request URI is too long.',
+    user: true,
+  },
   UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     fss: 'FSS.0415',

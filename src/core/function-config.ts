@@ -177,7 +177,7 @@ export function validateUserData(value: unknown): string {
     return ''
   }
   if (typeof value !== 'string') {
-    fail('INVALID_USER_DATA', "'user_data' must be a JSON string such as '{\"key\":\"value\"}'.")
+    fail('INVALID_USER_DATA', '\'user_data\' must be a JSON string such as \'{"key":"value"}\'.')
   }
   if (value.length > L.USER_DATA_MAX_CHARS) {
     fail(
@@ -276,7 +276,8 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
       `Invalid timeout ${JSON.stringify(body.timeout)}: ${L.TIMEOUT_MIN_S} to ${L.TIMEOUT_MAX_S} seconds.`,
     )
   }
-  const userData = 'user_data' in body ? validateUserData(body.user_data) : (previous?.userData ?? '')
+  const userData =
+    'user_data' in body ? validateUserData(body.user_data) : (previous?.userData ?? '')
   const description =
     optionalString(body, 'description', 'DESCRIPTION_TOO_LONG') ?? previous?.description ?? ''
   if (description.length > L.DESCRIPTION_MAX_CHARS) {

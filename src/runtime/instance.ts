@@ -281,7 +281,14 @@ export class Instance {
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
       const timer = setTimeout(() => this.#onTimeout(), input.timeoutMs)
-      this.#inflight = { id, requestId: input.requestId, resolve, reject, timer, timeoutMs: input.timeoutMs }
+      this.#inflight = {
+        id,
+        requestId: input.requestId,
+        resolve,
+        reject,
+        timer,
+        timeoutMs: input.timeoutMs,
+      }
       this.#control.write(encodeFrame(frame, input.payload))
     })
   }
@@ -406,7 +413,9 @@ export class Instance {
       case 'init-error': {
         let message = 'The function failed to initialise.'
         try {
-          message = (JSON.parse(payload.toString('utf8')) as { errorMessage?: string }).errorMessage ?? message
+          message =
+            (JSON.parse(payload.toString('utf8')) as { errorMessage?: string }).errorMessage ??
+            message
         } catch {
           // keep the generic message
         }
@@ -469,9 +478,10 @@ export class Instance {
         : exit.signal !== null
           ? `was killed by ${exit.signal}`
           : `exited with code ${exit.code}`
-    const oom = /heap out of memory|Allocation failed|MemoryError|Cannot allocate memory|std::bad_alloc/i.test(
-      this.#stderrTail,
-    )
+    const oom =
+      /heap out of memory|Allocation failed|MemoryError|Cannot allocate memory|std::bad_alloc/i.test(
+        this.#stderrTail,
+      )
     const wasStopping = this.#state === 'stopping'
     this.#state = 'stopped'
     if (this.#startSettle !== undefined) {

@@ -56,7 +56,10 @@ const PROCESSES = 1024
 function resolveInterpreter(command: string, family: RuntimeFamily): string {
   const probe =
     family === 'python'
-      ? spawnSync(command, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000 })
+      ? spawnSync(command, ['-c', 'import sys; print(sys.executable)'], {
+          encoding: 'utf8',
+          timeout: 10_000,
+        })
       : spawnSync(command, ['-p', 'process.execPath'], { encoding: 'utf8', timeout: 10_000 })
   const resolved = probe.stdout?.trim()
   if (probe.status !== 0 || resolved === undefined || resolved === '') {
@@ -140,7 +143,8 @@ export class InstanceLauncher {
       env,
       instanceDir,
       startTimeoutMs: this.#options.startTimeoutMs,
-      initializerTimeoutMs: request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
+      initializerTimeoutMs:
+        request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
       memorySizeMb: request.memorySizeMb,
     })
   }

@@ -77,7 +77,9 @@ export class FrameDecoder {
       if (this.#buffer.length < end) {
         break
       }
-      const header = JSON.parse(this.#buffer.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hLen)) as GuestFrame
+      const header = JSON.parse(
+        this.#buffer.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hLen),
+      ) as GuestFrame
       if (
         header === null ||
         typeof header !== 'object' ||

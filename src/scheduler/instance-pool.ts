@@ -141,7 +141,9 @@ export class InstancePool implements Invoker {
       `${isoSeconds(startMs)} Start invoke request '${request.requestId}', version: ${request.version}\n` +
       outcome.log +
       (outcome.log === '' || outcome.log.endsWith('\n') ? '' : '\n') +
-      (failed ? `${isoSeconds(endMs)} ${request.requestId} ERROR ${outcome.errorType ?? 'Error'}: ${errorMessageOf(outcome.body)}\n` : '') +
+      (failed
+        ? `${isoSeconds(endMs)} ${request.requestId} ERROR ${outcome.errorType ?? 'Error'}: ${errorMessageOf(outcome.body)}\n`
+        : '') +
       `${isoSeconds(endMs)} Finish invoke request '${request.requestId}'${failed ? '(invoke Failed)' : ''}, duration: ${durationMs.toFixed(3)}ms, billing duration: ${billedDurationMs}ms, memory used: ${memoryUsedMb.toFixed(3)}MB, billing memory: ${fn.memorySizeMb}MB\n`
     this.#o.logs.append({
       request_id: request.requestId,
@@ -334,7 +336,12 @@ export class InstancePool implements Invoker {
     }
     for (const waiter of pool.waiters.splice(0)) {
       clearTimeout(waiter.timer)
-      waiter.reject(new StratoError('SERVICE_UNAVAILABLE', 'The function changed while the request waited; retry.'))
+      waiter.reject(
+        new StratoError(
+          'SERVICE_UNAVAILABLE',
+          'The function changed while the request waited; retry.',
+        ),
+      )
     }
     this.#dropIfEmpty(pool)
   }

@@ -60,9 +60,7 @@ const S_IFLNK = 0o120000
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z')
 
 function isZip(bytes: Buffer): boolean {
-  return (
-    bytes.subarray(0, 4).equals(ZIP_MAGIC) || bytes.subarray(0, 4).equals(EMPTY_ZIP_MAGIC)
-  )
+  return bytes.subarray(0, 4).equals(ZIP_MAGIC) || bytes.subarray(0, 4).equals(EMPTY_ZIP_MAGIC)
 }
 
 function sha512Hex(data: Buffer): string {
@@ -150,7 +148,9 @@ export class CodeStore {
     if (!fs.existsSync(tree)) {
       await this.#extract(digest, packageBytes)
     }
-    if (!SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))) {
+    if (
+      !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
+    ) {
       throw invalidCode(
         `The code has no ${SOURCE_EXTENSIONS[family].map((e) => `'${modulePath}${e}'`).join(' or ')} for the handler '${handler}'.`,
       )
@@ -162,7 +162,9 @@ export class CodeStore {
   assertHandlerPresent(digest: string, family: RuntimeFamily, handler: string): void {
     const modulePath = handlerModulePath(handler)
     const tree = this.treePath(digest)
-    if (!SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))) {
+    if (
+      !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
+    ) {
       throw invalidCode(
         `The function's code has no module '${modulePath}' (${SOURCE_EXTENSIONS[family].join(', ')}) for the handler '${handler}'.`,
       )
@@ -200,7 +202,9 @@ export class CodeStore {
     }
     let known = this.#verified.get(digest)
     if (known === undefined) {
-      const pkg = await fsp.readFile(path.join(this.#packagesDir, `${digest}.zip`)).catch(() => undefined)
+      const pkg = await fsp
+        .readFile(path.join(this.#packagesDir, `${digest}.zip`))
+        .catch(() => undefined)
       if (pkg === undefined || sha512Hex(pkg) !== digest) {
         return fail('the package file is missing or altered')
       }
@@ -208,10 +212,12 @@ export class CodeStore {
       this.#verified.set(digest, known)
     }
     const onDisk = await this.#listFiles(tree)
-    if (onDisk.length !== manifest.files.length) {
-      return fail(`${onDisk.length} files on disk, ${manifest.files.length} in the manifest`)
-    }
     const expected = new Map(manifest.files.map((f) => [f[0], f]))
+    if (onDisk.length < manifest.files.length) {
+      const present = new Set(onDisk)
+      const missing = manifest.files.find((f) => !present.has(f[0]))
+      return fail(`'${missing?.[0] ?? '?'}' is missing`)
+    }
     for (const rel of onDisk) {
       const entry = expected.get(rel)
       if (entry === undefined) {
@@ -240,7 +246,9 @@ export class CodeStore {
       if (fp.size !== entry[1]) {
         return fail(`'${rel}' changed size`)
       }
-      const hash = createHash('sha256').update(await fsp.readFile(path.join(tree, rel))).digest('hex')
+      const hash = createHash('sha256')
+        .update(await fsp.readFile(path.join(tree, rel)))
+        .digest('hex')
       if (hash !== entry[2]) {
         return fail(`'${rel}' changed content`)
       }
@@ -349,7 +357,12 @@ export class CodeStore {
         { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true },
         (openErr, zip) => {
           if (openErr !== null || zip === undefined) {
-            reject(invalidCode(`The code package is not a readable zip archive: ${openErr?.message ?? 'unknown error'}.`, openErr))
+            reject(
+              invalidCode(
+                `The code package is not a readable zip archive: ${openErr?.message ?? 'unknown error'}.`,
+                openErr,
+              ),
+            )
             return
           }
           let total = 0
@@ -357,7 +370,14 @@ export class CodeStore {
           const seen = new Set<string>()
           const fail = (err: unknown): void => {
             zip.close()
-            reject(err instanceof StratoError ? err : invalidCode(`The code package cannot be extracted: ${(err as Error).message}.`, err))
+            reject(
+              err instanceof StratoError
+                ? err
+                : invalidCode(
+                    `The code package cannot be extracted: ${(err as Error).message}.`,
+                    err,
+                  ),
+            )
           }
           zip.on('error', fail)
           zip.on('end', () => resolve())
@@ -370,14 +390,20 @@ export class CodeStore {
             const name = entry.fileName
             const mode = (entry.externalFileAttributes >>> 16) & 0xffff
             if ((mode & S_IFMT) === S_IFLNK) {
-              fail(invalidCode(`The code package holds a symbolic link '${name}'; links are not allowed.`))
+              fail(
+                invalidCode(
+                  `The code package holds a symbolic link '${name}'; links are not allowed.`,
+                ),
+              )
               return
             }
             // yauzl already refuses absolute paths, '..' segments and (strict) backslashes;
             // this double-checks what ends up on disk stays inside the tree.
             const target = path.resolve(dest, name)
             if (target !== dest && !target.startsWith(dest + path.sep)) {
-              fail(invalidCode(`The code package entry '${name}' points outside the code directory.`))
+              fail(
+                invalidCode(`The code package entry '${name}' points outside the code directory.`),
+              )
               return
             }
             if (name.endsWith('/')) {

@@ -158,7 +158,11 @@ export class FunctionStore {
   }
 
   /** The function, or undefined. Served from memory after the first read. */
-  async get(projectId: string, packageName: string, name: string): Promise<FunctionRecord | undefined> {
+  async get(
+    projectId: string,
+    packageName: string,
+    name: string,
+  ): Promise<FunctionRecord | undefined> {
     const key = cacheKey(projectId, packageName, name)
     if (this.#cache.has(key)) {
       return this.#cache.get(key)
@@ -217,7 +221,10 @@ export class FunctionStore {
     this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name))
     const updated = await this.get(fn.projectId, fn.packageName, fn.name)
     if (updated === undefined) {
-      throw new StratoError('FUNCTION_NOT_FOUND', `The function '${fn.name}' was deleted meanwhile.`)
+      throw new StratoError(
+        'FUNCTION_NOT_FOUND',
+        `The function '${fn.name}' was deleted meanwhile.`,
+      )
     }
     return updated
   }

@@ -90,7 +90,10 @@ export class InvocationLogStore {
   async prune(options: { functionId?: string; before?: Date }): Promise<void> {
     await this.flush()
     if (options.functionId !== undefined) {
-      await this.#db.deleteFrom('invocation_logs').where('function_id', '=', options.functionId).execute()
+      await this.#db
+        .deleteFrom('invocation_logs')
+        .where('function_id', '=', options.functionId)
+        .execute()
     }
     if (options.before !== undefined) {
       await this.#db

@@ -6,7 +6,7 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
 import { StratoError } from '../core/index.js'
-import { CodeStore } from './code-store.js'
+import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
 import type { Database } from './database.js'
 import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
@@ -27,6 +27,7 @@ export interface Store {
 export interface OpenStoreOptions {
   readonly dataDir: string
   readonly functionsPerProject: number
+  readonly codeUnzippedMaxBytes: number
   readonly onBackgroundError: (err: unknown) => void
 }
 
@@ -53,7 +54,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     functions: new FunctionStore(db, options.functionsPerProject),
     tenants,
     logs,
-    code: new CodeStore(options.dataDir),
+    code: new CodeStore(options.dataDir, {
+      ...DEFAULT_CODE_LIMITS,
+      unzippedMaxBytes: options.codeUnzippedMaxBytes,
+    }),
     secrets,
     async close() {
       await logs.flush()

@@ -43,7 +43,9 @@ export class SecretBox {
     const iv = randomBytes(IV_BYTES)
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
     const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()])
-    return [VERSION, iv, cipher.getAuthTag(), ct].map((p) => (typeof p === 'string' ? p : p.toString('base64'))).join(':')
+    return [VERSION, iv, cipher.getAuthTag(), ct]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64')))
+      .join(':')
   }
 
   open(sealed: string): string {
@@ -54,11 +56,17 @@ export class SecretBox {
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64'))
       decipher.setAuthTag(Buffer.from(tag, 'base64'))
-      return Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('utf8')
+      return Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString(
+        'utf8',
+      )
     } catch (err) {
-      throw new StratoError('INTERNAL', 'A stored secret cannot be decrypted with this master key.', {
-        cause: err,
-      })
+      throw new StratoError(
+        'INTERNAL',
+        'A stored secret cannot be decrypted with this master key.',
+        {
+          cause: err,
+        },
+      )
     }
   }
 }

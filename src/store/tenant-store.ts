@@ -79,7 +79,11 @@ export class TenantStore {
   }
 
   async hasAnyTenant(): Promise<boolean> {
-    const row = await this.#db.selectFrom('tenants').select('project_id').limit(1).executeTakeFirst()
+    const row = await this.#db
+      .selectFrom('tenants')
+      .select('project_id')
+      .limit(1)
+      .executeTakeFirst()
     return row !== undefined
   }
 
@@ -121,7 +125,11 @@ export class TenantStore {
     if (request.accessKey !== undefined && request.secretKey !== undefined) {
       const existing = this.#keys.get(request.accessKey)
       const projectId = request.projectId ?? existing?.projectId
-      const keys = { ...generateKeyPair(projectId), accessKey: request.accessKey, secretKey: request.secretKey }
+      const keys = {
+        ...generateKeyPair(projectId),
+        accessKey: request.accessKey,
+        secretKey: request.secretKey,
+      }
       if (
         existing === undefined ||
         existing.secretKey !== keys.secretKey ||

@@ -71,9 +71,16 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       checkDependencies(body)
       const projectId = request.params.project_id
       if ((await store.functions.get(projectId, packageName, name)) !== undefined) {
-        throw new StratoError('FUNCTION_EXISTS', `The function '${packageName}:${name}' already exists.`)
+        throw new StratoError(
+          'FUNCTION_EXISTS',
+          `The function '${packageName}:${name}' already exists.`,
+        )
       }
-      const code = await store.code.ingest(parseCodeInput(body, cfg.runtime), familyOf(cfg), cfg.handler)
+      const code = await store.code.ingest(
+        parseCodeInput(body, cfg.runtime),
+        familyOf(cfg),
+        cfg.handler,
+      )
       const fn = await store.functions.create({ projectId, packageName, name, config: cfg, code })
       return functionView(fn, region)
     },
@@ -108,7 +115,11 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const { fn } = await resolveFunction(
+        store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
       return functionView(fn, region)
     },
   )
@@ -116,12 +127,16 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.put<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const { fn } = await resolveFunction(
+        store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
       const body = asBody(request.body)
       if (body.func_name !== undefined && body.func_name !== fn.name) {
         throw new StratoError(
           'INVALID_FUNCTION_NAME',
-          `func_name '${String(body.func_name)}' does not match the function '${fn.name}'; a function cannot be renamed.`,
+          `func_name ${JSON.stringify(body.func_name)} does not match the function '${fn.name}'; a function cannot be renamed.`,
         )
       }
       const cfg = parseFunctionConfig(body, fn)
@@ -142,10 +157,19 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.put<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config-max-instance',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const { fn } = await resolveFunction(
+        store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
       const body = asBody(request.body)
       const n = body.max_instance_num
-      if (typeof n !== 'number' || !Number.isInteger(n) || n < Limits.MAX_INSTANCES_MIN || n > Limits.MAX_INSTANCES_MAX) {
+      if (
+        typeof n !== 'number' ||
+        !Number.isInteger(n) ||
+        n < Limits.MAX_INSTANCES_MIN ||
+        n > Limits.MAX_INSTANCES_MAX
+      ) {
         throw new StratoError(
           'INVALID_PARAMETER',
           `max_instance_num must be an integer from ${Limits.MAX_INSTANCES_MIN} to ${Limits.MAX_INSTANCES_MAX}.`,
@@ -160,7 +184,11 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/code',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const { fn } = await resolveFunction(
+        store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
       const pkg = await store.code.readPackage(fn.digest)
       return codeView(fn, region, pkg.toString('base64'))
     },
@@ -170,10 +198,18 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v2/:project_id/fgs/functions/:function_urn/code',
     { bodyLimit: CODE_BODY_LIMIT_BYTES },
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const { fn } = await resolveFunction(
+        store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
       const body = asBody(request.body)
       checkDependencies(body)
-      const code = await store.code.ingest(parseCodeInput(body, fn.runtime), familyOf(fn), fn.handler)
+      const code = await store.code.ingest(
+        parseCodeInput(body, fn.runtime),
+        familyOf(fn),
+        fn.handler,
+      )
       const updated =
         code.digest === fn.digest && code.codeFilename === fn.codeFilename
           ? fn
@@ -189,7 +225,11 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.delete<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn',
     async (request, reply) => {
-      const { fn } = await resolveFunction(store.functions, request.params.project_id, request.params.function_urn)
+      const { fn } = await resolveFunction(
+        store.functions,
+        request.params.project_id,
+        request.params.function_urn,
+      )
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
       await store.functions.delete(fn)
       await afterChange(fn.id)

@@ -56,7 +56,10 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         .header('x-is-func-err', failed ? 'true' : 'false')
         .header('x-func-err-code', failed ? '500' : '0')
       if (wantsTail) {
-        reply.header('x-cff-function-log', tail(result.log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'))
+        reply.header(
+          'x-cff-function-log',
+          tail(result.log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'),
+        )
       }
       if (v1) {
         return reply.header('content-type', 'application/json').send({
@@ -67,7 +70,10 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         })
       }
       return reply
-        .header('content-type', result.bodyIsText ? 'text/plain; charset=utf-8' : 'application/json')
+        .header(
+          'content-type',
+          result.bodyIsText ? 'text/plain; charset=utf-8' : 'application/json',
+        )
         .send(result.body)
     },
   )

@@ -1,0 +1,2 @@
+/** @module cli: the `strato` command. */
+export { buildProgram, runCli } from './main.js'

@@ -1,0 +1,188 @@
+/**
+ * @module A typed client for Strato's API that signs like the official SDK (with auth's own
+ * signRequest). The CLI and the tests use it.
+ */
+import { signRequest } from '../auth/index.js'
+
+export interface ClientOptions {
+  /** e.g. http://127.0.0.1:8080 */
+  readonly endpoint: string
+  readonly projectId: string
+  readonly accessKey: string
+  readonly secretKey: string
+}
+
+/** An error answer of the API: HTTP status plus FunctionGraph's error code and message. */
+export class ApiError extends Error {
+  readonly status: number
+  readonly errorCode: string
+  readonly requestId: string | undefined
+
+  constructor(status: number, errorCode: string, message: string, requestId: string | undefined) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.errorCode = errorCode
+    this.requestId = requestId
+  }
+}
+
+export interface RawResponse {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: Buffer
+}
+
+export interface InvokeResult {
+  readonly requestId: string
+  readonly status: number
+  /** The function's result as text (JSON or a string the handler returned). */
+  readonly result: string
+  readonly isFunctionError: boolean
+  readonly summary: Record<string, number>
+  /** The log tail, when asked for. */
+  readonly log: string
+}
+
+export type JsonObject = Record<string, unknown>
+
+export class StratoClient {
+  readonly #o: ClientOptions
+
+  constructor(options: ClientOptions) {
+    this.#o = { ...options, endpoint: options.endpoint.replace(/\/+$/, '') }
+  }
+
+  /** Sends a signed request and returns the raw answer, whatever its status. */
+  async raw(
+    method: string,
+    pathAndQuery: string,
+    body?: Buffer | string,
+    headers: Record<string, string> = {},
+  ): Promise<RawResponse> {
+    const url = `${this.#o.endpoint}${pathAndQuery}`
+    const signed = signRequest({
+      method,
+      url,
+      headers: {
+        'content-type': 'application/json',
+        'x-project-id': this.#o.projectId,
+        ...headers,
+      },
+      body,
+      accessKey: this.#o.accessKey,
+      secretKey: this.#o.secretKey,
+    })
+    const res = await fetch(url, { method, headers: signed, body })
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) }
+  }
+
+  async #json(method: string, path: string, body?: JsonObject): Promise<JsonObject> {
+    const res = await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body))
+    const text = res.body.toString('utf8')
+    if (res.status >= 400) {
+      let code = `HTTP ${res.status}`
+      let message = text
+      try {
+        const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
+        code = parsed.error_code ?? code
+        message = parsed.error_msg ?? message
+      } catch {
+        // not JSON: keep the text
+      }
+      throw new ApiError(res.status, code, message, res.headers.get('x-request-id') ?? undefined)
+    }
+    return text === '' ? {} : (JSON.parse(text) as JsonObject)
+  }
+
+  #fn(urn: string, suffix = ''): string {
+    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions/${urn}${suffix}`
+  }
+
+  createFunction(body: JsonObject): Promise<JsonObject> {
+    return this.#json('POST', `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions`, body)
+  }
+
+  listFunctions(
+    query: { marker?: number; maxitems?: number; func_name?: string } = {},
+  ): Promise<JsonObject> {
+    const qs = new URLSearchParams()
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined) {
+        qs.set(k, String(v))
+      }
+    }
+    const q = qs.size > 0 ? `?${qs.toString()}` : ''
+    return this.#json('GET', `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions${q}`)
+  }
+
+  showConfig(urn: string): Promise<JsonObject> {
+    return this.#json('GET', this.#fn(urn, '/config'))
+  }
+
+  updateConfig(urn: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('PUT', this.#fn(urn, '/config'), body)
+  }
+
+  showCode(urn: string): Promise<JsonObject> {
+    return this.#json('GET', this.#fn(urn, '/code'))
+  }
+
+  updateCode(urn: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('PUT', this.#fn(urn, '/code'), body)
+  }
+
+  async deleteFunction(urn: string): Promise<void> {
+    await this.#json('DELETE', this.#fn(urn))
+  }
+
+  logs(urn: string, query: { request_id?: string; limit?: number } = {}): Promise<JsonObject> {
+    const qs = new URLSearchParams()
+    if (query.request_id !== undefined) {
+      qs.set('request_id', query.request_id)
+    }
+    if (query.limit !== undefined) {
+      qs.set('limit', String(query.limit))
+    }
+    return this.#json('GET', this.#fn(urn, `/logs${qs.size > 0 ? `?${qs.toString()}` : ''}`))
+  }
+
+  /** Sync invocation with the v1 response (result, status, log tail). */
+  async invoke(
+    urn: string,
+    event: string,
+    options: { tail?: boolean } = {},
+  ): Promise<InvokeResult> {
+    const res = await this.raw('POST', this.#fn(urn, '/invocations'), event, {
+      'x-cff-request-version': 'v1',
+      ...(options.tail === true ? { 'x-cff-log-type': 'tail' } : {}),
+    })
+    const text = res.body.toString('utf8')
+    if (res.status >= 400) {
+      const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
+      throw new ApiError(
+        res.status,
+        parsed.error_code ?? `HTTP ${res.status}`,
+        parsed.error_msg ?? text,
+        res.headers.get('x-request-id') ?? undefined,
+      )
+    }
+    const v1 = JSON.parse(text) as {
+      request_id: string
+      result: string
+      log: string
+      status: number
+    }
+    return {
+      requestId: v1.request_id,
+      status: v1.status,
+      result: v1.result,
+      log: v1.log,
+      isFunctionError: res.headers.get('x-is-func-err') === 'true',
+      summary: JSON.parse(res.headers.get('x-cff-invoke-summary') ?? '{}') as Record<
+        string,
+        number
+      >,
+    }
+  }
+}

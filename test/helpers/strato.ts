@@ -1,0 +1,160 @@
+/**
+ * Test helpers: start a real Strato (in this process, on a free port, with a fresh data dir), or as
+ * a separate `node dist/main.js` process for restart and crash tests. Both clean up after themselves.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createLogger } from '../../src/observability/index.js'
+import { StratoClient } from '../../src/client/index.js'
+import { startStrato, type RunningStrato } from '../../src/main.js'
+
+export const PROJECT_ID = '0123456789abcdef0123456789abcdef'
+export const ACCESS_KEY = 'test-ak'
+export const SECRET_KEY = 'test-sk'
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../..')
+
+export function tmpDir(prefix = 'strato-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+}
+
+export interface TestStrato {
+  readonly url: string
+  readonly dataDir: string
+  readonly client: StratoClient
+  readonly running: RunningStrato
+  close(): Promise<void>
+}
+
+/** Starts Strato in-process on port 0 with a fresh data dir (kept when `dataDir` is given). */
+export async function startTestStrato(
+  env: Record<string, string> = {},
+  dataDir?: string,
+): Promise<TestStrato> {
+  const dir = dataDir ?? tmpDir()
+  const running = await startStrato(
+    {
+      STRATO_PORT: '0',
+      STRATO_HOST: '127.0.0.1',
+      STRATO_DATA_DIR: dir,
+      STRATO_PROJECT_ID: PROJECT_ID,
+      STRATO_ACCESS_KEY: ACCESS_KEY,
+      STRATO_SECRET_KEY: SECRET_KEY,
+      ...env,
+    },
+    createLogger(process.env.STRATO_TEST_LOG ?? 'silent'),
+  )
+  return {
+    url: running.url,
+    dataDir: dir,
+    running,
+    client: new StratoClient({
+      endpoint: running.url,
+      projectId: PROJECT_ID,
+      accessKey: ACCESS_KEY,
+      secretKey: SECRET_KEY,
+    }),
+    async close() {
+      await running.close()
+      if (dataDir === undefined) {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  }
+}
+
+export interface StratoProcess {
+  readonly url: string
+  readonly child: ChildProcess
+  readonly output: () => string
+  /** SIGTERM, then SIGKILL after 5 s; resolves when the process is gone. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+}
+
+/** Starts `node dist/main.js` (built by `npm test` before the integration tests). */
+export async function spawnStrato(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<StratoProcess> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      STRATO_PORT: String(port),
+      STRATO_DATA_DIR: dataDir,
+      STRATO_PROJECT_ID: PROJECT_ID,
+      STRATO_ACCESS_KEY: ACCESS_KEY,
+      STRATO_SECRET_KEY: SECRET_KEY,
+      STRATO_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()))
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()))
+  const url = `http://127.0.0.1:${port}`
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  await waitFor(async () => {
+    if (child.exitCode !== null) {
+      throw new Error(`Strato exited early: ${out}`)
+    }
+    const res = await fetch(`${url}/strato/health`).catch(() => undefined)
+    return res?.status === 200
+  }, 15_000)
+  return {
+    url,
+    child,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal)
+        const t = setTimeout(() => child.kill('SIGKILL'), 5_000)
+        await exited
+        clearTimeout(t)
+      }
+    },
+  }
+}
+
+export function clientFor(url: string): StratoClient {
+  return new StratoClient({
+    endpoint: url,
+    projectId: PROJECT_ID,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+  })
+}
+
+export async function freePort(): Promise<number> {
+  const net = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      srv.close(() =>
+        typeof addr === 'object' && addr !== null
+          ? resolve(addr.port)
+          : reject(new Error('no port')),
+      )
+    })
+  })
+}
+
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  stepMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) {
+      return
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms`)
+    }
+    await new Promise((r) => setTimeout(r, stepMs))
+  }
+}

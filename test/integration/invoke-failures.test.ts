@@ -1,0 +1,233 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { StratoClient } from '../../src/client/index.js'
+import { ApiError } from '../../src/client/index.js'
+import { startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { inlineFunction } from '../helpers/code.js'
+
+let strato: TestStrato
+let client: StratoClient
+
+beforeAll(async () => {
+  strato = await startTestStrato({ STRATO_INSTANCE_START_TIMEOUT_MS: '3000' })
+  client = strato.client
+})
+afterAll(async () => {
+  await strato.close()
+})
+
+/** Every process whose environment names this instance id is gone. */
+function instanceProcesses(): number[] {
+  const pids: number[] = []
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8')
+      if (env.includes(`RUNTIME_CODE_ROOT=${strato.dataDir}`)) {
+        pids.push(Number(pid))
+      }
+    } catch {
+      // gone or not ours
+    }
+  }
+  return pids
+}
+
+describe('a function that misbehaves gets a precise error, and the next call works', () => {
+  test.each([
+    [
+      'Node.js18.15',
+      'exports.handler = async (e) => { if (e.sleep) await new Promise(r => setTimeout(r, 60_000)); return "awake" }',
+    ],
+    ['Node.js18.15', 'exports.handler = async (e) => { if (e.sleep) for (;;) {} return "awake" }'],
+    [
+      'Python3.10',
+      'import time\n\ndef handler(event, context):\n    if event.get("sleep"):\n        time.sleep(60)\n    return "awake"\n',
+    ],
+  ])(
+    '%s past its 3 s timeout: TimeoutError within about a second of it, then a new instance answers',
+    async (runtime, src) => {
+      const name = `sleepy-${Math.random().toString(36).slice(2, 8)}`
+      await client.createFunction(inlineFunction(name, src, { runtime, timeout: 3 }))
+      await client.invoke(name, '{}') // warm, so the timing below is the timeout alone
+      const started = Date.now()
+      const res = await client.invoke(name, '{"sleep":true}', { tail: true })
+      const elapsed = Date.now() - started
+      expect(elapsed).toBeGreaterThanOrEqual(3000)
+      expect(elapsed).toBeLessThan(4000)
+      expect(res.isFunctionError).toBe(true)
+      const err = JSON.parse(res.result)
+      expect(err.errorType).toBe('TimeoutError')
+      expect(err.errorMessage).toContain('3 s')
+      expect(res.log).toContain('(invoke Failed)')
+      expect((await client.invoke(name, '{}')).result).toBe('awake')
+    },
+  )
+
+  test('process.exit() inside a handler is a RuntimeExitError, its log survives, and the next call gets a new instance', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'exits',
+        'const id = Math.random()\nexports.handler = async (e) => { if (e.exit) { console.log("about to exit"); process.exit(3) } return id }',
+      ),
+    )
+    const before = (await client.invoke('exits', '{}')).result
+    const res = await client.invoke('exits', '{"exit":true}', { tail: true })
+    expect(res.isFunctionError).toBe(true)
+    const err = JSON.parse(res.result)
+    expect(err.errorType).toBe('RuntimeExitError')
+    expect(err.errorMessage).toContain('process.exit(3)')
+    expect(res.log).toContain('about to exit')
+    const after = (await client.invoke('exits', '{}')).result
+    expect(after).not.toBe(before)
+  })
+
+  test('sys.exit() in Python and a crash of the interpreter are RuntimeExitError, and the function recovers', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'py-exits',
+        'import os, sys\n\ndef handler(event, context):\n    if event.get("exit"):\n        sys.exit(4)\n    if event.get("abort"):\n        os.abort()\n    return "ok"\n',
+        { runtime: 'Python3.10' },
+      ),
+    )
+    for (const event of ['{"exit":true}', '{"abort":true}']) {
+      const res = await client.invoke('py-exits', event)
+      expect(res.isFunctionError).toBe(true)
+      expect(JSON.parse(res.result).errorType).toBe('RuntimeExitError')
+      expect((await client.invoke('py-exits', '{}')).result).toBe('ok')
+    }
+  })
+
+  test('an uncaught exception thrown later (outside the promise chain) fails the invocation, not Strato', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'uncaught',
+        'exports.handler = (e) => new Promise(() => { setTimeout(() => { throw new Error("late boom") }, 10) })',
+      ),
+    )
+    const res = await client.invoke('uncaught', '{}')
+    expect(res.isFunctionError).toBe(true)
+    expect(JSON.parse(res.result)).toMatchObject({ errorMessage: 'late boom' })
+    expect((await fetch(`${strato.url}/strato/health`)).status).toBe(200)
+  })
+
+  test('a V8 heap bomb within memory_size is an OutOfMemoryError and the next call works', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'heap-bomb',
+        'exports.handler = async (e) => { if (e.bomb) { const a = []; for (;;) a.push(new Array(1e5).fill(Math.random())) } return "fine" }',
+        {
+          memory_size: 128,
+          timeout: 30,
+        },
+      ),
+    )
+    const res = await client.invoke('heap-bomb', '{"bomb":true}')
+    expect(res.isFunctionError).toBe(true)
+    expect(JSON.parse(res.result).errorType).toBe('OutOfMemoryError')
+    expect((await client.invoke('heap-bomb', '{}')).result).toBe('fine')
+  })
+
+  test('a Python allocation past the address-space limit is a MemoryError', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'py-bomb',
+        'def handler(event, context):\n    if event.get("bomb"):\n        x = bytearray(2 * 1024 * 1024 * 1024)\n    return "fine"\n',
+        { runtime: 'Python3.10' },
+      ),
+    )
+    const res = await client.invoke('py-bomb', '{"bomb":true}')
+    expect(res.isFunctionError).toBe(true)
+    expect(JSON.parse(res.result).errorType).toBe('MemoryError')
+    expect((await client.invoke('py-bomb', '{}')).result).toBe('fine')
+  })
+
+  test('a module that never finishes loading is stopped at the start deadline with RuntimeStartTimeout', async () => {
+    await client.createFunction(
+      inlineFunction('hangs-on-load', 'for (;;) {}\nexports.handler = async () => 1'),
+    )
+    const started = Date.now()
+    const res = await client.invoke('hangs-on-load', '{}')
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(JSON.parse(res.result).errorType).toBe('RuntimeStartTimeout')
+  })
+
+  test('an initializer past its own timeout is InitializerTimeout', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'slow-init',
+        'exports.init = () => new Promise(() => {})\nexports.handler = async () => 1',
+        {
+          initializer_handler: 'index.init',
+          initializer_timeout: 1,
+        },
+      ),
+    )
+    const started = Date.now()
+    const res = await client.invoke('slow-init', '{}')
+    expect(Date.now() - started).toBeLessThan(2500)
+    expect(JSON.parse(res.result).errorType).toBe('InitializerTimeout')
+  })
+
+  test('no instance process outlives a timeout or a crash', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'spawner',
+        `
+const { spawn } = require('child_process')
+exports.handler = async () => { spawn('sleep', ['60'], { stdio: 'ignore' }); for (;;) {} }`,
+        { timeout: 3 },
+      ),
+    )
+    const res = await client.invoke('spawner', '{}')
+    expect(JSON.parse(res.result).errorType).toBe('TimeoutError')
+    await new Promise((r) => setTimeout(r, 300))
+    const leftovers = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\u000060')
+        } catch {
+          return false
+        }
+      })
+    expect(leftovers).toEqual([])
+  })
+})
+
+describe('code integrity', () => {
+  test('code changed on disk is refused with a clear error and never run; restored code runs again', async () => {
+    const created = await client.createFunction(
+      inlineFunction('tamper', 'exports.handler = async () => "original"'),
+    )
+    const tree = path.join(strato.dataDir, 'code', 'trees', String(created.digest))
+    const file = path.join(tree, 'index.js')
+    await strato.running.pool.forget(String(created.func_id))
+    fs.chmodSync(tree, 0o755)
+    fs.chmodSync(file, 0o644)
+    fs.writeFileSync(file, 'exports.handler = async () => "tampered"')
+    const err = await client.invoke('tamper', '{}').catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ApiError)
+    expect((err as ApiError).status).toBe(500)
+    expect((err as ApiError).message).toContain('does not match its digest')
+    fs.writeFileSync(file, 'exports.handler = async () => "original"')
+    expect((await client.invoke('tamper', '{}')).result).toBe('original')
+    const extra = path.join(tree, 'extra.js')
+    await strato.running.pool.forget(String(created.func_id))
+    fs.writeFileSync(extra, '1')
+    const added = await client.invoke('tamper', '{}').catch((e: unknown) => e)
+    expect((added as ApiError).message).toContain('extra.js')
+    fs.rmSync(extra)
+  })
+
+  test('the instance environment is built from scratch: no variable of Strato itself leaks in', async () => {
+    await client.createFunction(
+      inlineFunction('env-dump', 'exports.handler = async () => Object.keys(process.env).sort()'),
+    )
+    const keys = JSON.parse((await client.invoke('env-dump', '{}')).result) as string[]
+    const allowed = /^(PATH|LANG|HOME|TMPDIR|PYTHON\w+|RUNTIME_\w+|STRATO_INSTANCE_ID)$/
+    expect(keys.filter((k) => !allowed.test(k))).toEqual([])
+    expect(instanceProcesses().length).toBeGreaterThan(0)
+  })
+})
