@@ -558,6 +558,24 @@ function signedInvoke(
   return { url, headers }
 }
 
+/**
+ * Waits (up to `timeoutMs`) until Strato has no busy or starting instance: autocannon closes its
+ * connections at the end of a run, but requests already queued inside Strato still run.
+ */
+async function waitIdle(strato: Strato, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const info = (await getJson(`${strato.url}/strato/info`).catch(() => undefined)) as
+      { instances?: { busy?: number; starting?: number } } | undefined
+    const i = info?.instances
+    if (i !== undefined && (i.busy ?? 0) === 0 && (i.starting ?? 0) === 0) {
+      return true
+    }
+    await sleep(50)
+  }
+  return false
+}
+
 async function liveInstances(strato: Strato): Promise<number | undefined> {
   try {
     const info = (await getJson(`${strato.url}/strato/info`)) as {
@@ -875,6 +893,11 @@ async function run(results: Results): Promise<void> {
         }
         results.throughput.push(r)
       }
+      if (!(await waitIdle(strato))) {
+        problems.push(
+          `max instances ${max}: Strato still had busy instances 5 s after the load ended`,
+        )
+      }
       await deleteFunction(client, urn)
     })
   }
@@ -893,7 +916,7 @@ function report(results: Results): string {
   out.push(
     `# Strato vs bare node:http — ${String(m.date)}`,
     '',
-    `Node ${String(m.node)}, ${String(m.cpus)} x ${String(m.cpuModel)}, isolation: ${String(m.isolation)}`,
+    `Node ${String(m.node)}, ${String(m.cpus)} x ${String(m.cpuModel)}, isolation: ${String(m.isolation)}, load average at start: ${JSON.stringify(m.loadAvgAtStart)}`,
     '',
   )
   const cold = results.coldStart

@@ -273,10 +273,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       // commander printed the message or the help already
       return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
     }
-    const cause = (err as { cause?: { code?: string } }).cause
-    if (cause?.code === 'ECONNREFUSED') {
+    if (err instanceof TypeError && err.message === 'fetch failed') {
+      // undici hides the socket error in `cause` (ECONNREFUSED, ENOTFOUND, …).
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause
       console.error(
-        `strato: cannot reach Strato at ${program.opts<GlobalOptions>().endpoint} (connection refused)`,
+        `strato: cannot reach Strato at ${program.opts<GlobalOptions>().endpoint} (${cause?.code ?? cause?.message ?? 'network error'})`,
       )
       return 1
     }

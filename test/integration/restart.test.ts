@@ -1,0 +1,148 @@
+/**
+ * Strato as a separate process (dist/main.js): functions survive a restart on the same data dir, and
+ * after SIGKILL of Strato no instance process or instance dir is left once it starts again.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach, expect, test } from 'vitest'
+import { clientFor, spawnStrato, tmpDir, waitFor, type StratoProcess } from '../helpers/strato.js'
+import { inlineFunction } from '../helpers/code.js'
+
+const started: StratoProcess[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  for (const s of started.splice(0)) {
+    await s.stop('SIGKILL')
+  }
+  for (const d of dirs.splice(0)) {
+    fs.rmSync(d, { recursive: true, force: true })
+  }
+})
+
+async function start(dataDir: string): Promise<StratoProcess> {
+  const s = await spawnStrato(dataDir)
+  started.push(s)
+  return s
+}
+
+/** Live processes started for functions of this data dir (their code root lies inside it). */
+function functionProcesses(dataDir: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((pid) => {
+      try {
+        return fs
+          .readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .includes(`RUNTIME_CODE_ROOT=${dataDir}`)
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+}
+
+test('restart: after a graceful stop every function is still there and runs, Node.js and Python', async () => {
+  const dataDir = tmpDir()
+  dirs.push(dataDir)
+  const first = await start(dataDir)
+  const c1 = clientFor(first.url)
+  await c1.createFunction(
+    inlineFunction('keep-node', 'exports.handler = async (e) => "node " + e.n'),
+  )
+  await c1.createFunction(
+    inlineFunction(
+      'keep-py',
+      'def handler(event, context):\n    return "python %d" % event["n"]\n',
+      { runtime: 'Python3.10' },
+    ),
+  )
+  expect((await c1.invoke('keep-node', '{"n":1}')).result).toBe('node 1')
+  await first.stop('SIGTERM')
+  expect(functionProcesses(dataDir)).toEqual([])
+
+  const second = await start(dataDir)
+  const c2 = clientFor(second.url)
+  const list = await c2.listFunctions()
+  expect((list.functions as Array<{ func_name: string }>).map((f) => f.func_name).sort()).toEqual([
+    'keep-node',
+    'keep-py',
+  ])
+  expect((await c2.invoke('keep-node', '{"n":2}')).result).toBe('node 2')
+  expect((await c2.invoke('keep-py', '{"n":3}')).result).toBe('python 3')
+})
+
+test('kill -9: instances die with Strato, and the next start removes every leftover process and instance dir', async () => {
+  const dataDir = tmpDir()
+  dirs.push(dataDir)
+  const first = await start(dataDir)
+  const c1 = clientFor(first.url)
+  // The function leaves a grandchild in its process group: the parent-death signal reaches only
+  // the instance itself, so the reaper of the next start has to find the rest.
+  await c1.createFunction(
+    inlineFunction(
+      'leaves-child',
+      `const { spawn } = require('child_process')
+let child
+exports.handler = async () => { child ??= spawn('sleep', ['120'], { stdio: 'ignore' }); return child.pid }`,
+    ),
+  )
+  const grandchild = Number((await c1.invoke('leaves-child', '{}')).result)
+  expect(functionProcesses(dataDir).length).toBeGreaterThanOrEqual(2)
+  const instancesDir = path.join(dataDir, 'instances')
+  expect(fs.readdirSync(instancesDir).length).toBe(1)
+
+  await first.stop('SIGKILL')
+  // The instance itself goes at once (parent-death signal); its grandchild is still there.
+  await waitFor(() => functionProcesses(dataDir).every((pid) => pid === grandchild), 5_000)
+  expect(fs.existsSync(`/proc/${grandchild}`)).toBe(true)
+  expect(fs.readdirSync(instancesDir).length).toBe(1)
+
+  const second = await start(dataDir)
+  await waitFor(
+    () =>
+      !fs.existsSync(`/proc/${grandchild}`) ||
+      fs.readFileSync(`/proc/${grandchild}/stat`, 'utf8').includes(') Z '),
+    5_000,
+  )
+  expect(functionProcesses(dataDir)).toEqual([])
+  expect(fs.readdirSync(instancesDir)).toEqual([])
+  expect(second.output()).toContain('removed instances left over by a previous run')
+  expect((await clientFor(second.url).invoke('leaves-child', '{}')).isFunctionError).toBe(false)
+})
+
+test('first start with no credentials given generates a root tenant, prints it once, and keeps it', async () => {
+  const dataDir = tmpDir()
+  dirs.push(dataDir)
+  const s = await spawnStrato(dataDir, {
+    STRATO_PROJECT_ID: '',
+    STRATO_ACCESS_KEY: '',
+    STRATO_SECRET_KEY: '',
+  })
+  started.push(s)
+  await waitFor(() => s.output().includes('STRATO_SECRET_KEY='), 5_000)
+  const grab = (k: string) => new RegExp(`${k}=(\\S+)`).exec(s.output())?.[1] ?? ''
+  const creds = {
+    projectId: grab('STRATO_PROJECT_ID'),
+    accessKey: grab('STRATO_ACCESS_KEY'),
+    secretKey: grab('STRATO_SECRET_KEY'),
+  }
+  expect(creds.projectId).toMatch(/^[0-9a-f]{32}$/)
+  expect(creds.accessKey).toMatch(/^[A-Z0-9]{20}$/)
+  expect(creds.secretKey).toMatch(/^[A-Za-z0-9]{40}$/)
+  // The secret is stored sealed: it appears nowhere in the data dir in plaintext.
+  const db = fs.readFileSync(path.join(dataDir, 'strato.db'))
+  expect(db.includes(Buffer.from(creds.secretKey))).toBe(false)
+  await s.stop('SIGTERM')
+
+  const again = await spawnStrato(dataDir, {
+    STRATO_PROJECT_ID: '',
+    STRATO_ACCESS_KEY: '',
+    STRATO_SECRET_KEY: '',
+  })
+  started.push(again)
+  expect(again.output()).not.toContain('STRATO_SECRET_KEY=')
+  const { StratoClient } = await import('../../src/client/index.js')
+  const client = new StratoClient({ endpoint: again.url, ...creds })
+  expect((await client.listFunctions()).count).toBe(0)
+})
