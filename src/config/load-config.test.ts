@@ -1,0 +1,28 @@
+import path from 'node:path'
+import { expect, test } from 'vitest'
+import { loadConfig } from './load-config.js'
+
+test('config: defaults with units, relative data dir resolved against cwd, frozen', () => {
+  const c = loadConfig({}, '/srv')
+  expect(c).toMatchObject({
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: path.join('/srv', '.strato-data'),
+    region: 'local-1',
+    idleTtlMs: 300_000,
+    authClockSkewMs: 900_000,
+  })
+  expect(Object.isFrozen(c)).toBe(true)
+  expect(Object.isFrozen(c.bootstrap)).toBe(true)
+})
+
+test.each([
+  [{ STRATO_PORT: '70000' }, 'STRATO_PORT'],
+  [{ STRATO_PORT: 'eighty' }, 'STRATO_PORT'],
+  [{ STRATO_ACCESS_KEY: 'ak' }, 'STRATO_SECRET_KEY'],
+  [{ STRATO_PROJECT_ID: 'has-dash' }, 'STRATO_PROJECT_ID'],
+  [{ STRATO_LOG_LEVEL: 'loud' }, 'STRATO_LOG_LEVEL'],
+  [{ STRATO_REGION: 'Upper' }, 'STRATO_REGION'],
+])('config: %o is refused with a message naming the setting', (env, name) => {
+  expect(() => loadConfig(env)).toThrow(name)
+})

@@ -1,0 +1,105 @@
+import { describe, expect, test } from 'vitest'
+import { StratoError } from './errors.js'
+import {
+  parseCodeInput,
+  parseFunctionConfig,
+  validateFunctionName,
+  validateUserData,
+} from './function-config.js'
+
+const base = { runtime: 'Python3.10', handler: 'index.handler', memory_size: 128, timeout: 3 }
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn()
+    return undefined
+  } catch (err) {
+    return err instanceof StratoError ? err.spec.fss : 'not a StratoError'
+  }
+}
+
+describe('function configuration validation', () => {
+  test('accepts FunctionGraph boundary values', () => {
+    expect(validateFunctionName('a')).toBe('a')
+    expect(validateFunctionName(`a${'b'.repeat(59)}`)).toHaveLength(60)
+    const cfg = parseFunctionConfig({
+      ...base,
+      timeout: 259200,
+      memory_size: 10240,
+      initializer_handler: 'index.init',
+      initializer_timeout: 300,
+    })
+    expect(cfg).toMatchObject({
+      timeoutS: 259200,
+      memorySizeMb: 10240,
+      initializerTimeoutS: 300,
+      maxInstances: 400,
+      concurrentNum: 1,
+    })
+  })
+
+  test.each([
+    ['name ending with -', () => validateFunctionName('abc-'), 'FSS.1002'],
+    ['name with a dot', () => validateFunctionName('a.b'), 'FSS.1002'],
+    ['timeout as string', () => parseFunctionConfig({ ...base, timeout: '3' }), 'FSS.1008'],
+    ['fractional memory', () => parseFunctionConfig({ ...base, memory_size: 128.5 }), 'FSS.1007'],
+    [
+      'absolute handler',
+      () => parseFunctionConfig({ ...base, handler: '/etc/passwd.x' }),
+      'FSS.1003',
+    ],
+    [
+      '.. in handler',
+      () => parseFunctionConfig({ ...base, handler: 'a/../b.handler' }),
+      'FSS.1003',
+    ],
+    [
+      'handler too long',
+      () => parseFunctionConfig({ ...base, handler: `${'a'.repeat(128)}.h` }),
+      'FSS.1003',
+    ],
+    ['RUNTIME_ key', () => validateUserData('{"RUNTIME_X":"1"}'), 'FSS.1009'],
+    ['bad env name', () => validateUserData('{"1A":"1"}'), 'FSS.1009'],
+    ['array user_data', () => validateUserData('[]'), 'FSS.1009'],
+    [
+      'concurrent_num 0',
+      () => parseFunctionConfig({ ...base, strategy_config: { concurrent_num: 0 } }),
+      'FSS.0400',
+    ],
+  ])('refuses %s', (_what, fn, code) => {
+    expect(codeOf(fn)).toBe(code)
+  })
+
+  test('an update keeps optional fields that the body leaves out', () => {
+    const first = parseFunctionConfig({
+      ...base,
+      user_data: '{"A":"1"}',
+      description: 'd',
+      strategy_config: { concurrency: 5 },
+    })
+    const next = parseFunctionConfig({ ...base, memory_size: 256 }, first)
+    expect(next).toMatchObject({
+      userData: '{"A":"1"}',
+      description: 'd',
+      maxInstances: 5,
+      memorySizeMb: 256,
+    })
+  })
+
+  test('code input: base64 is checked and code types are explained', () => {
+    expect(
+      codeOf(() =>
+        parseCodeInput({ code_type: 'inline', func_code: { file: 'not base64!' } }, 'Python3.10'),
+      ),
+    ).toBe('FSS.1011')
+    expect(
+      codeOf(() => parseCodeInput({ code_type: 'obs', func_code: { file: 'AA==' } }, 'Python3.10')),
+    ).toBe('FSS.1006')
+    expect(
+      parseCodeInput(
+        { code_type: 'inline', func_code: { file: 'aGk=' } },
+        'Python3.10',
+      ).bytes.toString(),
+    ).toBe('hi')
+  })
+})

@@ -1,0 +1,28 @@
+import { expect, test } from 'vitest'
+import { FrameDecoder } from './protocol.js'
+
+function frame(header: object, payload = Buffer.alloc(0)): Buffer {
+  const h = Buffer.from(JSON.stringify(header))
+  const prefix = Buffer.alloc(8)
+  prefix.writeUInt32BE(h.length, 0)
+  prefix.writeUInt32BE(payload.length, 4)
+  return Buffer.concat([prefix, h, payload])
+}
+
+test('protocol: frames split across chunks at any byte are reassembled in order', () => {
+  const all = Buffer.concat([
+    frame({ t: 'ready', out: 0 }),
+    frame({ t: 'result', id: 1, ok: true, out: 12 }, Buffer.from('{"a":"é"}')),
+  ])
+  for (let cut = 0; cut <= all.length; cut++) {
+    const d = new FrameDecoder()
+    const got = [...d.push(all.subarray(0, cut)), ...d.push(all.subarray(cut))]
+    expect(got.map((f) => f.header.t)).toEqual(['ready', 'result'])
+    expect(got[1]?.payload.toString()).toBe('{"a":"é"}')
+  }
+})
+
+test('protocol: a frame of an unknown type or without the output count is a protocol error', () => {
+  expect(() => new FrameDecoder().push(frame({ t: 'evil', out: 0 }))).toThrow(/malformed/)
+  expect(() => new FrameDecoder().push(frame({ t: 'ready' }))).toThrow(/malformed/)
+})
