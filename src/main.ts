@@ -42,7 +42,14 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     log.warn({ reaped }, 'removed instances left over by a previous run')
   }
   await store.code.collectGarbage(await store.functions.referencedDigests())
-  await store.logs.prune({ before: new Date(Date.now() - 7 * 86_400_000) })
+  const pruneLogs = (): void => {
+    store.logs
+      .prune({ before: new Date(Date.now() - config.logRetentionMs) })
+      .catch((err: unknown) => log.error({ err }, 'pruning invocation logs failed'))
+  }
+  pruneLogs()
+  const pruneTimer = setInterval(pruneLogs, 3_600_000)
+  pruneTimer.unref()
 
   // 2. The sandbox level this machine supports, said loudly when it is weak.
   const sandbox = detectSandbox()
@@ -101,6 +108,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     bootstrap,
     close() {
       closing ??= (async () => {
+        clearInterval(pruneTimer)
         await app.close()
         await pool.close()
         await store.close()

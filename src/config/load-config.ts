@@ -32,6 +32,8 @@ export interface Config {
   readonly functionsPerProject: number
   /** A code package may unzip to at most this many bytes (FunctionGraph: 1.5 GiB). */
   readonly codeUnzippedMaxBytes: number
+  /** Invocation logs older than this are deleted (checked hourly). */
+  readonly logRetentionMs: number
   /** A request whose body has not fully arrived by then gets 408. */
   readonly requestTimeoutMs: number
   /** Interpreters for the runtime families. */
@@ -121,6 +123,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
       1024,
       64 * 1024 * 1024 * 1024,
     ),
+    logRetentionMs: intSetting(env, 'STRATO_LOG_RETENTION_HOURS', 168, 1, 87_600) * 3_600_000,
     requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',

@@ -3,6 +3,7 @@
  * comes back. `main.ts` injects the local instance pool (later: a remote invoker for the cluster).
  */
 import type { FunctionRecord } from './function.js'
+import type { InvocationRecord } from './invocation-log.js'
 
 export interface InvocationRequest {
   readonly fn: FunctionRecord
@@ -24,19 +25,12 @@ export interface InvocationRequest {
  */
 export interface InvocationResult {
   readonly kind: 'success' | 'function-error'
-  readonly requestId: string
   /** The result bytes (v0 body). */
   readonly body: Buffer
   /** True when the handler returned a string (served as text/plain in v0). */
   readonly bodyIsText: boolean
-  /** FunctionGraph error type when kind is function-error (e.g. `TimeoutError`). */
-  readonly errorType: string | undefined
-  readonly durationMs: number
-  readonly billedDurationMs: number
-  readonly memorySizeMb: number
-  readonly memoryUsedMb: number
-  /** The invocation's log, Start and Finish lines included. */
-  readonly log: string
+  /** What was recorded; `formatInvocationLog(record)` gives the FunctionGraph log text. */
+  readonly record: InvocationRecord
 }
 
 export interface Invoker {

@@ -8,6 +8,7 @@ import {
   runtimeFamilyOf,
   userDataEntries,
   type FunctionRecord,
+  type InvocationRecord,
   type InvocationRequest,
   type InvocationResult,
   type Invoker,
@@ -56,10 +57,6 @@ interface RevisionPool {
 /** Millicores as FunctionGraph derives them from memory (reference §1.2). */
 function cpuMillicoresOf(memorySizeMb: number): number {
   return Math.round((memorySizeMb / 128) * 100 + 200)
-}
-
-function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 export class InstancePool implements Invoker {
@@ -134,40 +131,25 @@ export class InstancePool implements Invoker {
   ): InvocationResult {
     const fn = request.fn
     const durationMs = Math.max(0, endMs - startMs)
-    const billedDurationMs = Math.max(1, Math.ceil(durationMs))
-    const memoryUsedMb = Math.round(outcome.memoryUsedMb * 1000) / 1000
     const failed = !outcome.ok
-    const log =
-      `${isoSeconds(startMs)} Start invoke request '${request.requestId}', version: ${request.version}\n` +
-      outcome.log +
-      (outcome.log === '' || outcome.log.endsWith('\n') ? '' : '\n') +
-      (failed
-        ? `${isoSeconds(endMs)} ${request.requestId} ERROR ${outcome.errorType ?? 'Error'}: ${errorMessageOf(outcome.body)}\n`
-        : '') +
-      `${isoSeconds(endMs)} Finish invoke request '${request.requestId}'${failed ? '(invoke Failed)' : ''}, duration: ${durationMs.toFixed(3)}ms, billing duration: ${billedDurationMs}ms, memory used: ${memoryUsedMb.toFixed(3)}MB, billing memory: ${fn.memorySizeMb}MB\n`
-    this.#o.logs.append({
-      request_id: request.requestId,
-      project_id: fn.projectId,
-      function_id: fn.id,
+    const record: InvocationRecord = {
+      requestId: request.requestId,
       version: request.version,
-      started_at: new Date(startMs).toISOString(),
-      duration_ms: durationMs,
-      status: failed ? 'error' : 'success',
-      error_type: failed ? (outcome.errorType ?? 'Error') : null,
-      memory_used_mb: memoryUsedMb,
-      log,
-    })
+      startedAtMs: startMs,
+      durationMs,
+      billedDurationMs: Math.max(1, Math.ceil(durationMs)),
+      memorySizeMb: fn.memorySizeMb,
+      memoryUsedMb: Math.round(outcome.memoryUsedMb * 1000) / 1000,
+      errorType: failed ? (outcome.errorType ?? 'Error') : undefined,
+      errorMessage: failed ? errorMessageOf(outcome.body) : undefined,
+      output: outcome.log,
+    }
+    this.#o.logs.append({ ...record, projectId: fn.projectId, functionId: fn.id })
     return {
       kind: failed ? 'function-error' : 'success',
-      requestId: request.requestId,
       body: outcome.body,
       bodyIsText: outcome.text,
-      errorType: failed ? (outcome.errorType ?? 'Error') : undefined,
-      durationMs,
-      billedDurationMs,
-      memorySizeMb: fn.memorySizeMb,
-      memoryUsedMb,
-      log,
+      record,
     }
   }
 

@@ -50,12 +50,16 @@ export interface InvocationLogsTable {
   project_id: string
   function_id: string
   version: string
-  started_at: string
+  /** Epoch milliseconds. */
+  started_at: number
   duration_ms: number
-  status: 'success' | 'error'
-  error_type: string | null
+  billed_ms: number
+  memory_size_mb: number
   memory_used_mb: number
-  log: string
+  error_type: string | null
+  error_message: string | null
+  /** The function's own output; the Start/Finish lines are formatted when read. */
+  output: string
 }
 
 export interface Database {

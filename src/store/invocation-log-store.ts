@@ -1,10 +1,16 @@
 /**
  * @module Per-invocation logs, written in batches off the hot path and read by request id.
  */
-import type { Kysely } from 'kysely'
+import type SQLite from 'better-sqlite3'
+import type { Kysely, Selectable } from 'kysely'
+import type { InvocationRecord } from '../core/index.js'
 import type { Database, InvocationLogsTable } from './database.js'
 
-export type InvocationLogEntry = InvocationLogsTable
+/** A stored invocation: what was recorded, and whose it is. */
+export interface StoredInvocation extends InvocationRecord {
+  readonly projectId: string
+  readonly functionId: string
+}
 
 export interface InvocationLogQuery {
   readonly functionId: string
@@ -16,66 +22,98 @@ export interface InvocationLogQuery {
 const FLUSH_DELAY_MS = 50
 const BATCH_ROWS = 500
 
+const INSERT_SQL = `insert or ignore into invocation_logs
+  (request_id, project_id, function_id, version, started_at, duration_ms, billed_ms,
+   memory_size_mb, memory_used_mb, error_type, error_message, output)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+function fromRow(r: Selectable<InvocationLogsTable>): StoredInvocation {
+  return {
+    requestId: r.request_id,
+    projectId: r.project_id,
+    functionId: r.function_id,
+    version: r.version,
+    startedAtMs: r.started_at,
+    durationMs: r.duration_ms,
+    billedDurationMs: r.billed_ms,
+    memorySizeMb: r.memory_size_mb,
+    memoryUsedMb: r.memory_used_mb,
+    errorType: r.error_type ?? undefined,
+    errorMessage: r.error_message ?? undefined,
+    output: r.output,
+  }
+}
+
 /**
- * Appends are queued in memory and written as one multi-row insert, so a busy function costs one
- * write per batch rather than per invocation. `flush()` on shutdown writes what is pending; a crash
- * can lose the last ≤50 ms of logs, never an invocation's result.
+ * Appends are queued in memory and written in one transaction through a prepared statement, so a
+ * busy function costs one commit per batch rather than per invocation. `flush()` on shutdown writes
+ * what is pending; a crash can lose the last ≤50 ms of logs, never an invocation's result.
  */
 export class InvocationLogStore {
   readonly #db: Kysely<Database>
-  #pending: InvocationLogEntry[] = []
+  readonly #insertBatch: (rows: readonly StoredInvocation[]) => void
+  #pending: StoredInvocation[] = []
   #timer: NodeJS.Timeout | undefined
-  #writing: Promise<void> = Promise.resolve()
   readonly #onError: (err: unknown) => void
 
-  constructor(db: Kysely<Database>, onError: (err: unknown) => void) {
+  constructor(db: Kysely<Database>, sqlite: SQLite.Database, onError: (err: unknown) => void) {
     this.#db = db
     this.#onError = onError
+    // The hot path's only write: a prepared statement in a transaction, not a query built per batch.
+    const insert = sqlite.prepare(INSERT_SQL)
+    this.#insertBatch = sqlite.transaction((rows: readonly StoredInvocation[]) => {
+      for (const r of rows) {
+        insert.run(
+          r.requestId,
+          r.projectId,
+          r.functionId,
+          r.version,
+          r.startedAtMs,
+          r.durationMs,
+          r.billedDurationMs,
+          r.memorySizeMb,
+          r.memoryUsedMb,
+          r.errorType ?? null,
+          r.errorMessage ?? null,
+          r.output,
+        )
+      }
+    })
   }
 
-  append(entry: InvocationLogEntry): void {
+  append(entry: StoredInvocation): void {
     this.#pending.push(entry)
     if (this.#pending.length >= BATCH_ROWS) {
-      this.#schedule(0)
+      this.flush()
     } else if (this.#timer === undefined) {
-      this.#schedule(FLUSH_DELAY_MS)
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined
+        this.flush()
+      }, FLUSH_DELAY_MS)
     }
   }
 
-  #schedule(delayMs: number): void {
+  /** Writes everything queued so far (synchronously: better-sqlite3 blocks for the batch). */
+  flush(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
+      this.#timer = undefined
     }
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      void this.flush()
-    }, delayMs)
-  }
-
-  /** Writes everything queued so far. */
-  flush(): Promise<void> {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
+    if (this.#pending.length === 0) {
+      return
     }
     const batch = this.#pending
     this.#pending = []
-    this.#writing = this.#writing.then(async () => {
-      for (let i = 0; i < batch.length; i += BATCH_ROWS) {
-        await this.#db
-          .insertInto('invocation_logs')
-          .values(batch.slice(i, i + BATCH_ROWS))
-          .onConflict((oc) => oc.column('request_id').doNothing())
-          .execute()
-          .catch(this.#onError)
-      }
-    })
-    return this.#writing
+    try {
+      this.#insertBatch(batch)
+    } catch (err) {
+      this.#onError(err)
+    }
   }
 
   /** Newest first. Flushes first so a log is readable right after its invocation returns. */
-  async list(query: InvocationLogQuery): Promise<InvocationLogEntry[]> {
-    await this.flush()
+  async list(query: InvocationLogQuery): Promise<StoredInvocation[]> {
+    this.flush()
     let q = this.#db
       .selectFrom('invocation_logs')
       .selectAll()
@@ -83,12 +121,13 @@ export class InvocationLogStore {
     if (query.requestId !== undefined) {
       q = q.where('request_id', '=', query.requestId)
     }
-    return q.orderBy('started_at', 'desc').limit(query.limit).execute()
+    const rows = await q.orderBy('started_at', 'desc').limit(query.limit).execute()
+    return rows.map(fromRow)
   }
 
   /** Deletes logs of a function (on function delete) and logs older than `before`. */
   async prune(options: { functionId?: string; before?: Date }): Promise<void> {
-    await this.flush()
+    this.flush()
     if (options.functionId !== undefined) {
       await this.#db
         .deleteFrom('invocation_logs')
@@ -98,7 +137,7 @@ export class InvocationLogStore {
     if (options.before !== undefined) {
       await this.#db
         .deleteFrom('invocation_logs')
-        .where('started_at', '<', options.before.toISOString())
+        .where('started_at', '<', options.before.getTime())
         .execute()
     }
   }

@@ -1,7 +1,7 @@
 /**
  * @module Schema migrations, in code so that the embedded build needs no files beside it.
  */
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import type { Kysely, Migration, MigrationProvider } from 'kysely'
 
 const migrations: Record<string, Migration> = {
   '0001-core': {
@@ -55,19 +55,20 @@ const migrations: Record<string, Migration> = {
         .addColumn('project_id', 'text', (c) => c.notNull())
         .addColumn('function_id', 'text', (c) => c.notNull())
         .addColumn('version', 'text', (c) => c.notNull())
-        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'integer', (c) => c.notNull())
         .addColumn('duration_ms', 'real', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('error_type', 'text')
+        .addColumn('billed_ms', 'integer', (c) => c.notNull())
+        .addColumn('memory_size_mb', 'integer', (c) => c.notNull())
         .addColumn('memory_used_mb', 'real', (c) => c.notNull())
-        .addColumn('log', 'text', (c) => c.notNull())
+        .addColumn('error_type', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('output', 'text', (c) => c.notNull())
         .execute()
       await db.schema
         .createIndex('invocation_logs_by_function')
         .on('invocation_logs')
         .columns(['function_id', 'started_at'])
         .execute()
-      await sql`select 1`.execute(db)
     },
   },
 }

@@ -49,7 +49,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const secrets = SecretBox.openInDataDir(options.dataDir)
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
-  const logs = new InvocationLogStore(db, options.onBackgroundError)
+  const logs = new InvocationLogStore(db, sqlite, options.onBackgroundError)
   return {
     functions: new FunctionStore(db, options.functionsPerProject),
     tenants,
@@ -60,7 +60,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     }),
     secrets,
     async close() {
-      await logs.flush()
+      logs.flush()
       await db.destroy()
     },
   }

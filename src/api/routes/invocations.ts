@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { Limits } from '../../core/index.js'
+import { Limits, formatInvocationLog } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { resolveFunction } from '../resolve-function.js'
 
@@ -39,6 +39,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
       const wantsTail = String(request.headers['x-cff-log-type'] ?? '').toLowerCase() === 'tail'
       const v1 = String(request.headers['x-cff-request-version'] ?? '').toLowerCase() === 'v1'
       const failed = result.kind === 'function-error'
+      const r = result.record
       reply
         .header('x-request-id', request.id)
         .header('x-cff-request-id', requestId)
@@ -46,26 +47,28 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         .header(
           'x-cff-invoke-summary',
           JSON.stringify({
-            duration: result.durationMs,
-            billingDuration: result.billedDurationMs,
-            memorySize: result.memorySizeMb,
-            memoryUsed: result.memoryUsedMb,
+            duration: r.durationMs,
+            billingDuration: r.billedDurationMs,
+            memorySize: r.memorySizeMb,
+            memoryUsed: r.memoryUsedMb,
           }),
         )
-        .header('x-cff-billing-duration', String(result.billedDurationMs))
+        .header('x-cff-billing-duration', String(r.billedDurationMs))
         .header('x-is-func-err', failed ? 'true' : 'false')
         .header('x-func-err-code', failed ? '500' : '0')
+      // The log text is formatted only when the caller asked for it.
+      const log = wantsTail ? formatInvocationLog(r) : ''
       if (wantsTail) {
         reply.header(
           'x-cff-function-log',
-          tail(result.log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'),
+          tail(log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'),
         )
       }
       if (v1) {
         return reply.header('content-type', 'application/json').send({
           request_id: requestId,
           result: result.body.toString('utf8'),
-          log: wantsTail ? tail(result.log, Limits.LOG_TAIL_BODY_BYTES).toString('utf8') : '',
+          log: wantsTail ? tail(log, Limits.LOG_TAIL_BODY_BYTES).toString('utf8') : '',
           status: failed ? 500 : 200,
         })
       }

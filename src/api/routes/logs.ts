@@ -3,7 +3,7 @@
  * log query API (its logs go to LTS), so this path is Strato's own; the CLI's `logs` uses it.
  */
 import type { FastifyInstance } from 'fastify'
-import { StratoError } from '../../core/index.js'
+import { StratoError, formatInvocationLog } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { resolveFunction } from '../resolve-function.js'
 
@@ -32,14 +32,14 @@ export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
       })
       return {
         logs: entries.map((e) => ({
-          request_id: e.request_id,
+          request_id: e.requestId,
           version: e.version,
-          start_time: e.started_at,
-          duration: e.duration_ms,
-          status: e.status,
-          error_type: e.error_type ?? '',
-          memory_used: e.memory_used_mb,
-          log: e.log,
+          start_time: new Date(e.startedAtMs).toISOString(),
+          duration: e.durationMs,
+          status: e.errorType === undefined ? 'success' : 'error',
+          error_type: e.errorType ?? '',
+          memory_used: e.memoryUsedMb,
+          log: formatInvocationLog(e),
         })),
         count: entries.length,
       }
