@@ -3,6 +3,7 @@
  * mapper. It never listens; main.ts does, and tests may use inject().
  */
 import { randomUUID } from 'node:crypto'
+import http from 'node:http'
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -39,9 +40,18 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     routerOptions: { maxParamLength: 1024 },
     // The default for bodies is 1 MiB; routes that take code or events set their own limits.
     bodyLimit: 1024 * 1024,
-    requestTimeout: deps.config.requestTimeoutMs,
-    connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
+    // Node checks request and header deadlines only every `connectionsCheckingInterval` (30 s by
+    // default), so a slow body would hold its socket far past the limit; check every second.
+    serverFactory: (handler) =>
+      http.createServer(
+        {
+          requestTimeout: deps.config.requestTimeoutMs,
+          headersTimeout: Math.min(deps.config.requestTimeoutMs, 10_000),
+          connectionsCheckingInterval: 1_000,
+          keepAliveTimeout: 65_000,
+        },
+        handler,
+      ),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,

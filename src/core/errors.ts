@@ -166,6 +166,12 @@ export const ErrorCodes = {
     message: 'Unsupported content type.',
     user: true,
   },
+  CLIENT_CLOSED: {
+    status: 499,
+    fss: 'FSS.0499',
+    message: 'The client closed the request before it ran.',
+    user: true,
+  },
   TOO_MANY_REQUESTS: { status: 429, fss: 'FSS.0429', message: 'Too many requests.', user: true },
   INTERNAL: { status: 500, fss: 'FSS.0500', message: 'Internal server error.', user: false },
   CODE_INTEGRITY: {

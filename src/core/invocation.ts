@@ -14,6 +14,8 @@ export interface InvocationRequest {
   readonly payload: Buffer
   /** 'sync' or 'async', handed to the function as `X-CFF-Invoke-Type`. */
   readonly invokeType: 'sync' | 'async'
+  /** Aborted when the caller goes away; a request still waiting for an instance then never runs. */
+  readonly signal?: AbortSignal
 }
 
 /**

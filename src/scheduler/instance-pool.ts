@@ -36,7 +36,8 @@ export interface InstancePoolOptions {
 interface Waiter {
   readonly resolve: (instance: Instance) => void
   readonly reject: (err: unknown) => void
-  readonly timer: NodeJS.Timeout
+  /** Clears the waiter's timer and abort listener once it leaves the queue. */
+  readonly settle: () => void
 }
 
 /** The instances of one function revision. */
@@ -91,7 +92,7 @@ export class InstancePool implements Invoker {
     const pool = this.#poolFor(fn)
     let instance: Instance
     try {
-      instance = await this.#acquire(pool, fn)
+      instance = await this.#acquire(pool, fn, request.signal)
     } catch (err) {
       if (err instanceof FunctionFailure) {
         // The code failed to load or initialise: that is the function's outcome, not Strato's.
@@ -158,10 +159,17 @@ export class InstancePool implements Invoker {
     let pool = this.#pools.get(key)
     if (pool === undefined) {
       // A request for a newer revision retires the older ones: code and config updates never
-      // reach a running instance, and the next invocations get new instances.
+      // reach a running instance, and the next invocations get new instances. A late request for
+      // an older revision (resolved just before the change) gets a pool that is retired at once.
+      let newest = true
       for (const other of this.#pools.values()) {
-        if (other.functionId === fn.id && other.revision < fn.revision) {
+        if (other.functionId !== fn.id) {
+          continue
+        }
+        if (other.revision < fn.revision) {
           this.#retire(other)
+        } else {
+          newest = false
         }
       }
       pool = {
@@ -173,11 +181,10 @@ export class InstancePool implements Invoker {
         busy: new Set(),
         starting: 0,
         waiters: [],
-        retired: false,
+        retired: !newest,
       }
       this.#pools.set(key, pool)
     }
-    pool.fn = fn
     return pool
   }
 
@@ -189,7 +196,14 @@ export class InstancePool implements Invoker {
     return fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
   }
 
-  async #acquire(pool: RevisionPool, fn: FunctionRecord): Promise<Instance> {
+  async #acquire(
+    pool: RevisionPool,
+    fn: FunctionRecord,
+    signal: AbortSignal | undefined,
+  ): Promise<Instance> {
+    if (signal?.aborted === true) {
+      throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
+    }
     if (this.#closed) {
       throw new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.')
     }
@@ -204,19 +218,38 @@ export class InstancePool implements Invoker {
       return this.#startFor(pool, fn)
     }
     return new Promise<Instance>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const leave = (err: StratoError): void => {
         const i = pool.waiters.indexOf(waiter)
         if (i !== -1) {
           pool.waiters.splice(i, 1)
+          waiter.settle()
+          reject(err)
+          this.#dropIfEmpty(pool)
         }
-        reject(
-          new StratoError(
-            'TOO_MANY_REQUESTS',
-            `All ${max} instances of the function are busy and none freed up within ${this.#o.queueWaitMs} ms.`,
+      }
+      const timer = setTimeout(
+        () =>
+          leave(
+            new StratoError(
+              'TOO_MANY_REQUESTS',
+              `All ${max} instances of the function are busy and none freed up within ${this.#o.queueWaitMs} ms.`,
+            ),
           ),
-        )
-      }, this.#o.queueWaitMs)
-      const waiter: Waiter = { resolve, reject, timer }
+        this.#o.queueWaitMs,
+      )
+      // A caller that has gone away (its HTTP client disconnected) gives up its place in line, so
+      // abandoned requests never run.
+      const onAbort = (): void =>
+        leave(new StratoError('CLIENT_CLOSED', 'The caller went away while the request waited.'))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        settle: () => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+        },
+      }
       pool.waiters.push(waiter)
     })
   }
@@ -263,31 +296,32 @@ export class InstancePool implements Invoker {
       this.#serveWaiters(pool)
       return // it died or is being stopped; #forget handles the rest
     }
-    if (pool.retired || this.#closed) {
-      void instance.stop()
-      return
-    }
     instance.lastUsedAt = Date.now()
-    const waiter = pool.waiters.shift()
+    // Requests queued before a code or config change still run here: they were accepted against
+    // this revision, and a change never alters an instance in use.
+    const waiter = this.#closed ? undefined : pool.waiters.shift()
     if (waiter !== undefined) {
-      clearTimeout(waiter.timer)
+      waiter.settle()
       pool.busy.add(instance)
       waiter.resolve(instance)
+      return
+    }
+    if (pool.retired || this.#closed) {
+      void instance.stop()
       return
     }
     pool.idle.push(instance)
   }
 
-  /** After an instance died, start replacements for requests that are still waiting. */
+  /** After an instance died, start a replacement for the first request still waiting. */
   #serveWaiters(pool: RevisionPool): void {
     // Waiters queue only when the pool is full; a death frees a slot, so start one instance for
     // the first waiter rather than letting it sit until its wait runs out.
-    const waiter = pool.waiters[0]
-    if (waiter === undefined || pool.retired || this.#closed) {
+    const waiter = pool.waiters.shift()
+    if (waiter === undefined || this.#closed) {
       return
     }
-    pool.waiters.shift()
-    clearTimeout(waiter.timer)
+    waiter.settle()
     this.#startFor(pool, pool.fn).then(waiter.resolve, waiter.reject)
   }
 
@@ -315,15 +349,6 @@ export class InstancePool implements Invoker {
     pool.retired = true
     for (const instance of pool.idle.splice(0)) {
       void instance.stop()
-    }
-    for (const waiter of pool.waiters.splice(0)) {
-      clearTimeout(waiter.timer)
-      waiter.reject(
-        new StratoError(
-          'SERVICE_UNAVAILABLE',
-          'The function changed while the request waited; retry.',
-        ),
-      )
     }
     this.#dropIfEmpty(pool)
   }
@@ -361,7 +386,7 @@ export class InstancePool implements Invoker {
     const stops: Array<Promise<void>> = []
     for (const pool of this.#pools.values()) {
       for (const waiter of pool.waiters.splice(0)) {
-        clearTimeout(waiter.timer)
+        waiter.settle()
         waiter.reject(new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.'))
       }
       for (const instance of [...pool.idle, ...pool.busy]) {

@@ -29,7 +29,15 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         request.params.function_urn,
       )
       const requestId = randomUUID()
+      const abandoned = new AbortController()
+      const onClose = (): void => {
+        if (!reply.raw.writableFinished) {
+          abandoned.abort()
+        }
+      }
+      reply.raw.once('close', onClose)
       const result = await deps.invoker.invoke({
+        signal: abandoned.signal,
         fn,
         version,
         requestId,
