@@ -41,7 +41,6 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   if (reaped > 0) {
     log.warn({ reaped }, 'removed instances left over by a previous run')
   }
-  await store.code.collectGarbage(await store.functions.referencedDigests())
   const pruneLogs = (): void => {
     store.logs
       .prune({ before: new Date(Date.now() - config.logRetentionMs) })
@@ -77,6 +76,23 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     maxInstancesPerFunction: config.maxInstancesPerFunction,
   })
 
+  // Code no function references and no instance runs is removed at start and every 10 minutes.
+  const collectCode = async (): Promise<void> => {
+    const keep = await store.functions.referencedDigests()
+    for (const digest of pool.digestsInUse()) {
+      keep.add(digest)
+    }
+    const removed = await store.code.collectGarbage(keep)
+    if (removed > 0) {
+      log.info({ removed }, 'removed unreferenced code packages')
+    }
+  }
+  await collectCode()
+  const gcTimer = setInterval(() => {
+    collectCode().catch((err: unknown) => log.error({ err }, 'code garbage collection failed'))
+  }, 600_000)
+  gcTimer.unref()
+
   // 3. The API.
   const verifier = new RequestVerifier({
     lookup: (ak) => store.tenants.lookup(ak),
@@ -109,6 +125,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     close() {
       closing ??= (async () => {
         clearInterval(pruneTimer)
+        clearInterval(gcTimer)
         await app.close()
         await pool.close()
         await store.close()

@@ -73,6 +73,11 @@ export class InstancePool implements Invoker {
     this.#reaper.unref()
   }
 
+  /** Code digests that live instances (or requests waiting for one) still need. */
+  digestsInUse(): Set<string> {
+    return new Set([...this.#pools.values()].map((p) => p.fn.digest))
+  }
+
   /** Live instances per state, for the info endpoint and tests. */
   stats(): { idle: number; busy: number; starting: number } {
     let idle = 0

@@ -56,6 +56,7 @@ const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04])
 const EMPTY_ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x05, 0x06])
 const S_IFMT = 0o170000
 const S_IFLNK = 0o120000
+const PIN_AFTER_INGEST_MS = 10 * 60_000
 // A fixed timestamp makes the zip made from inline source, and so its digest, reproducible.
 const FIXED_MTIME = new Date('2020-01-01T00:00:00Z')
 
@@ -94,6 +95,8 @@ export class CodeStore {
   readonly #treesDir: string
   readonly #tmpDir: string
   readonly #limits: CodeStoreLimits
+  /** Digests ingested recently, kept from garbage collection until their function row exists. */
+  readonly #pinnedUntil = new Map<string, number>()
   /** Per digest: fingerprints of files whose content was hashed and matched the manifest. */
   readonly #verified = new Map<string, Map<string, Fingerprint>>()
 
@@ -144,6 +147,7 @@ export class CodeStore {
       throw invalidCode(`code_type '${input.codeType}' needs a zip archive; this is not one.`)
     }
     const digest = sha512Hex(packageBytes)
+    this.#pinnedUntil.set(digest, Date.now() + PIN_AFTER_INGEST_MS)
     const tree = this.treePath(digest)
     if (!fs.existsSync(tree)) {
       await this.#extract(digest, packageBytes)
@@ -257,12 +261,22 @@ export class CodeStore {
     return tree
   }
 
-  /** Removes packages and trees whose digest is not in `keep`. Returns how many were removed. */
+  /**
+   * Removes packages and trees whose digest is not in `keep` (digests functions reference or live
+   * instances run) and was not ingested in the last few minutes (its function row may not be written
+   * yet). Returns how many were removed.
+   */
   async collectGarbage(keep: ReadonlySet<string>): Promise<number> {
+    const now = Date.now()
+    for (const [digest, until] of this.#pinnedUntil) {
+      if (until < now) {
+        this.#pinnedUntil.delete(digest)
+      }
+    }
     let removed = 0
     for (const name of await fsp.readdir(this.#packagesDir)) {
       const digest = name.replace(/\.zip$/, '')
-      if (!keep.has(digest)) {
+      if (!keep.has(digest) && !this.#pinnedUntil.has(digest)) {
         await this.#remove(digest)
         removed++
       }

@@ -99,7 +99,7 @@ const cacheKey = (projectId: string, packageName: string, name: string): string 
 export class FunctionStore {
   readonly #db: Kysely<Database>
   readonly #quotaPerProject: number
-  readonly #cache = new Map<string, FunctionRecord | undefined>()
+  readonly #cache = new Map<string, FunctionRecord>()
 
   constructor(db: Kysely<Database>, quotaPerProject: number) {
     this.#db = db
@@ -164,8 +164,9 @@ export class FunctionStore {
     name: string,
   ): Promise<FunctionRecord | undefined> {
     const key = cacheKey(projectId, packageName, name)
-    if (this.#cache.has(key)) {
-      return this.#cache.get(key)
+    const cached = this.#cache.get(key)
+    if (cached !== undefined) {
+      return cached
     }
     const row = await this.#db
       .selectFrom('functions')
@@ -174,7 +175,11 @@ export class FunctionStore {
       .where('package', '=', packageName)
       .where('name', '=', name)
       .executeTakeFirst()
-    const record = row === undefined ? undefined : toRecord(row)
+    if (row === undefined) {
+      // Misses are not cached: lookups of made-up names must not grow memory.
+      return undefined
+    }
+    const record = toRecord(row)
     this.#cache.set(key, record)
     return record
   }

@@ -51,14 +51,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   const { store, config } = deps
   const region = config.region
 
-  /** Forgets warm instances and, when no function references the old code any more, removes it. */
-  const afterChange = async (fnId: string): Promise<void> => {
-    await deps.invoker.forget(fnId)
-    const keep = await store.functions.referencedDigests()
-    await store.code.collectGarbage(keep).catch((err: unknown) => {
-      deps.logger.warn({ err }, 'code garbage collection failed')
-    })
-  }
+  /** Drops warm instances of the old revision; its code is collected later (see main.ts). */
+  const afterChange = (fnId: string): Promise<void> => deps.invoker.forget(fnId)
 
   app.post<{ Params: ProjectParams }>(
     '/v2/:project_id/fgs/functions',
