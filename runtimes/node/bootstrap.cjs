@@ -157,11 +157,20 @@ function makeContext(inv) {
   }
 }
 
+// Errors travel in one frame: keep a huge message or stack from becoming a huge frame.
+const MAX_ERROR_MESSAGE_CHARS = 16384
+const MAX_STACK_LINES = 50
 function toErrorJson(err, fallbackType) {
+  const e = describeError(err, fallbackType)
+  if (e.errorMessage.length > MAX_ERROR_MESSAGE_CHARS) e.errorMessage = e.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS) + '… [truncated]'
+  if (e.stackTrace.length > MAX_STACK_LINES) e.stackTrace = e.stackTrace.slice(0, MAX_STACK_LINES)
+  return e
+}
+function describeError(err, fallbackType) {
   if (err instanceof Error) {
     const lines = String(err.stack || '').split('\n')
     return {
-      errorMessage: err.message,
+      errorMessage: String(err.message),
       errorType:
         err.name && err.name !== 'Error'
           ? err.name

@@ -4,6 +4,7 @@
 # belong before it, so the host attributes output exactly. Standard library only.
 import datetime
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -223,24 +224,54 @@ class Context:
         return ENV.get("STRATO_INSTANCE_ID", "")
 
 
+# Errors travel in one frame: keep a huge message or stack from becoming a huge frame.
+MAX_ERROR_MESSAGE_CHARS = 16384
+MAX_STACK_LINES = 50
+
+
+class ImportModuleError(Exception):
+    pass
+
+
+class HandlerNotFound(Exception):
+    pass
+
+
+class ResultSerializationError(Exception):
+    pass
+
+
 def error_json(exc):
     tb = traceback.extract_tb(exc.__traceback__)
     stack = ['File "%s", line %d, in %s' % (f.filename, f.lineno, f.name) for f in tb]
     if isinstance(exc, SyntaxError):
         stack.append('File "%s", line %s' % (exc.filename, exc.lineno))
-    return {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": stack}
+    message = str(exc)
+    if len(message) > MAX_ERROR_MESSAGE_CHARS:
+        message = message[:MAX_ERROR_MESSAGE_CHARS] + "… [truncated]"
+    return {"errorMessage": message, "errorType": type(exc).__name__, "stackTrace": stack[:MAX_STACK_LINES]}
 
 
 def load_export(spec, what):
     module_path, _, name = spec.rpartition(".")
-    if not os.path.isfile(os.path.join(CODE_ROOT, module_path + ".py")):
-        raise ImportError(
+    file = os.path.join(CODE_ROOT, module_path + ".py")
+    if not os.path.isfile(file):
+        raise ImportModuleError(
             "Cannot find module '%s' for the %s '%s' in %s" % (module_path, what, spec, CODE_ROOT)
         )
-    module = importlib.import_module(module_path.replace("/", "."))
+    parts = module_path.split("/")
+    if all(p.isidentifier() for p in parts):
+        # A dotted import keeps package-relative imports working (src/app -> src.app).
+        module = importlib.import_module(".".join(parts))
+    else:
+        # A path that is not a valid dotted name (v1.2/index) is loaded from its file.
+        spec_ = importlib.util.spec_from_file_location("strato_handler_" + str(abs(hash(module_path))), file)
+        module = importlib.util.module_from_spec(spec_)
+        sys.modules[spec_.name] = module
+        spec_.loader.exec_module(module)
     fn = getattr(module, name, None)
     if not callable(fn):
-        raise AttributeError(
+        raise HandlerNotFound(
             "The %s '%s' is not a function defined in %s.py" % (what, spec, module_path)
         )
     return fn
@@ -271,12 +302,16 @@ def invoke(header, payload, handler):
         try:
             text, body = serialise(result)
         except (TypeError, ValueError) as exc:
-            raise TypeError("The function result cannot be serialised to JSON: %s" % exc)
+            raise ResultSerializationError("The function result cannot be serialised to JSON: %s" % exc)
         if len(body) > MAX_RESULT_BYTES:
             raise ResponseTooLarge(
                 "The function result is %d bytes; the limit is %d." % (len(body), MAX_RESULT_BYTES)
             )
         reply = {"t": "result", "id": header["id"], "ok": True, "text": text}
+    except SystemExit as exc:
+        # Tell the host why the process is about to end, then end it as the function asked.
+        send({"t": "exit", "id": header["id"], "code": exc.code if isinstance(exc.code, int) else 1, "out": OUT.total})
+        raise
     except Exception as exc:  # noqa: BLE001 - every user error becomes the error JSON
         err = error_json(exc)
         body = json.dumps(err).encode()

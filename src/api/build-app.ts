@@ -54,7 +54,13 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       ),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // While closing, requests on kept-alive connections still get answers (503 FSS.0503 from the
+    // pool once it stops), in FunctionGraph's error format rather than Fastify's.
+    return503OnClosing: false,
+    // Bad percent-encoding, over-long parameters: Fastify's own errors, answered in FSS format.
+    frameworkErrors: (err, request, reply) => {
+      void sendError(err, request, reply)
+    },
     clientErrorHandler: (err, socket) => {
       // Node's own errors before a request exists (slow bodies, malformed requests).
       const se = toStratoError(

@@ -36,7 +36,7 @@ export function toStratoError(err: unknown, bodyLimitBytes?: number): StratoErro
       { cause: err },
     )
   }
-  if (status !== undefined && status >= 400 && status < 500) {
+  if (status !== undefined && BY_STATUS[status] !== undefined) {
     const code = BY_STATUS[status] ?? 'INVALID_PARAMETER'
     return new StratoError(code, fe?.message ?? ErrorCodes[code].message, { cause: err })
   }

@@ -43,7 +43,9 @@ export function signRequest(input: SignInput): Record<string, string> {
     target: `${url.pathname}${url.search}`,
     signedHeaders,
     header: (name) => all.get(name),
-    payloadHash: hasBody ? sha256Hex(input.body) : EMPTY_BODY_SHA256,
+    // As the SDK: a given X-Sdk-Content-Sha256 (e.g. UNSIGNED-PAYLOAD) is the payload hash.
+    payloadHash:
+      all.get('x-sdk-content-sha256') ?? (hasBody ? sha256Hex(input.body) : EMPTY_BODY_SHA256),
   })
   const signature = computeSignature(input.secretKey, sdkDate, canonical)
   const out: Record<string, string> = {}

@@ -126,4 +126,26 @@ describe('SDK-HMAC-SHA256', () => {
     const h = signed({ body: JSON.stringify(body) })
     expect(verify(h, body)).toEqual({ accessKey: 'test-ak', projectId: 'p1' })
   })
+
+  test('verify: a signed X-Sdk-Content-Sha256 must match the body; UNSIGNED-PAYLOAD is accepted as the SDK sends it', () => {
+    const sign = (contentSha: string, body: string): Record<string, string> => ({
+      ...signRequest({
+        method: 'POST',
+        url: `http://127.0.0.1:8080${VECTOR_TARGET}`,
+        headers: { 'content-type': 'application/json', 'x-sdk-content-sha256': contentSha },
+        body,
+        accessKey: 'test-ak',
+        secretKey: 'test-sk',
+        now,
+      }),
+      host: '127.0.0.1:8080',
+    })
+    const check = (headers: Record<string, string>, body: string) => () =>
+      verifier.verify({ method: 'POST', target: VECTOR_TARGET, headers, body: Buffer.from(body) })
+    expect(codeOf(check(sign(sha256Hex('{"a":1}'), '{"a":1}'), '{"a":2}'))).toBe(
+      'SIGNATURE_MISMATCH',
+    )
+    expect(codeOf(check(sign(sha256Hex('{"a":1}'), '{"a":1}'), '{"a":1}'))).toBeUndefined()
+    expect(codeOf(check(sign('UNSIGNED-PAYLOAD', 'anything'), 'anything else'))).toBeUndefined()
+  })
 })

@@ -41,6 +41,9 @@ export interface VerifierOptions {
   readonly now?: () => number
 }
 
+/** The SDK's marker for bodies it does not hash (multipart uploads); the body is then not signed. */
+const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
+
 interface ParsedAuthorization {
   readonly accessKey: string
   readonly signedHeaders: string[]
@@ -141,6 +144,14 @@ export class RequestVerifier {
     const contentSha = signedHeaders.includes('x-sdk-content-sha256')
       ? header('x-sdk-content-sha256')
       : undefined
+    if (
+      contentSha !== undefined &&
+      contentSha !== UNSIGNED_PAYLOAD &&
+      contentSha.toLowerCase() !== sha256Hex(body ?? Buffer.alloc(0))
+    ) {
+      // A signed content hash must be the body's: otherwise the signature would not cover it.
+      throw new StratoError('SIGNATURE_MISMATCH', 'X-Sdk-Content-Sha256 does not match the body.')
+    }
     const candidates: string[] =
       contentSha !== undefined
         ? [contentSha]

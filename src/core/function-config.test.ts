@@ -59,6 +59,8 @@ describe('function configuration validation', () => {
       'FSS.1003',
     ],
     ['RUNTIME_ key', () => validateUserData('{"RUNTIME_X":"1"}'), 'FSS.1009'],
+    ['STRATO_ key', () => validateUserData('{"STRATO_MAX_LOG_BYTES":"1"}'), 'FSS.1009'],
+    ['TMPDIR key', () => validateUserData('{"TMPDIR":"/"}'), 'FSS.1009'],
     ['bad env name', () => validateUserData('{"1A":"1"}'), 'FSS.1009'],
     ['array user_data', () => validateUserData('[]'), 'FSS.1009'],
     [

@@ -109,6 +109,8 @@ const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 // `file.func`: a relative path made of safe characters, never absolute, never with a `..` segment.
 const HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|\.))[A-Za-z0-9_\-./]+\.[A-Za-z_$][A-Za-z0-9_$]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
+// Set by the platform in every instance; a function's variables may not replace them.
+const RESERVED_ENV = /^(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG)$/
 
 /** Validates `func_name` (FSS.1002). */
 export function validateFunctionName(name: unknown): string {
@@ -170,7 +172,7 @@ function validateHandler(value: string, field: string, code: ErrorCode): string 
 
 /**
  * Validates a `user_data` JSON string: an object of at most 20 string values, at most 4096
- * characters, keys usable as environment variable names and not in the reserved `RUNTIME_` space.
+ * characters, keys usable as environment variable names and not reserved by the platform.
  */
 export function validateUserData(value: unknown): string {
   if (value === undefined || value === null || value === '') {
@@ -205,8 +207,8 @@ export function validateUserData(value: unknown): string {
     if (!ENV_NAME.test(k)) {
       fail('INVALID_USER_DATA', `'user_data' key '${k}' is not a valid environment variable name.`)
     }
-    if (k.startsWith('RUNTIME_')) {
-      fail('INVALID_USER_DATA', `'user_data' key '${k}' is reserved for the runtime.`)
+    if (RESERVED_ENV.test(k)) {
+      fail('INVALID_USER_DATA', `'user_data' key '${k}' is reserved for the platform.`)
     }
     if (typeof v !== 'string') {
       fail('INVALID_USER_DATA', `'user_data' value of '${k}' must be a string.`)

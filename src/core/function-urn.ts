@@ -16,16 +16,20 @@ export type Qualifier =
   | { readonly kind: 'version'; readonly version: string }
   | { readonly kind: 'alias'; readonly alias: string }
 
+// FunctionGraph version and alias names: letters, digits, '.', '-' and '_' (reference §4.3).
+const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
+const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/
+
 function parseQualifier(raw: string): Qualifier {
   if (raw.startsWith('!')) {
     const alias = raw.slice(1)
-    if (alias.length === 0) {
-      throw new StratoError('INVALID_ALIAS', 'The alias in the function URN is empty.')
+    if (!ALIAS_NAME.test(alias)) {
+      throw new StratoError('INVALID_ALIAS', `Invalid alias '${alias}' in the function URN.`)
     }
     return { kind: 'alias', alias }
   }
-  if (raw.length === 0) {
-    throw new StratoError('INVALID_VERSION', 'The version in the function URN is empty.')
+  if (!VERSION_NAME.test(raw)) {
+    throw new StratoError('INVALID_VERSION', `Invalid version '${raw}' in the function URN.`)
   }
   return { kind: 'version', version: raw }
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Socket } from 'node:net'
-import { StratoError } from '../core/index.js'
+import { Limits, StratoError } from '../core/index.js'
 import { FrameDecoder, encodeFrame, type GuestFrame, type InvokeFrame } from './protocol.js'
 import type { SandboxedCommand } from './sandbox.js'
 
@@ -78,6 +78,7 @@ export interface InvokeInput {
 /** Host-side cap on buffered, not yet attributed output; the guest caps each invocation too. */
 const HOST_OUTPUT_CAP_BYTES = 2 * 1024 * 1024
 const STDERR_TAIL_BYTES = 4096
+const SYNC_RESULT_MAX_BYTES = Limits.SYNC_PAYLOAD_MAX_BYTES
 /** After exit, how long to wait for the last output before judging the exit. */
 const CLOSE_GRACE_MS = 200
 
@@ -446,6 +447,19 @@ export class Instance {
           )
           return
         }
+        if (header.ok === true && payload.length > SYNC_RESULT_MAX_BYTES) {
+          // The guest checks this too, but the guest runs untrusted code.
+          inflight.resolve(
+            this.#failureOutcome(
+              new FunctionFailure(
+                'ResponseTooLarge',
+                `The function result is ${payload.length} bytes; the limit is ${SYNC_RESULT_MAX_BYTES}.`,
+                log,
+              ),
+            ),
+          )
+          return
+        }
         inflight.resolve({
           ok: header.ok === true,
           body: payload,
@@ -510,7 +524,7 @@ export class Instance {
       } else if (inflight.exitCode !== undefined) {
         failure = new FunctionFailure(
           'RuntimeExitError',
-          `The function called process.exit(${inflight.exitCode}) during the invocation; its instance was replaced.`,
+          `The function ended its own process (exit code ${inflight.exitCode}) during the invocation; its instance was replaced.`,
           log,
         )
       } else {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { StratoError, type RuntimeFamily } from '../core/index.js'
+import { Limits, StratoError, type RuntimeFamily } from '../core/index.js'
 import { Instance } from './instance.js'
 import type { Sandbox } from './sandbox.js'
 
@@ -117,15 +117,17 @@ export class InstanceLauncher {
       openFiles: OPEN_FILES,
       processes: PROCESSES,
     })
-    // A fresh environment: nothing of Strato's own (secrets, NODE_OPTIONS, proxies) leaks in.
+    // A fresh environment: nothing of Strato's own (secrets, NODE_OPTIONS, proxies) leaks in. The
+    // function's variables come first so that none of them can move its tmp dir or lift a limit.
     const env: Record<string, string> = {
+      ...request.env,
       PATH: '/usr/local/bin:/usr/bin:/bin',
       LANG: 'C.UTF-8',
       HOME: tmp,
       TMPDIR: tmp,
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
-      ...request.env,
+      STRATO_MAX_LOG_BYTES: String(Limits.LOG_MAX_BYTES_PER_INVOCATION),
       RUNTIME_CODE_ROOT: request.codeDir,
       RUNTIME_HANDLER: request.handler,
       RUNTIME_INITIALIZER_HANDLER: request.initializerHandler,
@@ -133,7 +135,7 @@ export class InstanceLauncher {
       RUNTIME_TIMEOUT: String(request.timeoutS),
       RUNTIME_MEMORY: String(request.memorySizeMb),
       RUNTIME_CPU: String(request.cpuMillicores),
-      RUNTIME_MAX_RESP_BODY_SIZE: String(6 * MIB),
+      RUNTIME_MAX_RESP_BODY_SIZE: String(Limits.SYNC_PAYLOAD_MAX_BYTES),
       STRATO_INSTANCE_ID: instanceId,
     }
     return Instance.start({

@@ -26,3 +26,10 @@ test('protocol: a frame of an unknown type or without the output count is a prot
   expect(() => new FrameDecoder().push(frame({ t: 'evil', out: 0 }))).toThrow(/malformed/)
   expect(() => new FrameDecoder().push(frame({ t: 'ready' }))).toThrow(/malformed/)
 })
+
+test('protocol: an oversized frame is refused from its prefix, before it is buffered', () => {
+  const prefix = Buffer.alloc(8)
+  prefix.writeUInt32BE(10, 0)
+  prefix.writeUInt32BE(512 * 1024 * 1024, 4)
+  expect(() => new FrameDecoder().push(prefix)).toThrow(/too large/)
+})

@@ -45,6 +45,9 @@ export type GuestFrame =
   | { readonly t: 'exit'; readonly id: number; readonly code: number; readonly out: number }
 
 const PREFIX_BYTES = 8
+/** A guest is untrusted code: frames past these sizes are a protocol error, not an allocation. */
+export const MAX_HEADER_BYTES = 64 * 1024
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 + 256 * 1024
 
 export function encodeFrame(header: InvokeFrame, payload: Buffer): Buffer {
   const h = Buffer.from(JSON.stringify(header), 'utf8')
@@ -73,6 +76,9 @@ export class FrameDecoder {
     while (this.#buffer.length >= PREFIX_BYTES) {
       const hLen = this.#buffer.readUInt32BE(0)
       const pLen = this.#buffer.readUInt32BE(4)
+      if (hLen > MAX_HEADER_BYTES || pLen > MAX_PAYLOAD_BYTES) {
+        throw new Error(`guest frame too large (header ${hLen} bytes, payload ${pLen} bytes)`)
+      }
       const end = PREFIX_BYTES + hLen + pLen
       if (this.#buffer.length < end) {
         break

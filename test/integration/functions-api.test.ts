@@ -392,3 +392,31 @@ describe('authentication', () => {
     expect(info.isolation.level).toBe('rlimits')
   })
 })
+
+describe('framework errors leave in FunctionGraph format', () => {
+  test('a URN longer than the router allows is 414 FSS.0414; bad percent-encoding is 400 FSS.0400', async () => {
+    const long = await client.raw(
+      'GET',
+      `/v2/${PROJECT_ID}/fgs/functions/${'n'.repeat(1100)}/config`,
+    )
+    expect(long.status).toBe(414)
+    expect(JSON.parse(long.body.toString()).error_code).toBe('FSS.0414')
+    const badEncoding = await fetch(`${strato.url}/v2/${PROJECT_ID}/fgs/functions/%E0%A4%A/config`)
+    expect(badEncoding.status).toBe(400)
+    expect(((await badEncoding.json()) as { error_code: string }).error_code).toBe('FSS.0400')
+  })
+
+  test('a malformed version or alias in the URN is 400 FSS.1015 / FSS.1014', async () => {
+    await client.createFunction(inlineFunction('quals', HELLO))
+    const v = await client.raw(
+      'GET',
+      `/v2/${PROJECT_ID}/fgs/functions/${PROJECT_ID}:default:quals:-bad/config`,
+    )
+    expect(JSON.parse(v.body.toString()).error_code).toBe('FSS.1015')
+    const a = await client.raw(
+      'GET',
+      `/v2/${PROJECT_ID}/fgs/functions/${PROJECT_ID}:default:quals:!9/config`,
+    )
+    expect(JSON.parse(a.body.toString()).error_code).toBe('FSS.1014')
+  })
+})

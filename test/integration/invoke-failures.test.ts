@@ -76,7 +76,7 @@ describe('a function that misbehaves gets a precise error, and the next call wor
     expect(res.isFunctionError).toBe(true)
     const err = JSON.parse(res.result)
     expect(err.errorType).toBe('RuntimeExitError')
-    expect(err.errorMessage).toContain('process.exit(3)')
+    expect(err.errorMessage).toContain('exit code 3')
     expect(res.log).toContain('about to exit')
     const after = (await client.invoke('exits', '{}')).result
     expect(after).not.toBe(before)
@@ -90,10 +90,14 @@ describe('a function that misbehaves gets a precise error, and the next call wor
         { runtime: 'Python3.10' },
       ),
     )
-    for (const event of ['{"exit":true}', '{"abort":true}']) {
+    for (const [event, says] of [
+      ['{"exit":true}', 'exit code 4'],
+      ['{"abort":true}', 'SIGABRT'],
+    ] as const) {
       const res = await client.invoke('py-exits', event)
       expect(res.isFunctionError).toBe(true)
       expect(JSON.parse(res.result).errorType).toBe('RuntimeExitError')
+      expect(JSON.parse(res.result).errorMessage).toContain(says)
       expect((await client.invoke('py-exits', '{}')).result).toBe('ok')
     }
   })
@@ -226,8 +230,54 @@ describe('code integrity', () => {
       inlineFunction('env-dump', 'exports.handler = async () => Object.keys(process.env).sort()'),
     )
     const keys = JSON.parse((await client.invoke('env-dump', '{}')).result) as string[]
-    const allowed = /^(PATH|LANG|HOME|TMPDIR|PYTHON\w+|RUNTIME_\w+|STRATO_INSTANCE_ID)$/
+    const allowed = /^(PATH|LANG|HOME|TMPDIR|PYTHON\w+|RUNTIME_\w+|STRATO_INSTANCE_ID|STRATO_MAX_LOG_BYTES)$/
     expect(keys.filter((k) => !allowed.test(k))).toEqual([])
     expect(instanceProcesses().length).toBeGreaterThan(0)
   })
+})
+
+describe('the guest is untrusted: sizes are capped on both sides', () => {
+  test('a 20 MB error message is cut, and the function keeps working', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'loud-error',
+        'exports.handler = async (e) => { if (e.fail) throw new Error("x".repeat(20 * 1024 * 1024)); return "ok" }',
+        { memory_size: 512 },
+      ),
+    )
+    const res = await client.invoke('loud-error', '{"fail":true}')
+    expect(res.isFunctionError).toBe(true)
+    const err = JSON.parse(res.result)
+    expect(err.errorMessage.length).toBeLessThan(20_000)
+    expect(err.errorMessage).toContain('[truncated]')
+    expect((await client.invoke('loud-error', '{}')).result).toBe('ok')
+  })
+
+  test('a function that writes its own oversized frame to the control socket is stopped, not trusted', async () => {
+    const src = `const fs = require('fs')
+exports.handler = async () => {
+  const prefix = Buffer.alloc(8)
+  prefix.writeUInt32BE(2, 0)
+  prefix.writeUInt32BE(1024 * 1024 * 1024, 4)
+  fs.writeSync(3, prefix)
+  await new Promise((r) => setTimeout(r, 5000))
+}`
+    await client.createFunction(inlineFunction('forger', src))
+    const res = await client.invoke('forger', '{}')
+    expect(res.isFunctionError).toBe(true)
+    expect(JSON.parse(res.result).errorMessage).toContain('protocol error')
+  })
+})
+
+test('Python: a handler in a directory whose name is not a Python identifier loads from its file', async () => {
+  const { zipFiles, b64 } = await import('../helpers/code.js')
+  const zip = await zipFiles({
+    'v1.2/index.py': 'def handler(event, context):\n    return "from v1.2"\n',
+  })
+  await client.createFunction({
+    ...inlineFunction('py-dotted', '', { runtime: 'Python3.10', handler: 'v1.2/index.handler' }),
+    code_type: 'zip',
+    func_code: { file: b64(zip) },
+  })
+  expect((await client.invoke('py-dotted', '{}')).result).toBe('from v1.2')
 })
