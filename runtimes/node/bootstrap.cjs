@@ -162,7 +162,8 @@ const MAX_ERROR_MESSAGE_CHARS = 16384
 const MAX_STACK_LINES = 50
 function toErrorJson(err, fallbackType) {
   const e = describeError(err, fallbackType)
-  if (e.errorMessage.length > MAX_ERROR_MESSAGE_CHARS) e.errorMessage = e.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS) + '… [truncated]'
+  if (e.errorMessage.length > MAX_ERROR_MESSAGE_CHARS)
+    e.errorMessage = e.errorMessage.slice(0, MAX_ERROR_MESSAGE_CHARS) + '… [truncated]'
   if (e.stackTrace.length > MAX_STACK_LINES) e.stackTrace = e.stackTrace.slice(0, MAX_STACK_LINES)
   return e
 }

@@ -230,7 +230,8 @@ describe('code integrity', () => {
       inlineFunction('env-dump', 'exports.handler = async () => Object.keys(process.env).sort()'),
     )
     const keys = JSON.parse((await client.invoke('env-dump', '{}')).result) as string[]
-    const allowed = /^(PATH|LANG|HOME|TMPDIR|PYTHON\w+|RUNTIME_\w+|STRATO_INSTANCE_ID|STRATO_MAX_LOG_BYTES)$/
+    const allowed =
+      /^(PATH|LANG|HOME|TMPDIR|PYTHON\w+|RUNTIME_\w+|STRATO_INSTANCE_ID|STRATO_MAX_LOG_BYTES)$/
     expect(keys.filter((k) => !allowed.test(k))).toEqual([])
     expect(instanceProcesses().length).toBeGreaterThan(0)
   })
