@@ -65,6 +65,14 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     startTimeoutMs: config.instanceStartTimeoutMs,
   })
   const interpreters = launcher.interpreters()
+  for (const [family, path] of Object.entries(interpreters)) {
+    if (path === undefined) {
+      log.warn(
+        { family },
+        `no ${family} interpreter found: functions of this family will not start`,
+      )
+    }
+  }
   const pool = new InstancePool({
     launcher,
     code: store.code,
@@ -126,8 +134,17 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
       closing ??= (async () => {
         clearInterval(pruneTimer)
         clearInterval(gcTimer)
-        await app.close()
+        // 1. Stop taking connections; let invocations in flight finish within the grace period.
+        const appClosed = app.close()
+        let graceTimer: NodeJS.Timeout | undefined
+        await Promise.race([
+          appClosed,
+          new Promise((resolve) => (graceTimer = setTimeout(resolve, config.shutdownGraceMs))),
+        ])
+        clearTimeout(graceTimer)
+        // 2. Stop every instance: whatever still runs ends with an error its caller receives.
         await pool.close()
+        await appClosed
         await store.close()
       })()
       return closing

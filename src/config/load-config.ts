@@ -36,6 +36,8 @@ export interface Config {
   readonly logRetentionMs: number
   /** A request whose body has not fully arrived by then gets 408. */
   readonly requestTimeoutMs: number
+  /** On shutdown, invocations still running after this long are stopped. */
+  readonly shutdownGraceMs: number
   /** Interpreters for the runtime families. */
   readonly nodeCommand: string
   readonly pythonCommand: string
@@ -125,6 +127,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     ),
     logRetentionMs: intSetting(env, 'STRATO_LOG_RETENTION_HOURS', 168, 1, 87_600) * 3_600_000,
     requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
+    shutdownGraceMs: intSetting(env, 'STRATO_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
   }

@@ -186,6 +186,12 @@ export const ErrorCodes = {
     message: 'The function instance failed to start.',
     user: false,
   },
+  DATA_DIR_IN_USE: {
+    status: 500,
+    fss: 'FSS.0500',
+    message: 'The data dir is in use by another Strato process.',
+    user: false,
+  },
   SERVICE_UNAVAILABLE: {
     status: 503,
     fss: 'FSS.0503',

@@ -31,3 +31,4 @@ export type { InvocationRequest, InvocationResult, Invoker } from './invocation.
 export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
+export { readProcessStartTime } from './process-start-time.js'

@@ -3,11 +3,10 @@
  * over its control socket (fd 3), with its output (fd 1) attributed to invocations byte-exactly.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Socket } from 'node:net'
-import { Limits, StratoError } from '../core/index.js'
+import { Limits, StratoError, readProcessStartTime } from '../core/index.js'
 import { FrameDecoder, encodeFrame, type GuestFrame, type InvokeFrame } from './protocol.js'
 import type { SandboxedCommand } from './sandbox.js'
 
@@ -95,17 +94,6 @@ interface Inflight {
   readonly timer: NodeJS.Timeout
   readonly timeoutMs: number
   exitCode?: number
-}
-
-/** Reads the process start time (clock ticks since boot) so a recycled pid is never mistaken. */
-export function readProcessStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Field 22, counted after the parenthesised command name (which may contain spaces).
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
-  } catch {
-    return undefined
-  }
 }
 
 export class Instance {

@@ -93,9 +93,16 @@ export class InstanceLauncher {
     return resolved
   }
 
-  /** The interpreter path of each family, for the info endpoint and the README's mapping table. */
-  interpreters(): Record<RuntimeFamily, string> {
-    return { node: this.#interpreter('node'), python: this.#interpreter('python') }
+  /** The interpreter of each family, or undefined where there is none (Strato runs without it). */
+  interpreters(): Record<RuntimeFamily, string | undefined> {
+    const probe = (family: RuntimeFamily): string | undefined => {
+      try {
+        return this.#interpreter(family)
+      } catch {
+        return undefined
+      }
+    }
+    return { node: probe('node'), python: probe('python') }
   }
 
   async launch(request: LaunchRequest): Promise<Instance> {

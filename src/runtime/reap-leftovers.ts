@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { readProcessStartTime } from './instance.js'
+import { readProcessStartTime } from '../core/index.js'
 
 /** Returns how many leftover instances were found. */
 export function reapLeftovers(instancesDir: string): number {

@@ -162,19 +162,6 @@ export class CodeStore {
     return { digest, codeSize: packageBytes.length, codeFilename, codeType: input.codeType }
   }
 
-  /** Checks that the handler's module exists in the stored tree of `digest` (for config updates). */
-  assertHandlerPresent(digest: string, family: RuntimeFamily, handler: string): void {
-    const modulePath = handlerModulePath(handler)
-    const tree = this.treePath(digest)
-    if (
-      !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
-    ) {
-      throw invalidCode(
-        `The function's code has no module '${modulePath}' (${SOURCE_EXTENSIONS[family].join(', ')}) for the handler '${handler}'.`,
-      )
-    }
-  }
-
   treePath(digest: string): string {
     return path.join(this.#treesDir, digest)
   }

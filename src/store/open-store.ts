@@ -7,6 +7,7 @@ import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
 import { StratoError } from '../core/index.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Database } from './database.js'
 import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
@@ -33,6 +34,16 @@ export interface OpenStoreOptions {
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
+  const lock = lockDataDir(options.dataDir)
+  try {
+    return await openLocked(options, lock)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+}
+
+async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise<Store> {
   const sqlite = new SQLite(path.join(options.dataDir, 'strato.db'))
   // WAL: readers never block the writer; NORMAL: a commit survives a process crash (not a power
   // cut, which loses at most the last transactions, never corrupts).
@@ -62,6 +73,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     async close() {
       logs.flush()
       await db.destroy()
+      lock.release()
     },
   }
 }

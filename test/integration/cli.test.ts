@@ -155,3 +155,18 @@ describe('strato CLI errors', () => {
     expect(down.stderr).toContain('cannot reach Strato')
   })
 })
+
+test('strato CLI: a redeploy that changes the handler and the code together works', async () => {
+  const { tmpDir } = await import('../helpers/strato.js')
+  const fs = await import('node:fs')
+  const dir = tmpDir('cli-handler-')
+  fs.writeFileSync(path.join(dir, 'index.js'), 'exports.handler = async () => "old"')
+  expect((await cli(['deploy', dir, '--name', 'cli-moves'])).code).toBe(0)
+  fs.rmSync(path.join(dir, 'index.js'))
+  fs.writeFileSync(path.join(dir, 'main.js'), 'exports.run = async () => "new"')
+  const redeploy = await cli(['deploy', dir, '--name', 'cli-moves', '--handler', 'main.run'])
+  expect(redeploy.stderr).toBe('')
+  expect(redeploy.code).toBe(0)
+  expect((await cli(['invoke', 'cli-moves', '--no-log'])).stdout.trim()).toBe('new')
+  fs.rmSync(dir, { recursive: true, force: true })
+})

@@ -269,7 +269,7 @@ describe('read, update, list, delete', () => {
     expect(bad.status).toBe(400)
   })
 
-  test('update config: changes memory, timeout and user_data; renaming and switching language are refused', async () => {
+  test('update config: changes memory, timeout and user_data; renaming and switching language are refused; a missing module is reported at invoke', async () => {
     await client.createFunction(inlineFunction('cfg', HELLO))
     const before = await client.showConfig('cfg')
     const updated = await client.updateConfig('cfg', {
@@ -293,10 +293,12 @@ describe('read, update, list, delete', () => {
     expect(rename.errorCode).toBe('FSS.1002')
     const python = await apiError(client.updateConfig('cfg', { ...updated, runtime: 'Python3.10' }))
     expect(python.errorCode).toBe('FSS.1005')
-    const missingModule = await apiError(
-      client.updateConfig('cfg', { ...updated, handler: 'main.handler' }),
-    )
-    expect(missingModule.errorCode).toBe('FSS.1011')
+    // A handler whose module is not (yet) in the code is accepted; invoking says what is missing.
+    await client.updateConfig('cfg', { ...updated, handler: 'main.handler' })
+    const res = await client.invoke('cfg', '{}')
+    expect(res.isFunctionError).toBe(true)
+    expect(JSON.parse(res.result)).toMatchObject({ errorType: 'ImportModuleError' })
+    expect(JSON.parse(res.result).errorMessage).toContain("Cannot find module 'main'")
   })
 
   test('update code: recomputes the digest and show code returns the new package', async () => {

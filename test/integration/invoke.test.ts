@@ -235,6 +235,23 @@ describe('Node.js handler styles and results', () => {
     expect(Buffer.byteLength(tail)).toBeLessThanOrEqual(2000)
     expect(tail).toContain('line 199')
     expect(tail).toContain('Finish invoke request')
+    // Cut on a character boundary: multi-byte output never decodes to a replacement character.
+    await client.createFunction(
+      inlineFunction(
+        'utf8-chatty',
+        'exports.handler = async () => { for (let i = 0; i < 300; i++) console.log("日本語のログ " + i); return 1 }',
+      ),
+    )
+    for (let i = 0; i < 3; i++) {
+      const res2 = await client.raw('POST', invokePath('utf8-chatty'), '{}', {
+        'x-cff-log-type': 'tail',
+      })
+      const text = Buffer.from(res2.headers.get('x-cff-function-log') ?? '', 'base64').toString(
+        'utf8',
+      )
+      expect(text).not.toContain('\uFFFD')
+      expect(text).toContain('日本語のログ 299')
+    }
     const noTail = await client.raw('POST', invokePath('chatty'), '{}')
     expect(noTail.headers.get('x-cff-function-log')).toBeNull()
   })

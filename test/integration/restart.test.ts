@@ -146,3 +146,39 @@ test('first start with no credentials given generates a root tenant, prints it o
   const client = new StratoClient({ endpoint: again.url, ...creds })
   expect((await client.listFunctions()).count).toBe(0)
 })
+
+test('a second Strato on the same data dir refuses to start and names the first', async () => {
+  const dataDir = tmpDir()
+  dirs.push(dataDir)
+  const first = await start(dataDir)
+  const err = await spawnStrato(dataDir).catch((e: unknown) => e)
+  expect(String(err)).toContain(`in use by another Strato (pid ${first.child.pid})`)
+  expect((await fetch(`${first.url}/strato/health`)).status).toBe(200)
+})
+
+test('SIGTERM lets an invocation in flight finish; past the grace period it is stopped with an error', async () => {
+  const dataDir = tmpDir()
+  dirs.push(dataDir)
+  const s = await spawnStrato(dataDir, { STRATO_SHUTDOWN_GRACE_MS: '1500' })
+  started.push(s)
+  const c = clientFor(s.url)
+  await c.createFunction(
+    inlineFunction(
+      'sleeper',
+      'exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.ms)); return "done" }',
+    ),
+  )
+  await c.invoke('sleeper', '{"ms":0}')
+  const short = c.invoke('sleeper', '{"ms":600}')
+  const long = c.invoke('sleeper', '{"ms":20000}')
+  await new Promise((r) => setTimeout(r, 200))
+  const stopping = Date.now()
+  const stopped = s.stop('SIGTERM')
+  expect((await short).result).toBe('done')
+  const cut = await long
+  expect(cut.isFunctionError).toBe(true)
+  expect(JSON.parse(cut.result).errorType).toBe('RuntimeExitError')
+  await stopped
+  expect(Date.now() - stopping).toBeLessThan(4000)
+  expect(functionProcesses(dataDir)).toEqual([])
+})

@@ -141,7 +141,9 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
           `The runtime cannot change from ${fn.runtime} to ${cfg.runtime}: the code is written for another language.`,
         )
       }
-      store.code.assertHandlerPresent(fn.digest, family, cfg.handler)
+      // The new handler's module need not be in the current code: a handler and its code change
+      // in two calls (config, then code), and until both are in, invocations fail with a clear
+      // ImportModuleError rather than the update being refused.
       const updated = await store.functions.updateConfig(fn, cfg)
       await afterChange(fn.id)
       return functionView(updated, region)

@@ -13,9 +13,17 @@ interface Params {
   function_urn: string
 }
 
+/** The last `bytes` of the log, starting on a character boundary (never half a UTF-8 sequence). */
 function tail(log: string, bytes: number): Buffer {
   const buf = Buffer.from(log, 'utf8')
-  return buf.length <= bytes ? buf : buf.subarray(buf.length - bytes)
+  if (buf.length <= bytes) {
+    return buf
+  }
+  let start = buf.length - bytes
+  while (start < buf.length && ((buf[start] ?? 0) & 0xc0) === 0x80) {
+    start++
+  }
+  return buf.subarray(start)
 }
 
 export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): void {
