@@ -135,6 +135,9 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         clearInterval(pruneTimer)
         clearInterval(gcTimer)
         // 1. Stop taking connections; let invocations in flight finish within the grace period.
+        //    Kept-alive sockets go as soon as they are idle (Node closes idle ones only once, at
+        //    the start of close(), and a per-response hook would cost every request).
+        const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
         const appClosed = app.close()
         let graceTimer: NodeJS.Timeout | undefined
         await Promise.race([
@@ -145,6 +148,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         // 2. Stop every instance: whatever still runs ends with an error its caller receives.
         await pool.close()
         await appClosed
+        clearInterval(sweeper)
         await store.close()
       })()
       return closing

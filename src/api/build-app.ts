@@ -103,20 +103,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     void parseJson(request, raw.toString('utf8'), done)
   })
 
-  // Once shutdown begins, each response closes its connection: kept-alive sockets would otherwise
-  // hold app.close() open after the last invocation answered.
-  let closing = false
-  app.addHook('preClose', (done) => {
-    closing = true
-    done()
-  })
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) {
-      void reply.header('connection', 'close')
-    }
-    done(null, payload)
-  })
-
   app.get('/strato/health', () => ({ status: 'ok' }))
   app.get('/strato/info', () => deps.info())
 

@@ -170,3 +170,19 @@ test('strato CLI: a redeploy that changes the handler and the code together work
   expect((await cli(['invoke', 'cli-moves', '--no-log'])).stdout.trim()).toBe('new')
   fs.rmSync(dir, { recursive: true, force: true })
 })
+
+test('strato CLI: a single Python file deploys with its runtime and handler guessed from it', async () => {
+  const { tmpDir } = await import('../helpers/strato.js')
+  const fs = await import('node:fs')
+  const dir = tmpDir('cli-file-')
+  const file = path.join(dir, 'greeter.py')
+  fs.writeFileSync(file, 'def handler(event, context):\n    return "hi " + event["who"]\n')
+  const deploy = await cli(['deploy', file, '--name', 'cli-one-file'])
+  expect(deploy.code).toBe(0)
+  const show = JSON.parse((await cli(['show', 'cli-one-file'])).stdout)
+  expect(show).toMatchObject({ runtime: 'Python3.10', handler: 'greeter.handler' })
+  expect(
+    (await cli(['invoke', 'cli-one-file', '--no-log', '--data', '{"who":"you"}'])).stdout.trim(),
+  ).toBe('hi you')
+  fs.rmSync(dir, { recursive: true, force: true })
+})
