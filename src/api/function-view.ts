@@ -1,7 +1,7 @@
 /**
  * @module The wire shapes of a function (reference Appendix A): config, list item and code.
  */
-import { formatFunctionUrn, type FunctionRecord } from '../core/index.js'
+import { cpuMillicoresOf, formatFunctionUrn, type FunctionRecord } from '../core/index.js'
 
 /** FunctionGraph's `last_modified` form: `2019-10-25 15:37:27` (UTC here). */
 export function formatLastModified(d: Date): string {
@@ -9,10 +9,6 @@ export function formatLastModified(d: Date): string {
     .toISOString()
     .replace('T', ' ')
     .replace(/\.\d{3}Z$/, '')
-}
-
-function cpuOf(memorySizeMb: number): number {
-  return Math.round((memorySizeMb / 128) * 100 + 200)
 }
 
 export function functionUrnOf(fn: FunctionRecord, region: string): string {
@@ -36,7 +32,7 @@ export function functionView(fn: FunctionRecord, region: string): Record<string,
     timeout: fn.timeoutS,
     handler: fn.handler,
     memory_size: fn.memorySizeMb,
-    cpu: cpuOf(fn.memorySizeMb),
+    cpu: cpuMillicoresOf(fn.memorySizeMb),
     code_type: fn.codeType,
     code_url: '',
     code_filename: fn.codeFilename,

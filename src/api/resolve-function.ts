@@ -9,6 +9,12 @@ import {
 } from '../core/index.js'
 import type { FunctionStore } from '../store/index.js'
 
+/** The path parameters of every `/v2/{project_id}/fgs/functions/{function_urn}/…` route. */
+export interface FunctionPathParams {
+  readonly project_id: string
+  readonly function_urn: string
+}
+
 export interface ResolvedFunction {
   readonly fn: FunctionRecord
   readonly ref: FunctionRef
@@ -17,15 +23,15 @@ export interface ResolvedFunction {
 }
 
 /**
- * Resolves `urn` for `projectId`. Only `latest` exists until versions are published, so any other
+ * Resolves the URN of a route's path within the path's project. Only `latest` exists until versions are published, so any other
  * version is 404 FSS.1052 and any alias 404 FSS.1053, as FunctionGraph answers for unknown ones.
  */
 export async function resolveFunction(
   functions: FunctionStore,
-  projectId: string,
-  urn: string,
+  params: FunctionPathParams,
 ): Promise<ResolvedFunction> {
-  const ref = parseFunctionUrn(urn, projectId)
+  const projectId = params.project_id
+  const ref = parseFunctionUrn(params.function_urn, projectId)
   if (ref.projectId !== projectId) {
     throw new StratoError(
       'FORBIDDEN',

@@ -24,3 +24,8 @@ export interface FunctionRecord extends FunctionConfig {
 export function instanceKeyOf(fn: Pick<FunctionRecord, 'id' | 'revision'>): string {
   return `${fn.id}@${fn.revision}`
 }
+
+/** Millicores as FunctionGraph derives them from memory: `memory/128*100 + 200` (reference §1.2). */
+export function cpuMillicoresOf(memorySizeMb: number): number {
+  return Math.round((memorySizeMb / 128) * 100 + 200)
+}

@@ -25,7 +25,7 @@ export {
   validateUserData,
 } from './function-config.js'
 export type { CodeInput, CodeType, FunctionConfig } from './function-config.js'
-export { instanceKeyOf } from './function.js'
+export { cpuMillicoresOf, instanceKeyOf } from './function.js'
 export type { FunctionRecord } from './function.js'
 export type { InvocationRequest, InvocationResult, Invoker } from './invocation.js'
 export { formatInvocationLog } from './invocation-log.js'

@@ -4,6 +4,7 @@
  */
 import {
   StratoError,
+  cpuMillicoresOf,
   instanceKeyOf,
   runtimeFamilyOf,
   userDataEntries,
@@ -55,11 +56,6 @@ interface RevisionPool {
   retired: boolean
 }
 
-/** Millicores as FunctionGraph derives them from memory (reference §1.2). */
-function cpuMillicoresOf(memorySizeMb: number): number {
-  return Math.round((memorySizeMb / 128) * 100 + 200)
-}
-
 export class InstancePool implements Invoker {
   readonly #o: InstancePoolOptions
   readonly #pools = new Map<string, RevisionPool>()
@@ -99,6 +95,8 @@ export class InstancePool implements Invoker {
     try {
       instance = await this.#acquire(pool, fn, request.signal)
     } catch (err) {
+      // Nothing may be left of a pool that never got an instance (disabled, throttled, failed start).
+      this.#dropIfEmpty(pool)
       if (err instanceof FunctionFailure) {
         // The code failed to load or initialise: that is the function's outcome, not Strato's.
         return this.#finish(request, started, Date.now(), {

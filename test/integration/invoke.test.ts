@@ -390,6 +390,9 @@ describe('instances', () => {
     )
     const err = await client.invoke('disabled', '{}').catch((e: unknown) => e)
     expect((err as ApiError).status).toBe(403)
+    // Nothing is kept for it: its code counts as unused for garbage collection.
+    const { digest } = await client.showConfig('disabled')
+    expect(strato.running.pool.digestsInUse().has(String(digest))).toBe(false)
   })
 
   test('a code update never changes a running instance; the next invocations reach the new code', async () => {

@@ -17,14 +17,12 @@ import {
 } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { codeView, functionView } from '../function-view.js'
-import { resolveFunction } from '../resolve-function.js'
+import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
 
 interface ProjectParams {
   project_id: string
 }
-interface FunctionParams extends ProjectParams {
-  function_urn: string
-}
+type FunctionParams = FunctionPathParams
 
 /** A 50 MiB package is ~67 MiB of base64 inside the JSON body. */
 const CODE_BODY_LIMIT_BYTES = Math.ceil((Limits.CODE_PACKAGE_MAX_BYTES * 4) / 3) + 1024 * 1024
@@ -109,11 +107,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(
-        store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(store.functions, request.params)
       return functionView(fn, region)
     },
   )
@@ -121,11 +115,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.put<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(
-        store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(store.functions, request.params)
       const body = asBody(request.body)
       if (body.func_name !== undefined && body.func_name !== fn.name) {
         throw new StratoError(
@@ -153,11 +143,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.put<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config-max-instance',
     async (request) => {
-      const { fn } = await resolveFunction(
-        store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(store.functions, request.params)
       const body = asBody(request.body)
       const n = body.max_instance_num
       if (
@@ -180,11 +166,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/code',
     async (request) => {
-      const { fn } = await resolveFunction(
-        store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(store.functions, request.params)
       const pkg = await store.code.readPackage(fn.digest)
       return codeView(fn, region, pkg.toString('base64'))
     },
@@ -194,11 +176,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v2/:project_id/fgs/functions/:function_urn/code',
     { bodyLimit: CODE_BODY_LIMIT_BYTES },
     async (request) => {
-      const { fn } = await resolveFunction(
-        store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(store.functions, request.params)
       const body = asBody(request.body)
       checkDependencies(body)
       const code = await store.code.ingest(
@@ -221,11 +199,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.delete<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn',
     async (request, reply) => {
-      const { fn } = await resolveFunction(
-        store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(store.functions, request.params)
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
       await store.functions.delete(fn)
       await afterChange(fn.id)

@@ -6,12 +6,9 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { Limits, formatInvocationLog } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
-import { resolveFunction } from '../resolve-function.js'
+import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
 
-interface Params {
-  project_id: string
-  function_urn: string
-}
+type Params = FunctionPathParams
 
 /** The last `bytes` of the log, starting on a character boundary (never half a UTF-8 sequence). */
 function tail(log: string, bytes: number): Buffer {
@@ -31,11 +28,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
     '/v2/:project_id/fgs/functions/:function_urn/invocations',
     { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
-      const { fn, version } = await resolveFunction(
-        deps.store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn, version } = await resolveFunction(deps.store.functions, request.params)
       const requestId = randomUUID()
       const abandoned = new AbortController()
       const onClose = (): void => {

@@ -5,22 +5,15 @@
 import type { FastifyInstance } from 'fastify'
 import { StratoError, formatInvocationLog } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
-import { resolveFunction } from '../resolve-function.js'
+import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
 
-interface Params {
-  project_id: string
-  function_urn: string
-}
+type Params = FunctionPathParams
 
 export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: Params; Querystring: { request_id?: string; limit?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/logs',
     async (request) => {
-      const { fn } = await resolveFunction(
-        deps.store.functions,
-        request.params.project_id,
-        request.params.function_urn,
-      )
+      const { fn } = await resolveFunction(deps.store.functions, request.params)
       const raw = request.query.limit ?? '20'
       if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) {
         throw new StratoError('INVALID_QUERY', "'limit' must be an integer from 1 to 500.")
