@@ -310,7 +310,9 @@ def invoke(header, payload, handler):
         reply = {"t": "result", "id": header["id"], "ok": True, "text": text}
     except SystemExit as exc:
         # Tell the host why the process is about to end, then end it as the function asked.
-        send({"t": "exit", "id": header["id"], "code": exc.code if isinstance(exc.code, int) else 1, "out": OUT.total})
+        # As the interpreter does: no code means 0, a non-integer code means 1.
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+        send({"t": "exit", "id": header["id"], "code": code, "out": OUT.total})
         raise
     except Exception as exc:  # noqa: BLE001 - every user error becomes the error JSON
         err = error_json(exc)
