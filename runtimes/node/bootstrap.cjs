@@ -60,7 +60,12 @@ function send(header, payload) {
   const prefix = Buffer.allocUnsafe(8)
   prefix.writeUInt32BE(h.length, 0)
   prefix.writeUInt32BE(p.length, 4)
-  control.write(p.length > 0 ? Buffer.concat([prefix, h, p]) : Buffer.concat([prefix, h]))
+  // Corked writes leave as one writev, and the result is never copied into a new buffer.
+  control.cork()
+  control.write(prefix)
+  control.write(h)
+  if (p.length > 0) control.write(p)
+  control.uncork()
 }
 const EMPTY = Buffer.alloc(0)
 function sendSync(header) {
@@ -75,18 +80,31 @@ function sendSync(header) {
   }
 }
 
-let pending = EMPTY
+// Chunks are joined only once a whole frame has arrived: a 6 MB event costs one copy.
+let chunks = []
+let buffered = 0
+let need = 8
 control.on('data', (chunk) => {
-  pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-  while (pending.length >= 8) {
-    const hLen = pending.readUInt32BE(0)
-    const pLen = pending.readUInt32BE(4)
-    if (pending.length < 8 + hLen + pLen) break
-    const header = JSON.parse(pending.toString('utf8', 8, 8 + hLen))
-    const payload = pending.subarray(8 + hLen, 8 + hLen + pLen)
-    pending = pending.subarray(8 + hLen + pLen)
+  chunks.push(chunk)
+  buffered += chunk.length
+  if (buffered < need) return
+  let buf = chunks.length === 1 ? chunk : Buffer.concat(chunks, buffered)
+  need = 8
+  while (buf.length >= 8) {
+    const hLen = buf.readUInt32BE(0)
+    const pLen = buf.readUInt32BE(4)
+    const end = 8 + hLen + pLen
+    if (buf.length < end) {
+      need = end
+      break
+    }
+    const header = JSON.parse(buf.toString('utf8', 8, 8 + hLen))
+    const payload = buf.subarray(8 + hLen, end)
+    buf = buf.subarray(end)
     if (header.t === 'invoke') void invoke(header, payload)
   }
+  chunks = buf.length > 0 ? [buf] : []
+  buffered = buf.length
 })
 // The host closing the socket means Strato stopped or dropped this instance: leave at once.
 control.on('end', () => process.exit(0))

@@ -21,10 +21,24 @@ export function sdkUrlEncode(value: string): string {
   )
 }
 
+// Every request to one function has the same path: encode it once. Bounded, so made-up paths
+// cannot grow it.
+const canonicalUris = new Map<string, string>()
+const CANONICAL_URI_CACHE_ENTRIES = 4096
+
 /** Encodes each raw (undecoded) path segment and always ends with '/'. */
 export function canonicalUri(rawPath: string): string {
+  const cached = canonicalUris.get(rawPath)
+  if (cached !== undefined) {
+    return cached
+  }
   const encoded = rawPath.split('/').map(sdkUrlEncode).join('/')
-  return encoded.endsWith('/') ? encoded : `${encoded}/`
+  const uri = encoded.endsWith('/') ? encoded : `${encoded}/`
+  if (canonicalUris.size >= CANONICAL_URI_CACHE_ENTRIES) {
+    canonicalUris.clear()
+  }
+  canonicalUris.set(rawPath, uri)
+  return uri
 }
 
 /** Sorted `key=value` pairs, values of a repeated key sorted too, both encoded like the SDK. */
@@ -99,8 +113,20 @@ export function formatSdkDate(ms: number): string {
     .replace(/\.\d{3}Z$/, 'Z')
 }
 
+// Requests signed within the same second carry the same date: parse it once.
+let lastSdkDate = ''
+let lastSdkDateMs: number | undefined
+
 /** Parses `YYYYMMDDTHHmmssZ`; `undefined` when it is not a real date in that form. */
 export function parseSdkDate(value: string): number | undefined {
+  if (value !== lastSdkDate) {
+    lastSdkDateMs = parseSdkDateUncached(value)
+    lastSdkDate = value
+  }
+  return lastSdkDateMs
+}
+
+function parseSdkDateUncached(value: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value)
   if (m === null) {
     return undefined

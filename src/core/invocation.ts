@@ -14,8 +14,18 @@ export interface InvocationRequest {
   readonly payload: Buffer
   /** 'sync' or 'async', handed to the function as `X-CFF-Invoke-Type`. */
   readonly invokeType: 'sync' | 'async'
-  /** Aborted when the caller goes away; a request still waiting for an instance then never runs. */
-  readonly signal?: AbortSignal
+  /** Tells the invoker when the caller goes away; a request still waiting then never runs. */
+  readonly caller?: CallerPresence
+}
+
+/**
+ * Whether the caller is still there. Asked only when a request has to wait for an instance, so the
+ * usual path pays for no listener (an AbortController per request measurably costs throughput).
+ */
+export interface CallerPresence {
+  readonly gone: () => boolean
+  /** Calls `listener` once when the caller goes away; returns a function that cancels it. */
+  readonly onGone: (listener: () => void) => () => void
 }
 
 /**

@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Socket } from 'node:net'
 import { Limits, StratoError, readProcessStartTime } from '../core/index.js'
-import { FrameDecoder, encodeFrame, type GuestFrame, type InvokeFrame } from './protocol.js'
+import { FrameDecoder, encodeFrameHead, type GuestFrame, type InvokeFrame } from './protocol.js'
 import type { SandboxedCommand } from './sandbox.js'
 
 /**
@@ -278,7 +278,13 @@ export class Instance {
         timer,
         timeoutMs: input.timeoutMs,
       }
-      this.#control.write(encodeFrame(frame, input.payload))
+      const control = this.#control
+      control.cork()
+      control.write(encodeFrameHead(frame, input.payload.length))
+      if (input.payload.length > 0) {
+        control.write(input.payload)
+      }
+      control.uncork()
     })
   }
 

@@ -49,12 +49,18 @@ const PREFIX_BYTES = 8
 export const MAX_HEADER_BYTES = 64 * 1024
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 + 256 * 1024
 
-export function encodeFrame(header: InvokeFrame, payload: Buffer): Buffer {
-  const h = Buffer.from(JSON.stringify(header), 'utf8')
-  const prefix = Buffer.allocUnsafe(PREFIX_BYTES)
-  prefix.writeUInt32BE(h.length, 0)
-  prefix.writeUInt32BE(payload.length, 4)
-  return Buffer.concat([prefix, h, payload], PREFIX_BYTES + h.length + payload.length)
+/**
+ * The prefix and header of a frame; the payload follows as its own write (corked together with
+ * this one), so a 6 MB event is never copied into a new buffer.
+ */
+export function encodeFrameHead(header: InvokeFrame, payloadBytes: number): Buffer {
+  const h = JSON.stringify(header)
+  const hLen = Buffer.byteLength(h)
+  const head = Buffer.allocUnsafe(PREFIX_BYTES + hLen)
+  head.writeUInt32BE(hLen, 0)
+  head.writeUInt32BE(payloadBytes, 4)
+  head.write(h, PREFIX_BYTES, 'utf8')
+  return head
 }
 
 const GUEST_FRAME_TYPES: ReadonlySet<string> = new Set([
@@ -65,26 +71,39 @@ const GUEST_FRAME_TYPES: ReadonlySet<string> = new Set([
   'exit',
 ])
 
-/** Reassembles frames from socket chunks. A malformed frame is a protocol error (throws). */
+/**
+ * Reassembles frames from socket chunks. Chunks are joined only once a whole frame has arrived, so
+ * a large frame costs one copy, not one per chunk. A malformed frame is a protocol error (throws).
+ */
 export class FrameDecoder {
-  #buffer: Buffer = Buffer.alloc(0)
+  #chunks: Buffer[] = []
+  #bytes = 0
+  /** Bytes needed before another frame can be complete. */
+  #need = PREFIX_BYTES
 
   /** Feeds a chunk; returns the complete frames it finished. */
   push(chunk: Buffer): Array<{ header: GuestFrame; payload: Buffer }> {
-    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk])
+    this.#chunks.push(chunk)
+    this.#bytes += chunk.length
+    if (this.#bytes < this.#need) {
+      return []
+    }
+    let buf = this.#chunks.length === 1 ? chunk : Buffer.concat(this.#chunks, this.#bytes)
     const frames: Array<{ header: GuestFrame; payload: Buffer }> = []
-    while (this.#buffer.length >= PREFIX_BYTES) {
-      const hLen = this.#buffer.readUInt32BE(0)
-      const pLen = this.#buffer.readUInt32BE(4)
+    this.#need = PREFIX_BYTES
+    while (buf.length >= PREFIX_BYTES) {
+      const hLen = buf.readUInt32BE(0)
+      const pLen = buf.readUInt32BE(4)
       if (hLen > MAX_HEADER_BYTES || pLen > MAX_PAYLOAD_BYTES) {
         throw new Error(`guest frame too large (header ${hLen} bytes, payload ${pLen} bytes)`)
       }
       const end = PREFIX_BYTES + hLen + pLen
-      if (this.#buffer.length < end) {
+      if (buf.length < end) {
+        this.#need = end
         break
       }
       const header = JSON.parse(
-        this.#buffer.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hLen),
+        buf.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + hLen),
       ) as GuestFrame
       if (
         header === null ||
@@ -94,9 +113,11 @@ export class FrameDecoder {
       ) {
         throw new Error(`malformed guest frame: ${JSON.stringify(header).slice(0, 200)}`)
       }
-      frames.push({ header, payload: this.#buffer.subarray(PREFIX_BYTES + hLen, end) })
-      this.#buffer = this.#buffer.subarray(end)
+      frames.push({ header, payload: buf.subarray(PREFIX_BYTES + hLen, end) })
+      buf = buf.subarray(end)
     }
+    this.#chunks = buf.length > 0 ? [buf] : []
+    this.#bytes = buf.length
     return frames
   }
 }

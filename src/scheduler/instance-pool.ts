@@ -9,6 +9,7 @@ import {
   runtimeFamilyOf,
   userDataEntries,
   type FunctionRecord,
+  type CallerPresence,
   type InvocationRecord,
   type InvocationRequest,
   type InvocationResult,
@@ -93,7 +94,7 @@ export class InstancePool implements Invoker {
     const pool = this.#poolFor(fn)
     let instance: Instance
     try {
-      instance = await this.#acquire(pool, fn, request.signal)
+      instance = await this.#acquire(pool, fn, request.caller)
     } catch (err) {
       // Nothing may be left of a pool that never got an instance (disabled, throttled, failed start).
       this.#dropIfEmpty(pool)
@@ -202,9 +203,9 @@ export class InstancePool implements Invoker {
   async #acquire(
     pool: RevisionPool,
     fn: FunctionRecord,
-    signal: AbortSignal | undefined,
+    caller: CallerPresence | undefined,
   ): Promise<Instance> {
-    if (signal?.aborted === true) {
+    if (caller?.gone() === true) {
       throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
     }
     if (this.#closed) {
@@ -242,15 +243,15 @@ export class InstancePool implements Invoker {
       )
       // A caller that has gone away (its HTTP client disconnected) gives up its place in line, so
       // abandoned requests never run.
-      const onAbort = (): void =>
-        leave(new StratoError('CLIENT_CLOSED', 'The caller went away while the request waited.'))
-      signal?.addEventListener('abort', onAbort, { once: true })
+      const stopWatching = caller?.onGone(() =>
+        leave(new StratoError('CLIENT_CLOSED', 'The caller went away while the request waited.')),
+      )
       const waiter: Waiter = {
         resolve,
         reject,
         settle: () => {
           clearTimeout(timer)
-          signal?.removeEventListener('abort', onAbort)
+          stopWatching?.()
         },
       }
       pool.waiters.push(waiter)

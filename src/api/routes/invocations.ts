@@ -2,7 +2,6 @@
  * @module Synchronous invocation (reference §4.7), in its own plugin so the body stays raw bytes:
  * the event is parsed once, inside the instance, and the signature is checked on those bytes.
  */
-import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { Limits, formatInvocationLog } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
@@ -29,16 +28,22 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
     { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
       const { fn, version } = await resolveFunction(deps.store.functions, request.params)
-      const requestId = randomUUID()
-      const abandoned = new AbortController()
-      const onClose = (): void => {
-        if (!reply.raw.writableFinished) {
-          abandoned.abort()
-        }
-      }
-      reply.raw.once('close', onClose)
+      // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
+      const requestId = request.id
+      const res = reply.raw
       const result = await deps.invoker.invoke({
-        signal: abandoned.signal,
+        caller: {
+          gone: () => !res.writableFinished && (res.destroyed || res.socket?.destroyed === true),
+          onGone: (listener) => {
+            const onClose = (): void => {
+              if (!res.writableFinished) {
+                listener()
+              }
+            }
+            res.once('close', onClose)
+            return () => res.off('close', onClose)
+          },
+        },
         fn,
         version,
         requestId,
