@@ -293,7 +293,7 @@ def invoke(header, payload, handler):
     OUT.reset()
     try:
         event = json.loads(payload) if payload else {}
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than Python parses
         send({"t": "result", "id": header["id"], "badEvent": True, "message": str(exc), "out": OUT.total})
         return
     context = Context(header)
