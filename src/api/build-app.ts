@@ -11,6 +11,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify'
 import { StratoError } from '../core/index.js'
+import type { PrecheckedRequest } from '../auth/index.js'
 import type { ApiDeps } from './deps.js'
 import { sendError, toStratoError } from './error-handler.js'
 import { registerFunctionRoutes } from './routes/functions.js'
@@ -21,6 +22,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The body bytes as received, for signature verification. */
     rawBody: Buffer | undefined
+    /** The signature headers as checked before the body was read. */
+    prechecked: PrecheckedRequest | undefined
   }
 }
 
@@ -76,6 +79,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     },
   })
   app.decorateRequest('rawBody', undefined)
+  app.decorateRequest('prechecked', undefined)
 
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply))
   app.setNotFoundHandler((request, reply) =>
@@ -108,12 +112,15 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   // Everything under /v2 is signed. The cheap checks run before the body is read.
   const authenticate = (request: FastifyRequest): void => {
-    const principal = deps.verifier.verify({
-      method: request.method,
-      target: request.raw.url ?? '/',
-      headers: request.headers,
-      body: Buffer.isBuffer(request.body) ? request.body : request.rawBody,
-    })
+    const principal = deps.verifier.verify(
+      {
+        method: request.method,
+        target: request.raw.url ?? '/',
+        headers: request.headers,
+        body: Buffer.isBuffer(request.body) ? request.body : request.rawBody,
+      },
+      request.prechecked,
+    )
     const projectId = (request.params as ProjectScoped).project_id
     if (projectId !== undefined && projectId !== principal.projectId) {
       throw new StratoError('FORBIDDEN', `The access key may not act on project '${projectId}'.`)
@@ -121,7 +128,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   }
   void app.register((api, _opts, done) => {
     api.addHook('onRequest', (request, _reply, next) => {
-      deps.verifier.precheck(request.headers)
+      request.prechecked = deps.verifier.precheck(request.headers)
       next()
     })
     api.addHook('preHandler', (request, _reply, next) => {

@@ -2,5 +2,11 @@
 export { signRequest } from './sign-request.js'
 export type { SignInput } from './sign-request.js'
 export { RequestVerifier } from './verify-request.js'
-export type { AccessKeyEntry, Principal, VerifierOptions, VerifyInput } from './verify-request.js'
+export type {
+  AccessKeyEntry,
+  PrecheckedRequest,
+  Principal,
+  VerifierOptions,
+  VerifyInput,
+} from './verify-request.js'
 export { formatSdkDate } from './canonical-request.js'

@@ -44,6 +44,9 @@ export interface VerifierOptions {
 /** The SDK's marker for bodies it does not hash (multipart uploads); the body is then not signed. */
 const UNSIGNED_PAYLOAD = 'UNSIGNED-PAYLOAD'
 
+/** What `precheck` established about a request's headers; pass it on to `verify`. */
+export type PrecheckedRequest = ParsedAuthorization
+
 interface ParsedAuthorization {
   readonly accessKey: string
   readonly signedHeaders: string[]
@@ -76,8 +79,8 @@ export class RequestVerifier {
    * The checks that need no body: scheme, signed-header rules, date window, known key. Run before
    * the body is read, so an unsigned request never makes Strato buffer a 70 MB upload.
    */
-  precheck(headers: VerifyInput['headers']): void {
-    this.#parse(headers)
+  precheck(headers: VerifyInput['headers']): PrecheckedRequest {
+    return this.#parse(headers)
   }
 
   #parse(headers: VerifyInput['headers']): ParsedAuthorization {
@@ -137,9 +140,13 @@ export class RequestVerifier {
     return { accessKey, signedHeaders, signature, sdkDate, key, header }
   }
 
-  /** Returns the principal, or throws StratoError UNAUTHORIZED / SIGNATURE_MISMATCH (401). */
-  verify(input: VerifyInput): Principal {
-    const { signedHeaders, signature, sdkDate, key, header } = this.#parse(input.headers)
+  /**
+   * Returns the principal, or throws StratoError UNAUTHORIZED / SIGNATURE_MISMATCH (401).
+   * `prechecked` is what `precheck` returned for these same headers; it saves parsing them again.
+   */
+  verify(input: VerifyInput, prechecked?: PrecheckedRequest): Principal {
+    const { signedHeaders, signature, sdkDate, key, header } =
+      prechecked ?? this.#parse(input.headers)
     const body = input.body
     const contentSha = signedHeaders.includes('x-sdk-content-sha256')
       ? header('x-sdk-content-sha256')
