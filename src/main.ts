@@ -87,7 +87,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   // Code no function references and no instance runs is removed at start and every 10 minutes.
   const collectCode = async (): Promise<void> => {
     const keep = await store.functions.referencedDigests()
-    for (const digest of pool.digestsInUse()) {
+    for (const digest of [...(await store.versions.referencedDigests()), ...pool.digestsInUse()]) {
       keep.add(digest)
     }
     const removed = await store.code.collectGarbage(keep)

@@ -17,6 +17,7 @@ import { sendError, toStratoError } from './error-handler.js'
 import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
 import { registerLogRoutes } from './routes/logs.js'
+import { registerVersionRoutes } from './routes/versions.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -137,6 +138,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     })
     registerFunctionRoutes(api, deps)
     registerLogRoutes(api, deps)
+    registerVersionRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

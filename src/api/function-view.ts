@@ -12,7 +12,7 @@ export function formatLastModified(d: Date): string {
 }
 
 export function functionUrnOf(fn: FunctionRecord, region: string): string {
-  return formatFunctionUrn(region, fn.projectId, fn.packageName, fn.name)
+  return formatFunctionUrn(region, fn.projectId, fn.packageName, fn.name, fn.version)
 }
 
 /** The function model returned by create, show config and update config. */
@@ -38,8 +38,8 @@ export function functionView(fn: FunctionRecord, region: string): Record<string,
     code_filename: fn.codeFilename,
     code_size: fn.codeSize,
     digest: fn.digest,
-    version: 'latest',
-    image_name: `latest-${stamp}@${fn.digest.slice(0, 5)}`,
+    version: fn.version,
+    image_name: `${fn.version}-${stamp}@${fn.digest.slice(0, 5)}`,
     user_data: fn.userData,
     encrypted_user_data: '',
     description: fn.description,

@@ -1,5 +1,6 @@
 /**
- * @module Finds the function a URN path parameter names, within the caller's project.
+ * @module Finds the function a URN path parameter names, within the caller's project: `latest`, a
+ * published version, or an alias routed to one of its versions by weight.
  */
 import {
   StratoError,
@@ -7,7 +8,7 @@ import {
   type FunctionRecord,
   type FunctionRef,
 } from '../core/index.js'
-import type { FunctionStore } from '../store/index.js'
+import type { Alias, Store } from '../store/index.js'
 
 /** The path parameters of every `/v2/{project_id}/fgs/functions/{function_urn}/…` route. */
 export interface FunctionPathParams {
@@ -16,18 +17,33 @@ export interface FunctionPathParams {
 }
 
 export interface ResolvedFunction {
+  /** The record to run or show: `latest`, or the snapshot of a published version. */
   readonly fn: FunctionRecord
+  /** `latest`, always: the function itself, whatever the URN's qualifier. */
+  readonly latest: FunctionRecord
   readonly ref: FunctionRef
-  /** The version label invocations run as. */
-  readonly version: string
+  /** The alias the URN named, when it named one. */
+  readonly alias: Alias | undefined
+}
+
+/** Picks the version an alias sends this invocation to: each additional version by its weight. */
+export function routeAlias(alias: Alias, random: number = Math.random()): string {
+  let roll = random * 100
+  for (const [version, weight] of Object.entries(alias.weights)) {
+    if (roll < weight) {
+      return version
+    }
+    roll -= weight
+  }
+  return alias.version
 }
 
 /**
- * Resolves the URN of a route's path within the path's project. Only `latest` exists until versions are published, so any other
- * version is 404 FSS.1052 and any alias 404 FSS.1053, as FunctionGraph answers for unknown ones.
+ * Resolves the URN of a route's path within the path's project. An unknown function, version or
+ * alias is 404 FSS.1051 / FSS.1052 / FSS.1053, as FunctionGraph answers.
  */
 export async function resolveFunction(
-  functions: FunctionStore,
+  store: Store,
   params: FunctionPathParams,
 ): Promise<ResolvedFunction> {
   const projectId = params.project_id
@@ -38,19 +54,52 @@ export async function resolveFunction(
       `The function URN names project '${ref.projectId}', not the project of the request.`,
     )
   }
-  const fn = await functions.get(ref.projectId, ref.packageName, ref.functionName)
-  if (fn === undefined) {
+  const latest = await store.functions.get(ref.projectId, ref.packageName, ref.functionName)
+  if (latest === undefined) {
     throw new StratoError(
       'FUNCTION_NOT_FOUND',
       `Not found the function '${ref.packageName}:${ref.functionName}'.`,
     )
   }
   const q = ref.qualifier
-  if (q !== undefined && q.kind === 'alias') {
-    throw new StratoError('ALIAS_NOT_FOUND', `The alias '${q.alias}' does not exist.`)
+  if (q === undefined || (q.kind === 'version' && q.version === 'latest')) {
+    return { fn: latest, latest, ref, alias: undefined }
   }
-  if (q !== undefined && q.version !== 'latest') {
-    throw new StratoError('VERSION_NOT_FOUND', `Not found the function version '${q.version}'.`)
+  let alias: Alias | undefined
+  let version: string
+  if (q.kind === 'alias') {
+    alias = await store.versions.getAlias(latest, q.alias)
+    if (alias === undefined) {
+      throw new StratoError('ALIAS_NOT_FOUND', `The alias '${q.alias}' does not exist.`)
+    }
+    version = routeAlias(alias)
+  } else {
+    version = q.version
   }
-  return { fn, ref, version: 'latest' }
+  if (version === 'latest') {
+    return { fn: latest, latest, ref, alias }
+  }
+  const published = await store.versions.get(latest, version)
+  if (published === undefined) {
+    throw new StratoError('VERSION_NOT_FOUND', `Not found the function version '${version}'.`)
+  }
+  return { fn: published.fn, latest, ref, alias }
+}
+
+/** For changes: only `latest` can be changed; a published version is immutable. */
+export async function resolveLatest(
+  store: Store,
+  params: FunctionPathParams,
+): Promise<FunctionRecord> {
+  const r = await resolveFunction(store, params)
+  if (
+    r.ref.qualifier !== undefined &&
+    !(r.ref.qualifier.kind === 'version' && r.ref.qualifier.version === 'latest')
+  ) {
+    throw new StratoError(
+      'INVALID_VERSION',
+      'Only latest can be changed: a published version is immutable and an alias is changed through its own API.',
+    )
+  }
+  return r.latest
 }

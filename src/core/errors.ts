@@ -48,6 +48,13 @@ export const ErrorCodes = {
     message: 'Invalid function version.',
     user: true,
   },
+  NOTHING_TO_PUBLISH: {
+    status: 400,
+    fss: 'FSS.1016',
+    message:
+      'The function cannot be published because no changes have been made since last publication.',
+    user: true,
+  },
   USER_DATA_TOO_MANY: {
     status: 400,
     fss: 'FSS.1017',
@@ -64,6 +71,19 @@ export const ErrorCodes = {
     status: 400,
     fss: 'FSS.1019',
     message: 'The description is too long.',
+    user: true,
+  },
+  INVALID_ADDITIONAL_VERSION: {
+    status: 400,
+    fss: 'FSS.1091',
+    message: 'Invalid additional version.',
+    user: true,
+  },
+  INVALID_VERSION_WEIGHT: { status: 400, fss: 'FSS.1092', message: 'Invalid weight.', user: true },
+  ADDITIONAL_VERSION_IS_MAJOR: {
+    status: 400,
+    fss: 'FSS.1093',
+    message: 'The additional version is the same as the major version.',
     user: true,
   },
   INVALID_INITIALIZER: {
@@ -90,6 +110,24 @@ export const ErrorCodes = {
     status: 403,
     fss: 'FSS.1041',
     message: 'The number of functions exceeds the maximum allowed limit.',
+    user: true,
+  },
+  VERSION_QUOTA_EXCEEDED: {
+    status: 403,
+    fss: 'FSS.0403',
+    message: 'The number of versions exceeds the maximum allowed limit.',
+    user: true,
+  },
+  ALIAS_QUOTA_EXCEEDED: {
+    status: 403,
+    fss: 'FSS.1043',
+    message: 'The number of aliases exceeds the maximum allowed limit.',
+    user: true,
+  },
+  VERSION_REFERENCED: {
+    status: 403,
+    fss: 'FSS.1094',
+    message: 'The version cannot be deleted because an alias uses it.',
     user: true,
   },
   FUNCTION_DISABLED: {
@@ -134,6 +172,19 @@ export const ErrorCodes = {
     status: 409,
     fss: 'FSS.1061',
     message: 'The function already exists.',
+    user: true,
+  },
+  VERSION_EXISTS: {
+    status: 409,
+    fss: 'FSS.1062',
+    message: 'The version already exists.',
+    user: true,
+  },
+  ALIAS_EXISTS: { status: 409, fss: 'FSS.1063', message: 'The alias already exists.', user: true },
+  VERSION_HAS_ALIAS: {
+    status: 409,
+    fss: 'FSS.1066',
+    message: 'The version is already in use by another alias.',
     user: true,
   },
   REQUEST_TOO_LARGE: {

@@ -20,6 +20,28 @@ export type Qualifier =
 const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/
 
+/** Validates a version name for publishing (FSS.1015); `latest` is reserved. */
+export function validateVersionName(name: string): string {
+  if (!VERSION_NAME.test(name) || name === 'latest') {
+    throw new StratoError(
+      'INVALID_VERSION',
+      `Invalid version '${name}': up to 64 letters, digits, '.', '-' or '_', starting with a letter or digit; 'latest' is reserved.`,
+    )
+  }
+  return name
+}
+
+/** Validates an alias name (FSS.1014). */
+export function validateAliasName(name: unknown): string {
+  if (typeof name !== 'string' || !ALIAS_NAME.test(name)) {
+    throw new StratoError(
+      'INVALID_ALIAS',
+      `Invalid alias name ${JSON.stringify(name)}: 1 to 64 letters, digits, '-' or '_', starting with a letter.`,
+    )
+  }
+  return name
+}
+
 function parseQualifier(raw: string): Qualifier {
   if (raw.startsWith('!')) {
     const alias = raw.slice(1)

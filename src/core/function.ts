@@ -16,13 +16,15 @@ export interface FunctionRecord extends FunctionConfig {
   /** SHA-512 hex of the code package, as FunctionGraph reports `digest`. */
   readonly digest: string
   readonly revision: number
+  /** `latest`, or the name of the published version this record is a snapshot of. */
+  readonly version: string
   readonly createdAt: Date
   readonly lastModified: Date
 }
 
-/** The key under which warm instances of one function revision are pooled. */
-export function instanceKeyOf(fn: Pick<FunctionRecord, 'id' | 'revision'>): string {
-  return `${fn.id}@${fn.revision}`
+/** The key under which warm instances of one revision of one version of a function are pooled. */
+export function instanceKeyOf(fn: Pick<FunctionRecord, 'id' | 'version' | 'revision'>): string {
+  return `${fn.id}:${fn.version}@${fn.revision}`
 }
 
 /** Millicores as FunctionGraph derives them from memory: `memory/128*100 + 200` (reference §1.2). */

@@ -4,7 +4,12 @@
  */
 export { ErrorCodes, StratoError, isStratoError } from './errors.js'
 export type { ErrorCode, ErrorSpec } from './errors.js'
-export { parseFunctionUrn, formatFunctionUrn } from './function-urn.js'
+export {
+  formatFunctionUrn,
+  parseFunctionUrn,
+  validateAliasName,
+  validateVersionName,
+} from './function-urn.js'
 export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,

@@ -7,8 +7,10 @@ import type { InvocationRecord } from './invocation-log.js'
 
 export interface InvocationRequest {
   readonly fn: FunctionRecord
-  /** The version label the caller named (`latest` until versions exist). */
+  /** The version that serves this invocation (`latest` or a published version's name). */
   readonly version: string
+  /** The alias the caller named ('' for none), for `context.getAlias()`. */
+  readonly alias: string
   readonly requestId: string
   /** The event as the raw JSON bytes the caller sent; parsed once, inside the instance. */
   readonly payload: Buffer

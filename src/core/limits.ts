@@ -39,3 +39,7 @@ export const MAX_INSTANCES_MIN = -1
 export const MAX_INSTANCES_MAX = 1000
 /** Default max instances of a new function when `strategy_config` is not given. */
 export const DEFAULT_MAX_INSTANCES = 400
+/** Versions per function, `latest` included. */
+export const VERSIONS_PER_FUNCTION = 20
+/** Aliases per function. */
+export const ALIASES_PER_FUNCTION = 10

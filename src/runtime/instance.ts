@@ -96,6 +96,15 @@ interface Inflight {
   exitCode?: number
 }
 
+/**
+ * Runs `fn` after the I/O that is already waiting has been read. When the event loop was held up,
+ * Node runs due timers before it polls sockets: a deadline would then fire although the guest's
+ * answer already sits in the socket. One poll first, and a met deadline is never judged missed.
+ */
+function afterPendingIo(fn: () => void): void {
+  setImmediate(fn)
+}
+
 export class Instance {
   readonly id: string
   readonly memorySizeMb: number
@@ -119,6 +128,7 @@ export class Instance {
   #startTimer: NodeJS.Timeout | undefined
   #startSettle: { resolve: () => void; reject: (e: unknown) => void } | undefined
   #initializing = false
+  #startPhase = 0
   #exited: { code: number | null; signal: NodeJS.Signals | null } | undefined
   #closed: Promise<void>
   #stopping: Promise<void> | undefined
@@ -232,7 +242,17 @@ export class Instance {
     if (this.#startTimer !== undefined) {
       clearTimeout(this.#startTimer)
     }
-    this.#startTimer = setTimeout(onTimeout, ms)
+    // The phase this deadline belongs to: a deferred check must not fire for a later phase.
+    const phase = ++this.#startPhase
+    this.#startTimer = setTimeout(
+      () =>
+        afterPendingIo(() => {
+          if (this.#startSettle !== undefined && this.#startPhase === phase) {
+            onTimeout()
+          }
+        }),
+      ms,
+    )
   }
 
   #failStart(err: unknown): void {
@@ -269,7 +289,7 @@ export class Instance {
       headers: input.headers,
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
-      const timer = setTimeout(() => this.#onTimeout(), input.timeoutMs)
+      const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
       this.#inflight = {
         id,
         requestId: input.requestId,
@@ -288,10 +308,10 @@ export class Instance {
     })
   }
 
-  #onTimeout(): void {
+  #onTimeout(id: number): void {
     const inflight = this.#inflight
-    if (inflight === undefined) {
-      return
+    if (inflight === undefined || inflight.id !== id) {
+      return // it answered in time (its result was waiting in the socket), or a later one runs
     }
     this.#inflight = undefined
     const seconds = inflight.timeoutMs / 1000

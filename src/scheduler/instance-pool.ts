@@ -57,6 +57,13 @@ interface RevisionPool {
   retired: boolean
 }
 
+/**
+ * Instances of one function that may be starting at once. A burst of requests to a cold function
+ * would otherwise start one instance per request at the same time; on a small machine such a storm
+ * pushes every start past its deadline. The requests beyond it take instances as they come free.
+ */
+const PARALLEL_STARTS_PER_FUNCTION = 4
+
 export class InstancePool implements Invoker {
   readonly #o: InstancePoolOptions
   readonly #pools = new Map<string, RevisionPool>()
@@ -119,7 +126,7 @@ export class InstancePool implements Invoker {
         payload: request.payload,
         timeoutMs: fn.timeoutS * 1000,
         invokeType: request.invokeType,
-        alias: '',
+        alias: request.alias,
         headers: {},
       })
     } finally {
@@ -167,7 +174,7 @@ export class InstancePool implements Invoker {
       // an older revision (resolved just before the change) gets a pool that is retired at once.
       let newest = true
       for (const other of this.#pools.values()) {
-        if (other.functionId !== fn.id) {
+        if (other.functionId !== fn.id || other.fn.version !== fn.version) {
           continue
         }
         if (other.revision < fn.revision) {
@@ -218,7 +225,7 @@ export class InstancePool implements Invoker {
       pool.busy.add(warm)
       return warm
     }
-    if (pool.busy.size + pool.starting < max) {
+    if (pool.busy.size + pool.starting < max && pool.starting < PARALLEL_STARTS_PER_FUNCTION) {
       return this.#startFor(pool, fn)
     }
     return new Promise<Instance>((resolve, reject) => {
@@ -280,7 +287,7 @@ export class InstancePool implements Invoker {
           ...userDataEntries(fn.userData),
           RUNTIME_PROJECT_ID: fn.projectId,
           RUNTIME_FUNC_NAME: fn.name,
-          RUNTIME_FUNC_VERSION: 'latest',
+          RUNTIME_FUNC_VERSION: fn.version,
           RUNTIME_PACKAGE: fn.packageName,
           RUNTIME_USERDATA: fn.userData === '' ? '{}' : fn.userData,
           RUNTIME_REGION: this.#o.region,
@@ -291,6 +298,32 @@ export class InstancePool implements Invoker {
       return instance
     } finally {
       pool.starting--
+      this.#startForWaiters(pool)
+    }
+  }
+
+  /** A start ended: if requests wait and there is room, start the next instance for the first. */
+  #startForWaiters(pool: RevisionPool): void {
+    if (
+      this.#closed ||
+      pool.waiters.length === 0 ||
+      pool.starting >= PARALLEL_STARTS_PER_FUNCTION
+    ) {
+      return
+    }
+    let max: number
+    try {
+      max = this.#maxInstances(pool.fn)
+    } catch {
+      return
+    }
+    if (pool.busy.size + pool.starting >= max) {
+      return
+    }
+    const waiter = pool.waiters.shift()
+    if (waiter !== undefined) {
+      waiter.settle()
+      this.#startFor(pool, pool.fn).then(waiter.resolve, waiter.reject)
     }
   }
 

@@ -62,9 +62,32 @@ export interface InvocationLogsTable {
   output: string
 }
 
+export interface FunctionVersionsTable {
+  function_id: string
+  version: string
+  description: string
+  /** The function record at publish time, as JSON (see version-store.ts). */
+  snapshot_json: string
+  seq: Generated<number>
+  created_at: string
+}
+
+export interface FunctionAliasesTable {
+  function_id: string
+  name: string
+  version: string
+  description: string
+  /** `additional_version_weights` as JSON: `{ "<version>": <percent> }`. */
+  weights_json: string
+  created_at: string
+  last_modified: string
+}
+
 export interface Database {
   tenants: TenantsTable
   access_keys: AccessKeysTable
   functions: FunctionsTable
   invocation_logs: InvocationLogsTable
+  function_versions: FunctionVersionsTable
+  function_aliases: FunctionAliasesTable
 }

@@ -59,6 +59,7 @@ function toRecord(row: Selectable<FunctionsTable>): FunctionRecord {
     codeSize: row.code_size,
     digest: row.digest,
     revision: row.revision,
+    version: 'latest',
     createdAt: new Date(row.created_at),
     lastModified: new Date(row.last_modified),
   }

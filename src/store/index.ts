@@ -10,3 +10,5 @@ export type { InvocationLogQuery, StoredInvocation } from './invocation-log-stor
 export { SecretBox } from './secret-box.js'
 export { TenantStore, generateKeyPair } from './tenant-store.js'
 export type { BootstrapOutcome, BootstrapRequest, KeyPair } from './tenant-store.js'
+export { VersionStore } from './version-store.js'
+export type { Alias, PublishedVersion } from './version-store.js'

@@ -71,6 +71,31 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0002-versions-and-aliases': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_versions')
+        .addColumn('seq', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('snapshot_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('function_versions_function_version', ['function_id', 'version'])
+        .execute()
+      await db.schema
+        .createTable('function_aliases')
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('weights_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_modified', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('function_aliases_pk', ['function_id', 'name'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -14,12 +14,14 @@ import { InvocationLogStore } from './invocation-log-store.js'
 import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
 import { TenantStore } from './tenant-store.js'
+import { VersionStore } from './version-store.js'
 
 /** Everything persistent, behind one object that main.ts builds and closes. */
 export interface Store {
   readonly functions: FunctionStore
   readonly tenants: TenantStore
   readonly logs: InvocationLogStore
+  readonly versions: VersionStore
   readonly code: CodeStore
   readonly secrets: SecretBox
   close(): Promise<void>
@@ -65,6 +67,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     functions: new FunctionStore(db, options.functionsPerProject),
     tenants,
     logs,
+    versions: new VersionStore(db),
     code: new CodeStore(options.dataDir, {
       ...DEFAULT_CODE_LIMITS,
       unzippedMaxBytes: options.codeUnzippedMaxBytes,

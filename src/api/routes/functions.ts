@@ -17,7 +17,7 @@ import {
 } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { codeView, functionView } from '../function-view.js'
-import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
+import { resolveFunction, resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 
 interface ProjectParams {
   project_id: string
@@ -107,7 +107,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params)
+      const { fn } = await resolveFunction(store, request.params)
       return functionView(fn, region)
     },
   )
@@ -115,7 +115,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.put<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params)
+      const fn = await resolveLatest(store, request.params)
       const body = asBody(request.body)
       if (body.func_name !== undefined && body.func_name !== fn.name) {
         throw new StratoError(
@@ -143,7 +143,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.put<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config-max-instance',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params)
+      const fn = await resolveLatest(store, request.params)
       const body = asBody(request.body)
       const n = body.max_instance_num
       if (
@@ -166,7 +166,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/code',
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params)
+      const { fn } = await resolveFunction(store, request.params)
       const pkg = await store.code.readPackage(fn.digest)
       return codeView(fn, region, pkg.toString('base64'))
     },
@@ -176,7 +176,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v2/:project_id/fgs/functions/:function_urn/code',
     { bodyLimit: CODE_BODY_LIMIT_BYTES },
     async (request) => {
-      const { fn } = await resolveFunction(store.functions, request.params)
+      const fn = await resolveLatest(store, request.params)
       const body = asBody(request.body)
       checkDependencies(body)
       const code = await store.code.ingest(
@@ -199,11 +199,25 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.delete<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn',
     async (request, reply) => {
-      const { fn } = await resolveFunction(store.functions, request.params)
+      const { latest, ref } = await resolveFunction(store, request.params)
+      const q = ref.qualifier
+      if (q?.kind === 'alias') {
+        throw new StratoError(
+          'INVALID_PARAMETER',
+          `Delete the alias '${q.alias}' with DELETE …/aliases/${q.alias}, not through the function URN.`,
+        )
+      }
+      if (q !== undefined && q.version !== 'latest') {
+        // A published version: only that snapshot goes (refused while an alias routes to it).
+        await store.versions.deleteVersion(latest, q.version)
+        await afterChange(latest.id)
+        return reply.code(204).send()
+      }
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
-      await store.functions.delete(fn)
-      await afterChange(fn.id)
-      await store.logs.prune({ functionId: fn.id })
+      await store.functions.delete(latest)
+      await store.versions.deleteAllOf(latest)
+      await afterChange(latest.id)
+      await store.logs.prune({ functionId: latest.id })
       return reply.code(204).send()
     },
   )

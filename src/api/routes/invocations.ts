@@ -27,7 +27,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
     '/v2/:project_id/fgs/functions/:function_urn/invocations',
     { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
-      const { fn, version } = await resolveFunction(deps.store.functions, request.params)
+      const { fn, alias } = await resolveFunction(deps.store, request.params)
       // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
       const requestId = request.id
       const res = reply.raw
@@ -45,7 +45,8 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
           },
         },
         fn,
-        version,
+        version: fn.version,
+        alias: alias?.name ?? '',
         requestId,
         payload: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         invokeType: 'sync',

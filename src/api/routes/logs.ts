@@ -13,7 +13,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: Params; Querystring: { request_id?: string; limit?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/logs',
     async (request) => {
-      const { fn } = await resolveFunction(deps.store.functions, request.params)
+      const { latest: fn } = await resolveFunction(deps.store, request.params)
       const raw = request.query.limit ?? '20'
       if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) {
         throw new StratoError('INVALID_QUERY', "'limit' must be an integer from 1 to 500.")

@@ -1,0 +1,241 @@
+/**
+ * @module Versions (publish, list) and aliases (create, list, show, update, delete), reference §4.3.
+ * Deleting a version goes through the function URN (functions.ts).
+ */
+import type { FastifyInstance } from 'fastify'
+import {
+  Limits,
+  StratoError,
+  asBody,
+  formatFunctionUrn,
+  validateAliasName,
+  validateVersionName,
+  type FunctionRecord,
+} from '../../core/index.js'
+import type { Alias, Store } from '../../store/index.js'
+import type { ApiDeps } from '../deps.js'
+import { formatLastModified, functionView } from '../function-view.js'
+import { resolveLatest, type FunctionPathParams } from '../resolve-function.js'
+
+type AliasParams = FunctionPathParams & { alias_name: string }
+
+function aliasView(latest: FunctionRecord, alias: Alias, region: string): Record<string, unknown> {
+  return {
+    name: alias.name,
+    version: alias.version,
+    description: alias.description,
+    last_modified: formatLastModified(alias.lastModified),
+    alias_urn: formatFunctionUrn(
+      region,
+      latest.projectId,
+      latest.packageName,
+      latest.name,
+      `!${alias.name}`,
+    ),
+    additional_version_weights: alias.weights,
+  }
+}
+
+async function versionExists(
+  store: Store,
+  latest: FunctionRecord,
+  version: string,
+): Promise<boolean> {
+  return version === 'latest' || (await store.versions.get(latest, version)) !== undefined
+}
+
+/** Validates an alias body: its version, its additional versions and their weights. */
+async function parseAlias(
+  store: Store,
+  latest: FunctionRecord,
+  name: string,
+  raw: unknown,
+): Promise<Omit<Alias, 'lastModified'>> {
+  const body = asBody(raw)
+  const version = body.version
+  if (typeof version !== 'string' || version === '') {
+    throw new StratoError('INVALID_VERSION', "'version' is required.")
+  }
+  if (!(await versionExists(store, latest, version))) {
+    throw new StratoError('VERSION_NOT_FOUND', `Not found the function version '${version}'.`)
+  }
+  const description = body.description ?? ''
+  if (typeof description !== 'string' || description.length > Limits.DESCRIPTION_MAX_CHARS) {
+    throw new StratoError(
+      'DESCRIPTION_TOO_LONG',
+      `'description' must be a string of at most ${Limits.DESCRIPTION_MAX_CHARS} characters.`,
+    )
+  }
+  const strategy = body.additional_version_strategy
+  if (strategy !== undefined && strategy !== null && Object.keys(asBody(strategy)).length > 0) {
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      "Rule-based routing ('additional_version_strategy') is not supported yet; use 'additional_version_weights'.",
+    )
+  }
+  const weights: Record<string, number> = {}
+  let total = 0
+  const rawWeights = body.additional_version_weights
+  for (const [extra, weight] of Object.entries(
+    rawWeights === undefined || rawWeights === null ? {} : asBody(rawWeights),
+  )) {
+    if (extra === version) {
+      throw new StratoError(
+        'ADDITIONAL_VERSION_IS_MAJOR',
+        `The additional version '${extra}' is the alias's own version.`,
+      )
+    }
+    if (!(await versionExists(store, latest, extra))) {
+      throw new StratoError(
+        'INVALID_ADDITIONAL_VERSION',
+        `The additional version '${extra}' does not exist.`,
+      )
+    }
+    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 0 || weight > 100) {
+      throw new StratoError(
+        'INVALID_VERSION_WEIGHT',
+        `The weight of '${extra}' must be an integer from 0 to 100.`,
+      )
+    }
+    weights[extra] = weight
+    total += weight
+  }
+  if (total > 100) {
+    throw new StratoError(
+      'INVALID_VERSION_WEIGHT',
+      `The additional weights add up to ${total}; at most 100.`,
+    )
+  }
+  return { name, version, description, weights }
+}
+
+export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store } = deps
+  const region = deps.config.region
+
+  app.post<{ Params: FunctionPathParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/versions',
+    async (request) => {
+      const latest = await resolveLatest(store, request.params)
+      const body = request.body === undefined ? {} : asBody(request.body)
+      if (
+        body.digest !== undefined &&
+        body.digest !== null &&
+        body.digest !== '' &&
+        body.digest !== latest.digest
+      ) {
+        throw new StratoError(
+          'INVALID_PARAMETER',
+          "'digest' is not the digest of the function's current code: it changed since you read it.",
+        )
+      }
+      if (body.version !== undefined && body.version !== null && typeof body.version !== 'string') {
+        throw new StratoError('INVALID_VERSION', "'version' must be a string.")
+      }
+      const name =
+        body.version === undefined || body.version === null || body.version === ''
+          ? undefined
+          : validateVersionName(body.version)
+      const description = typeof body.description === 'string' ? body.description : ''
+      if (description.length > Limits.DESCRIPTION_MAX_CHARS) {
+        throw new StratoError(
+          'DESCRIPTION_TOO_LONG',
+          `The description is ${description.length} characters; the limit is ${Limits.DESCRIPTION_MAX_CHARS}.`,
+        )
+      }
+      const published = await store.versions.publish(latest, name, description)
+      return { ...functionView(published.fn, region), version_description: published.description }
+    },
+  )
+
+  app.get<{ Params: FunctionPathParams; Querystring: { marker?: string; maxitems?: string } }>(
+    '/v2/:project_id/fgs/functions/:function_urn/versions',
+    async (request) => {
+      const latest = await resolveLatest(store, request.params)
+      const marker = Number(request.query.marker ?? '0')
+      const max = Number(request.query.maxitems ?? String(Limits.VERSIONS_PER_FUNCTION))
+      if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(max) || max < 0) {
+        throw new StratoError(
+          'INVALID_QUERY',
+          "'marker' and 'maxitems' must be non-negative integers.",
+        )
+      }
+      const all = [
+        { ...functionView(latest, region), version_description: '' },
+        ...(await store.versions.list(latest)).map((v) => ({
+          ...functionView(v.fn, region),
+          version_description: v.description,
+        })),
+      ]
+      const page = all.slice(marker, marker + (max === 0 ? all.length : max))
+      return { versions: page, next_marker: marker + page.length, count: all.length }
+    },
+  )
+
+  app.post<{ Params: FunctionPathParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/aliases',
+    async (request) => {
+      const latest = await resolveLatest(store, request.params)
+      const name = validateAliasName(asBody(request.body).name)
+      const alias = await store.versions.putAlias(
+        latest,
+        await parseAlias(store, latest, name, request.body),
+        'create',
+      )
+      return aliasView(latest, alias, region)
+    },
+  )
+
+  app.get<{ Params: FunctionPathParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/aliases',
+    async (request) => {
+      const latest = await resolveLatest(store, request.params)
+      // FunctionGraph answers a bare array here (reference §2).
+      return (await store.versions.listAliases(latest)).map((a) => aliasView(latest, a, region))
+    },
+  )
+
+  app.get<{ Params: AliasParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/aliases/:alias_name',
+    async (request) => {
+      const latest = await resolveLatest(store, request.params)
+      const alias = await store.versions.getAlias(latest, request.params.alias_name)
+      if (alias === undefined) {
+        throw new StratoError(
+          'ALIAS_NOT_FOUND',
+          `The alias '${request.params.alias_name}' does not exist.`,
+        )
+      }
+      return aliasView(latest, alias, region)
+    },
+  )
+
+  app.put<{ Params: AliasParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/aliases/:alias_name',
+    async (request) => {
+      const latest = await resolveLatest(store, request.params)
+      const name = request.params.alias_name
+      const alias = await store.versions.putAlias(
+        latest,
+        await parseAlias(store, latest, name, request.body),
+        'update',
+      )
+      return aliasView(latest, alias, region)
+    },
+  )
+
+  app.delete<{ Params: AliasParams }>(
+    '/v2/:project_id/fgs/functions/:function_urn/aliases/:alias_name',
+    async (request, reply) => {
+      const latest = await resolveLatest(store, request.params)
+      if ((await store.versions.getAlias(latest, request.params.alias_name)) === undefined) {
+        throw new StratoError(
+          'ALIAS_NOT_FOUND',
+          `The alias '${request.params.alias_name}' does not exist.`,
+        )
+      }
+      await store.versions.deleteAlias(latest, request.params.alias_name)
+      return reply.code(204).send()
+    },
+  )
+}

@@ -1,0 +1,313 @@
+/**
+ * @module Published versions (immutable snapshots of a function) and aliases that route to them.
+ */
+import type { Kysely, Selectable } from 'kysely'
+import { Limits, StratoError, type FunctionRecord } from '../core/index.js'
+import type { Database, FunctionAliasesTable } from './database.js'
+
+/** What a snapshot keeps: the record as published, dates as ISO strings. */
+type Snapshot = Omit<FunctionRecord, 'createdAt' | 'lastModified' | 'version'> & {
+  readonly createdAt: string
+  readonly lastModified: string
+}
+
+export interface PublishedVersion {
+  readonly fn: FunctionRecord
+  readonly description: string
+  readonly publishedAt: Date
+}
+
+export interface Alias {
+  readonly name: string
+  readonly version: string
+  readonly description: string
+  /** `additional_version_weights`: version → percent of invocations. */
+  readonly weights: Readonly<Record<string, number>>
+  readonly lastModified: Date
+}
+
+/**
+ * The fields that make two states of a function different enough to publish again: code and
+ * everything an instance runs with. Identity, timestamps and the revision counter do not count.
+ */
+const NOT_PUBLISHED: ReadonlySet<string> = new Set([
+  'id',
+  'projectId',
+  'packageName',
+  'name',
+  'revision',
+  'version',
+  'createdAt',
+  'lastModified',
+])
+
+function publishFingerprint(fn: FunctionRecord): string {
+  const kept = Object.entries(fn)
+    .filter(([k]) => !NOT_PUBLISHED.has(k))
+    .sort(([a], [b]) => a.localeCompare(b))
+  return JSON.stringify(kept)
+}
+
+function fromSnapshot(json: string, version: string): FunctionRecord {
+  const s = JSON.parse(json) as Snapshot
+  return { ...s, version, createdAt: new Date(s.createdAt), lastModified: new Date(s.lastModified) }
+}
+
+function toAlias(row: Selectable<FunctionAliasesTable>): Alias {
+  return {
+    name: row.name,
+    version: row.version,
+    description: row.description,
+    weights: JSON.parse(row.weights_json) as Record<string, number>,
+    lastModified: new Date(row.last_modified),
+  }
+}
+
+/** Versions and aliases of functions. Published snapshots never change, so reads are cached. */
+export class VersionStore {
+  readonly #db: Kysely<Database>
+  readonly #versions = new Map<string, PublishedVersion>()
+  readonly #aliases = new Map<string, Alias>()
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db
+  }
+
+  /**
+   * Publishes `latest` as version `name` (auto-named `vYYYYMMDD-HHMMSS` when not given). Refused when
+   * nothing changed since the last publication (FSS.1016), when the name exists (FSS.1062) and
+   * past 20 versions including latest.
+   */
+  async publish(
+    latest: FunctionRecord,
+    name: string | undefined,
+    description: string,
+  ): Promise<PublishedVersion> {
+    const now = new Date()
+    const version =
+      name ??
+      `v${now.toISOString().slice(0, 19).replace(/-/g, '').replace('T', '-').replace(/:/g, '')}`
+    await this.#db.transaction().execute(async (tx) => {
+      const rows = await tx
+        .selectFrom('function_versions')
+        .select(['version', 'snapshot_json'])
+        .where('function_id', '=', latest.id)
+        .orderBy('seq', 'desc')
+        .execute()
+      if (rows.some((r) => r.version === version)) {
+        throw new StratoError('VERSION_EXISTS', `The version '${version}' already exists.`)
+      }
+      const last = rows[0]
+      if (
+        last !== undefined &&
+        publishFingerprint(fromSnapshot(last.snapshot_json, last.version)) ===
+          publishFingerprint(latest)
+      ) {
+        throw new StratoError(
+          'NOTHING_TO_PUBLISH',
+          `Nothing changed since version '${last.version}' was published.`,
+        )
+      }
+      if (rows.length + 1 >= Limits.VERSIONS_PER_FUNCTION) {
+        throw new StratoError(
+          'VERSION_QUOTA_EXCEEDED',
+          `The function has ${rows.length} published versions; the limit is ${Limits.VERSIONS_PER_FUNCTION} including latest.`,
+        )
+      }
+      // The snapshot is the record without its `latest` label; reading it back names the version.
+      const snapshot = Object.fromEntries(Object.entries(latest).filter(([k]) => k !== 'version'))
+      await tx
+        .insertInto('function_versions')
+        .values({
+          function_id: latest.id,
+          version,
+          description,
+          snapshot_json: JSON.stringify(snapshot),
+          created_at: now.toISOString(),
+        })
+        .execute()
+    })
+    const published = await this.get(latest, version)
+    if (published === undefined) {
+      throw new StratoError('INTERNAL', 'A published version could not be read back.')
+    }
+    return published
+  }
+
+  async get(
+    fn: Pick<FunctionRecord, 'id'>,
+    version: string,
+  ): Promise<PublishedVersion | undefined> {
+    const key = `${fn.id}\u0000${version}`
+    const cached = this.#versions.get(key)
+    if (cached !== undefined) {
+      return cached
+    }
+    const row = await this.#db
+      .selectFrom('function_versions')
+      .selectAll()
+      .where('function_id', '=', fn.id)
+      .where('version', '=', version)
+      .executeTakeFirst()
+    if (row === undefined) {
+      return undefined
+    }
+    const published = {
+      fn: fromSnapshot(row.snapshot_json, row.version),
+      description: row.description,
+      publishedAt: new Date(row.created_at),
+    }
+    this.#versions.set(key, published)
+    return published
+  }
+
+  /** Published versions in publication order. */
+  async list(fn: Pick<FunctionRecord, 'id'>): Promise<PublishedVersion[]> {
+    const rows = await this.#db
+      .selectFrom('function_versions')
+      .selectAll()
+      .where('function_id', '=', fn.id)
+      .orderBy('seq')
+      .execute()
+    return rows.map((row) => ({
+      fn: fromSnapshot(row.snapshot_json, row.version),
+      description: row.description,
+      publishedAt: new Date(row.created_at),
+    }))
+  }
+
+  /** Deletes a version; refused while an alias routes to it (FSS.1094). */
+  async deleteVersion(fn: Pick<FunctionRecord, 'id'>, version: string): Promise<void> {
+    const users = (await this.listAliases(fn)).filter(
+      (a) => a.version === version || version in a.weights,
+    )
+    if (users.length > 0) {
+      throw new StratoError(
+        'VERSION_REFERENCED',
+        `The version '${version}' cannot be deleted: the alias '${users[0]?.name ?? ''}' routes to it.`,
+      )
+    }
+    await this.#db
+      .deleteFrom('function_versions')
+      .where('function_id', '=', fn.id)
+      .where('version', '=', version)
+      .execute()
+    this.#versions.delete(`${fn.id}\u0000${version}`)
+  }
+
+  async getAlias(fn: Pick<FunctionRecord, 'id'>, name: string): Promise<Alias | undefined> {
+    const key = `${fn.id}\u0000${name}`
+    const cached = this.#aliases.get(key)
+    if (cached !== undefined) {
+      return cached
+    }
+    const row = await this.#db
+      .selectFrom('function_aliases')
+      .selectAll()
+      .where('function_id', '=', fn.id)
+      .where('name', '=', name)
+      .executeTakeFirst()
+    if (row === undefined) {
+      return undefined
+    }
+    const alias = toAlias(row)
+    this.#aliases.set(key, alias)
+    return alias
+  }
+
+  async listAliases(fn: Pick<FunctionRecord, 'id'>): Promise<Alias[]> {
+    const rows = await this.#db
+      .selectFrom('function_aliases')
+      .selectAll()
+      .where('function_id', '=', fn.id)
+      .orderBy('created_at')
+      .execute()
+    return rows.map(toAlias)
+  }
+
+  /**
+   * Creates (`existing` undefined) or replaces an alias. The caller has validated versions and
+   * weights; this enforces the per-function rules: 10 aliases, and one alias per version.
+   */
+  async putAlias(
+    fn: Pick<FunctionRecord, 'id'>,
+    alias: Omit<Alias, 'lastModified'>,
+    mode: 'create' | 'update',
+  ): Promise<Alias> {
+    const now = new Date().toISOString()
+    const others = (await this.listAliases(fn)).filter((a) => a.name !== alias.name)
+    const exists = (await this.getAlias(fn, alias.name)) !== undefined
+    if (mode === 'create' && exists) {
+      throw new StratoError('ALIAS_EXISTS', `The alias '${alias.name}' already exists.`)
+    }
+    if (mode === 'update' && !exists) {
+      throw new StratoError('ALIAS_NOT_FOUND', `The alias '${alias.name}' does not exist.`)
+    }
+    if (mode === 'create' && others.length >= Limits.ALIASES_PER_FUNCTION) {
+      throw new StratoError(
+        'ALIAS_QUOTA_EXCEEDED',
+        `The function has ${others.length} aliases; the limit is ${Limits.ALIASES_PER_FUNCTION}.`,
+      )
+    }
+    const taken = others.find((a) => a.version === alias.version)
+    if (taken !== undefined) {
+      throw new StratoError(
+        'VERSION_HAS_ALIAS',
+        `The version '${alias.version}' is already bound to the alias '${taken.name}'.`,
+      )
+    }
+    const values = {
+      version: alias.version,
+      description: alias.description,
+      weights_json: JSON.stringify(alias.weights),
+      last_modified: now,
+    }
+    if (mode === 'create') {
+      await this.#db
+        .insertInto('function_aliases')
+        .values({ function_id: fn.id, name: alias.name, created_at: now, ...values })
+        .execute()
+    } else {
+      await this.#db
+        .updateTable('function_aliases')
+        .set(values)
+        .where('function_id', '=', fn.id)
+        .where('name', '=', alias.name)
+        .execute()
+    }
+    this.#aliases.delete(`${fn.id}\u0000${alias.name}`)
+    const stored = await this.getAlias(fn, alias.name)
+    if (stored === undefined) {
+      throw new StratoError('INTERNAL', 'A stored alias could not be read back.')
+    }
+    return stored
+  }
+
+  async deleteAlias(fn: Pick<FunctionRecord, 'id'>, name: string): Promise<void> {
+    await this.#db
+      .deleteFrom('function_aliases')
+      .where('function_id', '=', fn.id)
+      .where('name', '=', name)
+      .execute()
+    this.#aliases.delete(`${fn.id}\u0000${name}`)
+  }
+
+  /** Removes every version and alias of a deleted function. */
+  async deleteAllOf(fn: Pick<FunctionRecord, 'id'>): Promise<void> {
+    await this.#db.deleteFrom('function_versions').where('function_id', '=', fn.id).execute()
+    await this.#db.deleteFrom('function_aliases').where('function_id', '=', fn.id).execute()
+    for (const cache of [this.#versions, this.#aliases]) {
+      for (const key of cache.keys()) {
+        if (key.startsWith(`${fn.id}\u0000`)) {
+          cache.delete(key)
+        }
+      }
+    }
+  }
+
+  /** Every digest a published version runs, for code garbage collection. */
+  async referencedDigests(): Promise<Set<string>> {
+    const rows = await this.#db.selectFrom('function_versions').select('snapshot_json').execute()
+    return new Set(rows.map((r) => (JSON.parse(r.snapshot_json) as Snapshot).digest))
+  }
+}
