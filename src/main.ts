@@ -82,6 +82,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     idleTtlMs: config.idleTtlMs,
     queueWaitMs: config.queueWaitMs,
     maxInstancesPerFunction: config.maxInstancesPerFunction,
+    openSecret: (sealed) => store.secrets.open(sealed),
   })
 
   // Code no function references and no instance runs is removed at start and every 10 minutes.

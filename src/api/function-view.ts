@@ -1,7 +1,12 @@
 /**
  * @module The wire shapes of a function (reference Appendix A): config, list item and code.
  */
-import { cpuMillicoresOf, formatFunctionUrn, type FunctionRecord } from '../core/index.js'
+import {
+  MASKED_VALUE,
+  cpuMillicoresOf,
+  formatFunctionUrn,
+  type FunctionRecord,
+} from '../core/index.js'
 
 /** FunctionGraph's `last_modified` form: `2019-10-25 15:37:27` (UTC here). */
 export function formatLastModified(d: Date): string {
@@ -15,8 +20,28 @@ export function functionUrnOf(fn: FunctionRecord, region: string): string {
   return formatFunctionUrn(region, fn.projectId, fn.packageName, fn.name, fn.version)
 }
 
+/** Opens sealed values; only the names of encrypted variables are ever shown. */
+export interface SecretOpener {
+  open(sealed: string): string
+}
+
+/** `encrypted_user_data` as responses show it: every value masked. */
+function maskedVariables(fn: FunctionRecord, secrets: SecretOpener): string {
+  if (fn.encryptedUserData === '') {
+    return ''
+  }
+  const names = Object.keys(
+    JSON.parse(secrets.open(fn.encryptedUserData)) as Record<string, string>,
+  )
+  return JSON.stringify(Object.fromEntries(names.map((n) => [n, MASKED_VALUE])))
+}
+
 /** The function model returned by create, show config and update config. */
-export function functionView(fn: FunctionRecord, region: string): Record<string, unknown> {
+export function functionView(
+  fn: FunctionRecord,
+  region: string,
+  secrets: SecretOpener,
+): Record<string, unknown> {
   const stamp = formatLastModified(fn.lastModified).replace(/[-: ]/g, '').slice(2)
   return {
     ...fn.extra,
@@ -41,7 +66,7 @@ export function functionView(fn: FunctionRecord, region: string): Record<string,
     version: fn.version,
     image_name: `${fn.version}-${stamp}@${fn.digest.slice(0, 5)}`,
     user_data: fn.userData,
-    encrypted_user_data: '',
+    encrypted_user_data: maskedVariables(fn, secrets),
     description: fn.description,
     last_modified: formatLastModified(fn.lastModified),
     initializer_handler: fn.initializerHandler,

@@ -17,6 +17,11 @@ export interface FunctionConfig {
   readonly timeoutS: number
   /** The `user_data` JSON string as given ('' when none), kept verbatim to echo back. */
   readonly userData: string
+  /**
+   * `encrypted_user_data`, sealed (AES-256-GCM under the data dir's master key; '' when none). Its
+   * plaintext exists only in the instances that run the function.
+   */
+  readonly encryptedUserData: string
   readonly description: string
   readonly initializerHandler: string
   readonly initializerTimeoutS: number
@@ -217,6 +222,48 @@ export function validateUserData(value: unknown): string {
   return value
 }
 
+/** What API responses show for sealed variables: the names, never the values. */
+export const MASKED_VALUE = '******'
+
+/**
+ * Validates an `encrypted_user_data` JSON string by the rules of `user_data`. A value equal to the
+ * mask keeps the value stored under that name (`previous`), so a read-modify-write of the config
+ * never replaces a secret by its mask. Returns the plaintext JSON to seal ('' for none).
+ */
+export function mergeEncryptedUserData(
+  value: unknown,
+  previous: Readonly<Record<string, string>>,
+  userData: string,
+): string {
+  const validated = validateUserData(value)
+  if (validated === '') {
+    return ''
+  }
+  const entries = JSON.parse(validated) as Record<string, string>
+  const plain = userDataEntries(userData)
+  const merged: Record<string, string> = {}
+  for (const [k, v] of Object.entries(entries)) {
+    if (k in plain) {
+      fail('INVALID_USER_DATA', `'${k}' is in both user_data and encrypted_user_data.`)
+    }
+    const kept = v === MASKED_VALUE ? previous[k] : v
+    if (kept === undefined) {
+      fail(
+        'INVALID_USER_DATA',
+        `'encrypted_user_data' key '${k}' holds the mask but has no stored value.`,
+      )
+    }
+    merged[k] = kept
+  }
+  if (Object.keys(merged).length + Object.keys(plain).length > L.USER_DATA_MAX_KEYS) {
+    fail(
+      'USER_DATA_TOO_MANY',
+      `user_data and encrypted_user_data hold more than ${L.USER_DATA_MAX_KEYS} variables together.`,
+    )
+  }
+  return JSON.stringify(merged)
+}
+
 /** The user variables of a validated `user_data` string. */
 export function userDataEntries(userData: string): Record<string, string> {
   return userData === '' ? {} : (JSON.parse(userData) as Record<string, string>)
@@ -318,6 +365,7 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
     memorySizeMb,
     timeoutS,
     userData,
+    encryptedUserData: previous?.encryptedUserData ?? '',
     description,
     initializerHandler,
     initializerTimeoutS: initTimeout ?? previous?.initializerTimeoutS ?? 30,

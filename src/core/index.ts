@@ -21,7 +21,9 @@ export {
 export type { RuntimeFamily, RuntimeName } from './runtimes.js'
 export {
   asBody,
+  MASKED_VALUE,
   checkDependencies,
+  mergeEncryptedUserData,
   parseCodeInput,
   parseFunctionConfig,
   userDataEntries,

@@ -33,6 +33,8 @@ export interface InstancePoolOptions {
   readonly idleTtlMs: number
   readonly queueWaitMs: number
   readonly maxInstancesPerFunction: number
+  /** Opens sealed `encrypted_user_data`; plaintext goes only into the instance's environment. */
+  readonly openSecret: (sealed: string) => string
 }
 
 interface Waiter {
@@ -274,6 +276,12 @@ export class InstancePool implements Invoker {
     try {
       // The digest is checked before every instance start: changed code is refused, never run.
       const codeDir = await this.#o.code.verify(fn.digest)
+      const variables: Record<string, string> = {
+        ...userDataEntries(fn.userData),
+        ...(fn.encryptedUserData === ''
+          ? {}
+          : (JSON.parse(this.#o.openSecret(fn.encryptedUserData)) as Record<string, string>)),
+      }
       const instance = await this.#o.launcher.launch({
         family,
         codeDir,
@@ -284,12 +292,12 @@ export class InstancePool implements Invoker {
         initializerHandler: fn.initializerHandler,
         initializerTimeoutS: fn.initializerTimeoutS,
         env: {
-          ...userDataEntries(fn.userData),
+          ...variables,
           RUNTIME_PROJECT_ID: fn.projectId,
           RUNTIME_FUNC_NAME: fn.name,
           RUNTIME_FUNC_VERSION: fn.version,
           RUNTIME_PACKAGE: fn.packageName,
-          RUNTIME_USERDATA: fn.userData === '' ? '{}' : fn.userData,
+          RUNTIME_USERDATA: JSON.stringify(variables),
           RUNTIME_REGION: this.#o.region,
         },
       })

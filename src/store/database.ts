@@ -28,6 +28,8 @@ export interface FunctionsTable {
   memory_size: number
   timeout: number
   user_data: string
+  /** Sealed `encrypted_user_data` ('' for none). */
+  encrypted_user_data: string
   description: string
   initializer_handler: string
   initializer_timeout: number

@@ -96,6 +96,14 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0003-encrypted-user-data': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable('functions')
+        .addColumn('encrypted_user_data', 'text', (c) => c.notNull().defaultTo(''))
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -7,14 +7,17 @@ import {
   StratoError,
   asBody,
   checkDependencies,
+  mergeEncryptedUserData,
   parseCodeInput,
   parseFunctionConfig,
   runtimeFamilyOf,
   validateFunctionName,
   validatePackageName,
+  type FunctionConfig,
   type FunctionRecord,
   type RuntimeFamily,
 } from '../../core/index.js'
+import type { Store } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
 import { codeView, functionView } from '../function-view.js'
 import { resolveFunction, resolveLatest, type FunctionPathParams } from '../resolve-function.js'
@@ -33,6 +36,35 @@ function familyOf(fn: Pick<FunctionRecord, 'runtime'>): RuntimeFamily {
     throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
   }
   return family
+}
+
+/**
+ * Seals `encrypted_user_data` from the body into the config. Left out, the stored value stays; a
+ * masked value keeps the stored secret of that name; unchanged plaintext keeps the sealed value as
+ * it is (so publishing still sees "nothing changed").
+ */
+function withSealedVariables(
+  store: Store,
+  body: Readonly<Record<string, unknown>>,
+  cfg: FunctionConfig,
+  previous: FunctionRecord | undefined,
+): FunctionConfig {
+  if (!('encrypted_user_data' in body)) {
+    return cfg
+  }
+  const previousPlain =
+    previous === undefined || previous.encryptedUserData === ''
+      ? ''
+      : store.secrets.open(previous.encryptedUserData)
+  const plaintext = mergeEncryptedUserData(
+    body.encrypted_user_data,
+    previousPlain === '' ? {} : (JSON.parse(previousPlain) as Record<string, string>),
+    cfg.userData,
+  )
+  if (plaintext === previousPlain) {
+    return { ...cfg, encryptedUserData: previous?.encryptedUserData ?? '' }
+  }
+  return { ...cfg, encryptedUserData: plaintext === '' ? '' : store.secrets.seal(plaintext) }
 }
 
 function queryInt(value: unknown, name: string, fallback: number): number {
@@ -59,7 +91,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const body = asBody(request.body)
       const name = validateFunctionName(body.func_name)
       const packageName = validatePackageName(body.package)
-      const cfg = parseFunctionConfig(body)
+      const cfg = withSealedVariables(store, body, parseFunctionConfig(body), undefined)
       checkDependencies(body)
       const projectId = request.params.project_id
       if ((await store.functions.get(projectId, packageName, name)) !== undefined) {
@@ -74,7 +106,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         cfg.handler,
       )
       const fn = await store.functions.create({ projectId, packageName, name, config: cfg, code })
-      return functionView(fn, region)
+      return functionView(fn, region, store.secrets)
     },
   )
 
@@ -97,7 +129,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         nameContains: q.func_name === '' ? undefined : q.func_name,
       })
       return {
-        functions: page.functions.map((fn) => functionView(fn, region)),
+        functions: page.functions.map((fn) => functionView(fn, region, store.secrets)),
         next_marker: page.nextMarker,
         count: page.count,
       }
@@ -108,7 +140,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
       const { fn } = await resolveFunction(store, request.params)
-      return functionView(fn, region)
+      return functionView(fn, region, store.secrets)
     },
   )
 
@@ -123,7 +155,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
           `func_name ${JSON.stringify(body.func_name)} does not match the function '${fn.name}'; a function cannot be renamed.`,
         )
       }
-      const cfg = parseFunctionConfig(body, fn)
+      const cfg = withSealedVariables(store, body, parseFunctionConfig(body, fn), fn)
       const family = familyOf(cfg)
       if (family !== familyOf(fn)) {
         throw new StratoError(
@@ -136,7 +168,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // ImportModuleError rather than the update being refused.
       const updated = await store.functions.updateConfig(fn, cfg)
       await afterChange(fn.id)
-      return functionView(updated, region)
+      return functionView(updated, region, store.secrets)
     },
   )
 
@@ -159,7 +191,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       }
       const updated = await store.functions.updateConfig(fn, { ...fn, maxInstances: n })
       await afterChange(fn.id)
-      return functionView(updated, region)
+      return functionView(updated, region, store.secrets)
     },
   )
 

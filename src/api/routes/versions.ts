@@ -144,7 +144,10 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
         )
       }
       const published = await store.versions.publish(latest, name, description)
-      return { ...functionView(published.fn, region), version_description: published.description }
+      return {
+        ...functionView(published.fn, region, store.secrets),
+        version_description: published.description,
+      }
     },
   )
 
@@ -161,9 +164,9 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
         )
       }
       const all = [
-        { ...functionView(latest, region), version_description: '' },
+        { ...functionView(latest, region, store.secrets), version_description: '' },
         ...(await store.versions.list(latest)).map((v) => ({
-          ...functionView(v.fn, region),
+          ...functionView(v.fn, region, store.secrets),
           version_description: v.description,
         })),
       ]
