@@ -17,6 +17,8 @@ import { sendError, toStratoError } from './error-handler.js'
 import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
 import { registerLogRoutes } from './routes/logs.js'
+import { registerTagRoutes } from './routes/tags.js'
+import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerVersionRoutes } from './routes/versions.js'
 
 declare module 'fastify' {
@@ -139,6 +141,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerFunctionRoutes(api, deps)
     registerLogRoutes(api, deps)
     registerVersionRoutes(api, deps)
+    registerTestEventRoutes(api, deps)
+    registerTagRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

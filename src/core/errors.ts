@@ -130,6 +130,24 @@ export const ErrorCodes = {
     message: 'The version cannot be deleted because an alias uses it.',
     user: true,
   },
+  TEST_EVENT_QUOTA_EXCEEDED: {
+    status: 403,
+    fss: 'FSS.1068',
+    message: 'The number of test events exceeds the maximum allowed limit.',
+    user: true,
+  },
+  TEST_EVENT_TOO_LARGE: {
+    status: 403,
+    fss: 'FSS.1069',
+    message: 'The test event is larger than 4 KB.',
+    user: true,
+  },
+  TAG_QUOTA_EXCEEDED: {
+    status: 403,
+    fss: 'FSS.0403',
+    message: 'The number of tags exceeds the maximum allowed limit.',
+    user: true,
+  },
   FUNCTION_DISABLED: {
     status: 403,
     fss: 'FSS.0403',
@@ -166,6 +184,12 @@ export const ErrorCodes = {
     message: 'The dependency does not exist.',
     user: true,
   },
+  TEST_EVENT_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1070',
+    message: 'The event cannot be found.',
+    user: true,
+  },
   METHOD_NOT_ALLOWED: { status: 405, fss: 'FSS.0405', message: 'Method not allowed.', user: true },
   REQUEST_TIMEOUT: { status: 408, fss: 'FSS.0408', message: 'Request timeout.', user: true },
   FUNCTION_EXISTS: {
@@ -178,6 +202,12 @@ export const ErrorCodes = {
     status: 409,
     fss: 'FSS.1062',
     message: 'The version already exists.',
+    user: true,
+  },
+  RESOURCE_EXISTS: {
+    status: 409,
+    fss: 'FSS.0409',
+    message: 'The specified resource already exists.',
     user: true,
   },
   ALIAS_EXISTS: { status: 409, fss: 'FSS.1063', message: 'The alias already exists.', user: true },

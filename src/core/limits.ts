@@ -43,3 +43,8 @@ export const DEFAULT_MAX_INSTANCES = 400
 export const VERSIONS_PER_FUNCTION = 20
 /** Aliases per function. */
 export const ALIASES_PER_FUNCTION = 10
+/** Test events per function, and the size of one (decoded). */
+export const TEST_EVENTS_PER_FUNCTION = 10
+export const TEST_EVENT_MAX_BYTES = 4096
+/** Tags per function. */
+export const TAGS_PER_FUNCTION = 20

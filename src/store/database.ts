@@ -85,6 +85,22 @@ export interface FunctionAliasesTable {
   last_modified: string
 }
 
+export interface FunctionEventsTable {
+  id: string
+  function_id: string
+  name: string
+  /** Base64 of the event JSON, as the API takes and returns it. */
+  content: string
+  /** Epoch seconds, FunctionGraph's format for test events. */
+  last_modified: number
+}
+
+export interface FunctionTagsTable {
+  function_id: string
+  key: string
+  value: string
+}
+
 export interface Database {
   tenants: TenantsTable
   access_keys: AccessKeysTable
@@ -92,4 +108,6 @@ export interface Database {
   invocation_logs: InvocationLogsTable
   function_versions: FunctionVersionsTable
   function_aliases: FunctionAliasesTable
+  function_events: FunctionEventsTable
+  function_tags: FunctionTagsTable
 }

@@ -187,6 +187,17 @@ export class FunctionStore {
     return record
   }
 
+  /** The function with this `func_id` in the project, or undefined. */
+  async getById(projectId: string, id: string): Promise<FunctionRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('functions')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row === undefined ? undefined : toRecord(row)
+  }
+
   async list(projectId: string, query: ListFunctionsQuery): Promise<FunctionPage> {
     let base = this.#db.selectFrom('functions').where('project_id', '=', projectId)
     if (query.packageName !== undefined) {

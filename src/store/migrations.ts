@@ -104,6 +104,26 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0004-test-events-and-tags': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('last_modified', 'integer', (c) => c.notNull())
+        .addUniqueConstraint('function_events_function_name', ['function_id', 'name'])
+        .execute()
+      await db.schema
+        .createTable('function_tags')
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('function_tags_pk', ['function_id', 'key'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

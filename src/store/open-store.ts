@@ -15,6 +15,8 @@ import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
 import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
+import { TestEventStore } from './test-event-store.js'
+import { TagStore } from './tag-store.js'
 
 /** Everything persistent, behind one object that main.ts builds and closes. */
 export interface Store {
@@ -22,6 +24,8 @@ export interface Store {
   readonly tenants: TenantStore
   readonly logs: InvocationLogStore
   readonly versions: VersionStore
+  readonly testEvents: TestEventStore
+  readonly tags: TagStore
   readonly code: CodeStore
   readonly secrets: SecretBox
   close(): Promise<void>
@@ -68,6 +72,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     tenants,
     logs,
     versions: new VersionStore(db),
+    testEvents: new TestEventStore(db),
+    tags: new TagStore(db),
     code: new CodeStore(options.dataDir, {
       ...DEFAULT_CODE_LIMITS,
       unzippedMaxBytes: options.codeUnzippedMaxBytes,

@@ -248,6 +248,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
       await store.functions.delete(latest)
       await store.versions.deleteAllOf(latest)
+      await store.testEvents.deleteAllOf(latest.id)
+      await store.tags.deleteAllOf(latest.id)
       await afterChange(latest.id)
       await store.logs.prune({ functionId: latest.id })
       return reply.code(204).send()
