@@ -83,12 +83,25 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     queueWaitMs: config.queueWaitMs,
     maxInstancesPerFunction: config.maxInstancesPerFunction,
     openSecret: (sealed) => store.secrets.open(sealed),
+    // Dependency trees are checked against their digests before an instance starts, like code.
+    dependencyDirs: async (fn) => {
+      const dirs: string[] = []
+      for (const id of fn.dependVersionList) {
+        const dep = await store.dependencies.getById(fn.projectId, id)
+        dirs.push(await store.code.verify(dep.digest))
+      }
+      return dirs
+    },
   })
 
   // Code no function references and no instance runs is removed at start and every 10 minutes.
   const collectCode = async (): Promise<void> => {
     const keep = await store.functions.referencedDigests()
-    for (const digest of [...(await store.versions.referencedDigests()), ...pool.digestsInUse()]) {
+    for (const digest of [
+      ...(await store.versions.referencedDigests()),
+      ...(await store.dependencies.referencedDigests()),
+      ...pool.digestsInUse(),
+    ]) {
       keep.add(digest)
     }
     const removed = await store.code.collectGarbage(keep)

@@ -14,6 +14,7 @@ import { StratoError } from '../core/index.js'
 import type { PrecheckedRequest } from '../auth/index.js'
 import type { ApiDeps } from './deps.js'
 import { sendError, toStratoError } from './error-handler.js'
+import { registerDependencyRoutes } from './routes/dependencies.js'
 import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
 import { registerLogRoutes } from './routes/logs.js'
@@ -143,6 +144,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerVersionRoutes(api, deps)
     registerTestEventRoutes(api, deps)
     registerTagRoutes(api, deps)
+    registerDependencyRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

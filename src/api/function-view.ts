@@ -73,7 +73,7 @@ export function functionView(
     initializer_timeout: fn.initializerTimeoutS,
     strategy_config: { concurrency: fn.maxInstances, concurrent_num: fn.concurrentNum },
     depend_list: [],
-    depend_version_list: [],
+    depend_version_list: fn.dependVersionList,
     dependencies: [],
     type: typeof fn.extra.type === 'string' ? fn.extra.type : 'v2',
   }
@@ -98,7 +98,7 @@ export function codeView(
     last_modified: formatLastModified(fn.lastModified),
     func_code: { file: packageBase64, link: '' },
     depend_list: [],
-    depend_version_list: [],
+    depend_version_list: fn.dependVersionList,
     strategy_config: { concurrency: fn.maxInstances, concurrent_num: fn.concurrentNum },
     dependencies: [],
   }

@@ -217,6 +217,12 @@ export const ErrorCodes = {
     message: 'The version is already in use by another alias.',
     user: true,
   },
+  DEPENDENCY_IN_USE: {
+    status: 412,
+    fss: 'FSS.1033',
+    message: 'The dependency version is in use by a function.',
+    user: true,
+  },
   REQUEST_TOO_LARGE: {
     status: 413,
     fss: 'FSS.0413',

@@ -25,6 +25,8 @@ export interface FunctionConfig {
   readonly description: string
   readonly initializerHandler: string
   readonly initializerTimeoutS: number
+  /** Attached dependency versions (ids), in the order their modules are looked up. */
+  readonly dependVersionList: readonly string[]
   /** `strategy_config.concurrency`: max instances; -1 = platform cap, 0 = disabled. */
   readonly maxInstances: number
   /** `strategy_config.concurrent_num`: requests one instance may serve at once. */
@@ -366,6 +368,7 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
     timeoutS,
     userData,
     encryptedUserData: previous?.encryptedUserData ?? '',
+    dependVersionList: parseDependVersionList(body) ?? previous?.dependVersionList ?? [],
     description,
     initializerHandler,
     initializerTimeoutS: initTimeout ?? previous?.initializerTimeoutS ?? 30,
@@ -415,16 +418,27 @@ export function parseCodeInput(body: Body, runtime: RuntimeName): CodeInput {
   return { codeType, bytes: Buffer.from(file, 'base64'), codeFilename }
 }
 
-/** Refuses `depend_version_list` entries: no dependency package exists in this Strato yet. */
-export function checkDependencies(body: Body): void {
+/** Dependency versions one function may attach. */
+const MAX_DEPENDENCIES = 20
+
+/**
+ * Validates `depend_version_list` (dependency version ids); `undefined` when the body leaves it
+ * out. Whether each id exists is the store's question.
+ */
+export function parseDependVersionList(body: Body): string[] | undefined {
   const deps = body.depend_version_list
   if (deps === undefined || deps === null) {
-    return
+    return undefined
   }
-  if (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string')) {
+  if (!Array.isArray(deps) || deps.some((d) => typeof d !== 'string' || d === '')) {
     fail('INVALID_PARAMETER', "'depend_version_list' must be an array of dependency version ids.")
   }
-  if (deps.length > 0) {
-    fail('DEPENDENCY_NOT_FOUND', `The dependency version '${String(deps[0])}' does not exist.`)
+  const ids = [...new Set(deps as string[])]
+  if (ids.length > MAX_DEPENDENCIES) {
+    fail(
+      'INVALID_PARAMETER',
+      `'depend_version_list' has ${ids.length} entries; the limit is ${MAX_DEPENDENCIES}.`,
+    )
   }
+  return ids
 }

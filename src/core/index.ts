@@ -22,8 +22,8 @@ export type { RuntimeFamily, RuntimeName } from './runtimes.js'
 export {
   asBody,
   MASKED_VALUE,
-  checkDependencies,
   mergeEncryptedUserData,
+  parseDependVersionList,
   parseCodeInput,
   parseFunctionConfig,
   userDataEntries,

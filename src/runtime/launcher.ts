@@ -15,6 +15,8 @@ export interface LaunchRequest {
   readonly family: RuntimeFamily
   /** The verified, read-only code tree. */
   readonly codeDir: string
+  /** Verified trees of attached dependency packages, searched after the code for modules. */
+  readonly dependencyDirs: readonly string[]
   readonly memorySizeMb: number
   readonly cpuMillicores: number
   readonly timeoutS: number
@@ -51,6 +53,23 @@ const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
 }
 const OPEN_FILES = 2048
 const PROCESSES = 1024
+
+/**
+ * Where the runtime finds modules of dependency packages: a package may hold `node_modules/` (or
+ * `nodejs/node_modules/`) for Node.js, `python/` for Python, or the modules at its root.
+ */
+function modulePathsOf(family: RuntimeFamily, dirs: readonly string[]): Record<string, string> {
+  if (dirs.length === 0) {
+    return {}
+  }
+  return family === 'node'
+    ? {
+        NODE_PATH: dirs
+          .flatMap((d) => [path.join(d, 'node_modules'), path.join(d, 'nodejs', 'node_modules'), d])
+          .join(':'),
+      }
+    : { PYTHONPATH: dirs.flatMap((d) => [path.join(d, 'python'), d]).join(':') }
+}
 
 /** Resolves a command to the real interpreter (a pyenv shim costs ~50 ms per start). */
 function resolveInterpreter(command: string, family: RuntimeFamily): string {
@@ -135,6 +154,7 @@ export class InstanceLauncher {
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       STRATO_MAX_LOG_BYTES: String(Limits.LOG_MAX_BYTES_PER_INVOCATION),
+      ...modulePathsOf(request.family, request.dependencyDirs),
       RUNTIME_CODE_ROOT: request.codeDir,
       RUNTIME_HANDLER: request.handler,
       RUNTIME_INITIALIZER_HANDLER: request.initializerHandler,

@@ -35,6 +35,8 @@ export interface InstancePoolOptions {
   readonly maxInstancesPerFunction: number
   /** Opens sealed `encrypted_user_data`; plaintext goes only into the instance's environment. */
   readonly openSecret: (sealed: string) => string
+  /** The verified code trees of the dependency versions a function attaches, in order. */
+  readonly dependencyDirs: (fn: FunctionRecord) => Promise<string[]>
 }
 
 interface Waiter {
@@ -282,9 +284,11 @@ export class InstancePool implements Invoker {
           ? {}
           : (JSON.parse(this.#o.openSecret(fn.encryptedUserData)) as Record<string, string>)),
       }
+      const dependencyDirs = await this.#o.dependencyDirs(fn)
       const instance = await this.#o.launcher.launch({
         family,
         codeDir,
+        dependencyDirs,
         memorySizeMb: fn.memorySizeMb,
         cpuMillicores: cpuMillicoresOf(fn.memorySizeMb),
         timeoutS: fn.timeoutS,

@@ -146,12 +146,8 @@ export class CodeStore {
     } else {
       throw invalidCode(`code_type '${input.codeType}' needs a zip archive; this is not one.`)
     }
-    const digest = sha512Hex(packageBytes)
-    this.#pinnedUntil.set(digest, Date.now() + PIN_AFTER_INGEST_MS)
+    const digest = await this.#store(packageBytes)
     const tree = this.treePath(digest)
-    if (!fs.existsSync(tree)) {
-      await this.#extract(digest, packageBytes)
-    }
     if (
       !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
     ) {
@@ -160,6 +156,33 @@ export class CodeStore {
       )
     }
     return { digest, codeSize: packageBytes.length, codeFilename, codeType: input.codeType }
+  }
+
+  /**
+   * Takes a zip that is not function code (a dependency package): the same checks and limits,
+   * no handler. Returns its digest and size.
+   */
+  async ingestArchive(bytes: Buffer): Promise<{ digest: string; size: number }> {
+    if (!isZip(bytes)) {
+      throw invalidCode('The package is not a zip archive.')
+    }
+    if (bytes.length > this.#limits.packageMaxBytes) {
+      throw new StratoError(
+        'CODE_TOO_LARGE',
+        `The package is ${bytes.length} bytes; the limit is ${this.#limits.packageMaxBytes}.`,
+      )
+    }
+    return { digest: await this.#store(bytes), size: bytes.length }
+  }
+
+  /** Stores a package under its digest (extracting it once) and keeps it from GC for a while. */
+  async #store(packageBytes: Buffer): Promise<string> {
+    const digest = sha512Hex(packageBytes)
+    this.#pinnedUntil.set(digest, Date.now() + PIN_AFTER_INGEST_MS)
+    if (!fs.existsSync(this.treePath(digest))) {
+      await this.#extract(digest, packageBytes)
+    }
+    return digest
   }
 
   treePath(digest: string): string {

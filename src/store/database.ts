@@ -30,6 +30,8 @@ export interface FunctionsTable {
   user_data: string
   /** Sealed `encrypted_user_data` ('' for none). */
   encrypted_user_data: string
+  /** Attached dependency version ids, as a JSON array. */
+  depend_version_list: string
   description: string
   initializer_handler: string
   initializer_timeout: number
@@ -101,6 +103,27 @@ export interface FunctionTagsTable {
   value: string
 }
 
+export interface DependenciesTable {
+  dep_id: string
+  project_id: string
+  name: string
+  runtime: string
+  created_at: string
+}
+
+export interface DependencyVersionsTable {
+  id: string
+  dep_id: string
+  version: number
+  digest: string
+  size: number
+  etag: string
+  file_name: string
+  description: string
+  /** Epoch seconds. */
+  last_modified: number
+}
+
 export interface Database {
   tenants: TenantsTable
   access_keys: AccessKeysTable
@@ -110,4 +133,6 @@ export interface Database {
   function_aliases: FunctionAliasesTable
   function_events: FunctionEventsTable
   function_tags: FunctionTagsTable
+  dependencies: DependenciesTable
+  dependency_versions: DependencyVersionsTable
 }

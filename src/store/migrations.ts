@@ -124,6 +124,36 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0005-dependencies': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable('functions')
+        .addColumn('depend_version_list', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute()
+      await db.schema
+        .createTable('dependencies')
+        .addColumn('dep_id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('runtime', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('dependencies_project_name_runtime', ['project_id', 'name', 'runtime'])
+        .execute()
+      await db.schema
+        .createTable('dependency_versions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('dep_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('size', 'integer', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('file_name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('last_modified', 'integer', (c) => c.notNull())
+        .addUniqueConstraint('dependency_versions_dep_version', ['dep_id', 'version'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

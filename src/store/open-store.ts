@@ -17,6 +17,7 @@ import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
 import { TagStore } from './tag-store.js'
+import { DependencyStore } from './dependency-store.js'
 
 /** Everything persistent, behind one object that main.ts builds and closes. */
 export interface Store {
@@ -26,6 +27,7 @@ export interface Store {
   readonly versions: VersionStore
   readonly testEvents: TestEventStore
   readonly tags: TagStore
+  readonly dependencies: DependencyStore
   readonly code: CodeStore
   readonly secrets: SecretBox
   close(): Promise<void>
@@ -67,17 +69,19 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
   const logs = new InvocationLogStore(db, sqlite, options.onBackgroundError)
+  const code = new CodeStore(options.dataDir, {
+    ...DEFAULT_CODE_LIMITS,
+    unzippedMaxBytes: options.codeUnzippedMaxBytes,
+  })
   return {
     functions: new FunctionStore(db, options.functionsPerProject),
+    dependencies: new DependencyStore(db, code),
     tenants,
     logs,
     versions: new VersionStore(db),
     testEvents: new TestEventStore(db),
     tags: new TagStore(db),
-    code: new CodeStore(options.dataDir, {
-      ...DEFAULT_CODE_LIMITS,
-      unzippedMaxBytes: options.codeUnzippedMaxBytes,
-    }),
+    code,
     secrets,
     async close() {
       logs.flush()

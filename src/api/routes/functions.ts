@@ -6,10 +6,11 @@ import {
   Limits,
   StratoError,
   asBody,
-  checkDependencies,
+  parseDependVersionList,
   mergeEncryptedUserData,
   parseCodeInput,
   parseFunctionConfig,
+  isRuntimeName,
   runtimeFamilyOf,
   validateFunctionName,
   validatePackageName,
@@ -67,6 +68,26 @@ function withSealedVariables(
   return { ...cfg, encryptedUserData: plaintext === '' ? '' : store.secrets.seal(plaintext) }
 }
 
+/** Every attached dependency version exists in the project and is for the function's language. */
+async function checkDependencyVersions(
+  store: Store,
+  projectId: string,
+  cfg: Pick<FunctionConfig, 'dependVersionList' | 'runtime'>,
+): Promise<void> {
+  for (const id of cfg.dependVersionList) {
+    const dep = await store.dependencies.getById(projectId, id)
+    if (
+      isRuntimeName(dep.runtime) &&
+      runtimeFamilyOf(dep.runtime) !== runtimeFamilyOf(cfg.runtime)
+    ) {
+      throw new StratoError(
+        'INVALID_PARAMETER',
+        `The dependency '${dep.name}' is for ${dep.runtime}; the function runs ${cfg.runtime}.`,
+      )
+    }
+  }
+}
+
 function queryInt(value: unknown, name: string, fallback: number): number {
   if (value === undefined || value === '') {
     return fallback
@@ -92,8 +113,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const name = validateFunctionName(body.func_name)
       const packageName = validatePackageName(body.package)
       const cfg = withSealedVariables(store, body, parseFunctionConfig(body), undefined)
-      checkDependencies(body)
       const projectId = request.params.project_id
+      await checkDependencyVersions(store, projectId, cfg)
       if ((await store.functions.get(projectId, packageName, name)) !== undefined) {
         throw new StratoError(
           'FUNCTION_EXISTS',
@@ -156,6 +177,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         )
       }
       const cfg = withSealedVariables(store, body, parseFunctionConfig(body, fn), fn)
+      await checkDependencyVersions(store, fn.projectId, cfg)
       const family = familyOf(cfg)
       if (family !== familyOf(fn)) {
         throw new StratoError(
@@ -210,16 +232,25 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     async (request) => {
       const fn = await resolveLatest(store, request.params)
       const body = asBody(request.body)
-      checkDependencies(body)
+      const deps = parseDependVersionList(body)
+      if (deps !== undefined) {
+        await checkDependencyVersions(store, fn.projectId, { ...fn, dependVersionList: deps })
+      }
       const code = await store.code.ingest(
         parseCodeInput(body, fn.runtime),
         familyOf(fn),
         fn.handler,
       )
-      const updated =
+      let updated =
         code.digest === fn.digest && code.codeFilename === fn.codeFilename
           ? fn
           : await store.functions.updateCode(fn, code)
+      if (deps !== undefined && JSON.stringify(deps) !== JSON.stringify(fn.dependVersionList)) {
+        updated = await store.functions.updateConfig(updated, {
+          ...updated,
+          dependVersionList: deps,
+        })
+      }
       if (updated !== fn) {
         await afterChange(fn.id)
       }

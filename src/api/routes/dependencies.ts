@@ -1,0 +1,163 @@
+/**
+ * @module Dependency packages (reference §4.6): upload a zip as the next version of a named
+ * dependency, list, show and delete versions.
+ */
+import type { FastifyInstance } from 'fastify'
+import { Limits, StratoError, asBody, isRuntimeName, runtimeFamilyOf } from '../../core/index.js'
+import type { DependencyVersion } from '../../store/index.js'
+import type { ApiDeps } from '../deps.js'
+
+interface DepParams {
+  project_id: string
+  depend_id: string
+}
+type DepVersionParams = DepParams & { version: string }
+
+const DEP_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,95}$/
+/** A 50 MiB package is ~67 MiB of base64 inside the JSON body. */
+const DEPENDENCY_BODY_LIMIT_BYTES = Math.ceil((Limits.CODE_PACKAGE_MAX_BYTES * 4) / 3) + 1024 * 1024
+
+function dependencyView(v: DependencyVersion): Record<string, unknown> {
+  return {
+    id: v.id,
+    dep_id: v.depId,
+    owner: v.projectId,
+    link: '',
+    runtime: v.runtime,
+    etag: v.etag,
+    size: v.size,
+    name: v.name,
+    description: v.description,
+    file_name: v.fileName,
+    version: v.version,
+    last_modified: v.lastModified,
+    is_shared: false,
+  }
+}
+
+function versionNumber(raw: string): number {
+  if (!/^\d{1,9}$/.test(raw)) {
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      `A dependency version is a positive integer, not '${raw}'.`,
+    )
+  }
+  return Number(raw)
+}
+
+export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const { store } = deps
+
+  app.post<{ Params: { project_id: string } }>(
+    '/v2/:project_id/fgs/dependencies/version',
+    { bodyLimit: DEPENDENCY_BODY_LIMIT_BYTES },
+    async (request) => {
+      const body = asBody(request.body)
+      if (typeof body.name !== 'string' || !DEP_NAME.test(body.name)) {
+        throw new StratoError(
+          'INVALID_PARAMETER',
+          "'name' must be 1 to 96 letters, digits, '.', '-' or '_', starting with a letter.",
+        )
+      }
+      if (!isRuntimeName(body.runtime) || runtimeFamilyOf(body.runtime) === undefined) {
+        throw new StratoError(
+          'INVALID_RUNTIME',
+          `Invalid runtime ${JSON.stringify(body.runtime)} for a dependency.`,
+        )
+      }
+      if (body.depend_type !== 'zip') {
+        throw new StratoError(
+          'INVALID_PARAMETER',
+          `depend_type ${JSON.stringify(body.depend_type)} cannot be used: upload the zip as depend_type 'zip' (Strato has no OBS).`,
+        )
+      }
+      const file = body.depend_file
+      if (
+        typeof file !== 'string' ||
+        file === '' ||
+        file.length % 4 !== 0 ||
+        !/^[A-Za-z0-9+/]*={0,2}$/.test(file)
+      ) {
+        throw new StratoError('INVALID_CODE', "'depend_file' must hold the base64 of a zip.")
+      }
+      const description = typeof body.description === 'string' ? body.description : ''
+      if (description.length > Limits.DESCRIPTION_MAX_CHARS) {
+        throw new StratoError(
+          'DESCRIPTION_TOO_LONG',
+          `The description is ${description.length} characters; the limit is ${Limits.DESCRIPTION_MAX_CHARS}.`,
+        )
+      }
+      const created = await store.dependencies.createVersion({
+        projectId: request.params.project_id,
+        name: body.name,
+        runtime: body.runtime,
+        description,
+        fileName: `${body.name}.zip`,
+        zip: Buffer.from(file, 'base64'),
+      })
+      return dependencyView(created)
+    },
+  )
+
+  app.get<{
+    Params: { project_id: string }
+    Querystring: { name?: string; runtime?: string; marker?: string; maxitems?: string }
+  }>('/v2/:project_id/fgs/dependencies', async (request) => {
+    const q = request.query
+    const all = await store.dependencies.listLatest(request.params.project_id, {
+      name: q.name === '' ? undefined : q.name,
+      runtime: q.runtime === '' ? undefined : q.runtime,
+    })
+    const marker = Number(q.marker ?? '0')
+    const max = Number(q.maxitems ?? '400')
+    if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(max) || max < 0) {
+      throw new StratoError(
+        'INVALID_QUERY',
+        "'marker' and 'maxitems' must be non-negative integers.",
+      )
+    }
+    const page = all.slice(marker, marker + (max === 0 ? all.length : max))
+    return {
+      dependencies: page.map(dependencyView),
+      next_marker: marker + page.length,
+      count: all.length,
+    }
+  })
+
+  app.get<{ Params: DepParams }>(
+    '/v2/:project_id/fgs/dependencies/:depend_id/version',
+    async (request) => {
+      const versions = await store.dependencies.listVersions(
+        request.params.project_id,
+        request.params.depend_id,
+      )
+      return {
+        dependencies: versions.map(dependencyView),
+        next_marker: versions.length,
+        count: versions.length,
+      }
+    },
+  )
+
+  app.get<{ Params: DepVersionParams }>(
+    '/v2/:project_id/fgs/dependencies/:depend_id/version/:version',
+    async (request) => {
+      const p = request.params
+      const v = await store.dependencies.getVersion(
+        p.project_id,
+        p.depend_id,
+        versionNumber(p.version),
+      )
+      return { ...dependencyView(v), download_link: '' }
+    },
+  )
+
+  app.delete<{ Params: DepVersionParams }>(
+    '/v2/:project_id/fgs/dependencies/:depend_id/version/:version',
+    async (request, reply) => {
+      const p = request.params
+      await store.dependencies.deleteVersion(p.project_id, p.depend_id, versionNumber(p.version))
+      return reply.code(204).send()
+    },
+  )
+}
