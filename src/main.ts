@@ -29,8 +29,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const log = logger ?? createLogger(config.logLevel)
   const store = await openStore({
     dataDir: config.dataDir,
-    functionsPerProject: config.functionsPerProject,
-    codeUnzippedMaxBytes: config.codeUnzippedMaxBytes,
+    quotas: config.quotas,
     onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
   })
   const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)

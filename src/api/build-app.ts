@@ -18,6 +18,7 @@ import { registerDependencyRoutes } from './routes/dependencies.js'
 import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
 import { registerLogRoutes } from './routes/logs.js'
+import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerVersionRoutes } from './routes/versions.js'
@@ -145,6 +146,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTestEventRoutes(api, deps)
     registerTagRoutes(api, deps)
     registerDependencyRoutes(api, deps)
+    registerQuotaRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

@@ -3,7 +3,7 @@
  * This is the only module that reads environment variables (main.ts hands it `process.env`).
  */
 import path from 'node:path'
-import { StratoError } from '../core/index.js'
+import { Limits, StratoError } from '../core/index.js'
 
 export interface Config {
   readonly host: string
@@ -28,10 +28,8 @@ export interface Config {
   readonly authClockSkewMs: number
   /** Upper bound on instances of one function, whatever `strategy_config` asks. */
   readonly maxInstancesPerFunction: number
-  /** Functions per project (FunctionGraph: 400, FSS.1041). */
-  readonly functionsPerProject: number
-  /** A code package may unzip to at most this many bytes (FunctionGraph: 1.5 GiB). */
-  readonly codeUnzippedMaxBytes: number
+  /** Quotas, FunctionGraph's by default, settable per deployment. */
+  readonly quotas: Limits.Quotas
   /** Invocation logs older than this are deleted (checked hourly). */
   readonly logRetentionMs: number
   /** A request whose body has not fully arrived by then gets 408. */
@@ -117,19 +115,59 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     ),
     authClockSkewMs: intSetting(env, 'STRATO_AUTH_CLOCK_SKEW_MS', 15 * 60_000, 0, 86_400_000),
     maxInstancesPerFunction: intSetting(env, 'STRATO_MAX_INSTANCES_PER_FUNCTION', 1000, 1, 100_000),
-    functionsPerProject: intSetting(env, 'STRATO_FUNCTIONS_PER_PROJECT', 400, 1, 1_000_000),
-    codeUnzippedMaxBytes: intSetting(
-      env,
-      'STRATO_CODE_UNZIPPED_MAX_BYTES',
-      1536 * 1024 * 1024,
-      1024,
-      64 * 1024 * 1024 * 1024,
-    ),
+    quotas: {
+      functionsPerProject: intSetting(
+        env,
+        'STRATO_FUNCTIONS_PER_PROJECT',
+        Limits.DEFAULT_QUOTAS.functionsPerProject,
+        1,
+        1_000_000,
+      ),
+      versionsPerFunction: intSetting(
+        env,
+        'STRATO_VERSIONS_PER_FUNCTION',
+        Limits.DEFAULT_QUOTAS.versionsPerFunction,
+        1,
+        10_000,
+      ),
+      aliasesPerFunction: intSetting(
+        env,
+        'STRATO_ALIASES_PER_FUNCTION',
+        Limits.DEFAULT_QUOTAS.aliasesPerFunction,
+        0,
+        10_000,
+      ),
+      codePackageMaxBytes: intSetting(
+        env,
+        'STRATO_CODE_PACKAGE_MAX_BYTES',
+        Limits.DEFAULT_QUOTAS.codePackageMaxBytes,
+        1024,
+        1024 ** 3,
+      ),
+      codeUnzippedMaxBytes: intSetting(
+        env,
+        'STRATO_CODE_UNZIPPED_MAX_BYTES',
+        Limits.DEFAULT_QUOTAS.codeUnzippedMaxBytes,
+        1024,
+        64 * 1024 ** 3,
+      ),
+      codeTotalMaxBytes: intSetting(
+        env,
+        'STRATO_CODE_TOTAL_MAX_BYTES',
+        Limits.DEFAULT_QUOTAS.codeTotalMaxBytes,
+        1024,
+        1024 ** 4,
+      ),
+    },
     logRetentionMs: intSetting(env, 'STRATO_LOG_RETENTION_HOURS', 168, 1, 87_600) * 3_600_000,
     requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
     shutdownGraceMs: intSetting(env, 'STRATO_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
   }
-  return Object.freeze({ ...config, bootstrap: Object.freeze(config.bootstrap) })
+  return Object.freeze({
+    ...config,
+    bootstrap: Object.freeze(config.bootstrap),
+    quotas: Object.freeze(config.quotas),
+  })
 }

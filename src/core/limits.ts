@@ -48,3 +48,33 @@ export const TEST_EVENTS_PER_FUNCTION = 10
 export const TEST_EVENT_MAX_BYTES = 4096
 /** Tags per function. */
 export const TAGS_PER_FUNCTION = 20
+
+/** The limits a deployment may set (FunctionGraph's values by default), each with its FSS code. */
+export interface Quotas {
+  /** FSS.1041 */
+  readonly functionsPerProject: number
+  /** `latest` included; FSS.0403 */
+  readonly versionsPerFunction: number
+  /** FSS.1043 */
+  readonly aliasesPerFunction: number
+  /** One zip or jar upload; FSS.1071 */
+  readonly codePackageMaxBytes: number
+  /** One package once unzipped; FSS.1071 */
+  readonly codeUnzippedMaxBytes: number
+  /** All code packages of one project together; FSS.1071 */
+  readonly codeTotalMaxBytes: number
+}
+
+export const DEFAULT_QUOTAS: Quotas = {
+  functionsPerProject: FUNCTIONS_PER_PROJECT,
+  versionsPerFunction: VERSIONS_PER_FUNCTION,
+  aliasesPerFunction: ALIASES_PER_FUNCTION,
+  codePackageMaxBytes: CODE_PACKAGE_MAX_BYTES,
+  codeUnzippedMaxBytes: CODE_UNZIPPED_MAX_BYTES,
+  codeTotalMaxBytes: 10 * 1024 * 1024 * 1024,
+}
+
+/** The JSON body that carries a package of `packageBytes` as base64, with room for the rest. */
+export function bodyLimitForPackage(packageBytes: number): number {
+  return Math.ceil((packageBytes * 4) / 3) + 1024 * 1024
+}

@@ -189,6 +189,26 @@ export class FunctionStore {
     return record
   }
 
+  /** Bytes of all code packages of the project's functions. */
+  async totalCodeSize(projectId: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('functions')
+      .select((eb) => eb.fn.sum<number>('code_size').as('total'))
+      .where('project_id', '=', projectId)
+      .executeTakeFirst()
+    return Number(row?.total ?? 0)
+  }
+
+  /** How many functions the project has. */
+  async count(projectId: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('functions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('project_id', '=', projectId)
+      .executeTakeFirst()
+    return Number(row?.n ?? 0)
+  }
+
   /** The function with this `func_id` in the project, or undefined. */
   async getById(projectId: string, id: string): Promise<FunctionRecord | undefined> {
     const row = await this.#db

@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
-import { StratoError } from '../core/index.js'
+import { StratoError, type Limits } from '../core/index.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Database } from './database.js'
@@ -35,8 +35,7 @@ export interface Store {
 
 export interface OpenStoreOptions {
   readonly dataDir: string
-  readonly functionsPerProject: number
-  readonly codeUnzippedMaxBytes: number
+  readonly quotas: Limits.Quotas
   readonly onBackgroundError: (err: unknown) => void
 }
 
@@ -71,14 +70,15 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const logs = new InvocationLogStore(db, sqlite, options.onBackgroundError)
   const code = new CodeStore(options.dataDir, {
     ...DEFAULT_CODE_LIMITS,
-    unzippedMaxBytes: options.codeUnzippedMaxBytes,
+    packageMaxBytes: options.quotas.codePackageMaxBytes,
+    unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
   return {
-    functions: new FunctionStore(db, options.functionsPerProject),
+    functions: new FunctionStore(db, options.quotas.functionsPerProject),
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,
-    versions: new VersionStore(db),
+    versions: new VersionStore(db, options.quotas),
     testEvents: new TestEventStore(db),
     tags: new TagStore(db),
     code,

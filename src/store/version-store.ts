@@ -2,7 +2,7 @@
  * @module Published versions (immutable snapshots of a function) and aliases that route to them.
  */
 import type { Kysely, Selectable } from 'kysely'
-import { Limits, StratoError, type FunctionRecord } from '../core/index.js'
+import { StratoError, type FunctionRecord, type Limits } from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
 
 /** What a snapshot keeps: the record as published, dates as ISO strings. */
@@ -68,9 +68,14 @@ export class VersionStore {
   readonly #db: Kysely<Database>
   readonly #versions = new Map<string, PublishedVersion>()
   readonly #aliases = new Map<string, Alias>()
+  readonly #quotas: Pick<Limits.Quotas, 'versionsPerFunction' | 'aliasesPerFunction'>
 
-  constructor(db: Kysely<Database>) {
+  constructor(
+    db: Kysely<Database>,
+    quotas: Pick<Limits.Quotas, 'versionsPerFunction' | 'aliasesPerFunction'>,
+  ) {
     this.#db = db
+    this.#quotas = quotas
   }
 
   /**
@@ -108,10 +113,10 @@ export class VersionStore {
           `Nothing changed since version '${last.version}' was published.`,
         )
       }
-      if (rows.length + 1 >= Limits.VERSIONS_PER_FUNCTION) {
+      if (rows.length + 1 >= this.#quotas.versionsPerFunction) {
         throw new StratoError(
           'VERSION_QUOTA_EXCEEDED',
-          `The function has ${rows.length} published versions; the limit is ${Limits.VERSIONS_PER_FUNCTION} including latest.`,
+          `The function has ${rows.length} published versions; the limit is ${this.#quotas.versionsPerFunction} including latest.`,
         )
       }
       // The snapshot is the record without its `latest` label; reading it back names the version.
@@ -243,10 +248,10 @@ export class VersionStore {
     if (mode === 'update' && !exists) {
       throw new StratoError('ALIAS_NOT_FOUND', `The alias '${alias.name}' does not exist.`)
     }
-    if (mode === 'create' && others.length >= Limits.ALIASES_PER_FUNCTION) {
+    if (mode === 'create' && others.length >= this.#quotas.aliasesPerFunction) {
       throw new StratoError(
         'ALIAS_QUOTA_EXCEEDED',
-        `The function has ${others.length} aliases; the limit is ${Limits.ALIASES_PER_FUNCTION}.`,
+        `The function has ${others.length} aliases; the limit is ${this.#quotas.aliasesPerFunction}.`,
       )
     }
     const taken = others.find((a) => a.version === alias.version)

@@ -14,9 +14,6 @@ interface DepParams {
 type DepVersionParams = DepParams & { version: string }
 
 const DEP_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,95}$/
-/** A 50 MiB package is ~67 MiB of base64 inside the JSON body. */
-const DEPENDENCY_BODY_LIMIT_BYTES = Math.ceil((Limits.CODE_PACKAGE_MAX_BYTES * 4) / 3) + 1024 * 1024
-
 function dependencyView(v: DependencyVersion): Record<string, unknown> {
   return {
     id: v.id,
@@ -47,6 +44,9 @@ function versionNumber(raw: string): number {
 
 export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store } = deps
+  const DEPENDENCY_BODY_LIMIT_BYTES = Limits.bodyLimitForPackage(
+    deps.config.quotas.codePackageMaxBytes,
+  )
 
   app.post<{ Params: { project_id: string } }>(
     '/v2/:project_id/fgs/dependencies/version',

@@ -28,9 +28,6 @@ interface ProjectParams {
 }
 type FunctionParams = FunctionPathParams
 
-/** A 50 MiB package is ~67 MiB of base64 inside the JSON body. */
-const CODE_BODY_LIMIT_BYTES = Math.ceil((Limits.CODE_PACKAGE_MAX_BYTES * 4) / 3) + 1024 * 1024
-
 function familyOf(fn: Pick<FunctionRecord, 'runtime'>): RuntimeFamily {
   const family = runtimeFamilyOf(fn.runtime)
   if (family === undefined) {
@@ -101,6 +98,23 @@ function queryInt(value: unknown, name: string, fallback: number): number {
 export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config } = deps
   const region = config.region
+  // A package at the quota travels as base64 inside the JSON body.
+  const CODE_BODY_LIMIT_BYTES = Limits.bodyLimitForPackage(config.quotas.codePackageMaxBytes)
+
+  /** All code of the project stays within its total (FSS.1071). */
+  const checkTotalCode = async (
+    projectId: string,
+    addedBytes: number,
+    removedBytes: number,
+  ): Promise<void> => {
+    const total = (await store.functions.totalCodeSize(projectId)) - removedBytes + addedBytes
+    if (total > config.quotas.codeTotalMaxBytes) {
+      throw new StratoError(
+        'CODE_TOO_LARGE',
+        `The project's code would total ${total} bytes; the limit is ${config.quotas.codeTotalMaxBytes}.`,
+      )
+    }
+  }
 
   /** Drops warm instances of the old revision; its code is collected later (see main.ts). */
   const afterChange = (fnId: string): Promise<void> => deps.invoker.forget(fnId)
@@ -126,6 +140,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         familyOf(cfg),
         cfg.handler,
       )
+      await checkTotalCode(projectId, code.codeSize, 0)
       const fn = await store.functions.create({ projectId, packageName, name, config: cfg, code })
       return functionView(fn, region, store.secrets)
     },
@@ -241,6 +256,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         familyOf(fn),
         fn.handler,
       )
+      await checkTotalCode(fn.projectId, code.codeSize, fn.codeSize)
       let updated =
         code.digest === fn.digest && code.codeFilename === fn.codeFilename
           ? fn
