@@ -8,7 +8,7 @@ import {
   type FunctionRecord,
   type FunctionRef,
 } from '../core/index.js'
-import type { Alias, Store } from '../store/index.js'
+import type { Alias, Store, VersionRule } from '../store/index.js'
 
 /** The path parameters of every `/v2/{project_id}/fgs/functions/{function_urn}/…` route. */
 export interface FunctionPathParams {
@@ -26,8 +26,44 @@ export interface ResolvedFunction {
   readonly alias: Alias | undefined
 }
 
-/** Picks the version an alias sends this invocation to: each additional version by its weight. */
-export function routeAlias(alias: Alias, random: number = Math.random()): string {
+/** What rule-based routing may look at: the invocation request's headers and cookies. */
+export interface RoutingInput {
+  readonly header: (name: string) => string | undefined
+  readonly cookie: (name: string) => string | undefined
+}
+
+function ruleMatches(rule: VersionRule, input: RoutingInput): boolean {
+  const actual =
+    rule.ruleType === 'header' ? input.header(rule.param.toLowerCase()) : input.cookie(rule.param)
+  if (actual === undefined) {
+    return false
+  }
+  return rule.op === '='
+    ? actual === rule.value
+    : rule.value
+        .split(',')
+        .map((v) => v.trim())
+        .includes(actual)
+}
+
+/**
+ * Picks the version an alias sends this invocation to: first a version whose rules the request
+ * matches (`additional_version_strategy`), then each additional version by its weight, else the
+ * alias's own version.
+ */
+export function routeAlias(
+  alias: Alias,
+  input: RoutingInput | undefined,
+  random: number = Math.random(),
+): string {
+  if (input !== undefined) {
+    for (const [version, strategy] of Object.entries(alias.strategy)) {
+      const hits = strategy.rules.map((r) => ruleMatches(r, input))
+      if (strategy.combineType === 'or' ? hits.some(Boolean) : hits.every(Boolean)) {
+        return version
+      }
+    }
+  }
   let roll = random * 100
   for (const [version, weight] of Object.entries(alias.weights)) {
     if (roll < weight) {
@@ -45,6 +81,8 @@ export function routeAlias(alias: Alias, random: number = Math.random()): string
 export async function resolveFunction(
   store: Store,
   params: FunctionPathParams,
+  /** Given for invocations: an alias then routes by rules and weights. Otherwise an alias names its own version. */
+  routing?: RoutingInput,
 ): Promise<ResolvedFunction> {
   const projectId = params.project_id
   const ref = parseFunctionUrn(params.function_urn, projectId)
@@ -72,7 +110,7 @@ export async function resolveFunction(
     if (alias === undefined) {
       throw new StratoError('ALIAS_NOT_FOUND', `The alias '${q.alias}' does not exist.`)
     }
-    version = routeAlias(alias)
+    version = routing === undefined ? alias.version : routeAlias(alias, routing)
   } else {
     version = q.version
   }

@@ -83,6 +83,8 @@ export interface FunctionAliasesTable {
   description: string
   /** `additional_version_weights` as JSON: `{ "<version>": <percent> }`. */
   weights_json: string
+  /** `additional_version_strategy` as JSON (see version-store.ts). */
+  strategy_json: string
   created_at: string
   last_modified: string
 }

@@ -154,6 +154,14 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0006-alias-strategy': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable('function_aliases')
+        .addColumn('strategy_json', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

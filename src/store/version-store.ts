@@ -11,6 +11,19 @@ type Snapshot = Omit<FunctionRecord, 'createdAt' | 'lastModified' | 'version'> &
   readonly lastModified: string
 }
 
+/** One rule of rule-based routing: a header or cookie compared with `=` or `in` (comma list). */
+export interface VersionRule {
+  readonly ruleType: 'header' | 'cookie'
+  readonly param: string
+  readonly op: '=' | 'in'
+  readonly value: string
+}
+
+export interface VersionStrategy {
+  readonly combineType: 'and' | 'or'
+  readonly rules: readonly VersionRule[]
+}
+
 export interface PublishedVersion {
   readonly fn: FunctionRecord
   readonly description: string
@@ -23,6 +36,8 @@ export interface Alias {
   readonly description: string
   /** `additional_version_weights`: version → percent of invocations. */
   readonly weights: Readonly<Record<string, number>>
+  /** `additional_version_strategy`: version → the rules that send an invocation to it. */
+  readonly strategy: Readonly<Record<string, VersionStrategy>>
   readonly lastModified: Date
 }
 
@@ -59,6 +74,7 @@ function toAlias(row: Selectable<FunctionAliasesTable>): Alias {
     version: row.version,
     description: row.description,
     weights: JSON.parse(row.weights_json) as Record<string, number>,
+    strategy: JSON.parse(row.strategy_json) as Record<string, VersionStrategy>,
     lastModified: new Date(row.last_modified),
   }
 }
@@ -184,7 +200,7 @@ export class VersionStore {
   /** Deletes a version; refused while an alias routes to it (FSS.1094). */
   async deleteVersion(fn: Pick<FunctionRecord, 'id'>, version: string): Promise<void> {
     const users = (await this.listAliases(fn)).filter(
-      (a) => a.version === version || version in a.weights,
+      (a) => a.version === version || version in a.weights || version in a.strategy,
     )
     if (users.length > 0) {
       throw new StratoError(
@@ -265,6 +281,7 @@ export class VersionStore {
       version: alias.version,
       description: alias.description,
       weights_json: JSON.stringify(alias.weights),
+      strategy_json: JSON.stringify(alias.strategy),
       last_modified: now,
     }
     if (mode === 'create') {

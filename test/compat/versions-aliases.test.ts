@@ -265,6 +265,53 @@ describe('aliases', () => {
     expect(seen.slice(rolledBack + 8).length).toBeGreaterThan(5)
   })
 
+  test("rule-based routing: a header or a cookie sends an invocation to the rule's version", async () => {
+    await client.updateVersionAlias(
+      new fg.UpdateVersionAliasRequest()
+        .withFunctionUrn(`${URN}:latest`)
+        .withAliasName('prod')
+        .withBody(
+          new fg.UpdateVersionAliasRequestBody().withVersion('v1').withAdditionalVersionStrategy({
+            v2: {
+              combine_type: 'or',
+              rules: [
+                { rule_type: 'header', param: 'x-canary', op: '=', value: 'yes' },
+                { rule_type: 'cookie', param: 'beta', op: 'in', value: 'a,b' },
+              ],
+            },
+          }),
+        ),
+    )
+    const path = `/v2/${PROJECT_ID}/fgs/functions/${PROJECT_ID}:default:${NAME}:!prod/invocations`
+    const versionOf = async (headers: Record<string, string>) =>
+      (
+        JSON.parse((await strato.client.raw('POST', path, '{}', headers)).body.toString()) as {
+          version: string
+        }
+      ).version
+    expect(await versionOf({ 'x-canary': 'yes' })).toBe('v2')
+    expect(await versionOf({ cookie: 'session=1; beta=b' })).toBe('v2')
+    expect(await versionOf({ 'x-canary': 'no', cookie: 'beta=c' })).toBe('v1')
+    expect(await versionOf({})).toBe('v1')
+    // Reading the alias's function (not invoking it) always shows the alias's own version.
+    for (let i = 0; i < 5; i++) {
+      expect((await strato.client.showConfig(`${PROJECT_ID}:default:${NAME}:!prod`)).version).toBe(
+        'v1',
+      )
+    }
+    const bad = await strato.client.raw(
+      'PUT',
+      `/v2/${PROJECT_ID}/fgs/functions/${NAME}/aliases/prod`,
+      JSON.stringify({
+        version: 'v1',
+        additional_version_strategy: {
+          v2: { rules: [{ rule_type: 'query', param: 'x', value: 'y' }] },
+        },
+      }),
+    )
+    expect([bad.status, JSON.parse(bad.body.toString()).error_code]).toEqual([400, 'FSS.0400'])
+  })
+
   test('a version an alias routes to cannot be deleted (FSS.1094); once unbound it can, and the alias can go', async () => {
     const refused = await sdkError(
       client.deleteFunction(new fg.DeleteFunctionRequest().withFunctionUrn(`${URN}:v1`)),

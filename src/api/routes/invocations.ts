@@ -22,12 +22,32 @@ function tail(log: string, bytes: number): Buffer {
   return buf.subarray(start)
 }
 
+/** The value of one cookie in a Cookie header (RFC 6265 §5.4: `name=value` pairs split by `; `). */
+function cookieOf(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) {
+    return undefined
+  }
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) {
+      return pair.slice(eq + 1).trim()
+    }
+  }
+  return undefined
+}
+
 export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Params: Params; Body: Buffer }>(
     '/v2/:project_id/fgs/functions/:function_urn/invocations',
     { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
-      const { fn, alias } = await resolveFunction(deps.store, request.params)
+      const { fn, alias } = await resolveFunction(deps.store, request.params, {
+        header: (name) => {
+          const v = request.headers[name]
+          return Array.isArray(v) ? v[0] : v
+        },
+        cookie: (name) => cookieOf(request.headers.cookie, name),
+      })
       // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
       const requestId = request.id
       const res = reply.raw

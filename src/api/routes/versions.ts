@@ -12,7 +12,7 @@ import {
   validateVersionName,
   type FunctionRecord,
 } from '../../core/index.js'
-import type { Alias, Store } from '../../store/index.js'
+import type { Alias, Store, VersionRule, VersionStrategy } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
 import { formatLastModified, functionView } from '../function-view.js'
 import { resolveLatest, type FunctionPathParams } from '../resolve-function.js'
@@ -33,6 +33,20 @@ function aliasView(latest: FunctionRecord, alias: Alias, region: string): Record
       `!${alias.name}`,
     ),
     additional_version_weights: alias.weights,
+    additional_version_strategy: Object.fromEntries(
+      Object.entries(alias.strategy).map(([v, st]) => [
+        v,
+        {
+          combine_type: st.combineType,
+          rules: st.rules.map((r) => ({
+            rule_type: r.ruleType,
+            param: r.param,
+            op: r.op,
+            value: r.value,
+          })),
+        },
+      ]),
+    ),
   }
 }
 
@@ -42,6 +56,39 @@ async function versionExists(
   version: string,
 ): Promise<boolean> {
   return version === 'latest' || (await store.versions.get(latest, version)) !== undefined
+}
+
+/** Validates one `additional_version_strategy` entry: rules on headers or cookies. */
+function parseStrategy(version: string, raw: unknown): VersionStrategy {
+  const bad = (why: string): StratoError =>
+    new StratoError('INVALID_PARAMETER', `additional_version_strategy of '${version}': ${why}.`)
+  const body = asBody(raw)
+  const combine = body.combine_type ?? 'and'
+  if (combine !== 'and' && combine !== 'or') {
+    throw bad("combine_type must be 'and' or 'or'")
+  }
+  if (!Array.isArray(body.rules) || body.rules.length === 0 || body.rules.length > 10) {
+    throw bad('rules must be an array of 1 to 10 rules')
+  }
+  const rules = body.rules.map((r: unknown): VersionRule => {
+    const rule = asBody(r)
+    const type = typeof rule.rule_type === 'string' ? rule.rule_type.toLowerCase() : ''
+    if (type !== 'header' && type !== 'cookie') {
+      throw bad("rule_type must be 'header' or 'cookie'")
+    }
+    if (typeof rule.param !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(rule.param)) {
+      throw bad('param must name a header or cookie')
+    }
+    const op = rule.op ?? '='
+    if (op !== '=' && op !== 'in') {
+      throw bad("op must be '=' or 'in'")
+    }
+    if (typeof rule.value !== 'string' || rule.value.length > 256) {
+      throw bad('value must be a string of at most 256 characters')
+    }
+    return { ruleType: type, param: rule.param, op, value: rule.value }
+  })
+  return { combineType: combine, rules }
 }
 
 /** Validates an alias body: its version, its additional versions and their weights. */
@@ -64,13 +111,6 @@ async function parseAlias(
     throw new StratoError(
       'DESCRIPTION_TOO_LONG',
       `'description' must be a string of at most ${Limits.DESCRIPTION_MAX_CHARS} characters.`,
-    )
-  }
-  const strategy = body.additional_version_strategy
-  if (strategy !== undefined && strategy !== null && Object.keys(asBody(strategy)).length > 0) {
-    throw new StratoError(
-      'INVALID_PARAMETER',
-      "Rule-based routing ('additional_version_strategy') is not supported yet; use 'additional_version_weights'.",
     )
   }
   const weights: Record<string, number> = {}
@@ -106,7 +146,26 @@ async function parseAlias(
       `The additional weights add up to ${total}; at most 100.`,
     )
   }
-  return { name, version, description, weights }
+  const strategy: Record<string, VersionStrategy> = {}
+  const rawStrategy = body.additional_version_strategy
+  for (const [extra, value] of Object.entries(
+    rawStrategy === undefined || rawStrategy === null ? {} : asBody(rawStrategy),
+  )) {
+    if (extra === version) {
+      throw new StratoError(
+        'ADDITIONAL_VERSION_IS_MAJOR',
+        `The rule-routed version '${extra}' is the alias's own version.`,
+      )
+    }
+    if (!(await versionExists(store, latest, extra))) {
+      throw new StratoError(
+        'INVALID_ADDITIONAL_VERSION',
+        `The rule-routed version '${extra}' does not exist.`,
+      )
+    }
+    strategy[extra] = parseStrategy(extra, value)
+  }
+  return { name, version, description, weights, strategy }
 }
 
 export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void {
