@@ -293,6 +293,10 @@ describe('aliases', () => {
     expect(await versionOf({ cookie: 'session=1; beta=b' })).toBe('v2')
     expect(await versionOf({ 'x-canary': 'no', cookie: 'beta=c' })).toBe('v1')
     expect(await versionOf({})).toBe('v1')
+    const summary = (
+      await strato.client.raw('POST', path, '{}', { 'x-canary': 'yes' })
+    ).headers.get('x-cff-invoke-summary')
+    expect(JSON.parse(summary ?? '{}')).toMatchObject({ version: 'v2' })
     // Reading the alias's function (not invoking it) always shows the alias's own version.
     for (let i = 0; i < 5; i++) {
       expect((await strato.client.showConfig(`${PROJECT_ID}:default:${NAME}:!prod`)).version).toBe(

@@ -86,6 +86,8 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
             billingDuration: r.billedDurationMs,
             memorySize: r.memorySizeMb,
             memoryUsed: r.memoryUsedMb,
+            // Strato addition: which version served (an alias may route to several).
+            version: r.version,
           }),
         )
         .header('x-cff-billing-duration', String(r.billedDurationMs))
