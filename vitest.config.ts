@@ -18,6 +18,9 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           pool: 'forks',
+          // One file at a time: these tests time deadlines and start instances in bursts, and two
+          // cores shared with a second test file make starts take seconds (seen as flaky timeouts).
+          poolOptions: { forks: { singleFork: true } },
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

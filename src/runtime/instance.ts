@@ -229,7 +229,7 @@ export class Instance {
         this.#failStart(
           new FunctionFailure(
             'RuntimeStartTimeout',
-            `The function instance did not become ready within ${this.#spec.startTimeoutMs} ms (loading the runtime and the handler module).${this.#stderrHint()}`,
+            `The function instance did not become ready within ${this.#spec.startTimeoutMs} ms (loading the runtime and the handler module; ${this.#startProgress()}).${this.#stderrHint()}`,
             this.#takeAllOutput(),
           ),
         ),
@@ -263,6 +263,11 @@ export class Instance {
     this.#startSettle = undefined
     void this.stop()
     settle?.reject(err)
+  }
+
+  /** What the host had seen of a start that missed its deadline, for diagnosing slow starts. */
+  #startProgress(): string {
+    return `${this.#outReceived} bytes of output and ${this.#frameQueue.length} undelivered frames received, process ${this.#exited === undefined ? 'still running' : 'exited'}`
   }
 
   #stderrHint(): string {

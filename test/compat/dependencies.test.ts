@@ -2,46 +2,21 @@
  * Dependency packages through the official SDK: a Node.js function requires, and a Python function
  * imports, a library that only an attached dependency provides (issue 6, first part).
  */
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-} from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { b64, inlineFunction, zipFiles } from '../helpers/code.js'
-
-const require = createRequire(import.meta.url)
-const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core')
-const fg = require('@huaweicloud/huaweicloud-sdk-functiongraph')
 
 let strato: TestStrato
 let client: any
 
 beforeAll(async () => {
   strato = await startTestStrato()
-  const cred = new BasicCredentials()
-    .withAk(ACCESS_KEY)
-    .withSk(SECRET_KEY)
-    .withProjectId(PROJECT_ID)
-  client = fg.FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(strato.url).build()
+  client = sdkClient(strato.url)
 })
 afterAll(async () => {
   await strato.close()
 })
-
-async function sdkError(
-  p: Promise<unknown>,
-): Promise<{ httpStatusCode: number; errorCode: string }> {
-  try {
-    await p
-  } catch (err) {
-    return err as { httpStatusCode: number; errorCode: string }
-  }
-  throw new Error('expected the SDK to throw')
-}
 
 const upload = async (name: string, runtime: string, files: Record<string, string>) =>
   client.createDependencyVersion(

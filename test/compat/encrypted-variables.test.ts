@@ -4,20 +4,10 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-} from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { fg, sdkClient } from '../helpers/sdk.js'
 import { b64 } from '../helpers/code.js'
-
-const require = createRequire(import.meta.url)
-const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core')
-const fg = require('@huaweicloud/huaweicloud-sdk-functiongraph')
 
 const SECRET = 'pa55-W0rd-never-seen-7f3c91'
 const ROTATED = 'rotated-secret-4b2e88'
@@ -28,11 +18,7 @@ const responses: string[] = []
 
 beforeAll(async () => {
   strato = await startTestStrato()
-  const cred = new BasicCredentials()
-    .withAk(ACCESS_KEY)
-    .withSk(SECRET_KEY)
-    .withProjectId(PROJECT_ID)
-  client = fg.FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(strato.url).build()
+  client = sdkClient(strato.url)
 })
 afterAll(async () => {
   await strato.close()

@@ -3,46 +3,21 @@
  * id, drives the whole function lifecycle for Node.js and Python functions written to FunctionGraph's
  * handler contract.
  */
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-} from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { b64, zipFiles } from '../helpers/code.js'
-
-const require = createRequire(import.meta.url)
-const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core')
-const fg = require('@huaweicloud/huaweicloud-sdk-functiongraph')
 
 let strato: TestStrato
 let client: any
 
 beforeAll(async () => {
   strato = await startTestStrato()
-  const cred = new BasicCredentials()
-    .withAk(ACCESS_KEY)
-    .withSk(SECRET_KEY)
-    .withProjectId(PROJECT_ID)
-  client = fg.FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(strato.url).build()
+  client = sdkClient(strato.url)
 })
 afterAll(async () => {
   await strato.close()
 })
-
-async function sdkError(
-  p: Promise<unknown>,
-): Promise<{ httpStatusCode: number; errorCode: string; errorMsg: string; requestId: string }> {
-  try {
-    await p
-  } catch (err) {
-    return err as { httpStatusCode: number; errorCode: string; errorMsg: string; requestId: string }
-  }
-  throw new Error('expected the SDK to throw')
-}
 
 // FunctionGraph's own samples, unchanged: the APIG-shaped response of the Node.js and Python templates.
 const NODE_SAMPLE = `exports.handler = async (event, context) => {
@@ -217,14 +192,7 @@ describe.each([
 })
 
 test('an SDK client with the wrong secret key is refused with 401', async () => {
-  const cred = new BasicCredentials()
-    .withAk(ACCESS_KEY)
-    .withSk('wrong-secret')
-    .withProjectId(PROJECT_ID)
-  const bad = fg.FunctionGraphClient.newBuilder()
-    .withCredential(cred)
-    .withEndpoint(strato.url)
-    .build()
+  const bad = sdkClient(strato.url, 'wrong-secret')
   const err = await sdkError(bad.listFunctions(new fg.ListFunctionsRequest()))
   expect([err.httpStatusCode, err.errorCode]).toEqual([401, 'FSS.0401'])
 })

@@ -1,20 +1,10 @@
 /**
  * Saved test events and resource tags through the official SDK (issue 6, first part).
  */
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-} from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { b64, inlineFunction } from '../helpers/code.js'
-
-const require = createRequire(import.meta.url)
-const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core')
-const fg = require('@huaweicloud/huaweicloud-sdk-functiongraph')
 
 const URN = `urn:fss:local-1:${PROJECT_ID}:function:default:tagged:latest`
 let strato: TestStrato
@@ -23,11 +13,7 @@ let funcId = ''
 
 beforeAll(async () => {
   strato = await startTestStrato()
-  const cred = new BasicCredentials()
-    .withAk(ACCESS_KEY)
-    .withSk(SECRET_KEY)
-    .withProjectId(PROJECT_ID)
-  client = fg.FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(strato.url).build()
+  client = sdkClient(strato.url)
   funcId = String(
     (
       await strato.client.createFunction(
@@ -39,17 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await strato.close()
 })
-
-async function sdkError(
-  p: Promise<unknown>,
-): Promise<{ httpStatusCode: number; errorCode: string }> {
-  try {
-    await p
-  } catch (err) {
-    return err as { httpStatusCode: number; errorCode: string }
-  }
-  throw new Error('expected the SDK to throw')
-}
 
 test('test events: create, list, show, update, delete; size, count and unknown ids give FSS.1069 / FSS.1068 / FSS.1070', async () => {
   const content = b64(JSON.stringify({ hello: 'event' }))

@@ -2,20 +2,10 @@
  * Versions and aliases through the official SDK: publish immutable snapshots, route an alias's
  * traffic by weight, roll back by moving the alias (issue 6, first part).
  */
-import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-} from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { b64, inlineFunction } from '../helpers/code.js'
-
-const require = createRequire(import.meta.url)
-const { BasicCredentials } = require('@huaweicloud/huaweicloud-sdk-core')
-const fg = require('@huaweicloud/huaweicloud-sdk-functiongraph')
 
 let strato: TestStrato
 let client: any
@@ -26,11 +16,7 @@ const source = (label: string) =>
 
 beforeAll(async () => {
   strato = await startTestStrato()
-  const cred = new BasicCredentials()
-    .withAk(ACCESS_KEY)
-    .withSk(SECRET_KEY)
-    .withProjectId(PROJECT_ID)
-  client = fg.FunctionGraphClient.newBuilder().withCredential(cred).withEndpoint(strato.url).build()
+  client = sdkClient(strato.url)
   await strato.client.createFunction(
     inlineFunction(NAME, source('one'), { user_data: '{"STAGE":"first"}' }),
   )
@@ -38,17 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await strato.close()
 })
-
-async function sdkError(
-  p: Promise<unknown>,
-): Promise<{ httpStatusCode: number; errorCode: string; errorMsg: string }> {
-  try {
-    await p
-  } catch (err) {
-    return err as { httpStatusCode: number; errorCode: string; errorMsg: string }
-  }
-  throw new Error('expected the SDK to throw')
-}
 
 const publish = (version: string, digest?: string) =>
   client.createFunctionVersion(
@@ -203,9 +178,9 @@ describe('aliases', () => {
     )
     const counts = { v1: 0, v2: 0 }
     const errors: string[] = []
-    for (let i = 0; i < 1000; i += 20) {
+    for (let i = 0; i < 1000; i += 10) {
       const batch = await Promise.all(
-        Array.from({ length: 20 }, () =>
+        Array.from({ length: 10 }, () =>
           strato.client.invoke(`${PROJECT_ID}:default:${NAME}:!prod`, '{}'),
         ),
       )

@@ -2,8 +2,9 @@ import yauzl from 'yauzl'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { ApiError, StratoClient } from '../../src/client/index.js'
+import { StratoClient } from '../../src/client/index.js'
 import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { apiError } from '../helpers/sdk.js'
 import { b64, inlineFunction, pythonZip, zipFiles } from '../helpers/code.js'
 
 const HELLO = "exports.handler = async (event) => ({ hello: event.name ?? 'world' })"
@@ -18,18 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await strato.close()
 })
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof ApiError) {
-      return err
-    }
-    throw err
-  }
-  throw new Error('expected an API error')
-}
 
 function listZip(buf: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {

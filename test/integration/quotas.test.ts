@@ -2,8 +2,8 @@
  * Quotas are FunctionGraph's by default and settable per deployment; each refusal has its FSS code.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { ApiError } from '../../src/client/index.js'
 import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { apiError } from '../helpers/sdk.js'
 import { b64, inlineFunction, zipFiles } from '../helpers/code.js'
 
 let strato: TestStrato
@@ -20,18 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await strato.close()
 })
-
-async function apiError(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof ApiError) {
-      return err
-    }
-    throw err
-  }
-  throw new Error('expected an API error')
-}
 
 const src = (n: number) => `exports.handler = async () => ${n}`
 const letters = (n: number) =>
