@@ -117,7 +117,7 @@ const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 const HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|\.))[A-Za-z0-9_\-./]+\.[A-Za-z_$][A-Za-z0-9_$]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
 // Set by the platform in every instance; a function's variables may not replace them.
-const RESERVED_ENV = /^(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG)$/
+const RESERVED_ENV = /^(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG|NODE_PATH|PYTHONPATH)$/
 
 /** Validates `func_name` (FSS.1002). */
 export function validateFunctionName(name: unknown): string {
@@ -181,44 +181,50 @@ function validateHandler(value: string, field: string, code: ErrorCode): string 
  * Validates a `user_data` JSON string: an object of at most 20 string values, at most 4096
  * characters, keys usable as environment variable names and not reserved by the platform.
  */
-export function validateUserData(value: unknown): string {
+export function validateUserData(value: unknown, field = 'user_data', secret = false): string {
   if (value === undefined || value === null || value === '') {
     return ''
   }
   if (typeof value !== 'string') {
-    fail('INVALID_USER_DATA', '\'user_data\' must be a JSON string such as \'{"key":"value"}\'.')
+    fail('INVALID_USER_DATA', `'${field}' must be a JSON string such as '{"key":"value"}'.`)
   }
   if (value.length > L.USER_DATA_MAX_CHARS) {
     fail(
       'USER_DATA_TOO_LARGE',
-      `'user_data' is ${value.length} characters; the limit is ${L.USER_DATA_MAX_CHARS}.`,
+      `'${field}' is ${value.length} characters; the limit is ${L.USER_DATA_MAX_CHARS}.`,
     )
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(value)
   } catch (err) {
-    fail('INVALID_USER_DATA', `'user_data' is not valid JSON: ${(err as Error).message}.`)
+    // The parser's message quotes the text around the error: never for secrets.
+    fail(
+      'INVALID_USER_DATA',
+      secret
+        ? `'${field}' is not valid JSON.`
+        : `'${field}' is not valid JSON: ${(err as Error).message}.`,
+    )
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    fail('INVALID_USER_DATA', "'user_data' must be a JSON object of string values.")
+    fail('INVALID_USER_DATA', `'${field}' must be a JSON object of string values.`)
   }
   const entries = Object.entries(parsed)
   if (entries.length > L.USER_DATA_MAX_KEYS) {
     fail(
       'USER_DATA_TOO_MANY',
-      `'user_data' has ${entries.length} items; the limit is ${L.USER_DATA_MAX_KEYS}.`,
+      `'${field}' has ${entries.length} items; the limit is ${L.USER_DATA_MAX_KEYS}.`,
     )
   }
   for (const [k, v] of entries) {
     if (!ENV_NAME.test(k)) {
-      fail('INVALID_USER_DATA', `'user_data' key '${k}' is not a valid environment variable name.`)
+      fail('INVALID_USER_DATA', `'${field}' key '${k}' is not a valid environment variable name.`)
     }
     if (RESERVED_ENV.test(k)) {
-      fail('INVALID_USER_DATA', `'user_data' key '${k}' is reserved for the platform.`)
+      fail('INVALID_USER_DATA', `'${field}' key '${k}' is reserved for the platform.`)
     }
     if (typeof v !== 'string') {
-      fail('INVALID_USER_DATA', `'user_data' value of '${k}' must be a string.`)
+      fail('INVALID_USER_DATA', `'${field}' value of '${k}' must be a string.`)
     }
   }
   return value
@@ -237,7 +243,7 @@ export function mergeEncryptedUserData(
   previous: Readonly<Record<string, string>>,
   userData: string,
 ): string {
-  const validated = validateUserData(value)
+  const validated = validateUserData(value, 'encrypted_user_data', true)
   if (validated === '') {
     return ''
   }

@@ -18,7 +18,7 @@ export type Qualifier =
 
 // FunctionGraph version and alias names: letters, digits, '.', '-' and '_' (reference §4.3).
 const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/
+const ALIAS_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/
 
 /** Validates a version name for publishing (FSS.1015); `latest` is reserved. */
 export function validateVersionName(name: string): string {

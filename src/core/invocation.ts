@@ -49,6 +49,9 @@ export interface InvocationResult {
 
 export interface Invoker {
   invoke(request: InvocationRequest): Promise<InvocationResult>
-  /** Drops warm instances of a function that was changed or deleted; new requests start fresh. */
-  forget(functionId: string): Promise<void>
+  /**
+   * Drops warm instances of a function that changed: of one version (`latest` after a code or
+   * config change, a deleted published version) or, without `version`, of all (function deleted).
+   */
+  forget(functionId: string, version?: string): Promise<void>
 }

@@ -70,7 +70,10 @@ const PARALLEL_STARTS_PER_FUNCTION = 4
 
 export class InstancePool implements Invoker {
   readonly #o: InstancePoolOptions
+  /** The current pool of each function version, by `instanceKeyOf`. */
   readonly #pools = new Map<string, RevisionPool>()
+  /** Retired pools that still have instances busy or requests waiting; gone once empty. */
+  readonly #draining = new Set<RevisionPool>()
   readonly #reaper: NodeJS.Timeout
   #closed = false
 
@@ -81,9 +84,42 @@ export class InstancePool implements Invoker {
     this.#reaper.unref()
   }
 
+  #allPools(): RevisionPool[] {
+    return [...this.#pools.values(), ...this.#draining]
+  }
+
+  #poolsOf(functionId: string): RevisionPool[] {
+    return this.#allPools().filter((p) => p.functionId === functionId)
+  }
+
+  /** Instances of a function in any state, across its versions and revisions. */
+  #instanceCount(functionId: string): number {
+    return this.#poolsOf(functionId).reduce(
+      (n, p) => n + p.idle.length + p.busy.size + p.starting,
+      0,
+    )
+  }
+
+  #startsInFlight(functionId: string): number {
+    return this.#poolsOf(functionId).reduce((n, p) => n + p.starting, 0)
+  }
+
+  /** Stops one idle instance of another version of the function, to make room under its cap. */
+  #evictIdle(functionId: string, except: RevisionPool): boolean {
+    for (const other of this.#poolsOf(functionId)) {
+      const victim = other === except ? undefined : other.idle.shift()
+      if (victim !== undefined) {
+        void victim.stop()
+        this.#dropIfEmpty(other)
+        return true
+      }
+    }
+    return false
+  }
+
   /** Code digests that live instances (or requests waiting for one) still need. */
   digestsInUse(): Set<string> {
-    return new Set([...this.#pools.values()].map((p) => p.fn.digest))
+    return new Set(this.#allPools().map((p) => p.fn.digest))
   }
 
   /** Live instances per state, for the info endpoint and tests. */
@@ -91,7 +127,7 @@ export class InstancePool implements Invoker {
     let idle = 0
     let busy = 0
     let starting = 0
-    for (const p of this.#pools.values()) {
+    for (const p of this.#allPools()) {
       idle += p.idle.length
       busy += p.busy.size
       starting += p.starting
@@ -171,33 +207,38 @@ export class InstancePool implements Invoker {
 
   #poolFor(fn: FunctionRecord): RevisionPool {
     const key = instanceKeyOf(fn)
-    let pool = this.#pools.get(key)
-    if (pool === undefined) {
-      // A request for a newer revision retires the older ones: code and config updates never
-      // reach a running instance, and the next invocations get new instances. A late request for
-      // an older revision (resolved just before the change) gets a pool that is retired at once.
-      let newest = true
-      for (const other of this.#pools.values()) {
-        if (other.functionId !== fn.id || other.fn.version !== fn.version) {
-          continue
-        }
-        if (other.revision < fn.revision) {
-          this.#retire(other)
-        } else {
-          newest = false
-        }
+    const current = this.#pools.get(key)
+    if (current !== undefined) {
+      return current
+    }
+    // A request for a newer revision retires the older ones of the same version: code and config
+    // updates never reach a running instance, and the next invocations get new instances. A late
+    // request for an older revision (resolved just before the change) gets a pool retired at once.
+    let newer = false
+    for (const other of [...this.#pools.values()]) {
+      if (other.functionId !== fn.id || other.fn.version !== fn.version) {
+        continue
       }
-      pool = {
-        key,
-        functionId: fn.id,
-        revision: fn.revision,
-        fn,
-        idle: [],
-        busy: new Set(),
-        starting: 0,
-        waiters: [],
-        retired: !newest,
+      if (other.revision < fn.revision) {
+        this.#retire(other)
+      } else {
+        newer = true
       }
+    }
+    const pool: RevisionPool = {
+      key,
+      functionId: fn.id,
+      revision: fn.revision,
+      fn,
+      idle: [],
+      busy: new Set(),
+      starting: 0,
+      waiters: [],
+      retired: newer,
+    }
+    if (newer) {
+      this.#draining.add(pool)
+    } else {
       this.#pools.set(key, pool)
     }
     return pool
@@ -229,8 +270,12 @@ export class InstancePool implements Invoker {
       pool.busy.add(warm)
       return warm
     }
-    if (pool.busy.size + pool.starting < max && pool.starting < PARALLEL_STARTS_PER_FUNCTION) {
-      return this.#startFor(pool, fn)
+    if (this.#startsInFlight(fn.id) < PARALLEL_STARTS_PER_FUNCTION) {
+      // Max instances holds across the function's versions: room may be made by stopping an idle
+      // instance of another version.
+      if (this.#instanceCount(fn.id) < max || this.#evictIdle(fn.id, pool)) {
+        return this.#startFor(pool, fn)
+      }
     }
     return new Promise<Instance>((resolve, reject) => {
       const leave = (err: StratoError): void => {
@@ -316,11 +361,10 @@ export class InstancePool implements Invoker {
 
   /** A start ended: if requests wait and there is room, start the next instance for the first. */
   #startForWaiters(pool: RevisionPool): void {
-    if (
-      this.#closed ||
-      pool.waiters.length === 0 ||
-      pool.starting >= PARALLEL_STARTS_PER_FUNCTION
-    ) {
+    if (this.#closed || pool.waiters.length === 0) {
+      return
+    }
+    if (this.#startsInFlight(pool.functionId) >= PARALLEL_STARTS_PER_FUNCTION) {
       return
     }
     let max: number
@@ -329,7 +373,7 @@ export class InstancePool implements Invoker {
     } catch {
       return
     }
-    if (pool.busy.size + pool.starting >= max) {
+    if (this.#instanceCount(pool.functionId) >= max && !this.#evictIdle(pool.functionId, pool)) {
       return
     }
     const waiter = pool.waiters.shift()
@@ -337,6 +381,11 @@ export class InstancePool implements Invoker {
       waiter.settle()
       this.#startFor(pool, pool.fn).then(waiter.resolve, waiter.reject)
     }
+  }
+
+  /** Requests of other versions of the function that wait for room under its cap. */
+  #otherWaiting(pool: RevisionPool): RevisionPool | undefined {
+    return this.#poolsOf(pool.functionId).find((p) => p !== pool && p.waiters.length > 0)
   }
 
   #release(pool: RevisionPool, instance: Instance): void {
@@ -357,6 +406,15 @@ export class InstancePool implements Invoker {
     }
     if (pool.retired || this.#closed) {
       void instance.stop()
+      this.#dropIfEmpty(pool)
+      return
+    }
+    // Another version waits for room under the function's cap: this instance makes way for it.
+    const other = this.#otherWaiting(pool)
+    if (other !== undefined) {
+      void instance.stop()
+      this.#dropIfEmpty(pool)
+      this.#startForWaiters(other)
       return
     }
     pool.idle.push(instance)
@@ -390,22 +448,40 @@ export class InstancePool implements Invoker {
       pool.starting === 0 &&
       pool.waiters.length === 0
     ) {
-      this.#pools.delete(pool.key)
+      // By identity: the key may already belong to a newer pool of the same revision.
+      if (this.#pools.get(pool.key) === pool) {
+        this.#pools.delete(pool.key)
+      }
+      this.#draining.delete(pool)
     }
   }
 
+  /**
+   * Takes a pool out of service: its idle instances stop, busy ones stop when they finish (after
+   * serving the requests already queued for them), and new requests get a new pool.
+   */
   #retire(pool: RevisionPool): void {
     pool.retired = true
     for (const instance of pool.idle.splice(0)) {
       void instance.stop()
     }
+    if (this.#pools.get(pool.key) === pool) {
+      this.#pools.delete(pool.key)
+    }
+    this.#draining.add(pool)
     this.#dropIfEmpty(pool)
   }
 
-  /** Drops every warm instance of a function (after it was updated or deleted). */
-  forget(functionId: string): Promise<void> {
-    for (const pool of this.#pools.values()) {
-      if (pool.functionId === functionId) {
+  /**
+   * Drops the warm instances of a function that changed: of `version` only (a code or config change
+   * touches `latest`, a deleted version only itself), or of all its versions (function deleted).
+   */
+  forget(functionId: string, version?: string): Promise<void> {
+    for (const pool of [...this.#pools.values()]) {
+      if (
+        pool.functionId === functionId &&
+        (version === undefined || pool.fn.version === version)
+      ) {
         this.#retire(pool)
       }
     }
@@ -414,7 +490,7 @@ export class InstancePool implements Invoker {
 
   #reapIdle(): void {
     const cutoff = Date.now() - this.#o.idleTtlMs
-    for (const pool of this.#pools.values()) {
+    for (const pool of this.#allPools()) {
       const keep: Instance[] = []
       for (const instance of pool.idle) {
         if (instance.lastUsedAt < cutoff) {
@@ -433,7 +509,7 @@ export class InstancePool implements Invoker {
     this.#closed = true
     clearInterval(this.#reaper)
     const stops: Array<Promise<void>> = []
-    for (const pool of this.#pools.values()) {
+    for (const pool of this.#allPools()) {
       for (const waiter of pool.waiters.splice(0)) {
         waiter.settle()
         waiter.reject(new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.'))
@@ -444,6 +520,7 @@ export class InstancePool implements Invoker {
     }
     await Promise.all(stops)
     this.#pools.clear()
+    this.#draining.clear()
   }
 }
 

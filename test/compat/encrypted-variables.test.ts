@@ -99,6 +99,20 @@ test('writing the masked config back keeps the secret; a new value replaces it; 
     .updateConfig('vault', { ...shown, user_data: '{"DB_PASSWORD":"x"}' })
     .catch((e: unknown) => e)
   expect((both as { errorCode: string }).errorCode).toBe('FSS.1009')
+  // The same clash through user_data alone (no encrypted_user_data in the body).
+  const plainOnly = Object.fromEntries(
+    Object.entries(shown).filter(([k]) => k !== 'encrypted_user_data'),
+  )
+  const alone = await strato.client
+    .updateConfig('vault', { ...plainOnly, user_data: '{"DB_PASSWORD":"x"}' })
+    .catch((e: unknown) => e)
+  expect((alone as { errorCode: string }).errorCode).toBe('FSS.1009')
+  // A malformed value is refused without quoting it back.
+  const malformed = await strato.client
+    .updateConfig('vault', { ...shown, encrypted_user_data: `{"DB_PASSWORD": ${SECRET}}` })
+    .catch((e: unknown) => e)
+  expect((malformed as { errorCode: string }).errorCode).toBe('FSS.1009')
+  expect(String((malformed as Error).message)).not.toContain(SECRET)
 })
 
 test('the plaintext appears in no API response and nowhere in the data dir', async () => {

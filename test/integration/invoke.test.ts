@@ -419,3 +419,69 @@ describe('instances', () => {
     expect((await client.invoke('rolling', '{}')).result).toBe('v2')
   })
 })
+
+describe('instances across versions', () => {
+  const publish = (name: string, version: string) =>
+    client.raw(
+      'POST',
+      `/v2/${PROJECT_ID}/fgs/functions/${name}/versions`,
+      JSON.stringify({ version }),
+    )
+  const idOf = async (urn: string) =>
+    JSON.parse((await client.invoke(urn, '{}')).result).id as number
+
+  test('a change to latest keeps published versions warm, and latest warms up again after one start', async () => {
+    const src = 'const id = Math.random(); exports.handler = async () => ({ id })'
+    await client.createFunction(inlineFunction('warm-versions', src))
+    expect((await publish('warm-versions', 'v1')).status).toBe(200)
+    const v1 = `${PROJECT_ID}:default:warm-versions:v1`
+    const before = await idOf(v1)
+    await client.updateCode('warm-versions', {
+      code_type: 'inline',
+      func_code: { file: b64(`${src} // v2`) },
+    })
+    expect(await idOf(v1)).toBe(before)
+    const first = await idOf('warm-versions')
+    expect(await idOf('warm-versions')).toBe(first)
+    expect(await idOf('warm-versions')).toBe(first)
+  })
+
+  test('max instances holds across versions: one instance in all, each version served in turn', async () => {
+    // Its own Strato, so the instance count is this function's alone.
+    const own = await startTestStrato()
+    try {
+      const c = own.client
+      const src =
+        'const id = Math.random(); exports.handler = async (e) => { await new Promise(r => setTimeout(r, e.wait || 0)); return { id } }'
+      await c.createFunction(
+        inlineFunction('one-for-all', src, { strategy_config: { concurrency: 1 } }),
+      )
+      expect(
+        (
+          await c.raw(
+            'POST',
+            `/v2/${PROJECT_ID}/fgs/functions/one-for-all/versions`,
+            JSON.stringify({ version: 'v1' }),
+          )
+        ).status,
+      ).toBe(200)
+      const v1 = `${PROJECT_ID}:default:one-for-all:v1`
+      const total = () => {
+        const s = own.running.pool.stats()
+        return s.idle + s.busy + s.starting
+      }
+      await c.invoke(v1, '{}')
+      await c.invoke('one-for-all', '{}')
+      expect(total()).toBeLessThanOrEqual(1)
+      // Both versions at once: the second waits for the first to make room, and both succeed.
+      const [a, b] = await Promise.all([
+        c.invoke(v1, '{"wait":200}'),
+        c.invoke('one-for-all', '{"wait":200}'),
+      ])
+      expect(a.isFunctionError || b.isFunctionError).toBe(false)
+      expect(total()).toBeLessThanOrEqual(1)
+    } finally {
+      await own.close()
+    }
+  })
+})

@@ -7,6 +7,7 @@ import {
   StratoError,
   asBody,
   parseDependVersionList,
+  MASKED_VALUE,
   mergeEncryptedUserData,
   parseCodeInput,
   parseFunctionConfig,
@@ -48,6 +49,18 @@ function withSealedVariables(
   previous: FunctionRecord | undefined,
 ): FunctionConfig {
   if (!('encrypted_user_data' in body)) {
+    if ('user_data' in body && cfg.encryptedUserData !== '') {
+      // Plain variables changed alone: they must still not clash with the sealed ones.
+      const sealedPlain = JSON.parse(store.secrets.open(cfg.encryptedUserData)) as Record<
+        string,
+        string
+      >
+      mergeEncryptedUserData(
+        JSON.stringify(Object.fromEntries(Object.keys(sealedPlain).map((k) => [k, MASKED_VALUE]))),
+        sealedPlain,
+        cfg.userData,
+      )
+    }
     return cfg
   }
   const previousPlain =
@@ -117,7 +130,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   }
 
   /** Drops warm instances of the old revision; its code is collected later (see main.ts). */
-  const afterChange = (fnId: string): Promise<void> => deps.invoker.forget(fnId)
+  const afterChange = (fnId: string, version?: string): Promise<void> =>
+    deps.invoker.forget(fnId, version)
 
   app.post<{ Params: ProjectParams }>(
     '/v2/:project_id/fgs/functions',
@@ -204,7 +218,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // in two calls (config, then code), and until both are in, invocations fail with a clear
       // ImportModuleError rather than the update being refused.
       const updated = await store.functions.updateConfig(fn, cfg)
-      await afterChange(fn.id)
+      await afterChange(fn.id, 'latest')
       return functionView(updated, region, store.secrets)
     },
   )
@@ -227,7 +241,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         )
       }
       const updated = await store.functions.updateConfig(fn, { ...fn, maxInstances: n })
-      await afterChange(fn.id)
+      await afterChange(fn.id, 'latest')
       return functionView(updated, region, store.secrets)
     },
   )
@@ -268,7 +282,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         })
       }
       if (updated !== fn) {
-        await afterChange(fn.id)
+        await afterChange(fn.id, 'latest')
       }
       const pkg = await store.code.readPackage(updated.digest)
       return codeView(updated, region, pkg.toString('base64'))
@@ -289,7 +303,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       if (q !== undefined && q.version !== 'latest') {
         // A published version: only that snapshot goes (refused while an alias routes to it).
         await store.versions.deleteVersion(latest, q.version)
-        await afterChange(latest.id)
+        await afterChange(latest.id, q.version)
         return reply.code(204).send()
       }
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).

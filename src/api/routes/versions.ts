@@ -195,6 +195,13 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
         body.version === undefined || body.version === null || body.version === ''
           ? undefined
           : validateVersionName(body.version)
+      if (
+        body.description !== undefined &&
+        body.description !== null &&
+        typeof body.description !== 'string'
+      ) {
+        throw new StratoError('INVALID_PARAMETER', "'description' must be a string.")
+      }
       const description = typeof body.description === 'string' ? body.description : ''
       if (description.length > Limits.DESCRIPTION_MAX_CHARS) {
         throw new StratoError(
