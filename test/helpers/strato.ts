@@ -7,6 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createLogger } from '../../src/observability/index.js'
+import { signRequest } from '../../src/auth/index.js'
 import { StratoClient } from '../../src/client/index.js'
 import { startStrato, type RunningStrato } from '../../src/main.js'
 
@@ -157,4 +158,19 @@ export async function waitFor(
     }
     await new Promise((r) => setTimeout(r, stepMs))
   }
+}
+
+/** Header lines (`name: value`, CRLF-joined) of a correctly signed POST, for raw-socket tests. */
+export function signedHeaderLines(url: string, body: string): string {
+  const headers = signRequest({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
+    body,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+  })
+  return Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')
 }

@@ -4,13 +4,11 @@
  */
 import net from 'node:net'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { signRequest } from '../../src/auth/index.js'
 import {
-  ACCESS_KEY,
   PROJECT_ID,
-  SECRET_KEY,
   startTestStrato,
   type TestStrato,
+  signedHeaderLines,
 } from '../helpers/strato.js'
 import { inlineFunction } from '../helpers/code.js'
 
@@ -80,17 +78,7 @@ test('a Content-Length longer than the body sent is cut at the request timeout, 
   const { port, host } = new URL(strato.url)
   const body = '{"complete":false}'
   const url = `${strato.url}/v2/${PROJECT_ID}/fgs/functions/never-called/invocations`
-  const headers = signRequest({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
-    body,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-  })
-  const head = Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n')
+  const head = signedHeaderLines(url, body)
   const socket = net.connect(Number(port), '127.0.0.1')
   await new Promise<void>((r) => socket.once('connect', () => r()))
   // Announces 10 bytes more than it sends, then goes quiet.

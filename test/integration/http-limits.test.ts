@@ -11,6 +11,7 @@ import {
   startTestStrato,
   waitFor,
   type TestStrato,
+  signedHeaderLines,
 } from '../helpers/strato.js'
 import { b64, inlineFunction } from '../helpers/code.js'
 
@@ -29,17 +30,7 @@ test('a body that never finishes arriving is cut with 408 FSS.0408 within about 
   // Correctly signed headers, so the request passes the checks made before the body is read.
   const body = JSON.stringify(inlineFunction('never-arrives', 'exports.handler = async () => 1'))
   const url = `${strato.url}/v2/${PROJECT_ID}/fgs/functions`
-  const headers = signRequest({
-    method: 'POST',
-    url,
-    headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
-    body,
-    accessKey: ACCESS_KEY,
-    secretKey: SECRET_KEY,
-  })
-  const head = Object.entries(headers)
-    .map(([k, v]) => `${k}: ${v}`)
-    .join('\r\n')
+  const head = signedHeaderLines(url, body)
   const answer = await new Promise<string>((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1', () => {
       socket.write(

@@ -172,6 +172,14 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
   const { store } = deps
   const region = deps.config.region
 
+  const existingAlias = async (latest: FunctionRecord, name: string): Promise<Alias> => {
+    const alias = await store.versions.getAlias(latest, name)
+    if (alias === undefined) {
+      throw new StratoError('ALIAS_NOT_FOUND', `The alias '${name}' does not exist.`)
+    }
+    return alias
+  }
+
   app.post<{ Params: FunctionPathParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/versions',
     async (request) => {
@@ -268,14 +276,7 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
     '/v2/:project_id/fgs/functions/:function_urn/aliases/:alias_name',
     async (request) => {
       const latest = await resolveLatest(store, request.params)
-      const alias = await store.versions.getAlias(latest, request.params.alias_name)
-      if (alias === undefined) {
-        throw new StratoError(
-          'ALIAS_NOT_FOUND',
-          `The alias '${request.params.alias_name}' does not exist.`,
-        )
-      }
-      return aliasView(latest, alias, region)
+      return aliasView(latest, await existingAlias(latest, request.params.alias_name), region)
     },
   )
 
@@ -297,12 +298,7 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
     '/v2/:project_id/fgs/functions/:function_urn/aliases/:alias_name',
     async (request, reply) => {
       const latest = await resolveLatest(store, request.params)
-      if ((await store.versions.getAlias(latest, request.params.alias_name)) === undefined) {
-        throw new StratoError(
-          'ALIAS_NOT_FOUND',
-          `The alias '${request.params.alias_name}' does not exist.`,
-        )
-      }
+      await existingAlias(latest, request.params.alias_name)
       await store.versions.deleteAlias(latest, request.params.alias_name)
       return reply.code(204).send()
     },
