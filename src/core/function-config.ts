@@ -119,6 +119,26 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
 // Set by the platform in every instance; a function's variables may not replace them.
 const RESERVED_ENV = /^(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG|NODE_PATH|PYTHONPATH)$/
 
+/**
+ * Validates a `description` (of a function, version, alias or dependency; FSS.1019). Left out, it
+ * is `fallback`.
+ */
+export function validateDescription(value: unknown, fallback = ''): string {
+  if (value === undefined || value === null) {
+    return fallback
+  }
+  if (typeof value !== 'string') {
+    fail('DESCRIPTION_TOO_LONG', "'description' must be a string.")
+  }
+  if (value.length > L.DESCRIPTION_MAX_CHARS) {
+    fail(
+      'DESCRIPTION_TOO_LONG',
+      `The description is ${value.length} characters; the limit is ${L.DESCRIPTION_MAX_CHARS}.`,
+    )
+  }
+  return value
+}
+
 /** Validates `func_name` (FSS.1002). */
 export function validateFunctionName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
@@ -335,14 +355,7 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
   }
   const userData =
     'user_data' in body ? validateUserData(body.user_data) : (previous?.userData ?? '')
-  const description =
-    optionalString(body, 'description', 'DESCRIPTION_TOO_LONG') ?? previous?.description ?? ''
-  if (description.length > L.DESCRIPTION_MAX_CHARS) {
-    fail(
-      'DESCRIPTION_TOO_LONG',
-      `The description is ${description.length} characters; the limit is ${L.DESCRIPTION_MAX_CHARS}.`,
-    )
-  }
+  const description = validateDescription(body.description, previous?.description ?? '')
   const initRaw = optionalString(body, 'initializer_handler', 'INVALID_INITIALIZER')
   const initializerHandler =
     initRaw === undefined

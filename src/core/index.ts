@@ -27,6 +27,7 @@ export {
   parseCodeInput,
   parseFunctionConfig,
   userDataEntries,
+  validateDescription,
   validateFunctionName,
   validatePackageName,
   validateUserData,

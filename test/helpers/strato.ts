@@ -160,9 +160,9 @@ export async function waitFor(
   }
 }
 
-/** Header lines (`name: value`, CRLF-joined) of a correctly signed POST, for raw-socket tests. */
-export function signedHeaderLines(url: string, body: string): string {
-  const headers = signRequest({
+/** The headers of a correctly signed POST of `body` to `url`, as the tenant's SDK would send. */
+export function signedHeaders(url: string, body: string): Record<string, string> {
+  return signRequest({
     method: 'POST',
     url,
     headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
@@ -170,7 +170,11 @@ export function signedHeaderLines(url: string, body: string): string {
     accessKey: ACCESS_KEY,
     secretKey: SECRET_KEY,
   })
-  return Object.entries(headers)
+}
+
+/** The same headers as lines (`name: value`, CRLF-joined), for raw-socket tests. */
+export function signedHeaderLines(url: string, body: string): string {
+  return Object.entries(signedHeaders(url, body))
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n')
 }

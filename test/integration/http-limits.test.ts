@@ -3,15 +3,13 @@
  */
 import net from 'node:net'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { signRequest } from '../../src/auth/index.js'
 import {
-  ACCESS_KEY,
   PROJECT_ID,
-  SECRET_KEY,
   startTestStrato,
   waitFor,
   type TestStrato,
   signedHeaderLines,
+  signedHeaders,
 } from '../helpers/strato.js'
 import { b64, inlineFunction } from '../helpers/code.js'
 
@@ -58,15 +56,7 @@ exports.handler = async (e) => { runs++; await new Promise(r => setTimeout(r, e.
   const path = `/v2/${PROJECT_ID}/fgs/functions/one-at-a-time/invocations`
   const send = (body: string, signal?: AbortSignal) => {
     const url = `${strato.url}${path}`
-    const headers = signRequest({
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
-      body,
-      accessKey: ACCESS_KEY,
-      secretKey: SECRET_KEY,
-    })
-    return fetch(url, { method: 'POST', headers, body, signal })
+    return fetch(url, { method: 'POST', headers: signedHeaders(url, body), body, signal })
   }
   const first = send('{"wait":600}')
   await new Promise((r) => setTimeout(r, 100))

@@ -3,7 +3,14 @@
  * dependency, list, show and delete versions.
  */
 import type { FastifyInstance } from 'fastify'
-import { Limits, StratoError, asBody, isRuntimeName, runtimeFamilyOf } from '../../core/index.js'
+import {
+  Limits,
+  StratoError,
+  asBody,
+  isRuntimeName,
+  runtimeFamilyOf,
+  validateDescription,
+} from '../../core/index.js'
 import type { DependencyVersion } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
 
@@ -80,13 +87,7 @@ export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): v
       ) {
         throw new StratoError('INVALID_CODE', "'depend_file' must hold the base64 of a zip.")
       }
-      const description = typeof body.description === 'string' ? body.description : ''
-      if (description.length > Limits.DESCRIPTION_MAX_CHARS) {
-        throw new StratoError(
-          'DESCRIPTION_TOO_LONG',
-          `The description is ${description.length} characters; the limit is ${Limits.DESCRIPTION_MAX_CHARS}.`,
-        )
-      }
+      const description = validateDescription(body.description)
       const created = await store.dependencies.createVersion({
         projectId: request.params.project_id,
         name: body.name,

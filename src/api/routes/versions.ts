@@ -9,6 +9,7 @@ import {
   asBody,
   formatFunctionUrn,
   validateAliasName,
+  validateDescription,
   validateVersionName,
   type FunctionRecord,
 } from '../../core/index.js'
@@ -106,13 +107,7 @@ async function parseAlias(
   if (!(await versionExists(store, latest, version))) {
     throw new StratoError('VERSION_NOT_FOUND', `Not found the function version '${version}'.`)
   }
-  const description = body.description ?? ''
-  if (typeof description !== 'string' || description.length > Limits.DESCRIPTION_MAX_CHARS) {
-    throw new StratoError(
-      'DESCRIPTION_TOO_LONG',
-      `'description' must be a string of at most ${Limits.DESCRIPTION_MAX_CHARS} characters.`,
-    )
-  }
+  const description = validateDescription(body.description)
   const weights: Record<string, number> = {}
   let total = 0
   const rawWeights = body.additional_version_weights
@@ -203,20 +198,7 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
         body.version === undefined || body.version === null || body.version === ''
           ? undefined
           : validateVersionName(body.version)
-      if (
-        body.description !== undefined &&
-        body.description !== null &&
-        typeof body.description !== 'string'
-      ) {
-        throw new StratoError('INVALID_PARAMETER', "'description' must be a string.")
-      }
-      const description = typeof body.description === 'string' ? body.description : ''
-      if (description.length > Limits.DESCRIPTION_MAX_CHARS) {
-        throw new StratoError(
-          'DESCRIPTION_TOO_LONG',
-          `The description is ${description.length} characters; the limit is ${Limits.DESCRIPTION_MAX_CHARS}.`,
-        )
-      }
+      const description = validateDescription(body.description)
       const published = await store.versions.publish(latest, name, description)
       return {
         ...functionView(published.fn, region, store.secrets),
