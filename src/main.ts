@@ -7,9 +7,9 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
-import { StratoError } from './core/index.js'
+import { StratoError, type RuntimeFamily } from './core/index.js'
 import { createLogger, type Logger } from './observability/index.js'
-import { InstanceLauncher, detectSandbox, reapLeftovers } from './runtime/index.js'
+import { InstanceLauncher, detectSandbox, reapLeftovers, sandboxScope } from './runtime/index.js'
 import { InstancePool } from './scheduler/index.js'
 import { openStore, type BootstrapOutcome, type Store } from './store/index.js'
 
@@ -34,9 +34,31 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   })
   const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)
 
-  // 1. Leftovers of a crashed run: instance processes and dirs, then unreferenced code.
+  // 1. The sandbox level this machine supports, said loudly when it is weak.
+  const { sandbox, notes } = detectSandbox({
+    isolation: config.isolation,
+    // Names this data dir's cgroups, so that a restart reaps its own and nobody else's.
+    scope: sandboxScope(config.dataDir),
+    stateDir: path.join(config.dataDir, 'sandbox'),
+    uidBase: config.sandboxUidBase,
+    uidCount: 65_536,
+  })
+  if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
+    await store.close()
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      `STRATO_ISOLATION=${config.isolation} is not available here: ${notes.join('; ')}.`,
+    )
+  }
+  if (sandbox.level === 'rlimits' || sandbox.level === 'none') {
+    log.warn({ isolation: sandbox.level, why: notes }, sandbox.description)
+  } else {
+    log.info({ isolation: sandbox.level, notes }, sandbox.description)
+  }
+
+  // 2. Leftovers of a crashed run: instance processes, cgroups and dirs, then unreferenced code.
   const instancesDir = path.join(config.dataDir, 'instances')
-  const reaped = reapLeftovers(instancesDir)
+  const reaped = reapLeftovers(instancesDir) + (await sandbox.reapLeftovers())
   if (reaped > 0) {
     log.warn({ reaped }, 'removed instances left over by a previous run')
   }
@@ -49,19 +71,14 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const pruneTimer = setInterval(pruneLogs, 3_600_000)
   pruneTimer.unref()
 
-  // 2. The sandbox level this machine supports, said loudly when it is weak.
-  const sandbox = detectSandbox()
-  if (sandbox.level === 'none') {
-    log.warn({ isolation: sandbox.level }, sandbox.description)
-  } else {
-    log.info({ isolation: sandbox.level }, sandbox.description)
-  }
   const launcher = new InstanceLauncher({
     sandbox,
     instancesDir,
     nodeCommand: config.nodeCommand,
     pythonCommand: config.pythonCommand,
     startTimeoutMs: config.instanceStartTimeoutMs,
+    stemCells: config.stemCells,
+    onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
   })
   const interpreters = launcher.interpreters()
   for (const [family, path] of Object.entries(interpreters)) {
@@ -70,6 +87,9 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         { family },
         `no ${family} interpreter found: functions of this family will not start`,
       )
+    } else {
+      // FunctionGraph's default memory size; other sizes get cells once they are launched.
+      launcher.prewarm(family as RuntimeFamily, 128)
     }
   }
   const pool = new InstancePool({
@@ -127,9 +147,10 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     logger: log,
     info: () => ({
       region: config.region,
-      isolation: { level: sandbox.level, description: sandbox.description },
+      isolation: { level: sandbox.level, description: sandbox.description, notes },
       interpreters,
       instances: pool.stats(),
+      stemCells: launcher.stemCellCount(),
     }),
   })
   const address = await app.listen({ host: config.host, port: config.port })
@@ -160,6 +181,8 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         clearTimeout(graceTimer)
         // 2. Stop every instance: whatever still runs ends with an error its caller receives.
         await pool.close()
+        await launcher.close()
+        await sandbox.close()
         await appClosed
         clearInterval(sweeper)
         await store.close()

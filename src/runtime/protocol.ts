@@ -19,8 +19,18 @@ export interface InvokeFrame {
   readonly headers: Readonly<Record<string, string>>
 }
 
+/** Host → guest: turns a booted stem cell into an instance of one function. */
+export interface SpecialiseFrame {
+  readonly t: 'specialise'
+  /** The function's whole environment (its variables, RUNTIME_*, module paths). */
+  readonly env: Readonly<Record<string, string>>
+}
+
+export type HostFrame = InvokeFrame | SpecialiseFrame
+
 /**
  * Guest → host.
+ * * `cell`         - the interpreter booted; waiting for `specialise`
  * * `initializing` - the handler module loaded; the initializer runs now (its own timeout applies)
  * * `ready`        - loaded and initialised; invocations may be sent
  * * `init-error`   - loading or the initializer failed; payload is the error JSON
@@ -28,6 +38,7 @@ export interface InvokeFrame {
  * * `exit`         - the function called process.exit during invocation `id`
  */
 export type GuestFrame =
+  | { readonly t: 'cell'; readonly out: number }
   | { readonly t: 'initializing'; readonly out: number }
   | { readonly t: 'ready'; readonly out: number }
   | { readonly t: 'init-error'; readonly errorType: string; readonly out: number }
@@ -41,6 +52,8 @@ export type GuestFrame =
       readonly mem?: number
       readonly badEvent?: boolean
       readonly message?: string
+      /** The function ran out of file descriptors: the instance is spent. */
+      readonly fdsExhausted?: boolean
     }
   | { readonly t: 'exit'; readonly id: number; readonly code: number; readonly out: number }
 
@@ -53,7 +66,7 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 + 256 * 1024
  * The prefix and header of a frame; the payload follows as its own write (corked together with
  * this one), so a 6 MB event is never copied into a new buffer.
  */
-export function encodeFrameHead(header: InvokeFrame, payloadBytes: number): Buffer {
+export function encodeFrameHead(header: HostFrame, payloadBytes: number): Buffer {
   const h = JSON.stringify(header)
   const hLen = Buffer.byteLength(h)
   const head = Buffer.allocUnsafe(PREFIX_BYTES + hLen)
@@ -64,6 +77,7 @@ export function encodeFrameHead(header: InvokeFrame, payloadBytes: number): Buff
 }
 
 const GUEST_FRAME_TYPES: ReadonlySet<string> = new Set([
+  'cell',
   'initializing',
   'ready',
   'init-error',
