@@ -90,6 +90,9 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     } else {
       // FunctionGraph's default memory size; other sizes get cells once they are launched.
       launcher.prewarm(family as RuntimeFamily, 128)
+      if (family === 'node') {
+        launcher.prewarm('http', 128) // the relay of HTTP functions runs on Node.js
+      }
     }
   }
   const pool = new InstancePool({

@@ -13,6 +13,7 @@ export {
 export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,
+  HTTP_FUNCTION_HANDLER,
   SOURCE_EXTENSIONS,
   isRuntimeName,
   runtimeFamilyOf,
@@ -40,3 +41,5 @@ export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
+export { httpRequestFromEvent, wrapHttpResponse } from './http-function.js'
+export type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'

@@ -8,7 +8,13 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Socket } from 'node:net'
-import { Limits, StratoError, readProcessStartTime } from '../core/index.js'
+import {
+  Limits,
+  StratoError,
+  readProcessStartTime,
+  type HttpRequestMeta,
+  type HttpResponseMeta,
+} from '../core/index.js'
 import {
   FrameDecoder,
   encodeFrameHead,
@@ -61,6 +67,8 @@ export interface GuestOutcome {
   readonly errorType: string | undefined
   readonly memoryUsedMb: number
   readonly log: string
+  /** HTTP functions: the server's status and headers (`body` is the raw response body). */
+  readonly http?: HttpResponseMeta
 }
 
 export interface CellSpec {
@@ -87,6 +95,7 @@ export interface InvokeInput {
   readonly invokeType: 'sync' | 'async'
   readonly alias: string
   readonly headers: Readonly<Record<string, string>>
+  readonly http?: HttpRequestMeta
 }
 
 /** Host-side cap on buffered, not yet attributed output; the guest caps each invocation too. */
@@ -392,6 +401,7 @@ export class Instance {
       invokeType: input.invokeType,
       alias: input.alias,
       headers: input.headers,
+      ...(input.http === undefined ? {} : { http: input.http }),
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
       const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
@@ -631,6 +641,7 @@ export class Instance {
           errorType: header.errorType,
           memoryUsedMb: header.mem ?? 0,
           log,
+          ...(header.http === undefined ? {} : { http: header.http }),
         })
         return
       }

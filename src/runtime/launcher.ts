@@ -13,7 +13,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Limits, StratoError, type RuntimeFamily } from '../core/index.js'
 import { Instance } from './instance.js'
-import type { Sandbox } from './sandbox.js'
+import type { Language, Sandbox } from './sandbox.js'
 
 /** Everything the runtime needs to start an instance; it knows nothing of the database. */
 export interface LaunchRequest {
@@ -49,10 +49,17 @@ const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const GUEST_SCRIPTS: Readonly<Record<RuntimeFamily, string>> = {
   node: 'node/bootstrap.cjs',
   python: 'python/bootstrap.py',
+  http: 'http/bootstrap.cjs',
+}
+/** The interpreter that runs each family's guest. */
+const GUEST_LANGUAGE: Readonly<Record<RuntimeFamily, Language>> = {
+  node: 'node',
+  python: 'python',
+  http: 'node',
 }
 const MIB = 1024 * 1024
-/** Memory a Python cell gets until it is specialised (Python's heap has no start-time limit). */
-const PYTHON_CELL_MEMORY_MB = 128
+/** Memory a Python or HTTP cell gets until it is specialised (nothing of it is fixed at boot). */
+const UNKEYED_CELL_MEMORY_MB = 128
 /** A runtime nobody launched for this long loses its pre-started cells. */
 const CELL_DEMAND_TTL_MS = 10 * 60_000
 
@@ -61,7 +68,7 @@ const CELL_DEMAND_TTL_MS = 10 * 60_000
  * `nodejs/node_modules/`) for Node.js, `python/` for Python, or the modules at its root.
  */
 function modulePathsOf(family: RuntimeFamily, dirs: readonly string[]): Record<string, string> {
-  if (dirs.length === 0) {
+  if (dirs.length === 0 || family === 'http') {
     return {}
   }
   return family === 'node'
@@ -74,7 +81,7 @@ function modulePathsOf(family: RuntimeFamily, dirs: readonly string[]): Record<s
 }
 
 /** Resolves a command to the real interpreter (a pyenv shim costs ~50 ms per start). */
-function resolveInterpreter(command: string, family: RuntimeFamily): string {
+function resolveInterpreter(command: string, family: Language): string {
   const probe =
     family === 'python'
       ? spawnSync(command, ['-c', 'import os, sys; print(os.path.realpath(sys.executable))'], {
@@ -132,7 +139,7 @@ interface CellKey {
 
 export class InstanceLauncher {
   readonly #options: LauncherOptions
-  readonly #interpreters = new Map<RuntimeFamily, string>()
+  readonly #interpreters = new Map<Language, string>()
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
   /** Keys launched recently, with when: the pool refills only these. */
@@ -149,7 +156,7 @@ export class InstanceLauncher {
     return this.#options.sandbox
   }
 
-  #interpreter(family: RuntimeFamily): string {
+  #interpreter(family: Language): string {
     let resolved = this.#interpreters.get(family)
     if (resolved === undefined) {
       const command = family === 'node' ? this.#options.nodeCommand : this.#options.pythonCommand
@@ -160,8 +167,8 @@ export class InstanceLauncher {
   }
 
   /** The interpreter of each family, or undefined where there is none (Strato runs without it). */
-  interpreters(): Record<RuntimeFamily, string | undefined> {
-    const probe = (family: RuntimeFamily): string | undefined => {
+  interpreters(): Record<Language, string | undefined> {
+    const probe = (family: Language): string | undefined => {
       try {
         return this.#interpreter(family)
       } catch {
@@ -171,11 +178,14 @@ export class InstanceLauncher {
     return { node: probe('node'), python: probe('python') }
   }
 
-  /** Node's heap limit is fixed at boot, so Node cells are per memory size; Python's are not. */
+  /**
+   * Node's heap limit is fixed at boot, so Node cells are per memory size; Python's are not, nor
+   * are HTTP functions' (their relay is small; their server starts at specialisation).
+   */
   #keyOf(family: RuntimeFamily, memorySizeMb: number): CellKey {
     return family === 'node'
       ? { family, memorySizeMb }
-      : { family, memorySizeMb: PYTHON_CELL_MEMORY_MB }
+      : { family, memorySizeMb: UNKEYED_CELL_MEMORY_MB }
   }
 
   #keyName(key: CellKey): string {
@@ -187,16 +197,27 @@ export class InstanceLauncher {
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
     await fsp.mkdir(instanceDir, { mode: 0o700 })
+    const available = this.interpreters()
+    const interpreters: Partial<Record<Language, string>> = {}
+    for (const language of ['node', 'python'] as const) {
+      const found = available[language]
+      if (found !== undefined) {
+        interpreters[language] = found
+      }
+    }
     const plan = this.#options.sandbox.prepare({
       instanceId,
       instanceDir,
       family: key.family,
-      interpreter: this.#interpreter(key.family),
+      interpreter: this.#interpreter(GUEST_LANGUAGE[key.family]),
+      interpreters,
       interpreterArgs:
         key.family === 'node'
           ? // V8's heap gets most of memory_size; the rest is for buffers and the runtime itself.
             [`--max-old-space-size=${Math.max(32, Math.floor(key.memorySizeMb * 0.8))}`]
-          : ['-B'],
+          : key.family === 'http'
+            ? ['--max-old-space-size=64']
+            : ['-B'],
       guestDir: GUEST_DIR,
       guestScript: GUEST_SCRIPTS[key.family],
       memoryBytes: key.memorySizeMb * MIB,

@@ -32,8 +32,11 @@ export const PROCESSES = 1024
 export const SANDBOX_CODE_ROOT = '/opt/function/code'
 const SANDBOX_DEPENDENCY_ROOT = '/opt/function/dependencies'
 const SANDBOX_GUEST_DIR = '/opt/function/runtime/strato'
+/** The interpreters a sandbox offers (an HTTP function's bootstrap may start either). */
+export type Language = 'node' | 'python'
+
 /** FunctionGraph's documented interpreter paths, so that unmodified bootstrap files find them. */
-const FUNCTIONGRAPH_INTERPRETER_PATHS: Readonly<Record<RuntimeFamily, readonly string[]>> = {
+const FUNCTIONGRAPH_INTERPRETER_PATHS: Readonly<Record<Language, readonly string[]>> = {
   node: ['6.10', '8.10', '10.16', '12.13', '14.18', '16.17', '18.15', '20.15'].map(
     (v) => `/opt/function/runtime/nodejs${v}/rtsp/nodejs/bin/node`,
   ),
@@ -48,8 +51,10 @@ export interface CellRequest {
   /** Host dir of the instance: `code/`, `deps/`, `tmp/`, `etc/` and the pid file live here. */
   readonly instanceDir: string
   readonly family: RuntimeFamily
-  /** Host path of the interpreter (resolved, no shims). */
+  /** Host path of the interpreter that runs the guest (resolved, no shims). */
   readonly interpreter: string
+  /** Every interpreter this machine has, offered inside the sandbox at FunctionGraph's paths. */
+  readonly interpreters: Readonly<Partial<Record<Language, string>>>
   /** Interpreter flags placed before the guest script. */
   readonly interpreterArgs: readonly string[]
   /** Host path of Strato's guest runtimes dir (`runtimes/`). */
@@ -185,6 +190,8 @@ function rlimits(
 const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
   node: 1024 * MIB,
   python: 256 * MIB,
+  // The relay is Node; the function's own server is whatever its bootstrap starts.
+  http: 2048 * MIB,
 }
 
 class BubblewrapSandbox implements Sandbox {
@@ -267,7 +274,6 @@ class BubblewrapSandbox implements Sandbox {
       fs.writeFileSync(group, `root:x:0:\nsbx_user:x:${uid}:\nnogroup:x:65534:\n`, { mode: 0o444 })
       const etc = path.join(this.#stateDir, 'etc')
       const dirs = (...ds: string[]): string[] => ds.flatMap((d) => ['--perms', '0755', '--dir', d])
-      const interpreterInside = request.interpreter
       const bwrapArgs = [
         this.#bwrap,
         '--unshare-pid',
@@ -324,13 +330,18 @@ class BubblewrapSandbox implements Sandbox {
         '--ro-bind',
         request.guestDir,
         SANDBOX_GUEST_DIR,
-        ...this.#interpreterBinds(request.interpreter),
-        ...FUNCTIONGRAPH_INTERPRETER_PATHS[request.family].flatMap((p) => [
-          ...dirs(...ancestorsBelow('/opt/function/runtime', p)),
-          '--symlink',
-          interpreterInside,
-          p,
-        ]),
+        ...[...new Set([request.interpreter, ...Object.values(request.interpreters)])].flatMap(
+          (i) => this.#interpreterBinds(i),
+        ),
+        ...(Object.entries(request.interpreters) as Array<[Language, string]>).flatMap(
+          ([language, interpreter]) =>
+            FUNCTIONGRAPH_INTERPRETER_PATHS[language].flatMap((p) => [
+              ...dirs(...ancestorsBelow('/opt/function/runtime', p)),
+              '--symlink',
+              interpreter,
+              p,
+            ]),
+        ),
         '--proc',
         '/proc',
         '--dev',
@@ -353,7 +364,7 @@ class BubblewrapSandbox implements Sandbox {
         '--seccomp',
         '4',
         ...dropPrivileges(this.#setpriv, uid, [
-          interpreterInside,
+          request.interpreter,
           ...request.interpreterArgs,
           path.join(SANDBOX_GUEST_DIR, request.guestScript),
         ]),

@@ -168,6 +168,7 @@ export class InstancePool implements Invoker {
         invokeType: request.invokeType,
         alias: request.alias,
         headers: {},
+        ...(request.http === undefined ? {} : { http: request.http }),
       })
     } finally {
       this.#release(pool, instance)
@@ -202,6 +203,7 @@ export class InstancePool implements Invoker {
       body: outcome.body,
       bodyIsText: outcome.text,
       record,
+      ...(outcome.http === undefined || failed ? {} : { http: outcome.http }),
     }
   }
 
