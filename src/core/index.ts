@@ -40,3 +40,27 @@ export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
+export {
+  ASYNC_STATUSES,
+  AsyncErrorCodes,
+  DEFAULT_ASYNC_SETTINGS,
+  destinationFunctionUrn,
+  parseAsyncInvokeConfig,
+  qualifierOf,
+} from './async-invocation.js'
+export type {
+  AsyncDestination,
+  AsyncInvokeConfig,
+  AsyncInvokeConfigInput,
+  AsyncLeaseRequest,
+  AsyncQueue,
+  AsyncRecord,
+  AsyncRecordQuery,
+  AsyncSettlement,
+  AsyncStatus,
+  DeadLetter,
+  LeasedEvent,
+  NewAsyncEvent,
+  StoredDeadLetter,
+  TerminalAsyncStatus,
+} from './async-invocation.js'
