@@ -4,11 +4,11 @@
  */
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, resolveFunction } from './api/index.js'
+import { buildApp, resolveAsyncTarget } from './api/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
-import { StratoError, formatFunctionUrn, qualifierOf } from './core/index.js'
+import { StratoError } from './core/index.js'
 import { createLogger, type Logger } from './observability/index.js'
 import { InstanceLauncher, detectSandbox, reapLeftovers } from './runtime/index.js'
 import { InstancePool } from './scheduler/index.js'
@@ -125,27 +125,8 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
     invoker: pool,
-    resolve: async (projectId, functionUrn) => {
-      // Alias routing applies per attempt, by weight (an async event has no headers to match).
-      const r = await resolveFunction(
-        store,
-        { project_id: projectId, function_urn: functionUrn },
-        { header: () => undefined, cookie: () => undefined },
-      )
-      const qualifier = qualifierOf(r.ref)
-      return {
-        fn: r.fn,
-        alias: r.alias?.name ?? '',
-        qualifier,
-        functionUrn: formatFunctionUrn(
-          config.region,
-          r.ref.projectId,
-          r.ref.packageName,
-          r.ref.functionName,
-          qualifier,
-        ),
-      }
-    },
+    resolve: (projectId, functionUrn) =>
+      resolveAsyncTarget(store, config.region, projectId, functionUrn),
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
     retryPolicy: new RetryPolicy({
       functionErrorBaseMs: config.async.retryBaseMs,
@@ -175,8 +156,8 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
       region: config.region,
       isolation: { level: sandbox.level, description: sandbox.description },
       interpreters,
-      instances: pool.stats(),
       async: dispatcher.stats(),
+      instances: pool.stats(),
     }),
   })
   const address = await app.listen({ host: config.host, port: config.port })

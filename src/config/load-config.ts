@@ -5,6 +5,23 @@
 import path from 'node:path'
 import { Limits, StratoError } from '../core/index.js'
 
+export interface AsyncSettings {
+  /** Async attempts running at once, all functions together. */
+  readonly concurrency: number
+  /** How often the dispatcher looks for due events when nothing wakes it earlier. */
+  readonly pollMs: number
+  /** Backoff before the retry after the first function error; doubles each time, jittered. */
+  readonly retryBaseMs: number
+  /** Backoff after the first system error (throttled, start failed, lost lease); doubles. */
+  readonly systemRetryBaseMs: number
+  /** Upper bound of the system-error backoff. */
+  readonly systemRetryMaxMs: number
+  /** A lease lasts the function's timeout plus this before the event is redelivered. */
+  readonly leaseGraceMs: number
+  /** Commit accepted events with an fsync (survives power loss), not only a WAL write. */
+  readonly fsync: boolean
+}
+
 export interface Config {
   readonly host: string
   readonly port: number
@@ -41,23 +58,6 @@ export interface Config {
   /** Interpreters for the runtime families. */
   readonly nodeCommand: string
   readonly pythonCommand: string
-}
-
-export interface AsyncSettings {
-  /** Async attempts running at once, all functions together. */
-  readonly concurrency: number
-  /** How often the dispatcher looks for due events when nothing wakes it earlier. */
-  readonly pollMs: number
-  /** Backoff before the retry after the first function error; doubles each time, jittered. */
-  readonly retryBaseMs: number
-  /** Backoff after the first system error (throttled, start failed, lost lease); doubles. */
-  readonly systemRetryBaseMs: number
-  /** Upper bound of the system-error backoff. */
-  readonly systemRetryMaxMs: number
-  /** A lease lasts the function's timeout plus this before the event is redelivered. */
-  readonly leaseGraceMs: number
-  /** Commit accepted events with an fsync (survives power loss), not only a WAL write. */
-  readonly fsync: boolean
 }
 
 export type Env = Readonly<Record<string, string | undefined>>

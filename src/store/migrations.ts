@@ -164,7 +164,7 @@ const migrations: Record<string, Migration> = {
   },
   '0007-async-invocations': {
     async up(db: Kysely<unknown>): Promise<void> {
-      // The embedded async queue (ADR 0005): one row per accepted event, from WAIT to a terminal
+      // The embedded async queue (ADR 0006): one row per accepted event, from WAIT to a terminal
       // status. Times are epoch milliseconds.
       await db.schema
         .createTable('async_invocations')
