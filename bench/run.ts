@@ -57,6 +57,10 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,8,32')
   .map((s) => Number(s.trim()))
   .filter((n) => Number.isInteger(n) && n > 0)
 const MAX_INSTANCES = [1, 4]
+const ASYNC_CONNECTIONS = envInt('BENCH_ASYNC_CONNECTIONS', 32)
+const ASYNC_MAX_INSTANCES = envInt('BENCH_ASYNC_MAX_INSTANCES', 4)
+/** Only the async phase (accepted/s and drain rate): for quick runs while working on it. */
+const ASYNC_ONLY = process.env.BENCH_ASYNC_ONLY === '1'
 
 /** The function under test, byte for byte the same in Strato and in the bare server. */
 const HANDLER_SOURCE = "exports.handler = async (event) => ({ statusCode: 200, body: 'hello' })\n"
@@ -715,6 +719,129 @@ async function load(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Async: accepted/s (each 202 after its event is committed) and the end-to-end drain rate
+
+interface AsyncResult {
+  connections: number
+  maxInstances: number
+  acceptSeconds: number
+  accepted: number
+  acceptedPerSec: number
+  acceptLatencyP50: number
+  acceptLatencyP99: number
+  non202: number
+  errors: number
+  /** Events that had already run when acceptance ended. */
+  doneWhenAcceptEnded: number
+  drainSeconds: number
+  /** Everything accepted, divided by the time from the first accept to the last event done. */
+  endToEndPerSec: number
+  /** Events done after acceptance ended, per second: the drain rate with no accepts competing. */
+  drainOnlyPerSec: number
+  failedOrDiscarded: number
+}
+
+async function asyncCount(strato: Strato, urn: string, status: string): Promise<number> {
+  const url = `${strato.url}/v2/${PROJECT_ID}/fgs/functions/${urn}/async-invocations?status=${status}&limit=1`
+  const headers = signRequest({
+    method: 'GET',
+    url,
+    headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
+    body: undefined,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+  })
+  const res = await fetch(url, { headers })
+  if (res.status !== 200) {
+    throw new Error(`listing async records answered ${res.status}: ${await res.text()}`)
+  }
+  return ((await res.json()) as { count: number }).count
+}
+
+async function asyncBench(strato: Strato, client: Client, runId: string): Promise<AsyncResult> {
+  const urn = await createFunction(client, `async-${runId}`)
+  await client.updateFunctionMaxInstanceConfig(
+    new fg.UpdateFunctionMaxInstanceConfigRequest()
+      .withFunctionUrn(urn)
+      .withBody(
+        new fg.UpdateFunctionMaxInstanceConfigRequestBody().withMaxInstanceNum(ASYNC_MAX_INSTANCES),
+      ),
+  )
+  const url = `${strato.url}/v2/${PROJECT_ID}/fgs/functions/${urn}/invocations-async`
+  const headers = signRequest({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
+    body: EVENT_BODY,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+  })
+  const t0 = performance.now()
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    headers,
+    body: EVENT_BODY,
+    connections: ASYNC_CONNECTIONS,
+    pipelining: 1,
+    timeout: 10,
+    duration: DURATION_S,
+  })
+  const tAccepted = performance.now()
+  const accepted = r.statusCodeStats['202']?.count ?? 0
+  const doneWhenAcceptEnded = await asyncCount(strato, urn, 'SUCCESS')
+  // Drain: until nothing waits or runs (or 5 minutes).
+  let done = doneWhenAcceptEnded
+  for (const deadline = Date.now() + 300_000; Date.now() < deadline;) {
+    const [waiting, running] = await Promise.all([
+      asyncCount(strato, urn, 'WAIT'),
+      asyncCount(strato, urn, 'RUNNING'),
+    ])
+    if (waiting + running === 0) {
+      break
+    }
+    await sleep(100)
+  }
+  const tDrained = performance.now()
+  done = await asyncCount(strato, urn, 'SUCCESS')
+  const failedOrDiscarded =
+    (await asyncCount(strato, urn, 'FAIL')) + (await asyncCount(strato, urn, 'DISCARD'))
+  const res: AsyncResult = {
+    connections: ASYNC_CONNECTIONS,
+    maxInstances: ASYNC_MAX_INSTANCES,
+    acceptSeconds: round((tAccepted - t0) / 1000, 2),
+    accepted,
+    acceptedPerSec: accepted / ((tAccepted - t0) / 1000),
+    acceptLatencyP50: r.latency.p50,
+    acceptLatencyP99: r.latency.p99,
+    non202: r.requests.total - accepted,
+    errors: r.errors,
+    doneWhenAcceptEnded,
+    drainSeconds: round((tDrained - tAccepted) / 1000, 2),
+    endToEndPerSec: done / ((tDrained - t0) / 1000),
+    drainOnlyPerSec:
+      tDrained > tAccepted ? (done - doneWhenAcceptEnded) / ((tDrained - tAccepted) / 1000) : 0,
+    failedOrDiscarded,
+  }
+  if (res.non202 > 0 || res.errors > 0) {
+    problems.push(`async accept: ${res.non202} answers other than 202, ${res.errors} errors`)
+  }
+  // Requests still in flight when autocannon stopped may have been committed without their 202
+  // being counted: at most one per connection.
+  if (done < accepted || done > accepted + ASYNC_CONNECTIONS || failedOrDiscarded > 0) {
+    problems.push(
+      `async drain: ${accepted} accepted, ${done} SUCCESS, ${failedOrDiscarded} FAIL or DISCARD`,
+    )
+  }
+  console.log(
+    `  accepted ${accepted} in ${res.acceptSeconds} s: ${Math.round(res.acceptedPerSec)}/s (p50 ${res.acceptLatencyP50} ms, p99 ${res.acceptLatencyP99} ms); ` +
+      `drained in ${res.drainSeconds} s more: end to end ${Math.round(res.endToEndPerSec)}/s, after acceptance ${Math.round(res.drainOnlyPerSec)}/s`,
+  )
+  await deleteFunction(client, urn)
+  return res
+}
+
+// ---------------------------------------------------------------------------------------------
 // The run
 
 interface Results {
@@ -722,6 +849,7 @@ interface Results {
   coldStart?: Summary & { samplesMs: number[]; failures: number }
   warm: SequentialResult[]
   throughput: LoadResult[]
+  async?: AsyncResult
   bodies: { bare?: string; strato?: string }
   stratoLog?: { file: string; warn: number; error: number; other: number; samples: string[] }
   problems: string[]
@@ -755,6 +883,34 @@ async function run(results: Results): Promise<void> {
     `Strato at ${strato.url} (isolation: ${String(info?.isolation?.level)}), bare server at ${bare.url}`,
   )
   const client = sdkClient(strato.url)
+  if (ASYNC_ONLY) {
+    await stopChild(bare.child)
+  } else {
+    await runSyncPhases(results, strato, bare, client, runId)
+  }
+  await phase(
+    results,
+    `async: accepted/s (durable 202) with ${ASYNC_CONNECTIONS} connections for ${DURATION_S} s, then drain (max instances ${ASYNC_MAX_INSTANCES})`,
+    async () => {
+      results.async = await asyncBench(strato, client, runId)
+    },
+  )
+
+  await cleanup()
+  results.stratoLog = {
+    file: path.relative(REPO_ROOT, strato.logFile),
+    ...strato.logCounts,
+    samples: strato.logSamples,
+  }
+}
+
+async function runSyncPhases(
+  results: Results,
+  strato: Strato,
+  bare: { child: Child; url: string },
+  client: Client,
+  runId: string,
+): Promise<void> {
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 })
 
   await phase(results, `cold start (${COLD_N} new functions, first invoke via SDK)`, async () => {
@@ -901,13 +1057,6 @@ async function run(results: Results): Promise<void> {
       await deleteFunction(client, urn)
     })
   }
-
-  await cleanup()
-  results.stratoLog = {
-    file: path.relative(REPO_ROOT, strato.logFile),
-    ...strato.logCounts,
-    samples: strato.logSamples,
-  }
 }
 
 function report(results: Results): string {
@@ -976,6 +1125,44 @@ function report(results: Results): string {
     ),
     '',
   )
+  const a = results.async
+  out.push(
+    `## Async: accepted/s (202 only after the event is committed, fsync'd group commit) and drain`,
+    '',
+  )
+  out.push(
+    table(
+      [
+        'conns',
+        'accepted',
+        'accepted/s',
+        'p50 ms',
+        'p99 ms',
+        'non-202',
+        'drain s',
+        'end-to-end/s',
+        'drain-only/s',
+        'max inst.',
+      ],
+      a === undefined
+        ? []
+        : [
+            [
+              String(a.connections),
+              String(a.accepted),
+              a.acceptedPerSec.toFixed(0),
+              String(a.acceptLatencyP50),
+              String(a.acceptLatencyP99),
+              String(a.non202 + a.errors),
+              String(a.drainSeconds),
+              a.endToEndPerSec.toFixed(0),
+              a.drainOnlyPerSec.toFixed(0),
+              String(a.maxInstances),
+            ],
+          ],
+    ),
+    '',
+  )
   out.push('## Raw numbers', '')
   if (cold !== undefined) {
     out.push(`cold start ms: ${cold.samplesMs.join(', ')}`)
@@ -1029,6 +1216,9 @@ async function main(): Promise<number> {
         loadWarmupS: LOAD_WARMUP_S,
         connections: CONNECTIONS,
         maxInstances: MAX_INSTANCES,
+        asyncConnections: ASYNC_CONNECTIONS,
+        asyncMaxInstances: ASYNC_MAX_INSTANCES,
+        asyncOnly: ASYNC_ONLY,
       },
     },
     warm: [],

@@ -4,7 +4,8 @@
  */
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from './api/index.js'
+import { buildApp, resolveAsyncTarget } from './api/index.js'
+import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
 import { StratoError, type RuntimeFamily } from './core/index.js'
@@ -19,6 +20,7 @@ export interface RunningStrato {
   readonly app: FastifyInstance
   readonly store: Store
   readonly pool: InstancePool
+  readonly dispatcher: AsyncDispatcher
   readonly bootstrap: BootstrapOutcome | undefined
   close(): Promise<void>
 }
@@ -31,6 +33,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     dataDir: config.dataDir,
     quotas: config.quotas,
     onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
+    asyncQueue: { leaseGraceMs: config.async.leaseGraceMs, fsync: config.async.fsync },
   })
   const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)
 
@@ -66,6 +69,10 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     store.logs
       .prune({ before: new Date(Date.now() - config.logRetentionMs) })
       .catch((err: unknown) => log.error({ err }, 'pruning invocation logs failed'))
+    // Finished async records and dead letters follow the same retention as logs.
+    store.asyncQueue
+      .prune(Date.now() - config.logRetentionMs)
+      .catch((err: unknown) => log.error({ err }, 'pruning async records failed'))
   }
   pruneLogs()
   const pruneTimer = setInterval(pruneLogs, 3_600_000)
@@ -137,7 +144,26 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   }, 600_000)
   gcTimer.unref()
 
-  // 3. The API.
+  // 3. Asynchronous invocations: leases of a crashed run go back to the queue before polling.
+  const dispatcher = new AsyncDispatcher({
+    queue: store.asyncQueue,
+    invoker: pool,
+    resolve: (projectId, functionUrn) =>
+      resolveAsyncTarget(store, config.region, projectId, functionUrn),
+    configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
+    retryPolicy: new RetryPolicy({
+      functionErrorBaseMs: config.async.retryBaseMs,
+      systemErrorBaseMs: config.async.systemRetryBaseMs,
+      systemErrorMaxMs: config.async.systemRetryMaxMs,
+    }),
+    logger: log,
+    concurrency: config.async.concurrency,
+    pollMs: config.async.pollMs,
+    maxInstancesPerFunction: config.maxInstancesPerFunction,
+  })
+  await dispatcher.start()
+
+  // 4. The API.
   const verifier = new RequestVerifier({
     lookup: (ak) => store.tenants.lookup(ak),
     clockSkewMs: config.authClockSkewMs,
@@ -146,12 +172,14 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     config,
     store,
     invoker: pool,
+    asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
     info: () => ({
       region: config.region,
       isolation: { level: sandbox.level, description: sandbox.description, notes },
       interpreters,
+      async: dispatcher.stats(),
       instances: pool.stats(),
       stemCells: launcher.stemCellCount(),
     }),
@@ -166,6 +194,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     app,
     store,
     pool,
+    dispatcher,
     bootstrap,
     close() {
       closing ??= (async () => {
@@ -174,15 +203,20 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         // 1. Stop taking connections; let invocations in flight finish within the grace period.
         //    Kept-alive sockets go as soon as they are idle (Node closes idle ones only once, at
         //    the start of close(), and a per-response hook would cost every request).
+        //    No new async attempts start; those running may finish within the same grace.
+        dispatcher.stop()
         const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
         const appClosed = app.close()
         let graceTimer: NodeJS.Timeout | undefined
         await Promise.race([
-          appClosed,
+          Promise.all([appClosed, dispatcher.idle()]),
           new Promise((resolve) => (graceTimer = setTimeout(resolve, config.shutdownGraceMs))),
         ])
         clearTimeout(graceTimer)
-        // 2. Stop every instance: whatever still runs ends with an error its caller receives.
+        // 2. Async attempts still running keep their leases and are retried at the next start
+        //    (a system retry), so killing their instances below never counts as a function error.
+        dispatcher.abandon()
+        // 3. Stop every instance: whatever still runs ends with an error its caller receives.
         await pool.close()
         await launcher.close()
         await sandbox.close()

@@ -18,6 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   auth: ['core', 'config', 'observability', 'store'],
   runtime: ['core', 'config', 'observability'],
   scheduler: ['core', 'config', 'observability', 'runtime', 'store'],
+  async: ['core', 'config', 'observability'],
   api: ['core', 'config', 'observability', 'store', 'auth', 'runtime', 'scheduler'],
   client: ['core', 'auth'],
   cli: ['core', 'config', 'client'],

@@ -14,6 +14,10 @@ import { StratoError } from '../core/index.js'
 import type { PrecheckedRequest } from '../auth/index.js'
 import type { ApiDeps } from './deps.js'
 import { sendError, toStratoError } from './error-handler.js'
+import {
+  registerAsyncInvocationRoutes,
+  registerAsyncInvokeRoute,
+} from './routes/async-invocations.js'
 import { registerDependencyRoutes } from './routes/dependencies.js'
 import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
@@ -147,11 +151,13 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTagRoutes(api, deps)
     registerDependencyRoutes(api, deps)
     registerQuotaRoutes(api, deps)
+    registerAsyncInvocationRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()
       raw.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, cb) => cb(null, body))
       registerInvocationRoutes(raw, deps)
+      registerAsyncInvokeRoute(raw, deps)
       d()
     })
     done()

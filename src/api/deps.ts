@@ -2,7 +2,7 @@
  * @module What the API is built from; main.ts supplies real implementations, tests the same.
  */
 import type { Config } from '../config/index.js'
-import type { Invoker } from '../core/index.js'
+import type { AsyncQueue, Invoker } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
 import type { Logger } from '../observability/index.js'
 import type { Store } from '../store/index.js'
@@ -11,6 +11,8 @@ export interface ApiDeps {
   readonly config: Config
   readonly store: Store
   readonly invoker: Invoker
+  /** Where accepted async events go (the store's embedded queue, or a broker's). */
+  readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier
   readonly logger: Logger
   /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */

@@ -4,7 +4,9 @@
  */
 import {
   StratoError,
+  formatFunctionUrn,
   parseFunctionUrn,
+  qualifierOf,
   type FunctionRecord,
   type FunctionRef,
 } from '../core/index.js'
@@ -140,4 +142,45 @@ export async function resolveLatest(
     )
   }
   return r.latest
+}
+
+/** What an async attempt runs: the record (an alias routed by weight), and the URN it came from. */
+export interface ResolvedAsyncTarget {
+  readonly fn: FunctionRecord
+  /** The alias the URN named ('' for none). */
+  readonly alias: string
+  /** `latest`, the version or `!alias`. */
+  readonly qualifier: string
+  /** The URN with its qualifier, 8 fields. */
+  readonly functionUrn: string
+}
+
+/**
+ * Resolves the URN of an async event (or destination) for one attempt. Aliases route by weight
+ * only: an async event carries no headers or cookies for rules.
+ */
+export async function resolveAsyncTarget(
+  store: Store,
+  region: string,
+  projectId: string,
+  functionUrn: string,
+): Promise<ResolvedAsyncTarget> {
+  const r = await resolveFunction(
+    store,
+    { project_id: projectId, function_urn: functionUrn },
+    { header: () => undefined, cookie: () => undefined },
+  )
+  const qualifier = qualifierOf(r.ref)
+  return {
+    fn: r.fn,
+    alias: r.alias?.name ?? '',
+    qualifier,
+    functionUrn: formatFunctionUrn(
+      region,
+      r.ref.projectId,
+      r.ref.packageName,
+      r.ref.functionName,
+      qualifier,
+    ),
+  }
 }

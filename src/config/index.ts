@@ -1,3 +1,3 @@
 /** @module config: Strato's settings, parsed once. */
 export { loadConfig } from './load-config.js'
-export type { Config, Env } from './load-config.js'
+export type { AsyncSettings, Config, Env } from './load-config.js'

@@ -16,6 +16,21 @@ test('config: defaults with units, relative data dir resolved against cwd, froze
   expect(Object.isFrozen(c.bootstrap)).toBe(true)
 })
 
+test('config: async settings default to Lambda-like backoffs and a durable commit', () => {
+  expect(loadConfig({}, '/srv').async).toEqual({
+    concurrency: 64,
+    pollMs: 100,
+    retryBaseMs: 60_000,
+    systemRetryBaseMs: 1_000,
+    systemRetryMaxMs: 300_000,
+    leaseGraceMs: 30_000,
+    fsync: true,
+  })
+  const c = loadConfig({ STRATO_ASYNC_RETRY_BASE_MS: '50', STRATO_ASYNC_FSYNC: '0' }, '/srv')
+  expect(c.async).toMatchObject({ retryBaseMs: 50, fsync: false })
+  expect(() => loadConfig({ STRATO_ASYNC_FSYNC: '2' })).toThrow('STRATO_ASYNC_FSYNC')
+})
+
 test.each([
   [{ STRATO_PORT: '70000' }, 'STRATO_PORT'],
   [{ STRATO_PORT: 'eighty' }, 'STRATO_PORT'],

@@ -5,6 +5,23 @@
 import path from 'node:path'
 import { Limits, StratoError } from '../core/index.js'
 
+export interface AsyncSettings {
+  /** Async attempts running at once, all functions together. */
+  readonly concurrency: number
+  /** How often the dispatcher looks for due events when nothing wakes it earlier. */
+  readonly pollMs: number
+  /** Backoff before the retry after the first function error; doubles each time, jittered. */
+  readonly retryBaseMs: number
+  /** Backoff after the first system error (throttled, start failed, lost lease); doubles. */
+  readonly systemRetryBaseMs: number
+  /** Upper bound of the system-error backoff. */
+  readonly systemRetryMaxMs: number
+  /** A lease lasts the function's timeout plus this before the event is redelivered. */
+  readonly leaseGraceMs: number
+  /** Commit accepted events with an fsync (survives power loss), not only a WAL write. */
+  readonly fsync: boolean
+}
+
 export interface Config {
   readonly host: string
   readonly port: number
@@ -36,6 +53,8 @@ export interface Config {
   readonly requestTimeoutMs: number
   /** On shutdown, invocations still running after this long are stopped. */
   readonly shutdownGraceMs: number
+  /** Asynchronous invocation: the queue's commit mode, the dispatcher and the retry policy. */
+  readonly async: AsyncSettings
   /** Interpreters for the runtime families. */
   readonly nodeCommand: string
   readonly pythonCommand: string
@@ -175,6 +194,15 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     logRetentionMs: intSetting(env, 'STRATO_LOG_RETENTION_HOURS', 168, 1, 87_600) * 3_600_000,
     requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
     shutdownGraceMs: intSetting(env, 'STRATO_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
+    async: Object.freeze({
+      concurrency: intSetting(env, 'STRATO_ASYNC_CONCURRENCY', 64, 1, 10_000),
+      pollMs: intSetting(env, 'STRATO_ASYNC_POLL_MS', 100, 5, 60_000),
+      retryBaseMs: intSetting(env, 'STRATO_ASYNC_RETRY_BASE_MS', 60_000, 1, 3_600_000),
+      systemRetryBaseMs: intSetting(env, 'STRATO_ASYNC_SYSTEM_RETRY_BASE_MS', 1_000, 1, 3_600_000),
+      systemRetryMaxMs: intSetting(env, 'STRATO_ASYNC_SYSTEM_RETRY_MAX_MS', 300_000, 1, 86_400_000),
+      leaseGraceMs: intSetting(env, 'STRATO_ASYNC_LEASE_GRACE_MS', 30_000, 100, 3_600_000),
+      fsync: intSetting(env, 'STRATO_ASYNC_FSYNC', 1, 0, 1) === 1,
+    }),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
     isolation: isolation as IsolationSetting,

@@ -21,6 +21,13 @@ export const ErrorCodes = {
     user: true,
   },
   INVALID_QUERY: { status: 400, fss: 'FSS.1001', message: 'Invalid query parameter.', user: true },
+  INVALID_REQUEST_ID: { status: 400, fss: 'FSS.0400', message: 'Invalid RequestId', user: true },
+  UNSUPPORTED_DESTINATION: {
+    status: 400,
+    fss: 'FSS.0400',
+    message: 'Unsupported async invocation destination.',
+    user: true,
+  },
   INVALID_FUNCTION_NAME: {
     status: 400,
     fss: 'FSS.1002',
@@ -178,6 +185,12 @@ export const ErrorCodes = {
     message: 'The alias does not exist.',
     user: true,
   },
+  ASYNC_CONFIG_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.0404',
+    message: 'The function has no async invoke config.',
+    user: true,
+  },
   DEPENDENCY_NOT_FOUND: {
     status: 404,
     fss: 'FSS.1056',
@@ -271,6 +284,12 @@ export const ErrorCodes = {
     status: 500,
     fss: 'FSS.0500',
     message: 'The function instance failed to start.',
+    user: false,
+  },
+  ASYNC_ENQUEUE_FAILED: {
+    status: 500,
+    fss: 'FSS.0500',
+    message: 'The async invocation could not be stored; it was not accepted.',
     user: false,
   },
   DATA_DIR_IN_USE: {

@@ -43,3 +43,27 @@ export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
 export { httpRequestFromEvent, wrapHttpResponse } from './http-function.js'
 export type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
+export {
+  ASYNC_STATUSES,
+  AsyncErrorCodes,
+  DEFAULT_ASYNC_SETTINGS,
+  destinationFunctionUrn,
+  parseAsyncInvokeConfig,
+  qualifierOf,
+} from './async-invocation.js'
+export type {
+  AsyncDestination,
+  AsyncInvokeConfig,
+  AsyncInvokeConfigInput,
+  AsyncLeaseRequest,
+  AsyncQueue,
+  AsyncRecord,
+  AsyncRecordQuery,
+  AsyncSettlement,
+  AsyncStatus,
+  DeadLetter,
+  LeasedEvent,
+  NewAsyncEvent,
+  StoredDeadLetter,
+  TerminalAsyncStatus,
+} from './async-invocation.js'

@@ -7,6 +7,8 @@
 /** What is recorded of one invocation. */
 export interface InvocationRecord {
   readonly requestId: string
+  /** Attempt number: async events may run several times under one request id (1 when absent). */
+  readonly attempt?: number
   readonly version: string
   readonly startedAtMs: number
   readonly durationMs: number

@@ -17,6 +17,8 @@ export interface InvocationRequest {
   readonly payload: Buffer
   /** 'sync' or 'async', handed to the function as `X-CFF-Invoke-Type`. */
   readonly invokeType: 'sync' | 'async'
+  /** Which attempt of an async event this is (1 for the first, and for every sync call). */
+  readonly attempt?: number
   /** Tells the invoker when the caller goes away; a request still waiting then never runs. */
   readonly caller?: CallerPresence
   /**

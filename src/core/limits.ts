@@ -18,6 +18,8 @@ export const USER_DATA_MAX_KEYS = 20
 export const USER_DATA_MAX_CHARS = 4096
 /** 6 MiB: FunctionGraph's sync request and response limit (`RUNTIME_MAX_RESP_BODY_SIZE`). */
 export const SYNC_PAYLOAD_MAX_BYTES = 6 * 1024 * 1024
+/** 256 KiB: FunctionGraph's async invocation event limit (413 above it). */
+export { ASYNC_PAYLOAD_MAX_BYTES } from './async-invocation.js'
 /** 50 MiB: a zip or jar uploaded through the API. */
 export const CODE_PACKAGE_MAX_BYTES = 50 * 1024 * 1024
 /** 10 KiB: inline raw source (FSS.1072). */

@@ -8,7 +8,6 @@
  */
 import type { HttpRequestMeta, HttpResponseMeta } from '../core/index.js'
 
-
 /** Host → guest. */
 export interface InvokeFrame {
   readonly t: 'invoke'

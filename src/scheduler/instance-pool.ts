@@ -187,6 +187,7 @@ export class InstancePool implements Invoker {
     const failed = !outcome.ok
     const record: InvocationRecord = {
       requestId: request.requestId,
+      attempt: request.attempt ?? 1,
       version: request.version,
       startedAtMs: startMs,
       durationMs,

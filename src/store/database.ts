@@ -51,6 +51,8 @@ export interface FunctionsTable {
 
 export interface InvocationLogsTable {
   request_id: string
+  /** 1 for sync calls and the first attempt of an async event. */
+  attempt: number
   project_id: string
   function_id: string
   version: string
@@ -126,6 +128,53 @@ export interface DependencyVersionsTable {
   last_modified: number
 }
 
+export interface AsyncInvocationsTable {
+  request_id: string
+  project_id: string
+  function_id: string
+  function_urn: string
+  qualifier: string
+  payload: Buffer
+  timeout_ms: number
+  status: string
+  /** Epoch ms before which the event is not leased (retry backoff). */
+  not_before: number
+  lease_token: string | null
+  lease_until: number | null
+  attempts: number
+  function_errors: number
+  system_errors: number
+  error_code: number
+  error_message: string
+  accepted_at: number
+  started_at: number | null
+  ended_at: number | null
+}
+
+export interface AsyncDeadLettersTable {
+  id: Generated<number>
+  project_id: string
+  function_id: string
+  request_id: string
+  created_at: number
+  /** The destination payload (reference §6.10), JSON. */
+  record: string
+}
+
+export interface AsyncInvokeConfigsTable {
+  function_id: string
+  /** `latest`, a version name or `!alias`. */
+  qualifier: string
+  max_event_age_s: number
+  max_retry_attempts: number
+  /** `{destination, param}` as JSON, or null. */
+  on_success_json: string | null
+  on_failure_json: string | null
+  enable_status_log: number
+  created_at: string
+  last_modified: string
+}
+
 export interface Database {
   tenants: TenantsTable
   access_keys: AccessKeysTable
@@ -137,4 +186,7 @@ export interface Database {
   function_tags: FunctionTagsTable
   dependencies: DependenciesTable
   dependency_versions: DependencyVersionsTable
+  async_invocations: AsyncInvocationsTable
+  async_dead_letters: AsyncDeadLettersTable
+  async_invoke_configs: AsyncInvokeConfigsTable
 }

@@ -23,13 +23,14 @@ const FLUSH_DELAY_MS = 50
 const BATCH_ROWS = 500
 
 const INSERT_SQL = `insert or ignore into invocation_logs
-  (request_id, project_id, function_id, version, started_at, duration_ms, billed_ms,
+  (request_id, attempt, project_id, function_id, version, started_at, duration_ms, billed_ms,
    memory_size_mb, memory_used_mb, error_type, error_message, output)
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 function fromRow(r: Selectable<InvocationLogsTable>): StoredInvocation {
   return {
     requestId: r.request_id,
+    attempt: r.attempt,
     projectId: r.project_id,
     functionId: r.function_id,
     version: r.version,
@@ -65,6 +66,7 @@ export class InvocationLogStore {
       for (const r of rows) {
         insert.run(
           r.requestId,
+          r.attempt ?? 1,
           r.projectId,
           r.functionId,
           r.version,
@@ -121,7 +123,11 @@ export class InvocationLogStore {
     if (query.requestId !== undefined) {
       q = q.where('request_id', '=', query.requestId)
     }
-    const rows = await q.orderBy('started_at', 'desc').limit(query.limit).execute()
+    const rows = await q
+      .orderBy('started_at', 'desc')
+      .orderBy('attempt', 'desc')
+      .limit(query.limit)
+      .execute()
     return rows.map(fromRow)
   }
 

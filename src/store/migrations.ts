@@ -1,7 +1,7 @@
 /**
  * @module Schema migrations, in code so that the embedded build needs no files beside it.
  */
-import type { Kysely, Migration, MigrationProvider } from 'kysely'
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 
 const migrations: Record<string, Migration> = {
   '0001-core': {
@@ -159,6 +159,107 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .alterTable('function_aliases')
         .addColumn('strategy_json', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute()
+    },
+  },
+  '0007-async-invocations': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The embedded async queue (ADR 0006): one row per accepted event, from WAIT to a terminal
+      // status. Times are epoch milliseconds.
+      await db.schema
+        .createTable('async_invocations')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('function_urn', 'text', (c) => c.notNull())
+        .addColumn('qualifier', 'text', (c) => c.notNull())
+        .addColumn('payload', 'blob', (c) => c.notNull())
+        .addColumn('timeout_ms', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('not_before', 'integer', (c) => c.notNull())
+        .addColumn('lease_token', 'text')
+        .addColumn('lease_until', 'integer')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('function_errors', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('system_errors', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('error_code', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('error_message', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('accepted_at', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'integer')
+        .addColumn('ended_at', 'integer')
+        .execute()
+      // Leasing: due WAIT events of one function, oldest first.
+      await db.schema
+        .createIndex('async_invocations_due')
+        .on('async_invocations')
+        .columns(['status', 'function_id', 'not_before'])
+        .execute()
+      // Listing records of a function, newest first.
+      await db.schema
+        .createIndex('async_invocations_by_function')
+        .on('async_invocations')
+        .columns(['function_id', 'accepted_at'])
+        .execute()
+      await db.schema
+        .createTable('async_dead_letters')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('async_dead_letters_by_function')
+        .on('async_dead_letters')
+        .columns(['function_id', 'id'])
+        .execute()
+      await db.schema
+        .createTable('async_invoke_configs')
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('qualifier', 'text', (c) => c.notNull())
+        .addColumn('max_event_age_s', 'integer', (c) => c.notNull())
+        .addColumn('max_retry_attempts', 'integer', (c) => c.notNull())
+        .addColumn('on_success_json', 'text')
+        .addColumn('on_failure_json', 'text')
+        .addColumn('enable_status_log', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_modified', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('async_invoke_configs_pk', ['function_id', 'qualifier'])
+        .execute()
+    },
+  },
+  '0008-invocation-log-attempts': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // An async event may run several times under one request id: the log key becomes
+      // (request_id, attempt). SQLite cannot change a primary key in place, so the table is rebuilt.
+      await db.schema
+        .createTable('invocation_logs_v2')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'real', (c) => c.notNull())
+        .addColumn('billed_ms', 'integer', (c) => c.notNull())
+        .addColumn('memory_size_mb', 'integer', (c) => c.notNull())
+        .addColumn('memory_used_mb', 'real', (c) => c.notNull())
+        .addColumn('error_type', 'text')
+        .addColumn('error_message', 'text')
+        .addColumn('output', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('invocation_logs_pk', ['request_id', 'attempt'])
+        .execute()
+      await sql`insert into invocation_logs_v2
+        select request_id, 1, project_id, function_id, version, started_at, duration_ms, billed_ms,
+               memory_size_mb, memory_used_mb, error_type, error_message, output
+        from invocation_logs`.execute(db)
+      await db.schema.dropTable('invocation_logs').execute()
+      await db.schema.alterTable('invocation_logs_v2').renameTo('invocation_logs').execute()
+      await db.schema
+        .createIndex('invocation_logs_by_function')
+        .on('invocation_logs')
+        .columns(['function_id', 'started_at'])
         .execute()
     },
   },

@@ -18,6 +18,8 @@ import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
 import { TagStore } from './tag-store.js'
 import { DependencyStore } from './dependency-store.js'
+import { AsyncConfigStore } from './async-config-store.js'
+import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 
 /** Everything persistent, behind one object that main.ts builds and closes. */
 export interface Store {
@@ -28,6 +30,9 @@ export interface Store {
   readonly testEvents: TestEventStore
   readonly tags: TagStore
   readonly dependencies: DependencyStore
+  /** The embedded async queue; main.ts hands it to the dispatcher and the API as `AsyncQueue`. */
+  readonly asyncQueue: SqliteAsyncQueue
+  readonly asyncConfigs: AsyncConfigStore
   readonly code: CodeStore
   readonly secrets: SecretBox
   close(): Promise<void>
@@ -37,6 +42,8 @@ export interface OpenStoreOptions {
   readonly dataDir: string
   readonly quotas: Limits.Quotas
   readonly onBackgroundError: (err: unknown) => void
+  /** Async queue settings (see SqliteAsyncQueueOptions). */
+  readonly asyncQueue?: { readonly leaseGraceMs: number; readonly fsync: boolean }
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
@@ -68,6 +75,12 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
   const logs = new InvocationLogStore(db, sqlite, options.onBackgroundError)
+  const asyncQueue = new SqliteAsyncQueue(sqlite, {
+    leaseGraceMs: options.asyncQueue?.leaseGraceMs ?? 30_000,
+    fsync: options.asyncQueue?.fsync ?? true,
+    onError: options.onBackgroundError,
+    beforeCommit: () => logs.flush(),
+  })
   const code = new CodeStore(options.dataDir, {
     ...DEFAULT_CODE_LIMITS,
     packageMaxBytes: options.quotas.codePackageMaxBytes,
@@ -78,6 +91,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,
+    asyncQueue,
+    asyncConfigs: new AsyncConfigStore(db),
     versions: new VersionStore(db, options.quotas),
     testEvents: new TestEventStore(db),
     tags: new TagStore(db),
@@ -85,6 +100,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     secrets,
     async close() {
       logs.flush()
+      asyncQueue.close()
       await db.destroy()
       lock.release()
     },

@@ -313,6 +313,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       await store.tags.deleteAllOf(latest.id)
       await afterChange(latest.id)
       await store.logs.prune({ functionId: latest.id })
+      await store.asyncConfigs.deleteAllOf(latest.id)
+      await deps.asyncQueue.deleteFunction(latest.id)
       return reply.code(204).send()
     },
   )

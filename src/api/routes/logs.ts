@@ -26,6 +26,8 @@ export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return {
         logs: entries.map((e) => ({
           request_id: e.requestId,
+          // Strato addition: async events may run more than once under one request id.
+          attempt: e.attempt ?? 1,
           version: e.version,
           start_time: new Date(e.startedAtMs).toISOString(),
           duration: e.durationMs,

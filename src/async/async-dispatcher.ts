@@ -1,0 +1,446 @@
+/**
+ * @module AsyncDispatcher: leases due events from the AsyncQueue, runs them through the Invoker
+ * within each function's share of instances, and settles every attempt: success, retry (function
+ * or system error) or a terminal failure, with its destination and dead letter.
+ */
+import { randomUUID } from 'node:crypto'
+import {
+  AsyncErrorCodes,
+  DEFAULT_ASYNC_SETTINGS,
+  destinationFunctionUrn,
+  isStratoError,
+  type AsyncDestination,
+  type AsyncInvokeConfig,
+  type AsyncQueue,
+  type AsyncSettlement,
+  type FunctionRecord,
+  type InvocationResult,
+  type Invoker,
+  type LeasedEvent,
+  type NewAsyncEvent,
+  type TerminalAsyncStatus,
+} from '../core/index.js'
+import type { Logger } from '../observability/index.js'
+import { buildDestinationPayload, type DestinationCondition } from './destination-payload.js'
+import type { RetryPolicy } from './retry-policy.js'
+
+/** A function URN resolved for one attempt: the record to run and where it came from. */
+export interface AsyncTarget {
+  /** The record to run: `latest` or a published version's snapshot (an alias already routed). */
+  readonly fn: FunctionRecord
+  /** The alias the URN named ('' for none). */
+  readonly alias: string
+  /** `latest`, the version or `!alias`, as the URN named it. */
+  readonly qualifier: string
+  /** The URN with its qualifier, 8 fields. */
+  readonly functionUrn: string
+}
+
+export interface AsyncDispatcherOptions {
+  readonly queue: AsyncQueue
+  readonly invoker: Invoker
+  /** Resolves a URN within a project; throws StratoError FUNCTION/VERSION/ALIAS_NOT_FOUND. */
+  readonly resolve: (projectId: string, functionUrn: string) => Promise<AsyncTarget>
+  readonly configOf: (
+    functionId: string,
+    qualifier: string,
+  ) => Promise<AsyncInvokeConfig | undefined>
+  readonly retryPolicy: RetryPolicy
+  readonly logger: Logger
+  /** Attempts in flight at once, all functions together. */
+  readonly concurrency: number
+  readonly pollMs: number
+  /** The platform's cap on instances per function (`STRATO_MAX_INSTANCES_PER_FUNCTION`). */
+  readonly maxInstancesPerFunction: number
+}
+
+const GONE_CODES = ['FUNCTION_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FOUND'] as const
+/** How often leases that outlived their deadline in this process are returned to the queue. */
+const LEASE_SWEEP_MS = 5_000
+
+/**
+ * Lifecycle: `start()` returns every lease of a previous run to the queue (their process is gone)
+ * and starts polling; `stop()` stops leasing; `idle()` resolves when no attempt is in flight;
+ * `abandon()` drops the results of attempts still running (their leases stay and are recovered as
+ * system retries at the next start, so a shutdown never counts against the retry budget).
+ */
+export class AsyncDispatcher {
+  readonly #o: AsyncDispatcherOptions
+  #inflight = 0
+  readonly #inflightByFunction = new Map<string, number>()
+  /** Async share of each function's instances, learnt when it is resolved (1 until then). */
+  readonly #shareByFunction = new Map<string, number>()
+  #leasing = false
+  #again = false
+  #stopped = true
+  #abandoned = false
+  #pollTimer: NodeJS.Timeout | undefined
+  #sweepTimer: NodeJS.Timeout | undefined
+  #idleWaiters: Array<() => void> = []
+
+  constructor(options: AsyncDispatcherOptions) {
+    this.#o = options
+    options.queue.onReady(() => this.#pump())
+  }
+
+  async start(): Promise<void> {
+    const recovered = await this.#o.queue.recoverLeases({ nowMs: Date.now(), all: true })
+    if (recovered > 0) {
+      this.#o.logger.warn({ recovered }, 'async events of a previous run returned to the queue')
+    }
+    this.#stopped = false
+    this.#pollTimer = setInterval(() => this.#pump(), this.#o.pollMs)
+    this.#pollTimer.unref()
+    this.#sweepTimer = setInterval(() => {
+      this.#o.queue
+        .recoverLeases({ nowMs: Date.now(), all: false })
+        .then((n) => {
+          if (n > 0) {
+            this.#o.logger.warn({ recovered: n }, 'expired async leases returned to the queue')
+          }
+        })
+        .catch((err: unknown) => this.#o.logger.error({ err }, 'recovering async leases failed'))
+    }, LEASE_SWEEP_MS)
+    this.#sweepTimer.unref()
+    this.#pump()
+  }
+
+  /** Attempts in flight, for `GET /strato/info`. */
+  stats(): { inflight: number } {
+    return { inflight: this.#inflight }
+  }
+
+  stop(): void {
+    this.#stopped = true
+    clearInterval(this.#pollTimer)
+    clearInterval(this.#sweepTimer)
+  }
+
+  idle(): Promise<void> {
+    if (this.#inflight === 0) {
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  abandon(): void {
+    this.stop()
+    this.#abandoned = true
+  }
+
+  /**
+   * Backpressure: async work may use all but one of a function's instances (one when the function
+   * has only one), so a synchronous caller always finds room or a short wait, never a queue full
+   * of async work.
+   */
+  #room(functionId: string): number {
+    const share = this.#shareByFunction.get(functionId) ?? 1
+    return share - (this.#inflightByFunction.get(functionId) ?? 0)
+  }
+
+  #learnShare(fn: FunctionRecord): void {
+    const cap = this.#o.maxInstancesPerFunction
+    const max = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
+    const share = Math.min(this.#o.concurrency, Math.max(1, max - 1))
+    const before = this.#shareByFunction.get(fn.id)
+    this.#shareByFunction.set(fn.id, share)
+    if (before === undefined || share > before) {
+      // More room than assumed: lease more now rather than at the next poll.
+      queueMicrotask(() => this.#pump())
+    }
+  }
+
+  #pump(): void {
+    if (this.#stopped) {
+      return
+    }
+    if (this.#leasing) {
+      this.#again = true
+      return
+    }
+    const free = this.#o.concurrency - this.#inflight
+    if (free <= 0) {
+      return
+    }
+    this.#leasing = true
+    this.#again = false
+    this.#o.queue
+      .lease({ max: free, nowMs: Date.now(), room: (id) => this.#room(id) })
+      .then(
+        (events) => {
+          for (const event of events) {
+            this.#run(event)
+          }
+        },
+        (err: unknown) => this.#o.logger.error({ err }, 'leasing async events failed'),
+      )
+      .finally(() => {
+        this.#leasing = false
+        if (this.#again) {
+          this.#pump()
+        }
+      })
+  }
+
+  #run(event: LeasedEvent): void {
+    this.#inflight++
+    this.#inflightByFunction.set(
+      event.functionId,
+      (this.#inflightByFunction.get(event.functionId) ?? 0) + 1,
+    )
+    this.#attempt(event)
+      .then(async (settlement) => {
+        if (this.#abandoned) {
+          return // shutting down: the lease stays, and the next start retries the event
+        }
+        const held = await this.#o.queue.settle(event, settlement)
+        if (!held) {
+          this.#o.logger.warn(
+            { requestId: event.requestId },
+            'async attempt ended after its lease was lost; its outcome is ignored',
+          )
+        }
+      })
+      .catch((err: unknown) =>
+        // The lease stays RUNNING and expires: the event is redelivered, never lost.
+        this.#o.logger.error({ err, requestId: event.requestId }, 'settling an async event failed'),
+      )
+      .finally(() => {
+        this.#inflight--
+        const n = (this.#inflightByFunction.get(event.functionId) ?? 1) - 1
+        if (n <= 0) {
+          this.#inflightByFunction.delete(event.functionId)
+        } else {
+          this.#inflightByFunction.set(event.functionId, n)
+        }
+        if (this.#inflight === 0) {
+          for (const resolve of this.#idleWaiters.splice(0)) {
+            resolve()
+          }
+        }
+        this.#pump()
+      })
+  }
+
+  /** Runs one attempt and decides how it ends. Never throws for the function's own failures. */
+  async #attempt(event: LeasedEvent): Promise<AsyncSettlement> {
+    const config = await this.#o.configOf(event.functionId, event.qualifier)
+    const maxAgeMs = (config?.maxAsyncEventAgeS ?? DEFAULT_ASYNC_SETTINGS.maxAsyncEventAgeS) * 1000
+    const maxRetries = config?.maxAsyncRetryAttempts ?? DEFAULT_ASYNC_SETTINGS.maxAsyncRetryAttempts
+    const deadline = event.acceptedAtMs + maxAgeMs
+    const attemptsMade = event.attempt - 1
+    if (Date.now() > deadline) {
+      return this.#done(event, config, 'DISCARD', {
+        errorCode: AsyncErrorCodes.EVENT_AGE_EXCEEDED,
+        errorMessage: `The event is older than max_async_event_age_in_seconds (${maxAgeMs / 1000} s); discarded after ${attemptsMade} attempts.`,
+        condition: 'EventAgeExceeded',
+        invokeCount: attemptsMade,
+        statusCode: 0,
+        functionError: '',
+        response: '',
+      })
+    }
+    let target: AsyncTarget
+    try {
+      target = await this.#o.resolve(event.projectId, event.functionUrn)
+    } catch (err) {
+      if (GONE_CODES.some((c) => isStratoError(err, c))) {
+        return this.#done(event, config, 'DISCARD', {
+          errorCode: AsyncErrorCodes.FUNCTION_GONE,
+          errorMessage: `${(err as Error).message} The event was discarded.`,
+          condition: 'FunctionNotFound',
+          invokeCount: attemptsMade,
+          statusCode: 0,
+          functionError: '',
+          response: '',
+        })
+      }
+      return this.#systemRetry(event, config, deadline, err)
+    }
+    this.#learnShare(target.fn)
+    let result: InvocationResult
+    try {
+      result = await this.#o.invoker.invoke({
+        fn: target.fn,
+        version: target.fn.version,
+        alias: target.alias,
+        requestId: event.requestId,
+        payload: event.payload,
+        invokeType: 'async',
+        attempt: event.attempt,
+      })
+    } catch (err) {
+      if (isStratoError(err, 'INVALID_EVENT')) {
+        // The function can never run this event (checked at accept, so only a guest's own limit).
+        return this.#done(event, config, 'FAIL', {
+          errorCode: AsyncErrorCodes.FUNCTION_ERROR,
+          errorMessage: err.message,
+          condition: 'UnhandledInvocationError',
+          invokeCount: event.attempt,
+          statusCode: 400,
+          functionError: 'InvalidEvent',
+          response: '',
+        })
+      }
+      return this.#systemRetry(event, config, deadline, err)
+    }
+    const body = result.body.toString('utf8')
+    if (result.kind === 'success') {
+      return this.#done(event, config, 'SUCCESS', {
+        errorCode: AsyncErrorCodes.NONE,
+        errorMessage: '',
+        condition: '',
+        invokeCount: event.attempt,
+        statusCode: 200,
+        functionError: '',
+        response: body,
+      })
+    }
+    const failures = event.functionErrors + 1
+    const errorType = result.record.errorType ?? 'Error'
+    const errorMessage = `${errorType}: ${result.record.errorMessage ?? ''}`
+    if (failures > maxRetries) {
+      return this.#done(event, config, 'FAIL', {
+        errorCode: AsyncErrorCodes.FUNCTION_ERROR,
+        errorMessage,
+        condition: 'UnhandledInvocationError',
+        invokeCount: event.attempt,
+        statusCode: 500,
+        functionError: errorType,
+        response: body,
+      })
+    }
+    const notBeforeMs = Date.now() + this.#o.retryPolicy.functionErrorDelayMs(failures)
+    if (notBeforeMs > deadline) {
+      return this.#done(event, config, 'DISCARD', {
+        errorCode: AsyncErrorCodes.EVENT_AGE_EXCEEDED,
+        errorMessage: `${errorMessage} (the next retry would pass max_async_event_age_in_seconds)`,
+        condition: 'EventAgeExceeded',
+        invokeCount: event.attempt,
+        statusCode: 500,
+        functionError: errorType,
+        response: body,
+      })
+    }
+    return { kind: 'retry', notBeforeMs, functionError: true, errorMessage }
+  }
+
+  /** Throttled, no instance, shutting down: retried with backoff until the event's max age. */
+  #systemRetry(
+    event: LeasedEvent,
+    config: AsyncInvokeConfig | undefined,
+    deadline: number,
+    err: unknown,
+  ): Promise<AsyncSettlement> {
+    const message = err instanceof Error ? err.message : String(err)
+    const notBeforeMs = Date.now() + this.#o.retryPolicy.systemErrorDelayMs(event.systemErrors + 1)
+    if (notBeforeMs > deadline) {
+      return this.#done(event, config, 'DISCARD', {
+        errorCode: AsyncErrorCodes.EVENT_AGE_EXCEEDED,
+        errorMessage: `${message} (retried until max_async_event_age_in_seconds)`,
+        condition: 'EventAgeExceeded',
+        invokeCount: event.attempt,
+        statusCode: 0,
+        functionError: '',
+        response: '',
+      })
+    }
+    this.#o.logger.info(
+      { requestId: event.requestId, attempt: event.attempt, err: message },
+      'async attempt hit a system error; retrying',
+    )
+    return Promise.resolve({
+      kind: 'retry',
+      notBeforeMs,
+      functionError: false,
+      errorMessage: message,
+    })
+  }
+
+  /** A terminal settlement with its destination event (if any) and, unless a success, a dead letter. */
+  async #done(
+    event: LeasedEvent,
+    config: AsyncInvokeConfig | undefined,
+    status: TerminalAsyncStatus,
+    outcome: {
+      readonly errorCode: number
+      readonly errorMessage: string
+      readonly condition: DestinationCondition
+      readonly invokeCount: number
+      readonly statusCode: number
+      readonly functionError: string
+      readonly response: string
+    },
+  ): Promise<AsyncSettlement> {
+    const nowMs = Date.now()
+    const record = buildDestinationPayload({
+      requestId: event.requestId,
+      functionUrn: event.functionUrn,
+      condition: outcome.condition,
+      approximateInvokeCount: outcome.invokeCount,
+      requestPayload: event.payload,
+      statusCode: outcome.statusCode,
+      functionError: outcome.functionError,
+      responsePayload: outcome.response,
+      nowMs,
+    })
+    const destination = status === 'SUCCESS' ? config?.onSuccess : config?.onFailure
+    const enqueue: NewAsyncEvent[] = []
+    let undeliverable = false
+    if (destination !== undefined) {
+      const next = await this.#destinationEvent(event, destination, record, nowMs)
+      if (next === undefined) {
+        undeliverable = true
+      } else {
+        enqueue.push(next)
+      }
+    }
+    // Every failed or discarded event, and any record whose destination is gone, is kept.
+    const deadLetter =
+      status !== 'SUCCESS' || undeliverable
+        ? {
+            projectId: event.projectId,
+            functionId: event.functionId,
+            requestId: event.requestId,
+            createdAtMs: nowMs,
+            record,
+          }
+        : undefined
+    return {
+      kind: 'done',
+      status,
+      errorCode: outcome.errorCode,
+      errorMessage: outcome.errorMessage,
+      endedAtMs: nowMs,
+      enqueue,
+      deadLetter,
+    }
+  }
+
+  async #destinationEvent(
+    event: LeasedEvent,
+    destination: AsyncDestination,
+    record: string,
+    nowMs: number,
+  ): Promise<NewAsyncEvent | undefined> {
+    try {
+      const target = await this.#o.resolve(event.projectId, destinationFunctionUrn(destination))
+      return {
+        requestId: randomUUID(),
+        projectId: event.projectId,
+        functionId: target.fn.id,
+        functionUrn: target.functionUrn,
+        qualifier: target.qualifier,
+        payload: Buffer.from(record, 'utf8'),
+        acceptedAtMs: nowMs,
+        timeoutMs: target.fn.timeoutS * 1000,
+      }
+    } catch (err) {
+      this.#o.logger.warn(
+        { err, requestId: event.requestId },
+        'async destination cannot be reached; the record goes to the dead-letter list',
+      )
+      return undefined
+    }
+  }
+}

@@ -1,0 +1,7 @@
+/** @module async: the dispatcher that runs accepted async events to a terminal state. */
+export { AsyncDispatcher } from './async-dispatcher.js'
+export type { AsyncDispatcherOptions, AsyncTarget } from './async-dispatcher.js'
+export { RetryPolicy } from './retry-policy.js'
+export type { RetryPolicyOptions } from './retry-policy.js'
+export { buildDestinationPayload } from './destination-payload.js'
+export type { DestinationCondition, DestinationPayloadInput } from './destination-payload.js'

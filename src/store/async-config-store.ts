@@ -1,0 +1,129 @@
+/**
+ * @module Async invoke configs (reference §4.7), one per function version or alias, cached in
+ * memory: the dispatcher reads one for every attempt.
+ */
+import type { Kysely, Selectable } from 'kysely'
+import type { AsyncDestination, AsyncInvokeConfig, AsyncInvokeConfigInput } from '../core/index.js'
+import type { AsyncInvokeConfigsTable, Database } from './database.js'
+
+function destinationOf(json: string | null): AsyncDestination | undefined {
+  if (json === null) {
+    return undefined
+  }
+  const d = JSON.parse(json) as AsyncDestination
+  return { destination: d.destination, param: d.param }
+}
+
+function fromRow(r: Selectable<AsyncInvokeConfigsTable>): AsyncInvokeConfig {
+  return {
+    functionId: r.function_id,
+    qualifier: r.qualifier,
+    maxAsyncEventAgeS: r.max_event_age_s,
+    maxAsyncRetryAttempts: r.max_retry_attempts,
+    onSuccess: destinationOf(r.on_success_json),
+    onFailure: destinationOf(r.on_failure_json),
+    enableAsyncStatusLog: r.enable_status_log === 1,
+    createdAt: new Date(r.created_at),
+    lastModified: new Date(r.last_modified),
+  }
+}
+
+const key = (functionId: string, qualifier: string): string => `${functionId}\u0000${qualifier}`
+
+export class AsyncConfigStore {
+  readonly #db: Kysely<Database>
+  /** Hits and misses: this process is the only writer, so the cache is exact. */
+  readonly #cache = new Map<string, AsyncInvokeConfig | null>()
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db
+  }
+
+  async get(functionId: string, qualifier: string): Promise<AsyncInvokeConfig | undefined> {
+    const k = key(functionId, qualifier)
+    const cached = this.#cache.get(k)
+    if (cached !== undefined) {
+      return cached ?? undefined
+    }
+    const row = await this.#db
+      .selectFrom('async_invoke_configs')
+      .selectAll()
+      .where('function_id', '=', functionId)
+      .where('qualifier', '=', qualifier)
+      .executeTakeFirst()
+    const config = row === undefined ? undefined : fromRow(row)
+    this.#cache.set(k, config ?? null)
+    return config
+  }
+
+  async put(
+    functionId: string,
+    qualifier: string,
+    input: AsyncInvokeConfigInput,
+  ): Promise<AsyncInvokeConfig> {
+    const now = new Date().toISOString()
+    const previous = await this.get(functionId, qualifier)
+    const row = {
+      function_id: functionId,
+      qualifier,
+      max_event_age_s: input.maxAsyncEventAgeS,
+      max_retry_attempts: input.maxAsyncRetryAttempts,
+      on_success_json: input.onSuccess === undefined ? null : JSON.stringify(input.onSuccess),
+      on_failure_json: input.onFailure === undefined ? null : JSON.stringify(input.onFailure),
+      enable_status_log: input.enableAsyncStatusLog ? 1 : 0,
+      created_at: previous?.createdAt.toISOString() ?? now,
+      last_modified: now,
+    }
+    await this.#db
+      .insertInto('async_invoke_configs')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['function_id', 'qualifier']).doUpdateSet({
+          max_event_age_s: row.max_event_age_s,
+          max_retry_attempts: row.max_retry_attempts,
+          on_success_json: row.on_success_json,
+          on_failure_json: row.on_failure_json,
+          enable_status_log: row.enable_status_log,
+          last_modified: row.last_modified,
+        }),
+      )
+      .execute()
+    const config = fromRow(row)
+    this.#cache.set(key(functionId, qualifier), config)
+    return config
+  }
+
+  /** True when there was one to delete. */
+  async delete(functionId: string, qualifier: string): Promise<boolean> {
+    const r = await this.#db
+      .deleteFrom('async_invoke_configs')
+      .where('function_id', '=', functionId)
+      .where('qualifier', '=', qualifier)
+      .executeTakeFirst()
+    this.#cache.set(key(functionId, qualifier), null)
+    return r.numDeletedRows > 0n
+  }
+
+  /** The configs of all versions and aliases of a function, by qualifier. */
+  async listOf(functionId: string): Promise<AsyncInvokeConfig[]> {
+    const rows = await this.#db
+      .selectFrom('async_invoke_configs')
+      .selectAll()
+      .where('function_id', '=', functionId)
+      .orderBy('qualifier')
+      .execute()
+    return rows.map(fromRow)
+  }
+
+  async deleteAllOf(functionId: string): Promise<void> {
+    await this.#db
+      .deleteFrom('async_invoke_configs')
+      .where('function_id', '=', functionId)
+      .execute()
+    for (const k of [...this.#cache.keys()]) {
+      if (k.startsWith(`${functionId}\u0000`)) {
+        this.#cache.delete(k)
+      }
+    }
+  }
+}

@@ -1,0 +1,513 @@
+/**
+ * @module SqliteAsyncQueue: the embedded AsyncQueue, a table in the store's SQLite database (WAL).
+ * Accepted events are group-committed: every enqueue and settlement of one event-loop turn goes
+ * into one transaction, and only then are their promises resolved.
+ */
+import { randomUUID } from 'node:crypto'
+import type SQLite from 'better-sqlite3'
+import {
+  ASYNC_STATUSES,
+  AsyncErrorCodes,
+  type AsyncLeaseRequest,
+  type AsyncQueue,
+  type AsyncRecord,
+  type AsyncRecordQuery,
+  type AsyncSettlement,
+  type AsyncStatus,
+  type LeasedEvent,
+  type NewAsyncEvent,
+  type StoredDeadLetter,
+} from '../core/index.js'
+
+export interface SqliteAsyncQueueOptions {
+  /**
+   * A lease lasts the function's timeout plus this; a worker that has not settled by then is
+   * presumed dead and the event is redelivered.
+   */
+  readonly leaseGraceMs: number
+  /**
+   * Commit accepted events with `synchronous = FULL` (an fsync of the WAL per group commit), so
+   * they survive a power cut too; otherwise they survive a crash of the process (WAL, NORMAL).
+   */
+  readonly fsync: boolean
+  readonly onError: (err: unknown) => void
+  /**
+   * Runs before each group commit. The store flushes pending invocation logs here, so an
+   * attempt's log is on disk no later than the attempt's settlement.
+   */
+  readonly beforeCommit?: () => void
+}
+
+interface Pending<T> {
+  readonly item: T
+  readonly resolve: (value: boolean) => void
+  readonly reject: (err: unknown) => void
+}
+
+interface Settling {
+  readonly event: LeasedEvent
+  readonly settlement: AsyncSettlement
+}
+
+interface LeaseRow {
+  request_id: string
+  project_id: string
+  function_id: string
+  function_urn: string
+  qualifier: string
+  payload: Buffer
+  timeout_ms: number
+  accepted_at: number
+  attempts: number
+  function_errors: number
+  system_errors: number
+}
+
+interface RecordRow {
+  request_id: string
+  status: string
+  error_code: number
+  error_message: string
+  accepted_at: number
+  started_at: number | null
+  ended_at: number | null
+  attempts: number
+}
+
+const INSERT_SQL = `insert or ignore into async_invocations
+  (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
+   not_before, accepted_at)
+  values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?)`
+
+function isStatus(s: string): s is AsyncStatus {
+  return (ASYNC_STATUSES as readonly string[]).includes(s)
+}
+
+/**
+ * The embedded queue. Which functions have waiting events is kept in memory (`#due`: function id →
+ * earliest `not_before`, a lower bound), so a lease reads only the rows it takes, through the
+ * `(status, function_id, not_before)` index, however long the backlog is.
+ */
+export class SqliteAsyncQueue implements AsyncQueue {
+  readonly #db: SQLite.Database
+  readonly #o: SqliteAsyncQueueOptions
+  readonly #due = new Map<string, number>()
+  readonly #listeners: Array<() => void> = []
+  #enqueues: Array<Pending<NewAsyncEvent>> = []
+  #settles: Array<Pending<Settling>> = []
+  #scheduled = false
+  #closed = false
+  #rotation = 0
+  readonly #stmt: {
+    insert: SQLite.Statement
+    selectDue: SQLite.Statement
+    minDue: SQLite.Statement
+    lease: SQLite.Statement
+    finish: SQLite.Statement
+    retry: SQLite.Statement
+    deadLetter: SQLite.Statement
+  }
+  readonly #commit: (enqueues: readonly NewAsyncEvent[], settles: readonly Settling[]) => boolean[]
+
+  constructor(db: SQLite.Database, options: SqliteAsyncQueueOptions) {
+    this.#db = db
+    this.#o = options
+    this.#stmt = {
+      insert: db.prepare(INSERT_SQL),
+      selectDue: db.prepare(`select request_id, project_id, function_id, function_urn, qualifier,
+          payload, timeout_ms, accepted_at, attempts, function_errors, system_errors
+        from async_invocations
+        where status = 'WAIT' and function_id = ? and not_before <= ?
+        order by not_before limit ?`),
+      minDue: db.prepare(`select min(not_before) as due from async_invocations
+        where status = 'WAIT' and function_id = ?`),
+      lease: db.prepare(`update async_invocations
+        set status = 'RUNNING', lease_token = ?, lease_until = ?, attempts = attempts + 1,
+            started_at = coalesce(started_at, ?)
+        where request_id = ? and status = 'WAIT'`),
+      finish: db.prepare(`update async_invocations
+        set status = ?, error_code = ?, error_message = ?, ended_at = ?, lease_token = null,
+            lease_until = null
+        where request_id = ? and status = 'RUNNING' and lease_token = ?`),
+      retry: db.prepare(`update async_invocations
+        set status = 'WAIT', not_before = ?, function_errors = function_errors + ?,
+            system_errors = system_errors + ?, error_message = ?, lease_token = null,
+            lease_until = null
+        where request_id = ? and status = 'RUNNING' and lease_token = ?`),
+      deadLetter: db.prepare(`insert into async_dead_letters
+        (project_id, function_id, request_id, created_at, record) values (?, ?, ?, ?, ?)`),
+    }
+    this.#commit = db.transaction(
+      (enqueues: readonly NewAsyncEvent[], settles: readonly Settling[]): boolean[] => {
+        for (const e of enqueues) {
+          this.#insert(e)
+        }
+        return settles.map((s) => this.#applySettlement(s.event, s.settlement))
+      },
+    )
+    this.#rebuildDue()
+  }
+
+  #insert(e: NewAsyncEvent): void {
+    this.#stmt.insert.run(
+      e.requestId,
+      e.projectId,
+      e.functionId,
+      e.functionUrn,
+      e.qualifier,
+      e.payload,
+      e.timeoutMs,
+      e.acceptedAtMs,
+      e.acceptedAtMs,
+    )
+  }
+
+  #noteDue(functionId: string, dueMs: number): void {
+    const known = this.#due.get(functionId)
+    if (known === undefined || dueMs < known) {
+      this.#due.set(functionId, dueMs)
+    }
+  }
+
+  #rebuildDue(): void {
+    this.#due.clear()
+    const rows = this.#db
+      .prepare(
+        `select function_id, min(not_before) as due from async_invocations
+         where status = 'WAIT' group by function_id`,
+      )
+      .all() as Array<{ function_id: string; due: number }>
+    for (const r of rows) {
+      this.#due.set(r.function_id, r.due)
+    }
+  }
+
+  #applySettlement(event: LeasedEvent, s: AsyncSettlement): boolean {
+    if (s.kind === 'retry') {
+      const changed = this.#stmt.retry.run(
+        s.notBeforeMs,
+        s.functionError ? 1 : 0,
+        s.functionError ? 0 : 1,
+        s.errorMessage,
+        event.requestId,
+        event.leaseToken,
+      ).changes
+      if (changed === 1) {
+        this.#noteDue(event.functionId, s.notBeforeMs)
+      }
+      return changed === 1
+    }
+    const changed = this.#stmt.finish.run(
+      s.status,
+      s.errorCode,
+      s.errorMessage,
+      s.endedAtMs,
+      event.requestId,
+      event.leaseToken,
+    ).changes
+    if (changed !== 1) {
+      return false // the lease was lost: whoever holds it now settles the event
+    }
+    // The outbox: destinations and the dead letter commit with the terminal state, or not at all.
+    for (const next of s.enqueue) {
+      this.#insert(next)
+      this.#noteDue(next.functionId, next.acceptedAtMs)
+    }
+    if (s.deadLetter !== undefined) {
+      const d = s.deadLetter
+      this.#stmt.deadLetter.run(d.projectId, d.functionId, d.requestId, d.createdAtMs, d.record)
+    }
+    return true
+  }
+
+  #schedule(): void {
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      // One transaction per event-loop turn: every request parsed in this turn shares the commit.
+      setImmediate(() => this.flush())
+    }
+  }
+
+  /** Commits everything pending now (also on close); resolves the waiting promises after. */
+  flush(): void {
+    this.#scheduled = false
+    if (this.#enqueues.length === 0 && this.#settles.length === 0) {
+      return
+    }
+    if (this.#settles.length > 0) {
+      this.#o.beforeCommit?.()
+    }
+    const enqueues = this.#enqueues
+    const settles = this.#settles
+    this.#enqueues = []
+    this.#settles = []
+    const durable = this.#o.fsync && enqueues.length > 0
+    let results: boolean[]
+    try {
+      if (durable) {
+        this.#db.pragma('synchronous = FULL')
+      }
+      try {
+        results = this.#commit(
+          enqueues.map((p) => p.item),
+          settles.map((p) => p.item),
+        )
+      } finally {
+        if (durable) {
+          this.#db.pragma('synchronous = NORMAL')
+        }
+      }
+    } catch (err) {
+      for (const p of [...enqueues, ...settles]) {
+        p.reject(err)
+      }
+      this.#o.onError(err)
+      return
+    }
+    for (const p of enqueues) {
+      this.#noteDue(p.item.functionId, p.item.acceptedAtMs)
+      p.resolve(true)
+    }
+    settles.forEach((p, i) => p.resolve(results[i] ?? false))
+    if (enqueues.length > 0 || settles.some((s) => s.item.settlement.kind === 'done')) {
+      for (const listener of this.#listeners) {
+        listener()
+      }
+    }
+  }
+
+  enqueue(event: NewAsyncEvent): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new Error('The async queue is closed.'))
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      this.#enqueues.push({ item: event, resolve, reject })
+      this.#schedule()
+    }).then(() => undefined)
+  }
+
+  settle(event: LeasedEvent, settlement: AsyncSettlement): Promise<boolean> {
+    if (this.#closed) {
+      return Promise.resolve(false)
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      this.#settles.push({ item: { event, settlement }, resolve, reject })
+      this.#schedule()
+    })
+  }
+
+  lease(request: AsyncLeaseRequest): Promise<LeasedEvent[]> {
+    if (this.#closed || request.max <= 0 || this.#due.size === 0) {
+      return Promise.resolve([])
+    }
+    const out: LeasedEvent[] = []
+    const now = request.nowMs
+    // Start with a different function each time, so one function's backlog cannot starve others.
+    const entries = [...this.#due.entries()]
+    const start = this.#rotation++ % entries.length
+    const ordered = [...entries.slice(start), ...entries.slice(0, start)]
+    this.#db.transaction(() => {
+      for (const [functionId, due] of ordered) {
+        if (out.length >= request.max) {
+          break
+        }
+        if (due > now) {
+          continue
+        }
+        const room = request.room(functionId)
+        if (room <= 0) {
+          continue
+        }
+        const want = Math.min(room, request.max - out.length)
+        const rows = this.#stmt.selectDue.all(functionId, now, want) as LeaseRow[]
+        for (const r of rows) {
+          const token = randomUUID()
+          this.#stmt.lease.run(token, now + r.timeout_ms + this.#o.leaseGraceMs, now, r.request_id)
+          out.push({
+            requestId: r.request_id,
+            projectId: r.project_id,
+            functionId: r.function_id,
+            functionUrn: r.function_urn,
+            qualifier: r.qualifier,
+            payload: r.payload,
+            acceptedAtMs: r.accepted_at,
+            timeoutMs: r.timeout_ms,
+            leaseToken: token,
+            attempt: r.attempts + 1,
+            functionErrors: r.function_errors,
+            systemErrors: r.system_errors,
+          })
+        }
+        if (rows.length < want) {
+          // Fewer due than asked: learn when this function's next event is due, or forget it.
+          const next = (this.#stmt.minDue.get(functionId) as { due: number | null }).due
+          if (next === null) {
+            this.#due.delete(functionId)
+          } else {
+            this.#due.set(functionId, next)
+          }
+        }
+      }
+    })()
+    return Promise.resolve(out)
+  }
+
+  recoverLeases(options: { readonly nowMs: number; readonly all: boolean }): Promise<number> {
+    this.flush()
+    const changed = this.#db
+      .prepare(
+        `update async_invocations
+         set status = 'WAIT', system_errors = system_errors + 1, not_before = ?,
+             lease_token = null, lease_until = null,
+             error_message = 'The attempt was lost (Strato stopped or the worker hung); retrying.'
+         where status = 'RUNNING' and (? = 1 or lease_until < ?)`,
+      )
+      .run(options.nowMs, options.all ? 1 : 0, options.nowMs).changes
+    if (changed > 0) {
+      this.#rebuildDue()
+      for (const listener of this.#listeners) {
+        listener()
+      }
+    }
+    return Promise.resolve(changed)
+  }
+
+  cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined> {
+    this.flush()
+    const changed = this.#db
+      .prepare(
+        `update async_invocations
+         set status = 'FAIL', error_code = ?, error_message = 'function invocation canceled',
+             ended_at = ?
+         where request_id = ? and function_id = ? and status = 'WAIT'`,
+      )
+      .run(AsyncErrorCodes.CANCELED, nowMs, requestId, functionId).changes
+    if (changed === 1) {
+      return Promise.resolve('WAIT')
+    }
+    const row = this.#db
+      .prepare(`select status from async_invocations where request_id = ? and function_id = ?`)
+      .get(requestId, functionId) as { status: string } | undefined
+    return Promise.resolve(row !== undefined && isStatus(row.status) ? row.status : undefined)
+  }
+
+  list(query: AsyncRecordQuery): Promise<{ records: AsyncRecord[]; total: number }> {
+    this.flush()
+    const where: string[] = ['function_id = ?']
+    const args: Array<string | number> = [query.functionId]
+    if (query.requestId !== undefined) {
+      where.push('request_id = ?')
+      args.push(query.requestId)
+    }
+    if (query.statuses !== undefined && query.statuses.length > 0) {
+      where.push(`status in (${query.statuses.map(() => '?').join(', ')})`)
+      args.push(...query.statuses)
+    }
+    if (query.fromMs !== undefined) {
+      where.push('accepted_at >= ?')
+      args.push(query.fromMs)
+    }
+    if (query.toMs !== undefined) {
+      where.push('accepted_at <= ?')
+      args.push(query.toMs)
+    }
+    const clause = where.join(' and ')
+    const total = (
+      this.#db
+        .prepare(`select count(*) as n from async_invocations where ${clause}`)
+        .get(...args) as {
+        n: number
+      }
+    ).n
+    const rows = this.#db
+      .prepare(
+        `select request_id, status, error_code, error_message, accepted_at, started_at, ended_at,
+                attempts
+         from async_invocations where ${clause}
+         order by accepted_at desc, rowid desc limit ? offset ?`,
+      )
+      .all(...args, query.limit, query.offset) as RecordRow[]
+    return Promise.resolve({
+      total,
+      records: rows.map((r) => ({
+        requestId: r.request_id,
+        status: isStatus(r.status) ? r.status : 'WAIT',
+        errorCode: r.error_code,
+        errorMessage: r.error_message,
+        acceptedAtMs: r.accepted_at,
+        startedAtMs: r.started_at ?? undefined,
+        endedAtMs: r.ended_at ?? undefined,
+        attempts: r.attempts,
+      })),
+    })
+  }
+
+  deadLetters(
+    functionId: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ entries: StoredDeadLetter[]; total: number }> {
+    this.flush()
+    const total = (
+      this.#db
+        .prepare(`select count(*) as n from async_dead_letters where function_id = ?`)
+        .get(functionId) as { n: number }
+    ).n
+    const rows = this.#db
+      .prepare(
+        `select id, project_id, function_id, request_id, created_at, record
+         from async_dead_letters where function_id = ? order by id desc limit ? offset ?`,
+      )
+      .all(functionId, limit, offset) as Array<{
+      id: number
+      project_id: string
+      function_id: string
+      request_id: string
+      created_at: number
+      record: string
+    }>
+    return Promise.resolve({
+      total,
+      entries: rows.map((r) => ({
+        id: r.id,
+        projectId: r.project_id,
+        functionId: r.function_id,
+        requestId: r.request_id,
+        createdAtMs: r.created_at,
+        record: r.record,
+      })),
+    })
+  }
+
+  onReady(listener: () => void): void {
+    this.#listeners.push(listener)
+  }
+
+  deleteFunction(functionId: string): Promise<void> {
+    this.flush()
+    this.#db.transaction(() => {
+      this.#db.prepare(`delete from async_invocations where function_id = ?`).run(functionId)
+      this.#db.prepare(`delete from async_dead_letters where function_id = ?`).run(functionId)
+    })()
+    this.#due.delete(functionId)
+    return Promise.resolve()
+  }
+
+  prune(beforeMs: number): Promise<void> {
+    this.flush()
+    this.#db
+      .prepare(
+        `delete from async_invocations
+         where status in ('SUCCESS', 'FAIL', 'DISCARD') and ended_at < ?`,
+      )
+      .run(beforeMs)
+    this.#db.prepare(`delete from async_dead_letters where created_at < ?`).run(beforeMs)
+    return Promise.resolve()
+  }
+
+  /** Writes what is pending; later enqueues are refused and settlements ignored. */
+  close(): void {
+    this.flush()
+    this.#closed = true
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The AsyncQueue contract: what every implementation (the embedded SQLite queue today, a JetStream
+ * one for the cluster later) must do. An implementation's test calls `runAsyncQueueContract` with
+ * a factory that opens the queue on fresh storage and can reopen it on the same storage.
+ */
+import { randomUUID } from 'node:crypto'
+import { afterEach, describe, expect, test } from 'vitest'
+import type { AsyncQueue, LeasedEvent, NewAsyncEvent } from '../../src/core/index.js'
+
+export interface QueueHarness {
+  readonly queue: AsyncQueue
+  /** Closes the queue and opens it again on the same storage (what a restart does). */
+  reopen(): Promise<AsyncQueue>
+  close(): Promise<void>
+}
+
+function event(functionId: string, extra: Partial<NewAsyncEvent> = {}): NewAsyncEvent {
+  return {
+    requestId: randomUUID(),
+    projectId: 'p1',
+    functionId,
+    functionUrn: `urn:fss:r1:p1:function:default:${functionId}:latest`,
+    qualifier: 'latest',
+    payload: Buffer.from(JSON.stringify({ f: functionId })),
+    acceptedAtMs: Date.now(),
+    timeoutMs: 1_000,
+    ...extra,
+  }
+}
+
+const always = (n: number) => (): number => n
+
+function done(enqueue: NewAsyncEvent[] = []) {
+  return {
+    kind: 'done' as const,
+    status: 'SUCCESS' as const,
+    errorCode: 0,
+    errorMessage: '',
+    endedAtMs: Date.now(),
+    enqueue,
+    deadLetter: undefined,
+  }
+}
+
+export function runAsyncQueueContract(name: string, open: () => Promise<QueueHarness>): void {
+  describe(`AsyncQueue contract: ${name}`, () => {
+    let h: QueueHarness | undefined
+    const start = async (): Promise<QueueHarness> => {
+      h = await open()
+      return h
+    }
+    afterEach(async () => {
+      await h?.close()
+      h = undefined
+    })
+
+    test('an enqueued event is durable: it is leased after the queue is reopened', async () => {
+      const harness = await start()
+      const e = event('fa')
+      await harness.queue.enqueue(e)
+      const reopened = await harness.reopen()
+      const leased = await reopened.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(leased.map((l) => l.requestId)).toEqual([e.requestId])
+      expect(leased[0]).toMatchObject({ attempt: 1, functionErrors: 0, systemErrors: 0 })
+      expect(leased[0]?.payload.toString()).toBe(e.payload.toString())
+    })
+
+    test('many concurrent enqueues all resolve and are all stored (group commit)', async () => {
+      const { queue } = await start()
+      const events = Array.from({ length: 1000 }, () => event('fa'))
+      await Promise.all(events.map((e) => queue.enqueue(e)))
+      const { total } = await queue.list({ functionId: 'fa', offset: 0, limit: 1 })
+      expect(total).toBe(1000)
+    })
+
+    test('lease respects max and per-function room, and serves every function with room', async () => {
+      const { queue } = await start()
+      for (let i = 0; i < 50; i++) {
+        await queue.enqueue(event('busy'))
+      }
+      await queue.enqueue(event('quiet'))
+      const leased = await queue.lease({
+        max: 10,
+        nowMs: Date.now(),
+        room: (id) => (id === 'busy' ? 5 : 3),
+      })
+      expect(leased.filter((l) => l.functionId === 'busy')).toHaveLength(5)
+      expect(leased.filter((l) => l.functionId === 'quiet')).toHaveLength(1)
+      const none = await queue.lease({ max: 10, nowMs: Date.now(), room: always(0) })
+      expect(none).toEqual([])
+    })
+
+    test('a leased event is invisible to other leases until it is settled', async () => {
+      const { queue } = await start()
+      await queue.enqueue(event('fa'))
+      const first = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(first).toHaveLength(1)
+      expect(await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })).toEqual([])
+      const { records } = await queue.list({ functionId: 'fa', offset: 0, limit: 10 })
+      expect(records[0]?.status).toBe('RUNNING')
+    })
+
+    test('a retry returns the event to WAIT until not_before, counting the error kind', async () => {
+      const { queue } = await start()
+      await queue.enqueue(event('fa'))
+      const [l1] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+      const later = Date.now() + 60_000
+      expect(
+        await queue.settle(l1 as LeasedEvent, {
+          kind: 'retry',
+          notBeforeMs: later,
+          functionError: true,
+          errorMessage: 'boom',
+        }),
+      ).toBe(true)
+      expect(await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })).toEqual([])
+      const [l2] = await queue.lease({ max: 1, nowMs: later, room: always(1) })
+      expect(l2).toMatchObject({ attempt: 2, functionErrors: 1, systemErrors: 0 })
+    })
+
+    test('settling is idempotent: a lost lease cannot settle, the terminal state is written once', async () => {
+      const { queue } = await start()
+      await queue.enqueue(event('fa'))
+      const [stale] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+      // The worker is presumed dead: its lease goes back to the queue as a system retry.
+      expect(await queue.recoverLeases({ nowMs: Date.now(), all: true })).toBe(1)
+      const [fresh] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+      expect(fresh).toMatchObject({ attempt: 2, systemErrors: 1 })
+      expect(await queue.settle(stale as LeasedEvent, done())).toBe(false)
+      expect(await queue.settle(fresh as LeasedEvent, done())).toBe(true)
+      expect(await queue.settle(fresh as LeasedEvent, done())).toBe(false)
+      const { records } = await queue.list({ functionId: 'fa', offset: 0, limit: 10 })
+      expect(records.map((r) => r.status)).toEqual(['SUCCESS'])
+    })
+
+    test('only expired leases are recovered when not all are asked for', async () => {
+      const { queue } = await start()
+      await queue.enqueue(event('fa', { timeoutMs: 1_000 }))
+      const now = Date.now()
+      await queue.lease({ max: 1, nowMs: now, room: always(1) })
+      expect(await queue.recoverLeases({ nowMs: now + 10, all: false })).toBe(0)
+      expect(await queue.recoverLeases({ nowMs: now + 24 * 3_600_000, all: false })).toBe(1)
+    })
+
+    test('a terminal settlement commits its follow-up events and dead letter with it', async () => {
+      const { queue } = await start()
+      const e = event('fa')
+      await queue.enqueue(e)
+      const [l] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+      const follow = event('target')
+      expect(
+        await queue.settle(l as LeasedEvent, {
+          kind: 'done',
+          status: 'FAIL',
+          errorCode: 500,
+          errorMessage: 'failed',
+          endedAtMs: Date.now(),
+          enqueue: [follow],
+          deadLetter: {
+            projectId: 'p1',
+            functionId: 'fa',
+            requestId: e.requestId,
+            createdAtMs: Date.now(),
+            record: '{"x":1}',
+          },
+        }),
+      ).toBe(true)
+      const next = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(next.map((n) => n.requestId)).toEqual([follow.requestId])
+      const dlq = await queue.deadLetters('fa', 0, 10)
+      expect(dlq.total).toBe(1)
+      expect(dlq.entries[0]).toMatchObject({ requestId: e.requestId, record: '{"x":1}' })
+    })
+
+    test('cancel ends a waiting event with FAIL 4208 and reports other states', async () => {
+      const { queue } = await start()
+      const waiting = event('fa')
+      const running = event('fa', { acceptedAtMs: Date.now() - 1_000 })
+      await queue.enqueue(running)
+      const [l] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+      expect(l?.requestId).toBe(running.requestId)
+      await queue.enqueue(waiting)
+      expect(await queue.cancel('fa', waiting.requestId, Date.now())).toBe('WAIT')
+      expect(await queue.cancel('fa', running.requestId, Date.now())).toBe('RUNNING')
+      expect(await queue.cancel('fa', randomUUID(), Date.now())).toBeUndefined()
+      const { records } = await queue.list({
+        functionId: 'fa',
+        requestId: waiting.requestId,
+        offset: 0,
+        limit: 1,
+      })
+      expect(records[0]).toMatchObject({ status: 'FAIL', errorCode: 4208 })
+      expect(await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })).toEqual([])
+    })
+
+    test('records list newest first with status and time filters and offset pagination', async () => {
+      const { queue } = await start()
+      const base = Date.now() - 10_000
+      const ids: string[] = []
+      for (let i = 0; i < 7; i++) {
+        const e = event('fa', { acceptedAtMs: base + i })
+        ids.push(e.requestId)
+        await queue.enqueue(e)
+      }
+      const page1 = await queue.list({ functionId: 'fa', offset: 0, limit: 3 })
+      expect(page1.total).toBe(7)
+      expect(page1.records.map((r) => r.requestId)).toEqual(ids.slice(4).reverse())
+      const page3 = await queue.list({ functionId: 'fa', offset: 6, limit: 3 })
+      expect(page3.records.map((r) => r.requestId)).toEqual([ids[0]])
+      const windowed = await queue.list({
+        functionId: 'fa',
+        fromMs: base + 2,
+        toMs: base + 3,
+        offset: 0,
+        limit: 10,
+      })
+      expect(windowed.total).toBe(2)
+      const running = await queue.list({
+        functionId: 'fa',
+        statuses: ['RUNNING'],
+        offset: 0,
+        limit: 10,
+      })
+      expect(running.total).toBe(0)
+    })
+
+    test('a lease reads only what it takes, however long the backlog (100k events)', async () => {
+      const { queue } = await start()
+      const now = Date.now()
+      for (let batch = 0; batch < 10; batch++) {
+        await Promise.all(
+          Array.from({ length: 10_000 }, (_, i) =>
+            queue.enqueue(event('deep', { acceptedAtMs: now - batch * 10_000 - i })),
+          ),
+        )
+      }
+      const heapBefore = process.memoryUsage().heapUsed
+      await queue.enqueue(event('other'))
+      const t0 = performance.now()
+      // 'deep' has no room: its backlog must not slow down finding 'other'.
+      const leased = await queue.lease({
+        max: 10,
+        nowMs: Date.now(),
+        room: (id) => (id === 'deep' ? 0 : 10),
+      })
+      const t1 = performance.now()
+      expect(leased.map((l) => l.functionId)).toEqual(['other'])
+      const some = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(some).toHaveLength(10)
+      expect(t1 - t0).toBeLessThan(50)
+      // Leasing from the backlog loads the leased events, not the backlog.
+      for (let i = 0; i < 20; i++) {
+        await queue.lease({ max: 50, nowMs: Date.now(), room: always(50) })
+      }
+      expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(32 * 1024 * 1024)
+    }, 60_000)
+  })
+}
