@@ -4,7 +4,8 @@
  */
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, resolveAsyncTarget } from './api/index.js'
+import { buildApp, resolveAsyncTarget, resolveFunction } from './api/index.js'
+import { ApigGateway } from './triggers/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
@@ -21,6 +22,8 @@ export interface RunningStrato {
   readonly store: Store
   readonly pool: InstancePool
   readonly dispatcher: AsyncDispatcher
+  /** The API gateway's base URL (APIG triggers). */
+  readonly gatewayUrl: string
   readonly bootstrap: BootstrapOutcome | undefined
   close(): Promise<void>
 }
@@ -168,6 +171,8 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     lookup: (ak) => store.tenants.lookup(ak),
     clockSkewMs: config.authClockSkewMs,
   })
+  // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
+  let gatewayUrl = ''
   const app = buildApp({
     config,
     store,
@@ -175,6 +180,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
+    gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({
       region: config.region,
       isolation: { level: sandbox.level, description: sandbox.description, notes },
@@ -187,6 +193,44 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const address = await app.listen({ host: config.host, port: config.port })
   log.info({ address, dataDir: config.dataDir }, 'Strato is listening')
 
+  // 5. The API gateway for APIG triggers, on its own port.
+  const gateway = new ApigGateway({
+    host: config.host,
+    port: config.gatewayPort,
+    loadTriggers: () => store.triggers.listActive(['APIG', 'DEDICATEDGATEWAY']),
+    onTriggersChanged: (listener) => store.triggers.onChange(listener),
+    resolve: async (trigger, routing) => {
+      const r = await resolveFunction(
+        store,
+        { project_id: trigger.projectId, function_urn: trigger.functionUrn },
+        routing,
+      )
+      return { fn: r.fn, alias: r.alias?.name ?? '' }
+    },
+    invoker: pool,
+    enqueueAsync: async ({ trigger, fn, requestId, payload }) => {
+      try {
+        await store.asyncQueue.enqueue({
+          requestId,
+          projectId: trigger.projectId,
+          functionId: trigger.functionId,
+          functionUrn: trigger.functionUrn,
+          qualifier: trigger.qualifier,
+          payload,
+          acceptedAtMs: Date.now(),
+          timeoutMs: fn.timeoutS * 1000,
+        })
+      } catch (err) {
+        throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })
+      }
+    },
+    iamVerifier: verifier,
+    appVerifier: (lookup) => new RequestVerifier({ lookup, clockSkewMs: config.authClockSkewMs }),
+    logger: log,
+  })
+  gatewayUrl = await gateway.listen()
+  log.info({ address: gatewayUrl }, 'API gateway is listening')
+
   let closing: Promise<void> | undefined
   return {
     config,
@@ -196,6 +240,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     pool,
     dispatcher,
     bootstrap,
+    gatewayUrl,
     close() {
       closing ??= (async () => {
         clearInterval(pruneTimer)
@@ -206,7 +251,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         //    No new async attempts start; those running may finish within the same grace.
         dispatcher.stop()
         const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
-        const appClosed = app.close()
+        const appClosed = Promise.all([app.close(), gateway.close()])
         let graceTimer: NodeJS.Timeout | undefined
         await Promise.race([
           Promise.all([appClosed, dispatcher.idle()]),

@@ -58,6 +58,8 @@ export interface Config {
   /** Interpreters for the runtime families. */
   readonly nodeCommand: string
   readonly pythonCommand: string
+  /** The API gateway's port (APIG triggers); `0` picks a free one. */
+  readonly gatewayPort: number
   /** The sandbox level to use; `auto` takes the strongest this machine supports. */
   readonly isolation: IsolationSetting
   /** Pre-started runtime sandboxes kept per runtime; 0 turns the pool off. */
@@ -206,6 +208,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
     isolation: isolation as IsolationSetting,
+    gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
     stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),
     sandboxUidBase: intSetting(env, 'STRATO_SANDBOX_UID_BASE', 200_000, 1_000, 4_000_000_000),
   }

@@ -67,3 +67,21 @@ export type {
   StoredDeadLetter,
   TerminalAsyncStatus,
 } from './async-invocation.js'
+export {
+  APIG_METHODS,
+  SERVED_TRIGGER_TYPES,
+  TRIGGERS_PER_FUNCTION_VERSION,
+  TRIGGER_TYPE_CODES,
+  parseApigEventData,
+  parseTriggerInput,
+  validateApigPath,
+} from './trigger.js'
+export type {
+  ApigAuth,
+  ApigEventData,
+  ApigMethod,
+  TriggerInput,
+  TriggerRecord,
+  TriggerStatus,
+  TriggerTypeCode,
+} from './trigger.js'

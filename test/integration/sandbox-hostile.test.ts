@@ -184,6 +184,9 @@ exports.handler = async (e) => {
   for (const p of e.paths) { try { out[p] = fs.readdirSync(p).length >= 0 ? 'listed' : '?' } catch (err) { try { fs.readFileSync(p); out[p] = 'read' } catch (err2) { out[p] = err2.code } } }
   // /proc of the sandbox shows only its own processes
   out.procs = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).length
+  // /root exists only where an interpreter installed under it is bound in, and holds only that
+  try { out.rootListing = fs.readdirSync('/root') } catch (err) { out.rootListing = [] }
+  for (const p of ['/root/.ssh', '/root/.bash_history', '/root/.pyenv/shims']) { try { fs.statSync(p); out[p] = 'exists' } catch (err) { out[p] = err.code } }
   return out
 }`)
     const paths = [
@@ -191,7 +194,6 @@ exports.handler = async (e) => {
       strato.dataDir,
       path.join(strato.dataDir, 'master.key'),
       codeDir,
-      '/root',
       '/home',
       '/proc/1/root/etc/shadow',
     ]
@@ -200,6 +202,10 @@ exports.handler = async (e) => {
       expect([p, r.value[p]]).toEqual([p, expect.stringMatching(/^(ENOENT|EACCES)$/)])
     }
     expect(Number(r.value.procs)).toBeLessThanOrEqual(3)
+    expect((r.value.rootListing as string[]).filter((e) => e !== '.pyenv')).toEqual([])
+    for (const p of ['/root/.ssh', '/root/.bash_history', '/root/.pyenv/shims']) {
+      expect([p, r.value[p]]).toEqual([p, 'ENOENT'])
+    }
   })
 })
 
