@@ -129,6 +129,7 @@ async function measure(config: Config): Promise<Row> {
     env: {
       PATH: process.env.PATH,
       STRATO_PORT: String(port),
+      STRATO_GATEWAY_PORT: '0',
       STRATO_DATA_DIR: dataDir,
       STRATO_PROJECT_ID: PROJECT_ID,
       STRATO_ACCESS_KEY: ACCESS_KEY,

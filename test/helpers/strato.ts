@@ -38,6 +38,7 @@ export async function startTestStrato(
   const running = await startStrato(
     {
       STRATO_PORT: '0',
+      STRATO_GATEWAY_PORT: '0',
       STRATO_HOST: '127.0.0.1',
       STRATO_DATA_DIR: dir,
       STRATO_PROJECT_ID: PROJECT_ID,
@@ -84,6 +85,7 @@ export async function spawnStrato(
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       STRATO_PORT: String(port),
+      STRATO_GATEWAY_PORT: '0',
       STRATO_DATA_DIR: dataDir,
       STRATO_PROJECT_ID: PROJECT_ID,
       STRATO_ACCESS_KEY: ACCESS_KEY,
