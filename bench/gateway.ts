@@ -21,7 +21,12 @@ const ACCESS_KEY = 'bench-ak'
 const SECRET_KEY = 'bench-sk'
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const CONNECTIONS = [1, 8]
-const MAX_INSTANCES = [1, 2]
+/** Max instances and concurrent_num (requests one instance serves at once) of each run. */
+const SHAPES: ReadonlyArray<{ max: number; concurrentNum: number }> = [
+  { max: 1, concurrentNum: 1 },
+  { max: 2, concurrentNum: 1 },
+  { max: 1, concurrentNum: 8 },
+]
 /** The app as a developer runs it locally; PORT only so that the direct run can pick a free one. */
 const APP = `const express = require('express')
 const app = express()
@@ -179,9 +184,9 @@ async function main(): Promise<void> {
     const base = `http://127.0.0.1:${port}`
     await waitHttp(`${base}/strato/health`)
     const code = (await zipDir(appDir)).toString('base64')
-    for (const max of MAX_INSTANCES) {
+    for (const { max, concurrentNum } of SHAPES) {
       const created = (await call(base, 'POST', `/v2/${PROJECT_ID}/fgs/functions`, {
-        func_name: `express-${max}`,
+        func_name: `express-${max}-${concurrentNum}`,
         package: 'default',
         runtime: 'http',
         handler: 'bootstrap',
@@ -189,7 +194,7 @@ async function main(): Promise<void> {
         timeout: 30,
         code_type: 'zip',
         func_code: { file: code },
-        strategy_config: { concurrency: max },
+        strategy_config: { concurrency: max, concurrent_num: concurrentNum },
       })) as { func_urn: string }
       // The app's own route is /bench/hello: a prefix trigger on /bench hands it requests as
       // they came. One function at a time holds the route.
@@ -197,7 +202,7 @@ async function main(): Promise<void> {
         trigger_type_code: 'APIG',
         trigger_status: 'ACTIVE',
         event_data: {
-          name: `bench_${max}`,
+          name: `bench_${max}_${concurrentNum}`,
           path: '/bench',
           req_method: 'GET',
           auth: 'NONE',
@@ -208,7 +213,13 @@ async function main(): Promise<void> {
       const url = `http://127.0.0.1:${gatewayPort}/bench/hello?q=1`
       await waitHttp(url)
       for (const c of CONNECTIONS) {
-        rows.push(await load(`gateway → HTTP function (max ${max} inst.)`, url, c))
+        rows.push(
+          await load(
+            `gateway → HTTP function (max ${max} inst., concurrent_num ${concurrentNum})`,
+            url,
+            c,
+          ),
+        )
       }
       await call(base, 'DELETE', `/v2/${PROJECT_ID}/fgs/triggers/${created.func_urn}`, {})
     }

@@ -177,7 +177,8 @@ async function specialise(header) {
 }
 
 // ---- relaying invocations ------------------------------------------------------------------
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+// One kept-alive connection per invocation in flight (concurrent_num of them at most).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1000, maxFreeSockets: 1000 })
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',

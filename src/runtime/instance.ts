@@ -84,6 +84,8 @@ export interface CellSpec {
 export interface Specialisation {
   readonly env: Readonly<Record<string, string>>
   readonly memorySizeMb: number
+  /** Invocations the instance may serve at once (`concurrent_num`; 1 for most runtimes). */
+  readonly concurrency: number
   /** 0 when there is no initializer. */
   readonly initializerTimeoutMs: number
 }
@@ -139,7 +141,10 @@ export class Instance {
   #initializerTimeoutMs = 0
   #state: InstanceState = 'booting'
   #nextId = 1
-  #inflight: Inflight | undefined
+  /** Invocations in flight, by frame id; at most `#capacity` (`concurrent_num`). */
+  readonly #inflight = new Map<number, Inflight>()
+  #capacity = 1
+  #claims = 0
   // Output attribution: bytes of fd 1 received, bytes handed to some log, stored segments.
   #outReceived = 0
   #outConsumed = 0
@@ -255,6 +260,7 @@ export class Instance {
     }
     this.#state = 'starting'
     this.memorySizeMb = s.memorySizeMb
+    this.#capacity = Math.max(1, s.concurrency)
     this.#initializerTimeoutMs = s.initializerTimeoutMs
     const ready = this.#awaitStartPhase(
       () =>
@@ -384,11 +390,49 @@ export class Instance {
     return tail === '' ? '' : ` Its stderr ends with: ${tail.slice(-1000)}`
   }
 
-  /** Sends one invocation; the instance must be idle. */
+  /** Invocations in flight now. */
+  get inflight(): number {
+    return this.#inflight.size
+  }
+
+  /** Whether another caller may claim a slot now. */
+  get hasRoom(): boolean {
+    return (this.#state === 'idle' || this.#state === 'busy') && this.#claims < this.#capacity
+  }
+
+  /**
+   * Takes one of the instance's `concurrent_num` slots for an invocation about to be sent: the
+   * scheduler claims when it hands the instance out and unclaims when the invocation is over, so
+   * two requests acquired in the same tick never overbook it.
+   */
+  claim(): boolean {
+    if (!this.hasRoom) {
+      return false
+    }
+    this.#claims++
+    return true
+  }
+
+  unclaim(): void {
+    this.#claims = Math.max(0, this.#claims - 1)
+  }
+
+  /** Slots claimed and not yet given back. */
+  get claimed(): number {
+    return this.#claims
+  }
+
+  /** Sends one invocation; the instance must be idle, or busy below its concurrency. */
   invoke(input: InvokeInput): Promise<GuestOutcome> {
-    if (this.#state !== 'idle') {
+    if (
+      (this.#state !== 'idle' && this.#state !== 'busy') ||
+      this.#inflight.size >= this.#capacity
+    ) {
       return Promise.reject(
-        new StratoError('INTERNAL', `Instance ${this.id} is ${this.#state}, not idle.`),
+        new StratoError(
+          'INTERNAL',
+          `Instance ${this.id} is ${this.#state} with ${this.#inflight.size} of ${this.#capacity} invocations in flight.`,
+        ),
       )
     }
     this.#state = 'busy'
@@ -405,24 +449,24 @@ export class Instance {
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
       const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
-      this.#inflight = {
+      this.#inflight.set(id, {
         id,
         requestId: input.requestId,
         resolve,
         reject,
         timer,
         timeoutMs: input.timeoutMs,
-      }
+      })
       this.#send(frame, input.payload)
     })
   }
 
   #onTimeout(id: number): void {
-    const inflight = this.#inflight
-    if (inflight === undefined || inflight.id !== id) {
-      return // it answered in time (its result was waiting in the socket), or a later one runs
+    const inflight = this.#inflight.get(id)
+    if (inflight === undefined) {
+      return // it answered in time (its result was waiting in the socket)
     }
-    this.#inflight = undefined
+    this.#inflight.delete(id)
     const seconds = inflight.timeoutMs / 1000
     const log = this.#withStartLog(this.#takeAllOutput())
     const exhausted = this.#processLimitFailure(log)
@@ -586,14 +630,16 @@ export class Instance {
         return
       }
       case 'result': {
-        const inflight = this.#inflight
-        if (inflight === undefined || inflight.id !== header.id) {
+        const inflight = this.#inflight.get(header.id)
+        if (inflight === undefined) {
           return // the invocation already ended (timeout); its late result is dropped
         }
-        this.#inflight = undefined
+        this.#inflight.delete(header.id)
         clearTimeout(inflight.timer)
+        // With several invocations in flight their output interleaves: each result takes what
+        // arrived before it.
         const log = this.#withStartLog(this.#takeOutput(header.out))
-        if (this.#state === 'busy') {
+        if (this.#state === 'busy' && this.#inflight.size === 0) {
           this.#state = 'idle'
         }
         this.lastUsedAt = Date.now()
@@ -645,11 +691,13 @@ export class Instance {
         })
         return
       }
-      case 'exit':
-        if (this.#inflight !== undefined && this.#inflight.id === header.id) {
-          this.#inflight.exitCode = header.code
+      case 'exit': {
+        const inflight = this.#inflight.get(header.id)
+        if (inflight !== undefined) {
+          inflight.exitCode = header.code
         }
         return
+      }
       default: {
         const never: never = header
         throw new StratoError('INTERNAL', `Unknown guest frame ${JSON.stringify(never)}`)
@@ -681,9 +729,8 @@ export class Instance {
         ),
       )
     }
-    const inflight = this.#inflight
-    if (inflight !== undefined) {
-      this.#inflight = undefined
+    for (const inflight of [...this.#inflight.values()]) {
+      this.#inflight.delete(inflight.id)
       clearTimeout(inflight.timer)
       const log = this.#withStartLog(this.#takeAllOutput())
       // A fork bomb usually runs the instance out of memory too; the process limit is the cause.

@@ -28,6 +28,11 @@ export interface LaunchRequest {
   readonly handler: string
   readonly initializerHandler: string
   readonly initializerTimeoutS: number
+  /**
+   * Invocations one instance serves at once (`concurrent_num`). The Python guest serves one at a
+   * time whatever this says: its requests queue on the control socket.
+   */
+  readonly concurrency: number
   /** RUNTIME_* identity variables and the user's variables. */
   readonly env: Readonly<Record<string, string>>
 }
@@ -354,6 +359,7 @@ export class InstanceLauncher {
       await cell.specialise({
         env,
         memorySizeMb: request.memorySizeMb,
+        concurrency: request.family === 'python' ? 1 : request.concurrency,
         initializerTimeoutMs:
           request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
       })
