@@ -141,7 +141,69 @@ function ancestorsBelow(root: string, file: string): string[] {
   return out
 }
 
-const noRelease = (): Promise<void> => Promise.resolve()
+/**
+ * The plan of the weak levels: the guest sees the host's filesystem, its code and dependencies in
+ * the instance dir, a private `tmp` there, and runs as Strato's own user.
+ */
+function hostPlan(request: CellRequest, command: string, args: readonly string[]): CellPlan {
+  for (const sub of ['code', 'deps', 'tmp']) {
+    fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
+  }
+  const tmp = path.join(request.instanceDir, 'tmp')
+  return {
+    command,
+    args,
+    cwd: path.join(request.instanceDir, 'code'),
+    env: { ...request.env, HOME: tmp, TMPDIR: tmp },
+    extraFiles: [],
+    paths: {
+      codeRoot: path.join(request.instanceDir, 'code'),
+      dependencyRoot: path.join(request.instanceDir, 'deps'),
+      tmpDir: tmp,
+    },
+    cgroup: undefined,
+    uid: undefined,
+    release: () => Promise.resolve(),
+  }
+}
+
+/**
+ * Builds a plan inside a fresh cgroup and uid, and gives both back if building fails; the plan's
+ * `release` removes the cgroup (killing what is left in it) and returns the uid.
+ */
+function confine(
+  cgroups: CgroupManager,
+  uids: UidPool,
+  request: CellRequest,
+  build: (cgroup: InstanceCgroup, uid: number) => Omit<CellPlan, 'cgroup' | 'uid' | 'release'>,
+): CellPlan {
+  const uid = uids.acquire()
+  let cgroup: InstanceCgroup | undefined
+  try {
+    cgroup = cgroups.create(request.instanceId, {
+      memoryBytes: request.memoryBytes,
+      pids: PROCESSES,
+      cpuMillicores: request.cpuMillicores,
+    })
+    const owned = cgroup
+    return {
+      ...build(owned, uid),
+      cgroup: owned,
+      uid,
+      release: async () => {
+        try {
+          await owned.destroy()
+        } finally {
+          uids.release(uid)
+        }
+      },
+    }
+  } catch (err) {
+    void cgroup?.destroy().catch(() => undefined)
+    uids.release(uid)
+    throw err
+  }
+}
 
 /** The launch wrapper: joins the cgroups, then becomes the next command (no shell stays around). */
 function joinCgroupsThen(cgroup: InstanceCgroup, argv: readonly string[]): string[] {
@@ -252,14 +314,7 @@ class BubblewrapSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    const uid = this.#uids.acquire()
-    let cgroup: InstanceCgroup | undefined
-    try {
-      cgroup = this.#cgroups.create(request.instanceId, {
-        memoryBytes: request.memoryBytes,
-        pids: PROCESSES,
-        cpuMillicores: request.cpuMillicores,
-      })
+    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
       }
@@ -371,7 +426,6 @@ class BubblewrapSandbox implements Sandbox {
       ]
       const argv = joinCgroupsThen(cgroup, rlimits(this.#prlimit, bwrapArgs))
       const [command = '', ...args] = argv
-      const owned = cgroup
       return {
         command,
         args,
@@ -383,21 +437,8 @@ class BubblewrapSandbox implements Sandbox {
           dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
           tmpDir: '/tmp',
         },
-        cgroup,
-        uid,
-        release: async () => {
-          try {
-            await owned.destroy()
-          } finally {
-            this.#uids.release(uid)
-          }
-        },
       }
-    } catch (err) {
-      void cgroup?.destroy().catch(() => undefined)
-      this.#uids.release(uid)
-      throw err
-    }
+    })
   }
 }
 
@@ -436,14 +477,7 @@ class UnshareSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    const uid = this.#uids.acquire()
-    let cgroup: InstanceCgroup | undefined
-    try {
-      cgroup = this.#cgroups.create(request.instanceId, {
-        memoryBytes: request.memoryBytes,
-        pids: PROCESSES,
-        cpuMillicores: request.cpuMillicores,
-      })
+    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
       // The instance's uid must reach its own dirs: code and deps readable, tmp its own.
       fs.chmodSync(path.dirname(request.instanceDir), 0o711)
       fs.chmodSync(path.dirname(path.dirname(request.instanceDir)), 0o711)
@@ -473,7 +507,6 @@ class UnshareSandbox implements Sandbox {
         ]),
       )
       const [command = '', ...args] = argv
-      const owned = cgroup
       return {
         command,
         args,
@@ -485,21 +518,8 @@ class UnshareSandbox implements Sandbox {
           dependencyRoot: path.join(request.instanceDir, 'deps'),
           tmpDir: tmp,
         },
-        cgroup,
-        uid,
-        release: async () => {
-          try {
-            await owned.destroy()
-          } finally {
-            this.#uids.release(uid)
-          }
-        },
       }
-    } catch (err) {
-      void cgroup?.destroy().catch(() => undefined)
-      this.#uids.release(uid)
-      throw err
-    }
+    })
   }
 }
 
@@ -529,10 +549,6 @@ class RlimitSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    for (const sub of ['code', 'deps', 'tmp']) {
-      fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
-    }
-    const tmp = path.join(request.instanceDir, 'tmp')
     const [command = '', ...args] = [
       this.#setpriv,
       '--pdeathsig',
@@ -551,21 +567,7 @@ class RlimitSandbox implements Sandbox {
         },
       ),
     ]
-    return {
-      command,
-      args,
-      cwd: path.join(request.instanceDir, 'code'),
-      env: { ...request.env, HOME: tmp, TMPDIR: tmp },
-      extraFiles: [],
-      paths: {
-        codeRoot: path.join(request.instanceDir, 'code'),
-        dependencyRoot: path.join(request.instanceDir, 'deps'),
-        tmpDir: tmp,
-      },
-      cgroup: undefined,
-      uid: undefined,
-      release: noRelease,
-    }
+    return hostPlan(request, command, args)
   }
 }
 
@@ -583,25 +585,10 @@ class NoSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    for (const sub of ['code', 'deps', 'tmp']) {
-      fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
-    }
-    const tmp = path.join(request.instanceDir, 'tmp')
-    return {
-      command: request.interpreter,
-      args: [...request.interpreterArgs, path.join(request.guestDir, request.guestScript)],
-      cwd: path.join(request.instanceDir, 'code'),
-      env: { ...request.env, HOME: tmp, TMPDIR: tmp },
-      extraFiles: [],
-      paths: {
-        codeRoot: path.join(request.instanceDir, 'code'),
-        dependencyRoot: path.join(request.instanceDir, 'deps'),
-        tmpDir: tmp,
-      },
-      cgroup: undefined,
-      uid: undefined,
-      release: noRelease,
-    }
+    return hostPlan(request, request.interpreter, [
+      ...request.interpreterArgs,
+      path.join(request.guestDir, request.guestScript),
+    ])
   }
 }
 
