@@ -94,6 +94,11 @@ export interface Sandbox {
   readonly level: IsolationLevel
   /** One line for the logs: what this level enforces and what it does not. */
   readonly description: string
+  /**
+   * Whether HTTP functions can run: each instance needs its own network namespace with loopback
+   * up (every server listens on 127.0.0.1:8000) and FunctionGraph's interpreter paths.
+   */
+  readonly runsHttpFunctions: boolean
   prepare(request: CellRequest): CellPlan
   /** Removes cgroups a crashed run left behind; returns how many instances they belonged to. */
   reapLeftovers(): Promise<number>
@@ -257,6 +262,7 @@ const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
 }
 
 class BubblewrapSandbox implements Sandbox {
+  readonly runsHttpFunctions = true
   readonly level = 'bubblewrap' as const
   readonly description =
     'bubblewrap: mount, pid, net, ipc, uts and cgroup namespaces; read-only minimal root; private /tmp and /dev/shm; seccomp deny-list; per-instance cgroup (memory, pids, cpu) and unprivileged uid'
@@ -447,6 +453,7 @@ class BubblewrapSandbox implements Sandbox {
  * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
  */
 class UnshareSandbox implements Sandbox {
+  readonly runsHttpFunctions = false
   readonly level = 'unshare' as const
   readonly description =
     'unshare: pid, net, ipc, uts and mount namespaces, per-instance cgroup and unprivileged uid; the host filesystem is visible (read through permissions), no seccomp filter'
@@ -529,6 +536,7 @@ class UnshareSandbox implements Sandbox {
  * first instruction. Both come with util-linux.
  */
 class RlimitSandbox implements Sandbox {
+  readonly runsHttpFunctions = false
   readonly level = 'rlimits' as const
   readonly description =
     "WEAK: plain child processes running as Strato's own user with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups, seccomp or separate uid"
@@ -572,6 +580,7 @@ class RlimitSandbox implements Sandbox {
 }
 
 class NoSandbox implements Sandbox {
+  readonly runsHttpFunctions = false
   readonly level = 'none' as const
   readonly description =
     'UNCONFINED: setpriv/prlimit (util-linux) not found, instances run as plain child processes without limits'
