@@ -1,12 +1,11 @@
 'use strict'
 // Strato's guest for HTTP functions: starts the function's own web server (its `bootstrap`), waits
-// until it listens on 127.0.0.1:8000, and relays each invocation to it over one kept-alive
-// connection. It speaks the same frames on fd 3 as the other guests (src/runtime/protocol.ts); the
-// request and response bodies travel as raw frame payloads, their metadata in the frame headers.
+// until it listens on 127.0.0.1:8000, then opens a relay socket (raw bytes, no HTTP parsing) that
+// the host sends requests through, and says `ready`. It speaks the same frames on fd 3 as the
+// other guests (src/runtime/protocol.ts) for its life cycle; requests never travel as frames.
 // Each instance has its own network namespace, so every instance can listen on port 8000.
 
 const fs = require('node:fs')
-const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
@@ -14,7 +13,6 @@ const { createGuestIo } = require('../common/guest-io.cjs')
 
 const env = process.env
 const PORT = 8000
-const MAX_RESULT_BYTES = Number(env.RUNTIME_MAX_RESP_BODY_SIZE || 6291456)
 const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
 
 // ---- output and control socket (shared with the Node.js guest) ------------------------------
@@ -22,9 +20,9 @@ const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
 let outputTail = ''
 const io = createGuestIo({
   maxLogBytes: MAX_LOG_BYTES,
-  onFrame(header, payload) {
-    if (header.t === 'invoke') invoke(header, payload)
-    else if (header.t === 'specialise') void specialise(header)
+  onFrame(header) {
+    // Requests come through the relay socket, not as frames.
+    if (header.t === 'specialise') void specialise(header)
   },
 })
 const { send } = io
@@ -117,114 +115,40 @@ async function specialise(header) {
   }
   if (exited) return
   listening = true
+  try {
+    await startRelay()
+  } catch (err) {
+    initError('RuntimeStartFailed', 'The relay socket could not be opened: ' + err.message)
+    return
+  }
   send({ t: 'ready', out: io.outBytes() })
 }
 
-// ---- relaying invocations ------------------------------------------------------------------
-// One kept-alive connection per invocation in flight (concurrent_num of them at most).
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1000, maxFreeSockets: 1000 })
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'content-length',
-])
-
-function reply(header, payload) {
-  header.out = io.outBytes()
-  send(header, payload)
-}
-
-function invoke(header, payload) {
-  io.resetInvocationLog()
-  const req = header.http
-  if (!req) {
-    reply({ t: 'result', id: header.id, badEvent: true, message: 'no HTTP request' })
-    return
-  }
-  const headers = {}
-  for (const [k, v] of Object.entries(req.headers || {})) {
-    if (!HOP_BY_HOP.has(k.toLowerCase())) headers[k] = v
-  }
-  Object.assign(headers, {
-    'content-length': String(payload.length),
-    'x-cff-request-id': header.requestId,
-    'x-cff-memory': env.RUNTIME_MEMORY || '',
-    'x-cff-timeout': env.RUNTIME_TIMEOUT || '',
-    'x-cff-func-version': env.RUNTIME_FUNC_VERSION || '',
-    'x-cff-func-name': env.RUNTIME_FUNC_NAME || '',
-    'x-cff-project-id': env.RUNTIME_PROJECT_ID || '',
-    'x-cff-package': env.RUNTIME_PACKAGE || '',
-    'x-cff-region': env.RUNTIME_REGION || '',
-    'x-cff-invoke-type': header.invokeType || 'sync',
+// ---- the relay: raw bytes between the host's socket and the server -------------------------
+// The host speaks HTTP to the function's server itself, through this Unix socket in the instance's
+// own run dir (the network namespace keeps port 8000 out of the host's reach). No HTTP is parsed
+// here: each connection is piped to a connection of its own to 127.0.0.1:8000.
+function startRelay() {
+  const socketPath = path.join(env.STRATO_RUN_DIR || '/run/strato', 'http.sock')
+  const relay = net.createServer((conn) => {
+    const upstream = net.connect(PORT, '127.0.0.1')
+    upstream.setNoDelay(true)
+    conn.setNoDelay(true)
+    conn.pipe(upstream)
+    upstream.pipe(conn)
+    const closeBoth = () => {
+      conn.destroy()
+      upstream.destroy()
+    }
+    conn.on('error', closeBoth)
+    upstream.on('error', closeBoth)
+    conn.on('close', () => upstream.destroy())
+    upstream.on('close', () => conn.destroy())
   })
-  let done = false
-  const fail = (errorType, message) => {
-    if (done) return
-    done = true
-    reply({ t: 'result', id: header.id, ok: false, errorType }, errorBody(errorType, message))
-  }
-  const r = http.request(
-    {
-      host: '127.0.0.1',
-      port: PORT,
-      method: req.method,
-      path: (req.path || '/') + (req.query ? '?' + req.query : ''),
-      headers,
-      agent,
-    },
-    (res) => {
-      const parts = []
-      let size = 0
-      res.on('data', (c) => {
-        size += c.length
-        if (size > MAX_RESULT_BYTES) {
-          res.destroy()
-          fail(
-            'ResponseTooLarge',
-            "The function's HTTP response body is over " + MAX_RESULT_BYTES + ' bytes.',
-          )
-          return
-        }
-        parts.push(c)
-      })
-      res.on('end', () => {
-        if (done) return
-        done = true
-        // Header names as the server wrote them, each with all its values (FunctionGraph's shape).
-        const out = {}
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const name = res.rawHeaders[i]
-          if (HOP_BY_HOP.has(name.toLowerCase()) && name.toLowerCase() !== 'content-length')
-            continue
-          ;(out[name] = out[name] || []).push(res.rawHeaders[i + 1])
-        }
-        reply(
-          {
-            t: 'result',
-            id: header.id,
-            ok: true,
-            http: { statusCode: res.statusCode, headers: out },
-          },
-          parts.length === 1 ? parts[0] : Buffer.concat(parts, size),
-        )
-      })
-      res.on('error', (err) =>
-        fail('FunctionServerError', "The function's server broke off its response: " + err.message),
-      )
-    },
-  )
-  r.on('error', (err) =>
-    fail(
-      'FunctionServerError',
-      "The function's server did not answer on port 8000: " + err.message,
-    ),
-  )
-  r.end(payload)
+  return new Promise((resolve, reject) => {
+    relay.once('error', reject)
+    relay.listen(socketPath, () => resolve())
+  })
 }
 
 process.on('uncaughtException', (err) => {

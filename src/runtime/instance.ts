@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import type { Socket } from 'node:net'
@@ -86,6 +87,8 @@ export interface Specialisation {
   readonly memorySizeMb: number
   /** Invocations the instance may serve at once (`concurrent_num`; 1 for most runtimes). */
   readonly concurrency: number
+  /** HTTP functions: requests go to the guest's relay socket in `<instanceDir>/run`. */
+  readonly httpRelay?: boolean
   /** 0 when there is no initializer. */
   readonly initializerTimeoutMs: number
 }
@@ -135,6 +138,8 @@ export class Instance {
   readonly id: string
   memorySizeMb = 0
   readonly #child: ChildProcess
+  /** HTTP functions: kept-alive connections to the guest's relay socket (raw bytes to :8000). */
+  #relay: { readonly socketPath: string; readonly agent: http.Agent } | undefined
   readonly #control: Socket
   readonly #decoder = new FrameDecoder()
   readonly #spec: CellSpec
@@ -261,6 +266,12 @@ export class Instance {
     this.#state = 'starting'
     this.memorySizeMb = s.memorySizeMb
     this.#capacity = Math.max(1, s.concurrency)
+    if (s.httpRelay === true) {
+      this.#relay = {
+        socketPath: path.join(this.#spec.instanceDir, 'run', 'http.sock'),
+        agent: new http.Agent({ keepAlive: true, maxSockets: this.#capacity }),
+      }
+    }
     this.#initializerTimeoutMs = s.initializerTimeoutMs
     const ready = this.#awaitStartPhase(
       () =>
@@ -437,6 +448,15 @@ export class Instance {
     }
     this.#state = 'busy'
     const id = this.#nextId++
+    if (input.http !== undefined) {
+      if (this.#relay === undefined) {
+        this.#state = this.#inflight.size === 0 ? 'idle' : 'busy'
+        return Promise.reject(
+          new StratoError('INTERNAL', `Instance ${this.id} is not an HTTP function's instance.`),
+        )
+      }
+      return this.#forwardHttp(id, input, input.http, this.#relay)
+    }
     const frame: InvokeFrame = {
       t: 'invoke',
       id,
@@ -445,7 +465,6 @@ export class Instance {
       invokeType: input.invokeType,
       alias: input.alias,
       headers: input.headers,
-      ...(input.http === undefined ? {} : { http: input.http }),
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
       const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
@@ -459,6 +478,138 @@ export class Instance {
       })
       this.#send(frame, input.payload)
     })
+  }
+
+  /**
+   * An HTTP function's request, as raw HTTP through the guest's relay to the function's server:
+   * parsed once here and once by the server, nothing in between. Deadlines and deaths are judged
+   * as for frames (the request is in `#inflight` under its id).
+   */
+  #forwardHttp(
+    id: number,
+    input: InvokeInput,
+    request: HttpRequestMeta,
+    relay: { readonly socketPath: string; readonly agent: http.Agent },
+  ): Promise<GuestOutcome> {
+    return new Promise<GuestOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
+      this.#inflight.set(id, {
+        id,
+        requestId: input.requestId,
+        resolve,
+        reject,
+        timer,
+        timeoutMs: input.timeoutMs,
+      })
+      const headers: Record<string, string | readonly string[]> = {}
+      for (const [k, v] of Object.entries(request.headers)) {
+        if (!HOP_BY_HOP.has(k.toLowerCase())) {
+          headers[k] = v
+        }
+      }
+      Object.assign(headers, input.headers, { 'content-length': String(input.payload.length) })
+      const req = http.request(
+        {
+          socketPath: relay.socketPath,
+          agent: relay.agent,
+          method: request.method,
+          path: request.query === '' ? request.path : `${request.path}?${request.query}`,
+          headers: headers as http.OutgoingHttpHeaders,
+        },
+        (res) => {
+          const parts: Buffer[] = []
+          let size = 0
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length
+            if (size > SYNC_RESULT_MAX_BYTES) {
+              res.destroy()
+              this.#httpFailed(
+                id,
+                'ResponseTooLarge',
+                `The function's HTTP response body is over ${SYNC_RESULT_MAX_BYTES} bytes.`,
+              )
+              return
+            }
+            parts.push(chunk)
+          })
+          res.on('end', () => {
+            const out: Record<string, string[]> = {}
+            for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+              const name = res.rawHeaders[i] ?? ''
+              const lower = name.toLowerCase()
+              if (lower === 'content-length' || !HOP_BY_HOP.has(lower)) {
+                ;(out[name] ??= []).push(res.rawHeaders[i + 1] ?? '')
+              }
+            }
+            this.#httpAnswered(id, {
+              statusCode: res.statusCode ?? 502,
+              headers: out,
+              body: parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts, size),
+            })
+          })
+          res.on('error', (err) =>
+            this.#httpFailed(
+              id,
+              'FunctionServerError',
+              `The function's server broke off its response: ${err.message}.`,
+            ),
+          )
+        },
+      )
+      req.on('error', (err) =>
+        this.#httpFailed(
+          id,
+          'FunctionServerError',
+          `The function's server did not answer on port 8000: ${err.message}.`,
+        ),
+      )
+      req.end(input.payload)
+    })
+  }
+
+  #httpAnswered(
+    id: number,
+    r: { statusCode: number; headers: Record<string, string[]>; body: Buffer },
+  ): void {
+    const inflight = this.#inflight.get(id)
+    if (inflight === undefined) {
+      return // it timed out, or the instance died, first
+    }
+    this.#inflight.delete(id)
+    clearTimeout(inflight.timer)
+    // The server's output reaches fd 1 through the guest, not in step with the response: the log
+    // gets what has arrived by now.
+    const log = this.#withStartLog(this.#takeAllOutput())
+    if (this.#state === 'busy' && this.#inflight.size === 0) {
+      this.#state = 'idle'
+    }
+    this.lastUsedAt = Date.now()
+    inflight.resolve({
+      ok: true,
+      body: r.body,
+      text: false,
+      errorType: undefined,
+      memoryUsedMb: 0,
+      log,
+      http: { statusCode: r.statusCode, headers: r.headers },
+    })
+  }
+
+  #httpFailed(id: number, errorType: string, message: string): void {
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      return // the instance died under the request: #onClosed says why
+    }
+    const inflight = this.#inflight.get(id)
+    if (inflight === undefined) {
+      return
+    }
+    this.#inflight.delete(id)
+    clearTimeout(inflight.timer)
+    const log = this.#withStartLog(this.#takeAllOutput())
+    if (this.#state === 'busy' && this.#inflight.size === 0) {
+      this.#state = 'idle'
+    }
+    inflight.resolve(this.#failureOutcome(new FunctionFailure(errorType, message, log)))
   }
 
   #onTimeout(id: number): void {
@@ -687,7 +838,6 @@ export class Instance {
           errorType: header.errorType,
           memoryUsedMb: header.mem ?? 0,
           log,
-          ...(header.http === undefined ? {} : { http: header.http }),
         })
         return
       }
@@ -779,6 +929,7 @@ export class Instance {
         }
       }
       this.#control.destroy()
+      this.#relay?.agent.destroy()
       // The cgroup holds every process of the instance, whatever session or group it moved to.
       await this.#spec.plan.release().catch(() => undefined)
       await this.#closed
@@ -787,6 +938,18 @@ export class Instance {
     return this.#stopping
   }
 }
+
+/** Connection-level headers that belong to one hop, never forwarded. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'content-length',
+])
 
 const SIGNAL_NAMES = new Map(
   Object.entries(os.constants.signals)

@@ -361,11 +361,16 @@ export class InstanceLauncher {
         RUNTIME_CPU: String(request.cpuMillicores),
         RUNTIME_MAX_RESP_BODY_SIZE: String(Limits.SYNC_PAYLOAD_MAX_BYTES),
         STRATO_INSTANCE_ID: cell.id,
+        // Where an HTTP function's guest opens its relay socket.
+        ...(request.family !== 'http' || paths.runDir === undefined
+          ? {}
+          : { STRATO_RUN_DIR: paths.runDir }),
       }
       await cell.specialise({
         env,
         memorySizeMb: request.memorySizeMb,
         concurrency: request.family === 'python' ? 1 : request.concurrency,
+        httpRelay: request.family === 'http',
         initializerTimeoutMs:
           request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
       })

@@ -6,7 +6,6 @@
  * The payload carries the event or the result as raw bytes, so neither side re-encodes them.
  * Every guest frame carries `out`: the guest's cumulative byte count on fd 1 when it was sent.
  */
-import type { HttpRequestMeta, HttpResponseMeta } from '../core/index.js'
 
 /** Host → guest. */
 export interface InvokeFrame {
@@ -18,8 +17,6 @@ export interface InvokeFrame {
   readonly invokeType: 'sync' | 'async'
   readonly alias: string
   readonly headers: Readonly<Record<string, string>>
-  /** HTTP functions: the request for the function's server; the payload is its raw body. */
-  readonly http?: HttpRequestMeta
 }
 
 /** Host → guest: turns a booted stem cell into an instance of one function. */
@@ -57,8 +54,6 @@ export type GuestFrame =
       readonly message?: string
       /** The function ran out of file descriptors: the instance is spent. */
       readonly fdsExhausted?: boolean
-      /** HTTP functions: the server's status and headers; the payload is the raw body. */
-      readonly http?: HttpResponseMeta
     }
   | { readonly t: 'exit'; readonly id: number; readonly code: number; readonly out: number }
 

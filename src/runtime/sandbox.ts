@@ -32,6 +32,7 @@ export const PROCESSES = 1024
 export const SANDBOX_CODE_ROOT = '/opt/function/code'
 const SANDBOX_DEPENDENCY_ROOT = '/opt/function/dependencies'
 const SANDBOX_GUEST_DIR = '/opt/function/runtime/strato'
+const SANDBOX_RUN_DIR = '/run/strato'
 /** The interpreters a sandbox offers (an HTTP function's bootstrap may start either). */
 export type Language = 'node' | 'python'
 
@@ -72,6 +73,8 @@ export interface GuestPaths {
   readonly codeRoot: string
   readonly dependencyRoot: string
   readonly tmpDir: string
+  /** A dir the guest may create sockets in, seen by the host as `<instanceDir>/run`. */
+  readonly runDir?: string
 }
 
 /** How to spawn one sandboxed instance, and what to undo when it is gone. */
@@ -324,6 +327,9 @@ class BubblewrapSandbox implements Sandbox {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
       }
+      const run = path.join(request.instanceDir, 'run')
+      fs.mkdirSync(run, { mode: 0o700 })
+      fs.chownSync(run, uid, uid)
       // getpwuid must find the function's uid: os.userInfo() and Python's pwd module ask.
       const passwd = path.join(request.instanceDir, 'passwd')
       fs.writeFileSync(
@@ -362,7 +368,7 @@ class BubblewrapSandbox implements Sandbox {
         '--symlink',
         'usr/lib64',
         '/lib64',
-        ...dirs('/etc', '/etc/ssl'),
+        ...dirs('/etc', '/etc/ssl', '/run'),
         '--ro-bind',
         passwd,
         '/etc/passwd',
@@ -391,6 +397,10 @@ class BubblewrapSandbox implements Sandbox {
         '--ro-bind',
         request.guestDir,
         SANDBOX_GUEST_DIR,
+        // The instance's own writable dir for sockets the host connects to (HTTP functions).
+        '--bind',
+        path.join(request.instanceDir, 'run'),
+        SANDBOX_RUN_DIR,
         ...[...new Set([request.interpreter, ...Object.values(request.interpreters)])].flatMap(
           (i) => this.#interpreterBinds(i),
         ),
@@ -442,6 +452,7 @@ class BubblewrapSandbox implements Sandbox {
           codeRoot: SANDBOX_CODE_ROOT,
           dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
           tmpDir: '/tmp',
+          runDir: SANDBOX_RUN_DIR,
         },
       }
     })

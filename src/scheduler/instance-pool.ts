@@ -167,7 +167,21 @@ export class InstancePool implements Invoker {
         timeoutMs: fn.timeoutS * 1000,
         invokeType: request.invokeType,
         alias: request.alias,
-        headers: {},
+        // What FunctionGraph adds to every request an HTTP function's server receives.
+        headers:
+          request.http === undefined
+            ? {}
+            : {
+                'x-cff-request-id': request.requestId,
+                'x-cff-memory': String(fn.memorySizeMb),
+                'x-cff-timeout': String(fn.timeoutS),
+                'x-cff-func-version': fn.version,
+                'x-cff-func-name': fn.name,
+                'x-cff-project-id': fn.projectId,
+                'x-cff-package': fn.packageName,
+                'x-cff-region': this.#o.region,
+                'x-cff-invoke-type': request.invokeType,
+              },
         ...(request.http === undefined ? {} : { http: request.http }),
       })
     } finally {
