@@ -21,6 +21,11 @@ const ACCESS_KEY = 'bench-ak'
 const SECRET_KEY = 'bench-sk'
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
 const CONNECTIONS = [1, 8]
+/**
+ * The function's memory: its CPU share follows it as FunctionGraph computes it
+ * (memory/128*100+200 millicores as cpu.shares), so 1024 MB weighs like one full process.
+ */
+const MEMORY_MB = Number(process.env.BENCH_GATEWAY_MEMORY_MB ?? 1024)
 /** Max instances and concurrent_num (requests one instance serves at once) of each run. */
 const SHAPES: ReadonlyArray<{ max: number; concurrentNum: number }> = [
   { max: 1, concurrentNum: 1 },
@@ -158,7 +163,7 @@ async function main(): Promise<void> {
         package: 'default',
         runtime: 'http',
         handler: 'bootstrap',
-        memory_size: 512,
+        memory_size: MEMORY_MB,
         timeout: 30,
         code_type: 'zip',
         func_code: { file: code },
