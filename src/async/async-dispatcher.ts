@@ -55,6 +55,20 @@ export interface AsyncDispatcherOptions {
 }
 
 const GONE_CODES = ['FUNCTION_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FOUND'] as const
+
+/**
+ * An instance that died under the function without the function ending it (killed by a signal, a
+ * crashed interpreter) is a platform fault, retried like throttling until the event's max age
+ * (issue 4). A `process.exit`/`sys.exit` is the function's own outcome, as are timeouts and running
+ * out of memory. The runtime tells the two apart only in its message (`src/runtime/instance.ts`):
+ * a self-exit says "ended its own process".
+ */
+function isInstanceCrash(result: InvocationResult): boolean {
+  return (
+    result.record.errorType === 'RuntimeExitError' &&
+    !(result.record.errorMessage ?? '').startsWith('The function ended its own process')
+  )
+}
 /** How often leases that outlived their deadline in this process are returned to the queue. */
 const LEASE_SWEEP_MS = 5_000
 
@@ -296,9 +310,12 @@ export class AsyncDispatcher {
         response: body,
       })
     }
-    const failures = event.functionErrors + 1
     const errorType = result.record.errorType ?? 'Error'
     const errorMessage = `${errorType}: ${result.record.errorMessage ?? ''}`
+    if (isInstanceCrash(result)) {
+      return this.#systemRetry(event, config, deadline, new Error(errorMessage))
+    }
+    const failures = event.functionErrors + 1
     if (failures > maxRetries) {
       return this.#done(event, config, 'FAIL', {
         errorCode: AsyncErrorCodes.FUNCTION_ERROR,
