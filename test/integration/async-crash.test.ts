@@ -229,7 +229,13 @@ test('async shutdown: attempts cut short by SIGTERM are retried after the restar
 
   strato = await spawnStrato(dataDir, env)
   client = clientFor(strato.url)
-  await waitFor(async () => (await records()).every((r) => r.status === 'SUCCESS'), 20_000)
+  await waitFor(async () => (await records()).every((r) => r.status === 'SUCCESS'), 20_000).catch(
+    async (err: unknown) => {
+      throw new Error(
+        `${String(err)}: records ${JSON.stringify(await records())}; Strato said: ${strato.output()}`,
+      )
+    },
+  )
   expect((await records()).map((r) => [r.status, r.attempts])).toEqual([
     ['SUCCESS', 2],
     ['SUCCESS', 2],
