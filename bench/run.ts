@@ -421,6 +421,7 @@ async function startStratoProcess(): Promise<Strato> {
   const child = startChild('Strato', [STRATO_MAIN], {
     PATH: process.env.PATH,
     STRATO_PORT: String(port),
+    STRATO_GATEWAY_PORT: '0',
     STRATO_HOST: '127.0.0.1',
     STRATO_DATA_DIR: dataDir,
     STRATO_PROJECT_ID: PROJECT_ID,

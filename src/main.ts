@@ -4,13 +4,14 @@
  */
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, resolveAsyncTarget } from './api/index.js'
+import { buildApp, resolveAsyncTarget, resolveFunction } from './api/index.js'
+import { ApigGateway } from './triggers/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
-import { StratoError } from './core/index.js'
+import { StratoError, type RuntimeFamily } from './core/index.js'
 import { createLogger, type Logger } from './observability/index.js'
-import { InstanceLauncher, detectSandbox, reapLeftovers } from './runtime/index.js'
+import { InstanceLauncher, detectSandbox, reapLeftovers, sandboxScope } from './runtime/index.js'
 import { InstancePool } from './scheduler/index.js'
 import { openStore, type BootstrapOutcome, type Store } from './store/index.js'
 
@@ -21,6 +22,8 @@ export interface RunningStrato {
   readonly store: Store
   readonly pool: InstancePool
   readonly dispatcher: AsyncDispatcher
+  /** The API gateway's base URL (APIG triggers). */
+  readonly gatewayUrl: string
   readonly bootstrap: BootstrapOutcome | undefined
   close(): Promise<void>
 }
@@ -37,9 +40,31 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   })
   const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)
 
-  // 1. Leftovers of a crashed run: instance processes and dirs, then unreferenced code.
+  // 1. The sandbox level this machine supports, said loudly when it is weak.
+  const { sandbox, notes } = detectSandbox({
+    isolation: config.isolation,
+    // Names this data dir's cgroups, so that a restart reaps its own and nobody else's.
+    scope: sandboxScope(config.dataDir),
+    stateDir: path.join(config.dataDir, 'sandbox'),
+    uidBase: config.sandboxUidBase,
+    uidCount: 65_536,
+  })
+  if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
+    await store.close()
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      `STRATO_ISOLATION=${config.isolation} is not available here: ${notes.join('; ')}.`,
+    )
+  }
+  if (sandbox.level === 'rlimits' || sandbox.level === 'none') {
+    log.warn({ isolation: sandbox.level, why: notes }, sandbox.description)
+  } else {
+    log.info({ isolation: sandbox.level, notes }, sandbox.description)
+  }
+
+  // 2. Leftovers of a crashed run: instance processes, cgroups and dirs, then unreferenced code.
   const instancesDir = path.join(config.dataDir, 'instances')
-  const reaped = reapLeftovers(instancesDir)
+  const reaped = reapLeftovers(instancesDir) + (await sandbox.reapLeftovers())
   if (reaped > 0) {
     log.warn({ reaped }, 'removed instances left over by a previous run')
   }
@@ -56,19 +81,14 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const pruneTimer = setInterval(pruneLogs, 3_600_000)
   pruneTimer.unref()
 
-  // 2. The sandbox level this machine supports, said loudly when it is weak.
-  const sandbox = detectSandbox()
-  if (sandbox.level === 'none') {
-    log.warn({ isolation: sandbox.level }, sandbox.description)
-  } else {
-    log.info({ isolation: sandbox.level }, sandbox.description)
-  }
   const launcher = new InstanceLauncher({
     sandbox,
     instancesDir,
     nodeCommand: config.nodeCommand,
     pythonCommand: config.pythonCommand,
     startTimeoutMs: config.instanceStartTimeoutMs,
+    stemCells: config.stemCells,
+    onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
   })
   const interpreters = launcher.interpreters()
   for (const [family, path] of Object.entries(interpreters)) {
@@ -77,6 +97,12 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         { family },
         `no ${family} interpreter found: functions of this family will not start`,
       )
+    } else {
+      // FunctionGraph's default memory size; other sizes get cells once they are launched.
+      launcher.prewarm(family as RuntimeFamily, 128)
+      if (family === 'node') {
+        launcher.prewarm('http', 128) // the relay of HTTP functions runs on Node.js
+      }
     }
   }
   const pool = new InstancePool({
@@ -145,6 +171,8 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     lookup: (ak) => store.tenants.lookup(ak),
     clockSkewMs: config.authClockSkewMs,
   })
+  // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
+  let gatewayUrl = ''
   const app = buildApp({
     config,
     store,
@@ -152,16 +180,56 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
+    gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({
       region: config.region,
-      isolation: { level: sandbox.level, description: sandbox.description },
+      isolation: { level: sandbox.level, description: sandbox.description, notes },
       interpreters,
       async: dispatcher.stats(),
       instances: pool.stats(),
+      stemCells: launcher.stemCellCount(),
     }),
   })
   const address = await app.listen({ host: config.host, port: config.port })
   log.info({ address, dataDir: config.dataDir }, 'Strato is listening')
+
+  // 5. The API gateway for APIG triggers, on its own port.
+  const gateway = new ApigGateway({
+    host: config.host,
+    port: config.gatewayPort,
+    loadTriggers: () => store.triggers.listActive(['APIG', 'DEDICATEDGATEWAY']),
+    onTriggersChanged: (listener) => store.triggers.onChange(listener),
+    resolve: async (trigger, routing) => {
+      const r = await resolveFunction(
+        store,
+        { project_id: trigger.projectId, function_urn: trigger.functionUrn },
+        routing,
+      )
+      return { fn: r.fn, alias: r.alias?.name ?? '' }
+    },
+    invoker: pool,
+    enqueueAsync: async ({ trigger, fn, requestId, payload }) => {
+      try {
+        await store.asyncQueue.enqueue({
+          requestId,
+          projectId: trigger.projectId,
+          functionId: trigger.functionId,
+          functionUrn: trigger.functionUrn,
+          qualifier: trigger.qualifier,
+          payload,
+          acceptedAtMs: Date.now(),
+          timeoutMs: fn.timeoutS * 1000,
+        })
+      } catch (err) {
+        throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })
+      }
+    },
+    iamVerifier: verifier,
+    appVerifier: (lookup) => new RequestVerifier({ lookup, clockSkewMs: config.authClockSkewMs }),
+    logger: log,
+  })
+  gatewayUrl = await gateway.listen()
+  log.info({ address: gatewayUrl }, 'API gateway is listening')
 
   let closing: Promise<void> | undefined
   return {
@@ -172,6 +240,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     pool,
     dispatcher,
     bootstrap,
+    gatewayUrl,
     close() {
       closing ??= (async () => {
         clearInterval(pruneTimer)
@@ -182,7 +251,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         //    No new async attempts start; those running may finish within the same grace.
         dispatcher.stop()
         const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
-        const appClosed = app.close()
+        const appClosed = Promise.all([app.close(), gateway.close()])
         let graceTimer: NodeJS.Timeout | undefined
         await Promise.race([
           Promise.all([appClosed, dispatcher.idle()]),
@@ -194,6 +263,8 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
         dispatcher.abandon()
         // 3. Stop every instance: whatever still runs ends with an error its caller receives.
         await pool.close()
+        await launcher.close()
+        await sandbox.close()
         await appClosed
         clearInterval(sweeper)
         await store.close()

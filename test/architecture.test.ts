@@ -22,6 +22,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   api: ['core', 'config', 'observability', 'store', 'auth', 'runtime', 'scheduler'],
   client: ['core', 'auth'],
   cli: ['core', 'config', 'client'],
+  triggers: ['core', 'config', 'observability', 'auth'],
 }
 
 function sourceFiles(dir: string): string[] {

@@ -12,7 +12,8 @@ const util = require('node:util')
 const { pathToFileURL } = require('node:url')
 
 const env = process.env
-const CODE_ROOT = env.RUNTIME_CODE_ROOT
+// Set when the host specialises this stem cell into an instance of one function.
+let CODE_ROOT = ''
 const MAX_RESULT_BYTES = Number(env.RUNTIME_MAX_RESP_BODY_SIZE || 6291456)
 const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
 
@@ -102,6 +103,7 @@ control.on('data', (chunk) => {
     const payload = buf.subarray(8 + hLen, end)
     buf = buf.subarray(end)
     if (header.t === 'invoke') void invoke(header, payload)
+    else if (header.t === 'specialise') void specialise(header)
   }
   chunks = buf.length > 0 ? [buf] : []
   buffered = buf.length
@@ -113,11 +115,6 @@ control.on('error', () => process.exit(0))
 // ---- the function context ------------------------------------------------------------------
 const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 }
 let userData = {}
-try {
-  userData = JSON.parse(env.RUNTIME_USERDATA || '{}')
-} catch {
-  userData = {}
-}
 
 function makeLogger(requestId) {
   let threshold = LEVELS.INFO
@@ -314,7 +311,11 @@ let rssAt = 0
 function memoryUsedMb() {
   const now = Date.now()
   if (now - rssAt > 20) {
-    rssMb = process.memoryUsage.rss() / 1048576
+    try {
+      rssMb = process.memoryUsage.rss() / 1048576
+    } catch {
+      // out of file descriptors (it reads /proc): keep the last reading
+    }
     rssAt = now
   }
   return rssMb
@@ -371,6 +372,8 @@ async function invoke(header, payload) {
       header: { t: 'result', id: header.id, ok: false, errorType: e.errorType },
       body: Buffer.from(JSON.stringify(e)),
     }
+    // Out of descriptors, the instance cannot serve anyone well again: tell the host.
+    if (err && (err.code === 'EMFILE' || err.code === 'ENFILE')) reply.header.fdsExhausted = true
   }
   current = undefined
   reply.header.mem = memoryUsedMb()
@@ -422,7 +425,27 @@ process.on('exit', (code) => {
   if (current) sendSync({ t: 'exit', id: current.id, code, out: outBytes })
 })
 
-async function main() {
+// The function's environment arrives in one frame; variables set here reach the handler through
+// process.env and every process it spawns.
+async function specialise(header) {
+  for (const [k, v] of Object.entries(header.env || {})) env[k] = v
+  CODE_ROOT = env.RUNTIME_CODE_ROOT || ''
+  try {
+    userData = JSON.parse(env.RUNTIME_USERDATA || '{}')
+  } catch {
+    userData = {}
+  }
+  try {
+    process.chdir(CODE_ROOT)
+  } catch {
+    // a missing code root is reported by the module load below
+  }
+  // NODE_PATH is read once at boot; dependency packages arrive later.
+  if (env.NODE_PATH) require('node:module')._initPaths()
+  await load()
+}
+
+async function load() {
   try {
     handler = await loadExport(env.RUNTIME_HANDLER || '', 'handler')
     if (env.RUNTIME_INITIALIZER_HANDLER) {
@@ -438,4 +461,5 @@ async function main() {
   send({ t: 'ready', out: outBytes })
 }
 
-void main()
+// A stem cell: booted, no function yet.
+send({ t: 'cell', out: outBytes })

@@ -3,6 +3,7 @@
 # print() and the context logger write to fd 1; each result frame says how many bytes of fd 1
 # belong before it, so the host attributes output exactly. Standard library only.
 import datetime
+import errno
 import importlib
 import importlib.util
 import json
@@ -16,7 +17,7 @@ import time
 import traceback
 
 ENV = os.environ
-CODE_ROOT = ENV.get("RUNTIME_CODE_ROOT", "")
+CODE_ROOT = ""  # set when the host specialises this stem cell into an instance of one function
 MAX_RESULT_BYTES = int(ENV.get("RUNTIME_MAX_RESP_BODY_SIZE", "6291456"))
 MAX_LOG_BYTES = int(ENV.get("STRATO_MAX_LOG_BYTES", "1048576"))
 
@@ -318,6 +319,8 @@ def invoke(header, payload, handler):
         err = error_json(exc)
         body = json.dumps(err).encode()
         reply = {"t": "result", "id": header["id"], "ok": False, "errorType": err["errorType"]}
+        if isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE):
+            reply["fdsExhausted"] = True  # the instance cannot serve anyone well again
     reply["mem"] = memory_used_mb()
     reply["out"] = OUT.total
     send(reply, body)
@@ -327,9 +330,27 @@ class ResponseTooLarge(Exception):
     pass
 
 
+def specialise(header):
+    """The function's environment arrives in one frame, then the handler loads."""
+    global CODE_ROOT
+    for key, value in (header.get("env") or {}).items():
+        ENV[key] = value
+    CODE_ROOT = ENV.get("RUNTIME_CODE_ROOT", "")
+    extra = [p for p in ENV.get("PYTHONPATH", "").split(":") if p]
+    sys.path[0:0] = [CODE_ROOT] + extra
+    try:
+        os.chdir(CODE_ROOT)
+    except OSError:
+        pass  # a missing code root is reported by the module load
+
+
 def main():
-    sys.path.insert(0, CODE_ROOT)
-    os.chdir(CODE_ROOT)
+    send({"t": "cell", "out": OUT.total})
+    while True:
+        header, _ = recv_frame()
+        if header.get("t") == "specialise":
+            specialise(header)
+            break
     try:
         handler = load_export(ENV.get("RUNTIME_HANDLER", ""), "handler")
         init_spec = ENV.get("RUNTIME_INITIALIZER_HANDLER")

@@ -25,6 +25,7 @@ import { registerLogRoutes } from './routes/logs.js'
 import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
+import { registerTriggerRoutes } from './routes/triggers.js'
 import { registerVersionRoutes } from './routes/versions.js'
 
 declare module 'fastify' {
@@ -152,6 +153,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerDependencyRoutes(api, deps)
     registerQuotaRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
+    registerTriggerRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

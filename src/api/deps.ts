@@ -15,6 +15,8 @@ export interface ApiDeps {
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier
   readonly logger: Logger
+  /** The API gateway's base URL once it listens (for triggers' `invoke_url`). */
+  readonly gatewayUrl?: () => string | undefined
   /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */
   readonly info: () => Record<string, unknown>
 }

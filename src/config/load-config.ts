@@ -58,7 +58,18 @@ export interface Config {
   /** Interpreters for the runtime families. */
   readonly nodeCommand: string
   readonly pythonCommand: string
+  /** The API gateway's port (APIG triggers); `0` picks a free one. */
+  readonly gatewayPort: number
+  /** The sandbox level to use; `auto` takes the strongest this machine supports. */
+  readonly isolation: IsolationSetting
+  /** Pre-started runtime sandboxes kept per runtime; 0 turns the pool off. */
+  readonly stemCells: number
+  /** Instances run as host uids from here up (one per live instance). */
+  readonly sandboxUidBase: number
 }
+
+export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
+export type IsolationSetting = (typeof ISOLATION_SETTINGS)[number]
 
 export type Env = Readonly<Record<string, string | undefined>>
 
@@ -115,6 +126,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
   const logLevel = stringSetting(env, 'STRATO_LOG_LEVEL') ?? 'info'
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw bad('STRATO_LOG_LEVEL', logLevel, `one of ${LOG_LEVELS.join(', ')}`)
+  }
+  const isolation = stringSetting(env, 'STRATO_ISOLATION') ?? 'auto'
+  if (!(ISOLATION_SETTINGS as readonly string[]).includes(isolation)) {
+    throw bad('STRATO_ISOLATION', isolation, `one of ${ISOLATION_SETTINGS.join(', ')}`)
   }
   const config: Config = {
     host: stringSetting(env, 'STRATO_HOST') ?? '127.0.0.1',
@@ -192,6 +207,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     }),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
+    isolation: isolation as IsolationSetting,
+    gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
+    stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),
+    sandboxUidBase: intSetting(env, 'STRATO_SANDBOX_UID_BASE', 200_000, 1_000, 4_000_000_000),
   }
   return Object.freeze({
     ...config,

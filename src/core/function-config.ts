@@ -4,7 +4,13 @@
  */
 import { StratoError, type ErrorCode } from './errors.js'
 import * as L from './limits.js'
-import { isRuntimeName, runtimeFamilyOf, supportedRuntimes, type RuntimeName } from './runtimes.js'
+import {
+  HTTP_FUNCTION_HANDLER,
+  isRuntimeName,
+  runtimeFamilyOf,
+  supportedRuntimes,
+  type RuntimeName,
+} from './runtimes.js'
 
 export type CodeType = 'inline' | 'zip' | 'jar' | 'obs' | 'Custom-Image-Swr'
 const CODE_TYPES: readonly string[] = ['inline', 'zip', 'jar', 'obs', 'Custom-Image-Swr']
@@ -334,11 +340,15 @@ function validateStrategy(body: Body, previous: FunctionConfig | undefined): [nu
  */
 export function parseFunctionConfig(body: Body, previous?: FunctionConfig): FunctionConfig {
   const runtime = validateRuntime(body.runtime)
-  const handler = validateHandler(
-    requiredString(body, 'handler', 'INVALID_HANDLER'),
-    'handler',
-    'INVALID_HANDLER',
-  )
+  const handlerRaw = requiredString(body, 'handler', 'INVALID_HANDLER')
+  if (runtime === 'http' && handlerRaw !== HTTP_FUNCTION_HANDLER) {
+    fail(
+      'INVALID_HANDLER',
+      `Invalid handler '${handlerRaw}': an HTTP function's handler is '${HTTP_FUNCTION_HANDLER}', the file that starts its web server on port 8000.`,
+    )
+  }
+  const handler =
+    runtime === 'http' ? handlerRaw : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
   const memorySizeMb = integer(body, 'memory_size', 'INVALID_MEMORY')
   if (memorySizeMb === undefined || !L.MEMORY_SIZES_MB.includes(memorySizeMb)) {
     fail(

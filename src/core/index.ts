@@ -13,6 +13,7 @@ export {
 export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,
+  HTTP_FUNCTION_HANDLER,
   SOURCE_EXTENSIONS,
   isRuntimeName,
   runtimeFamilyOf,
@@ -40,6 +41,8 @@ export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
+export { httpRequestFromEvent, wrapHttpResponse } from './http-function.js'
+export type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
 export {
   ASYNC_STATUSES,
   AsyncErrorCodes,
@@ -64,3 +67,21 @@ export type {
   StoredDeadLetter,
   TerminalAsyncStatus,
 } from './async-invocation.js'
+export {
+  APIG_METHODS,
+  SERVED_TRIGGER_TYPES,
+  TRIGGERS_PER_FUNCTION_VERSION,
+  TRIGGER_TYPE_CODES,
+  parseApigEventData,
+  parseTriggerInput,
+  validateApigPath,
+} from './trigger.js'
+export type {
+  ApigAuth,
+  ApigEventData,
+  ApigMethod,
+  TriggerInput,
+  TriggerRecord,
+  TriggerStatus,
+  TriggerTypeCode,
+} from './trigger.js'

@@ -3,6 +3,7 @@
  * comes back. `main.ts` injects the local instance pool (later: a remote invoker for the cluster).
  */
 import type { FunctionRecord } from './function.js'
+import type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
 import type { InvocationRecord } from './invocation-log.js'
 
 export interface InvocationRequest {
@@ -20,6 +21,11 @@ export interface InvocationRequest {
   readonly attempt?: number
   /** Tells the invoker when the caller goes away; a request still waiting then never runs. */
   readonly caller?: CallerPresence
+  /**
+   * For an HTTP function: the request for its web server (the payload is then the raw request
+   * body). The result's `http` carries the response, and its `body` the raw response body.
+   */
+  readonly http?: HttpRequestMeta
 }
 
 /**
@@ -47,6 +53,8 @@ export interface InvocationResult {
   readonly bodyIsText: boolean
   /** What was recorded; `formatInvocationLog(record)` gives the FunctionGraph log text. */
   readonly record: InvocationRecord
+  /** An HTTP function's response status and headers (success only). */
+  readonly http?: HttpResponseMeta
 }
 
 export interface Invoker {

@@ -37,8 +37,11 @@ export const FUNCTIONGRAPH_RUNTIMES = [
 
 export type RuntimeName = (typeof FUNCTIONGRAPH_RUNTIMES)[number]
 
-/** The language families Strato has a guest runtime for. */
-export type RuntimeFamily = 'node' | 'python'
+/**
+ * The families Strato has a guest runtime for. `http` runs the function's own web server
+ * (`bootstrap`), reached through a Node.js relay inside the sandbox.
+ */
+export type RuntimeFamily = 'node' | 'python' | 'http'
 
 const RUNTIME_NAMES: ReadonlySet<string> = new Set(FUNCTIONGRAPH_RUNTIMES)
 
@@ -58,6 +61,9 @@ export function runtimeFamilyOf(runtime: RuntimeName): RuntimeFamily | undefined
   if (runtime.startsWith('Python')) {
     return 'python'
   }
+  if (runtime === 'http') {
+    return 'http'
+  }
   return undefined
 }
 
@@ -65,7 +71,11 @@ export function runtimeFamilyOf(runtime: RuntimeName): RuntimeFamily | undefined
 export const SOURCE_EXTENSIONS: Readonly<Record<RuntimeFamily, readonly string[]>> = {
   node: ['.js', '.cjs', '.mjs'],
   python: ['.py'],
+  http: [''],
 }
+
+/** The one handler an HTTP function has: the file that starts its web server. */
+export const HTTP_FUNCTION_HANDLER = 'bootstrap'
 
 /** The runtimes this build can run, for error messages and docs. */
 export function supportedRuntimes(): RuntimeName[] {

@@ -3,22 +3,39 @@
  * over its control socket (fd 3), with its output (fd 1) attributed to invocations byte-exactly.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import type { Socket } from 'node:net'
-import { Limits, StratoError, readProcessStartTime } from '../core/index.js'
-import { FrameDecoder, encodeFrameHead, type GuestFrame, type InvokeFrame } from './protocol.js'
-import type { SandboxedCommand } from './sandbox.js'
+import {
+  Limits,
+  StratoError,
+  readProcessStartTime,
+  type HttpRequestMeta,
+  type HttpResponseMeta,
+} from '../core/index.js'
+import {
+  FrameDecoder,
+  encodeFrameHead,
+  type GuestFrame,
+  type HostFrame,
+  type InvokeFrame,
+} from './protocol.js'
+import { PROCESSES, type CellPlan, type GuestPaths } from './sandbox.js'
 
 /**
  * Lifecycle of one instance.
- * * `starting` - spawned; waiting for `ready` (raced against exit and the start deadlines)
+ * * `booting`  - spawned; the interpreter boots (raced against exit and the start deadline)
+ * * `cell`     - booted, no function loaded yet: a stem cell waiting to be specialised
+ * * `starting` - specialised; loading the handler and running the initializer, until `ready`
  * * `idle`     - ready, no invocation in flight
  * * `busy`     - one invocation in flight
  * * `stopping` - being killed (timeout, crash, retirement, shutdown); takes no more work
  * * `stopped`  - exited and reaped; its dir is removed; terminal
  */
-export type InstanceState = 'starting' | 'idle' | 'busy' | 'stopping' | 'stopped'
+export type InstanceState =
+  'booting' | 'cell' | 'starting' | 'idle' | 'busy' | 'stopping' | 'stopped'
 
 /** A failure the function's code caused; reported to the caller as the function's error. */
 export class FunctionFailure extends Error {
@@ -50,19 +67,27 @@ export interface GuestOutcome {
   readonly errorType: string | undefined
   readonly memoryUsedMb: number
   readonly log: string
+  /** HTTP functions: the server's status and headers (`body` is the raw response body). */
+  readonly http?: HttpResponseMeta
 }
 
-export interface InstanceSpec {
+export interface CellSpec {
   readonly instanceId: string
-  readonly command: SandboxedCommand
-  readonly cwd: string
-  readonly env: Readonly<Record<string, string>>
-  /** Where the instance's private dir (tmp, pid file) lives; removed at stop. */
+  /** The sandboxed command and what to release when the instance is gone. */
+  readonly plan: CellPlan
+  /** The instance's private host dir (code links, tmp, pid file); removed at stop. */
   readonly instanceDir: string
+  /** For booting the interpreter, and again for loading the handler module. */
   readonly startTimeoutMs: number
+}
+
+export interface Specialisation {
+  readonly env: Readonly<Record<string, string>>
+  readonly memorySizeMb: number
+  /** Invocations the instance may serve at once (`concurrent_num`; 1 for most runtimes). */
+  readonly concurrency: number
   /** 0 when there is no initializer. */
   readonly initializerTimeoutMs: number
-  readonly memorySizeMb: number
 }
 
 export interface InvokeInput {
@@ -72,6 +97,7 @@ export interface InvokeInput {
   readonly invokeType: 'sync' | 'async'
   readonly alias: string
   readonly headers: Readonly<Record<string, string>>
+  readonly http?: HttpRequestMeta
 }
 
 /** Host-side cap on buffered, not yet attributed output; the guest caps each invocation too. */
@@ -107,14 +133,18 @@ function afterPendingIo(fn: () => void): void {
 
 export class Instance {
   readonly id: string
-  readonly memorySizeMb: number
+  memorySizeMb = 0
   readonly #child: ChildProcess
   readonly #control: Socket
   readonly #decoder = new FrameDecoder()
-  readonly #spec: InstanceSpec
-  #state: InstanceState = 'starting'
+  readonly #spec: CellSpec
+  #initializerTimeoutMs = 0
+  #state: InstanceState = 'booting'
   #nextId = 1
-  #inflight: Inflight | undefined
+  /** Invocations in flight, by frame id; at most `#capacity` (`concurrent_num`). */
+  readonly #inflight = new Map<number, Inflight>()
+  #capacity = 1
+  #claims = 0
   // Output attribution: bytes of fd 1 received, bytes handed to some log, stored segments.
   #outReceived = 0
   #outConsumed = 0
@@ -135,9 +165,8 @@ export class Instance {
   readonly #exitListeners: Array<(instance: Instance) => void> = []
   lastUsedAt = Date.now()
 
-  private constructor(spec: InstanceSpec, child: ChildProcess) {
+  private constructor(spec: CellSpec, child: ChildProcess) {
     this.id = spec.instanceId
-    this.memorySizeMb = spec.memorySizeMb
     this.#spec = spec
     this.#child = child
     this.#control = child.stdio[3] as Socket
@@ -174,22 +203,113 @@ export class Instance {
     this.#control.on('error', () => undefined)
   }
 
-  /** Spawns the instance and resolves once it is ready; rejects with FunctionFailure or StratoError. */
-  static async start(spec: InstanceSpec): Promise<Instance> {
-    await fsp.mkdir(path.join(spec.instanceDir, 'tmp'), { recursive: true, mode: 0o700 })
-    const child = spawn(spec.command.command, spec.command.args, {
-      cwd: spec.cwd,
-      env: spec.env,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-      // Its own process group, so a kill reaches everything the function spawned.
-      detached: true,
-    })
+  /**
+   * Spawns a sandboxed guest and resolves once its interpreter has booted (a stem cell);
+   * rejects with FunctionFailure or StratoError.
+   */
+  static async startCell(spec: CellSpec): Promise<Instance> {
+    const plan = spec.plan
+    const extraFds = plan.extraFiles.map((f) => fs.openSync(f, 'r'))
+    let child: ChildProcess
+    try {
+      child = spawn(plan.command, plan.args, {
+        cwd: plan.cwd,
+        env: plan.env,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...extraFds],
+        // Its own process group, so a kill reaches everything the function spawned.
+        detached: true,
+      })
+    } catch (err) {
+      await plan.release().catch(() => undefined)
+      throw err
+    } finally {
+      for (const fd of extraFds) {
+        fs.closeSync(fd)
+      }
+    }
     const instance = new Instance(spec, child)
-    return instance.#awaitReady()
+    // Armed before anything is awaited: the guest's `cell` frame must find someone waiting.
+    const booted = instance.#awaitStartPhase(
+      () =>
+        new FunctionFailure(
+          'RuntimeStartTimeout',
+          `The function runtime did not boot within ${spec.startTimeoutMs} ms (${instance.#startProgress()}).${instance.#stderrHint()}`,
+          instance.#takeAllOutput(),
+        ),
+      spec.startTimeoutMs,
+    )
+    booted.catch(() => undefined)
+    try {
+      await instance.#awaitSpawn()
+      await booted
+    } catch (err) {
+      void instance.stop()
+      throw err
+    }
+    instance.#state = 'cell'
+    return instance
+  }
+
+  /**
+   * Turns a booted cell into an instance of one function: sends its environment, then waits
+   * until the handler module has loaded and the initializer has run.
+   */
+  async specialise(s: Specialisation): Promise<void> {
+    if (this.#state !== 'cell') {
+      throw new StratoError('INTERNAL', `Instance ${this.id} is ${this.#state}, not a cell.`)
+    }
+    this.#state = 'starting'
+    this.memorySizeMb = s.memorySizeMb
+    this.#capacity = Math.max(1, s.concurrency)
+    this.#initializerTimeoutMs = s.initializerTimeoutMs
+    const ready = this.#awaitStartPhase(
+      () =>
+        new FunctionFailure(
+          'RuntimeStartTimeout',
+          `The function instance did not become ready within ${this.#spec.startTimeoutMs} ms (loading the handler module; ${this.#startProgress()}).${this.#stderrHint()}`,
+          this.#takeAllOutput(),
+        ),
+      this.#spec.startTimeoutMs,
+    )
+    this.#send({ t: 'specialise', env: s.env })
+    await ready
+  }
+
+  /** Applies the function's memory and CPU to the instance's cgroup (no-op without one). */
+  resize(memorySizeMb: number, cpuMillicores: number): void {
+    this.#spec.plan.cgroup?.apply({
+      memoryBytes: memorySizeMb * 1024 * 1024,
+      pids: PROCESSES,
+      cpuMillicores,
+    })
+  }
+
+  /** The instance's host dir; `code/` and `deps/` in it are what the guest sees at `paths`. */
+  get hostDir(): string {
+    return this.#spec.instanceDir
+  }
+
+  get paths(): GuestPaths {
+    return this.#spec.plan.paths
+  }
+
+  /** The host uid the function runs as (undefined: Strato's own). */
+  get uid(): number | undefined {
+    return this.#spec.plan.uid
   }
 
   get state(): InstanceState {
     return this.#state
+  }
+
+  #send(frame: HostFrame, payload?: Buffer): void {
+    const control = this.#control
+    control.cork()
+    control.write(encodeFrameHead(frame, payload?.length ?? 0))
+    if (payload !== undefined && payload.length > 0) {
+      control.write(payload)
+    }
+    control.uncork()
   }
 
   get pid(): number | undefined {
@@ -201,14 +321,14 @@ export class Instance {
     this.#exitListeners.push(listener)
   }
 
-  async #awaitReady(): Promise<Instance> {
+  async #awaitSpawn(): Promise<void> {
     const spawned = new Promise<void>((resolve, reject) => {
       this.#child.once('spawn', resolve)
       this.#child.once('error', (err) => {
         reject(
           new StratoError(
             'INSTANCE_START_FAILED',
-            `The runtime '${this.#spec.command.command}' could not be started: ${err.message}.`,
+            `The runtime '${this.#spec.plan.command}' could not be started: ${err.message}.`,
             { cause: err },
           ),
         )
@@ -223,19 +343,14 @@ export class Instance {
         `${pid} ${readProcessStartTime(pid) ?? ''}\n`,
       )
     }
-    await new Promise<void>((resolve, reject) => {
+  }
+
+  /** Waits for the guest's next start milestone (`cell` or `ready`), or fails at the deadline. */
+  #awaitStartPhase(onTimeout: () => FunctionFailure, ms: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       this.#startSettle = { resolve, reject }
-      this.#armStartTimer(this.#spec.startTimeoutMs, () =>
-        this.#failStart(
-          new FunctionFailure(
-            'RuntimeStartTimeout',
-            `The function instance did not become ready within ${this.#spec.startTimeoutMs} ms (loading the runtime and the handler module; ${this.#startProgress()}).${this.#stderrHint()}`,
-            this.#takeAllOutput(),
-          ),
-        ),
-      )
+      this.#armStartTimer(ms, () => this.#failStart(onTimeout()))
     })
-    return this
   }
 
   #armStartTimer(ms: number, onTimeout: () => void): void {
@@ -275,11 +390,49 @@ export class Instance {
     return tail === '' ? '' : ` Its stderr ends with: ${tail.slice(-1000)}`
   }
 
-  /** Sends one invocation; the instance must be idle. */
+  /** Invocations in flight now. */
+  get inflight(): number {
+    return this.#inflight.size
+  }
+
+  /** Whether another caller may claim a slot now. */
+  get hasRoom(): boolean {
+    return (this.#state === 'idle' || this.#state === 'busy') && this.#claims < this.#capacity
+  }
+
+  /**
+   * Takes one of the instance's `concurrent_num` slots for an invocation about to be sent: the
+   * scheduler claims when it hands the instance out and unclaims when the invocation is over, so
+   * two requests acquired in the same tick never overbook it.
+   */
+  claim(): boolean {
+    if (!this.hasRoom) {
+      return false
+    }
+    this.#claims++
+    return true
+  }
+
+  unclaim(): void {
+    this.#claims = Math.max(0, this.#claims - 1)
+  }
+
+  /** Slots claimed and not yet given back. */
+  get claimed(): number {
+    return this.#claims
+  }
+
+  /** Sends one invocation; the instance must be idle, or busy below its concurrency. */
   invoke(input: InvokeInput): Promise<GuestOutcome> {
-    if (this.#state !== 'idle') {
+    if (
+      (this.#state !== 'idle' && this.#state !== 'busy') ||
+      this.#inflight.size >= this.#capacity
+    ) {
       return Promise.reject(
-        new StratoError('INTERNAL', `Instance ${this.id} is ${this.#state}, not idle.`),
+        new StratoError(
+          'INTERNAL',
+          `Instance ${this.id} is ${this.#state} with ${this.#inflight.size} of ${this.#capacity} invocations in flight.`,
+        ),
       )
     }
     this.#state = 'busy'
@@ -292,44 +445,66 @@ export class Instance {
       invokeType: input.invokeType,
       alias: input.alias,
       headers: input.headers,
+      ...(input.http === undefined ? {} : { http: input.http }),
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
       const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
-      this.#inflight = {
+      this.#inflight.set(id, {
         id,
         requestId: input.requestId,
         resolve,
         reject,
         timer,
         timeoutMs: input.timeoutMs,
-      }
-      const control = this.#control
-      control.cork()
-      control.write(encodeFrameHead(frame, input.payload.length))
-      if (input.payload.length > 0) {
-        control.write(input.payload)
-      }
-      control.uncork()
+      })
+      this.#send(frame, input.payload)
     })
   }
 
   #onTimeout(id: number): void {
-    const inflight = this.#inflight
-    if (inflight === undefined || inflight.id !== id) {
-      return // it answered in time (its result was waiting in the socket), or a later one runs
+    const inflight = this.#inflight.get(id)
+    if (inflight === undefined) {
+      return // it answered in time (its result was waiting in the socket)
     }
-    this.#inflight = undefined
+    this.#inflight.delete(id)
     const seconds = inflight.timeoutMs / 1000
     const log = this.#withStartLog(this.#takeAllOutput())
+    const exhausted = this.#processLimitFailure(log)
     void this.stop()
     inflight.resolve(
       this.#failureOutcome(
-        new FunctionFailure(
-          'TimeoutError',
-          `Invoke function timeout: the function ran longer than its timeout of ${seconds} s and was stopped.`,
-          log,
-        ),
+        exhausted ??
+          new FunctionFailure(
+            'TimeoutError',
+            `Invoke function timeout: the function ran longer than its timeout of ${seconds} s and was stopped.`,
+            log,
+          ),
       ),
+    )
+  }
+
+  /**
+   * When the instance hit its process limit (a fork bomb, a thread leak), that is what the caller
+   * hears, whatever the function did next; the instance is spent and gets replaced.
+   */
+  #processLimitFailure(log: string): FunctionFailure | undefined {
+    const events = this.#spec.plan.cgroup?.events()
+    if (events === undefined || events.pidsLimitHits === 0) {
+      return undefined
+    }
+    return new FunctionFailure(
+      'ProcessLimitExceeded',
+      `The function reached the limit of ${PROCESSES} processes and threads per instance; its instance was stopped.`,
+      log,
+    )
+  }
+
+  #outOfMemory(): boolean {
+    if ((this.#spec.plan.cgroup?.events().oomKills ?? 0) > 0) {
+      return true
+    }
+    return /heap out of memory|Allocation failed|MemoryError|Cannot allocate memory|std::bad_alloc/i.test(
+      this.#stderrTail,
     )
   }
 
@@ -407,13 +582,22 @@ export class Instance {
 
   #handleFrame(header: GuestFrame, payload: Buffer): void {
     switch (header.t) {
+      case 'cell': {
+        if (this.#startTimer !== undefined) {
+          clearTimeout(this.#startTimer)
+        }
+        const settle = this.#startSettle
+        this.#startSettle = undefined
+        settle?.resolve()
+        return
+      }
       case 'initializing':
         this.#initializing = true
-        this.#armStartTimer(this.#spec.initializerTimeoutMs, () =>
+        this.#armStartTimer(this.#initializerTimeoutMs, () =>
           this.#failStart(
             new FunctionFailure(
               'InitializerTimeout',
-              `The initializer ran longer than its timeout of ${this.#spec.initializerTimeoutMs / 1000} s.`,
+              `The initializer ran longer than its timeout of ${this.#initializerTimeoutMs / 1000} s.`,
               this.#takeAllOutput(),
             ),
           ),
@@ -446,14 +630,16 @@ export class Instance {
         return
       }
       case 'result': {
-        const inflight = this.#inflight
-        if (inflight === undefined || inflight.id !== header.id) {
+        const inflight = this.#inflight.get(header.id)
+        if (inflight === undefined) {
           return // the invocation already ended (timeout); its late result is dropped
         }
-        this.#inflight = undefined
+        this.#inflight.delete(header.id)
         clearTimeout(inflight.timer)
+        // With several invocations in flight their output interleaves: each result takes what
+        // arrived before it.
         const log = this.#withStartLog(this.#takeOutput(header.out))
-        if (this.#state === 'busy') {
+        if (this.#state === 'busy' && this.#inflight.size === 0) {
           this.#state = 'idle'
         }
         this.lastUsedAt = Date.now()
@@ -479,6 +665,21 @@ export class Instance {
           )
           return
         }
+        if (header.ok !== true) {
+          const exhausted =
+            header.fdsExhausted === true
+              ? new FunctionFailure(
+                  'TooManyOpenFiles',
+                  `The function reached the limit of open files per instance; its instance was stopped. ${errorMessageOf(payload)}`,
+                  log,
+                )
+              : this.#processLimitFailure(log)
+          if (exhausted !== undefined) {
+            void this.stop()
+            inflight.resolve(this.#failureOutcome(exhausted))
+            return
+          }
+        }
         inflight.resolve({
           ok: header.ok === true,
           body: payload,
@@ -486,14 +687,17 @@ export class Instance {
           errorType: header.errorType,
           memoryUsedMb: header.mem ?? 0,
           log,
+          ...(header.http === undefined ? {} : { http: header.http }),
         })
         return
       }
-      case 'exit':
-        if (this.#inflight !== undefined && this.#inflight.id === header.id) {
-          this.#inflight.exitCode = header.code
+      case 'exit': {
+        const inflight = this.#inflight.get(header.id)
+        if (inflight !== undefined) {
+          inflight.exitCode = header.code
         }
         return
+      }
       default: {
         const never: never = header
         throw new StratoError('INTERNAL', `Unknown guest frame ${JSON.stringify(never)}`)
@@ -510,11 +714,8 @@ export class Instance {
         ? 'could not be started'
         : exit.signal !== null
           ? `was killed by ${exit.signal}`
-          : `exited with code ${exit.code}`
-    const oom =
-      /heap out of memory|Allocation failed|MemoryError|Cannot allocate memory|std::bad_alloc/i.test(
-        this.#stderrTail,
-      )
+          : `exited with code ${exit.code}${signalOfExitCode(exit.code)}`
+    const oom = this.#outOfMemory()
     const wasStopping = this.#state === 'stopping'
     this.#state = 'stopped'
     if (this.#startSettle !== undefined) {
@@ -528,31 +729,30 @@ export class Instance {
         ),
       )
     }
-    const inflight = this.#inflight
-    if (inflight !== undefined) {
-      this.#inflight = undefined
+    for (const inflight of [...this.#inflight.values()]) {
+      this.#inflight.delete(inflight.id)
       clearTimeout(inflight.timer)
       const log = this.#withStartLog(this.#takeAllOutput())
-      let failure: FunctionFailure
-      if (oom) {
-        failure = new FunctionFailure(
-          'OutOfMemoryError',
-          `The function ran out of memory (memory_size ${this.memorySizeMb} MB); its instance was stopped.`,
-          log,
-        )
-      } else if (inflight.exitCode !== undefined) {
-        failure = new FunctionFailure(
-          'RuntimeExitError',
-          `The function ended its own process (exit code ${inflight.exitCode}) during the invocation; its instance was replaced.`,
-          log,
-        )
-      } else {
-        failure = new FunctionFailure(
-          'RuntimeExitError',
-          `The function instance ${how} during the invocation${wasStopping ? ' (it was being stopped)' : ''}.${this.#stderrHint()}`,
-          log,
-        )
-      }
+      // A fork bomb usually runs the instance out of memory too; the process limit is the cause.
+      const failure =
+        this.#processLimitFailure(log) ??
+        (oom
+          ? new FunctionFailure(
+              'OutOfMemoryError',
+              `The function ran out of memory (memory_size ${this.memorySizeMb} MB); its instance was stopped.`,
+              log,
+            )
+          : inflight.exitCode !== undefined
+            ? new FunctionFailure(
+                'RuntimeExitError',
+                `The function ended its own process (exit code ${inflight.exitCode}) during the invocation; its instance was replaced.`,
+                log,
+              )
+            : new FunctionFailure(
+                'RuntimeExitError',
+                `The function instance ${how} during the invocation${wasStopping ? ' (it was being stopped)' : ''}.${this.#stderrHint()}`,
+                log,
+              ))
       inflight.resolve(this.#failureOutcome(failure))
     }
     for (const listener of this.#exitListeners) {
@@ -579,10 +779,33 @@ export class Instance {
         }
       }
       this.#control.destroy()
+      // The cgroup holds every process of the instance, whatever session or group it moved to.
+      await this.#spec.plan.release().catch(() => undefined)
       await this.#closed
       await fsp.rm(this.#spec.instanceDir, { recursive: true, force: true }).catch(() => undefined)
     })()
     return this.#stopping
+  }
+}
+
+const SIGNAL_NAMES = new Map(
+  Object.entries(os.constants.signals)
+    .reverse()
+    .map(([name, n]) => [n, name]),
+)
+
+/** A sandbox wrapper (bwrap, unshare) reports a child killed by signal N as exit code 128 + N. */
+function signalOfExitCode(code: number | null): string {
+  const name = code !== null && code > 128 ? SIGNAL_NAMES.get(code - 128) : undefined
+  return name === undefined ? '' : ` (${name})`
+}
+
+function errorMessageOf(errorJson: Buffer): string {
+  try {
+    const parsed = JSON.parse(errorJson.toString('utf8')) as { errorMessage?: unknown }
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : ''
+  } catch {
+    return ''
   }
 }
 

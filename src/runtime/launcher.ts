@@ -1,14 +1,19 @@
 /**
- * @module Turns a resolved launch request into a running instance: picks the guest runtime of the
- * family, builds the instance's fresh environment and limits, and wraps it in the sandbox.
+ * @module Turns a resolved launch request into a running instance. Every instance begins as a
+ * "stem cell": a sandboxed guest runtime that has booted its interpreter but loaded no function.
+ * Specialising one links the function's code into the cell's (already mounted) code dir and sends
+ * the function's environment; the guest then loads the handler. A few cells per runtime are kept
+ * pre-started, so that a cold start only pays for loading the code (the technique of OpenWhisk's
+ * and Fission's pools).
  */
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Limits, StratoError, type RuntimeFamily } from '../core/index.js'
 import { Instance } from './instance.js'
-import type { Sandbox } from './sandbox.js'
+import type { Language, Sandbox } from './sandbox.js'
 
 /** Everything the runtime needs to start an instance; it knows nothing of the database. */
 export interface LaunchRequest {
@@ -23,6 +28,11 @@ export interface LaunchRequest {
   readonly handler: string
   readonly initializerHandler: string
   readonly initializerTimeoutS: number
+  /**
+   * Invocations one instance serves at once (`concurrent_num`). The Python guest serves one at a
+   * time whatever this says: its requests queue on the control socket.
+   */
+  readonly concurrency: number
   /** RUNTIME_* identity variables and the user's variables. */
   readonly env: Readonly<Record<string, string>>
 }
@@ -34,32 +44,36 @@ export interface LauncherOptions {
   readonly nodeCommand: string
   readonly pythonCommand: string
   readonly startTimeoutMs: number
+  /** Pre-started cells kept per runtime (and memory size, for Node.js); 0 turns the pool off. */
+  readonly stemCells: number
+  /** A background cell start failed (the next launch starts its own cell). */
+  readonly onBackgroundError?: (err: unknown) => void
 }
 
 const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtimes')
-const GUESTS: Readonly<Record<RuntimeFamily, string>> = {
-  node: path.join(GUEST_DIR, 'node', 'bootstrap.cjs'),
-  python: path.join(GUEST_DIR, 'python', 'bootstrap.py'),
+const GUEST_SCRIPTS: Readonly<Record<RuntimeFamily, string>> = {
+  node: 'node/bootstrap.cjs',
+  python: 'python/bootstrap.py',
+  http: 'http/bootstrap.cjs',
+}
+/** The interpreter that runs each family's guest. */
+const GUEST_LANGUAGE: Readonly<Record<RuntimeFamily, Language>> = {
+  node: 'node',
+  python: 'python',
+  http: 'node',
 }
 const MIB = 1024 * 1024
-/**
- * Address space allowed beyond memory_size. V8 reserves virtual ranges (code space, cage) far
- * beyond what it touches, so Node needs ~1 GiB of headroom to start at all; real memory is capped by
- * V8's heap limit now and by a cgroup once the sandbox has one.
- */
-const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
-  node: 1024 * MIB,
-  python: 256 * MIB,
-}
-const OPEN_FILES = 2048
-const PROCESSES = 1024
+/** Memory a Python or HTTP cell gets until it is specialised (nothing of it is fixed at boot). */
+const UNKEYED_CELL_MEMORY_MB = 128
+/** A runtime nobody launched for this long loses its pre-started cells. */
+const CELL_DEMAND_TTL_MS = 10 * 60_000
 
 /**
  * Where the runtime finds modules of dependency packages: a package may hold `node_modules/` (or
  * `nodejs/node_modules/`) for Node.js, `python/` for Python, or the modules at its root.
  */
 function modulePathsOf(family: RuntimeFamily, dirs: readonly string[]): Record<string, string> {
-  if (dirs.length === 0) {
+  if (dirs.length === 0 || family === 'http') {
     return {}
   }
   return family === 'node'
@@ -72,14 +86,17 @@ function modulePathsOf(family: RuntimeFamily, dirs: readonly string[]): Record<s
 }
 
 /** Resolves a command to the real interpreter (a pyenv shim costs ~50 ms per start). */
-function resolveInterpreter(command: string, family: RuntimeFamily): string {
+function resolveInterpreter(command: string, family: Language): string {
   const probe =
     family === 'python'
-      ? spawnSync(command, ['-c', 'import sys; print(sys.executable)'], {
+      ? spawnSync(command, ['-c', 'import os, sys; print(os.path.realpath(sys.executable))'], {
           encoding: 'utf8',
           timeout: 10_000,
         })
-      : spawnSync(command, ['-p', 'process.execPath'], { encoding: 'utf8', timeout: 10_000 })
+      : spawnSync(command, ['-p', 'require("fs").realpathSync(process.execPath)'], {
+          encoding: 'utf8',
+          timeout: 10_000,
+        })
   const resolved = probe.stdout?.trim()
   if (probe.status !== 0 || resolved === undefined || resolved === '') {
     throw new StratoError(
@@ -90,9 +107,51 @@ function resolveInterpreter(command: string, family: RuntimeFamily): string {
   return resolved
 }
 
+/**
+ * Makes `dst` (an empty dir the sandbox already shows as the code root) hold the tree `src`:
+ * hard links, so that specialising costs one link per file and no copying; a copy only where
+ * the two are on different filesystems. Store trees are read-only and owned by Strato, so a link
+ * gives the function nothing it could change.
+ */
+async function linkTree(src: string, dst: string): Promise<void> {
+  const entries = await fsp.readdir(src, { withFileTypes: true })
+  await Promise.all(
+    entries.map(async (entry) => {
+      const from = path.join(src, entry.name)
+      const to = path.join(dst, entry.name)
+      if (entry.isDirectory()) {
+        await fsp.mkdir(to, { mode: 0o755 })
+        await linkTree(from, to)
+      } else if (entry.isFile()) {
+        try {
+          await fsp.link(from, to)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EXDEV') {
+            throw err
+          }
+          await fsp.copyFile(from, to)
+          await fsp.chmod(to, (await fsp.stat(from)).mode & 0o555)
+        }
+      }
+    }),
+  )
+}
+
+interface CellKey {
+  readonly family: RuntimeFamily
+  readonly memorySizeMb: number
+}
+
 export class InstanceLauncher {
   readonly #options: LauncherOptions
-  readonly #interpreters = new Map<RuntimeFamily, string>()
+  readonly #interpreters = new Map<Language, string>()
+  /** Pre-started cells by key, oldest first. */
+  readonly #cells = new Map<string, Instance[]>()
+  /** Keys launched recently, with when: the pool refills only these. */
+  readonly #demand = new Map<string, { key: CellKey; at: number }>()
+  /** The background cell start in progress, if any (close() waits for it). */
+  #refilling: Promise<void> | undefined
+  #closed = false
 
   constructor(options: LauncherOptions) {
     this.#options = options
@@ -102,7 +161,7 @@ export class InstanceLauncher {
     return this.#options.sandbox
   }
 
-  #interpreter(family: RuntimeFamily): string {
+  #interpreter(family: Language): string {
     let resolved = this.#interpreters.get(family)
     if (resolved === undefined) {
       const command = family === 'node' ? this.#options.nodeCommand : this.#options.pythonCommand
@@ -113,8 +172,8 @@ export class InstanceLauncher {
   }
 
   /** The interpreter of each family, or undefined where there is none (Strato runs without it). */
-  interpreters(): Record<RuntimeFamily, string | undefined> {
-    const probe = (family: RuntimeFamily): string | undefined => {
+  interpreters(): Record<Language, string | undefined> {
+    const probe = (family: Language): string | undefined => {
       try {
         return this.#interpreter(family)
       } catch {
@@ -124,57 +183,198 @@ export class InstanceLauncher {
     return { node: probe('node'), python: probe('python') }
   }
 
-  async launch(request: LaunchRequest): Promise<Instance> {
+  /**
+   * Node's heap limit is fixed at boot, so Node cells are per memory size; Python's are not, nor
+   * are HTTP functions' (their relay is small; their server starts at specialisation).
+   */
+  #keyOf(family: RuntimeFamily, memorySizeMb: number): CellKey {
+    return family === 'node'
+      ? { family, memorySizeMb }
+      : { family, memorySizeMb: UNKEYED_CELL_MEMORY_MB }
+  }
+
+  #keyName(key: CellKey): string {
+    return `${key.family}:${key.memorySizeMb}`
+  }
+
+  /** Boots one unspecialised cell. */
+  async #startCell(key: CellKey): Promise<Instance> {
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
-    const tmp = path.join(instanceDir, 'tmp')
-    const interpreter = this.#interpreter(request.family)
-    const argv =
-      request.family === 'node'
-        ? [
-            interpreter,
-            // V8's heap gets most of memory_size; the rest is for buffers and the runtime itself.
-            `--max-old-space-size=${Math.max(32, Math.floor(request.memorySizeMb * 0.8))}`,
-            GUESTS.node,
-          ]
-        : [interpreter, '-B', GUESTS.python]
-    const command = this.#options.sandbox.wrap(argv, {
-      addressSpaceBytes: request.memorySizeMb * MIB + ADDRESS_SPACE_HEADROOM[request.family],
-      openFiles: OPEN_FILES,
-      processes: PROCESSES,
-    })
-    // A fresh environment: nothing of Strato's own (secrets, NODE_OPTIONS, proxies) leaks in. The
-    // function's variables come first so that none of them can move its tmp dir or lift a limit.
-    const env: Record<string, string> = {
-      ...request.env,
-      PATH: '/usr/local/bin:/usr/bin:/bin',
-      LANG: 'C.UTF-8',
-      HOME: tmp,
-      TMPDIR: tmp,
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-      STRATO_MAX_LOG_BYTES: String(Limits.LOG_MAX_BYTES_PER_INVOCATION),
-      ...modulePathsOf(request.family, request.dependencyDirs),
-      RUNTIME_CODE_ROOT: request.codeDir,
-      RUNTIME_HANDLER: request.handler,
-      RUNTIME_INITIALIZER_HANDLER: request.initializerHandler,
-      RUNTIME_INITIALIZER_TIMEOUT: String(request.initializerTimeoutS),
-      RUNTIME_TIMEOUT: String(request.timeoutS),
-      RUNTIME_MEMORY: String(request.memorySizeMb),
-      RUNTIME_CPU: String(request.cpuMillicores),
-      RUNTIME_MAX_RESP_BODY_SIZE: String(Limits.SYNC_PAYLOAD_MAX_BYTES),
-      STRATO_INSTANCE_ID: instanceId,
+    await fsp.mkdir(instanceDir, { mode: 0o700 })
+    const available = this.interpreters()
+    const interpreters: Partial<Record<Language, string>> = {}
+    for (const language of ['node', 'python'] as const) {
+      const found = available[language]
+      if (found !== undefined) {
+        interpreters[language] = found
+      }
     }
-    return Instance.start({
+    const plan = this.#options.sandbox.prepare({
       instanceId,
-      command,
-      cwd: request.codeDir,
-      env,
+      instanceDir,
+      family: key.family,
+      interpreter: this.#interpreter(GUEST_LANGUAGE[key.family]),
+      interpreters,
+      interpreterArgs:
+        key.family === 'node'
+          ? // V8's heap gets most of memory_size; the rest is for buffers and the runtime itself.
+            [`--max-old-space-size=${Math.max(32, Math.floor(key.memorySizeMb * 0.8))}`]
+          : key.family === 'http'
+            ? ['--max-old-space-size=64']
+            : ['-B'],
+      guestDir: GUEST_DIR,
+      guestScript: GUEST_SCRIPTS[key.family],
+      memoryBytes: key.memorySizeMb * MIB,
+      cpuMillicores: Math.round((key.memorySizeMb / 128) * 100 + 200),
+      // A fresh environment: nothing of Strato's own (secrets, NODE_OPTIONS, proxies) leaks in.
+      env: {
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        LANG: 'C.UTF-8',
+        HOME: '/tmp',
+        TMPDIR: '/tmp',
+        PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1',
+        STRATO_MAX_LOG_BYTES: String(Limits.LOG_MAX_BYTES_PER_INVOCATION),
+        RUNTIME_MAX_RESP_BODY_SIZE: String(Limits.SYNC_PAYLOAD_MAX_BYTES),
+      },
+    })
+    return Instance.startCell({
+      instanceId,
+      plan,
       instanceDir,
       startTimeoutMs: this.#options.startTimeoutMs,
-      initializerTimeoutMs:
-        request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
-      memorySizeMb: request.memorySizeMb,
     })
+  }
+
+  #takeCell(key: CellKey): Instance | undefined {
+    const cells = this.#cells.get(this.#keyName(key))
+    while (cells !== undefined && cells.length > 0) {
+      const cell = cells.shift()
+      if (cell !== undefined && cell.state === 'cell') {
+        return cell
+      }
+    }
+    return undefined
+  }
+
+  /** Keeps `stemCells` pre-started cells for every runtime launched lately; one boot at a time. */
+  #refill(): void {
+    if (this.#refilling !== undefined || this.#closed || this.#options.stemCells <= 0) {
+      return
+    }
+    const now = Date.now()
+    let next: CellKey | undefined
+    for (const [name, d] of this.#demand) {
+      if (now - d.at > CELL_DEMAND_TTL_MS) {
+        this.#demand.delete(name)
+        for (const cell of this.#cells.get(name) ?? []) {
+          void cell.stop()
+        }
+        this.#cells.delete(name)
+        continue
+      }
+      const have = (this.#cells.get(name) ?? []).filter((c) => c.state === 'cell').length
+      if (have < this.#options.stemCells) {
+        next = d.key
+        break
+      }
+    }
+    if (next === undefined) {
+      return
+    }
+    const key = next
+    this.#refilling = this.#startCell(key)
+      .then(
+        async (cell) => {
+          if (this.#closed) {
+            await cell.stop()
+            return
+          }
+          const name = this.#keyName(key)
+          const cells = this.#cells.get(name) ?? []
+          cells.push(cell)
+          this.#cells.set(name, cells)
+        },
+        (err: unknown) => this.#options.onBackgroundError?.(err),
+      )
+      .finally(() => {
+        this.#refilling = undefined
+        this.#refill()
+      })
+  }
+
+  /** Starts keeping cells for this runtime before the first launch asks for one. */
+  prewarm(family: RuntimeFamily, memorySizeMb: number): void {
+    const key = this.#keyOf(family, memorySizeMb)
+    this.#demand.set(this.#keyName(key), { key, at: Date.now() })
+    this.#refill()
+  }
+
+  /** Pre-started cells waiting, for the info endpoint and tests. */
+  stemCellCount(): number {
+    let n = 0
+    for (const cells of this.#cells.values()) {
+      n += cells.filter((c) => c.state === 'cell').length
+    }
+    return n
+  }
+
+  async launch(request: LaunchRequest): Promise<Instance> {
+    const key = this.#keyOf(request.family, request.memorySizeMb)
+    const name = this.#keyName(key)
+    this.#demand.set(name, { key, at: Date.now() })
+    const cell = this.#takeCell(key) ?? (await this.#startCell(key))
+    this.#refill()
+    try {
+      const paths = cell.paths
+      await linkTree(request.codeDir, path.join(cell.hostDir, 'code'))
+      const dependencyDirs: string[] = []
+      for (const [i, dir] of request.dependencyDirs.entries()) {
+        await fsp.mkdir(path.join(cell.hostDir, 'deps', String(i)), { mode: 0o755 })
+        await linkTree(dir, path.join(cell.hostDir, 'deps', String(i)))
+        dependencyDirs.push(path.join(paths.dependencyRoot, String(i)))
+      }
+      cell.resize(request.memorySizeMb, request.cpuMillicores)
+      // The function's variables first, so that none of them can move its tmp dir or lift a limit.
+      const env: Record<string, string> = {
+        ...request.env,
+        PATH: '/usr/local/bin:/usr/bin:/bin',
+        LANG: 'C.UTF-8',
+        HOME: paths.tmpDir,
+        TMPDIR: paths.tmpDir,
+        PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1',
+        ...modulePathsOf(request.family, dependencyDirs),
+        RUNTIME_CODE_ROOT: paths.codeRoot,
+        RUNTIME_HANDLER: request.handler,
+        RUNTIME_INITIALIZER_HANDLER: request.initializerHandler,
+        RUNTIME_INITIALIZER_TIMEOUT: String(request.initializerTimeoutS),
+        RUNTIME_TIMEOUT: String(request.timeoutS),
+        RUNTIME_MEMORY: String(request.memorySizeMb),
+        RUNTIME_CPU: String(request.cpuMillicores),
+        RUNTIME_MAX_RESP_BODY_SIZE: String(Limits.SYNC_PAYLOAD_MAX_BYTES),
+        STRATO_INSTANCE_ID: cell.id,
+      }
+      await cell.specialise({
+        env,
+        memorySizeMb: request.memorySizeMb,
+        concurrency: request.family === 'python' ? 1 : request.concurrency,
+        initializerTimeoutMs:
+          request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
+      })
+      return cell
+    } catch (err) {
+      void cell.stop()
+      throw err
+    }
+  }
+
+  /** Stops the pre-started cells; instances in use are the pool's to stop. */
+  async close(): Promise<void> {
+    this.#closed = true
+    const cells = [...this.#cells.values()].flat()
+    this.#cells.clear()
+    await Promise.all([...cells.map((c) => c.stop()), this.#refilling])
   }
 }

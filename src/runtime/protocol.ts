@@ -6,6 +6,7 @@
  * The payload carries the event or the result as raw bytes, so neither side re-encodes them.
  * Every guest frame carries `out`: the guest's cumulative byte count on fd 1 when it was sent.
  */
+import type { HttpRequestMeta, HttpResponseMeta } from '../core/index.js'
 
 /** Host → guest. */
 export interface InvokeFrame {
@@ -17,10 +18,22 @@ export interface InvokeFrame {
   readonly invokeType: 'sync' | 'async'
   readonly alias: string
   readonly headers: Readonly<Record<string, string>>
+  /** HTTP functions: the request for the function's server; the payload is its raw body. */
+  readonly http?: HttpRequestMeta
 }
+
+/** Host → guest: turns a booted stem cell into an instance of one function. */
+export interface SpecialiseFrame {
+  readonly t: 'specialise'
+  /** The function's whole environment (its variables, RUNTIME_*, module paths). */
+  readonly env: Readonly<Record<string, string>>
+}
+
+export type HostFrame = InvokeFrame | SpecialiseFrame
 
 /**
  * Guest → host.
+ * * `cell`         - the interpreter booted; waiting for `specialise`
  * * `initializing` - the handler module loaded; the initializer runs now (its own timeout applies)
  * * `ready`        - loaded and initialised; invocations may be sent
  * * `init-error`   - loading or the initializer failed; payload is the error JSON
@@ -28,6 +41,7 @@ export interface InvokeFrame {
  * * `exit`         - the function called process.exit during invocation `id`
  */
 export type GuestFrame =
+  | { readonly t: 'cell'; readonly out: number }
   | { readonly t: 'initializing'; readonly out: number }
   | { readonly t: 'ready'; readonly out: number }
   | { readonly t: 'init-error'; readonly errorType: string; readonly out: number }
@@ -41,6 +55,10 @@ export type GuestFrame =
       readonly mem?: number
       readonly badEvent?: boolean
       readonly message?: string
+      /** The function ran out of file descriptors: the instance is spent. */
+      readonly fdsExhausted?: boolean
+      /** HTTP functions: the server's status and headers; the payload is the raw body. */
+      readonly http?: HttpResponseMeta
     }
   | { readonly t: 'exit'; readonly id: number; readonly code: number; readonly out: number }
 
@@ -53,7 +71,7 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 + 256 * 1024
  * The prefix and header of a frame; the payload follows as its own write (corked together with
  * this one), so a 6 MB event is never copied into a new buffer.
  */
-export function encodeFrameHead(header: InvokeFrame, payloadBytes: number): Buffer {
+export function encodeFrameHead(header: HostFrame, payloadBytes: number): Buffer {
   const h = JSON.stringify(header)
   const hLen = Buffer.byteLength(h)
   const head = Buffer.allocUnsafe(PREFIX_BYTES + hLen)
@@ -64,6 +82,7 @@ export function encodeFrameHead(header: InvokeFrame, payloadBytes: number): Buff
 }
 
 const GUEST_FRAME_TYPES: ReadonlySet<string> = new Set([
+  'cell',
   'initializing',
   'ready',
   'init-error',

@@ -1,51 +1,517 @@
 /**
- * @module The Sandbox seam: how an instance's process is confined. This build provides the
- * `rlimits` level (address-space, fd and process rlimits, parent-death signal, own process group);
- * namespaces and cgroups (bubblewrap, unshare) plug in here as further levels.
+ * @module The Sandbox seam: how an instance's process is confined. Levels, strongest first:
+ * * `bubblewrap` - every namespace (mount, pid, net, ipc, uts, cgroup), a minimal read-only root
+ *   with the code at /opt/function/code, private /tmp and /dev/shm, a seccomp deny-list, a
+ *   per-instance cgroup and an unprivileged per-instance uid;
+ * * `unshare` - pid, net, ipc, uts and mount namespaces, the cgroup and the uid, but the host's
+ *   filesystem (read through permissions only);
+ * * `rlimits` - a plain child process with rlimits and a parent-death signal, running as Strato's
+ *   own user: said loudly at start;
+ * * `none` - not even that (util-linux missing).
+ * See ADR 0005 for why bubblewrap is launched by root and drops to the uid inside.
  */
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { RuntimeFamily } from '../core/index.js'
+import { CgroupManager, type InstanceCgroup } from './cgroups.js'
+import { buildSeccompFilter } from './seccomp-filter.js'
+import { UidPool } from './uid-pool.js'
 
 /** From strongest to weakest; the level reached is reported at start and on /strato/info. */
 export type IsolationLevel = 'bubblewrap' | 'unshare' | 'rlimits' | 'none'
 
-export interface SandboxLimits {
-  readonly addressSpaceBytes: number
-  readonly openFiles: number
-  readonly processes: number
+const MIB = 1024 * 1024
+/** FunctionGraph gives every instance 512 MB of ephemeral /tmp; tmpfs pages count as memory. */
+const TMP_BYTES = 512 * MIB
+const SHM_BYTES = 64 * MIB
+export const OPEN_FILES = 2048
+export const PROCESSES = 1024
+/** Where code, dependencies and Strato's guest runtimes appear inside a bubblewrap sandbox. */
+export const SANDBOX_CODE_ROOT = '/opt/function/code'
+const SANDBOX_DEPENDENCY_ROOT = '/opt/function/dependencies'
+const SANDBOX_GUEST_DIR = '/opt/function/runtime/strato'
+/** The interpreters a sandbox offers (an HTTP function's bootstrap may start either). */
+export type Language = 'node' | 'python'
+
+/** FunctionGraph's documented interpreter paths, so that unmodified bootstrap files find them. */
+const FUNCTIONGRAPH_INTERPRETER_PATHS: Readonly<Record<Language, readonly string[]>> = {
+  node: ['6.10', '8.10', '10.16', '12.13', '14.18', '16.17', '18.15', '20.15'].map(
+    (v) => `/opt/function/runtime/nodejs${v}/rtsp/nodejs/bin/node`,
+  ),
+  python: ['3.6', '3.9', '3.10', '3.12'].map(
+    (v) => `/opt/function/runtime/python${v}/rtsp/python/bin/python3`,
+  ),
 }
 
-export interface SandboxedCommand {
+/** One instance's sandbox as requested by the launcher. */
+export interface CellRequest {
+  readonly instanceId: string
+  /** Host dir of the instance: `code/`, `deps/`, `tmp/`, `etc/` and the pid file live here. */
+  readonly instanceDir: string
+  readonly family: RuntimeFamily
+  /** Host path of the interpreter that runs the guest (resolved, no shims). */
+  readonly interpreter: string
+  /** Every interpreter this machine has, offered inside the sandbox at FunctionGraph's paths. */
+  readonly interpreters: Readonly<Partial<Record<Language, string>>>
+  /** Interpreter flags placed before the guest script. */
+  readonly interpreterArgs: readonly string[]
+  /** Host path of Strato's guest runtimes dir (`runtimes/`). */
+  readonly guestDir: string
+  /** Relative path of the guest script inside `guestDir`. */
+  readonly guestScript: string
+  readonly memoryBytes: number
+  readonly cpuMillicores: number
+  /** The platform's own variables (never the function's: those come at specialisation). */
+  readonly env: Readonly<Record<string, string>>
+}
+
+/** Where the guest finds things, as paths of its own filesystem view. */
+export interface GuestPaths {
+  readonly codeRoot: string
+  readonly dependencyRoot: string
+  readonly tmpDir: string
+}
+
+/** How to spawn one sandboxed instance, and what to undo when it is gone. */
+export interface CellPlan {
   readonly command: string
   readonly args: readonly string[]
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string>>
+  /** Files passed to the process as fds 4, 5, … (fd 3 is the control socket). */
+  readonly extraFiles: readonly string[]
+  readonly paths: GuestPaths
+  readonly cgroup: InstanceCgroup | undefined
+  /** Host uid the function runs as, or undefined when it runs as Strato's own user. */
+  readonly uid: number | undefined
+  /** Removes the cgroups and returns the uid; call once every process is gone. */
+  release(): Promise<void>
 }
 
 export interface Sandbox {
   readonly level: IsolationLevel
   /** One line for the logs: what this level enforces and what it does not. */
   readonly description: string
-  /** The command line that runs `argv` confined to `limits`. */
-  wrap(argv: readonly string[], limits: SandboxLimits): SandboxedCommand
+  prepare(request: CellRequest): CellPlan
+  /** Removes cgroups a crashed run left behind; returns how many instances they belonged to. */
+  reapLeftovers(): Promise<number>
+  /** Removes what the sandbox keeps for this data dir (its cgroup scope) once instances are gone. */
+  close(): Promise<void>
 }
 
-function available(tool: string): string | undefined {
+export interface SandboxOptions {
+  /** `auto` picks the strongest level that works here. */
+  readonly isolation: IsolationLevel | 'auto'
+  /** Names this data dir's cgroups (`strato/<scope>/<instance>`). */
+  readonly scope: string
+  /** Where the sandbox keeps its generated files (seccomp filter, /etc). */
+  readonly stateDir: string
+  readonly uidBase: number
+  readonly uidCount: number
+}
+
+/** Names one data dir's cgroups (`strato/<scope>/<instance>`): opaque, stable across restarts. */
+export function sandboxScope(dataDir: string): string {
+  return createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16)
+}
+
+function findTool(tool: string): string | undefined {
   for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin']) {
     const candidate = `${dir}/${tool}`
-    const r = spawnSync(candidate, ['--version'], { stdio: 'ignore', timeout: 2000 })
-    if (r.status === 0) {
+    if (fs.existsSync(candidate)) {
       return candidate
     }
   }
   return undefined
 }
 
+function inside(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file)
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)
+}
+
+/** The dirs between `root` (excluded) and `file` (excluded), outermost first. */
+function ancestorsBelow(root: string, file: string): string[] {
+  const out: string[] = []
+  for (let d = path.dirname(file); d !== root && d !== '/'; d = path.dirname(d)) {
+    out.unshift(d)
+  }
+  return out
+}
+
+const noRelease = (): Promise<void> => Promise.resolve()
+
+/** The launch wrapper: joins the cgroups, then becomes the next command (no shell stays around). */
+function joinCgroupsThen(cgroup: InstanceCgroup, argv: readonly string[]): string[] {
+  const joins = cgroup
+    .procsFiles()
+    .map((f) => `echo $$ > ${f}`)
+    .join(' && ')
+  return ['/bin/sh', '-c', `${joins} && exec "$@"`, 'strato-cell', ...argv]
+}
+
+function dropPrivileges(setpriv: string, uid: number, argv: readonly string[]): string[] {
+  return [
+    setpriv,
+    `--reuid=${uid}`,
+    `--regid=${uid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+    ...argv,
+  ]
+}
+
+/**
+ * `nproc` only where no pids cgroup counts processes: it is per uid and counts threads, so beside
+ * a cgroup it would only fire first and hide which limit was reached.
+ */
+function rlimits(
+  prlimit: string,
+  argv: readonly string[],
+  extra: { addressSpace?: number; processes?: number } = {},
+): string[] {
+  return [
+    prlimit,
+    `--nofile=${OPEN_FILES}`,
+    '--core=0',
+    ...(extra.processes === undefined ? [] : [`--nproc=${extra.processes}`]),
+    ...(extra.addressSpace === undefined ? [] : [`--as=${extra.addressSpace}`]),
+    '--',
+    ...argv,
+  ]
+}
+
+/** Address space allowed beyond memory_size where no cgroup caps memory (V8 reserves a lot). */
+const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
+  node: 1024 * MIB,
+  python: 256 * MIB,
+  // The relay is Node; the function's own server is whatever its bootstrap starts.
+  http: 2048 * MIB,
+}
+
+class BubblewrapSandbox implements Sandbox {
+  readonly level = 'bubblewrap' as const
+  readonly description =
+    'bubblewrap: mount, pid, net, ipc, uts and cgroup namespaces; read-only minimal root; private /tmp and /dev/shm; seccomp deny-list; per-instance cgroup (memory, pids, cpu) and unprivileged uid'
+  readonly #bwrap: string
+  readonly #setpriv: string
+  readonly #prlimit: string
+  readonly #cgroups: CgroupManager
+  readonly #uids: UidPool
+  readonly #seccompFile: string
+  readonly #stateDir: string
+
+  constructor(
+    tools: { bwrap: string; setpriv: string; prlimit: string },
+    cgroups: CgroupManager,
+    options: SandboxOptions,
+  ) {
+    this.#bwrap = tools.bwrap
+    this.#setpriv = tools.setpriv
+    this.#prlimit = tools.prlimit
+    this.#cgroups = cgroups
+    this.#uids = new UidPool(options.uidBase, options.uidCount)
+    this.#stateDir = options.stateDir
+    this.#seccompFile = path.join(options.stateDir, 'seccomp.bpf')
+    fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
+    fs.rmSync(this.#seccompFile, { force: true })
+    fs.writeFileSync(this.#seccompFile, buildSeccompFilter(), { mode: 0o444 })
+    const etc = path.join(options.stateDir, 'etc')
+    fs.mkdirSync(etc, { recursive: true })
+    fs.writeFileSync(path.join(etc, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n')
+    fs.writeFileSync(path.join(etc, 'resolv.conf'), '')
+    fs.writeFileSync(path.join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\n')
+  }
+
+  reapLeftovers(): Promise<number> {
+    return this.#cgroups.reapAll()
+  }
+
+  close(): Promise<void> {
+    return this.#cgroups.close()
+  }
+
+  /** Binds for the interpreter: nothing under /usr; else its install prefix at the same path. */
+  #interpreterBinds(interpreter: string): string[] {
+    if (inside('/usr', interpreter)) {
+      return []
+    }
+    const prefix = path.dirname(path.dirname(interpreter))
+    const args: string[] = []
+    const parts = prefix.split('/').filter(Boolean)
+    for (let i = 1; i < parts.length; i++) {
+      args.push('--perms', '0755', '--dir', `/${parts.slice(0, i).join('/')}`)
+    }
+    args.push('--ro-bind', prefix, prefix)
+    return args
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    const uid = this.#uids.acquire()
+    let cgroup: InstanceCgroup | undefined
+    try {
+      cgroup = this.#cgroups.create(request.instanceId, {
+        memoryBytes: request.memoryBytes,
+        pids: PROCESSES,
+        cpuMillicores: request.cpuMillicores,
+      })
+      for (const sub of ['code', 'deps']) {
+        fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
+      }
+      // getpwuid must find the function's uid: os.userInfo() and Python's pwd module ask.
+      const passwd = path.join(request.instanceDir, 'passwd')
+      fs.writeFileSync(
+        passwd,
+        `root:x:0:0:root:/root:/usr/sbin/nologin\nsbx_user:x:${uid}:${uid}:function:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+        { mode: 0o444 },
+      )
+      const group = path.join(request.instanceDir, 'group')
+      fs.writeFileSync(group, `root:x:0:\nsbx_user:x:${uid}:\nnogroup:x:65534:\n`, { mode: 0o444 })
+      const etc = path.join(this.#stateDir, 'etc')
+      const dirs = (...ds: string[]): string[] => ds.flatMap((d) => ['--perms', '0755', '--dir', d])
+      const bwrapArgs = [
+        this.#bwrap,
+        '--unshare-pid',
+        '--unshare-net',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--unshare-cgroup-try',
+        '--die-with-parent',
+        '--new-session',
+        '--clearenv',
+        '--hostname',
+        'fgs',
+        '--ro-bind',
+        '/usr',
+        '/usr',
+        '--symlink',
+        'usr/bin',
+        '/bin',
+        '--symlink',
+        'usr/sbin',
+        '/sbin',
+        '--symlink',
+        'usr/lib',
+        '/lib',
+        '--symlink',
+        'usr/lib64',
+        '/lib64',
+        ...dirs('/etc', '/etc/ssl'),
+        '--ro-bind',
+        passwd,
+        '/etc/passwd',
+        '--ro-bind',
+        group,
+        '/etc/group',
+        '--ro-bind',
+        path.join(etc, 'hosts'),
+        '/etc/hosts',
+        '--ro-bind',
+        path.join(etc, 'resolv.conf'),
+        '/etc/resolv.conf',
+        '--ro-bind',
+        path.join(etc, 'nsswitch.conf'),
+        '/etc/nsswitch.conf',
+        ...(fs.existsSync('/etc/ssl/certs')
+          ? ['--ro-bind', '/etc/ssl/certs', '/etc/ssl/certs']
+          : []),
+        ...dirs('/opt', '/opt/function', '/opt/function/runtime'),
+        '--ro-bind',
+        path.join(request.instanceDir, 'code'),
+        SANDBOX_CODE_ROOT,
+        '--ro-bind',
+        path.join(request.instanceDir, 'deps'),
+        SANDBOX_DEPENDENCY_ROOT,
+        '--ro-bind',
+        request.guestDir,
+        SANDBOX_GUEST_DIR,
+        ...[...new Set([request.interpreter, ...Object.values(request.interpreters)])].flatMap(
+          (i) => this.#interpreterBinds(i),
+        ),
+        ...(Object.entries(request.interpreters) as Array<[Language, string]>).flatMap(
+          ([language, interpreter]) =>
+            FUNCTIONGRAPH_INTERPRETER_PATHS[language].flatMap((p) => [
+              ...dirs(...ancestorsBelow('/opt/function/runtime', p)),
+              '--symlink',
+              interpreter,
+              p,
+            ]),
+        ),
+        '--proc',
+        '/proc',
+        '--dev',
+        '/dev',
+        '--size',
+        String(SHM_BYTES),
+        '--perms',
+        '01777',
+        '--tmpfs',
+        '/dev/shm',
+        '--size',
+        String(TMP_BYTES),
+        '--perms',
+        '01777',
+        '--tmpfs',
+        '/tmp',
+        '--chdir',
+        SANDBOX_CODE_ROOT,
+        ...Object.entries(request.env).flatMap(([k, v]) => ['--setenv', k, v]),
+        '--seccomp',
+        '4',
+        ...dropPrivileges(this.#setpriv, uid, [
+          request.interpreter,
+          ...request.interpreterArgs,
+          path.join(SANDBOX_GUEST_DIR, request.guestScript),
+        ]),
+      ]
+      const argv = joinCgroupsThen(cgroup, rlimits(this.#prlimit, bwrapArgs))
+      const [command = '', ...args] = argv
+      const owned = cgroup
+      return {
+        command,
+        args,
+        cwd: '/',
+        env: {},
+        extraFiles: [this.#seccompFile],
+        paths: {
+          codeRoot: SANDBOX_CODE_ROOT,
+          dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
+          tmpDir: '/tmp',
+        },
+        cgroup,
+        uid,
+        release: async () => {
+          try {
+            await owned.destroy()
+          } finally {
+            this.#uids.release(uid)
+          }
+        },
+      }
+    } catch (err) {
+      void cgroup?.destroy().catch(() => undefined)
+      this.#uids.release(uid)
+      throw err
+    }
+  }
+}
+
+/**
+ * Namespaces and cgroups without a constructed root: the instance sees the host's filesystem as
+ * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
+ */
+class UnshareSandbox implements Sandbox {
+  readonly level = 'unshare' as const
+  readonly description =
+    'unshare: pid, net, ipc, uts and mount namespaces, per-instance cgroup and unprivileged uid; the host filesystem is visible (read through permissions), no seccomp filter'
+  readonly #unshare: string
+  readonly #setpriv: string
+  readonly #prlimit: string
+  readonly #cgroups: CgroupManager
+  readonly #uids: UidPool
+
+  constructor(
+    tools: { unshare: string; setpriv: string; prlimit: string },
+    cgroups: CgroupManager,
+    options: SandboxOptions,
+  ) {
+    this.#unshare = tools.unshare
+    this.#setpriv = tools.setpriv
+    this.#prlimit = tools.prlimit
+    this.#cgroups = cgroups
+    this.#uids = new UidPool(options.uidBase, options.uidCount)
+  }
+
+  reapLeftovers(): Promise<number> {
+    return this.#cgroups.reapAll()
+  }
+
+  close(): Promise<void> {
+    return this.#cgroups.close()
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    const uid = this.#uids.acquire()
+    let cgroup: InstanceCgroup | undefined
+    try {
+      cgroup = this.#cgroups.create(request.instanceId, {
+        memoryBytes: request.memoryBytes,
+        pids: PROCESSES,
+        cpuMillicores: request.cpuMillicores,
+      })
+      // The instance's uid must reach its own dirs: code and deps readable, tmp its own.
+      fs.chmodSync(path.dirname(request.instanceDir), 0o711)
+      fs.chmodSync(path.dirname(path.dirname(request.instanceDir)), 0o711)
+      fs.chmodSync(request.instanceDir, 0o711)
+      for (const sub of ['code', 'deps']) {
+        fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
+      }
+      const tmp = path.join(request.instanceDir, 'tmp')
+      fs.mkdirSync(tmp, { mode: 0o700 })
+      fs.chownSync(tmp, uid, uid)
+      const argv = joinCgroupsThen(
+        cgroup,
+        rlimits(this.#prlimit, [
+          this.#unshare,
+          '--pid',
+          '--fork',
+          '--kill-child',
+          '--mount-proc',
+          '--net',
+          '--ipc',
+          '--uts',
+          ...dropPrivileges(this.#setpriv, uid, [
+            request.interpreter,
+            ...request.interpreterArgs,
+            path.join(request.guestDir, request.guestScript),
+          ]),
+        ]),
+      )
+      const [command = '', ...args] = argv
+      const owned = cgroup
+      return {
+        command,
+        args,
+        cwd: path.join(request.instanceDir, 'code'),
+        env: { ...request.env, HOME: tmp, TMPDIR: tmp },
+        extraFiles: [],
+        paths: {
+          codeRoot: path.join(request.instanceDir, 'code'),
+          dependencyRoot: path.join(request.instanceDir, 'deps'),
+          tmpDir: tmp,
+        },
+        cgroup,
+        uid,
+        release: async () => {
+          try {
+            await owned.destroy()
+          } finally {
+            this.#uids.release(uid)
+          }
+        },
+      }
+    } catch (err) {
+      void cgroup?.destroy().catch(() => undefined)
+      this.#uids.release(uid)
+      throw err
+    }
+  }
+}
+
 /**
  * `setpriv --pdeathsig SIGKILL` ends the instance when Strato dies, even by SIGKILL; `prlimit`
- * applies the rlimits before the runtime's first instruction. Both come with util-linux.
+ * applies the rlimits (address space too, as nothing else caps memory here) before the runtime's
+ * first instruction. Both come with util-linux.
  */
 class RlimitSandbox implements Sandbox {
   readonly level = 'rlimits' as const
   readonly description =
-    'plain child processes with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups or seccomp yet'
+    "WEAK: plain child processes running as Strato's own user with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups, seccomp or separate uid"
   readonly #setpriv: string
   readonly #prlimit: string
 
@@ -54,20 +520,51 @@ class RlimitSandbox implements Sandbox {
     this.#prlimit = prlimit
   }
 
-  wrap(argv: readonly string[], limits: SandboxLimits): SandboxedCommand {
-    return {
-      command: this.#setpriv,
-      args: [
-        '--pdeathsig',
-        'SIGKILL',
-        '--',
+  reapLeftovers(): Promise<number> {
+    return Promise.resolve(0)
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    for (const sub of ['code', 'deps', 'tmp']) {
+      fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
+    }
+    const tmp = path.join(request.instanceDir, 'tmp')
+    const [command = '', ...args] = [
+      this.#setpriv,
+      '--pdeathsig',
+      'SIGKILL',
+      '--',
+      ...rlimits(
         this.#prlimit,
-        `--as=${limits.addressSpaceBytes}`,
-        `--nofile=${limits.openFiles}`,
-        `--nproc=${limits.processes}`,
-        '--',
-        ...argv,
-      ],
+        [
+          request.interpreter,
+          ...request.interpreterArgs,
+          path.join(request.guestDir, request.guestScript),
+        ],
+        {
+          addressSpace: request.memoryBytes + ADDRESS_SPACE_HEADROOM[request.family],
+          processes: PROCESSES,
+        },
+      ),
+    ]
+    return {
+      command,
+      args,
+      cwd: path.join(request.instanceDir, 'code'),
+      env: { ...request.env, HOME: tmp, TMPDIR: tmp },
+      extraFiles: [],
+      paths: {
+        codeRoot: path.join(request.instanceDir, 'code'),
+        dependencyRoot: path.join(request.instanceDir, 'deps'),
+        tmpDir: tmp,
+      },
+      cgroup: undefined,
+      uid: undefined,
+      release: noRelease,
     }
   }
 }
@@ -77,18 +574,118 @@ class NoSandbox implements Sandbox {
   readonly description =
     'UNCONFINED: setpriv/prlimit (util-linux) not found, instances run as plain child processes without limits'
 
-  wrap(argv: readonly string[]): SandboxedCommand {
-    const [command = '', ...args] = argv
-    return { command, args }
+  reapLeftovers(): Promise<number> {
+    return Promise.resolve(0)
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    for (const sub of ['code', 'deps', 'tmp']) {
+      fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
+    }
+    const tmp = path.join(request.instanceDir, 'tmp')
+    return {
+      command: request.interpreter,
+      args: [...request.interpreterArgs, path.join(request.guestDir, request.guestScript)],
+      cwd: path.join(request.instanceDir, 'code'),
+      env: { ...request.env, HOME: tmp, TMPDIR: tmp },
+      extraFiles: [],
+      paths: {
+        codeRoot: path.join(request.instanceDir, 'code'),
+        dependencyRoot: path.join(request.instanceDir, 'deps'),
+        tmpDir: tmp,
+      },
+      cgroup: undefined,
+      uid: undefined,
+      release: noRelease,
+    }
   }
 }
 
-/** Picks the strongest level this machine supports. */
-export function detectSandbox(): Sandbox {
-  const setpriv = available('setpriv')
-  const prlimit = available('prlimit')
-  if (setpriv !== undefined && prlimit !== undefined) {
-    return new RlimitSandbox(setpriv, prlimit)
+/** Whether bubblewrap can build a sandbox here (it may be installed but refused by the kernel). */
+function bubblewrapWorks(bwrap: string): string | undefined {
+  const r = spawnSync(
+    bwrap,
+    [
+      '--unshare-pid',
+      '--unshare-net',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '/usr/bin/true',
+    ],
+    { encoding: 'utf8', timeout: 5000 },
+  )
+  return r.status === 0
+    ? undefined
+    : `bubblewrap failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`
+}
+
+/**
+ * Picks the strongest level this machine supports (or the one asked for). Returns the sandbox and
+ * why stronger levels were not reached.
+ */
+export function detectSandbox(options: SandboxOptions): { sandbox: Sandbox; notes: string[] } {
+  const notes: string[] = []
+  const setpriv = findTool('setpriv')
+  const prlimit = findTool('prlimit')
+  const want = options.isolation
+  if (setpriv === undefined || prlimit === undefined) {
+    return { sandbox: new NoSandbox(), notes: ['setpriv or prlimit (util-linux) not found'] }
   }
-  return new NoSandbox()
+  if (want === 'rlimits' || want === 'none') {
+    return {
+      sandbox: want === 'none' ? new NoSandbox() : new RlimitSandbox(setpriv, prlimit),
+      notes,
+    }
+  }
+  const isRoot = process.getuid?.() === 0
+  let cgroups: CgroupManager | undefined
+  if (!isRoot) {
+    notes.push('Strato does not run as root: no cgroups, no per-instance uid')
+  } else {
+    const probed = CgroupManager.probe(options.scope)
+    if (typeof probed === 'string') {
+      notes.push(probed)
+    } else {
+      cgroups = probed
+    }
+  }
+  if (cgroups !== undefined && (want === 'auto' || want === 'bubblewrap')) {
+    const bwrap = findTool('bwrap')
+    const problem =
+      bwrap === undefined
+        ? 'bubblewrap (bwrap) is not installed: run scripts/setup.sh'
+        : bubblewrapWorks(bwrap)
+    if (bwrap !== undefined && problem === undefined) {
+      return {
+        sandbox: new BubblewrapSandbox({ bwrap, setpriv, prlimit }, cgroups, options),
+        notes,
+      }
+    }
+    notes.push(problem ?? 'bubblewrap unusable')
+  }
+  const unshare = findTool('unshare')
+  if (cgroups !== undefined && unshare !== undefined && want !== 'bubblewrap') {
+    return { sandbox: new UnshareSandbox({ unshare, setpriv, prlimit }, cgroups, options), notes }
+  }
+  if (want === 'bubblewrap' || want === 'unshare') {
+    notes.push(`isolation '${want}' was asked for but is not available`)
+  }
+  return { sandbox: new RlimitSandbox(setpriv, prlimit), notes }
 }

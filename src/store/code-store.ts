@@ -86,7 +86,9 @@ async function zipSingleFile(name: string, content: Buffer): Promise<Buffer> {
 
 /** The module file a handler names, e.g. `src/index.handler` → `src/index`. */
 export function handlerModulePath(handler: string): string {
-  return handler.slice(0, handler.lastIndexOf('.'))
+  const dot = handler.lastIndexOf('.')
+  // An HTTP function's handler is a file name ('bootstrap'), not 'module.function'.
+  return dot < 0 ? handler : handler.slice(0, dot)
 }
 
 /** Content-addressed packages and trees under `<dataDir>/code`. */

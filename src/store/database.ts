@@ -175,7 +175,24 @@ export interface AsyncInvokeConfigsTable {
   last_modified: string
 }
 
+export interface FunctionTriggersTable {
+  id: string
+  project_id: string
+  function_id: string
+  qualifier: string
+  function_urn: string
+  type_code: string
+  status: string
+  event_type_code: string
+  event_data_json: string
+  app_key: string
+  app_secret_sealed: string
+  created_at: number
+  updated_at: number
+}
+
 export interface Database {
+  function_triggers: FunctionTriggersTable
   tenants: TenantsTable
   access_keys: AccessKeysTable
   functions: FunctionsTable

@@ -15,6 +15,7 @@ export type { Alias, PublishedVersion, VersionRule, VersionStrategy } from './ve
 export { TestEventStore } from './test-event-store.js'
 export type { TestEvent } from './test-event-store.js'
 export { TagStore } from './tag-store.js'
+export { TriggerStore } from './trigger-store.js'
 export type { Tag } from './tag-store.js'
 export { DependencyStore } from './dependency-store.js'
 export type { DependencyVersion, NewDependencyVersion } from './dependency-store.js'

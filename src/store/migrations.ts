@@ -263,6 +263,39 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0009-triggers': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One table for every trigger type: what differs per type lives in event_data_json.
+      await db.schema
+        .createTable('function_triggers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('function_id', 'text', (c) =>
+          c.notNull().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('qualifier', 'text', (c) => c.notNull())
+        .addColumn('function_urn', 'text', (c) => c.notNull())
+        .addColumn('type_code', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('event_type_code', 'text', (c) => c.notNull())
+        .addColumn('event_data_json', 'text', (c) => c.notNull())
+        .addColumn('app_key', 'text', (c) => c.notNull())
+        .addColumn('app_secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .execute()
+      await db.schema
+        .createIndex('function_triggers_by_function')
+        .on('function_triggers')
+        .columns(['function_id', 'qualifier'])
+        .execute()
+      await db.schema
+        .createIndex('function_triggers_by_type')
+        .on('function_triggers')
+        .columns(['type_code'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

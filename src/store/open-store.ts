@@ -17,6 +17,7 @@ import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
 import { TagStore } from './tag-store.js'
+import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
 import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
@@ -29,6 +30,7 @@ export interface Store {
   readonly versions: VersionStore
   readonly testEvents: TestEventStore
   readonly tags: TagStore
+  readonly triggers: TriggerStore
   readonly dependencies: DependencyStore
   /** The embedded async queue; main.ts hands it to the dispatcher and the API as `AsyncQueue`. */
   readonly asyncQueue: SqliteAsyncQueue
@@ -96,6 +98,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     versions: new VersionStore(db, options.quotas),
     testEvents: new TestEventStore(db),
     tags: new TagStore(db),
+    triggers: new TriggerStore(db, secrets),
     code,
     secrets,
     async close() {

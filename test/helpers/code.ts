@@ -3,6 +3,8 @@
  * which (unlike yazl) lets a test put '../' paths, absolute paths and symlinks into an archive.
  */
 import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
 import yazl from 'yazl'
 
 export async function zipFiles(files: Record<string, string | Buffer>): Promise<Buffer> {
@@ -64,4 +66,24 @@ export function inlineFunction(
     func_code: { file: b64(source) },
     ...extra,
   }
+}
+
+/** Zips a directory tree (files only), with `extra` files added at the root. */
+export async function zipDirectory(
+  dir: string,
+  extra: Record<string, string | Buffer> = {},
+): Promise<Buffer> {
+  const files: Record<string, string | Buffer> = {}
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`
+      if (e.isDirectory()) {
+        walk(r)
+      } else if (e.isFile()) {
+        files[r] = fs.readFileSync(path.join(dir, r))
+      }
+    }
+  }
+  walk('')
+  return zipFiles({ ...files, ...extra })
 }

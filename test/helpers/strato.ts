@@ -10,6 +10,7 @@ import { createLogger } from '../../src/observability/index.js'
 import { signRequest } from '../../src/auth/index.js'
 import { StratoClient } from '../../src/client/index.js'
 import { startStrato, type RunningStrato } from '../../src/main.js'
+import { sandboxScope } from '../../src/runtime/index.js'
 
 export const PROJECT_ID = '0123456789abcdef0123456789abcdef'
 export const ACCESS_KEY = 'test-ak'
@@ -37,6 +38,7 @@ export async function startTestStrato(
   const running = await startStrato(
     {
       STRATO_PORT: '0',
+      STRATO_GATEWAY_PORT: '0',
       STRATO_HOST: '127.0.0.1',
       STRATO_DATA_DIR: dir,
       STRATO_PROJECT_ID: PROJECT_ID,
@@ -83,6 +85,7 @@ export async function spawnStrato(
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       STRATO_PORT: String(port),
+      STRATO_GATEWAY_PORT: '0',
       STRATO_DATA_DIR: dataDir,
       STRATO_PROJECT_ID: PROJECT_ID,
       STRATO_ACCESS_KEY: ACCESS_KEY,
@@ -177,4 +180,71 @@ export function signedHeaderLines(url: string, body: string): string {
   return Object.entries(signedHeaders(url, body))
     .map(([k, v]) => `${k}: ${v}`)
     .join('\r\n')
+}
+
+/** Live processes of this data dir's function instances: everything in its instance cgroups. */
+export function sandboxProcesses(dataDir: string): number[] {
+  const marker = `:/strato/${sandboxScope(dataDir)}/`
+  const pids: number[] = []
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cgroups = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      if (cgroups.split('\n').some((l) => l.includes(':pids:') && l.includes(marker))) {
+        pids.push(Number(pid))
+      }
+    } catch {
+      // gone
+    }
+  }
+  return pids
+}
+
+/** This data dir's instance cgroups, per controller. */
+export function sandboxCgroups(dataDir: string): string[] {
+  const found: string[] = []
+  for (const c of ['memory', 'pids', 'cpu']) {
+    const dir = `/sys/fs/cgroup/${c}/strato/${sandboxScope(dataDir)}`
+    if (fs.existsSync(dir)) {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) {
+          found.push(`${c}/${e.name}`)
+        }
+      }
+    }
+  }
+  return found
+}
+
+/** Kills and removes whatever a SIGKILLed test Strato left in its cgroups (tests delete its data dir). */
+export function removeSandboxCgroups(dataDir: string): void {
+  for (const c of ['memory', 'pids', 'cpu']) {
+    const scope = `/sys/fs/cgroup/${c}/strato/${sandboxScope(dataDir)}`
+    if (!fs.existsSync(scope)) {
+      continue
+    }
+    for (const e of fs.readdirSync(scope, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        const dir = path.join(scope, e.name)
+        for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')) {
+          if (pid !== '') {
+            try {
+              process.kill(Number(pid), 'SIGKILL')
+            } catch {
+              // gone
+            }
+          }
+        }
+        try {
+          fs.rmdirSync(dir)
+        } catch {
+          // still emptying: an empty leftover group costs nothing but a directory
+        }
+      }
+    }
+    try {
+      fs.rmdirSync(scope)
+    } catch {
+      // not empty yet
+    }
+  }
 }

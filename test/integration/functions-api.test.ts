@@ -380,7 +380,7 @@ describe('authentication', () => {
     const info = (await (await fetch(`${strato.url}/strato/info`)).json()) as {
       isolation: { level: string }
     }
-    expect(info.isolation.level).toBe('rlimits')
+    expect(info.isolation.level).toBe(process.env.STRATO_EXPECT_ISOLATION ?? 'bubblewrap')
   })
 })
 

@@ -1,11 +1,20 @@
 /**
  * Strato as a separate process (dist/main.js): functions survive a restart on the same data dir, and
- * after SIGKILL of Strato no instance process or instance dir is left once it starts again.
+ * after SIGKILL of Strato no instance process, cgroup or instance dir is left once it starts again.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterEach, expect, test } from 'vitest'
-import { clientFor, spawnStrato, tmpDir, waitFor, type StratoProcess } from '../helpers/strato.js'
+import {
+  clientFor,
+  removeSandboxCgroups,
+  sandboxCgroups,
+  sandboxProcesses,
+  spawnStrato,
+  tmpDir,
+  waitFor,
+  type StratoProcess,
+} from '../helpers/strato.js'
 import { inlineFunction } from '../helpers/code.js'
 
 const started: StratoProcess[] = []
@@ -15,6 +24,7 @@ afterEach(async () => {
     await s.stop('SIGKILL')
   }
   for (const d of dirs.splice(0)) {
+    removeSandboxCgroups(d)
     fs.rmSync(d, { recursive: true, force: true })
   }
 })
@@ -23,23 +33,6 @@ async function start(dataDir: string): Promise<StratoProcess> {
   const s = await spawnStrato(dataDir)
   started.push(s)
   return s
-}
-
-/** Live processes started for functions of this data dir (their code root lies inside it). */
-function functionProcesses(dataDir: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((pid) => {
-      try {
-        return fs
-          .readFileSync(`/proc/${pid}/environ`, 'utf8')
-          .includes(`RUNTIME_CODE_ROOT=${dataDir}`)
-      } catch {
-        return false
-      }
-    })
-    .map(Number)
 }
 
 test('restart: after a graceful stop every function is still there and runs, Node.js and Python', async () => {
@@ -59,7 +52,9 @@ test('restart: after a graceful stop every function is still there and runs, Nod
   )
   expect((await c1.invoke('keep-node', '{"n":1}')).result).toBe('node 1')
   await first.stop('SIGTERM')
-  expect(functionProcesses(dataDir)).toEqual([])
+  expect(sandboxProcesses(dataDir)).toEqual([])
+  expect(sandboxCgroups(dataDir)).toEqual([])
+  expect(fs.readdirSync(path.join(dataDir, 'instances'))).toEqual([])
 
   const second = await start(dataDir)
   const c2 = clientFor(second.url)
@@ -72,44 +67,54 @@ test('restart: after a graceful stop every function is still there and runs, Nod
   expect((await c2.invoke('keep-py', '{"n":3}')).result).toBe('python 3')
 })
 
-test('kill -9: instances die with Strato, and the next start removes every leftover process and instance dir', async () => {
+test('kill -9: instances die with Strato, and the next start removes every leftover cgroup and instance dir', async () => {
   const dataDir = tmpDir()
   dirs.push(dataDir)
   const first = await start(dataDir)
   const c1 = clientFor(first.url)
-  // The function leaves a grandchild in its process group: the parent-death signal reaches only
-  // the instance itself, so the reaper of the next start has to find the rest.
+  // The function leaves a child of its own behind, in another session: the sandbox's pid
+  // namespace still takes it down with the instance.
   await c1.createFunction(
     inlineFunction(
       'leaves-child',
       `const { spawn } = require('child_process')
 let child
-exports.handler = async () => { child ??= spawn('sleep', ['120'], { stdio: 'ignore' }); return child.pid }`,
+exports.handler = async () => { child ??= spawn('sleep', ['120'], { stdio: 'ignore', detached: true }); return child.pid }`,
     ),
   )
-  const grandchild = Number((await c1.invoke('leaves-child', '{}')).result)
-  expect(functionProcesses(dataDir).length).toBeGreaterThanOrEqual(2)
+  expect((await c1.invoke('leaves-child', '{}')).isFunctionError).toBe(false)
+  const processes = sandboxProcesses(dataDir)
+  // The sandbox (bwrap and its init), the guest and its child, and the pre-started cells.
+  expect(processes.length).toBeGreaterThanOrEqual(3)
   const instancesDir = path.join(dataDir, 'instances')
-  expect(fs.readdirSync(instancesDir).length).toBe(1)
+  const leftDirs = fs.readdirSync(instancesDir)
+  const leftCgroups = sandboxCgroups(dataDir)
+  expect(leftDirs.length).toBeGreaterThanOrEqual(1)
+  expect(leftCgroups.length).toBe(leftDirs.length * 3)
 
   await first.stop('SIGKILL')
-  // The instance itself goes at once (parent-death signal); its grandchild is still there.
-  await waitFor(() => functionProcesses(dataDir).every((pid) => pid === grandchild), 5_000)
-  expect(fs.existsSync(`/proc/${grandchild}`)).toBe(true)
-  expect(fs.readdirSync(instancesDir).length).toBe(1)
+  // Every process goes at once: bwrap dies with its parent and the pid namespace with it.
+  await waitFor(() => sandboxProcesses(dataDir).length === 0, 5_000)
+  expect(processes.every((pid) => !fs.existsSync(`/proc/${pid}`) || zombie(pid))).toBe(true)
+  // What only Strato removes is still there.
+  expect(fs.readdirSync(instancesDir).sort()).toEqual([...leftDirs].sort())
+  expect(sandboxCgroups(dataDir).sort()).toEqual([...leftCgroups].sort())
 
   const second = await start(dataDir)
-  await waitFor(
-    () =>
-      !fs.existsSync(`/proc/${grandchild}`) ||
-      fs.readFileSync(`/proc/${grandchild}/stat`, 'utf8').includes(') Z '),
-    5_000,
-  )
-  expect(functionProcesses(dataDir)).toEqual([])
-  expect(fs.readdirSync(instancesDir)).toEqual([])
   expect(second.output()).toContain('removed instances left over by a previous run')
+  const nowDirs = fs.readdirSync(instancesDir)
+  expect(nowDirs.filter((d) => leftDirs.includes(d))).toEqual([])
+  expect(sandboxCgroups(dataDir).filter((g) => leftCgroups.includes(g))).toEqual([])
   expect((await clientFor(second.url).invoke('leaves-child', '{}')).isFunctionError).toBe(false)
 })
+
+function zombie(pid: number): boolean {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+  } catch {
+    return true
+  }
+}
 
 test('first start with no credentials given generates a root tenant, prints it once, and keeps it', async () => {
   const dataDir = tmpDir()
@@ -180,5 +185,5 @@ test('SIGTERM lets an invocation in flight finish; past the grace period it is s
   expect(JSON.parse(cut.result).errorType).toBe('RuntimeExitError')
   await stopped
   expect(Date.now() - stopping).toBeLessThan(4000)
-  expect(functionProcesses(dataDir)).toEqual([])
+  expect(sandboxProcesses(dataDir)).toEqual([])
 })

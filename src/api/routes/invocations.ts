@@ -3,7 +3,12 @@
  * the event is parsed once, inside the instance, and the signature is checked on those bytes.
  */
 import type { FastifyInstance } from 'fastify'
-import { Limits, formatInvocationLog } from '../../core/index.js'
+import {
+  Limits,
+  formatInvocationLog,
+  httpRequestFromEvent,
+  wrapHttpResponse,
+} from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
 
@@ -51,7 +56,10 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
       // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
       const requestId = request.id
       const res = reply.raw
-      const result = await deps.invoker.invoke({
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+      // An HTTP function takes an APIG-style event here and answers with the wrapped response.
+      const http = fn.runtime === 'http' ? httpRequestFromEvent(body) : undefined
+      const invoked = await deps.invoker.invoke({
         caller: {
           gone: () => !res.writableFinished && (res.destroyed || res.socket?.destroyed === true),
           onGone: (listener) => {
@@ -68,9 +76,14 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         version: fn.version,
         alias: alias?.name ?? '',
         requestId,
-        payload: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        payload: http === undefined ? body : http.body,
         invokeType: 'sync',
+        ...(http === undefined ? {} : { http: http.meta }),
       })
+      const result =
+        invoked.http === undefined
+          ? invoked
+          : { ...invoked, body: wrapHttpResponse(invoked.http, invoked.body), bodyIsText: false }
       const wantsTail = String(request.headers['x-cff-log-type'] ?? '').toLowerCase() === 'tail'
       const v1 = String(request.headers['x-cff-request-version'] ?? '').toLowerCase() === 'v1'
       const failed = result.kind === 'function-error'

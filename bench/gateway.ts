@@ -1,0 +1,260 @@
+/**
+ * The API gateway's cost: one Express app (installed from npm), hit directly and as an HTTP
+ * function behind an APIG trigger, in the same run, with autocannon over kept-alive connections.
+ * Run with `npm run bench` or `node --import tsx bench/gateway.ts`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import yazl from 'yazl'
+import { signRequest } from '../src/auth/index.js'
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
+const REPO_ROOT = path.resolve(BENCH_DIR, '..')
+const RESULTS_DIR = path.join(BENCH_DIR, 'results')
+const PROJECT_ID = '0123456789abcdef0123456789abcdef'
+const ACCESS_KEY = 'bench-ak'
+const SECRET_KEY = 'bench-sk'
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10)
+const CONNECTIONS = [1, 8]
+/** Max instances and concurrent_num (requests one instance serves at once) of each run. */
+const SHAPES: ReadonlyArray<{ max: number; concurrentNum: number }> = [
+  { max: 1, concurrentNum: 1 },
+  { max: 2, concurrentNum: 1 },
+  { max: 1, concurrentNum: 8 },
+]
+/** The app as a developer runs it locally; PORT only so that the direct run can pick a free one. */
+const APP = `const express = require('express')
+const app = express()
+app.get('/bench/hello', (req, res) => res.json({ hello: 'world', q: req.query.q }))
+app.listen(Number(process.env.PORT || 8000), '127.0.0.1')
+`
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+    s.on('error', reject)
+  })
+}
+
+async function zipDir(dir: string): Promise<Buffer> {
+  const zip = new yazl.ZipFile()
+  const walk = (rel: string): void => {
+    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`
+      if (e.isDirectory()) {
+        walk(r)
+      } else if (e.isFile()) {
+        zip.addBuffer(fs.readFileSync(path.join(dir, r)), r, { mode: 0o100644 })
+      }
+    }
+  }
+  walk('')
+  zip.end()
+  const chunks: Buffer[] = []
+  for await (const c of zip.outputStream) {
+    chunks.push(c as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+async function call(
+  base: string,
+  method: string,
+  pathname: string,
+  body: object,
+): Promise<unknown> {
+  const text = JSON.stringify(body)
+  const url = `${base}${pathname}`
+  const headers = signRequest({
+    method,
+    url,
+    headers: { 'content-type': 'application/json', 'x-project-id': PROJECT_ID },
+    body: text,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+  })
+  const res = await fetch(url, { method, headers, body: text })
+  if (res.status === 204) {
+    return {}
+  }
+  const json = (await res.json()) as Record<string, unknown>
+  if (res.status >= 300) {
+    throw new Error(`${method} ${pathname}: ${res.status} ${JSON.stringify(json)}`)
+  }
+  return json
+}
+
+async function waitHttp(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(url)
+      .then((r) => r.status < 500)
+      .catch(() => false)
+    if (ok) {
+      return
+    }
+    await sleep(50)
+  }
+  throw new Error(`${url} did not answer`)
+}
+
+interface Row {
+  target: string
+  connections: number
+  reqPerSec: number
+  p50: number
+  p99: number
+  non2xx: number
+}
+
+async function load(target: string, url: string, connections: number): Promise<Row> {
+  await autocannon({ url, connections, duration: 2 })
+  const r = await autocannon({ url, connections, duration: DURATION_S })
+  const row = {
+    target,
+    connections,
+    reqPerSec: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx + r.errors,
+  }
+  console.log(
+    `  ${target} c=${connections}: ${Math.round(row.reqPerSec)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, failures ${row.non2xx}`,
+  )
+  return row
+}
+
+async function main(): Promise<void> {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true })
+  const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strato-bench-express-'))
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strato-bench-gateway-'))
+  const children: ChildProcess[] = []
+  try {
+    fs.writeFileSync(path.join(appDir, 'package.json'), '{"name":"bench-app","private":true}')
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', 'express@4'], {
+      cwd: appDir,
+      stdio: 'ignore',
+    })
+    fs.writeFileSync(path.join(appDir, 'app.js'), APP)
+    fs.writeFileSync(path.join(appDir, 'bootstrap'), 'node $RUNTIME_CODE_ROOT/app.js\n')
+    console.log(
+      `\n== gateway: Express directly and behind an APIG trigger, ${DURATION_S} s per row`,
+    )
+    const rows: Row[] = []
+
+    const directPort = await freePort()
+    const direct = spawn(process.execPath, ['app.js'], {
+      cwd: appDir,
+      env: { PATH: process.env.PATH, PORT: String(directPort) },
+      stdio: 'ignore',
+    })
+    children.push(direct)
+    const directUrl = `http://127.0.0.1:${directPort}/bench/hello?q=1`
+    await waitHttp(directUrl)
+    for (const c of CONNECTIONS) {
+      rows.push(await load('Express directly', directUrl, c))
+    }
+    direct.kill('SIGKILL')
+
+    const port = await freePort()
+    const gatewayPort = await freePort()
+    const strato = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        STRATO_PORT: String(port),
+        STRATO_GATEWAY_PORT: String(gatewayPort),
+        STRATO_DATA_DIR: dataDir,
+        STRATO_PROJECT_ID: PROJECT_ID,
+        STRATO_ACCESS_KEY: ACCESS_KEY,
+        STRATO_SECRET_KEY: SECRET_KEY,
+        STRATO_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    children.push(strato)
+    const base = `http://127.0.0.1:${port}`
+    await waitHttp(`${base}/strato/health`)
+    const code = (await zipDir(appDir)).toString('base64')
+    for (const { max, concurrentNum } of SHAPES) {
+      const created = (await call(base, 'POST', `/v2/${PROJECT_ID}/fgs/functions`, {
+        func_name: `express-${max}-${concurrentNum}`,
+        package: 'default',
+        runtime: 'http',
+        handler: 'bootstrap',
+        memory_size: 512,
+        timeout: 30,
+        code_type: 'zip',
+        func_code: { file: code },
+        strategy_config: { concurrency: max, concurrent_num: concurrentNum },
+      })) as { func_urn: string }
+      // The app's own route is /bench/hello: a prefix trigger on /bench hands it requests as
+      // they came. One function at a time holds the route.
+      await call(base, 'POST', `/v2/${PROJECT_ID}/fgs/triggers/${created.func_urn}`, {
+        trigger_type_code: 'APIG',
+        trigger_status: 'ACTIVE',
+        event_data: {
+          name: `bench_${max}_${concurrentNum}`,
+          path: '/bench',
+          req_method: 'GET',
+          auth: 'NONE',
+          match_mode: 'SWA',
+          func_info: { timeout: 30000, invocation_type: 'sync' },
+        },
+      })
+      const url = `http://127.0.0.1:${gatewayPort}/bench/hello?q=1`
+      await waitHttp(url)
+      for (const c of CONNECTIONS) {
+        rows.push(
+          await load(
+            `gateway → HTTP function (max ${max} inst., concurrent_num ${concurrentNum})`,
+            url,
+            c,
+          ),
+        )
+      }
+      await call(base, 'DELETE', `/v2/${PROJECT_ID}/fgs/triggers/${created.func_urn}`, {})
+    }
+    const lines = [
+      '',
+      '| target | conns | req/s | p50 ms | p99 ms | failures | vs direct |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows.map((r) => {
+        const d = rows.find(
+          (x) => x.target === 'Express directly' && x.connections === r.connections,
+        )
+        const ratio =
+          d === undefined || d.reqPerSec === 0 ? '-' : (r.reqPerSec / d.reqPerSec).toFixed(3)
+        return `| ${r.target} | ${r.connections} | ${Math.round(r.reqPerSec)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${ratio} |`
+      }),
+    ]
+    console.log(lines.join('\n'))
+    fs.writeFileSync(
+      path.join(RESULTS_DIR, 'gateway.json'),
+      `${JSON.stringify({ date: new Date().toISOString(), loadAvg: os.loadavg(), rows }, null, 2)}\n`,
+    )
+  } finally {
+    for (const c of children) {
+      c.kill('SIGTERM')
+    }
+    await sleep(2000)
+    for (const c of children) {
+      c.kill('SIGKILL')
+    }
+    fs.rmSync(appDir, { recursive: true, force: true })
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('bench/gateway: failed:', err)
+  process.exitCode = 1
+})
