@@ -9,6 +9,7 @@ import {
   DEFAULT_ASYNC_SETTINGS,
   destinationFunctionUrn,
   isStratoError,
+  runtimeFamilyOf,
   type AsyncDestination,
   type AsyncInvokeConfig,
   type AsyncQueue,
@@ -150,9 +151,9 @@ export class AsyncDispatcher {
   }
 
   /**
-   * Backpressure: async work may use all but one of a function's instances (one when the function
-   * has only one), so a synchronous caller always finds room or a short wait, never a queue full
-   * of async work.
+   * Backpressure: async work may use all but one of a function's slots (max instances times
+   * `concurrent_num`, which Python instances do not have), at least one, so a synchronous caller
+   * always finds room or a short wait, never a queue full of async work.
    */
   #room(functionId: string): number {
     const share = this.#shareByFunction.get(functionId) ?? 1
@@ -161,8 +162,9 @@ export class AsyncDispatcher {
 
   #learnShare(fn: FunctionRecord): void {
     const cap = this.#o.maxInstancesPerFunction
-    const max = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
-    const share = Math.min(this.#o.concurrency, Math.max(1, max - 1))
+    const instances = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
+    const perInstance = runtimeFamilyOf(fn.runtime) === 'python' ? 1 : fn.concurrentNum
+    const share = Math.min(this.#o.concurrency, Math.max(1, instances * perInstance - 1))
     const before = this.#shareByFunction.get(fn.id)
     this.#shareByFunction.set(fn.id, share)
     if (before === undefined || share > before) {
