@@ -5,13 +5,13 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import yazl from 'yazl'
 import { signRequest } from '../src/auth/index.js'
+import { zipDirectory } from '../test/helpers/code.js'
+import { freePort } from '../test/helpers/strato.js'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO_ROOT = path.resolve(BENCH_DIR, '..')
@@ -34,38 +34,6 @@ app.get('/bench/hello', (req, res) => res.json({ hello: 'world', q: req.query.q 
 app.listen(Number(process.env.PORT || 8000), '127.0.0.1')
 `
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-    s.on('error', reject)
-  })
-}
-
-async function zipDir(dir: string): Promise<Buffer> {
-  const zip = new yazl.ZipFile()
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
-      const r = rel === '' ? e.name : `${rel}/${e.name}`
-      if (e.isDirectory()) {
-        walk(r)
-      } else if (e.isFile()) {
-        zip.addBuffer(fs.readFileSync(path.join(dir, r)), r, { mode: 0o100644 })
-      }
-    }
-  }
-  walk('')
-  zip.end()
-  const chunks: Buffer[] = []
-  for await (const c of zip.outputStream) {
-    chunks.push(c as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
 
 async function call(
   base: string,
@@ -183,7 +151,7 @@ async function main(): Promise<void> {
     children.push(strato)
     const base = `http://127.0.0.1:${port}`
     await waitHttp(`${base}/strato/health`)
-    const code = (await zipDir(appDir)).toString('base64')
+    const code = (await zipDirectory(appDir)).toString('base64')
     for (const { max, concurrentNum } of SHAPES) {
       const created = (await call(base, 'POST', `/v2/${PROJECT_ID}/fgs/functions`, {
         func_name: `express-${max}-${concurrentNum}`,

@@ -10,84 +10,28 @@ const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
+const { createGuestIo } = require('../common/guest-io.cjs')
 
 const env = process.env
 const PORT = 8000
 const MAX_RESULT_BYTES = Number(env.RUNTIME_MAX_RESP_BODY_SIZE || 6291456)
 const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
-const EMPTY = Buffer.alloc(0)
 
-// ---- output: the server's stdout and stderr become the invocation logs -----------------------
-let outBytes = 0
-let invocationLogBytes = 0
-let logCapped = false
+// ---- output and control socket (shared with the Node.js guest) ------------------------------
+// The server's stdout and stderr become the invocation logs.
 let outputTail = ''
-function writeOut(buf) {
-  if (buf.length === 0) return
-  outputTail = (outputTail + buf.toString('utf8')).slice(-2000)
-  if (invocationLogBytes + buf.length > MAX_LOG_BYTES) {
-    if (logCapped) return
-    logCapped = true
-    const room = Math.max(0, MAX_LOG_BYTES - invocationLogBytes)
-    buf = Buffer.concat([
-      buf.subarray(0, room),
-      Buffer.from('\n[log truncated: the limit is ' + MAX_LOG_BYTES + ' bytes per invocation]\n'),
-    ])
-  }
-  invocationLogBytes += buf.length
-  let off = 0
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(1, buf, off)
-    } catch (err) {
-      if (err.code !== 'EAGAIN') return
-    }
-  }
-  outBytes += buf.length
-}
-
-// ---- control socket ------------------------------------------------------------------------
-const control = new net.Socket({ fd: 3, readable: true, writable: true })
-function send(header, payload) {
-  const h = Buffer.from(JSON.stringify(header), 'utf8')
-  const p = payload || EMPTY
-  const prefix = Buffer.allocUnsafe(8)
-  prefix.writeUInt32BE(h.length, 0)
-  prefix.writeUInt32BE(p.length, 4)
-  control.cork()
-  control.write(prefix)
-  control.write(h)
-  if (p.length > 0) control.write(p)
-  control.uncork()
-}
-let chunks = []
-let buffered = 0
-let need = 8
-control.on('data', (chunk) => {
-  chunks.push(chunk)
-  buffered += chunk.length
-  if (buffered < need) return
-  let buf = chunks.length === 1 ? chunk : Buffer.concat(chunks, buffered)
-  need = 8
-  while (buf.length >= 8) {
-    const hLen = buf.readUInt32BE(0)
-    const pLen = buf.readUInt32BE(4)
-    const end = 8 + hLen + pLen
-    if (buf.length < end) {
-      need = end
-      break
-    }
-    const header = JSON.parse(buf.toString('utf8', 8, 8 + hLen))
-    const payload = buf.subarray(8 + hLen, end)
-    buf = buf.subarray(end)
+const io = createGuestIo({
+  maxLogBytes: MAX_LOG_BYTES,
+  onFrame(header, payload) {
     if (header.t === 'invoke') invoke(header, payload)
     else if (header.t === 'specialise') void specialise(header)
-  }
-  chunks = buf.length > 0 ? [buf] : []
-  buffered = buf.length
+  },
 })
-control.on('end', () => process.exit(0))
-control.on('error', () => process.exit(0))
+const { send } = io
+function writeOut(buf) {
+  outputTail = (outputTail + buf.toString('utf8')).slice(-2000)
+  io.writeOut(buf)
+}
 
 function errorBody(errorType, errorMessage) {
   return Buffer.from(JSON.stringify({ errorMessage, errorType, stackTrace: [] }))
@@ -109,7 +53,7 @@ function canConnect() {
 }
 
 function initError(errorType, message) {
-  send({ t: 'init-error', errorType, out: outBytes }, errorBody(errorType, message))
+  send({ t: 'init-error', errorType, out: io.outBytes() }, errorBody(errorType, message))
 }
 
 async function specialise(header) {
@@ -173,7 +117,7 @@ async function specialise(header) {
   }
   if (exited) return
   listening = true
-  send({ t: 'ready', out: outBytes })
+  send({ t: 'ready', out: io.outBytes() })
 }
 
 // ---- relaying invocations ------------------------------------------------------------------
@@ -191,13 +135,12 @@ const HOP_BY_HOP = new Set([
 ])
 
 function reply(header, payload) {
-  header.out = outBytes
+  header.out = io.outBytes()
   send(header, payload)
 }
 
 function invoke(header, payload) {
-  invocationLogBytes = 0
-  logCapped = false
+  io.resetInvocationLog()
   const req = header.http
   if (!req) {
     reply({ t: 'result', id: header.id, badEvent: true, message: 'no HTTP request' })
@@ -292,4 +235,4 @@ process.on('uncaughtException', (err) => {
 })
 
 // A stem cell: booted, no function yet.
-send({ t: 'cell', out: outBytes })
+send({ t: 'cell', out: io.outBytes() })

@@ -6,10 +6,10 @@
 // Plain CommonJS with no dependencies: it starts fast and needs no build.
 
 const fs = require('node:fs')
-const net = require('node:net')
 const path = require('node:path')
 const util = require('node:util')
 const { pathToFileURL } = require('node:url')
+const { createGuestIo } = require('../common/guest-io.cjs')
 
 const env = process.env
 // Set when the host specialises this stem cell into an instance of one function.
@@ -17,32 +17,17 @@ let CODE_ROOT = ''
 const MAX_RESULT_BYTES = Number(env.RUNTIME_MAX_RESP_BODY_SIZE || 6291456)
 const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
 
-// ---- output capture ------------------------------------------------------------------------
-let outBytes = 0 // cumulative bytes written to fd 1
-let invocationLogBytes = 0
-let logCapped = false
+// ---- output and control socket (shared with the HTTP-function guest) -----------------------
+const io = createGuestIo({
+  maxLogBytes: MAX_LOG_BYTES,
+  onFrame(header, payload) {
+    if (header.t === 'invoke') void invoke(header, payload)
+    else if (header.t === 'specialise') void specialise(header)
+  },
+})
+const { send, sendSync } = io
 function writeOut(text) {
-  if (text.length === 0) return
-  let buf = Buffer.from(text, 'utf8')
-  if (invocationLogBytes + buf.length > MAX_LOG_BYTES) {
-    if (logCapped) return
-    logCapped = true
-    const room = Math.max(0, MAX_LOG_BYTES - invocationLogBytes)
-    buf = Buffer.concat([
-      buf.subarray(0, room),
-      Buffer.from('\n[log truncated: the limit is ' + MAX_LOG_BYTES + ' bytes per invocation]\n'),
-    ])
-  }
-  invocationLogBytes += buf.length
-  let off = 0
-  while (off < buf.length) {
-    try {
-      off += fs.writeSync(1, buf, off)
-    } catch (err) {
-      if (err.code !== 'EAGAIN') return
-    }
-  }
-  outBytes += buf.length
+  if (text.length > 0) io.writeOut(Buffer.from(text, 'utf8'))
 }
 function captureWrite(chunk, encoding, cb) {
   writeOut(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
@@ -52,65 +37,6 @@ function captureWrite(chunk, encoding, cb) {
 }
 process.stdout.write = captureWrite
 process.stderr.write = captureWrite
-
-// ---- control socket ------------------------------------------------------------------------
-const control = new net.Socket({ fd: 3, readable: true, writable: true })
-function send(header, payload) {
-  const h = Buffer.from(JSON.stringify(header), 'utf8')
-  const p = payload || EMPTY
-  const prefix = Buffer.allocUnsafe(8)
-  prefix.writeUInt32BE(h.length, 0)
-  prefix.writeUInt32BE(p.length, 4)
-  // Corked writes leave as one writev, and the result is never copied into a new buffer.
-  control.cork()
-  control.write(prefix)
-  control.write(h)
-  if (p.length > 0) control.write(p)
-  control.uncork()
-}
-const EMPTY = Buffer.alloc(0)
-function sendSync(header) {
-  const h = Buffer.from(JSON.stringify(header), 'utf8')
-  const prefix = Buffer.allocUnsafe(8)
-  prefix.writeUInt32BE(h.length, 0)
-  prefix.writeUInt32BE(0, 4)
-  try {
-    fs.writeSync(3, Buffer.concat([prefix, h]))
-  } catch {
-    // The host is gone; nothing left to tell.
-  }
-}
-
-// Chunks are joined only once a whole frame has arrived: a 6 MB event costs one copy.
-let chunks = []
-let buffered = 0
-let need = 8
-control.on('data', (chunk) => {
-  chunks.push(chunk)
-  buffered += chunk.length
-  if (buffered < need) return
-  let buf = chunks.length === 1 ? chunk : Buffer.concat(chunks, buffered)
-  need = 8
-  while (buf.length >= 8) {
-    const hLen = buf.readUInt32BE(0)
-    const pLen = buf.readUInt32BE(4)
-    const end = 8 + hLen + pLen
-    if (buf.length < end) {
-      need = end
-      break
-    }
-    const header = JSON.parse(buf.toString('utf8', 8, 8 + hLen))
-    const payload = buf.subarray(8 + hLen, end)
-    buf = buf.subarray(end)
-    if (header.t === 'invoke') void invoke(header, payload)
-    else if (header.t === 'specialise') void specialise(header)
-  }
-  chunks = buf.length > 0 ? [buf] : []
-  buffered = buf.length
-})
-// The host closing the socket means Strato stopped or dropped this instance: leave at once.
-control.on('end', () => process.exit(0))
-control.on('error', () => process.exit(0))
 
 // ---- the function context ------------------------------------------------------------------
 const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 }
@@ -329,15 +255,14 @@ function serialise(result) {
 }
 
 async function invoke(header, payload) {
-  invocationLogBytes = 0
-  logCapped = false
+  io.resetInvocationLog()
   current = header
   let event
   try {
     event = payload.length === 0 ? {} : JSON.parse(payload.toString('utf8'))
   } catch (err) {
     current = undefined
-    send({ t: 'result', id: header.id, badEvent: true, message: err.message, out: outBytes })
+    send({ t: 'result', id: header.id, badEvent: true, message: err.message, out: io.outBytes() })
     return
   }
   const context = makeContext(header)
@@ -377,7 +302,7 @@ async function invoke(header, payload) {
   }
   current = undefined
   reply.header.mem = memoryUsedMb()
-  reply.header.out = outBytes
+  reply.header.out = io.outBytes()
   send(reply.header, reply.body)
 }
 
@@ -396,25 +321,17 @@ function fatal(err) {
       '\n',
   )
   if (current) {
-    const body = Buffer.from(JSON.stringify(e))
-    const h = Buffer.from(
-      JSON.stringify({
+    sendSync(
+      {
         t: 'result',
         id: current.id,
         ok: false,
         errorType: e.errorType,
         mem: memoryUsedMb(),
-        out: outBytes,
-      }),
+        out: io.outBytes(),
+      },
+      Buffer.from(JSON.stringify(e)),
     )
-    const prefix = Buffer.allocUnsafe(8)
-    prefix.writeUInt32BE(h.length, 0)
-    prefix.writeUInt32BE(body.length, 4)
-    try {
-      fs.writeSync(3, Buffer.concat([prefix, h, body]))
-    } catch {
-      // host gone
-    }
     current = undefined
   }
   process.exit(70)
@@ -422,7 +339,7 @@ function fatal(err) {
 process.on('uncaughtException', fatal)
 process.on('unhandledRejection', fatal)
 process.on('exit', (code) => {
-  if (current) sendSync({ t: 'exit', id: current.id, code, out: outBytes })
+  if (current) sendSync({ t: 'exit', id: current.id, code, out: io.outBytes() })
 })
 
 // The function's environment arrives in one frame; variables set here reach the handler through
@@ -450,16 +367,19 @@ async function load() {
     handler = await loadExport(env.RUNTIME_HANDLER || '', 'handler')
     if (env.RUNTIME_INITIALIZER_HANDLER) {
       const initializer = await loadExport(env.RUNTIME_INITIALIZER_HANDLER, 'initializer')
-      send({ t: 'initializing', out: outBytes })
+      send({ t: 'initializing', out: io.outBytes() })
       await callStyled(initializer, [makeContext({ requestId: '', headers: {} })])
     }
   } catch (err) {
     const e = toErrorJson(err)
-    send({ t: 'init-error', errorType: e.errorType, out: outBytes }, Buffer.from(JSON.stringify(e)))
+    send(
+      { t: 'init-error', errorType: e.errorType, out: io.outBytes() },
+      Buffer.from(JSON.stringify(e)),
+    )
     return
   }
-  send({ t: 'ready', out: outBytes })
+  send({ t: 'ready', out: io.outBytes() })
 }
 
 // A stem cell: booted, no function yet.
-send({ t: 'cell', out: outBytes })
+send({ t: 'cell', out: io.outBytes() })

@@ -36,7 +36,14 @@ export {
 export type { CodeInput, CodeType, FunctionConfig } from './function-config.js'
 export { cpuMillicoresOf, instanceKeyOf } from './function.js'
 export type { FunctionRecord } from './function.js'
-export type { CallerPresence, InvocationRequest, InvocationResult, Invoker } from './invocation.js'
+export { callerPresenceOf } from './invocation.js'
+export type {
+  CallerPresence,
+  InvocationRequest,
+  InvocationResult,
+  Invoker,
+  ResponseLike,
+} from './invocation.js'
 export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'

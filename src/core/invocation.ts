@@ -38,6 +38,31 @@ export interface CallerPresence {
   readonly onGone: (listener: () => void) => () => void
 }
 
+/** What `callerPresenceOf` needs of a Node.js HTTP response. */
+export interface ResponseLike {
+  readonly writableFinished: boolean
+  readonly destroyed: boolean
+  readonly socket: { readonly destroyed: boolean } | null
+  once(event: 'close', listener: () => void): unknown
+  off(event: 'close', listener: () => void): unknown
+}
+
+/** The caller behind an HTTP response: gone once the response closes before it was finished. */
+export function callerPresenceOf(res: ResponseLike): CallerPresence {
+  return {
+    gone: () => !res.writableFinished && (res.destroyed || res.socket?.destroyed === true),
+    onGone: (listener) => {
+      const onClose = (): void => {
+        if (!res.writableFinished) {
+          listener()
+        }
+      }
+      res.once('close', onClose)
+      return () => res.off('close', onClose)
+    },
+  }
+}
+
 /**
  * How an invocation ended. System failures (no instance could be started, throttling) are thrown as
  * StratoError instead: they are not the function's outcome.

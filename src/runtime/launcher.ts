@@ -321,6 +321,12 @@ export class InstanceLauncher {
   }
 
   async launch(request: LaunchRequest): Promise<Instance> {
+    if (request.family === 'http' && !this.#options.sandbox.runsHttpFunctions) {
+      throw new StratoError(
+        'INSTANCE_START_FAILED',
+        `HTTP functions need the bubblewrap sandbox (a network namespace per instance, so that each can listen on 127.0.0.1:8000, and FunctionGraph's runtime paths); this Strato runs at the '${this.#options.sandbox.level}' level.`,
+      )
+    }
     const key = this.#keyOf(request.family, request.memorySizeMb)
     const name = this.#keyName(key)
     this.#demand.set(name, { key, at: Date.now() })

@@ -94,6 +94,11 @@ export interface Sandbox {
   readonly level: IsolationLevel
   /** One line for the logs: what this level enforces and what it does not. */
   readonly description: string
+  /**
+   * Whether HTTP functions can run: each instance needs its own network namespace with loopback
+   * up (every server listens on 127.0.0.1:8000) and FunctionGraph's interpreter paths.
+   */
+  readonly runsHttpFunctions: boolean
   prepare(request: CellRequest): CellPlan
   /** Removes cgroups a crashed run left behind; returns how many instances they belonged to. */
   reapLeftovers(): Promise<number>
@@ -141,7 +146,69 @@ function ancestorsBelow(root: string, file: string): string[] {
   return out
 }
 
-const noRelease = (): Promise<void> => Promise.resolve()
+/**
+ * The plan of the weak levels: the guest sees the host's filesystem, its code and dependencies in
+ * the instance dir, a private `tmp` there, and runs as Strato's own user.
+ */
+function hostPlan(request: CellRequest, command: string, args: readonly string[]): CellPlan {
+  for (const sub of ['code', 'deps', 'tmp']) {
+    fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
+  }
+  const tmp = path.join(request.instanceDir, 'tmp')
+  return {
+    command,
+    args,
+    cwd: path.join(request.instanceDir, 'code'),
+    env: { ...request.env, HOME: tmp, TMPDIR: tmp },
+    extraFiles: [],
+    paths: {
+      codeRoot: path.join(request.instanceDir, 'code'),
+      dependencyRoot: path.join(request.instanceDir, 'deps'),
+      tmpDir: tmp,
+    },
+    cgroup: undefined,
+    uid: undefined,
+    release: () => Promise.resolve(),
+  }
+}
+
+/**
+ * Builds a plan inside a fresh cgroup and uid, and gives both back if building fails; the plan's
+ * `release` removes the cgroup (killing what is left in it) and returns the uid.
+ */
+function confine(
+  cgroups: CgroupManager,
+  uids: UidPool,
+  request: CellRequest,
+  build: (cgroup: InstanceCgroup, uid: number) => Omit<CellPlan, 'cgroup' | 'uid' | 'release'>,
+): CellPlan {
+  const uid = uids.acquire()
+  let cgroup: InstanceCgroup | undefined
+  try {
+    cgroup = cgroups.create(request.instanceId, {
+      memoryBytes: request.memoryBytes,
+      pids: PROCESSES,
+      cpuMillicores: request.cpuMillicores,
+    })
+    const owned = cgroup
+    return {
+      ...build(owned, uid),
+      cgroup: owned,
+      uid,
+      release: async () => {
+        try {
+          await owned.destroy()
+        } finally {
+          uids.release(uid)
+        }
+      },
+    }
+  } catch (err) {
+    void cgroup?.destroy().catch(() => undefined)
+    uids.release(uid)
+    throw err
+  }
+}
 
 /** The launch wrapper: joins the cgroups, then becomes the next command (no shell stays around). */
 function joinCgroupsThen(cgroup: InstanceCgroup, argv: readonly string[]): string[] {
@@ -195,6 +262,7 @@ const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
 }
 
 class BubblewrapSandbox implements Sandbox {
+  readonly runsHttpFunctions = true
   readonly level = 'bubblewrap' as const
   readonly description =
     'bubblewrap: mount, pid, net, ipc, uts and cgroup namespaces; read-only minimal root; private /tmp and /dev/shm; seccomp deny-list; per-instance cgroup (memory, pids, cpu) and unprivileged uid'
@@ -252,14 +320,7 @@ class BubblewrapSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    const uid = this.#uids.acquire()
-    let cgroup: InstanceCgroup | undefined
-    try {
-      cgroup = this.#cgroups.create(request.instanceId, {
-        memoryBytes: request.memoryBytes,
-        pids: PROCESSES,
-        cpuMillicores: request.cpuMillicores,
-      })
+    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
       }
@@ -371,7 +432,6 @@ class BubblewrapSandbox implements Sandbox {
       ]
       const argv = joinCgroupsThen(cgroup, rlimits(this.#prlimit, bwrapArgs))
       const [command = '', ...args] = argv
-      const owned = cgroup
       return {
         command,
         args,
@@ -383,21 +443,8 @@ class BubblewrapSandbox implements Sandbox {
           dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
           tmpDir: '/tmp',
         },
-        cgroup,
-        uid,
-        release: async () => {
-          try {
-            await owned.destroy()
-          } finally {
-            this.#uids.release(uid)
-          }
-        },
       }
-    } catch (err) {
-      void cgroup?.destroy().catch(() => undefined)
-      this.#uids.release(uid)
-      throw err
-    }
+    })
   }
 }
 
@@ -406,6 +453,7 @@ class BubblewrapSandbox implements Sandbox {
  * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
  */
 class UnshareSandbox implements Sandbox {
+  readonly runsHttpFunctions = false
   readonly level = 'unshare' as const
   readonly description =
     'unshare: pid, net, ipc, uts and mount namespaces, per-instance cgroup and unprivileged uid; the host filesystem is visible (read through permissions), no seccomp filter'
@@ -436,14 +484,7 @@ class UnshareSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    const uid = this.#uids.acquire()
-    let cgroup: InstanceCgroup | undefined
-    try {
-      cgroup = this.#cgroups.create(request.instanceId, {
-        memoryBytes: request.memoryBytes,
-        pids: PROCESSES,
-        cpuMillicores: request.cpuMillicores,
-      })
+    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
       // The instance's uid must reach its own dirs: code and deps readable, tmp its own.
       fs.chmodSync(path.dirname(request.instanceDir), 0o711)
       fs.chmodSync(path.dirname(path.dirname(request.instanceDir)), 0o711)
@@ -473,7 +514,6 @@ class UnshareSandbox implements Sandbox {
         ]),
       )
       const [command = '', ...args] = argv
-      const owned = cgroup
       return {
         command,
         args,
@@ -485,21 +525,8 @@ class UnshareSandbox implements Sandbox {
           dependencyRoot: path.join(request.instanceDir, 'deps'),
           tmpDir: tmp,
         },
-        cgroup,
-        uid,
-        release: async () => {
-          try {
-            await owned.destroy()
-          } finally {
-            this.#uids.release(uid)
-          }
-        },
       }
-    } catch (err) {
-      void cgroup?.destroy().catch(() => undefined)
-      this.#uids.release(uid)
-      throw err
-    }
+    })
   }
 }
 
@@ -509,6 +536,7 @@ class UnshareSandbox implements Sandbox {
  * first instruction. Both come with util-linux.
  */
 class RlimitSandbox implements Sandbox {
+  readonly runsHttpFunctions = false
   readonly level = 'rlimits' as const
   readonly description =
     "WEAK: plain child processes running as Strato's own user with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups, seccomp or separate uid"
@@ -529,10 +557,6 @@ class RlimitSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    for (const sub of ['code', 'deps', 'tmp']) {
-      fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
-    }
-    const tmp = path.join(request.instanceDir, 'tmp')
     const [command = '', ...args] = [
       this.#setpriv,
       '--pdeathsig',
@@ -551,25 +575,12 @@ class RlimitSandbox implements Sandbox {
         },
       ),
     ]
-    return {
-      command,
-      args,
-      cwd: path.join(request.instanceDir, 'code'),
-      env: { ...request.env, HOME: tmp, TMPDIR: tmp },
-      extraFiles: [],
-      paths: {
-        codeRoot: path.join(request.instanceDir, 'code'),
-        dependencyRoot: path.join(request.instanceDir, 'deps'),
-        tmpDir: tmp,
-      },
-      cgroup: undefined,
-      uid: undefined,
-      release: noRelease,
-    }
+    return hostPlan(request, command, args)
   }
 }
 
 class NoSandbox implements Sandbox {
+  readonly runsHttpFunctions = false
   readonly level = 'none' as const
   readonly description =
     'UNCONFINED: setpriv/prlimit (util-linux) not found, instances run as plain child processes without limits'
@@ -583,25 +594,10 @@ class NoSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    for (const sub of ['code', 'deps', 'tmp']) {
-      fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
-    }
-    const tmp = path.join(request.instanceDir, 'tmp')
-    return {
-      command: request.interpreter,
-      args: [...request.interpreterArgs, path.join(request.guestDir, request.guestScript)],
-      cwd: path.join(request.instanceDir, 'code'),
-      env: { ...request.env, HOME: tmp, TMPDIR: tmp },
-      extraFiles: [],
-      paths: {
-        codeRoot: path.join(request.instanceDir, 'code'),
-        dependencyRoot: path.join(request.instanceDir, 'deps'),
-        tmpDir: tmp,
-      },
-      cgroup: undefined,
-      uid: undefined,
-      release: noRelease,
-    }
+    return hostPlan(request, request.interpreter, [
+      ...request.interpreterArgs,
+      path.join(request.guestDir, request.guestScript),
+    ])
   }
 }
 

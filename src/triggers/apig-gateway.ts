@@ -15,6 +15,7 @@ import type { RequestVerifier } from '../auth/index.js'
 import {
   Limits,
   StratoError,
+  callerPresenceOf,
   type FunctionRecord,
   type Invoker,
   type TriggerRecord,
@@ -218,7 +219,7 @@ export class ApigGateway {
         requestId,
         payload: event,
         invokeType: 'sync',
-        caller: presenceOf(res),
+        caller: callerPresenceOf(res),
       }),
     )
     if (result.kind === 'function-error') {
@@ -258,7 +259,7 @@ export class ApigGateway {
         requestId: r.requestId,
         payload: r.body,
         invokeType: 'sync',
-        caller: presenceOf(res),
+        caller: callerPresenceOf(res),
         http: { method: r.method, path: r.path, query: r.query, headers },
       }),
     )
@@ -384,24 +385,6 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
     )
     req.once('error', reject)
   })
-}
-
-function presenceOf(res: http.ServerResponse): {
-  gone: () => boolean
-  onGone: (listener: () => void) => () => void
-} {
-  return {
-    gone: () => !res.writableFinished && (res.destroyed || res.socket?.destroyed === true),
-    onGone: (listener) => {
-      const onClose = (): void => {
-        if (!res.writableFinished) {
-          listener()
-        }
-      }
-      res.once('close', onClose)
-      return () => res.off('close', onClose)
-    },
-  }
 }
 
 /** The APIG event of reference §6.1, as FunctionGraph's gateway sends it (body always base64). */

@@ -39,6 +39,10 @@ export async function startTestStrato(
     {
       STRATO_PORT: '0',
       STRATO_GATEWAY_PORT: '0',
+      // Run the suite at another sandbox level: STRATO_TEST_ISOLATION=unshare npm test.
+      ...(process.env.STRATO_TEST_ISOLATION === undefined
+        ? {}
+        : { STRATO_ISOLATION: process.env.STRATO_TEST_ISOLATION }),
       STRATO_HOST: '127.0.0.1',
       STRATO_DATA_DIR: dir,
       STRATO_PROJECT_ID: PROJECT_ID,

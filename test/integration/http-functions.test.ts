@@ -243,3 +243,24 @@ describe('HTTP functions fail precisely', () => {
     expect((JSON.parse(res.result) as { errorType: string }).errorType).toBe('ResponseTooLarge')
   })
 })
+
+test('below the bubblewrap level an HTTP function is refused with a clear reason, not run half-isolated', async () => {
+  const weak = await startTestStrato({ STRATO_ISOLATION: 'rlimits' })
+  try {
+    await weak.client.createFunction({
+      func_name: 'needs-netns',
+      package: 'default',
+      runtime: 'http',
+      handler: 'bootstrap',
+      memory_size: 256,
+      timeout: 10,
+      code_type: 'zip',
+      func_code: { file: b64(await zipFiles({ bootstrap: 'exit 0' })) },
+    })
+    const err = await weak.client.invoke('needs-netns', '{}').catch((e: unknown) => e)
+    expect(err).toMatchObject({ status: 500, errorCode: 'FSS.0500' })
+    expect((err as Error).message).toContain('need the bubblewrap sandbox')
+  } finally {
+    await weak.close()
+  }
+})

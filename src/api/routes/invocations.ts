@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import {
   Limits,
+  callerPresenceOf,
   formatInvocationLog,
   httpRequestFromEvent,
   wrapHttpResponse,
@@ -60,18 +61,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
       // An HTTP function takes an APIG-style event here and answers with the wrapped response.
       const http = fn.runtime === 'http' ? httpRequestFromEvent(body) : undefined
       const invoked = await deps.invoker.invoke({
-        caller: {
-          gone: () => !res.writableFinished && (res.destroyed || res.socket?.destroyed === true),
-          onGone: (listener) => {
-            const onClose = (): void => {
-              if (!res.writableFinished) {
-                listener()
-              }
-            }
-            res.once('close', onClose)
-            return () => res.off('close', onClose)
-          },
-        },
+        caller: callerPresenceOf(res),
         fn,
         version: fn.version,
         alias: alias?.name ?? '',

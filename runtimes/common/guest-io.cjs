@@ -1,0 +1,115 @@
+'use strict'
+// What Strato's Node.js-based guests (runtimes/node, runtimes/http) share: the counted output on
+// fd 1 and the length-prefixed frames on the control socket, fd 3 (src/runtime/protocol.ts).
+// Every byte written to fd 1 goes through `writeOut`, so each frame can say how much output
+// precedes it (`out`) and the host attributes logs exactly.
+
+const fs = require('node:fs')
+const net = require('node:net')
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * @param {{ maxLogBytes: number, onFrame: (header: object, payload: Buffer) => void }} options
+ */
+function createGuestIo({ maxLogBytes, onFrame }) {
+  let outBytes = 0 // cumulative bytes written to fd 1
+  let invocationLogBytes = 0
+  let logCapped = false
+
+  function writeOut(buf) {
+    if (buf.length === 0) return
+    if (invocationLogBytes + buf.length > maxLogBytes) {
+      if (logCapped) return
+      logCapped = true
+      const room = Math.max(0, maxLogBytes - invocationLogBytes)
+      buf = Buffer.concat([
+        buf.subarray(0, room),
+        Buffer.from('\n[log truncated: the limit is ' + maxLogBytes + ' bytes per invocation]\n'),
+      ])
+    }
+    invocationLogBytes += buf.length
+    let off = 0
+    while (off < buf.length) {
+      try {
+        off += fs.writeSync(1, buf, off)
+      } catch (err) {
+        if (err.code !== 'EAGAIN') return
+      }
+    }
+    outBytes += buf.length
+  }
+
+  const control = new net.Socket({ fd: 3, readable: true, writable: true })
+  function send(header, payload) {
+    const h = Buffer.from(JSON.stringify(header), 'utf8')
+    const p = payload || EMPTY
+    const prefix = Buffer.allocUnsafe(8)
+    prefix.writeUInt32BE(h.length, 0)
+    prefix.writeUInt32BE(p.length, 4)
+    // Corked writes leave as one writev, and the payload is never copied into a new buffer.
+    control.cork()
+    control.write(prefix)
+    control.write(h)
+    if (p.length > 0) control.write(p)
+    control.uncork()
+  }
+  /** For the last words of a dying process, when the event loop will not run again. */
+  function sendSync(header, payload) {
+    const h = Buffer.from(JSON.stringify(header), 'utf8')
+    const p = payload || EMPTY
+    const prefix = Buffer.allocUnsafe(8)
+    prefix.writeUInt32BE(h.length, 0)
+    prefix.writeUInt32BE(p.length, 4)
+    try {
+      fs.writeSync(3, Buffer.concat([prefix, h, p]))
+    } catch {
+      // The host is gone; nothing left to tell.
+    }
+  }
+
+  // Chunks are joined only once a whole frame has arrived: a 6 MB event costs one copy.
+  let chunks = []
+  let buffered = 0
+  let need = 8
+  control.on('data', (chunk) => {
+    chunks.push(chunk)
+    buffered += chunk.length
+    if (buffered < need) return
+    let buf = chunks.length === 1 ? chunk : Buffer.concat(chunks, buffered)
+    need = 8
+    while (buf.length >= 8) {
+      const hLen = buf.readUInt32BE(0)
+      const pLen = buf.readUInt32BE(4)
+      const end = 8 + hLen + pLen
+      if (buf.length < end) {
+        need = end
+        break
+      }
+      const header = JSON.parse(buf.toString('utf8', 8, 8 + hLen))
+      const payload = buf.subarray(8 + hLen, end)
+      buf = buf.subarray(end)
+      onFrame(header, payload)
+    }
+    chunks = buf.length > 0 ? [buf] : []
+    buffered = buf.length
+  })
+  // The host closing the socket means Strato stopped or dropped this instance: leave at once.
+  control.on('end', () => process.exit(0))
+  control.on('error', () => process.exit(0))
+
+  return {
+    writeOut,
+    send,
+    sendSync,
+    /** Bytes written to fd 1 so far: every frame's `out`. */
+    outBytes: () => outBytes,
+    /** A new invocation starts: its own log budget. */
+    resetInvocationLog() {
+      invocationLogBytes = 0
+      logCapped = false
+    },
+  }
+}
+
+module.exports = { createGuestIo }
