@@ -428,6 +428,10 @@ async function startStratoProcess(): Promise<Strato> {
     STRATO_ACCESS_KEY: ACCESS_KEY,
     STRATO_SECRET_KEY: SECRET_KEY,
     STRATO_LOG_LEVEL: 'warn',
+    // Async settings pass through, to compare e.g. STRATO_ASYNC_FSYNC=0 and 1.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k.startsWith('STRATO_ASYNC_')),
+    ),
   })
   stratoChild = child
   const logFile = path.join(RESULTS_DIR, 'strato.log')
@@ -742,8 +746,12 @@ interface AsyncResult {
   failedOrDiscarded: number
 }
 
+/** How many records of the function have `status` ('active': WAIT or RUNNING). */
 async function asyncCount(strato: Strato, urn: string, status: string): Promise<number> {
-  const url = `${strato.url}/v2/${PROJECT_ID}/fgs/functions/${urn}/async-invocations?status=${status}&limit=1`
+  const url =
+    status === 'active'
+      ? `${strato.url}/v2/${PROJECT_ID}/fgs/functions/${urn}/active-async-invocations?limit=1`
+      : `${strato.url}/v2/${PROJECT_ID}/fgs/functions/${urn}/async-invocations?status=${status}&limit=1`
   const headers = signRequest({
     method: 'GET',
     url,

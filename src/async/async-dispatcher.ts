@@ -9,6 +9,7 @@ import {
   DEFAULT_ASYNC_SETTINGS,
   destinationFunctionUrn,
   isStratoError,
+  runtimeFamilyOf,
   type AsyncDestination,
   type AsyncInvokeConfig,
   type AsyncQueue,
@@ -55,6 +56,27 @@ export interface AsyncDispatcherOptions {
 }
 
 const GONE_CODES = ['FUNCTION_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FOUND'] as const
+
+/** Deaths of an instance at start that say more about the platform than about the code. */
+const PLATFORM_START_FAILURES: readonly string[] = ['RuntimeStartTimeout', 'RuntimeStartFailed']
+
+/**
+ * An instance that died under the function without the function ending it (killed by a signal, a
+ * crashed interpreter), or that could not start in time, is a platform fault: retried like
+ * throttling until the event's max age (issue 4). A `process.exit`/`sys.exit` is the function's own
+ * outcome, as are timeouts, running out of memory and errors loading the code. The runtime tells a
+ * self-exit apart only in its message (`src/runtime/instance.ts`): "ended its own process".
+ */
+function isInstanceCrash(result: InvocationResult): boolean {
+  const type = result.record.errorType ?? ''
+  if (PLATFORM_START_FAILURES.includes(type)) {
+    return true
+  }
+  return (
+    type === 'RuntimeExitError' &&
+    !(result.record.errorMessage ?? '').startsWith('The function ended its own process')
+  )
+}
 /** How often leases that outlived their deadline in this process are returned to the queue. */
 const LEASE_SWEEP_MS = 5_000
 
@@ -129,9 +151,9 @@ export class AsyncDispatcher {
   }
 
   /**
-   * Backpressure: async work may use all but one of a function's instances (one when the function
-   * has only one), so a synchronous caller always finds room or a short wait, never a queue full
-   * of async work.
+   * Backpressure: async work may use all but one of a function's slots (max instances times
+   * `concurrent_num`, which Python instances do not have), at least one, so a synchronous caller
+   * always finds room or a short wait, never a queue full of async work.
    */
   #room(functionId: string): number {
     const share = this.#shareByFunction.get(functionId) ?? 1
@@ -140,8 +162,9 @@ export class AsyncDispatcher {
 
   #learnShare(fn: FunctionRecord): void {
     const cap = this.#o.maxInstancesPerFunction
-    const max = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
-    const share = Math.min(this.#o.concurrency, Math.max(1, max - 1))
+    const instances = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
+    const perInstance = runtimeFamilyOf(fn.runtime) === 'python' ? 1 : fn.concurrentNum
+    const share = Math.min(this.#o.concurrency, Math.max(1, instances * perInstance - 1))
     const before = this.#shareByFunction.get(fn.id)
     this.#shareByFunction.set(fn.id, share)
     if (before === undefined || share > before) {
@@ -296,9 +319,12 @@ export class AsyncDispatcher {
         response: body,
       })
     }
-    const failures = event.functionErrors + 1
     const errorType = result.record.errorType ?? 'Error'
     const errorMessage = `${errorType}: ${result.record.errorMessage ?? ''}`
+    if (isInstanceCrash(result)) {
+      return this.#systemRetry(event, config, deadline, new Error(errorMessage))
+    }
+    const failures = event.functionErrors + 1
     if (failures > maxRetries) {
       return this.#done(event, config, 'FAIL', {
         errorCode: AsyncErrorCodes.FUNCTION_ERROR,

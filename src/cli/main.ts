@@ -199,27 +199,38 @@ export function buildProgram(): Command {
 
   program
     .command('invoke')
-    .description('invoke a function synchronously and print its result')
+    .description(
+      'invoke a function synchronously and print its result, or with --async print the request id',
+    )
     .argument('<name>', 'function name or URN')
     .option('-d, --data <json>', 'event as JSON', '{}')
     .option('-f, --file <path>', 'read the event from a file')
     .option('--no-log', 'do not print the log tail')
-    .action(async (name: string, o: { data: string; file?: string; log: boolean }) => {
-      const event = o.file !== undefined ? fs.readFileSync(o.file, 'utf8') : o.data
-      try {
-        JSON.parse(event)
-      } catch (err) {
-        throw new UsageError(`the event is not valid JSON: ${(err as Error).message}`)
-      }
-      const res = await clientFrom(globals()).invoke(name, event, { tail: o.log })
-      if (o.log && res.log !== '') {
-        process.stderr.write(res.log.endsWith('\n') ? res.log : `${res.log}\n`)
-      }
-      console.log(res.result)
-      if (res.isFunctionError) {
-        process.exitCode = 1
-      }
-    })
+    .option('--async', 'queue the event (202) and print its request id; see `logs --request-id`')
+    .action(
+      async (name: string, o: { data: string; file?: string; log: boolean; async?: boolean }) => {
+        const event = o.file !== undefined ? fs.readFileSync(o.file, 'utf8') : o.data
+        try {
+          JSON.parse(event)
+        } catch (err) {
+          throw new UsageError(`the event is not valid JSON: ${(err as Error).message}`)
+        }
+        if (o.async === true) {
+          console.log(
+            JSON.stringify({ request_id: await clientFrom(globals()).invokeAsync(name, event) }),
+          )
+          return
+        }
+        const res = await clientFrom(globals()).invoke(name, event, { tail: o.log })
+        if (o.log && res.log !== '') {
+          process.stderr.write(res.log.endsWith('\n') ? res.log : `${res.log}\n`)
+        }
+        console.log(res.result)
+        if (res.isFunctionError) {
+          process.exitCode = 1
+        }
+      },
+    )
 
   program
     .command('logs')

@@ -147,6 +147,39 @@ export class StratoClient {
     return this.#json('GET', this.#fn(urn, `/logs${qs.size > 0 ? `?${qs.toString()}` : ''}`))
   }
 
+  /** Async invocation: resolves to the request id once Strato has stored the event (202). */
+  async invokeAsync(urn: string, event: string): Promise<string> {
+    const res = await this.raw('POST', this.#fn(urn, '/invocations-async'), event)
+    const text = res.body.toString('utf8')
+    if (res.status !== 202) {
+      const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
+      throw new ApiError(
+        res.status,
+        parsed.error_code ?? `HTTP ${res.status}`,
+        parsed.error_msg ?? text,
+        res.headers.get('x-request-id') ?? undefined,
+      )
+    }
+    return (JSON.parse(text) as { request_id: string }).request_id
+  }
+
+  /** Async invocation records (FunctionGraph's `async-invocations`), newest first. */
+  asyncInvocations(
+    urn: string,
+    query: { request_id?: string; status?: string; marker?: number; limit?: number } = {},
+  ): Promise<JsonObject> {
+    const qs = new URLSearchParams()
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined) {
+        qs.set(k, String(v))
+      }
+    }
+    return this.#json(
+      'GET',
+      this.#fn(urn, `/async-invocations${qs.size > 0 ? `?${qs.toString()}` : ''}`),
+    )
+  }
+
   /** Sync invocation with the v1 response (result, status, log tail). */
   async invoke(
     urn: string,

@@ -18,6 +18,8 @@ const OK = urnOf('async-ok')
 const FAILING = urnOf('async-failing')
 const SINK = urnOf('async-sink')
 const SLOW = urnOf('async-slow')
+const CRASHER = urnOf('async-crasher')
+const EXITER = urnOf('async-exiter')
 
 beforeAll(async () => {
   strato = await startTestStrato({
@@ -41,6 +43,15 @@ beforeAll(async () => {
       'async-sink',
       "exports.handler = async (event) => { console.log('DEST ' + JSON.stringify(event)); return 'ok' }",
     ),
+  )
+  await c.createFunction(
+    inlineFunction(
+      'async-crasher',
+      "exports.handler = async () => { process.kill(process.pid, 'SIGKILL') }",
+    ),
+  )
+  await c.createFunction(
+    inlineFunction('async-exiter', 'exports.handler = async () => { process.exit(3) }'),
   )
   await c.createFunction(
     inlineFunction(
@@ -340,5 +351,44 @@ describe('async invocation with the official SDK', () => {
       new fg.ListAsyncInvocationsRequest().withFunctionUrn(OK).withStatus('FAIL'),
     )
     expect(failed.invocations).toEqual([])
+  })
+
+  test('an instance killed under the function is a system error: retried until the max age, then DISCARD', async () => {
+    await client.updateFunctionAsyncInvokeConfig(
+      new fg.UpdateFunctionAsyncInvokeConfigRequest()
+        .withFunctionUrn(CRASHER)
+        .withBody({ max_async_event_age_in_seconds: 2, max_async_retry_attempts: 0 }),
+    )
+    const res = await client.asyncInvokeFunction(
+      new fg.AsyncInvokeFunctionRequest().withFunctionUrn(CRASHER).withBody({ crash: true }),
+    )
+    const record = await waitForStatus(CRASHER, res.request_id, 'DISCARD')
+    expect(record.error_code).toBe(408)
+    expect(record.error_message).toContain('RuntimeExitError')
+    // With no retries allowed, a function error would have ended it after one attempt.
+    expect(record.attempts).toBeGreaterThan(1)
+    const dlq = await strato.client.raw(
+      'GET',
+      `/v2/${PROJECT_ID}/fgs/functions/${CRASHER}/async-dead-letters`,
+    )
+    const letters = JSON.parse(dlq.body.toString()) as { dead_letters: any[] }
+    expect(letters.dead_letters[0].record.request_context).toMatchObject({
+      request_id: res.request_id,
+      condition: 'EventAgeExceeded',
+    })
+  })
+
+  test('a function that exits its own process is a function error: FAIL after its retries', async () => {
+    await client.updateFunctionAsyncInvokeConfig(
+      new fg.UpdateFunctionAsyncInvokeConfigRequest()
+        .withFunctionUrn(EXITER)
+        .withBody({ max_async_event_age_in_seconds: 60, max_async_retry_attempts: 1 }),
+    )
+    const res = await client.asyncInvokeFunction(
+      new fg.AsyncInvokeFunctionRequest().withFunctionUrn(EXITER).withBody({}),
+    )
+    const record = await waitForStatus(EXITER, res.request_id, 'FAIL')
+    expect(record).toMatchObject({ error_code: 500, attempts: 2 })
+    expect(record.error_message).toContain('exit code 3')
   })
 })

@@ -83,3 +83,36 @@ test('async backlog: at most max instances minus one run async, and a sync call 
   expect(maxAsync).toBeLessThanOrEqual(2)
   expect(maxInstances).toBeLessThanOrEqual(3)
 })
+
+test('async backlog with concurrent_num: async takes all slots of one instance but one', async () => {
+  const c = strato.client
+  const multi = `urn:fss:local-1:${PROJECT_ID}:function:default:bp-multi:latest`
+  await c.createFunction(
+    inlineFunction(
+      'bp-multi',
+      'exports.handler = async (event) => { await new Promise((r) => setTimeout(r, 400)); return event }',
+      { strategy_config: { concurrency: 1, concurrent_num: 4 } },
+    ),
+  )
+  for (let i = 0; i < 8; i++) {
+    const res = await c.raw(
+      'POST',
+      `/v2/${PROJECT_ID}/fgs/functions/${multi}/invocations-async`,
+      JSON.stringify({ i }),
+    )
+    expect(res.status).toBe(202)
+  }
+  let maxAsync = 0
+  await waitFor(async () => {
+    const info = (await (await fetch(`${strato.url}/strato/info`)).json()) as Info
+    maxAsync = Math.max(maxAsync, info.async.inflight)
+    const r = await c.raw(
+      'GET',
+      `/v2/${PROJECT_ID}/fgs/functions/${multi}/async-invocations?status=SUCCESS`,
+    )
+    return (JSON.parse(r.body.toString()) as { count: number }).count === 8
+  }, 20_000)
+  // One instance with 4 slots: async uses 3 of them at most, and did use more than one.
+  expect(maxAsync).toBeLessThanOrEqual(3)
+  expect(maxAsync).toBeGreaterThan(1)
+})

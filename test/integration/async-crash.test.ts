@@ -2,7 +2,8 @@
  * Crash test of the async path: 2,000 async invocations, Strato SIGKILLed at a random moment while
  * it accepts and drains them, restarted on the same data dir. Every accepted request id must reach
  * a terminal state (SUCCESS here), none may be lost, each handler must have run at least once, and
- * the records must agree with what the handlers reported.
+ * the records must agree with what the handlers reported. And a graceful stop (SIGTERM) never
+ * counts against an event's retry budget.
  */
 import fs from 'node:fs'
 import { onTestFinished, expect, test } from 'vitest'
@@ -177,3 +178,67 @@ test('async crash: SIGKILL mid-flight loses no accepted event; every one runs an
       `${records.size} records, all SUCCESS, each with its handler's log; ${reruns} re-runs (at-least-once)`,
   )
 }, 120_000)
+
+test('async shutdown: attempts cut short by SIGTERM are retried after the restart, not counted as function errors', async () => {
+  const dataDir = tmpDir('strato-async-stop-')
+  const env = { ...ASYNC_ENV, STRATO_SHUTDOWN_GRACE_MS: '200' }
+  let strato: StratoProcess = await spawnStrato(dataDir, env)
+  onTestFinished(async () => {
+    await strato.stop('SIGKILL')
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+  const name = 'stop-target'
+  const urn = `urn:fss:local-1:${PROJECT_ID}:function:default:${name}:latest`
+  let client = clientFor(strato.url)
+  await client.createFunction(
+    inlineFunction(
+      name,
+      'exports.handler = async () => { await new Promise((r) => setTimeout(r, 1500)); return 1 }',
+    ),
+  )
+  // No retries: if a shutdown counted as a function error, these events would end FAIL.
+  const cfg = await client.raw(
+    'PUT',
+    `/v2/${PROJECT_ID}/fgs/functions/${urn}/async-invoke-config`,
+    JSON.stringify({ max_async_event_age_in_seconds: 600, max_async_retry_attempts: 0 }),
+  )
+  expect(cfg.status).toBe(200)
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) {
+    const res = await client.raw(
+      'POST',
+      `/v2/${PROJECT_ID}/fgs/functions/${urn}/invocations-async`,
+      JSON.stringify({ i }),
+    )
+    ids.push((JSON.parse(res.body.toString()) as { request_id: string }).request_id)
+  }
+  const records = async (): Promise<Array<{ status: string; attempts: number }>> => {
+    const res = await client.raw('GET', `/v2/${PROJECT_ID}/fgs/functions/${urn}/async-invocations`)
+    return (
+      JSON.parse(res.body.toString()) as {
+        invocations: Array<{ status: string; attempts: number }>
+      }
+    ).invocations
+  }
+  await waitFor(
+    async () => (await records()).filter((r) => r.status === 'RUNNING').length === 3,
+    10_000,
+  )
+  await strato.stop('SIGTERM')
+  expect(strato.child.exitCode).toBe(0)
+
+  strato = await spawnStrato(dataDir, env)
+  client = clientFor(strato.url)
+  await waitFor(async () => (await records()).every((r) => r.status === 'SUCCESS'), 20_000).catch(
+    async (err: unknown) => {
+      throw new Error(
+        `${String(err)}: records ${JSON.stringify(await records())}; Strato said: ${strato.output()}`,
+      )
+    },
+  )
+  expect((await records()).map((r) => [r.status, r.attempts])).toEqual([
+    ['SUCCESS', 2],
+    ['SUCCESS', 2],
+    ['SUCCESS', 2],
+  ])
+})

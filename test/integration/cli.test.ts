@@ -93,6 +93,16 @@ describe.each([
     expect(JSON.parse(invoke.stdout)).toEqual({ message: 'Hello, Ada!', stage: 'dev' })
     expect(invoke.stderr).toContain('INFO greeting Ada')
     expect(invoke.stderr).toContain('Finish invoke request')
+
+    const queued = await cli(['invoke', name, '--async', '--data', '{"name":"Bob"}'])
+    expect(queued.code).toBe(0)
+    const { request_id: id } = JSON.parse(queued.stdout) as { request_id: string }
+    let logs = ''
+    for (let i = 0; i < 100 && !logs.includes(`Start invoke request '${id}'`); i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      logs = (await cli(['logs', name, '--request-id', id])).stdout
+    }
+    expect(logs).toContain(`Start invoke request '${id}'`)
   })
 
   test('redeploy updates code and config; logs shows the invocations; delete removes it', async () => {
