@@ -167,7 +167,7 @@ describe('a function that misbehaves gets a precise error, and the next call wor
         'spawner',
         `
 const { spawn } = require('child_process')
-exports.handler = async () => { spawn('sleep', ['60'], { stdio: 'ignore' }); for (;;) {} }`,
+exports.handler = async () => { spawn('sleep', ['60.4711'], { stdio: 'ignore' }); for (;;) {} }`,
         { timeout: 3 },
       ),
     )
@@ -179,7 +179,8 @@ exports.handler = async () => { spawn('sleep', ['60'], { stdio: 'ignore' }); for
       .filter((p) => /^\d+$/.test(p))
       .filter((pid) => {
         try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\u000060')
+          // An argument no other process on this machine is likely to have.
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\u000060.4711')
         } catch {
           return false
         }
