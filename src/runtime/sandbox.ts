@@ -199,11 +199,10 @@ function confine(
       cgroup: owned,
       uid,
       release: async () => {
-        try {
-          await owned.destroy()
-        } finally {
-          uids.release(uid)
-        }
+        await owned.destroy()
+        // Only now: a group that could not be emptied may still hold processes of this uid, and
+        // the uid then stays taken rather than go to another instance.
+        uids.release(uid)
       },
     }
   } catch (err) {

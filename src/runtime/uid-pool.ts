@@ -30,8 +30,8 @@ export class UidPool {
     return this.#base + this.#next++
   }
 
+  /** Called only once every process of the instance is gone (its cgroup is removed). */
   release(uid: number): void {
-    // Oldest-released first would be nicer for the kernel's pid accounting, but uids have no lag.
     this.#free.push(uid)
   }
 }
