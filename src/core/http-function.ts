@@ -5,6 +5,22 @@
  */
 import { StratoError } from './errors.js'
 
+/**
+ * Connection-level headers that belong to one hop and are never forwarded (and `content-length`,
+ * which is set again for the body actually sent; `expect`, answered by the hop itself).
+ */
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'content-length',
+  'expect',
+])
+
 /** One HTTP request for the function's server; its body travels separately as raw bytes. */
 export interface HttpRequestMeta {
   readonly method: string

@@ -48,7 +48,7 @@ export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
-export { httpRequestFromEvent, wrapHttpResponse } from './http-function.js'
+export { HOP_BY_HOP_HEADERS, httpRequestFromEvent, wrapHttpResponse } from './http-function.js'
 export type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
 export {
   ASYNC_STATUSES,

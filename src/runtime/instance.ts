@@ -13,6 +13,7 @@ import {
   Limits,
   StratoError,
   readProcessStartTime,
+  HOP_BY_HOP_HEADERS,
   type HttpRequestMeta,
   type HttpResponseMeta,
 } from '../core/index.js'
@@ -467,16 +468,26 @@ export class Instance {
       headers: input.headers,
     }
     return new Promise<GuestOutcome>((resolve, reject) => {
-      const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
-      this.#inflight.set(id, {
-        id,
-        requestId: input.requestId,
-        resolve,
-        reject,
-        timer,
-        timeoutMs: input.timeoutMs,
-      })
+      this.#track(id, input, resolve, reject)
       this.#send(frame, input.payload)
+    })
+  }
+
+  /** Puts an invocation in flight under its id, with its deadline armed. */
+  #track(
+    id: number,
+    input: InvokeInput,
+    resolve: (o: GuestOutcome) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
+    this.#inflight.set(id, {
+      id,
+      requestId: input.requestId,
+      resolve,
+      reject,
+      timer,
+      timeoutMs: input.timeoutMs,
     })
   }
 
@@ -492,18 +503,10 @@ export class Instance {
     relay: { readonly socketPath: string; readonly agent: http.Agent },
   ): Promise<GuestOutcome> {
     return new Promise<GuestOutcome>((resolve, reject) => {
-      const timer = setTimeout(() => afterPendingIo(() => this.#onTimeout(id)), input.timeoutMs)
-      this.#inflight.set(id, {
-        id,
-        requestId: input.requestId,
-        resolve,
-        reject,
-        timer,
-        timeoutMs: input.timeoutMs,
-      })
+      this.#track(id, input, resolve, reject)
       const headers: Record<string, string | readonly string[]> = {}
       for (const [k, v] of Object.entries(request.headers)) {
-        if (!HOP_BY_HOP.has(k.toLowerCase())) {
+        if (!HOP_BY_HOP_HEADERS.has(k.toLowerCase())) {
           headers[k] = v
         }
       }
@@ -537,7 +540,7 @@ export class Instance {
             for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
               const name = res.rawHeaders[i] ?? ''
               const lower = name.toLowerCase()
-              if (lower === 'content-length' || !HOP_BY_HOP.has(lower)) {
+              if (lower === 'content-length' || !HOP_BY_HOP_HEADERS.has(lower)) {
                 ;(out[name] ??= []).push(res.rawHeaders[i + 1] ?? '')
               }
             }
@@ -938,18 +941,6 @@ export class Instance {
     return this.#stopping
   }
 }
-
-/** Connection-level headers that belong to one hop, never forwarded. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'content-length',
-])
 
 const SIGNAL_NAMES = new Map(
   Object.entries(os.constants.signals)

@@ -15,6 +15,7 @@ import type { RequestVerifier } from '../auth/index.js'
 import {
   Limits,
   StratoError,
+  HOP_BY_HOP_HEADERS,
   callerPresenceOf,
   type FunctionRecord,
   type Invoker,
@@ -58,17 +59,6 @@ export interface ApigGatewayOptions {
   ) => RequestVerifier
   readonly logger: Logger
 }
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'content-length',
-])
 
 function cookieOf(header: string | undefined, name: string): string | undefined {
   for (const pair of (header ?? '').split(';')) {
@@ -244,7 +234,7 @@ export class ApigGateway {
   ): Promise<void> {
     const headers: Record<string, string | string[]> = {}
     for (const [k, v] of Object.entries(req.headers)) {
-      if (v !== undefined && !HOP_BY_HOP.has(k)) {
+      if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) {
         headers[k] = v
       }
     }
@@ -268,7 +258,7 @@ export class ApigGateway {
     }
     const out: Record<string, string | string[]> = {}
     for (const [name, values] of Object.entries(result.http.headers)) {
-      if (!HOP_BY_HOP.has(name.toLowerCase())) {
+      if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) {
         out[name] = values.length === 1 ? (values[0] ?? '') : [...values]
       }
     }
@@ -472,7 +462,7 @@ function writeApigResponse(
   }
   const headers: Record<string, string | string[]> = { 'x-request-id': requestId }
   for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) {
-    if (HOP_BY_HOP.has(k.toLowerCase())) {
+    if (HOP_BY_HOP_HEADERS.has(k.toLowerCase())) {
       continue
     }
     headers[k] = Array.isArray(v) ? v.map(String) : String(v)
