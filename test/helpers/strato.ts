@@ -219,15 +219,22 @@ export function sandboxCgroups(dataDir: string): string[] {
   return found
 }
 
-/** Kills and removes whatever a SIGKILLed test Strato left in its cgroups (tests delete its data dir). */
-export function removeSandboxCgroups(dataDir: string): void {
-  for (const c of ['memory', 'pids', 'cpu']) {
-    const scope = `/sys/fs/cgroup/${c}/strato/${sandboxScope(dataDir)}`
-    if (!fs.existsSync(scope)) {
-      continue
-    }
-    for (const e of fs.readdirSync(scope, { withFileTypes: true })) {
-      if (e.isDirectory()) {
+/**
+ * Kills and removes whatever a SIGKILLed test Strato left in its cgroups (tests delete its data
+ * dir, so no later start of it would). Retries while the killed processes are still leaving.
+ */
+export async function removeSandboxCgroups(dataDir: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let left = 0
+    for (const c of ['memory', 'pids', 'cpu']) {
+      const scope = `/sys/fs/cgroup/${c}/strato/${sandboxScope(dataDir)}`
+      if (!fs.existsSync(scope)) {
+        continue
+      }
+      for (const e of fs.readdirSync(scope, { withFileTypes: true })) {
+        if (!e.isDirectory()) {
+          continue
+        }
         const dir = path.join(scope, e.name)
         for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')) {
           if (pid !== '') {
@@ -241,14 +248,18 @@ export function removeSandboxCgroups(dataDir: string): void {
         try {
           fs.rmdirSync(dir)
         } catch {
-          // still emptying: an empty leftover group costs nothing but a directory
+          left++
         }
       }
+      try {
+        fs.rmdirSync(scope)
+      } catch {
+        left++
+      }
     }
-    try {
-      fs.rmdirSync(scope)
-    } catch {
-      // not empty yet
+    if (left === 0) {
+      return
     }
+    await new Promise((r) => setTimeout(r, 100))
   }
 }

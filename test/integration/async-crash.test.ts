@@ -10,6 +10,7 @@ import { onTestFinished, expect, test } from 'vitest'
 import {
   PROJECT_ID,
   clientFor,
+  removeSandboxCgroups,
   spawnStrato,
   tmpDir,
   waitFor,
@@ -44,6 +45,7 @@ test('async crash: SIGKILL mid-flight loses no accepted event; every one runs an
   let strato: StratoProcess = await spawnStrato(dataDir, ASYNC_ENV)
   onTestFinished(async () => {
     await strato.stop('SIGKILL')
+    await removeSandboxCgroups(dataDir)
     fs.rmSync(dataDir, { recursive: true, force: true })
   })
   const name = 'crash-target'
@@ -185,6 +187,7 @@ test('async shutdown: attempts cut short by SIGTERM are retried after the restar
   let strato: StratoProcess = await spawnStrato(dataDir, env)
   onTestFinished(async () => {
     await strato.stop('SIGKILL')
+    await removeSandboxCgroups(dataDir)
     fs.rmSync(dataDir, { recursive: true, force: true })
   })
   const name = 'stop-target'

@@ -25,7 +25,7 @@ afterEach(async () => {
     await s.stop('SIGKILL')
   }
   for (const d of dirs.splice(0)) {
-    removeSandboxCgroups(d)
+    await removeSandboxCgroups(d)
     fs.rmSync(d, { recursive: true, force: true })
   }
 })
