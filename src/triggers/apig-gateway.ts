@@ -93,7 +93,9 @@ export class ApigGateway {
     this.#o = options
     this.#appVerifier = options.appVerifier(() => undefined)
     this.#server = http.createServer((req, res) => {
-      this.#handle(req, res).catch((err: unknown) => this.#fail(res, err, ''))
+      // One id per request: the invocation's, and the one an error body names.
+      const requestId = randomUUID()
+      this.#handle(req, res, requestId).catch((err: unknown) => this.#fail(res, err, requestId))
     })
     this.#unsubscribe = options.onTriggersChanged(() => void this.reload())
   }
@@ -148,8 +150,11 @@ export class ApigGateway {
     })
   }
 
-  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const requestId = randomUUID()
+  async #handle(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    requestId: string,
+  ): Promise<void> {
     const rawUrl = req.url ?? '/'
     const q = rawUrl.indexOf('?')
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q)
@@ -337,7 +342,7 @@ export class ApigGateway {
     const payload = JSON.stringify({
       error_code: se.spec.fss,
       error_msg: se.message,
-      ...(requestId === '' ? {} : { request_id: requestId }),
+      request_id: requestId,
     })
     res.writeHead(se.spec.status, {
       'content-type': 'application/json',

@@ -68,6 +68,25 @@ export function inlineFunction(
   }
 }
 
+/** A create-function body for an HTTP function (`runtime: "http"`) from its zip. */
+export function httpFunction(
+  name: string,
+  zip: Buffer,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    func_name: name,
+    package: 'default',
+    runtime: 'http',
+    handler: 'bootstrap',
+    memory_size: 256,
+    timeout: 10,
+    code_type: 'zip',
+    func_code: { file: b64(zip) },
+    ...extra,
+  }
+}
+
 /** Zips a directory tree (files only), with `extra` files added at the root. */
 export async function zipDirectory(
   dir: string,

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { signRequest } from '../../src/auth/index.js'
 import type { StratoClient } from '../../src/client/index.js'
-import { b64, inlineFunction, zipDirectory } from '../helpers/code.js'
+import { httpFunction, inlineFunction, zipDirectory } from '../helpers/code.js'
 import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { startTestStrato, tmpDir, waitFor, type TestStrato } from '../helpers/strato.js'
 
@@ -396,16 +396,7 @@ app.listen(8000, '127.0.0.1')
       'app.js': app,
       bootstrap: 'node $RUNTIME_CODE_ROOT/app.js',
     })
-    await client.createFunction({
-      func_name: 'gw-express',
-      package: 'default',
-      runtime: 'http',
-      handler: 'bootstrap',
-      memory_size: 512,
-      timeout: 10,
-      code_type: 'zip',
-      func_code: { file: b64(zip) },
-    })
+    await client.createFunction(httpFunction('gw-express', zip, { memory_size: 512 }))
     await createTrigger(await urnOf('gw-express'), {
       name: 'shop_api',
       path: '/shop',

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
-import { b64, inlineFunction, zipFiles } from '../helpers/code.js'
+import { httpFunction, inlineFunction, zipFiles } from '../helpers/code.js'
 import { startTestStrato, type TestStrato } from '../helpers/strato.js'
 
 let strato: TestStrato
@@ -39,24 +39,16 @@ test('Node.js, concurrent_num 3 and one instance: three 600 ms calls overlap on 
 })
 
 test('an HTTP function with concurrent_num 4 serves four slow requests at once on one instance', async () => {
-  await client.createFunction({
-    func_name: 'http-overlap',
-    package: 'default',
-    runtime: 'http',
-    handler: 'bootstrap',
-    memory_size: 256,
-    timeout: 10,
-    code_type: 'zip',
-    strategy_config: { concurrency: 1, concurrent_num: 4 },
-    func_code: {
-      file: b64(
-        await zipFiles({
-          'app.js': `require('http').createServer((q, s) => setTimeout(() => s.end(process.env.STRATO_INSTANCE_ID || 'x'), 500)).listen(8000, '127.0.0.1')`,
-          bootstrap: 'node $RUNTIME_CODE_ROOT/app.js',
-        }),
-      ),
-    },
-  })
+  await client.createFunction(
+    httpFunction(
+      'http-overlap',
+      await zipFiles({
+        'app.js': `require('http').createServer((q, s) => setTimeout(() => s.end(process.env.STRATO_INSTANCE_ID || 'x'), 500)).listen(8000, '127.0.0.1')`,
+        bootstrap: 'node $RUNTIME_CODE_ROOT/app.js',
+      }),
+      { strategy_config: { concurrency: 1, concurrent_num: 4 } },
+    ),
+  )
   await client.invoke('http-overlap', '{}')
   const started = Date.now()
   const results = await Promise.all(

@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
-import { b64, zipDirectory, zipFiles } from '../helpers/code.js'
+import { httpFunction, zipDirectory, zipFiles } from '../helpers/code.js'
 import { startTestStrato, tmpDir, type TestStrato } from '../helpers/strato.js'
 
 let strato: TestStrato
@@ -70,17 +70,7 @@ async function deployHttp(
   zip: Buffer,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  await client.createFunction({
-    func_name: name,
-    package: 'default',
-    runtime: 'http',
-    handler: 'bootstrap',
-    memory_size: 256,
-    timeout: 10,
-    code_type: 'zip',
-    func_code: { file: b64(zip) },
-    ...extra,
-  })
+  await client.createFunction(httpFunction(name, zip, extra))
 }
 
 interface Wrapped {
@@ -203,29 +193,15 @@ describe('HTTP functions fail precisely', () => {
 
   test('an HTTP function needs the handler bootstrap and a bootstrap file', async () => {
     const bad = await client
-      .createFunction({
-        func_name: 'wrong-handler',
-        package: 'default',
-        runtime: 'http',
-        handler: 'index.handler',
-        memory_size: 256,
-        timeout: 10,
-        code_type: 'zip',
-        func_code: { file: b64(await zipFiles({ bootstrap: 'true' })) },
-      })
+      .createFunction(
+        httpFunction('wrong-handler', await zipFiles({ bootstrap: 'true' }), {
+          handler: 'index.handler',
+        }),
+      )
       .catch((e: unknown) => e as { errorCode: string; message: string })
     expect((bad as { errorCode: string }).errorCode).toBe('FSS.1003')
     const missing = await client
-      .createFunction({
-        func_name: 'no-bootstrap',
-        package: 'default',
-        runtime: 'http',
-        handler: 'bootstrap',
-        memory_size: 256,
-        timeout: 10,
-        code_type: 'zip',
-        func_code: { file: b64(await zipFiles({ 'app.js': '1' })) },
-      })
+      .createFunction(httpFunction('no-bootstrap', await zipFiles({ 'app.js': '1' })))
       .catch((e: unknown) => e as { errorCode: string; message: string })
     expect((missing as { message: string }).message).toContain("'bootstrap'")
   })
@@ -247,16 +223,9 @@ describe('HTTP functions fail precisely', () => {
 test('below the bubblewrap level an HTTP function is refused with a clear reason, not run half-isolated', async () => {
   const weak = await startTestStrato({ STRATO_ISOLATION: 'rlimits' })
   try {
-    await weak.client.createFunction({
-      func_name: 'needs-netns',
-      package: 'default',
-      runtime: 'http',
-      handler: 'bootstrap',
-      memory_size: 256,
-      timeout: 10,
-      code_type: 'zip',
-      func_code: { file: b64(await zipFiles({ bootstrap: 'exit 0' })) },
-    })
+    await weak.client.createFunction(
+      httpFunction('needs-netns', await zipFiles({ bootstrap: 'exit 0' })),
+    )
     const err = await weak.client.invoke('needs-netns', '{}').catch((e: unknown) => e)
     expect(err).toMatchObject({ status: 500, errorCode: 'FSS.0500' })
     expect((err as Error).message).toContain('need the bubblewrap sandbox')
