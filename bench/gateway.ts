@@ -12,6 +12,7 @@ import autocannon from 'autocannon'
 import { signRequest } from '../src/auth/index.js'
 import { zipDirectory } from '../test/helpers/code.js'
 import { freePort } from '../test/helpers/strato.js'
+import { countCpu, formatCpu, type CpuPerRequest } from './process-cpu.js'
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url))
 const REPO_ROOT = path.resolve(BENCH_DIR, '..')
@@ -87,10 +88,18 @@ interface Row {
   p50: number
   p99: number
   non2xx: number
+  /** CPU per request of the serving processes (`serverPid` and its children) and of autocannon. */
+  cpu: CpuPerRequest
 }
 
-async function load(target: string, url: string, connections: number): Promise<Row> {
+async function load(
+  target: string,
+  url: string,
+  connections: number,
+  serverPid: number,
+): Promise<Row> {
   await autocannon({ url, connections, duration: 2 })
+  const cpu = countCpu(serverPid)
   const r = await autocannon({ url, connections, duration: DURATION_S })
   const row = {
     target,
@@ -99,9 +108,10 @@ async function load(target: string, url: string, connections: number): Promise<R
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx + r.errors,
+    cpu: cpu(r.requests.total),
   }
   console.log(
-    `  ${target} c=${connections}: ${Math.round(row.reqPerSec)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, failures ${row.non2xx}`,
+    `  ${target} c=${connections}: ${Math.round(row.reqPerSec)} req/s, p50 ${row.p50} ms, p99 ${row.p99} ms, failures ${row.non2xx}; ${formatCpu(row.cpu)}`,
   )
   return row
 }
@@ -134,13 +144,15 @@ async function main(): Promise<void> {
     const directUrl = `http://127.0.0.1:${directPort}/bench/hello?q=1`
     await waitHttp(directUrl)
     for (const c of CONNECTIONS) {
-      rows.push(await load('Express directly', directUrl, c))
+      rows.push(await load('Express directly', directUrl, c, direct.pid ?? 0))
     }
     direct.kill('SIGKILL')
 
     const port = await freePort()
     const gatewayPort = await freePort()
-    const strato = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'main.js')], {
+    // BENCH_STRATO_NODE_ARGS: extra node flags for Strato, e.g. '--cpu-prof --cpu-prof-dir=/tmp/p'.
+    const nodeArgs = (process.env.BENCH_STRATO_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+    const strato = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'dist', 'main.js')], {
       env: {
         PATH: process.env.PATH,
         STRATO_PORT: String(port),
@@ -191,6 +203,7 @@ async function main(): Promise<void> {
             `gateway → HTTP function (max ${max} inst., concurrent_num ${concurrentNum})`,
             url,
             c,
+            strato.pid ?? 0,
           ),
         )
       }

@@ -48,6 +48,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     stateDir: path.join(config.dataDir, 'sandbox'),
     uidBase: config.sandboxUidBase,
     uidCount: 65_536,
+    pythonCommand: config.pythonCommand,
   })
   if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
     await store.close()
@@ -101,7 +102,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
       // FunctionGraph's default memory size; other sizes get cells once they are launched.
       launcher.prewarm(family as RuntimeFamily, 128)
       if (family === 'node') {
-        launcher.prewarm('http', 128) // the relay of HTTP functions runs on Node.js
+        launcher.prewarm('http', 128) // the guest of HTTP functions runs on Node.js
       }
     }
   }

@@ -1,8 +1,8 @@
 'use strict'
 // Strato's guest for HTTP functions: starts the function's own web server (its `bootstrap`), waits
-// until it listens on 127.0.0.1:8000, then opens a relay socket (raw bytes, no HTTP parsing) that
-// the host sends requests through, and says `ready`. It speaks the same frames on fd 3 as the
-// other guests (src/runtime/protocol.ts) for its life cycle; requests never travel as frames.
+// until it listens on 127.0.0.1:8000, and says `ready`. It speaks the same frames on fd 3 as the
+// other guests (src/runtime/protocol.ts) for its life cycle; requests never pass through it: Strato
+// connects to the server itself, from inside the instance's network namespace (its NetnsDialer).
 // Each instance has its own network namespace, so every instance can listen on port 8000.
 
 const fs = require('node:fs')
@@ -21,7 +21,7 @@ let outputTail = ''
 const io = createGuestIo({
   maxLogBytes: MAX_LOG_BYTES,
   onFrame(header) {
-    // Requests come through the relay socket, not as frames.
+    // Requests go straight to the server, not through frames.
     if (header.t === 'specialise') void specialise(header)
   },
 })
@@ -115,45 +115,12 @@ async function specialise(header) {
   }
   if (exited) return
   listening = true
-  try {
-    await startRelay()
-  } catch (err) {
-    initError('RuntimeStartFailed', 'The relay socket could not be opened: ' + err.message)
-    return
-  }
   send({ t: 'ready', out: io.outBytes() })
-}
-
-// ---- the relay: raw bytes between the host's socket and the server -------------------------
-// The host speaks HTTP to the function's server itself, through this Unix socket in the instance's
-// own run dir (the network namespace keeps port 8000 out of the host's reach). No HTTP is parsed
-// here: each connection is piped to a connection of its own to 127.0.0.1:8000.
-function startRelay() {
-  const socketPath = path.join(env.STRATO_RUN_DIR || '/run/strato', 'http.sock')
-  const relay = net.createServer((conn) => {
-    const upstream = net.connect(PORT, '127.0.0.1')
-    upstream.setNoDelay(true)
-    conn.setNoDelay(true)
-    conn.pipe(upstream)
-    upstream.pipe(conn)
-    const closeBoth = () => {
-      conn.destroy()
-      upstream.destroy()
-    }
-    conn.on('error', closeBoth)
-    upstream.on('error', closeBoth)
-    conn.on('close', () => upstream.destroy())
-    upstream.on('close', () => conn.destroy())
-  })
-  return new Promise((resolve, reject) => {
-    relay.once('error', reject)
-    relay.listen(socketPath, () => resolve())
-  })
 }
 
 process.on('uncaughtException', (err) => {
   writeOut(
-    Buffer.from('[strato] relay error: ' + (err && err.stack ? err.stack : String(err)) + '\n'),
+    Buffer.from('[strato] guest error: ' + (err && err.stack ? err.stack : String(err)) + '\n'),
   )
   process.exit(70)
 })

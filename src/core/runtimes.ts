@@ -39,7 +39,7 @@ export type RuntimeName = (typeof FUNCTIONGRAPH_RUNTIMES)[number]
 
 /**
  * The families Strato has a guest runtime for. `http` runs the function's own web server
- * (`bootstrap`), reached through a Node.js relay inside the sandbox.
+ * (`bootstrap`), which Strato connects to inside the instance's network namespace.
  */
 export type RuntimeFamily = 'node' | 'python' | 'http'
 

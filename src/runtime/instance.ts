@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
+import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
 import {
   Limits,
@@ -24,6 +25,7 @@ import {
   type HostFrame,
   type InvokeFrame,
 } from './protocol.js'
+import type { InstanceNetwork } from './netns-dialer.js'
 import { PROCESSES, type CellPlan, type GuestPaths } from './sandbox.js'
 
 /**
@@ -88,8 +90,8 @@ export interface Specialisation {
   readonly memorySizeMb: number
   /** Invocations the instance may serve at once (`concurrent_num`; 1 for most runtimes). */
   readonly concurrency: number
-  /** HTTP functions: requests go to the guest's relay socket in `<instanceDir>/run`. */
-  readonly httpRelay?: boolean
+  /** HTTP functions: how requests reach the server on port 8000 in the instance's namespace. */
+  readonly network?: InstanceNetwork
   /** 0 when there is no initializer. */
   readonly initializerTimeoutMs: number
 }
@@ -139,8 +141,9 @@ export class Instance {
   readonly id: string
   memorySizeMb = 0
   readonly #child: ChildProcess
-  /** HTTP functions: kept-alive connections to the guest's relay socket (raw bytes to :8000). */
-  #relay: { readonly socketPath: string; readonly agent: http.Agent } | undefined
+  /** HTTP functions: kept-alive connections straight to the server on port 8000. */
+  #httpAgent: http.Agent | undefined
+  #network: InstanceNetwork | undefined
   readonly #control: Socket
   readonly #decoder = new FrameDecoder()
   readonly #spec: CellSpec
@@ -267,12 +270,6 @@ export class Instance {
     this.#state = 'starting'
     this.memorySizeMb = s.memorySizeMb
     this.#capacity = Math.max(1, s.concurrency)
-    if (s.httpRelay === true) {
-      this.#relay = {
-        socketPath: path.join(this.#spec.instanceDir, 'run', 'http.sock'),
-        agent: new http.Agent({ keepAlive: true, maxSockets: this.#capacity }),
-      }
-    }
     this.#initializerTimeoutMs = s.initializerTimeoutMs
     const ready = this.#awaitStartPhase(
       () =>
@@ -285,6 +282,30 @@ export class Instance {
     )
     this.#send({ t: 'specialise', env: s.env })
     await ready
+    if (s.network !== undefined) {
+      await this.#connectHttp(s.network)
+    }
+  }
+
+  /** The server listens (the guest said `ready`): hold its namespace and dial into it on demand. */
+  async #connectHttp(network: InstanceNetwork): Promise<void> {
+    const pid = this.#child.pid
+    if (pid === undefined) {
+      throw new StratoError('INSTANCE_START_FAILED', `Instance ${this.id} has no process.`)
+    }
+    this.#network = network
+    await network.open(this.id, pid, readProcessStartTime(pid))
+    const agent = new http.Agent({ keepAlive: true, maxSockets: this.#capacity })
+    // The agent asks for a connection when it has no free one; the dialer answers asynchronously.
+    agent.createConnection = (_options, callback?: (err: Error | null, s: Duplex) => void) => {
+      network.dial(this.id).then(
+        (socket) => callback?.(null, socket),
+        (err: Error) => callback?.(err, undefined as unknown as Duplex),
+      )
+      // No socket yet: the agent waits for the callback.
+      return undefined
+    }
+    this.#httpAgent = agent
   }
 
   /** Applies the function's memory and CPU to the instance's cgroup (no-op without one). */
@@ -450,13 +471,13 @@ export class Instance {
     this.#state = 'busy'
     const id = this.#nextId++
     if (input.http !== undefined) {
-      if (this.#relay === undefined) {
+      if (this.#httpAgent === undefined) {
         this.#state = this.#inflight.size === 0 ? 'idle' : 'busy'
         return Promise.reject(
           new StratoError('INTERNAL', `Instance ${this.id} is not an HTTP function's instance.`),
         )
       }
-      return this.#forwardHttp(id, input, input.http, this.#relay)
+      return this.#forwardHttp(id, input, input.http, this.#httpAgent)
     }
     const frame: InvokeFrame = {
       t: 'invoke',
@@ -492,15 +513,15 @@ export class Instance {
   }
 
   /**
-   * An HTTP function's request, as raw HTTP through the guest's relay to the function's server:
-   * parsed once here and once by the server, nothing in between. Deadlines and deaths are judged
-   * as for frames (the request is in `#inflight` under its id).
+   * An HTTP function's request, sent to the function's server over a connection made inside the
+   * instance's network namespace: parsed here and by the server, nothing in between. Deadlines and
+   * deaths are judged as for frames (the request is in `#inflight` under its id).
    */
   #forwardHttp(
     id: number,
     input: InvokeInput,
     request: HttpRequestMeta,
-    relay: { readonly socketPath: string; readonly agent: http.Agent },
+    agent: http.Agent,
   ): Promise<GuestOutcome> {
     return new Promise<GuestOutcome>((resolve, reject) => {
       this.#track(id, input, resolve, reject)
@@ -513,8 +534,7 @@ export class Instance {
       Object.assign(headers, input.headers, { 'content-length': String(input.payload.length) })
       const req = http.request(
         {
-          socketPath: relay.socketPath,
-          agent: relay.agent,
+          agent,
           method: request.method,
           path: request.query === '' ? request.path : `${request.path}?${request.query}`,
           headers: headers as http.OutgoingHttpHeaders,
@@ -932,7 +952,8 @@ export class Instance {
         }
       }
       this.#control.destroy()
-      this.#relay?.agent.destroy()
+      this.#httpAgent?.destroy()
+      this.#network?.close(this.id)
       // The cgroup holds every process of the instance, whatever session or group it moved to.
       await this.#spec.plan.release().catch(() => undefined)
       await this.#closed

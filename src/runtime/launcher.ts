@@ -185,7 +185,7 @@ export class InstanceLauncher {
 
   /**
    * Node's heap limit is fixed at boot, so Node cells are per memory size; Python's are not, nor
-   * are HTTP functions' (their relay is small; their server starts at specialisation).
+   * are HTTP functions' (their guest is small; their server starts at specialisation).
    */
   #keyOf(family: RuntimeFamily, memorySizeMb: number): CellKey {
     return family === 'node'
@@ -321,7 +321,8 @@ export class InstanceLauncher {
   }
 
   async launch(request: LaunchRequest): Promise<Instance> {
-    if (request.family === 'http' && !this.#options.sandbox.runsHttpFunctions) {
+    const network = this.#options.sandbox.network
+    if (request.family === 'http' && network === undefined) {
       throw new StratoError(
         'INSTANCE_START_FAILED',
         `HTTP functions need the bubblewrap sandbox (a network namespace per instance, so that each can listen on 127.0.0.1:8000, and FunctionGraph's runtime paths); this Strato runs at the '${this.#options.sandbox.level}' level.`,
@@ -361,16 +362,12 @@ export class InstanceLauncher {
         RUNTIME_CPU: String(request.cpuMillicores),
         RUNTIME_MAX_RESP_BODY_SIZE: String(Limits.SYNC_PAYLOAD_MAX_BYTES),
         STRATO_INSTANCE_ID: cell.id,
-        // Where an HTTP function's guest opens its relay socket.
-        ...(request.family !== 'http' || paths.runDir === undefined
-          ? {}
-          : { STRATO_RUN_DIR: paths.runDir }),
       }
       await cell.specialise({
         env,
         memorySizeMb: request.memorySizeMb,
         concurrency: request.family === 'python' ? 1 : request.concurrency,
-        httpRelay: request.family === 'http',
+        ...(request.family === 'http' && network !== undefined ? { network } : {}),
         initializerTimeoutMs:
           request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
       })

@@ -16,6 +16,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { RuntimeFamily } from '../core/index.js'
 import { CgroupManager, type InstanceCgroup } from './cgroups.js'
+import { NetnsDialer, type InstanceNetwork } from './netns-dialer.js'
 import { buildSeccompFilter } from './seccomp-filter.js'
 import { UidPool } from './uid-pool.js'
 
@@ -32,7 +33,6 @@ export const PROCESSES = 1024
 export const SANDBOX_CODE_ROOT = '/opt/function/code'
 const SANDBOX_DEPENDENCY_ROOT = '/opt/function/dependencies'
 const SANDBOX_GUEST_DIR = '/opt/function/runtime/strato'
-const SANDBOX_RUN_DIR = '/run/strato'
 /** The interpreters a sandbox offers (an HTTP function's bootstrap may start either). */
 export type Language = 'node' | 'python'
 
@@ -73,8 +73,6 @@ export interface GuestPaths {
   readonly codeRoot: string
   readonly dependencyRoot: string
   readonly tmpDir: string
-  /** A dir the guest may create sockets in, seen by the host as `<instanceDir>/run`. */
-  readonly runDir?: string
 }
 
 /** How to spawn one sandboxed instance, and what to undo when it is gone. */
@@ -98,10 +96,11 @@ export interface Sandbox {
   /** One line for the logs: what this level enforces and what it does not. */
   readonly description: string
   /**
-   * Whether HTTP functions can run: each instance needs its own network namespace with loopback
-   * up (every server listens on 127.0.0.1:8000) and FunctionGraph's interpreter paths.
+   * How Strato reaches HTTP functions' servers, or undefined where they cannot run: each instance
+   * needs its own network namespace with loopback up (every server listens on 127.0.0.1:8000)
+   * and FunctionGraph's interpreter paths.
    */
-  readonly runsHttpFunctions: boolean
+  readonly network: InstanceNetwork | undefined
   prepare(request: CellRequest): CellPlan
   /** Removes cgroups a crashed run left behind; returns how many instances they belonged to. */
   reapLeftovers(): Promise<number>
@@ -118,6 +117,8 @@ export interface SandboxOptions {
   readonly stateDir: string
   readonly uidBase: number
   readonly uidCount: number
+  /** Runs the trusted helper that dials into instances' network namespaces (HTTP functions). */
+  readonly pythonCommand: string
 }
 
 /** Names one data dir's cgroups (`strato/<scope>/<instance>`): opaque, stable across restarts. */
@@ -259,12 +260,12 @@ function rlimits(
 const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
   node: 1024 * MIB,
   python: 256 * MIB,
-  // The relay is Node; the function's own server is whatever its bootstrap starts.
+  // The guest is Node; the function's own server is whatever its bootstrap starts.
   http: 2048 * MIB,
 }
 
 class BubblewrapSandbox implements Sandbox {
-  readonly runsHttpFunctions = true
+  readonly network: NetnsDialer
   readonly level = 'bubblewrap' as const
   readonly description =
     'bubblewrap: mount, pid, net, ipc, uts and cgroup namespaces; read-only minimal root; private /tmp and /dev/shm; seccomp deny-list; per-instance cgroup (memory, pids, cpu) and unprivileged uid'
@@ -287,6 +288,7 @@ class BubblewrapSandbox implements Sandbox {
     this.#cgroups = cgroups
     this.#uids = new UidPool(options.uidBase, options.uidCount)
     this.#stateDir = options.stateDir
+    this.network = new NetnsDialer(options.pythonCommand)
     this.#seccompFile = path.join(options.stateDir, 'seccomp.bpf')
     fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
     fs.rmSync(this.#seccompFile, { force: true })
@@ -302,8 +304,9 @@ class BubblewrapSandbox implements Sandbox {
     return this.#cgroups.reapAll()
   }
 
-  close(): Promise<void> {
-    return this.#cgroups.close()
+  async close(): Promise<void> {
+    await this.network.stop()
+    await this.#cgroups.close()
   }
 
   /** Binds for the interpreter: nothing under /usr; else its install prefix at the same path. */
@@ -326,9 +329,6 @@ class BubblewrapSandbox implements Sandbox {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
       }
-      const run = path.join(request.instanceDir, 'run')
-      fs.mkdirSync(run, { mode: 0o700 })
-      fs.chownSync(run, uid, uid)
       // getpwuid must find the function's uid: os.userInfo() and Python's pwd module ask.
       const passwd = path.join(request.instanceDir, 'passwd')
       fs.writeFileSync(
@@ -396,10 +396,6 @@ class BubblewrapSandbox implements Sandbox {
         '--ro-bind',
         request.guestDir,
         SANDBOX_GUEST_DIR,
-        // The instance's own writable dir for sockets the host connects to (HTTP functions).
-        '--bind',
-        path.join(request.instanceDir, 'run'),
-        SANDBOX_RUN_DIR,
         ...[...new Set([request.interpreter, ...Object.values(request.interpreters)])].flatMap(
           (i) => this.#interpreterBinds(i),
         ),
@@ -451,7 +447,6 @@ class BubblewrapSandbox implements Sandbox {
           codeRoot: SANDBOX_CODE_ROOT,
           dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
           tmpDir: '/tmp',
-          runDir: SANDBOX_RUN_DIR,
         },
       }
     })
@@ -463,7 +458,7 @@ class BubblewrapSandbox implements Sandbox {
  * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
  */
 class UnshareSandbox implements Sandbox {
-  readonly runsHttpFunctions = false
+  readonly network = undefined
   readonly level = 'unshare' as const
   readonly description =
     'unshare: pid, net, ipc, uts and mount namespaces, per-instance cgroup and unprivileged uid; the host filesystem is visible (read through permissions), no seccomp filter'
@@ -546,7 +541,7 @@ class UnshareSandbox implements Sandbox {
  * first instruction. Both come with util-linux.
  */
 class RlimitSandbox implements Sandbox {
-  readonly runsHttpFunctions = false
+  readonly network = undefined
   readonly level = 'rlimits' as const
   readonly description =
     "WEAK: plain child processes running as Strato's own user with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups, seccomp or separate uid"
@@ -590,7 +585,7 @@ class RlimitSandbox implements Sandbox {
 }
 
 class NoSandbox implements Sandbox {
-  readonly runsHttpFunctions = false
+  readonly network = undefined
   readonly level = 'none' as const
   readonly description =
     'UNCONFINED: setpriv/prlimit (util-linux) not found, instances run as plain child processes without limits'

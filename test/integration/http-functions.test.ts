@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
 import { httpFunction, zipDirectory, zipFiles } from '../helpers/code.js'
-import { startTestStrato, tmpDir, type TestStrato } from '../helpers/strato.js'
+import { sandboxProcesses, startTestStrato, tmpDir, type TestStrato } from '../helpers/strato.js'
 
 let strato: TestStrato
 let client: StratoClient
@@ -174,6 +174,59 @@ describe('real web apps run unmodified as HTTP functions', () => {
       instances: { idle: number }
     }
     expect(info.instances.idle).toBeGreaterThanOrEqual(2)
+  })
+})
+
+/** The network helper (runtimes/host/netns-dialer.py) holding the namespace of `dataDir`'s instances. */
+function helperHolding(dataDir: string): number | undefined {
+  const namespaces = new Set(
+    sandboxProcesses(dataDir).map((pid) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/ns/net`)
+      } catch {
+        return ''
+      }
+    }),
+  )
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('netns-dialer.py')) {
+        continue
+      }
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        if (namespaces.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) {
+          return Number(pid)
+        }
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined
+}
+
+describe('Strato reaches the server inside the instance without a relay', () => {
+  test('connections the server closes are dialled again; a killed network helper is replaced', async () => {
+    // A server that closes every connection after one response: each request needs a new dial.
+    await deployHttp(
+      'one-shot',
+      await zipFiles({
+        'app.js': `require('http').createServer((q, s) => { s.setHeader('connection', 'close'); s.end('n' + q.url) }).listen(8000, '127.0.0.1')`,
+        bootstrap: 'node $RUNTIME_CODE_ROOT/app.js',
+      }),
+    )
+    for (let i = 0; i < 5; i++) {
+      expect(bodyOf(await call('one-shot', { httpMethod: 'GET', path: `/${i}` }))).toBe(`n/${i}`)
+    }
+    const helper = helperHolding(strato.dataDir)
+    expect(helper).toBeDefined()
+    process.kill(helper as number, 'SIGKILL')
+    await new Promise((r) => setTimeout(r, 100))
+    // The warm instance keeps serving: a new helper opens its namespace again.
+    expect(bodyOf(await call('one-shot', { httpMethod: 'GET', path: '/after' }))).toBe('n/after')
+    const again = helperHolding(strato.dataDir)
+    expect(again).toBeDefined()
+    expect(again).not.toBe(helper)
   })
 })
 
