@@ -159,14 +159,15 @@ export class RequestVerifier {
       // A signed content hash must be the body's: otherwise the signature would not cover it.
       throw new StratoError('SIGNATURE_MISMATCH', 'X-Sdk-Content-Sha256 does not match the body.')
     }
-    const candidates: string[] =
+    // Candidate payload hashes, each computed only when the one before it did not match.
+    const candidates: Array<() => string> =
       contentSha !== undefined
-        ? [contentSha]
+        ? [() => contentSha]
         : body === undefined || body.length === 0
-          ? [EMPTY_BODY_SHA256]
+          ? [() => EMPTY_BODY_SHA256]
           : // SDK quirk: a body given to the SDK as a pre-serialised string is hashed as
             // JSON.stringify(string), quotes included, while the bare string is sent.
-            [sha256Hex(body), sha256Hex(JSON.stringify(body.toString('utf8')))]
+            [() => sha256Hex(body), () => sha256Hex(JSON.stringify(body.toString('utf8')))]
     const given = Buffer.from(signature.toLowerCase(), 'utf8')
     for (const payloadHash of candidates) {
       const canonical = buildCanonicalRequest({
@@ -174,7 +175,7 @@ export class RequestVerifier {
         target: input.target,
         signedHeaders,
         header,
-        payloadHash,
+        payloadHash: payloadHash(),
       })
       const expected = Buffer.from(computeSignature(key.secretKey, sdkDate, canonical), 'utf8')
       if (expected.length === given.length && timingSafeEqual(expected, given)) {

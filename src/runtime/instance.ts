@@ -5,10 +5,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import type { Duplex } from 'node:stream'
+import { Pool } from 'undici'
 import type { Socket } from 'node:net'
 import {
   Limits,
@@ -142,7 +141,7 @@ export class Instance {
   memorySizeMb = 0
   readonly #child: ChildProcess
   /** HTTP functions: kept-alive connections straight to the server on port 8000. */
-  #httpAgent: http.Agent | undefined
+  #httpPool: Pool | undefined
   #network: InstanceNetwork | undefined
   readonly #control: Socket
   readonly #decoder = new FrameDecoder()
@@ -295,17 +294,20 @@ export class Instance {
     }
     this.#network = network
     await network.open(this.id, pid, readProcessStartTime(pid))
-    const agent = new http.Agent({ keepAlive: true, maxSockets: this.#capacity })
-    // The agent asks for a connection when it has no free one; the dialer answers asynchronously.
-    agent.createConnection = (_options, callback?: (err: Error | null, s: Duplex) => void) => {
-      network.dial(this.id).then(
-        (socket) => callback?.(null, socket),
-        (err: Error) => callback?.(err, undefined as unknown as Duplex),
-      )
-      // No socket yet: the agent waits for the callback.
-      return undefined
-    }
-    this.#httpAgent = agent
+    this.#httpPool = new Pool('http://127.0.0.1:8000', {
+      connections: this.#capacity,
+      pipelining: 1,
+      // The invocation's own deadline governs (timeouts go up to FunctionGraph's maximum).
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      // The pool asks for a connection when it has none free; the dialer makes it in the namespace.
+      connect: (_options, callback) => {
+        network.dial(this.id).then(
+          (socket) => callback(null, socket),
+          (err: Error) => callback(err, null),
+        )
+      },
+    })
   }
 
   /** Applies the function's memory and CPU to the instance's cgroup (no-op without one). */
@@ -471,13 +473,13 @@ export class Instance {
     this.#state = 'busy'
     const id = this.#nextId++
     if (input.http !== undefined) {
-      if (this.#httpAgent === undefined) {
+      if (this.#httpPool === undefined) {
         this.#state = this.#inflight.size === 0 ? 'idle' : 'busy'
         return Promise.reject(
           new StratoError('INTERNAL', `Instance ${this.id} is not an HTTP function's instance.`),
         )
       }
-      return this.#forwardHttp(id, input, input.http, this.#httpAgent)
+      return this.#forwardHttp(id, input, input.http, this.#httpPool)
     }
     const frame: InvokeFrame = {
       t: 'invoke',
@@ -521,72 +523,87 @@ export class Instance {
     id: number,
     input: InvokeInput,
     request: HttpRequestMeta,
-    agent: http.Agent,
+    pool: Pool,
   ): Promise<GuestOutcome> {
     return new Promise<GuestOutcome>((resolve, reject) => {
       this.#track(id, input, resolve, reject)
-      const headers: Record<string, string | readonly string[]> = {}
+      // Flat name/value pairs keep repeated headers; Strato's x-cff-* replace any the caller sent,
+      // and undici sets content-length from the body.
+      const headers: string[] = []
       for (const [k, v] of Object.entries(request.headers)) {
-        if (!HOP_BY_HOP_HEADERS.has(k.toLowerCase())) {
-          headers[k] = v
+        const lower = k.toLowerCase()
+        if (!HOP_BY_HOP_HEADERS.has(lower) && !Object.hasOwn(input.headers, lower)) {
+          if (typeof v === 'string') {
+            headers.push(k, v)
+          } else {
+            for (const one of v) {
+              headers.push(k, one)
+            }
+          }
         }
       }
-      Object.assign(headers, input.headers, { 'content-length': String(input.payload.length) })
-      const req = http.request(
+      for (const [k, v] of Object.entries(input.headers)) {
+        headers.push(k, v)
+      }
+      const parts: Buffer[] = []
+      let size = 0
+      let statusCode = 502
+      let raw: Buffer[] = []
+      let abort: ((err?: Error) => void) | undefined
+      pool.dispatch(
         {
-          agent,
           method: request.method,
           path: request.query === '' ? request.path : `${request.path}?${request.query}`,
-          headers: headers as http.OutgoingHttpHeaders,
+          headers,
+          body: input.payload,
         },
-        (res) => {
-          const parts: Buffer[] = []
-          let size = 0
-          res.on('data', (chunk: Buffer) => {
+        {
+          onConnect: (a: (err?: Error) => void) => {
+            abort = a
+          },
+          onHeaders: (status: number, rawHeaders: Buffer[]) => {
+            statusCode = status
+            raw = rawHeaders
+            return true
+          },
+          onData: (chunk: Buffer) => {
             size += chunk.length
             if (size > SYNC_RESULT_MAX_BYTES) {
-              res.destroy()
+              // Judged first: aborting reports an error of its own, which then finds nothing.
               this.#httpFailed(
                 id,
                 'ResponseTooLarge',
                 `The function's HTTP response body is over ${SYNC_RESULT_MAX_BYTES} bytes.`,
               )
-              return
+              abort?.()
+              return false
             }
             parts.push(chunk)
-          })
-          res.on('end', () => {
+            return true
+          },
+          onComplete: () => {
             const out: Record<string, string[]> = {}
-            for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-              const name = res.rawHeaders[i] ?? ''
+            for (let i = 0; i + 1 < raw.length; i += 2) {
+              const name = (raw[i] as Buffer).toString('latin1')
               const lower = name.toLowerCase()
               if (lower === 'content-length' || !HOP_BY_HOP_HEADERS.has(lower)) {
-                ;(out[name] ??= []).push(res.rawHeaders[i + 1] ?? '')
+                ;(out[name] ??= []).push((raw[i + 1] as Buffer).toString('latin1'))
               }
             }
             this.#httpAnswered(id, {
-              statusCode: res.statusCode ?? 502,
+              statusCode,
               headers: out,
               body: parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts, size),
             })
-          })
-          res.on('error', (err) =>
+          },
+          onError: (err: Error) =>
             this.#httpFailed(
               id,
               'FunctionServerError',
-              `The function's server broke off its response: ${err.message}.`,
+              `The function's server did not answer on port 8000: ${err.message}.`,
             ),
-          )
         },
       )
-      req.on('error', (err) =>
-        this.#httpFailed(
-          id,
-          'FunctionServerError',
-          `The function's server did not answer on port 8000: ${err.message}.`,
-        ),
-      )
-      req.end(input.payload)
     })
   }
 
@@ -952,7 +969,7 @@ export class Instance {
         }
       }
       this.#control.destroy()
-      this.#httpAgent?.destroy()
+      void this.#httpPool?.destroy().catch(() => undefined)
       this.#network?.close(this.id)
       // The cgroup holds every process of the instance, whatever session or group it moved to.
       await this.#spec.plan.release().catch(() => undefined)
