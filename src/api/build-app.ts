@@ -2,7 +2,6 @@
  * @module buildApp: the Fastify application with every route, the auth hook and the one error
  * mapper. It never listens; main.ts does, and tests may use inject().
  */
-import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import Fastify, {
   LogController,
@@ -10,7 +9,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyRequest,
 } from 'fastify'
-import { StratoError } from '../core/index.js'
+import { StratoError, newRequestId } from '../core/index.js'
 import type { PrecheckedRequest } from '../auth/index.js'
 import type { ApiDeps } from './deps.js'
 import { sendError, toStratoError } from './error-handler.js'
@@ -48,7 +47,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     loggerInstance: logger,
     // Per-request access logs cost more than the invocations they describe; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
-    genReqId: () => randomUUID(),
+    genReqId: newRequestId,
     // A 136-character URN is ordinary; the default 100 would answer 414.
     routerOptions: { maxParamLength: 1024 },
     // The default for bodies is 1 MiB; routes that take code or events set their own limits.

@@ -3,8 +3,8 @@
  * within each function's share of instances, and settles every attempt: success, retry (function
  * or system error) or a terminal failure, with its destination and dead letter.
  */
-import { randomUUID } from 'node:crypto'
 import {
+  newRequestId,
   AsyncErrorCodes,
   DEFAULT_ASYNC_SETTINGS,
   destinationFunctionUrn,
@@ -452,7 +452,7 @@ export class AsyncDispatcher {
     try {
       const target = await this.#o.resolve(event.projectId, destinationFunctionUrn(destination))
       return {
-        requestId: randomUUID(),
+        requestId: newRequestId(),
         projectId: event.projectId,
         functionId: target.fn.id,
         functionUrn: target.functionUrn,

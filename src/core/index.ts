@@ -48,6 +48,7 @@ export { formatInvocationLog } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
+export { newRequestId } from './request-id.js'
 export { HOP_BY_HOP_HEADERS, httpRequestFromEvent, wrapHttpResponse } from './http-function.js'
 export type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
 export {

@@ -8,11 +8,11 @@
  * Not Fastify: the gateway's hot path is one route lookup and one invocation, and its error bodies
  * are the gateway's own.
  */
-import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { RequestVerifier } from '../auth/index.js'
 import {
+  newRequestId,
   Limits,
   StratoError,
   HOP_BY_HOP_HEADERS,
@@ -94,7 +94,7 @@ export class ApigGateway {
     this.#appVerifier = options.appVerifier(() => undefined)
     this.#server = http.createServer((req, res) => {
       // One id per request: the invocation's, and the one an error body names.
-      const requestId = randomUUID()
+      const requestId = newRequestId()
       this.#handle(req, res, requestId).catch((err: unknown) => this.#fail(res, err, requestId))
     })
     this.#unsubscribe = options.onTriggersChanged(() => void this.reload())
