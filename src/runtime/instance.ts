@@ -600,7 +600,9 @@ export class Instance {
             this.#httpFailed(
               id,
               'FunctionServerError',
-              `The function's server did not answer on port 8000: ${err.message}.`,
+              raw.length === 0
+                ? `The function's server did not answer on port 8000: ${err.message}.`
+                : `The function's server broke off its response: ${err.message}.`,
             ),
         },
       )
