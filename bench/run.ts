@@ -21,6 +21,7 @@ import autocannon from 'autocannon'
 import type * as SdkCore from '@huaweicloud/huaweicloud-sdk-core'
 import type * as SdkFg from '@huaweicloud/huaweicloud-sdk-functiongraph'
 import { signRequest } from '../src/auth/index.js'
+import { countCpu, formatCpu, type CpuPerRequest } from './process-cpu.js'
 
 const require = createRequire(import.meta.url)
 const core = require('@huaweicloud/huaweicloud-sdk-core') as typeof SdkCore
@@ -56,7 +57,20 @@ const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,8,32')
   .split(',')
   .map((s) => Number(s.trim()))
   .filter((n) => Number.isInteger(n) && n > 0)
-const MAX_INSTANCES = [1, 4]
+/**
+ * Max instances and concurrent_num of each Strato throughput shape (`BENCH_SHAPES`, `MAXxNUM` list).
+ * The bare server serves every connection at once in one process; the like-for-like Strato shape
+ * is one instance with single-instance multi-concurrency (FunctionGraph's `concurrent_num`).
+ */
+const SHAPES = (process.env.BENCH_SHAPES ?? '1x1,4x1,1x100').split(',').map((s) => {
+  const [max, num] = s.trim().split('x').map(Number)
+  if (!Number.isInteger(max) || !Number.isInteger(num) || (max ?? 0) < 1 || (num ?? 0) < 1) {
+    throw new Error(`BENCH_SHAPES entries are MAXxCONCURRENT_NUM, e.g. 1x100; got '${s}'`)
+  }
+  return { max: max as number, concurrentNum: num as number }
+})
+/** Only the throughput phases (no cold start, warm latency or async): for quick runs. */
+const THROUGHPUT_ONLY = process.env.BENCH_THROUGHPUT_ONLY === '1'
 const ASYNC_CONNECTIONS = envInt('BENCH_ASYNC_CONNECTIONS', 32)
 const ASYNC_MAX_INSTANCES = envInt('BENCH_ASYNC_MAX_INSTANCES', 4)
 /** Only the async phase (accepted/s and drain rate): for quick runs while working on it. */
@@ -418,7 +432,9 @@ async function startStratoProcess(): Promise<Strato> {
   const port = await freePort()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strato-bench-'))
   dataDirs.add(dataDir)
-  const child = startChild('Strato', [STRATO_MAIN], {
+  // BENCH_STRATO_NODE_ARGS: extra node flags for Strato, e.g. '--cpu-prof --cpu-prof-dir=/tmp/p'.
+  const nodeArgs = (process.env.BENCH_STRATO_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')
+  const child = startChild('Strato', [...nodeArgs, STRATO_MAIN], {
     PATH: process.env.PATH,
     STRATO_PORT: String(port),
     STRATO_GATEWAY_PORT: '0',
@@ -651,6 +667,8 @@ async function sequential(
 interface LoadResult {
   target: string
   maxInstances: number | null
+  /** The function's concurrent_num (Strato rows only). */
+  concurrentNum: number | null
   connections: number
   reqPerSec: number
   latencyP50: number
@@ -666,15 +684,18 @@ interface LoadResult {
   durationS: number
   liveInstancesAfter?: number
   ratioToBare?: number
+  /** CPU per request of the server, its children and this process (Strato rows). */
+  cpu?: CpuPerRequest
 }
 
 async function load(
   target: string,
-  maxInstances: number | null,
+  shape: { max: number; concurrentNum: number } | null,
   url: string,
   headers: Record<string, string>,
   expectBody: string,
   connections: number,
+  serverPid?: number,
 ): Promise<LoadResult> {
   const opts: autocannon.Options = {
     url,
@@ -689,6 +710,7 @@ async function load(
   if (LOAD_WARMUP_S > 0) {
     await autocannon({ ...opts, duration: LOAD_WARMUP_S })
   }
+  const cpu = serverPid === undefined ? undefined : countCpu(serverPid)
   const r = await autocannon({ ...opts, duration: DURATION_S })
   const statusCodes: Record<string, number> = {}
   for (const [code, v] of Object.entries(r.statusCodeStats)) {
@@ -696,7 +718,8 @@ async function load(
   }
   const res: LoadResult = {
     target,
-    maxInstances,
+    maxInstances: shape?.max ?? null,
+    concurrentNum: shape?.concurrentNum ?? null,
     connections,
     reqPerSec: r.requests.average,
     latencyP50: r.latency.p50,
@@ -710,15 +733,16 @@ async function load(
     mismatches: r.mismatches,
     statusCodes,
     durationS: r.duration,
+    ...(cpu === undefined ? {} : { cpu: cpu(r.requests.total) }),
   }
-  const label = `${target}${maxInstances === null ? '' : ` (max ${maxInstances})`} c=${connections}`
+  const label = `${target}${shape === null ? '' : ` (max ${shape.max}, concurrent_num ${shape.concurrentNum})`} c=${connections}`
   if (res.non2xx > 0 || res.errors > 0 || res.mismatches > 0) {
     problems.push(
       `throughput ${label}: ${res.non2xx} non-2xx (${JSON.stringify(statusCodes)}), ${res.errors} errors (${res.timeouts} timeouts), ${res.mismatches} unexpected bodies, of ${res.requests + res.errors} requests`,
     )
   }
   console.log(
-    `  ${label}: ${Math.round(res.reqPerSec)} req/s, p50 ${res.latencyP50} ms, p99 ${res.latencyP99} ms, non-2xx ${res.non2xx}, errors ${res.errors}`,
+    `  ${label}: ${Math.round(res.reqPerSec)} req/s, p50 ${res.latencyP50} ms, p99 ${res.latencyP99} ms, non-2xx ${res.non2xx}, errors ${res.errors}${res.cpu === undefined ? '' : `; ${formatCpu(res.cpu)}`}`,
   )
   return res
 }
@@ -897,13 +921,14 @@ async function run(results: Results): Promise<void> {
   } else {
     await runSyncPhases(results, strato, bare, client, runId)
   }
-  await phase(
-    results,
-    `async: accepted/s (durable 202) with ${ASYNC_CONNECTIONS} connections for ${DURATION_S} s, then drain (max instances ${ASYNC_MAX_INSTANCES})`,
-    async () => {
-      results.async = await asyncBench(strato, client, runId)
-    },
-  )
+  if (!THROUGHPUT_ONLY)
+    await phase(
+      results,
+      `async: accepted/s (durable 202) with ${ASYNC_CONNECTIONS} connections for ${DURATION_S} s, then drain (max instances ${ASYNC_MAX_INSTANCES})`,
+      async () => {
+        results.async = await asyncBench(strato, client, runId)
+      },
+    )
 
   await cleanup()
   results.stratoLog = {
@@ -922,85 +947,93 @@ async function runSyncPhases(
 ): Promise<void> {
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 })
 
-  await phase(results, `cold start (${COLD_N} new functions, first invoke via SDK)`, async () => {
-    // One discarded round first: the very first instance pays for Strato's own lazy paths.
-    const urns: string[] = []
-    const samples: number[] = []
-    let failures = 0
-    for (let i = 0; i <= COLD_N; i++) {
-      const urn = await createFunction(client, `cold-${runId}-${i}`)
-      urns.push(urn)
-      const t0 = performance.now()
-      const ok = await sdkInvoke(client, urn).catch((err: unknown) => {
-        problems.push(`cold start invoke ${i}: ${describe(err)}`)
-        return false
-      })
-      const t = performance.now() - t0
-      if (!ok) {
-        failures++
-      } else if (i > 0) {
-        samples.push(t)
+  const skip = (name: string): boolean => {
+    if (THROUGHPUT_ONLY) {
+      console.log(`\n== ${name}: skipped (BENCH_THROUGHPUT_ONLY=1)`)
+    }
+    return THROUGHPUT_ONLY
+  }
+  if (!skip('cold start'))
+    await phase(results, `cold start (${COLD_N} new functions, first invoke via SDK)`, async () => {
+      // One discarded round first: the very first instance pays for Strato's own lazy paths.
+      const urns: string[] = []
+      const samples: number[] = []
+      let failures = 0
+      for (let i = 0; i <= COLD_N; i++) {
+        const urn = await createFunction(client, `cold-${runId}-${i}`)
+        urns.push(urn)
+        const t0 = performance.now()
+        const ok = await sdkInvoke(client, urn).catch((err: unknown) => {
+          problems.push(`cold start invoke ${i}: ${describe(err)}`)
+          return false
+        })
+        const t = performance.now() - t0
+        if (!ok) {
+          failures++
+        } else if (i > 0) {
+          samples.push(t)
+        }
       }
-    }
-    for (const urn of urns) {
-      await deleteFunction(client, urn)
-    }
-    await sleep(500) // let the deleted functions' instances go
-    results.coldStart = {
-      ...summarize(samples),
-      samplesMs: samples.map((v) => round(v)),
-      failures,
-    }
-    console.log(`  p50 ${ms(results.coldStart.p50)} ms, p90 ${ms(results.coldStart.p90)} ms`)
-  })
+      for (const urn of urns) {
+        await deleteFunction(client, urn)
+      }
+      await sleep(500) // let the deleted functions' instances go
+      results.coldStart = {
+        ...summarize(samples),
+        samplesMs: samples.map((v) => round(v)),
+        failures,
+      }
+      console.log(`  p50 ${ms(results.coldStart.p50)} ms, p90 ${ms(results.coldStart.p90)} ms`)
+    })
 
-  await phase(
-    results,
-    `warm latency (${WARM_N} sequential invokes after ${WARM_WARMUP} warm-up)`,
-    async () => {
-      const urn = await createFunction(client, `warm-${runId}`)
-      const signed = signedInvoke(strato, urn)
-      const bareRes = await send(
-        keepAlive,
-        bare.url,
-        'POST',
-        { 'content-type': 'application/json' },
-        EVENT_BODY,
-      )
-      const stratoRes = await send(keepAlive, signed.url, 'POST', signed.headers, EVENT_BODY)
-      results.bodies = { bare: bareRes.body, strato: stratoRes.body }
-      if (stratoRes.status !== 200 || stratoRes.body !== bareRes.body) {
-        problems.push(
-          `Strato answered ${stratoRes.status} ${JSON.stringify(stratoRes.body)}; the bare server ${bareRes.status} ${JSON.stringify(bareRes.body)}`,
+  if (!skip('warm latency'))
+    await phase(
+      results,
+      `warm latency (${WARM_N} sequential invokes after ${WARM_WARMUP} warm-up)`,
+      async () => {
+        const urn = await createFunction(client, `warm-${runId}`)
+        const signed = signedInvoke(strato, urn)
+        const bareRes = await send(
+          keepAlive,
+          bare.url,
+          'POST',
+          { 'content-type': 'application/json' },
+          EVENT_BODY,
         )
-      }
-      const rows: SequentialResult[] = []
-      rows.push(
-        await sequential('bare node:http', 'http.request keep-alive', async () => {
-          const r = await send(
-            keepAlive,
-            bare.url,
-            'POST',
-            { 'content-type': 'application/json' },
-            EVENT_BODY,
+        const stratoRes = await send(keepAlive, signed.url, 'POST', signed.headers, EVENT_BODY)
+        results.bodies = { bare: bareRes.body, strato: stratoRes.body }
+        if (stratoRes.status !== 200 || stratoRes.body !== bareRes.body) {
+          problems.push(
+            `Strato answered ${stratoRes.status} ${JSON.stringify(stratoRes.body)}; the bare server ${bareRes.status} ${JSON.stringify(bareRes.body)}`,
           )
-          return r.status === 200
-        }),
-      )
-      rows.push(await sequential('Strato', 'official SDK (v1)', () => sdkInvoke(client, urn)))
-      rows.push(
-        await sequential('Strato', 'http.request keep-alive (replayed signature)', async () => {
-          const r = await send(keepAlive, signed.url, 'POST', signed.headers, EVENT_BODY)
-          return r.status === 200
-        }),
-      )
-      for (const r of rows) {
-        console.log(`  ${r.target} via ${r.client}: p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms`)
-      }
-      results.warm = rows
-      await deleteFunction(client, urn)
-    },
-  )
+        }
+        const rows: SequentialResult[] = []
+        rows.push(
+          await sequential('bare node:http', 'http.request keep-alive', async () => {
+            const r = await send(
+              keepAlive,
+              bare.url,
+              'POST',
+              { 'content-type': 'application/json' },
+              EVENT_BODY,
+            )
+            return r.status === 200
+          }),
+        )
+        rows.push(await sequential('Strato', 'official SDK (v1)', () => sdkInvoke(client, urn)))
+        rows.push(
+          await sequential('Strato', 'http.request keep-alive (replayed signature)', async () => {
+            const r = await send(keepAlive, signed.url, 'POST', signed.headers, EVENT_BODY)
+            return r.status === 200
+          }),
+        )
+        for (const r of rows) {
+          console.log(`  ${r.target} via ${r.client}: p50 ${ms(r.p50)} ms, p99 ${ms(r.p99)} ms`)
+        }
+        results.warm = rows
+        await deleteFunction(client, urn)
+      },
+    )
   keepAlive.destroy()
 
   const bareByConnections = new Map<number, number>()
@@ -1026,9 +1059,28 @@ async function runSyncPhases(
   // The bare server has done its part; it should not share the CPU with Strato.
   await stopChild(bare.child)
 
-  for (const max of MAX_INSTANCES) {
-    await phase(results, `throughput: Strato, max instances = ${max}`, async () => {
-      const urn = await createFunction(client, `load${max}-${runId}`)
+  for (const shape of SHAPES) {
+    const { max, concurrentNum } = shape
+    const name = `max instances = ${max}, concurrent_num = ${concurrentNum}`
+    await phase(results, `throughput: Strato, ${name}`, async () => {
+      const urn = await createFunction(client, `load${max}x${concurrentNum}-${runId}`)
+      if (concurrentNum !== 1) {
+        await client.updateFunctionConfig(
+          new fg.UpdateFunctionConfigRequest()
+            .withFunctionUrn(urn)
+            .withBody(
+              new fg.UpdateFunctionConfigRequestBody()
+                .withFuncName(`load${max}x${concurrentNum}-${runId}`)
+                .withRuntime('Node.js18.15')
+                .withHandler('index.handler')
+                .withMemorySize(128)
+                .withTimeout(30)
+                .withStrategyConfig(
+                  new fg.StrategyConfig().withConcurrency(max).withConcurrentNum(concurrentNum),
+                ),
+            ),
+        )
+      }
       const updated = await client.updateFunctionMaxInstanceConfig(
         new fg.UpdateFunctionMaxInstanceConfigRequest()
           .withFunctionUrn(urn)
@@ -1050,7 +1102,15 @@ async function runSyncPhases(
         throw new Error(`signed replay request answered ${probe.status}: ${probe.body}`)
       }
       for (const c of CONNECTIONS) {
-        const r = await load('Strato', max, signed.url, signed.headers, probe.body, c)
+        const r = await load(
+          'Strato',
+          shape,
+          signed.url,
+          signed.headers,
+          probe.body,
+          c,
+          strato.child.proc.pid,
+        )
         r.liveInstancesAfter = await liveInstances(strato)
         const bareRps = bareByConnections.get(c)
         if (bareRps !== undefined && bareRps > 0) {
@@ -1059,9 +1119,7 @@ async function runSyncPhases(
         results.throughput.push(r)
       }
       if (!(await waitIdle(strato))) {
-        problems.push(
-          `max instances ${max}: Strato still had busy instances 5 s after the load ended`,
-        )
+        problems.push(`${name}: Strato still had busy instances 5 s after the load ended`)
       }
       await deleteFunction(client, urn)
     })
@@ -1110,6 +1168,7 @@ function report(results: Results): string {
       [
         'target',
         'max inst.',
+        'concurrent_num',
         'conns',
         'req/s',
         'p50 ms',
@@ -1118,10 +1177,12 @@ function report(results: Results): string {
         'errors',
         'Strato/bare',
         'instances',
+        'CPU µs/req Strato + instance',
       ],
       results.throughput.map((r) => [
         r.target,
         r.maxInstances === null ? '-' : String(r.maxInstances),
+        r.concurrentNum === null ? '-' : String(r.concurrentNum),
         String(r.connections),
         r.reqPerSec.toFixed(0),
         String(r.latencyP50),
@@ -1130,6 +1191,9 @@ function report(results: Results): string {
         String(r.errors),
         r.ratioToBare === undefined ? '-' : r.ratioToBare.toFixed(3),
         r.liveInstancesAfter === undefined ? '-' : String(r.liveInstancesAfter),
+        r.cpu === undefined
+          ? '-'
+          : `${r.cpu.stratoUs.toFixed(0)} + ${r.cpu.instancesUs.toFixed(0)}`,
       ]),
     ),
     '',
@@ -1224,7 +1288,7 @@ async function main(): Promise<number> {
         durationS: DURATION_S,
         loadWarmupS: LOAD_WARMUP_S,
         connections: CONNECTIONS,
-        maxInstances: MAX_INSTANCES,
+        shapes: SHAPES,
         asyncConnections: ASYNC_CONNECTIONS,
         asyncMaxInstances: ASYNC_MAX_INSTANCES,
         asyncOnly: ASYNC_ONLY,
