@@ -921,7 +921,7 @@ async function run(results: Results): Promise<void> {
   } else {
     await runSyncPhases(results, strato, bare, client, runId)
   }
-  if (!THROUGHPUT_ONLY)
+  if (!THROUGHPUT_ONLY) {
     await phase(
       results,
       `async: accepted/s (durable 202) with ${ASYNC_CONNECTIONS} connections for ${DURATION_S} s, then drain (max instances ${ASYNC_MAX_INSTANCES})`,
@@ -929,6 +929,7 @@ async function run(results: Results): Promise<void> {
         results.async = await asyncBench(strato, client, runId)
       },
     )
+  }
 
   await cleanup()
   results.stratoLog = {
@@ -953,7 +954,7 @@ async function runSyncPhases(
     }
     return THROUGHPUT_ONLY
   }
-  if (!skip('cold start'))
+  if (!skip('cold start')) {
     await phase(results, `cold start (${COLD_N} new functions, first invoke via SDK)`, async () => {
       // One discarded round first: the very first instance pays for Strato's own lazy paths.
       const urns: string[] = []
@@ -985,8 +986,9 @@ async function runSyncPhases(
       }
       console.log(`  p50 ${ms(results.coldStart.p50)} ms, p90 ${ms(results.coldStart.p90)} ms`)
     })
+  }
 
-  if (!skip('warm latency'))
+  if (!skip('warm latency')) {
     await phase(
       results,
       `warm latency (${WARM_N} sequential invokes after ${WARM_WARMUP} warm-up)`,
@@ -1034,6 +1036,7 @@ async function runSyncPhases(
         await deleteFunction(client, urn)
       },
     )
+  }
   keepAlive.destroy()
 
   const bareByConnections = new Map<number, number>()
