@@ -1,11 +1,32 @@
+import { createHmac } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 import { StratoError } from '../core/index.js'
-import { buildCanonicalRequest, computeSignature, sha256Hex } from './canonical-request.js'
+import {
+  buildCanonicalRequest,
+  computeSignature,
+  hmacSha256Hex,
+  sha256Hex,
+} from './canonical-request.js'
 import { RequestVerifier, signRequest } from './index.js'
 
 const VECTOR_TARGET = '/v2/p1/fgs/functions/urn:fss:r1:p1:function:default:hello:latest/invocations'
 
 describe('SDK-HMAC-SHA256', () => {
+  test('the two-hash HMAC equals node:crypto createHmac for empty, short, block-sized, long and non-ASCII keys', () => {
+    const keys = ['', 'k', 'test-sk', 'x'.repeat(64), 'y'.repeat(65), 'z'.repeat(200), 'clé-秘密']
+    const messages = ['', 'SDK-HMAC-SHA256\n20240101T000000Z\nabc', 'ü'.repeat(100)]
+    for (const key of keys) {
+      for (const message of messages) {
+        // Twice: the second call takes the cached pads.
+        for (let i = 0; i < 2; i++) {
+          expect(hmacSha256Hex(key, message)).toBe(
+            createHmac('sha256', key).update(message).digest('hex'),
+          )
+        }
+      }
+    }
+  })
+
   test('canonical request and signature match the reference test vector (§3.2)', () => {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
