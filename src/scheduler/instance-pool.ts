@@ -212,7 +212,7 @@ export class InstancePool implements Invoker {
       errorMessage: failed ? errorMessageOf(outcome.body) : undefined,
       output: outcome.log,
     }
-    this.#o.logs.append({ ...record, projectId: fn.projectId, functionId: fn.id })
+    this.#o.logs.append(record, fn.projectId, fn.id)
     return {
       kind: failed ? 'function-error' : 'success',
       body: outcome.body,

@@ -191,12 +191,17 @@ export interface FunctionTriggersTable {
   updated_at: number
 }
 
+/** `logs.db`: invocation logs live in their own file, written by a worker thread (ADR 0008). */
+export interface LogsDatabase {
+  invocation_logs: InvocationLogsTable
+}
+
+/** `strato.db`: everything else. */
 export interface Database {
   function_triggers: FunctionTriggersTable
   tenants: TenantsTable
   access_keys: AccessKeysTable
   functions: FunctionsTable
-  invocation_logs: InvocationLogsTable
   function_versions: FunctionVersionsTable
   function_aliases: FunctionAliasesTable
   function_events: FunctionEventsTable

@@ -1,10 +1,14 @@
 /**
- * @module Per-invocation logs, written in batches off the hot path and read by request id.
+ * @module Per-invocation logs, in their own SQLite file (`logs.db`): appended in batches that a
+ * worker thread writes, read here by function and request id (ADR 0008).
  */
-import type SQLite from 'better-sqlite3'
-import type { Kysely, Selectable } from 'kysely'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+import SQLite from 'better-sqlite3'
+import { Kysely, SqliteDialect, type Selectable } from 'kysely'
 import type { InvocationRecord } from '../core/index.js'
-import type { Database, InvocationLogsTable } from './database.js'
+import type { InvocationLogsTable, LogsDatabase } from './database.js'
 
 /** A stored invocation: what was recorded, and whose it is. */
 export interface StoredInvocation extends InvocationRecord {
@@ -18,14 +22,63 @@ export interface InvocationLogQuery {
   readonly limit: number
 }
 
-/** How long a batch may wait before it is written; a full batch is written at once. */
+/** How long a batch may wait before it goes to the writer; a full batch goes at once. */
 const FLUSH_DELAY_MS = 50
 const BATCH_ROWS = 500
+/** A synchronous flush waits this long for the writer before it reports the writer as stuck. */
+const SYNC_FLUSH_WAIT_MS = 10_000
 
-const INSERT_SQL = `insert or ignore into invocation_logs
-  (request_id, attempt, project_id, function_id, version, started_at, duration_ms, billed_ms,
-   memory_size_mb, memory_used_mb, error_type, error_message, output)
+const WRITER_SCRIPT = new URL('../../runtimes/host/invocation-log-writer.cjs', import.meta.url)
+const SQLITE_MODULE = createRequire(import.meta.url).resolve('better-sqlite3')
+
+const COLUMNS = `request_id, attempt, project_id, function_id, version, started_at, duration_ms,
+  billed_ms, memory_size_mb, memory_used_mb, error_type, error_message, output`
+
+const SCHEMA_SQL = `
+  create table if not exists invocation_logs (
+    request_id text not null,
+    attempt integer not null,
+    project_id text not null,
+    function_id text not null,
+    version text not null,
+    started_at integer not null,
+    duration_ms real not null,
+    billed_ms integer not null,
+    memory_size_mb integer not null,
+    memory_used_mb real not null,
+    error_type text,
+    error_message text,
+    output text not null,
+    constraint invocation_logs_pk primary key (request_id, attempt)
+  );
+  create index if not exists invocation_logs_by_function
+    on invocation_logs (function_id, started_at);`
+
+const INSERT_SQL = `insert or ignore into invocation_logs (${COLUMNS})
   values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+/** One row as the writer binds it: the columns of `COLUMNS`, in order. */
+type LogRow = readonly [
+  string,
+  number,
+  string,
+  string,
+  string,
+  number,
+  number,
+  number,
+  number,
+  number,
+  string | null,
+  string | null,
+  string,
+]
+
+type WriterMessage =
+  | { readonly rows: readonly LogRow[] }
+  | { readonly prune: { readonly functionId?: string; readonly before?: number } }
+  | { readonly done: Int32Array }
+  | { readonly ack: number }
 
 function fromRow(r: Selectable<InvocationLogsTable>): StoredInvocation {
   return {
@@ -46,57 +99,127 @@ function fromRow(r: Selectable<InvocationLogsTable>): StoredInvocation {
 }
 
 /**
- * Appends are queued in memory and written in one transaction through a prepared statement, so a
- * busy function costs one commit per batch rather than per invocation. `flush()` on shutdown writes
- * what is pending; a crash can lose the last ≤50 ms of logs, never an invocation's result.
+ * Data dirs from before `logs.db` kept the logs in `strato.db`: they are copied over once (a copy
+ * interrupted by a crash is simply done again: duplicates are ignored) and the old table dropped.
+ */
+function moveLegacyLogs(logs: SQLite.Database, main: SQLite.Database, mainFile: string): void {
+  const legacy = main
+    .prepare("select 1 from sqlite_master where type = 'table' and name = 'invocation_logs'")
+    .get()
+  if (legacy === undefined) {
+    return
+  }
+  logs.prepare('attach database ? as legacy').run(mainFile)
+  try {
+    logs.exec(
+      `insert or ignore into invocation_logs (${COLUMNS}) select ${COLUMNS} from legacy.invocation_logs`,
+    )
+  } finally {
+    logs.exec('detach database legacy')
+  }
+  main.exec('drop table invocation_logs')
+}
+
+/**
+ * Appends are queued in memory and handed to the writer thread in batches (one transaction each),
+ * so the event loop spends no time in SQLite for them. `flush()` waits until the writer has
+ * written everything appended so far; the async queue calls it before each of its commits, so an
+ * attempt's log is on disk no later than its settlement. A crash loses at most the last batch.
  */
 export class InvocationLogStore {
-  readonly #db: Kysely<Database>
-  readonly #insertBatch: (rows: readonly StoredInvocation[]) => void
-  #pending: StoredInvocation[] = []
-  #timer: NodeJS.Timeout | undefined
+  readonly #file: string
+  readonly #reader: SQLite.Database
+  readonly #db: Kysely<LogsDatabase>
   readonly #onError: (err: unknown) => void
+  #writer: Worker
+  #pending: LogRow[] = []
+  #timer: NodeJS.Timeout | undefined
+  /** Messages handed to the writer, and how many of them it has confirmed as done. */
+  #posted = 0
+  #confirmed = 0
+  /** Waiters for the writer's `{ ack }` answers, by number. */
+  readonly #acks = new Map<number, () => void>()
+  #lastAck = 0
+  #closed = false
 
-  constructor(db: Kysely<Database>, sqlite: SQLite.Database, onError: (err: unknown) => void) {
-    this.#db = db
+  /** Opens `<dataDir>/logs.db`, moving logs still kept in `strato.db` (`main`) into it. */
+  constructor(dataDir: string, main: SQLite.Database, onError: (err: unknown) => void) {
+    this.#file = path.join(dataDir, 'logs.db')
     this.#onError = onError
-    // The hot path's only write: a prepared statement in a transaction, not a query built per batch.
-    const insert = sqlite.prepare(INSERT_SQL)
-    this.#insertBatch = sqlite.transaction((rows: readonly StoredInvocation[]) => {
-      for (const r of rows) {
-        insert.run(
-          r.requestId,
-          r.attempt ?? 1,
-          r.projectId,
-          r.functionId,
-          r.version,
-          r.startedAtMs,
-          r.durationMs,
-          r.billedDurationMs,
-          r.memorySizeMb,
-          r.memoryUsedMb,
-          r.errorType ?? null,
-          r.errorMessage ?? null,
-          r.output,
-        )
-      }
-    })
+    this.#reader = new SQLite(this.#file)
+    this.#reader.pragma('journal_mode = WAL')
+    this.#reader.pragma('busy_timeout = 5000')
+    this.#reader.exec(SCHEMA_SQL)
+    moveLegacyLogs(this.#reader, main, main.name)
+    this.#db = new Kysely<LogsDatabase>({ dialect: new SqliteDialect({ database: this.#reader }) })
+    this.#writer = this.#startWriter()
   }
 
-  append(entry: StoredInvocation): void {
-    this.#pending.push(entry)
+  #startWriter(): Worker {
+    const writer = new Worker(WRITER_SCRIPT, {
+      workerData: { file: this.#file, sqliteModule: SQLITE_MODULE, insertSql: INSERT_SQL },
+    })
+    writer.on('message', (m: { error?: string; ack?: number }) => {
+      if (m.error !== undefined) {
+        this.#onError(new Error(`invocation log writer: ${m.error}`))
+      }
+      if (m.ack !== undefined) {
+        const resolve = this.#acks.get(m.ack)
+        this.#acks.delete(m.ack)
+        resolve?.()
+      }
+    })
+    writer.on('error', (err) => this.#onError(err))
+    writer.on('exit', (code) => {
+      if (!this.#closed && this.#writer === writer) {
+        // Batches it had not written are lost; later ones go to a new writer.
+        this.#onError(new Error(`invocation log writer exited (code ${code}); starting another`))
+        this.#confirmed = this.#posted
+        for (const resolve of this.#acks.values()) {
+          resolve()
+        }
+        this.#acks.clear()
+        this.#writer = this.#startWriter()
+      }
+    })
+    // The writer never keeps Strato alive; close() finishes its work first.
+    writer.unref()
+    return writer
+  }
+
+  #post(message: WriterMessage): void {
+    this.#writer.postMessage(message)
+    this.#posted++
+  }
+
+  append(record: InvocationRecord, projectId: string, functionId: string): void {
+    this.#pending.push([
+      record.requestId,
+      record.attempt ?? 1,
+      projectId,
+      functionId,
+      record.version,
+      record.startedAtMs,
+      record.durationMs,
+      record.billedDurationMs,
+      record.memorySizeMb,
+      record.memoryUsedMb,
+      record.errorType ?? null,
+      record.errorMessage ?? null,
+      record.output,
+    ])
     if (this.#pending.length >= BATCH_ROWS) {
-      this.flush()
+      this.#handOver()
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined
-        this.flush()
+        this.#handOver()
       }, FLUSH_DELAY_MS)
     }
   }
 
-  /** Writes everything queued so far (synchronously: better-sqlite3 blocks for the batch). */
-  flush(): void {
+  /** Gives what is queued to the writer, without waiting for it. */
+  #handOver(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined
@@ -104,18 +227,61 @@ export class InvocationLogStore {
     if (this.#pending.length === 0) {
       return
     }
-    const batch = this.#pending
+    const rows = this.#pending
     this.#pending = []
-    try {
-      this.#insertBatch(batch)
-    } catch (err) {
-      this.#onError(err)
+    this.#post({ rows })
+  }
+
+  /**
+   * Returns once every log appended so far is committed. It blocks the event loop for as long as
+   * the writer needs, so it is for the async queue's commits and shutdown; reads use `#settled`.
+   * (A writer that died holding rows is replaced; those rows are lost, as in a crash.)
+   */
+  flush(): void {
+    this.#handOver()
+    const upTo = this.#posted
+    if (this.#confirmed >= upTo || this.#closed) {
+      return
+    }
+    const done = new Int32Array(new SharedArrayBuffer(4))
+    this.#writer.postMessage({ done } satisfies WriterMessage)
+    const outcome = Atomics.wait(done, 0, 0, SYNC_FLUSH_WAIT_MS)
+    this.#confirmed = Math.max(this.#confirmed, upTo)
+    if (outcome === 'timed-out') {
+      this.#onError(
+        new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
+      )
     }
   }
 
-  /** Newest first. Flushes first so a log is readable right after its invocation returns. */
+  /** Resolves once every log appended so far is committed, without blocking the event loop. */
+  async #settled(): Promise<void> {
+    this.#handOver()
+    const upTo = this.#posted
+    if (this.#confirmed >= upTo || this.#closed) {
+      return
+    }
+    const ack = ++this.#lastAck
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#acks.delete(ack)
+        this.#onError(
+          new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
+        )
+        resolve()
+      }, SYNC_FLUSH_WAIT_MS)
+      this.#acks.set(ack, () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      this.#writer.postMessage({ ack } satisfies WriterMessage)
+    })
+    this.#confirmed = Math.max(this.#confirmed, upTo)
+  }
+
+  /** Newest first; a log is readable as soon as its invocation has returned. */
   async list(query: InvocationLogQuery): Promise<StoredInvocation[]> {
-    this.flush()
+    await this.#settled()
     let q = this.#db
       .selectFrom('invocation_logs')
       .selectAll()
@@ -131,20 +297,26 @@ export class InvocationLogStore {
     return rows.map(fromRow)
   }
 
-  /** Deletes logs of a function (on function delete) and logs older than `before`. */
+  /** Deletes logs of a function (on function delete) and logs older than `before`, in the writer. */
   async prune(options: { functionId?: string; before?: Date }): Promise<void> {
+    this.#handOver()
+    this.#post({
+      prune: {
+        ...(options.functionId === undefined ? {} : { functionId: options.functionId }),
+        ...(options.before === undefined ? {} : { before: options.before.getTime() }),
+      },
+    })
+    await this.#settled()
+  }
+
+  /** Writes what is pending, stops the writer and closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return
+    }
     this.flush()
-    if (options.functionId !== undefined) {
-      await this.#db
-        .deleteFrom('invocation_logs')
-        .where('function_id', '=', options.functionId)
-        .execute()
-    }
-    if (options.before !== undefined) {
-      await this.#db
-        .deleteFrom('invocation_logs')
-        .where('started_at', '<', options.before.getTime())
-        .execute()
-    }
+    this.#closed = true
+    await this.#writer.terminate()
+    await this.#db.destroy()
   }
 }

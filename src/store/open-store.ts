@@ -76,7 +76,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const secrets = SecretBox.openInDataDir(options.dataDir)
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
-  const logs = new InvocationLogStore(db, sqlite, options.onBackgroundError)
+  const logs = new InvocationLogStore(options.dataDir, sqlite, options.onBackgroundError)
   const asyncQueue = new SqliteAsyncQueue(sqlite, {
     leaseGraceMs: options.asyncQueue?.leaseGraceMs ?? 30_000,
     fsync: options.asyncQueue?.fsync ?? true,
@@ -104,6 +104,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     async close() {
       logs.flush()
       asyncQueue.close()
+      await logs.close()
       await db.destroy()
       lock.release()
     },
