@@ -127,9 +127,16 @@ export class AsyncDispatcher {
     this.#pump()
   }
 
-  /** Attempts in flight, for `GET /strato/info`. */
-  stats(): { inflight: number } {
-    return { inflight: this.#inflight }
+  /**
+   * For `GET /strato/info`: attempts running on instances, and attempts that have run and whose
+   * settlement waits for its commit.
+   */
+  stats(): { inflight: number; settling: number } {
+    let running = 0
+    for (const n of this.#inflightByFunction.values()) {
+      running += n
+    }
+    return { inflight: running, settling: this.#inflight - running }
   }
 
   stop(): void {
@@ -211,8 +218,25 @@ export class AsyncDispatcher {
       event.functionId,
       (this.#inflightByFunction.get(event.functionId) ?? 0) + 1,
     )
+    let roomFreed = false
+    // The function's room counts instance slots: an attempt gives its slot back when it has run,
+    // not when its settlement is committed (that waits for its log to be written, ADR 0008).
+    const freeRoom = (): void => {
+      if (roomFreed) {
+        return
+      }
+      roomFreed = true
+      const n = (this.#inflightByFunction.get(event.functionId) ?? 1) - 1
+      if (n <= 0) {
+        this.#inflightByFunction.delete(event.functionId)
+      } else {
+        this.#inflightByFunction.set(event.functionId, n)
+      }
+    }
     this.#attempt(event)
       .then(async (settlement) => {
+        freeRoom()
+        this.#pump()
         if (this.#abandoned) {
           return // shutting down: the lease stays, and the next start retries the event
         }
@@ -229,13 +253,8 @@ export class AsyncDispatcher {
         this.#o.logger.error({ err, requestId: event.requestId }, 'settling an async event failed'),
       )
       .finally(() => {
+        freeRoom()
         this.#inflight--
-        const n = (this.#inflightByFunction.get(event.functionId) ?? 1) - 1
-        if (n <= 0) {
-          this.#inflightByFunction.delete(event.functionId)
-        } else {
-          this.#inflightByFunction.set(event.functionId, n)
-        }
         if (this.#inflight === 0) {
           for (const resolve of this.#idleWaiters.splice(0)) {
             resolve()

@@ -140,6 +140,8 @@ export class InvocationLogStore {
   /** Waiters for the writer's `{ ack }` answers, by number. */
   readonly #acks = new Map<number, () => void>()
   #lastAck = 0
+  /** The wait `whenWritten` callers of this turn share. */
+  #turnWait: Promise<void> | undefined
   #closed = false
 
   /** Opens `<dataDir>/logs.db`, moving logs still kept in `strato.db` (`main`) into it. */
@@ -234,7 +236,7 @@ export class InvocationLogStore {
 
   /**
    * Returns once every log appended so far is committed. It blocks the event loop for as long as
-   * the writer needs, so it is for the async queue's commits and shutdown; reads use `#settled`.
+   * the writer needs, so it is for shutdown; the async queue uses `whenWritten`, reads `#settled`.
    * (A writer that died holding rows is replaced; those rows are lost, as in a crash.)
    */
   flush(): void {
@@ -277,6 +279,27 @@ export class InvocationLogStore {
       this.#writer.postMessage({ ack } satisfies WriterMessage)
     })
     this.#confirmed = Math.max(this.#confirmed, upTo)
+  }
+
+  /**
+   * Resolves once every log appended so far (and in this event-loop turn) is committed. The calls
+   * of one turn share one round trip to the writer: the async queue asks this per settlement.
+   */
+  whenWritten(): Promise<void> {
+    if (this.#turnWait !== undefined) {
+      return this.#turnWait
+    }
+    if (this.#pending.length === 0 && this.#confirmed >= this.#posted) {
+      return Promise.resolve()
+    }
+    const wait = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.#turnWait = undefined
+        void this.#settled().then(resolve)
+      })
+    })
+    this.#turnWait = wait
+    return wait
   }
 
   /** Newest first; a log is readable as soon as its invocation has returned. */

@@ -81,7 +81,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     leaseGraceMs: options.asyncQueue?.leaseGraceMs ?? 30_000,
     fsync: options.asyncQueue?.fsync ?? true,
     onError: options.onBackgroundError,
-    beforeCommit: () => logs.flush(),
+    logsWritten: () => logs.whenWritten(),
+    flushLogs: () => logs.flush(),
   })
   const code = new CodeStore(options.dataDir, {
     ...DEFAULT_CODE_LIMITS,

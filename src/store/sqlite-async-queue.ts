@@ -32,10 +32,12 @@ export interface SqliteAsyncQueueOptions {
   readonly fsync: boolean
   readonly onError: (err: unknown) => void
   /**
-   * Runs before each group commit. The store flushes pending invocation logs here, so an
-   * attempt's log is on disk no later than the attempt's settlement.
+   * Resolves once every invocation log appended so far is on disk. A settlement waits for it
+   * before it joins a group commit, so an attempt's log is never later than its settlement.
    */
-  readonly beforeCommit?: () => void
+  readonly logsWritten?: () => Promise<void>
+  /** The same, synchronously: for close(), which settles everything still waiting. */
+  readonly flushLogs?: () => void
 }
 
 interface Pending<T> {
@@ -95,6 +97,8 @@ export class SqliteAsyncQueue implements AsyncQueue {
   readonly #listeners: Array<() => void> = []
   #enqueues: Array<Pending<NewAsyncEvent>> = []
   #settles: Array<Pending<Settling>> = []
+  /** Settlements whose attempt's log is not yet confirmed on disk (`logsWritten`). */
+  readonly #awaitingLogs = new Set<Pending<Settling>>()
   #scheduled = false
   #closed = false
   #rotation = 0
@@ -234,9 +238,6 @@ export class SqliteAsyncQueue implements AsyncQueue {
     if (this.#enqueues.length === 0 && this.#settles.length === 0) {
       return
     }
-    if (this.#settles.length > 0) {
-      this.#o.beforeCommit?.()
-    }
     const enqueues = this.#enqueues
     const settles = this.#settles
     this.#enqueues = []
@@ -291,8 +292,23 @@ export class SqliteAsyncQueue implements AsyncQueue {
       return Promise.resolve(false)
     }
     return new Promise<boolean>((resolve, reject) => {
-      this.#settles.push({ item: { event, settlement }, resolve, reject })
-      this.#schedule()
+      const pending: Pending<Settling> = { item: { event, settlement }, resolve, reject }
+      const logged = this.#o.logsWritten?.()
+      if (logged === undefined) {
+        this.#settles.push(pending)
+        this.#schedule()
+        return
+      }
+      this.#awaitingLogs.add(pending)
+      const join = (): void => {
+        // close() may have taken it already.
+        if (this.#awaitingLogs.delete(pending)) {
+          this.#settles.push(pending)
+          this.#schedule()
+        }
+      }
+      // A log that could not be written is reported by the log store; the settlement still counts.
+      logged.then(join, join)
     })
   }
 
@@ -507,6 +523,11 @@ export class SqliteAsyncQueue implements AsyncQueue {
 
   /** Writes what is pending; later enqueues are refused and settlements ignored. */
   close(): void {
+    if (this.#awaitingLogs.size > 0) {
+      this.#o.flushLogs?.()
+      this.#settles.push(...this.#awaitingLogs)
+      this.#awaitingLogs.clear()
+    }
     this.flush()
     this.#closed = true
   }
