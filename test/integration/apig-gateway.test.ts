@@ -188,6 +188,39 @@ describe('the trigger API through the official SDK', () => {
     agent.destroy()
   })
 
+  test('deleting a function or the version a trigger serves takes its routes off the gateway at once', async () => {
+    await client.createFunction(inlineFunction('apig-doomed', ECHO))
+    const urn = await urnOf('apig-doomed')
+    await createTrigger(urn, { name: 'doomed_latest', path: '/doomed/latest', method: 'GET' })
+    const published = await sdk.createFunctionVersion(
+      new fg.CreateFunctionVersionRequest()
+        .withFunctionUrn(urn)
+        .withBody(new fg.CreateFunctionVersionRequestBody().withVersion('v1')),
+    )
+    expect(published.version).toBe('v1')
+    const base = urn.replace(/:latest$/, '')
+    await createTrigger(`${base}:v1`, { name: 'doomed_v1', path: '/doomed/v1', method: 'GET' })
+    const agent = new http.Agent({ keepAlive: true })
+    expect((await request(agent, 'GET', `${gateway}/doomed/latest`)).status).toBe(200)
+    expect((await request(agent, 'GET', `${gateway}/doomed/v1`)).status).toBe(200)
+
+    await sdk.deleteFunction(new fg.DeleteFunctionRequest().withFunctionUrn(`${base}:v1`))
+    const versionGone = await request(agent, 'GET', `${gateway}/doomed/v1`)
+    expect([versionGone.status, JSON.parse(versionGone.body.toString()).error_code]).toEqual([
+      404,
+      'APIG.0101',
+    ])
+    expect((await request(agent, 'GET', `${gateway}/doomed/latest`)).status).toBe(200)
+
+    await sdk.deleteFunction(new fg.DeleteFunctionRequest().withFunctionUrn(base))
+    const functionGone = await request(agent, 'GET', `${gateway}/doomed/latest`)
+    expect([functionGone.status, JSON.parse(functionGone.body.toString()).error_code]).toEqual([
+      404,
+      'APIG.0101',
+    ])
+    agent.destroy()
+  })
+
   test('refusals: unsupported type, bad path, same path twice, same name twice, more than 10', async () => {
     await client.createFunction(inlineFunction('apig-limits', ECHO))
     const urn = await urnOf('apig-limits')

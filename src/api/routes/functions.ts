@@ -303,10 +303,15 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       if (q !== undefined && q.version !== 'latest') {
         // A published version: only that snapshot goes (refused while an alias routes to it).
         await store.versions.deleteVersion(latest, q.version)
+        // Its triggers go with it, and the gateway drops their routes at once.
+        await store.triggers.deleteAll(latest.id, q.version)
         await afterChange(latest.id, q.version)
         return reply.code(204).send()
       }
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
+      // Triggers first, through their store: the gateway drops their routes at once (the rows
+      // would go with the function by cascade, but without telling anyone).
+      await store.triggers.deleteAll(latest.id)
       await store.functions.delete(latest)
       await store.versions.deleteAllOf(latest)
       await store.testEvents.deleteAllOf(latest.id)
