@@ -188,7 +188,7 @@ describe('the trigger API through the official SDK', () => {
     agent.destroy()
   })
 
-  test('deleting a function or the version a trigger serves takes its routes off the gateway at once', async () => {
+  test('deleting a function, the version or the alias a trigger serves takes its routes off the gateway at once', async () => {
     await client.createFunction(inlineFunction('apig-doomed', ECHO))
     const urn = await urnOf('apig-doomed')
     await createTrigger(urn, { name: 'doomed_latest', path: '/doomed/latest', method: 'GET' })
@@ -200,7 +200,26 @@ describe('the trigger API through the official SDK', () => {
     expect(published.version).toBe('v1')
     const base = urn.replace(/:latest$/, '')
     await createTrigger(`${base}:v1`, { name: 'doomed_v1', path: '/doomed/v1', method: 'GET' })
+    await sdk.createVersionAlias(
+      new fg.CreateVersionAliasRequest()
+        .withFunctionUrn(base)
+        .withBody(new fg.CreateVersionAliasRequestBody().withName('live').withVersion('latest')),
+    )
+    await createTrigger(`${base}:!live`, {
+      name: 'doomed_alias',
+      path: '/doomed/alias',
+      method: 'GET',
+    })
     const agent = new http.Agent({ keepAlive: true })
+    expect((await request(agent, 'GET', `${gateway}/doomed/alias`)).status).toBe(200)
+    await sdk.deleteVersionAlias(
+      new fg.DeleteVersionAliasRequest().withFunctionUrn(base).withAliasName('live'),
+    )
+    const aliasGone = await request(agent, 'GET', `${gateway}/doomed/alias`)
+    expect([aliasGone.status, JSON.parse(aliasGone.body.toString()).error_code]).toEqual([
+      404,
+      'APIG.0101',
+    ])
     expect((await request(agent, 'GET', `${gateway}/doomed/latest`)).status).toBe(200)
     expect((await request(agent, 'GET', `${gateway}/doomed/v1`)).status).toBe(200)
 

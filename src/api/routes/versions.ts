@@ -282,6 +282,9 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
       const latest = await resolveLatest(store, request.params)
       await existingAlias(latest, request.params.alias_name)
       await store.versions.deleteAlias(latest, request.params.alias_name)
+      // The alias's triggers (stored under the qualifier `!alias`) go with it, and the gateway
+      // drops their routes at once.
+      await store.triggers.deleteAll(latest.id, `!${request.params.alias_name}`)
       return reply.code(204).send()
     },
   )
