@@ -72,7 +72,12 @@ function createGuestIo({ maxLogBytes, onFrame }) {
   /** For the last words of a dying process, when the event loop will not run again. */
   function sendSync(header, payload) {
     // Frames still queued go first: their results were ready before this process died.
-    const all = Buffer.concat([...outbox, ...frameParts(header, payload)])
+    for (const part of frameParts(header, payload)) outbox.push(part)
+    flushSync()
+  }
+  function flushSync() {
+    if (outbox.length === 0) return
+    const all = Buffer.concat(outbox)
     outbox = []
     try {
       fs.writeSync(3, all)
@@ -80,6 +85,8 @@ function createGuestIo({ maxLogBytes, onFrame }) {
       // The host is gone; nothing left to tell.
     }
   }
+  // A process that exits (process.exit in a handler, a fatal error) still sends what it queued.
+  process.on('exit', flushSync)
 
   // Chunks are joined only once a whole frame has arrived: a 6 MB event costs one copy.
   let chunks = []
