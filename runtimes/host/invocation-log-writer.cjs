@@ -8,6 +8,7 @@
 //   { prune: { functionId?, before? } }         delete a function's logs and/or older ones
 //   { done: Int32Array on a SharedArrayBuffer } after everything before it: set [0] = 1 and notify
 //   { ack: n }                                  after everything before it: post { ack: n } back
+//   { close: true }                             close logs.db (a clean checkpoint) and end
 // Errors are posted back as { error: string } and never stop the writer.
 
 const { parentPort, workerData } = require('node:worker_threads')
@@ -40,5 +41,9 @@ parentPort.on('message', (m) => {
   if (m.done !== undefined) {
     Atomics.store(m.done, 0, 1)
     Atomics.notify(m.done, 0)
+  }
+  if (m.close === true) {
+    db.close()
+    parentPort.close()
   }
 })

@@ -79,6 +79,7 @@ type WriterMessage =
   | { readonly prune: { readonly functionId?: string; readonly before?: number } }
   | { readonly done: Int32Array }
   | { readonly ack: number }
+  | { readonly close: true }
 
 function fromRow(r: Selectable<InvocationLogsTable>): StoredInvocation {
   return {
@@ -132,6 +133,8 @@ export class InvocationLogStore {
   readonly #db: Kysely<LogsDatabase>
   readonly #onError: (err: unknown) => void
   #writer: Worker
+  /** The current writer thread has ended (only until a new one is started). */
+  #writerExited = false
   #pending: LogRow[] = []
   #timer: NodeJS.Timeout | undefined
   /** Messages handed to the writer, and how many of them it has confirmed as done. */
@@ -158,6 +161,7 @@ export class InvocationLogStore {
   }
 
   #startWriter(): Worker {
+    this.#writerExited = false
     const writer = new Worker(WRITER_SCRIPT, {
       workerData: { file: this.#file, sqliteModule: SQLITE_MODULE, insertSql: INSERT_SQL },
     })
@@ -173,6 +177,9 @@ export class InvocationLogStore {
     })
     writer.on('error', (err) => this.#onError(err))
     writer.on('exit', (code) => {
+      if (this.#writer === writer) {
+        this.#writerExited = true
+      }
       if (!this.#closed && this.#writer === writer) {
         // Batches it had not written are lost; later ones go to a new writer.
         this.#onError(new Error(`invocation log writer exited (code ${code}); starting another`))
@@ -339,7 +346,19 @@ export class InvocationLogStore {
     }
     this.flush()
     this.#closed = true
-    await this.#writer.terminate()
+    const writer = this.#writer
+    const exited = new Promise<void>((resolve) => {
+      if (this.#writerExited) {
+        resolve()
+      } else {
+        writer.once('exit', () => resolve())
+      }
+    })
+    writer.postMessage({ close: true } satisfies WriterMessage)
+    // It has nothing left to write; a writer that does not end promptly is stopped.
+    const timer = setTimeout(() => void writer.terminate(), 2_000)
+    await exited
+    clearTimeout(timer)
     await this.#db.destroy()
   }
 }
