@@ -77,12 +77,21 @@ function createGuestIo({ maxLogBytes, onFrame }) {
   }
   function flushSync() {
     if (outbox.length === 0) return
+    // Bytes of an earlier frame may still wait in the socket's own buffer: writing past them would
+    // cut into that frame. The host then judges the death without these last words.
+    if (control.writableLength > 0) return
     const all = Buffer.concat(outbox)
     outbox = []
-    try {
-      fs.writeSync(3, all)
-    } catch {
-      // The host is gone; nothing left to tell.
+    // fd 3 is non-blocking: a write may take part of the buffer, or none (EAGAIN) while the host
+    // is behind. Keep at it for a while; the host reads its control socket all the time.
+    const giveUpAt = Date.now() + 2000
+    let off = 0
+    while (off < all.length && Date.now() < giveUpAt) {
+      try {
+        off += fs.writeSync(3, all, off)
+      } catch (err) {
+        if (err.code !== 'EAGAIN') return // the host is gone; nothing left to tell
+      }
     }
   }
   // A process that exits (process.exit in a handler, a fatal error) still sends what it queued.

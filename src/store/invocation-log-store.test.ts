@@ -4,7 +4,7 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterEach, describe, expect, test } from 'vitest'
 import { Limits, type InvocationRecord } from '../core/index.js'
-import { openStore, type Store } from './index.js'
+import { InvocationLogStore, openStore, type Store } from './index.js'
 
 const dirs: string[] = []
 const stores: Store[] = []
@@ -143,5 +143,46 @@ describe('InvocationLogStore', () => {
       .get()
     after.close()
     expect(table).toBeUndefined()
+  })
+})
+
+describe('InvocationLogStore with a writer thread that dies', () => {
+  test('a dead writer is replaced, nobody waits on it, and after repeated deaths logs are given up on', async () => {
+    const dir = newDir()
+    // A writer that ends at the first batch it gets, before writing it.
+    const script = path.join(dir, 'dying-writer.cjs')
+    fs.writeFileSync(
+      script,
+      "require('node:worker_threads').parentPort.on('message', (m) => { if (m.rows) process.exit(3) })\n",
+    )
+    const main = new SQLite(path.join(dir, 'strato.db'))
+    const errors: string[] = []
+    const logs = new InvocationLogStore(
+      dir,
+      main,
+      (err) => errors.push(String(err)),
+      new URL(`file://${script}`),
+    )
+    try {
+      for (let death = 1; death <= 4; death++) {
+        logs.append(record(death), 'p1', 'fn-a')
+        const t0 = Date.now()
+        // The batch goes to the writer, which dies with it: the wait ends with the death.
+        await logs.list({ functionId: 'fn-a', limit: 10 })
+        expect(Date.now() - t0).toBeLessThan(5_000)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(errors.filter((e) => e.includes('starting another'))).toHaveLength(3)
+      expect(errors.at(-1)).toContain('invocation logs are no longer written')
+      // Given up: appends are dropped and a flush has nothing to wait for.
+      logs.append(record(9), 'p1', 'fn-a')
+      const t0 = Date.now()
+      logs.flush()
+      expect(Date.now() - t0).toBeLessThan(100)
+      expect(committedRows(dir)).toBe(0)
+    } finally {
+      await logs.close()
+      main.close()
+    }
   })
 })

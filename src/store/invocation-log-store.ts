@@ -27,6 +27,9 @@ const FLUSH_DELAY_MS = 50
 const BATCH_ROWS = 500
 /** A synchronous flush waits this long for the writer before it reports the writer as stuck. */
 const SYNC_FLUSH_WAIT_MS = 10_000
+/** More writer deaths than this within the window and logs are given up on (see #startWriter). */
+const MAX_RESTARTS = 3
+const RESTART_WINDOW_MS = 10_000
 
 const WRITER_SCRIPT = new URL('../../runtimes/host/invocation-log-writer.cjs', import.meta.url)
 const SQLITE_MODULE = createRequire(import.meta.url).resolve('better-sqlite3')
@@ -129,12 +132,16 @@ function moveLegacyLogs(logs: SQLite.Database, main: SQLite.Database, mainFile: 
  */
 export class InvocationLogStore {
   readonly #file: string
+  readonly #writerScript: URL
   readonly #reader: SQLite.Database
   readonly #db: Kysely<LogsDatabase>
   readonly #onError: (err: unknown) => void
   #writer: Worker
   /** The current writer thread has ended (only until a new one is started). */
   #writerExited = false
+  /** When writers died lately, and whether Strato gave up on writing logs. */
+  #restarts: number[] = []
+  #failed = false
   #pending: LogRow[] = []
   #timer: NodeJS.Timeout | undefined
   /** Messages handed to the writer, and how many of them it has confirmed as done. */
@@ -147,8 +154,17 @@ export class InvocationLogStore {
   #turnWait: Promise<void> | undefined
   #closed = false
 
-  /** Opens `<dataDir>/logs.db`, moving logs still kept in `strato.db` (`main`) into it. */
-  constructor(dataDir: string, main: SQLite.Database, onError: (err: unknown) => void) {
+  /**
+   * Opens `<dataDir>/logs.db`, moving logs still kept in `strato.db` (`main`) into it.
+   * `writerScript` replaces the writer thread's program (tests give it one that fails).
+   */
+  constructor(
+    dataDir: string,
+    main: SQLite.Database,
+    onError: (err: unknown) => void,
+    writerScript: URL = WRITER_SCRIPT,
+  ) {
+    this.#writerScript = writerScript
     this.#file = path.join(dataDir, 'logs.db')
     this.#onError = onError
     this.#reader = new SQLite(this.#file)
@@ -162,7 +178,7 @@ export class InvocationLogStore {
 
   #startWriter(): Worker {
     this.#writerExited = false
-    const writer = new Worker(WRITER_SCRIPT, {
+    const writer = new Worker(this.#writerScript, {
       workerData: { file: this.#file, sqliteModule: SQLITE_MODULE, insertSql: INSERT_SQL },
     })
     writer.on('message', (m: { error?: string; ack?: number }) => {
@@ -177,19 +193,35 @@ export class InvocationLogStore {
     })
     writer.on('error', (err) => this.#onError(err))
     writer.on('exit', (code) => {
-      if (this.#writer === writer) {
-        this.#writerExited = true
+      if (this.#writer !== writer) {
+        return
       }
-      if (!this.#closed && this.#writer === writer) {
-        // Batches it had not written are lost; later ones go to a new writer.
-        this.#onError(new Error(`invocation log writer exited (code ${code}); starting another`))
-        this.#confirmed = this.#posted
-        for (const resolve of this.#acks.values()) {
-          resolve()
-        }
-        this.#acks.clear()
-        this.#writer = this.#startWriter()
+      this.#writerExited = true
+      // Batches it had not written are lost, as in a crash: nobody waits for them any longer.
+      this.#confirmed = this.#posted
+      for (const resolve of this.#acks.values()) {
+        resolve()
       }
+      this.#acks.clear()
+      if (this.#closed) {
+        return
+      }
+      const now = Date.now()
+      this.#restarts = [...this.#restarts.filter((t) => now - t < RESTART_WINDOW_MS), now]
+      if (this.#restarts.length > MAX_RESTARTS) {
+        // A writer that cannot even start (disk full, an unreadable file) is not restarted in a
+        // loop: logs are dropped from now on, and said so once.
+        this.#failed = true
+        this.#pending = []
+        this.#onError(
+          new Error(
+            `invocation log writer exited (code ${code}) ${this.#restarts.length} times in ${RESTART_WINDOW_MS / 1000} s; invocation logs are no longer written`,
+          ),
+        )
+        return
+      }
+      this.#onError(new Error(`invocation log writer exited (code ${code}); starting another`))
+      this.#writer = this.#startWriter()
     })
     // The writer never keeps Strato alive; close() finishes its work first.
     writer.unref()
@@ -202,6 +234,9 @@ export class InvocationLogStore {
   }
 
   append(record: InvocationRecord, projectId: string, functionId: string): void {
+    if (this.#failed) {
+      return
+    }
     this.#pending.push([
       record.requestId,
       record.attempt ?? 1,
@@ -249,14 +284,16 @@ export class InvocationLogStore {
   flush(): void {
     this.#handOver()
     const upTo = this.#posted
-    if (this.#confirmed >= upTo || this.#closed) {
+    // A writer that has ended can confirm nothing: waiting would only hold the loop.
+    if (this.#confirmed >= upTo || this.#closed || this.#writerExited) {
       return
     }
     const done = new Int32Array(new SharedArrayBuffer(4))
     this.#writer.postMessage({ done } satisfies WriterMessage)
     const outcome = Atomics.wait(done, 0, 0, SYNC_FLUSH_WAIT_MS)
-    this.#confirmed = Math.max(this.#confirmed, upTo)
-    if (outcome === 'timed-out') {
+    if (outcome !== 'timed-out') {
+      this.#confirmed = Math.max(this.#confirmed, upTo)
+    } else {
       this.#onError(
         new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
       )
@@ -267,25 +304,28 @@ export class InvocationLogStore {
   async #settled(): Promise<void> {
     this.#handOver()
     const upTo = this.#posted
-    if (this.#confirmed >= upTo || this.#closed) {
+    if (this.#confirmed >= upTo || this.#closed || this.#writerExited) {
       return
     }
     const ack = ++this.#lastAck
-    await new Promise<void>((resolve) => {
+    const written = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.#acks.delete(ack)
         this.#onError(
           new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
         )
-        resolve()
+        resolve(false)
       }, SYNC_FLUSH_WAIT_MS)
+      timer.unref()
       this.#acks.set(ack, () => {
         clearTimeout(timer)
-        resolve()
+        resolve(true)
       })
       this.#writer.postMessage({ ack } satisfies WriterMessage)
     })
-    this.#confirmed = Math.max(this.#confirmed, upTo)
+    if (written) {
+      this.#confirmed = Math.max(this.#confirmed, upTo)
+    }
   }
 
   /**
