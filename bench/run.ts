@@ -684,6 +684,8 @@ interface LoadResult {
   durationS: number
   liveInstancesAfter?: number
   ratioToBare?: number
+  /** Strato rows: req/s of the bare server measured just before, with the same connections. */
+  bareJustBefore?: number
   /** CPU per request of the server, its children and this process (Strato rows). */
   cpu?: CpuPerRequest
 }
@@ -1039,7 +1041,6 @@ async function runSyncPhases(
   }
   keepAlive.destroy()
 
-  const bareByConnections = new Map<number, number>()
   await phase(
     results,
     `throughput: bare node:http (autocannon ${LOAD_WARMUP_S}+${DURATION_S} s per run)`,
@@ -1054,14 +1055,11 @@ async function runSyncPhases(
           expect,
           c,
         )
-        bareByConnections.set(c, r.reqPerSec)
         results.throughput.push(r)
       }
     },
   )
-  // The bare server has done its part; it should not share the CPU with Strato.
-  await stopChild(bare.child)
-
+  const bareExpect = results.bodies.bare ?? JSON.stringify({ statusCode: 200, body: 'hello' })
   for (const shape of SHAPES) {
     const { max, concurrentNum } = shape
     const name = `max instances = ${max}, concurrent_num = ${concurrentNum}`
@@ -1105,6 +1103,17 @@ async function runSyncPhases(
         throw new Error(`signed replay request answered ${probe.status}: ${probe.body}`)
       }
       for (const c of CONNECTIONS) {
+        // The bare server again, right before: this VM's speed drifts by ±30 % over minutes, and
+        // a ratio of runs minutes apart would measure the drift as much as Strato. (It is idle
+        // while Strato runs, as Strato's instance is while it runs.)
+        const pairedBare = await load(
+          'bare node:http (paired)',
+          null,
+          bare.url,
+          { 'content-type': 'application/json' },
+          bareExpect,
+          c,
+        )
         const r = await load(
           'Strato',
           shape,
@@ -1115,9 +1124,9 @@ async function runSyncPhases(
           strato.child.proc.pid,
         )
         r.liveInstancesAfter = await liveInstances(strato)
-        const bareRps = bareByConnections.get(c)
-        if (bareRps !== undefined && bareRps > 0) {
-          r.ratioToBare = r.reqPerSec / bareRps
+        r.bareJustBefore = pairedBare.reqPerSec
+        if (pairedBare.reqPerSec > 0) {
+          r.ratioToBare = r.reqPerSec / pairedBare.reqPerSec
         }
         results.throughput.push(r)
       }
@@ -1127,6 +1136,7 @@ async function runSyncPhases(
       await deleteFunction(client, urn)
     })
   }
+  await stopChild(bare.child)
 }
 
 function report(results: Results): string {
@@ -1178,6 +1188,7 @@ function report(results: Results): string {
         'p99 ms',
         'non-2xx',
         'errors',
+        'bare just before',
         'Strato/bare',
         'instances',
         'CPU µs/req Strato + instance',
@@ -1192,6 +1203,7 @@ function report(results: Results): string {
         String(r.latencyP99),
         String(r.non2xx),
         String(r.errors),
+        r.bareJustBefore === undefined ? '-' : r.bareJustBefore.toFixed(0),
         r.ratioToBare === undefined ? '-' : r.ratioToBare.toFixed(3),
         r.liveInstancesAfter === undefined ? '-' : String(r.liveInstancesAfter),
         r.cpu === undefined
