@@ -126,9 +126,10 @@ function moveLegacyLogs(logs: SQLite.Database, main: SQLite.Database, mainFile: 
 
 /**
  * Appends are queued in memory and handed to the writer thread in batches (one transaction each),
- * so the event loop spends no time in SQLite for them. `flush()` waits until the writer has
- * written everything appended so far; the async queue calls it before each of its commits, so an
- * attempt's log is on disk no later than its settlement. A crash loses at most the last batch.
+ * so the event loop spends no time in SQLite for them. `whenWritten()` resolves once the writer has
+ * written everything appended so far; an async settlement waits for it before its commit, so an
+ * attempt's log is on disk no later than its settlement. `flush()` is the same, blocking, for
+ * shutdown. A crash loses at most the last batch.
  */
 export class InvocationLogStore {
   readonly #file: string
