@@ -283,10 +283,8 @@ export class InvocationLogStore {
    * (A writer that died holding rows is replaced; those rows are lost, as in a crash.)
    */
   flush(): void {
-    this.#handOver()
-    const upTo = this.#posted
-    // A writer that has ended can confirm nothing: waiting would only hold the loop.
-    if (this.#confirmed >= upTo || this.#closed || this.#writerExited) {
+    const upTo = this.#toConfirm()
+    if (upTo === undefined) {
       return
     }
     const done = new Int32Array(new SharedArrayBuffer(4))
@@ -295,26 +293,38 @@ export class InvocationLogStore {
     if (outcome !== 'timed-out') {
       this.#confirmed = Math.max(this.#confirmed, upTo)
     } else {
-      this.#onError(
-        new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
-      )
+      this.#reportUnconfirmed()
     }
+  }
+
+  /**
+   * Hands over what is queued and returns how many messages the writer must confirm, or undefined
+   * when there is nothing to wait for (a writer that has ended can confirm nothing: waiting would
+   * only hold the caller).
+   */
+  #toConfirm(): number | undefined {
+    this.#handOver()
+    const upTo = this.#posted
+    return this.#confirmed >= upTo || this.#closed || this.#writerExited ? undefined : upTo
+  }
+
+  #reportUnconfirmed(): void {
+    this.#onError(
+      new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
+    )
   }
 
   /** Resolves once every log appended so far is committed, without blocking the event loop. */
   async #settled(): Promise<void> {
-    this.#handOver()
-    const upTo = this.#posted
-    if (this.#confirmed >= upTo || this.#closed || this.#writerExited) {
+    const upTo = this.#toConfirm()
+    if (upTo === undefined) {
       return
     }
     const ack = ++this.#lastAck
     const written = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
         this.#acks.delete(ack)
-        this.#onError(
-          new Error(`invocation log writer did not confirm within ${SYNC_FLUSH_WAIT_MS} ms`),
-        )
+        this.#reportUnconfirmed()
         resolve(false)
       }, SYNC_FLUSH_WAIT_MS)
       timer.unref()

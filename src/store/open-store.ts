@@ -103,7 +103,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     code,
     secrets,
     async close() {
-      logs.flush()
+      // The queue's close writes the logs its waiting settlements need first; logs.close the rest.
       asyncQueue.close()
       await logs.close()
       await db.destroy()
