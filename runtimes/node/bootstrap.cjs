@@ -381,7 +381,7 @@ async function load() {
   } catch (err) {
     const e = toErrorJson(err)
     send(
-      { t: 'init-error', errorType: e.errorType, out: io.outBytes() },
+      { t: 'init-error', errorType: e.errorType, mem: memoryUsedMb(), out: io.outBytes() },
       Buffer.from(JSON.stringify(e)),
     )
     return

@@ -382,7 +382,10 @@ def main():
             initializer(Context({"requestId": "", "headers": {}}))
     except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit at import time, ...
         err = error_json(exc)
-        send({"t": "init-error", "errorType": err["errorType"], "out": OUT.total}, json.dumps(err).encode())
+        send(
+            {"t": "init-error", "errorType": err["errorType"], "mem": memory_used_mb(), "out": OUT.total},
+            json.dumps(err).encode(),
+        )
         return
     send({"t": "ready", "out": OUT.total})
     while True:
