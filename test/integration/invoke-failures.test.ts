@@ -277,30 +277,44 @@ describe('an invocation that fails because the code cannot load reports the memo
     [
       'Node.js18.15',
       'a module that fails to import',
-      'const x = require("no-such-package")\nexports.handler = async () => x',
       'Error',
+      'const x = require("no-such-package")\nexports.handler = async () => x',
     ],
     [
       'Node.js18.15',
       'an initializer that throws',
-      'exports.init = () => { throw new RangeError("no config") }\nexports.handler = async () => 1',
       'RangeError',
+      'exports.init = () => { throw new RangeError("no config") }\nexports.handler = async () => 1',
     ],
     [
       'Python3.10',
       'a module that fails to import',
-      'import no_such_module\n\ndef handler(event, context):\n    return 1\n',
       'ModuleNotFoundError',
+      'import no_such_module\n\ndef handler(event, context):\n    return 1\n',
     ],
     [
       'Python3.10',
       'an initializer that throws',
-      'def init(context):\n    raise KeyError("no config")\n\ndef handler(event, context):\n    return 1\n',
       'KeyError',
+      'def init(context):\n    raise KeyError("no config")\n\ndef handler(event, context):\n    return 1\n',
     ],
-  ])('%s, %s: %s with the memory used, not 0', async (runtime, what, src, errorType) => {
+    [
+      'Node.js18.15',
+      'an initializer in a missing module',
+      'ImportModuleError',
+      'exports.handler = async () => 1',
+    ],
+    [
+      'Python3.10',
+      'an initializer in a missing module',
+      'ImportModuleError',
+      'def handler(event, context):\n    return 1\n',
+    ],
+  ])('%s, %s: %s with the memory used, not 0', async (runtime, what, errorType, src) => {
     const name = `noload-${Math.random().toString(36).slice(2, 8)}`
-    const initializer = what.includes('initializer') ? { initializer_handler: 'index.init' } : {}
+    const initializer = what.includes('initializer')
+      ? { initializer_handler: what.includes('missing') ? 'missing.init' : 'index.init' }
+      : {}
     await client.createFunction(inlineFunction(name, src, { runtime, ...initializer }))
     const res = await client.invoke(name, '{}', { tail: true })
     expect(res.isFunctionError).toBe(true)
