@@ -41,9 +41,17 @@ process.stderr.write = captureWrite
 // ---- the function context ------------------------------------------------------------------
 const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 }
 let userData = {}
+// The function's RUNTIME_LOG_LEVEL (a user_data variable, as in FunctionGraph's samples) sets where
+// every logger starts; `setLevel` moves one logger. Anything unknown keeps INFO.
+let defaultThreshold = LEVELS.INFO
+
+function thresholdOf(level) {
+  const name = String(level).trim().toUpperCase()
+  return LEVELS[name === 'WARNING' ? 'WARN' : name]
+}
 
 function makeLogger(requestId) {
-  let threshold = LEVELS.INFO
+  let threshold = defaultThreshold
   const line = (level, args) => {
     if (LEVELS[level] < threshold) return
     writeOut(
@@ -57,8 +65,7 @@ function makeLogger(requestId) {
     error: (...a) => line('ERROR', a),
     log: (...a) => line('INFO', a),
     setLevel(level) {
-      const l = String(level).toUpperCase()
-      if (LEVELS[l] !== undefined) threshold = LEVELS[l]
+      threshold = thresholdOf(level) ?? threshold
     },
   }
 }
@@ -347,6 +354,7 @@ process.on('exit', (code) => {
 async function specialise(header) {
   for (const [k, v] of Object.entries(header.env || {})) env[k] = v
   CODE_ROOT = env.RUNTIME_CODE_ROOT || ''
+  defaultThreshold = thresholdOf(env.RUNTIME_LOG_LEVEL || 'INFO') ?? LEVELS.INFO
   try {
     userData = JSON.parse(env.RUNTIME_USERDATA || '{}')
   } catch {
@@ -373,7 +381,7 @@ async function load() {
   } catch (err) {
     const e = toErrorJson(err)
     send(
-      { t: 'init-error', errorType: e.errorType, out: io.outBytes() },
+      { t: 'init-error', errorType: e.errorType, mem: memoryUsedMb(), out: io.outBytes() },
       Buffer.from(JSON.stringify(e)),
     )
     return

@@ -125,6 +125,30 @@ class InvocationFormatter(logging.Formatter):
         )
 
 
+# The function's RUNTIME_LOG_LEVEL (a user_data variable, as in FunctionGraph's samples) sets where
+# every logger starts; setLevel moves one logger. Anything unknown keeps INFO.
+LOG_LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING,
+              "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+
+
+def default_log_level():
+    return LOG_LEVELS.get(ENV.get("RUNTIME_LOG_LEVEL", "").strip().upper(), logging.INFO)
+
+
+class FunctionLogger(logging.Logger):
+    """One invocation's logger. Not registered with logging.getLogger (one per request would never
+    be freed); `warn` stays for FunctionGraph samples (Python 3.13 dropped it from Logger)."""
+
+    def warn(self, msg, *args, **kwargs):
+        self.warning(msg, *args, **kwargs)
+
+    def setLevel(self, level):
+        if isinstance(level, str):
+            level = LOG_LEVELS.get(level.strip().upper(), level)
+        super().setLevel(level)
+        self._cache.clear()  # the manager clears only registered loggers' caches
+
+
 class Context:
     """The FunctionGraph context, with the same camelCase methods as the Node.js runtime."""
 
@@ -138,13 +162,11 @@ class Context:
         except ValueError:
             self._user_data = {}
         request_id = inv.get("requestId", "")
-        logger = logging.getLogger("strato.function.%s" % (request_id or "init"))
+        logger = FunctionLogger("strato.function.%s" % (request_id or "init"), default_log_level())
         logger.propagate = False
-        logger.handlers = []
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(InvocationFormatter(request_id))
         logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
         self._logger = logger
 
     def _h(self, name):
@@ -360,7 +382,10 @@ def main():
             initializer(Context({"requestId": "", "headers": {}}))
     except BaseException as exc:  # noqa: BLE001 - SyntaxError, SystemExit at import time, ...
         err = error_json(exc)
-        send({"t": "init-error", "errorType": err["errorType"], "out": OUT.total}, json.dumps(err).encode())
+        send(
+            {"t": "init-error", "errorType": err["errorType"], "mem": memory_used_mb(), "out": OUT.total},
+            json.dumps(err).encode(),
+        )
         return
     send({"t": "ready", "out": OUT.total})
     while True:

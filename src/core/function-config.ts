@@ -123,7 +123,9 @@ const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 const HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|\.))[A-Za-z0-9_\-./]+\.[A-Za-z_$][A-Za-z0-9_$]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
 // Set by the platform in every instance; a function's variables may not replace them.
-const RESERVED_ENV = /^(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG|NODE_PATH|PYTHONPATH)$/
+// RUNTIME_LOG_LEVEL is the function's own: FunctionGraph's samples set it (the loggers honour it).
+const RESERVED_ENV =
+  /^(?!RUNTIME_LOG_LEVEL$)(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG|NODE_PATH|PYTHONPATH)$/
 
 /**
  * Validates a `description` (of a function, version, alias or dependency; FSS.1019). Left out, it

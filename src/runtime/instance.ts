@@ -45,6 +45,8 @@ export class FunctionFailure extends Error {
   readonly errorType: string
   /** The log the instance produced up to the failure. */
   readonly log: string
+  /** The instance's peak memory when it failed (MB); set by the instance that failed. */
+  memoryUsedMb = 0
 
   constructor(errorType: string, message: string, log: string) {
     super(message)
@@ -162,6 +164,8 @@ export class Instance {
   #outBuffered = 0
   #outSegments: OutSegment[] = []
   #stderrTail = ''
+  /** The last peak memory read (MB), kept for readings after the cgroup is gone. */
+  #peakMemoryMb = 0
   /** Guest frames wait here until the output they follow has arrived. */
   #frameQueue: Array<{ header: GuestFrame; payload: Buffer }> = []
   /** Output of start-up (module load, initializer), prepended to the first invocation's log. */
@@ -429,9 +433,12 @@ export class Instance {
     )
   }
 
-  #failStart(err: unknown): void {
+  #failStart(err: unknown, guestMemoryMb?: unknown): void {
     if (this.#startTimer !== undefined) {
       clearTimeout(this.#startTimer)
+    }
+    if (err instanceof FunctionFailure) {
+      err.memoryUsedMb = this.#memoryUsedMb(guestMemoryMb)
     }
     const settle = this.#startSettle
     this.#startSettle = undefined
@@ -606,17 +613,9 @@ export class Instance {
             return true
           },
           onComplete: () => {
-            const out: Record<string, string[]> = {}
-            for (let i = 0; i + 1 < raw.length; i += 2) {
-              const name = (raw[i] as Buffer).toString('latin1')
-              const lower = name.toLowerCase()
-              if (lower === 'content-length' || !HOP_BY_HOP_HEADERS.has(lower)) {
-                ;(out[name] ??= []).push((raw[i + 1] as Buffer).toString('latin1'))
-              }
-            }
             this.#httpAnswered(id, {
               statusCode,
-              headers: out,
+              headers: wrappedHeadersOf(raw),
               body: parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts, size),
             })
           },
@@ -655,7 +654,7 @@ export class Instance {
       body: r.body,
       text: false,
       errorType: undefined,
-      memoryUsedMb: 0,
+      memoryUsedMb: this.#memoryUsedMb(),
       log,
       http: { statusCode: r.statusCode, headers: r.headers },
     })
@@ -725,13 +724,28 @@ export class Instance {
     )
   }
 
+  /**
+   * Memory used where the guest reports none (HTTP functions, failed starts, deaths, timeouts): the
+   * instance cgroup's peak, which counts every process of the instance; without a cgroup (below
+   * the bubblewrap and unshare levels) what the guest reported, if anything.
+   */
+  #memoryUsedMb(guestMb?: unknown): number {
+    const peak = this.#spec.plan.cgroup?.peakMemoryMb() ?? 0
+    if (peak > 0) {
+      this.#peakMemoryMb = peak
+    } else if (typeof guestMb === 'number' && Number.isFinite(guestMb) && guestMb > 0) {
+      this.#peakMemoryMb = guestMb
+    }
+    return this.#peakMemoryMb
+  }
+
   #failureOutcome(f: FunctionFailure): GuestOutcome {
     return {
       ok: false,
       body: f.toErrorJson(),
       text: false,
       errorType: f.errorType,
-      memoryUsedMb: 0,
+      memoryUsedMb: f.memoryUsedMb > 0 ? f.memoryUsedMb : this.#memoryUsedMb(),
       log: f.log,
     }
   }
@@ -843,6 +857,7 @@ export class Instance {
         const phase = this.#initializing ? 'initializer' : 'handler module'
         this.#failStart(
           new InitFailure(header.errorType, message, this.#takeOutput(header.out), payload, phase),
+          header.mem,
         )
         return
       }
@@ -902,7 +917,7 @@ export class Instance {
           body: payload,
           text: header.text === true,
           errorType: header.errorType,
-          memoryUsedMb: header.mem ?? 0,
+          memoryUsedMb: typeof header.mem === 'number' ? header.mem : 0,
           log,
         })
         return
@@ -985,6 +1000,8 @@ export class Instance {
     if (this.#state !== 'stopped') {
       this.#state = 'stopping'
     }
+    // The last reading of the cgroup's peak, for failures judged after it is gone.
+    this.#memoryUsedMb()
     this.#stopping = (async () => {
       const pid = this.#child.pid
       if (pid !== undefined) {
@@ -1016,6 +1033,43 @@ const SIGNAL_NAMES = new Map(
 function signalOfExitCode(code: number | null): string {
   const name = code !== null && code > 128 ? SIGNAL_NAMES.get(code - 128) : undefined
   return name === undefined ? '' : ` (${name})`
+}
+
+/**
+ * The server's response headers for the wrapped response: each name as the server first spelt it,
+ * with the values of every spelling in order (`Content-type` stays `Content-type`; `X-A` and
+ * `x-a` become one). Framing and hop-by-hop headers stay behind, and so do the ones the server's
+ * `Connection` names (RFC 9110 §7.6.1); `Content-Length` is kept, as FunctionGraph shows it.
+ */
+function wrappedHeadersOf(raw: readonly Buffer[]): Record<string, string[]> {
+  const pairs: Array<[string, string, string]> = []
+  const dropped = new Set<string>()
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as Buffer).toString('latin1')
+    const value = (raw[i + 1] as Buffer).toString('latin1')
+    const lower = name.toLowerCase()
+    if (lower === 'connection') {
+      for (const listed of value.split(',')) {
+        dropped.add(listed.trim().toLowerCase())
+      }
+    }
+    pairs.push([name, lower, value])
+  }
+  // No prototype: a server may send a header named `__proto__`.
+  const out = Object.create(null) as Record<string, string[]>
+  const spelling = new Map<string, string>()
+  for (const [name, lower, value] of pairs) {
+    if (lower !== 'content-length' && (HOP_BY_HOP_HEADERS.has(lower) || dropped.has(lower))) {
+      continue
+    }
+    let key = spelling.get(lower)
+    if (key === undefined) {
+      key = name
+      spelling.set(lower, key)
+    }
+    ;(out[key] ??= []).push(value)
+  }
+  return out
 }
 
 function errorMessageOf(errorJson: Buffer): string {

@@ -41,7 +41,13 @@ export type GuestFrame =
   | { readonly t: 'cell'; readonly out: number }
   | { readonly t: 'initializing'; readonly out: number }
   | { readonly t: 'ready'; readonly out: number }
-  | { readonly t: 'init-error'; readonly errorType: string; readonly out: number }
+  | {
+      readonly t: 'init-error'
+      readonly errorType: string
+      readonly out: number
+      /** The guest's memory use (MB); the host prefers the instance cgroup's peak. */
+      readonly mem?: number
+    }
   | {
       readonly t: 'result'
       readonly id: number

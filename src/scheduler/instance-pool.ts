@@ -152,7 +152,7 @@ export class InstancePool implements Invoker {
           body: err.toErrorJson(),
           text: false,
           errorType: err.errorType,
-          memoryUsedMb: 0,
+          memoryUsedMb: err.memoryUsedMb,
           log: err.log,
         })
       }

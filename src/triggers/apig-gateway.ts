@@ -23,6 +23,7 @@ import {
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import { ApigRouter, type RouteMatch } from './apig-router.js'
+import { gatewayResponseHeaders } from './response-headers.js'
 
 /** How a request chooses among an alias's versions (header and cookie rules). */
 export interface GatewayRouting {
@@ -220,7 +221,7 @@ export class ApigGateway {
     if (result.kind === 'function-error') {
       throw functionError(result.body)
     }
-    writeApigResponse(res, requestId, result.body, result.bodyIsText)
+    writeApigResponse(res, { requestId, method, result: result.body, isText: result.bodyIsText })
   }
 
   async #toHttpFunction(
@@ -261,14 +262,16 @@ export class ApigGateway {
     if (result.kind === 'function-error' || result.http === undefined) {
       throw functionError(result.body)
     }
-    const out: Record<string, string | string[]> = {}
-    for (const [name, values] of Object.entries(result.http.headers)) {
-      if (!HOP_BY_HOP_HEADERS.has(name.toLowerCase())) {
-        out[name] = values.length === 1 ? (values[0] ?? '') : [...values]
-      }
-    }
-    out['content-length'] = String(result.body.length)
-    res.writeHead(result.http.statusCode, out)
+    const statusCode = result.http.statusCode
+    res.writeHead(
+      statusCode,
+      gatewayResponseHeaders({
+        statusCode,
+        method: r.method,
+        headers: result.http.headers,
+        body: result.body,
+      }),
+    )
     res.end(result.body)
   }
 
@@ -435,10 +438,9 @@ function functionError(body: Buffer): StratoError {
 /** Checks and sends an event function's `{statusCode, headers, body, isBase64Encoded}`. */
 function writeApigResponse(
   res: http.ServerResponse,
-  requestId: string,
-  result: Buffer,
-  isText: boolean,
+  a: { requestId: string; method: string; result: Buffer; isText: boolean },
 ): void {
+  const { result, isText } = a
   let parsed: unknown
   try {
     parsed = isText ? undefined : JSON.parse(result.toString('utf8'))
@@ -465,16 +467,18 @@ function writeApigResponse(
       `The function's answer is not {statusCode, headers, body, isBase64Encoded}: ${result.toString('utf8').slice(0, 200)}`,
     )
   }
-  const headers: Record<string, string | string[]> = { 'x-request-id': requestId }
-  for (const [k, v] of Object.entries((r.headers ?? {}) as Record<string, unknown>)) {
-    if (HOP_BY_HOP_HEADERS.has(k.toLowerCase())) {
-      continue
-    }
-    headers[k] = Array.isArray(v) ? v.map(String) : String(v)
-  }
   const text = typeof r.body === 'string' ? r.body : ''
   const body = r.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8')
-  headers['content-length'] = String(body.length)
+  const headers = gatewayResponseHeaders({
+    statusCode: status,
+    method: a.method,
+    headers: (r.headers ?? {}) as Record<string, unknown>,
+    body,
+  })
+  // The gateway's request id, unless the function answers with its own.
+  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'x-request-id')) {
+    headers['x-request-id'] = a.requestId
+  }
   res.writeHead(status, headers)
   res.end(body)
 }

@@ -271,3 +271,57 @@ test('Python: a handler in a directory whose name is not a Python identifier loa
   })
   expect((await client.invoke('py-dotted', '{}')).result).toBe('from v1.2')
 })
+
+describe('an invocation that fails because the code cannot load reports the memory it used', () => {
+  test.each([
+    [
+      'Node.js18.15',
+      'a module that fails to import',
+      'Error',
+      'const x = require("no-such-package")\nexports.handler = async () => x',
+    ],
+    [
+      'Node.js18.15',
+      'an initializer that throws',
+      'RangeError',
+      'exports.init = () => { throw new RangeError("no config") }\nexports.handler = async () => 1',
+    ],
+    [
+      'Python3.10',
+      'a module that fails to import',
+      'ModuleNotFoundError',
+      'import no_such_module\n\ndef handler(event, context):\n    return 1\n',
+    ],
+    [
+      'Python3.10',
+      'an initializer that throws',
+      'KeyError',
+      'def init(context):\n    raise KeyError("no config")\n\ndef handler(event, context):\n    return 1\n',
+    ],
+    [
+      'Node.js18.15',
+      'an initializer in a missing module',
+      'ImportModuleError',
+      'exports.handler = async () => 1',
+    ],
+    [
+      'Python3.10',
+      'an initializer in a missing module',
+      'ImportModuleError',
+      'def handler(event, context):\n    return 1\n',
+    ],
+  ])('%s, %s: %s with the memory used, not 0', async (runtime, what, errorType, src) => {
+    const name = `noload-${Math.random().toString(36).slice(2, 8)}`
+    const initializer = what.includes('initializer')
+      ? { initializer_handler: what.includes('missing') ? 'missing.init' : 'index.init' }
+      : {}
+    await client.createFunction(inlineFunction(name, src, { runtime, ...initializer }))
+    const res = await client.invoke(name, '{}', { tail: true })
+    expect(res.isFunctionError).toBe(true)
+    expect(JSON.parse(res.result).errorType).toBe(errorType)
+    // An interpreter has booted at least: a few MB, whatever the sandbox level.
+    expect(res.summary.memoryUsed).toBeGreaterThan(1)
+    const used = /memory used: ([\d.]+)MB/.exec(res.log)?.[1]
+    expect(Number(used)).toBe(res.summary.memoryUsed)
+  })
+})
