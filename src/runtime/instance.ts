@@ -166,6 +166,7 @@ export class Instance {
   #stderrTail = ''
   /** The last peak memory read (MB), kept for readings after the cgroup is gone. */
   #peakMemoryMb = 0
+  #peakReadAt = 0
   /** Guest frames wait here until the output they follow has arrived. */
   #frameQueue: Array<{ header: GuestFrame; payload: Buffer }> = []
   /** Output of start-up (module load, initializer), prepended to the first invocation's log. */
@@ -654,7 +655,7 @@ export class Instance {
       body: r.body,
       text: false,
       errorType: undefined,
-      memoryUsedMb: this.#memoryUsedMb(),
+      memoryUsedMb: this.#recentMemoryUsedMb(),
       log,
       http: { statusCode: r.statusCode, headers: r.headers },
     })
@@ -735,6 +736,19 @@ export class Instance {
       this.#peakMemoryMb = peak
     } else if (typeof guestMb === 'number' && Number.isFinite(guestMb) && guestMb > 0) {
       this.#peakMemoryMb = guestMb
+    }
+    return this.#peakMemoryMb
+  }
+
+  /**
+   * The peak for a warm HTTP response: read from the cgroup at most once a second, so a busy
+   * instance does not pay three syscalls per request for a figure that only ever grows.
+   */
+  #recentMemoryUsedMb(): number {
+    const now = performance.now()
+    if (now - this.#peakReadAt >= 1000 || this.#peakMemoryMb === 0) {
+      this.#peakReadAt = now
+      return this.#memoryUsedMb()
     }
     return this.#peakMemoryMb
   }
