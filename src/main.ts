@@ -57,6 +57,12 @@ export interface StartHooks {
   readonly onRootTenantCreated?: (created: CreatedRootTenant) => void
 }
 
+/** Something a start has opened, and how to close it if a later step fails. */
+interface OpenedPart {
+  readonly what: string
+  readonly close: () => Promise<void> | void
+}
+
 /** The URL clients use for a listen address (a wildcard address is reached on loopback). */
 function endpointFor(host: string, port: number): string | undefined {
   if (port === 0) {
@@ -78,7 +84,7 @@ export async function startStrato(
   const config = loadConfig(env)
   const log = logger ?? createLogger(config.logLevel)
   // What this start has opened, undone in reverse order if a later step fails.
-  const opened: Array<{ what: string; close: () => Promise<void> | void }> = []
+  const opened: OpenedPart[] = []
   try {
     return await startOpening(config, log, hooks, opened)
   } catch (err) {
@@ -97,7 +103,7 @@ async function startOpening(
   config: Config,
   log: Logger,
   hooks: StartHooks,
-  opened: Array<{ what: string; close: () => Promise<void> | void }>,
+  opened: OpenedPart[],
 ): Promise<RunningStrato> {
   const store = await openStore({
     dataDir: config.dataDir,
