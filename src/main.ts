@@ -11,9 +11,21 @@ import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
 import { StratoError, type RuntimeFamily } from './core/index.js'
 import { createLogger, type Logger } from './observability/index.js'
-import { InstanceLauncher, detectSandbox, reapLeftovers, sandboxScope } from './runtime/index.js'
+import {
+  DEFAULT_UID_REGISTRY_FILE,
+  InstanceLauncher,
+  detectSandbox,
+  reapLeftoverInstances,
+  sandboxScope,
+} from './runtime/index.js'
 import { InstancePool } from './scheduler/index.js'
-import { openStore, type BootstrapOutcome, type Store } from './store/index.js'
+import {
+  formatCredentialExports,
+  openStore,
+  writeRootCredentialsFile,
+  type BootstrapOutcome,
+  type Store,
+} from './store/index.js'
 
 export interface RunningStrato {
   readonly config: Config
@@ -28,17 +40,97 @@ export interface RunningStrato {
   close(): Promise<void>
 }
 
-/** Starts Strato with the given settings; resolves once it listens. */
-export async function startStrato(env: Env, logger?: Logger): Promise<RunningStrato> {
+/** A root tenant this start created, with what was made up for it. */
+export interface CreatedRootTenant {
+  readonly outcome: BootstrapOutcome
+  /** Where its credentials were saved (mode 0600), before the tenant was committed. */
+  readonly credentialsFile: string
+  /** The API endpoint as configured (undefined with port 0: known only once listening). */
+  readonly configuredEndpoint: string | undefined
+}
+
+export interface StartHooks {
+  /**
+   * Called as soon as a first start created the root tenant with something made up (key pair or
+   * project id), before anything else can fail: whoever started Strato must show it even then.
+   */
+  readonly onRootTenantCreated?: (created: CreatedRootTenant) => void
+}
+
+/** Something a start has opened, and how to close it if a later step fails. */
+interface OpenedPart {
+  readonly what: string
+  readonly close: () => Promise<void> | void
+}
+
+/** The URL clients use for a listen address (a wildcard address is reached on loopback). */
+function endpointFor(host: string, port: number): string | undefined {
+  if (port === 0) {
+    return undefined
+  }
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
+}
+
+/**
+ * Starts Strato with the given settings; resolves once it listens. A start that fails closes
+ * whatever it had opened (store and its lock, sandboxes, listeners), so it can be retried at once.
+ */
+export async function startStrato(
+  env: Env,
+  logger?: Logger,
+  hooks: StartHooks = {},
+): Promise<RunningStrato> {
   const config = loadConfig(env)
   const log = logger ?? createLogger(config.logLevel)
+  // What this start has opened, undone in reverse order if a later step fails.
+  const opened: OpenedPart[] = []
+  try {
+    return await startOpening(config, log, hooks, opened)
+  } catch (err) {
+    for (const step of opened.reverse()) {
+      try {
+        await step.close()
+      } catch (closeErr) {
+        log.error({ err: closeErr }, `closing ${step.what} after a failed start failed`)
+      }
+    }
+    throw err
+  }
+}
+
+async function startOpening(
+  config: Config,
+  log: Logger,
+  hooks: StartHooks,
+  opened: OpenedPart[],
+): Promise<RunningStrato> {
   const store = await openStore({
     dataDir: config.dataDir,
     quotas: config.quotas,
     onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
     asyncQueue: { leaseGraceMs: config.async.leaseGraceMs, fsync: config.async.fsync },
   })
-  const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap)
+  opened.push({ what: 'the store', close: () => store.close() })
+  // Generated credentials are saved before the tenant is committed and handed out at once: a start
+  // that fails later (a port in use) must not make them unrecoverable.
+  const configuredEndpoint = endpointFor(config.host, config.port)
+  let created: CreatedRootTenant | undefined
+  const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap, {
+    beforeCreate: (outcome) => {
+      if (outcome.generated || outcome.projectIdGenerated) {
+        const credentialsFile = writeRootCredentialsFile(
+          config.dataDir,
+          outcome,
+          configuredEndpoint,
+        )
+        created = { outcome, credentialsFile, configuredEndpoint }
+      }
+    },
+  })
+  if (created !== undefined) {
+    hooks.onRootTenantCreated?.(created)
+  }
 
   // 1. The sandbox level this machine supports, said loudly when it is weak.
   const { sandbox, notes } = detectSandbox({
@@ -46,12 +138,18 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     // Names this data dir's cgroups, so that a restart reaps its own and nobody else's.
     scope: sandboxScope(config.dataDir),
     stateDir: path.join(config.dataDir, 'sandbox'),
-    uidBase: config.sandboxUidBase,
-    uidCount: 65_536,
+    // Reserved host-wide: two Stratos on one host never run instances as the same uid.
+    uids: {
+      base: config.sandboxUidBase ?? 200_000,
+      count: 65_536,
+      fixed: config.sandboxUidBase !== undefined,
+      registryFile: DEFAULT_UID_REGISTRY_FILE,
+      holder: config.dataDir,
+    },
     pythonCommand: config.pythonCommand,
   })
+  opened.push({ what: 'the sandbox', close: () => sandbox.close() })
   if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
-    await store.close()
     throw new StratoError(
       'INVALID_PARAMETER',
       `STRATO_ISOLATION=${config.isolation} is not available here: ${notes.join('; ')}.`,
@@ -65,9 +163,16 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
 
   // 2. Leftovers of a crashed run: instance processes, cgroups and dirs, then unreferenced code.
   const instancesDir = path.join(config.dataDir, 'instances')
-  const reaped = reapLeftovers(instancesDir) + (await sandbox.reapLeftovers())
-  if (reaped > 0) {
-    log.warn({ reaped }, 'removed instances left over by a previous run')
+  const leftovers = await reapLeftoverInstances(instancesDir, sandbox)
+  if (leftovers.instances > 0) {
+    log.warn(
+      {
+        reaped: leftovers.instances,
+        instanceDirs: leftovers.instanceDirs,
+        instanceCgroups: leftovers.instanceCgroups,
+      },
+      'removed instances left over by a previous run',
+    )
   }
   const pruneLogs = (): void => {
     store.logs
@@ -81,6 +186,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   pruneLogs()
   const pruneTimer = setInterval(pruneLogs, 3_600_000)
   pruneTimer.unref()
+  opened.push({ what: 'the log pruning timer', close: () => clearInterval(pruneTimer) })
 
   const launcher = new InstanceLauncher({
     sandbox,
@@ -91,6 +197,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     stemCells: config.stemCells,
     onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
   })
+  opened.push({ what: 'the launcher', close: () => launcher.close() })
   const interpreters = launcher.interpreters()
   for (const [family, path] of Object.entries(interpreters)) {
     if (path === undefined) {
@@ -126,6 +233,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
       return dirs
     },
   })
+  opened.push({ what: 'the instance pool', close: () => pool.close() })
 
   // Code no function references and no instance runs is removed at start and every 10 minutes.
   const collectCode = async (): Promise<void> => {
@@ -147,6 +255,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     collectCode().catch((err: unknown) => log.error({ err }, 'code garbage collection failed'))
   }, 600_000)
   gcTimer.unref()
+  opened.push({ what: 'the code collection timer', close: () => clearInterval(gcTimer) })
 
   // 3. Asynchronous invocations: leases of a crashed run go back to the queue before polling.
   const dispatcher = new AsyncDispatcher({
@@ -166,6 +275,11 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     maxInstancesPerFunction: config.maxInstancesPerFunction,
   })
   await dispatcher.start()
+  opened.push({
+    what: 'the async dispatcher',
+    // Attempts in flight keep their leases (retried at the next start); the pool stops them.
+    close: () => dispatcher.abandon(),
+  })
 
   // 4. The API.
   const verifier = new RequestVerifier({
@@ -184,13 +298,20 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({
       region: config.region,
-      isolation: { level: sandbox.level, description: sandbox.description, notes },
+      isolation: {
+        level: sandbox.level,
+        description: sandbox.description,
+        notes,
+        // The host uids this server's instances run as; no other Strato here uses them.
+        uids: sandbox.uids,
+      },
       interpreters,
       async: dispatcher.stats(),
       instances: pool.stats(),
       stemCells: launcher.stemCellCount(),
     }),
   })
+  opened.push({ what: 'the API', close: () => app.close() })
   const address = await app.listen({ host: config.host, port: config.port })
   log.info({ address, dataDir: config.dataDir }, 'Strato is listening')
 
@@ -229,6 +350,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     appVerifier: (lookup) => new RequestVerifier({ lookup, clockSkewMs: config.authClockSkewMs }),
     logger: log,
   })
+  opened.push({ what: 'the API gateway', close: () => gateway.close() })
   gatewayUrl = await gateway.listen()
   log.info({ address: gatewayUrl }, 'API gateway is listening')
 
@@ -275,16 +397,20 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   }
 }
 
-function printBootstrap(outcome: BootstrapOutcome, url: string): void {
-  const k = outcome.keys
+/** The first-start banner: the credentials as lines to paste into a shell, and where they are saved. */
+function printRootTenant(created: CreatedRootTenant, endpoint: string | undefined): void {
+  const generated = created.outcome.generated
   console.log(
     [
       '',
-      'Strato created its root tenant. Keep these credentials: the secret key is shown only this once.',
-      `  STRATO_ENDPOINT=${url}`,
-      `  STRATO_PROJECT_ID=${k.projectId}`,
-      `  STRATO_ACCESS_KEY=${k.accessKey}`,
-      `  STRATO_SECRET_KEY=${k.secretKey}`,
+      generated
+        ? 'Strato created its root tenant. The secret key is shown only this once; paste these lines into your shell:'
+        : 'Strato created its root tenant with the key pair given in STRATO_ACCESS_KEY and STRATO_SECRET_KEY; its project id:',
+      '',
+      ...formatCredentialExports(created.outcome, endpoint),
+      '',
+      `They are also saved, readable by this user only, in ${created.credentialsFile}`,
+      `(load them later with: . ${created.credentialsFile}).`,
       '',
     ].join('\n'),
   )
@@ -292,9 +418,16 @@ function printBootstrap(outcome: BootstrapOutcome, url: string): void {
 
 async function main(): Promise<void> {
   let running: RunningStrato
+  let created: CreatedRootTenant | undefined
   try {
-    running = await startStrato(process.env)
+    running = await startStrato(process.env, undefined, {
+      onRootTenantCreated: (c) => (created = c),
+    })
   } catch (err) {
+    // The root tenant may exist by now: its credentials are shown even though the start failed.
+    if (created !== undefined) {
+      printRootTenant(created, created.configuredEndpoint)
+    }
     const message = err instanceof StratoError ? err.message : String(err)
     console.error(`strato: cannot start: ${message}`)
     if (!(err instanceof StratoError)) {
@@ -302,8 +435,8 @@ async function main(): Promise<void> {
     }
     process.exit(1)
   }
-  if (running.bootstrap?.generated === true) {
-    printBootstrap(running.bootstrap, running.url)
+  if (created !== undefined) {
+    printRootTenant(created, running.url)
   }
   const stop = (signal: string): void => {
     running.app.log.info({ signal }, 'shutting down')

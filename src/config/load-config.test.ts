@@ -41,3 +41,9 @@ test.each([
 ])('config: %o is refused with a message naming the setting', (env, name) => {
   expect(() => loadConfig(env)).toThrow(name)
 })
+
+test('config: STRATO_SANDBOX_UID_BASE unset leaves the range to the host-wide registry; set, it is exact', () => {
+  expect(loadConfig({}, '/srv').sandboxUidBase).toBeUndefined()
+  expect(loadConfig({ STRATO_SANDBOX_UID_BASE: '300000' }, '/srv').sandboxUidBase).toBe(300_000)
+  expect(() => loadConfig({ STRATO_SANDBOX_UID_BASE: '5' })).toThrow('STRATO_SANDBOX_UID_BASE')
+})

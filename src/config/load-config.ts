@@ -64,8 +64,11 @@ export interface Config {
   readonly isolation: IsolationSetting
   /** Pre-started runtime sandboxes kept per runtime; 0 turns the pool off. */
   readonly stemCells: number
-  /** Instances run as host uids from here up (one per live instance). */
-  readonly sandboxUidBase: number
+  /**
+   * Instances run as host uids from here up (one per live instance), exactly this range; undefined:
+   * the first range from 200000 up that no other Strato on this host holds.
+   */
+  readonly sandboxUidBase: number | undefined
 }
 
 export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
@@ -210,7 +213,10 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     isolation: isolation as IsolationSetting,
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
     stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),
-    sandboxUidBase: intSetting(env, 'STRATO_SANDBOX_UID_BASE', 200_000, 1_000, 4_000_000_000),
+    sandboxUidBase:
+      stringSetting(env, 'STRATO_SANDBOX_UID_BASE') === undefined
+        ? undefined
+        : intSetting(env, 'STRATO_SANDBOX_UID_BASE', 0, 1_000, 4_000_000_000),
   }
   return Object.freeze({
     ...config,

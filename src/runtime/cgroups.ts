@@ -180,8 +180,8 @@ export class CgroupManager {
     return group
   }
 
-  /** Kills and removes every group of this scope: what a crashed run left behind. */
-  async reapAll(): Promise<number> {
+  /** Kills and removes every group of this scope: what a crashed run left behind. Returns their instance ids. */
+  async reapAll(): Promise<string[]> {
     const dirs: string[] = []
     for (const c of CGROUP_CONTROLLERS) {
       const scopeDir = path.join(ROOT, c, 'strato', this.#scope)
@@ -195,7 +195,7 @@ export class CgroupManager {
       }
     }
     await removeCgroupDirs(dirs)
-    return new Set(dirs.map((d) => path.basename(d))).size
+    return [...new Set(dirs.map((d) => path.basename(d)))]
   }
 
   /** Removes the scope's own dirs (after every instance is gone); what remains is reaped later. */

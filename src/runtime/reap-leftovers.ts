@@ -5,14 +5,43 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { readProcessStartTime } from '../core/index.js'
+import type { Sandbox } from './sandbox.js'
 
-/** Returns how many leftover instances were found. */
-export function reapLeftovers(instancesDir: string): number {
+/** What a start found of a crashed run's instances. */
+export interface LeftoverReport {
+  /** Instances left over: each counted once, whether it left a dir, cgroups or both. */
+  readonly instances: number
+  /** Of those, how many left an instance dir. */
+  readonly instanceDirs: number
+  /** Of those, how many left cgroups. */
+  readonly instanceCgroups: number
+}
+
+/**
+ * Kills and removes what a crashed run's instances left: their process groups and dirs under
+ * `instancesDir`, then the sandbox's cgroups of this data dir. An instance dir and its cgroups
+ * share the instance's id, so the report counts instances, not the places they were found in.
+ */
+export async function reapLeftoverInstances(
+  instancesDir: string,
+  sandbox: Pick<Sandbox, 'reapLeftovers'>,
+): Promise<LeftoverReport> {
+  const dirs = reapLeftovers(instancesDir)
+  const cgroups = await sandbox.reapLeftovers()
+  return {
+    instances: new Set([...dirs, ...cgroups]).size,
+    instanceDirs: dirs.length,
+    instanceCgroups: cgroups.length,
+  }
+}
+
+/** Returns the ids of the leftover instance dirs removed. */
+export function reapLeftovers(instancesDir: string): string[] {
   fs.mkdirSync(instancesDir, { recursive: true })
-  let found = 0
+  const found: string[] = []
   for (const id of fs.readdirSync(instancesDir)) {
     const dir = path.join(instancesDir, id)
-    found++
+    found.push(id)
     try {
       const [pidText, startTime] = fs.readFileSync(path.join(dir, 'pid'), 'utf8').trim().split(' ')
       const pid = Number(pidText)

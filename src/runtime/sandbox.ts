@@ -19,6 +19,7 @@ import { CgroupManager, type InstanceCgroup } from './cgroups.js'
 import { NetnsDialer, type InstanceNetwork } from './netns-dialer.js'
 import { buildSeccompFilter } from './seccomp-filter.js'
 import { UidPool } from './uid-pool.js'
+import { reserveUidRange, type UidRange, type UidRangeReservation } from './uid-range-registry.js'
 
 /** From strongest to weakest; the level reached is reported at start and on /strato/info. */
 export type IsolationLevel = 'bubblewrap' | 'unshare' | 'rlimits' | 'none'
@@ -101,9 +102,11 @@ export interface Sandbox {
    * and FunctionGraph's interpreter paths.
    */
   readonly network: InstanceNetwork | undefined
+  /** The host uids this server's instances run as (reserved host-wide), or undefined: no own uids. */
+  readonly uids: UidRange | undefined
   prepare(request: CellRequest): CellPlan
-  /** Removes cgroups a crashed run left behind; returns how many instances they belonged to. */
-  reapLeftovers(): Promise<number>
+  /** Removes cgroups a crashed run left behind; returns the ids of the instances they belonged to. */
+  reapLeftovers(): Promise<string[]>
   /** Removes what the sandbox keeps for this data dir (its cgroup scope) once instances are gone. */
   close(): Promise<void>
 }
@@ -115,8 +118,18 @@ export interface SandboxOptions {
   readonly scope: string
   /** Where the sandbox keeps its generated files (seccomp filter, /etc). */
   readonly stateDir: string
-  readonly uidBase: number
-  readonly uidCount: number
+  /**
+   * Instances' host uids, reserved in a host-wide registry where the level uses uids, so two
+   * servers never share one: the first free `count` from `base`, or exactly those when `fixed`.
+   */
+  readonly uids: {
+    readonly base: number
+    readonly count: number
+    readonly fixed: boolean
+    readonly registryFile: string
+    /** Names this server to another one refused a fixed range (the data dir). */
+    readonly holder: string
+  }
   /** Runs the trusted helper that dials into instances' network namespaces (HTTP functions). */
   readonly pythonCommand: string
 }
@@ -274,6 +287,7 @@ class BubblewrapSandbox implements Sandbox {
   readonly #prlimit: string
   readonly #cgroups: CgroupManager
   readonly #uids: UidPool
+  readonly #uidReservation: UidRangeReservation
   readonly #seccompFile: string
   readonly #stateDir: string
 
@@ -286,7 +300,6 @@ class BubblewrapSandbox implements Sandbox {
     this.#setpriv = tools.setpriv
     this.#prlimit = tools.prlimit
     this.#cgroups = cgroups
-    this.#uids = new UidPool(options.uidBase, options.uidCount)
     this.#stateDir = options.stateDir
     this.network = new NetnsDialer(options.pythonCommand)
     this.#seccompFile = path.join(options.stateDir, 'seccomp.bpf')
@@ -298,15 +311,26 @@ class BubblewrapSandbox implements Sandbox {
     fs.writeFileSync(path.join(etc, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n')
     fs.writeFileSync(path.join(etc, 'resolv.conf'), '')
     fs.writeFileSync(path.join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\n')
+    // Last: nothing after it can fail and leave the range reserved.
+    this.#uidReservation = reserveUidRange(options.uids)
+    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
   }
 
-  reapLeftovers(): Promise<number> {
+  get uids(): UidRange {
+    return this.#uidReservation.range
+  }
+
+  reapLeftovers(): Promise<string[]> {
     return this.#cgroups.reapAll()
   }
 
   async close(): Promise<void> {
-    await this.network.stop()
-    await this.#cgroups.close()
+    try {
+      await this.network.stop()
+      await this.#cgroups.close()
+    } finally {
+      this.#uidReservation.release()
+    }
   }
 
   /** Binds for the interpreter: nothing under /usr; else its install prefix at the same path. */
@@ -467,6 +491,7 @@ class UnshareSandbox implements Sandbox {
   readonly #prlimit: string
   readonly #cgroups: CgroupManager
   readonly #uids: UidPool
+  readonly #uidReservation: UidRangeReservation
 
   constructor(
     tools: { unshare: string; setpriv: string; prlimit: string },
@@ -477,15 +502,24 @@ class UnshareSandbox implements Sandbox {
     this.#setpriv = tools.setpriv
     this.#prlimit = tools.prlimit
     this.#cgroups = cgroups
-    this.#uids = new UidPool(options.uidBase, options.uidCount)
+    this.#uidReservation = reserveUidRange(options.uids)
+    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
   }
 
-  reapLeftovers(): Promise<number> {
+  get uids(): UidRange {
+    return this.#uidReservation.range
+  }
+
+  reapLeftovers(): Promise<string[]> {
     return this.#cgroups.reapAll()
   }
 
-  close(): Promise<void> {
-    return this.#cgroups.close()
+  async close(): Promise<void> {
+    try {
+      await this.#cgroups.close()
+    } finally {
+      this.#uidReservation.release()
+    }
   }
 
   prepare(request: CellRequest): CellPlan {
@@ -542,6 +576,7 @@ class UnshareSandbox implements Sandbox {
  */
 class RlimitSandbox implements Sandbox {
   readonly network = undefined
+  readonly uids = undefined
   readonly level = 'rlimits' as const
   readonly description =
     "WEAK: plain child processes running as Strato's own user with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups, seccomp or separate uid"
@@ -553,8 +588,8 @@ class RlimitSandbox implements Sandbox {
     this.#prlimit = prlimit
   }
 
-  reapLeftovers(): Promise<number> {
-    return Promise.resolve(0)
+  reapLeftovers(): Promise<string[]> {
+    return Promise.resolve([])
   }
 
   close(): Promise<void> {
@@ -586,12 +621,13 @@ class RlimitSandbox implements Sandbox {
 
 class NoSandbox implements Sandbox {
   readonly network = undefined
+  readonly uids = undefined
   readonly level = 'none' as const
   readonly description =
     'UNCONFINED: setpriv/prlimit (util-linux) not found, instances run as plain child processes without limits'
 
-  reapLeftovers(): Promise<number> {
-    return Promise.resolve(0)
+  reapLeftovers(): Promise<string[]> {
+    return Promise.resolve([])
   }
 
   close(): Promise<void> {

@@ -9,7 +9,12 @@ export { InvocationLogStore } from './invocation-log-store.js'
 export type { InvocationLogQuery, StoredInvocation } from './invocation-log-store.js'
 export { SecretBox } from './secret-box.js'
 export { TenantStore, generateKeyPair } from './tenant-store.js'
-export type { BootstrapOutcome, BootstrapRequest, KeyPair } from './tenant-store.js'
+export type { BootstrapHooks, BootstrapOutcome, BootstrapRequest, KeyPair } from './tenant-store.js'
+export {
+  ROOT_CREDENTIALS_FILE,
+  formatCredentialExports,
+  writeRootCredentialsFile,
+} from './root-credentials-file.js'
 export { VersionStore } from './version-store.js'
 export type { Alias, PublishedVersion, VersionRule, VersionStrategy } from './version-store.js'
 export { TestEventStore } from './test-event-store.js'

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
+import { StratoError } from '../core/index.js'
 import type { Database } from './database.js'
 import type { SecretBox } from './secret-box.js'
 
@@ -19,11 +20,25 @@ export interface BootstrapRequest {
   readonly secretKey: string | undefined
 }
 
-/** What ensureBootstrap did: `generated` is true when the keys were made up and must be shown. */
+/** What ensureBootstrap did. */
 export interface BootstrapOutcome {
+  /** The root tenant's project id with the key pair the settings name (or the generated one). */
   readonly keys: KeyPair
+  /** The root tenant was created by this start (the data dir had none). */
   readonly created: boolean
+  /** The key pair was made up, not given: its secret must be shown and saved. */
   readonly generated: boolean
+  /** The project id was made up (STRATO_PROJECT_ID not given on the first start). */
+  readonly projectIdGenerated: boolean
+}
+
+/** Hooks of ensureBootstrap. */
+export interface BootstrapHooks {
+  /**
+   * Called with a new root tenant before it is committed: a throw leaves the data dir without it,
+   * so generated keys are never stored without having been handed to someone.
+   */
+  readonly beforeCreate?: (outcome: BootstrapOutcome) => void
 }
 
 const ALNUM_UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
@@ -78,13 +93,17 @@ export class TenantStore {
     return this.#keys.get(accessKey)
   }
 
-  async hasAnyTenant(): Promise<boolean> {
+  /** The root tenant's project id: the first tenant named root (a data dir has one). */
+  async rootProjectId(): Promise<string | undefined> {
     const row = await this.#db
       .selectFrom('tenants')
       .select('project_id')
+      .where('name', '=', 'root')
+      .orderBy('created_at')
+      .orderBy('project_id')
       .limit(1)
       .executeTakeFirst()
-    return row !== undefined
+    return row?.project_id
   }
 
   /** Creates a tenant with one key pair (idempotent for the tenant; the key must be new). */
@@ -116,35 +135,55 @@ export class TenantStore {
   }
 
   /**
-   * On an empty data dir, creates the root tenant from the settings, generating what is missing.
-   * On later starts, settings that name a key pair make sure it exists (an operator's way to add or
-   * rotate the bootstrap key); otherwise nothing changes.
+   * On a data dir without a root tenant, creates it from the settings, generating what is missing.
+   * On later starts, settings that name a key pair add it to the root tenant (or rotate its secret):
+   * an operator's way to regain access; STRATO_PROJECT_ID, if given, must be the root's.
    */
-  async ensureBootstrap(request: BootstrapRequest): Promise<BootstrapOutcome | undefined> {
-    const empty = !(await this.hasAnyTenant())
-    if (request.accessKey !== undefined && request.secretKey !== undefined) {
-      const existing = this.#keys.get(request.accessKey)
-      const projectId = request.projectId ?? existing?.projectId
-      const keys = {
-        ...generateKeyPair(projectId),
-        accessKey: request.accessKey,
-        secretKey: request.secretKey,
+  async ensureBootstrap(
+    request: BootstrapRequest,
+    hooks: BootstrapHooks = {},
+  ): Promise<BootstrapOutcome | undefined> {
+    const rootProjectId = await this.rootProjectId()
+    if (rootProjectId === undefined) {
+      const generated = generateKeyPair(request.projectId)
+      const given = request.accessKey !== undefined && request.secretKey !== undefined
+      const outcome: BootstrapOutcome = {
+        keys: given
+          ? { ...generated, accessKey: request.accessKey, secretKey: request.secretKey }
+          : generated,
+        created: true,
+        generated: !given,
+        projectIdGenerated: request.projectId === undefined,
       }
-      if (
-        existing === undefined ||
-        existing.secretKey !== keys.secretKey ||
-        existing.projectId !== keys.projectId
-      ) {
-        await this.addTenantKey(keys)
-        return { keys, created: true, generated: false }
-      }
-      return { keys: existing, created: false, generated: false }
+      hooks.beforeCreate?.(outcome)
+      await this.addTenantKey(outcome.keys)
+      return outcome
     }
-    if (!empty) {
+    // A second root tenant would hold the key and leave the first one's functions unreachable.
+    if (request.projectId !== undefined && request.projectId !== rootProjectId) {
+      throw new StratoError(
+        'INVALID_PARAMETER',
+        `Setting STRATO_PROJECT_ID=${request.projectId} is not the project id of this data dir's root tenant, ${rootProjectId}: set it to that or leave it unset.`,
+      )
+    }
+    if (request.accessKey === undefined || request.secretKey === undefined) {
       return undefined
     }
-    const keys = generateKeyPair(request.projectId)
-    await this.addTenantKey(keys)
-    return { keys, created: true, generated: true }
+    const existing = this.#keys.get(request.accessKey)
+    if (existing !== undefined && existing.projectId !== rootProjectId) {
+      throw new StratoError(
+        'INVALID_PARAMETER',
+        `Setting STRATO_ACCESS_KEY=${request.accessKey} is a key of project ${existing.projectId}, not of the root tenant ${rootProjectId}: choose another access key.`,
+      )
+    }
+    const keys = {
+      projectId: rootProjectId,
+      accessKey: request.accessKey,
+      secretKey: request.secretKey,
+    }
+    if (existing?.secretKey !== keys.secretKey) {
+      await this.addTenantKey(keys)
+    }
+    return { keys, created: false, generated: false, projectIdGenerated: false }
   }
 }

@@ -2,11 +2,16 @@
  * Strato as a separate process (dist/main.js): functions survive a restart on the same data dir, and
  * after SIGKILL of Strato no instance process, cgroup or instance dir is left once it starts again.
  */
+import { execFileSync, spawn } from 'node:child_process'
 import fs from 'node:fs'
+import net from 'node:net'
+import SQLite from 'better-sqlite3'
 import path from 'node:path'
 import { afterEach, expect, test } from 'vitest'
 import { readProcessStartTime } from '../../src/core/index.js'
+import { StratoClient } from '../../src/client/index.js'
 import {
+  REPO_ROOT,
   clientFor,
   removeSandboxCgroups,
   sandboxCgroups,
@@ -114,7 +119,16 @@ exports.handler = async () => { child ??= spawn('sleep', ['120'], { stdio: 'igno
   expect(sandboxCgroups(dataDir).sort()).toEqual([...leftCgroups].sort())
 
   const second = await start(dataDir)
-  expect(second.output()).toContain('removed instances left over by a previous run')
+  // Each instance counted once, though it left both a dir and cgroups.
+  const reapedLine = second
+    .output()
+    .split('\n')
+    .find((l) => l.includes('removed instances left over by a previous run'))
+  expect(JSON.parse(reapedLine ?? '{}')).toMatchObject({
+    reaped: leftDirs.length,
+    instanceDirs: leftDirs.length,
+    instanceCgroups: leftDirs.length,
+  })
   const nowDirs = fs.readdirSync(instancesDir)
   expect(nowDirs.filter((d) => leftDirs.includes(d))).toEqual([])
   expect(sandboxCgroups(dataDir).filter((g) => leftCgroups.includes(g))).toEqual([])
@@ -148,6 +162,9 @@ test('first start with no credentials given generates a root tenant, prints it o
   expect(creds.projectId).toMatch(/^[0-9a-f]{32}$/)
   expect(creds.accessKey).toMatch(/^[A-Z0-9]{20}$/)
   expect(creds.secretKey).toMatch(/^[A-Za-z0-9]{40}$/)
+  // The banner's lines paste into a shell as they are, and name the file they are saved in.
+  expect(s.output()).toContain(`export STRATO_ENDPOINT=${s.url}\n`)
+  expect(s.output()).toContain(path.join(dataDir, 'root-credentials.env'))
   // The secret is stored sealed: it appears nowhere in the data dir in plaintext.
   const db = fs.readFileSync(path.join(dataDir, 'strato.db'))
   expect(db.includes(Buffer.from(creds.secretKey))).toBe(false)
@@ -199,4 +216,110 @@ test('SIGTERM lets an invocation in flight finish; past the grace period it is s
   await stopped
   expect(Date.now() - stopping).toBeLessThan(4000)
   expect(sandboxProcesses(dataDir)).toEqual([])
+})
+
+/** Runs `node dist/main.js` until it exits (a start that fails): its exit code and output. */
+async function runUntilExit(
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist/main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      STRATO_GATEWAY_PORT: '0',
+      STRATO_DATA_DIR: dataDir,
+      STRATO_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()))
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()))
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  return { code, output }
+}
+
+test('first start that fails (API port in use) still shows and saves the generated credentials; a key given later joins that root tenant', async () => {
+  const dataDir = tmpDir()
+  dirs.push(dataDir)
+  const holder = net.createServer()
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  const port = (holder.address() as net.AddressInfo).port
+  const failed = await runUntilExit(dataDir, {
+    STRATO_PORT: String(port),
+    STRATO_PROJECT_ID: '',
+    STRATO_ACCESS_KEY: '',
+    STRATO_SECRET_KEY: '',
+  }).finally(() => holder.close())
+  expect(failed.code).toBe(1)
+  expect(failed.output).toMatch(/strato: cannot start: .*EADDRINUSE/)
+
+  // 1. The banner was printed anyway, as lines a shell takes as they are.
+  const exports = failed.output.split('\n').filter((l) => l.startsWith('export STRATO_'))
+  expect(exports.map((l) => l.slice(0, l.indexOf('=')))).toEqual([
+    'export STRATO_ENDPOINT',
+    'export STRATO_PROJECT_ID',
+    'export STRATO_ACCESS_KEY',
+    'export STRATO_SECRET_KEY',
+  ])
+  expect(exports[0]).toBe(`export STRATO_ENDPOINT=http://127.0.0.1:${port}`)
+  const shellSees = (script: string): string[] =>
+    execFileSync(
+      'bash',
+      ['-c', `${script}\necho "$STRATO_PROJECT_ID $STRATO_ACCESS_KEY $STRATO_SECRET_KEY"`],
+      { encoding: 'utf8', env: { PATH: process.env.PATH } },
+    )
+      .trim()
+      .split(' ')
+  const [projectId = '', accessKey = '', secretKey = ''] = shellSees(exports.join('\n'))
+  expect(projectId).toMatch(/^[0-9a-f]{32}$/)
+  expect(secretKey).toMatch(/^[A-Za-z0-9]{40}$/)
+
+  // 2. And saved once, readable by the owner only, with the same lines.
+  const file = path.join(dataDir, 'root-credentials.env')
+  expect(failed.output).toContain(file)
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600)
+  expect(
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('export')),
+  ).toEqual(exports)
+  expect(shellSees(`. ${file}`)).toEqual([projectId, accessKey, secretKey])
+
+  // 3. Starting again with a key of one's own (as the README suggests) adds it to that tenant.
+  const again = await spawnStrato(dataDir, {
+    STRATO_PROJECT_ID: '',
+    STRATO_ACCESS_KEY: 'OPERATOR-KEY',
+    STRATO_SECRET_KEY: 'operator-secret',
+  })
+  started.push(again)
+  expect(again.output()).not.toContain('export STRATO_')
+  const generated = new StratoClient({ endpoint: again.url, projectId, accessKey, secretKey })
+  const operator = new StratoClient({
+    endpoint: again.url,
+    projectId,
+    accessKey: 'OPERATOR-KEY',
+    secretKey: 'operator-secret',
+  })
+  await operator.createFunction(inlineFunction('shared', 'exports.handler = async () => 1'))
+  expect((await generated.listFunctions()).count).toBe(1)
+  await again.stop('SIGTERM')
+  const db = new SQLite(path.join(dataDir, 'strato.db'), { readonly: true })
+  const tenants = db.prepare('SELECT project_id FROM tenants').all()
+  db.close()
+  expect(tenants).toEqual([{ project_id: projectId }])
+
+  // 4. A project id other than the root tenant's is refused: it would be a second root tenant.
+  const refused = await runUntilExit(dataDir, {
+    STRATO_PORT: '0',
+    STRATO_PROJECT_ID: 'ffffffffffffffffffffffffffffffff',
+    STRATO_ACCESS_KEY: 'OPERATOR-KEY',
+    STRATO_SECRET_KEY: 'operator-secret',
+  })
+  expect(refused.code).toBe(1)
+  expect(refused.output).toContain(
+    `STRATO_PROJECT_ID=ffffffffffffffffffffffffffffffff is not the project id of this data dir's root tenant, ${projectId}`,
+  )
 })
