@@ -152,6 +152,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
     invoker: pool,
+    attemptLog: store.logs,
     resolve: (projectId, functionUrn) =>
       resolveAsyncTarget(store, config.region, projectId, functionUrn),
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
