@@ -261,6 +261,7 @@ async function startOpening(
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
     invoker: pool,
+    attemptLog: store.logs,
     resolve: (projectId, functionUrn) =>
       resolveAsyncTarget(store, config.region, projectId, functionUrn),
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),

@@ -7,6 +7,7 @@ import {
   newRequestId,
   AsyncErrorCodes,
   DEFAULT_ASYNC_SETTINGS,
+  deletedTargetMessage,
   destinationFunctionUrn,
   isStratoError,
   runtimeFamilyOf,
@@ -14,11 +15,15 @@ import {
   type AsyncInvokeConfig,
   type AsyncQueue,
   type AsyncSettlement,
+  type CallerPresence,
+  type DeletedAsyncTarget,
   type FunctionRecord,
+  type InvocationRecord,
   type InvocationResult,
   type Invoker,
   type LeasedEvent,
   type NewAsyncEvent,
+  type RecoveredLease,
   type TerminalAsyncStatus,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
@@ -37,9 +42,15 @@ export interface AsyncTarget {
   readonly functionUrn: string
 }
 
+/** Where the dispatcher records attempts the invoker could not (the invocation log store). */
+export interface AttemptLog {
+  append(record: InvocationRecord, projectId: string, functionId: string): void
+}
+
 export interface AsyncDispatcherOptions {
   readonly queue: AsyncQueue
   readonly invoker: Invoker
+  readonly attemptLog: AttemptLog
   /** Resolves a URN within a project; throws StratoError FUNCTION/VERSION/ALIAS_NOT_FOUND. */
   readonly resolve: (projectId: string, functionUrn: string) => Promise<AsyncTarget>
   readonly configOf: (
@@ -79,6 +90,49 @@ function isInstanceCrash(result: InvocationResult): boolean {
 }
 /** How often leases that outlived their deadline in this process are returned to the queue. */
 const LEASE_SWEEP_MS = 5_000
+/** Waiting events of a deleted version or alias are discarded this many at a time. */
+const DISCARD_BATCH = 500
+
+/** The errorType of the log entry of an attempt cut short by a crash or stop of Strato. */
+const PLATFORM_RESTART_ERROR_TYPE = 'PlatformRestart'
+
+/**
+ * One leased event in this process, from its lease to its settlement. `deleted` is set when its
+ * function, version or alias is deleted: an attempt that has not reached an instance then never
+ * does (the invoker sees its caller gone), and it is discarded.
+ */
+interface Attempt {
+  readonly event: LeasedEvent
+  deleted: DeletedAsyncTarget | undefined
+  readonly onDeleted: Set<() => void>
+  readonly caller: CallerPresence
+}
+
+function isOf(event: LeasedEvent, target: DeletedAsyncTarget): boolean {
+  return (
+    event.functionId === target.functionId &&
+    (target.qualifier === undefined || event.qualifier === target.qualifier)
+  )
+}
+
+/** The log entry of an attempt that a crash or stop of Strato cut short (issue 12). */
+function lostAttemptRecord(lease: RecoveredLease): InvocationRecord {
+  return {
+    requestId: lease.requestId,
+    attempt: lease.attempt,
+    // The version that ran is not known; the URN's qualifier is (`!alias` for an alias).
+    version: lease.qualifier,
+    startedAtMs: lease.leasedAtMs,
+    durationMs: 0,
+    billedDurationMs: 0,
+    memorySizeMb: 0,
+    memoryUsedMb: 0,
+    errorType: PLATFORM_RESTART_ERROR_TYPE,
+    errorMessage:
+      'The attempt was interrupted: Strato stopped or crashed while it ran. The event is retried (a system error, not counted against max_async_retry_attempts).',
+    output: '',
+  }
+}
 
 /**
  * Lifecycle: `start()` returns every lease of a previous run to the queue (their process is gone)
@@ -99,16 +153,26 @@ export class AsyncDispatcher {
   #pollTimer: NodeJS.Timeout | undefined
   #sweepTimer: NodeJS.Timeout | undefined
   #idleWaiters: Array<() => void> = []
+  readonly #attempts = new Set<Attempt>()
 
   constructor(options: AsyncDispatcherOptions) {
     this.#o = options
     options.queue.onReady(() => this.#pump())
+    options.queue.onDeleted((target) => this.#onDeleted(target))
   }
 
   async start(): Promise<void> {
     const recovered = await this.#o.queue.recoverLeases({ nowMs: Date.now(), all: true })
-    if (recovered > 0) {
-      this.#o.logger.warn({ recovered }, 'async events of a previous run returned to the queue')
+    if (recovered.length > 0) {
+      // Their attempts left no log of their own (or one the store keeps: an entry for the same
+      // attempt is ignored), so each gets one saying what happened.
+      for (const lease of recovered) {
+        this.#o.attemptLog.append(lostAttemptRecord(lease), lease.projectId, lease.functionId)
+      }
+      this.#o.logger.warn(
+        { recovered: recovered.length },
+        'async events of a previous run returned to the queue',
+      )
     }
     this.#stopped = false
     this.#pollTimer = setInterval(() => this.#pump(), this.#o.pollMs)
@@ -116,9 +180,13 @@ export class AsyncDispatcher {
     this.#sweepTimer = setInterval(() => {
       this.#o.queue
         .recoverLeases({ nowMs: Date.now(), all: false })
-        .then((n) => {
-          if (n > 0) {
-            this.#o.logger.warn({ recovered: n }, 'expired async leases returned to the queue')
+        .then((recovered) => {
+          // Their attempts may still be running here and will log themselves.
+          if (recovered.length > 0) {
+            this.#o.logger.warn(
+              { recovered: recovered.length },
+              'expired async leases returned to the queue',
+            )
           }
         })
         .catch((err: unknown) => this.#o.logger.error({ err }, 'recovering async leases failed'))
@@ -212,7 +280,79 @@ export class AsyncDispatcher {
       })
   }
 
+  /**
+   * A function, version or alias was deleted: its attempts that have not reached an instance never
+   * will (those waiting for one leave the line now), and its waiting events are discarded. A whole
+   * function's events need no settling: the queue removes them.
+   */
+  async #onDeleted(target: DeletedAsyncTarget): Promise<void> {
+    for (const attempt of this.#attempts) {
+      if (attempt.deleted === undefined && isOf(attempt.event, target)) {
+        attempt.deleted = target
+        for (const listener of [...attempt.onDeleted]) {
+          listener()
+        }
+      }
+    }
+    if (target.qualifier === undefined) {
+      return
+    }
+    try {
+      for (;;) {
+        const events = await this.#o.queue.leaseDeleted(target, DISCARD_BATCH, Date.now())
+        await Promise.all(
+          events.map(async (event) => {
+            const config = await this.#o.configOf(event.functionId, event.qualifier)
+            await this.#o.queue.settle(event, await this.#discardDeleted(event, config, target))
+          }),
+        )
+        if (events.length < DISCARD_BATCH) {
+          return
+        }
+      }
+    } catch (err) {
+      // The deletion stands. Events left leased are swept back once their lease ends, and their
+      // next attempt finds the version or alias gone: DISCARD all the same, only later.
+      this.#o.logger.error({ err, ...target }, 'discarding async events of a deleted target failed')
+    }
+  }
+
+  #discardDeleted(
+    event: LeasedEvent,
+    config: AsyncInvokeConfig | undefined,
+    target: DeletedAsyncTarget,
+  ): Promise<AsyncSettlement> {
+    return this.#done(event, config, 'DISCARD', {
+      errorCode: AsyncErrorCodes.FUNCTION_GONE,
+      errorMessage: deletedTargetMessage(target),
+      condition: 'FunctionNotFound',
+      invokeCount: event.attempt - 1,
+      statusCode: 0,
+      functionError: '',
+      response: '',
+    })
+  }
+
+  #newAttempt(event: LeasedEvent): Attempt {
+    const onDeleted = new Set<() => void>()
+    const attempt: Attempt = {
+      event,
+      deleted: undefined,
+      onDeleted,
+      caller: {
+        gone: () => attempt.deleted !== undefined,
+        onGone: (listener) => {
+          onDeleted.add(listener)
+          return () => onDeleted.delete(listener)
+        },
+      },
+    }
+    return attempt
+  }
+
   #run(event: LeasedEvent): void {
+    const attempt = this.#newAttempt(event)
+    this.#attempts.add(attempt)
     this.#inflight++
     this.#inflightByFunction.set(
       event.functionId,
@@ -233,7 +373,7 @@ export class AsyncDispatcher {
         this.#inflightByFunction.set(event.functionId, n)
       }
     }
-    this.#attempt(event)
+    this.#attempt(attempt)
       .then(async (settlement) => {
         freeRoom()
         this.#pump()
@@ -241,7 +381,10 @@ export class AsyncDispatcher {
           return // shutting down: the lease stays, and the next start retries the event
         }
         const held = await this.#o.queue.settle(event, settlement)
-        if (!held) {
+        // A deleted function's events are gone from the queue: there was nothing to settle.
+        const functionDeleted =
+          attempt.deleted !== undefined && attempt.deleted.qualifier === undefined
+        if (!held && !functionDeleted) {
           this.#o.logger.warn(
             { requestId: event.requestId },
             'async attempt ended after its lease was lost; its outcome is ignored',
@@ -253,6 +396,7 @@ export class AsyncDispatcher {
         this.#o.logger.error({ err, requestId: event.requestId }, 'settling an async event failed'),
       )
       .finally(() => {
+        this.#attempts.delete(attempt)
         freeRoom()
         this.#inflight--
         if (this.#inflight === 0) {
@@ -265,7 +409,8 @@ export class AsyncDispatcher {
   }
 
   /** Runs one attempt and decides how it ends. Never throws for the function's own failures. */
-  async #attempt(event: LeasedEvent): Promise<AsyncSettlement> {
+  async #attempt(attempt: Attempt): Promise<AsyncSettlement> {
+    const event = attempt.event
     const config = await this.#o.configOf(event.functionId, event.qualifier)
     const maxAgeMs = (config?.maxAsyncEventAgeS ?? DEFAULT_ASYNC_SETTINGS.maxAsyncEventAgeS) * 1000
     const maxRetries = config?.maxAsyncRetryAttempts ?? DEFAULT_ASYNC_SETTINGS.maxAsyncRetryAttempts
@@ -286,6 +431,9 @@ export class AsyncDispatcher {
     try {
       target = await this.#o.resolve(event.projectId, event.functionUrn)
     } catch (err) {
+      if (attempt.deleted !== undefined) {
+        return this.#discardDeleted(event, config, attempt.deleted)
+      }
       if (GONE_CODES.some((c) => isStratoError(err, c))) {
         return this.#done(event, config, 'DISCARD', {
           errorCode: AsyncErrorCodes.FUNCTION_GONE,
@@ -310,8 +458,14 @@ export class AsyncDispatcher {
         payload: event.payload,
         invokeType: 'async',
         attempt: event.attempt,
+        // Deleting the function, version or alias takes the attempt out of the line for an
+        // instance, and one that has not started never starts.
+        caller: attempt.caller,
       })
     } catch (err) {
+      if (attempt.deleted !== undefined) {
+        return this.#discardDeleted(event, config, attempt.deleted)
+      }
       if (isStratoError(err, 'INVALID_EVENT')) {
         // The function can never run this event (checked at accept, so only a guest's own limit).
         return this.#done(event, config, 'FAIL', {

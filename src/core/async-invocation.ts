@@ -118,6 +118,40 @@ export interface AsyncRecord {
   readonly attempts: number
 }
 
+/**
+ * What a deletion took away from under its async events: a whole function, or one of its versions
+ * or aliases.
+ */
+export interface DeletedAsyncTarget {
+  readonly functionId: string
+  /** The version or `!alias` deleted (as events name it in `qualifier`); undefined: the function. */
+  readonly qualifier?: string | undefined
+}
+
+/** A lease of a run that ended while holding it (a crash or a stop), returned to `WAIT`. */
+export interface RecoveredLease {
+  readonly requestId: string
+  readonly projectId: string
+  readonly functionId: string
+  readonly qualifier: string
+  /** The number of the attempt that was cut short. */
+  readonly attempt: number
+  /** When that attempt was leased (epoch ms). */
+  readonly leasedAtMs: number
+}
+
+/** The message of a record discarded because `target` was deleted. */
+export function deletedTargetMessage(target: DeletedAsyncTarget): string {
+  const q = target.qualifier
+  const what =
+    q === undefined
+      ? 'The function'
+      : q.startsWith('!')
+        ? `The alias '${q.slice(1)}'`
+        : `The version '${q}'`
+  return `${what} was deleted; the event was discarded.`
+}
+
 export interface AsyncRecordQuery {
   readonly functionId: string
   readonly requestId?: string | undefined
@@ -152,9 +186,12 @@ export interface AsyncQueue {
   settle(event: LeasedEvent, settlement: AsyncSettlement): Promise<boolean>
   /**
    * Returns leases to `WAIT` as system retries: all `RUNNING` events (`all`, at start: their
-   * process is gone) or those whose lease ended before `nowMs`. Resolves to how many.
+   * process is gone) or those whose lease ended before `nowMs`. Resolves to the leases returned.
    */
-  recoverLeases(options: { readonly nowMs: number; readonly all: boolean }): Promise<number>
+  recoverLeases(options: {
+    readonly nowMs: number
+    readonly all: boolean
+  }): Promise<RecoveredLease[]>
   /** Cancels a `WAIT` event (→ `FAIL`, 4208). Resolves to the status found, undefined if none. */
   cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined>
   list(query: AsyncRecordQuery): Promise<{ records: AsyncRecord[]; total: number }>
@@ -165,7 +202,25 @@ export interface AsyncQueue {
   ): Promise<{ entries: StoredDeadLetter[]; total: number }>
   /** Calls `listener` when new events became due (after an enqueue commits). */
   onReady(listener: () => void): void
-  /** Removes a deleted function's events and dead letters. */
+  /**
+   * A version or alias was deleted (`deleteFunction` does the same for a whole function): tells
+   * every `onDeleted` listener (the dispatcher), which settles the target's `WAIT` events as
+   * `DISCARD` (404) and makes sure none of its leased events that has not reached an instance
+   * ever does. Resolves once they are done.
+   */
+  discardDeleted(target: DeletedAsyncTarget): Promise<void>
+  /** Registers who ends the events of a deleted target (see `discardDeleted`). */
+  onDeleted(listener: (target: DeletedAsyncTarget) => Promise<void>): void
+  /**
+   * Leases up to `max` `WAIT` events of a deleted target, whatever their due time, to be settled
+   * as `DISCARD`: no attempt is counted.
+   */
+  leaseDeleted(target: DeletedAsyncTarget, max: number, nowMs: number): Promise<LeasedEvent[]>
+  /**
+   * Removes a deleted function's events and dead letters, after telling the `onDeleted`
+   * listeners (none of its leased events that has not reached an instance runs). Nobody can list
+   * a deleted function's records: its id is never used again.
+   */
   deleteFunction(functionId: string): Promise<void>
   /** Removes terminal events and dead letters that ended before `beforeMs`. */
   prune(beforeMs: number): Promise<void>

@@ -55,6 +55,7 @@ export {
   ASYNC_STATUSES,
   AsyncErrorCodes,
   DEFAULT_ASYNC_SETTINGS,
+  deletedTargetMessage,
   destinationFunctionUrn,
   parseAsyncInvokeConfig,
   qualifierOf,
@@ -70,8 +71,10 @@ export type {
   AsyncSettlement,
   AsyncStatus,
   DeadLetter,
+  DeletedAsyncTarget,
   LeasedEvent,
   NewAsyncEvent,
+  RecoveredLease,
   StoredDeadLetter,
   TerminalAsyncStatus,
 } from './async-invocation.js'

@@ -158,6 +158,11 @@ export class InstancePool implements Invoker {
       }
       throw err
     }
+    if (request.caller?.gone() === true) {
+      // Gone while its instance started (or while it was handed over): it never runs.
+      this.#release(pool, instance)
+      throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
+    }
     const invokeStart = Date.now()
     let outcome: GuestOutcome
     try {

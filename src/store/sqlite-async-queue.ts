@@ -14,8 +14,10 @@ import {
   type AsyncRecordQuery,
   type AsyncSettlement,
   type AsyncStatus,
+  type DeletedAsyncTarget,
   type LeasedEvent,
   type NewAsyncEvent,
+  type RecoveredLease,
   type StoredDeadLetter,
 } from '../core/index.js'
 
@@ -95,6 +97,7 @@ export class SqliteAsyncQueue implements AsyncQueue {
   readonly #o: SqliteAsyncQueueOptions
   readonly #due = new Map<string, number>()
   readonly #listeners: Array<() => void> = []
+  readonly #deletedListeners: Array<(target: DeletedAsyncTarget) => Promise<void>> = []
   #enqueues: Array<Pending<NewAsyncEvent>> = []
   #settles: Array<Pending<Settling>> = []
   /** Settlements whose attempt's log is not yet confirmed on disk (`logsWritten`). */
@@ -368,24 +371,54 @@ export class SqliteAsyncQueue implements AsyncQueue {
     return Promise.resolve(out)
   }
 
-  recoverLeases(options: { readonly nowMs: number; readonly all: boolean }): Promise<number> {
+  recoverLeases(options: {
+    readonly nowMs: number
+    readonly all: boolean
+  }): Promise<RecoveredLease[]> {
     this.flush()
-    const changed = this.#db
-      .prepare(
-        `update async_invocations
-         set status = 'WAIT', system_errors = system_errors + 1, not_before = ?,
-             lease_token = null, lease_until = null,
-             error_message = 'The attempt was lost (Strato stopped or the worker hung); retrying.'
-         where status = 'RUNNING' and (? = 1 or lease_until < ?)`,
-      )
-      .run(options.nowMs, options.all ? 1 : 0, options.nowMs).changes
-    if (changed > 0) {
+    const which = `status = 'RUNNING' and (? = 1 or lease_until < ?)`
+    const args = [options.all ? 1 : 0, options.nowMs]
+    const recovered = this.#db.transaction(() => {
+      const rows = this.#db
+        .prepare(
+          `select request_id, project_id, function_id, qualifier, attempts, lease_until, timeout_ms
+           from async_invocations where ${which}`,
+        )
+        .all(...args) as Array<{
+        request_id: string
+        project_id: string
+        function_id: string
+        qualifier: string
+        attempts: number
+        lease_until: number
+        timeout_ms: number
+      }>
+      this.#db
+        .prepare(
+          `update async_invocations
+           set status = 'WAIT', system_errors = system_errors + 1, not_before = ?,
+               lease_token = null, lease_until = null,
+               error_message = 'The attempt was lost (Strato stopped or the worker hung); retrying.'
+           where ${which}`,
+        )
+        .run(options.nowMs, ...args)
+      return rows.map((r) => ({
+        requestId: r.request_id,
+        projectId: r.project_id,
+        functionId: r.function_id,
+        qualifier: r.qualifier,
+        attempt: r.attempts,
+        // The lease was taken for the timeout plus the grace (the grace of this run: close enough).
+        leasedAtMs: r.lease_until - r.timeout_ms - this.#o.leaseGraceMs,
+      }))
+    })()
+    if (recovered.length > 0) {
       this.#rebuildDue()
       for (const listener of this.#listeners) {
         listener()
       }
     }
-    return Promise.resolve(changed)
+    return Promise.resolve(recovered)
   }
 
   cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined> {
@@ -499,14 +532,76 @@ export class SqliteAsyncQueue implements AsyncQueue {
     this.#listeners.push(listener)
   }
 
-  deleteFunction(functionId: string): Promise<void> {
+  onDeleted(listener: (target: DeletedAsyncTarget) => Promise<void>): void {
+    this.#deletedListeners.push(listener)
+  }
+
+  /** Starts every listener; what each does before its first `await` is done on return. */
+  #tellDeleted(target: DeletedAsyncTarget): Promise<unknown> {
+    return Promise.all(this.#deletedListeners.map((listener) => listener(target)))
+  }
+
+  async discardDeleted(target: DeletedAsyncTarget): Promise<void> {
     this.flush()
+    await this.#tellDeleted(target)
+  }
+
+  leaseDeleted(target: DeletedAsyncTarget, max: number, nowMs: number): Promise<LeasedEvent[]> {
+    if (this.#closed || max <= 0) {
+      return Promise.resolve([])
+    }
+    this.flush()
+    const byQualifier = target.qualifier === undefined ? '' : 'and qualifier = ?'
+    const args: Array<string | number> =
+      target.qualifier === undefined ? [target.functionId] : [target.functionId, target.qualifier]
+    const out: LeasedEvent[] = []
+    this.#db.transaction(() => {
+      const rows = this.#db
+        .prepare(
+          `select request_id, project_id, function_id, function_urn, qualifier, payload,
+                  timeout_ms, accepted_at, attempts, function_errors, system_errors
+           from async_invocations
+           where status = 'WAIT' and function_id = ? ${byQualifier}
+           order by not_before limit ?`,
+        )
+        .all(...args, max) as LeaseRow[]
+      // Unlike lease(), no attempt is counted and nothing is started: the lease only lets the
+      // holder settle the event.
+      const take = this.#db.prepare(`update async_invocations
+        set status = 'RUNNING', lease_token = ?, lease_until = ?
+        where request_id = ? and status = 'WAIT'`)
+      for (const r of rows) {
+        const token = randomUUID()
+        take.run(token, nowMs + r.timeout_ms + this.#o.leaseGraceMs, r.request_id)
+        out.push({
+          requestId: r.request_id,
+          projectId: r.project_id,
+          functionId: r.function_id,
+          functionUrn: r.function_urn,
+          qualifier: r.qualifier,
+          payload: r.payload,
+          acceptedAtMs: r.accepted_at,
+          timeoutMs: r.timeout_ms,
+          leaseToken: token,
+          attempt: r.attempts + 1,
+          functionErrors: r.function_errors,
+          systemErrors: r.system_errors,
+        })
+      }
+    })()
+    return Promise.resolve(out)
+  }
+
+  async deleteFunction(functionId: string): Promise<void> {
+    this.flush()
+    // The listeners stop the function's attempts (synchronously) before its rows go.
+    const told = this.#tellDeleted({ functionId })
     this.#db.transaction(() => {
       this.#db.prepare(`delete from async_invocations where function_id = ?`).run(functionId)
       this.#db.prepare(`delete from async_dead_letters where function_id = ?`).run(functionId)
     })()
     this.#due.delete(functionId)
-    return Promise.resolve()
+    await told
   }
 
   prune(beforeMs: number): Promise<void> {

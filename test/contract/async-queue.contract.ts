@@ -123,7 +123,7 @@ export function runAsyncQueueContract(name: string, open: () => Promise<QueueHar
       await queue.enqueue(event('fa'))
       const [stale] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
       // The worker is presumed dead: its lease goes back to the queue as a system retry.
-      expect(await queue.recoverLeases({ nowMs: Date.now(), all: true })).toBe(1)
+      expect(await queue.recoverLeases({ nowMs: Date.now(), all: true })).toHaveLength(1)
       const [fresh] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
       expect(fresh).toMatchObject({ attempt: 2, systemErrors: 1 })
       expect(await queue.settle(stale as LeasedEvent, done())).toBe(false)
@@ -138,8 +138,81 @@ export function runAsyncQueueContract(name: string, open: () => Promise<QueueHar
       await queue.enqueue(event('fa', { timeoutMs: 1_000 }))
       const now = Date.now()
       await queue.lease({ max: 1, nowMs: now, room: always(1) })
-      expect(await queue.recoverLeases({ nowMs: now + 10, all: false })).toBe(0)
-      expect(await queue.recoverLeases({ nowMs: now + 24 * 3_600_000, all: false })).toBe(1)
+      expect(await queue.recoverLeases({ nowMs: now + 10, all: false })).toEqual([])
+      expect(await queue.recoverLeases({ nowMs: now + 24 * 3_600_000, all: false })).toHaveLength(1)
+    })
+
+    test('recovered leases name the attempt that was cut short and when it was leased', async () => {
+      const { queue } = await start()
+      const e = event('fa', { qualifier: 'v1' })
+      await queue.enqueue(e)
+      const leasedAt = Date.now()
+      await queue.lease({ max: 1, nowMs: leasedAt, room: always(1) })
+      const [first] = await queue.recoverLeases({ nowMs: leasedAt + 5, all: true })
+      expect(first).toMatchObject({
+        requestId: e.requestId,
+        projectId: 'p1',
+        functionId: 'fa',
+        qualifier: 'v1',
+        attempt: 1,
+      })
+      expect(first?.leasedAtMs).toBe(leasedAt)
+      await queue.lease({ max: 1, nowMs: leasedAt + 10, room: always(1) })
+      const [second] = await queue.recoverLeases({ nowMs: leasedAt + 20, all: true })
+      expect(second).toMatchObject({
+        requestId: e.requestId,
+        attempt: 2,
+        leasedAtMs: leasedAt + 10,
+      })
+    })
+
+    test('leaseDeleted takes the waiting events of one version or alias, due or not, counting no attempt', async () => {
+      const { queue } = await start()
+      const later = Date.now() + 60_000
+      const v1 = [event('fa', { qualifier: 'v1' }), event('fa', { qualifier: 'v1' })]
+      const others = [event('fa', { qualifier: '!blue' }), event('fb', { qualifier: 'v1' })]
+      for (const e of [...v1, ...others]) {
+        await queue.enqueue(e)
+      }
+      // One of v1's events waits for a retry a minute from now.
+      const [l] = await queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+      expect(l?.requestId).toBe(v1[0]?.requestId)
+      await queue.settle(l as LeasedEvent, {
+        kind: 'retry',
+        notBeforeMs: later,
+        functionError: true,
+        errorMessage: 'boom',
+      })
+      const taken = await queue.leaseDeleted({ functionId: 'fa', qualifier: 'v1' }, 10, Date.now())
+      expect(taken.map((t) => t.requestId).sort()).toEqual(v1.map((e) => e.requestId).sort())
+      // The event that ran once is on its second attempt's number, and none was counted.
+      const retried = taken.find((t) => t.requestId === v1[0]?.requestId)
+      expect(retried).toMatchObject({ attempt: 2, functionErrors: 1 })
+      expect(await queue.settle(retried as LeasedEvent, done())).toBe(true)
+      const { records } = await queue.list({
+        functionId: 'fa',
+        requestId: v1[0]?.requestId,
+        offset: 0,
+        limit: 1,
+      })
+      expect(records[0]).toMatchObject({ status: 'SUCCESS', attempts: 1 })
+      const rest = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(rest.map((r) => r.requestId).sort()).toEqual(others.map((e) => e.requestId).sort())
+    })
+
+    test('discardDeleted and deleteFunction tell the onDeleted listeners, before the rows go', async () => {
+      const { queue } = await start()
+      await queue.enqueue(event('fa'))
+      const told: string[] = []
+      queue.onDeleted(async (target) => {
+        // Synchronously, as a dispatcher stops its attempts: the rows are still there.
+        const { total } = await queue.list({ functionId: target.functionId, offset: 0, limit: 1 })
+        told.push(`${target.functionId}:${target.qualifier ?? '*'}:${total}`)
+      })
+      await queue.discardDeleted({ functionId: 'fa', qualifier: '!blue' })
+      await queue.deleteFunction('fa')
+      expect(told).toEqual(['fa:!blue:1', 'fa:*:1'])
+      expect((await queue.list({ functionId: 'fa', offset: 0, limit: 1 })).total).toBe(0)
     })
 
     test('a terminal settlement commits its follow-up events and dead letter with it', async () => {

@@ -12,6 +12,7 @@ import {
   clientFor,
   removeSandboxCgroups,
   spawnStrato,
+  startTestStrato,
   tmpDir,
   waitFor,
   type StratoProcess,
@@ -155,20 +156,33 @@ test('async crash: SIGKILL mid-flight loses no accepted event; every one runs an
   // accepted ones; they must run and succeed like the others.
   expect(records.size).toBeGreaterThanOrEqual(EVENTS)
   expect(records.size - EVENTS).toBeLessThanOrEqual(SENDERS)
+  // Every attempt is in the logs, those the crash cut short too (as PlatformRestart).
   const disagreements: string[] = []
   let reruns = 0
+  let cutShort = 0
   const ids = [...records.keys()]
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       for (let id = ids.pop(); id !== undefined; id = ids.pop()) {
         const res = (await client.logs(urn, { request_id: id })) as {
-          logs: Array<{ attempt: number; status: string; log: string }>
+          logs: Array<{ attempt: number; status: string; error_type: string; log: string }>
         }
         const ran = res.logs.filter((l) => l.status === 'success' && l.log.includes(`RAN ${id}`))
         const attempts = records.get(id)?.attempts ?? 0
-        if (ran.length < 1 || res.logs.length > attempts) {
-          disagreements.push(`${id}: ${ran.length} successful runs logged, ${attempts} attempts`)
+        const logged = res.logs.map((l) => l.attempt).sort((a, b) => a - b)
+        const expected = Array.from({ length: attempts }, (_, i) => i + 1)
+        if (ran.length < 1 || JSON.stringify(logged) !== JSON.stringify(expected)) {
+          disagreements.push(
+            `${id}: ${ran.length} successful runs logged, attempts ${JSON.stringify(logged)} logged of ${attempts}`,
+          )
         }
+        const restarts = res.logs.filter((l) => l.error_type === 'PlatformRestart')
+        for (const l of restarts) {
+          if (!l.log.includes('interrupted: Strato stopped or crashed')) {
+            disagreements.push(`${id}: attempt ${l.attempt} logged as ${l.log}`)
+          }
+        }
+        cutShort += restarts.length
         reruns += res.logs.length - 1
       }
     }),
@@ -177,7 +191,8 @@ test('async crash: SIGKILL mid-flight loses no accepted event; every one runs an
   // eslint-disable-next-line no-console -- where the kill landed is worth seeing in the run
   console.log(
     `async crash: killed ${killDelayMs} ms after the ${killAtAccepted}th acceptance, with ${acceptedBeforeKill} accepted; ` +
-      `${records.size} records, all SUCCESS, each with its handler's log; ${reruns} re-runs (at-least-once)`,
+      `${records.size} records, all SUCCESS, each with its handler's log; ${reruns} re-runs (at-least-once), ` +
+      `${cutShort} attempts logged as cut short by the crash`,
   )
 }, 120_000)
 
@@ -244,4 +259,59 @@ test('async shutdown: attempts cut short by SIGTERM are retried after the restar
     ['SUCCESS', 2],
     ['SUCCESS', 2],
   ])
+  // The attempts the stop cut short are in the logs too.
+  for (const id of ids) {
+    const res = (await client.logs(urn, { request_id: id })) as {
+      logs: Array<{ attempt: number; status: string }>
+    }
+    expect(res.logs.map((l) => [l.attempt, l.status])).toEqual([
+      [2, 'success'],
+      [1, 'error'],
+    ])
+  }
+})
+
+test('async restart: an attempt a crashed run left leased is logged as PlatformRestart and run again', async () => {
+  const dataDir = tmpDir('strato-async-lost-')
+  let strato = await startTestStrato({ STRATO_ASYNC_POLL_MS: '20' }, dataDir)
+  onTestFinished(async () => {
+    await strato.close()
+    await removeSandboxCgroups(dataDir)
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+  const name = 'lost-attempt'
+  const urn = `urn:fss:local-1:${PROJECT_ID}:function:default:${name}:latest`
+  await strato.client.createFunction(
+    inlineFunction(name, 'exports.handler = async (event, context) => context.getRequestID()'),
+  )
+  // The run "crashes" holding a lease: its dispatcher takes nothing, the queue lends the event
+  // out as a worker would, and nothing settles it before the store closes.
+  strato.running.dispatcher.stop()
+  const id = await strato.client.invokeAsync(urn, '{}')
+  const leased = await strato.running.store.asyncQueue.lease({
+    max: 10,
+    nowMs: Date.now(),
+    room: () => 10,
+  })
+  expect(leased.map((l) => [l.requestId, l.attempt])).toEqual([[id, 1]])
+  await strato.close()
+
+  strato = await startTestStrato({ STRATO_ASYNC_POLL_MS: '20' }, dataDir)
+  const client = strato.client
+  await waitFor(async () => {
+    const page = (await client.asyncInvocations(urn, { request_id: id })) as {
+      invocations: Array<{ status: string }>
+    }
+    return page.invocations[0]?.status === 'SUCCESS'
+  }, 10_000)
+  const res = (await client.logs(urn, { request_id: id })) as {
+    logs: Array<{ attempt: number; status: string; error_type: string; log: string }>
+  }
+  expect(res.logs.map((l) => [l.attempt, l.status, l.error_type])).toEqual([
+    [2, 'success', ''],
+    [1, 'error', 'PlatformRestart'],
+  ])
+  expect(res.logs[1]?.log).toContain(
+    `ERROR PlatformRestart: The attempt was interrupted: Strato stopped or crashed while it ran.`,
+  )
 })

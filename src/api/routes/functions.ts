@@ -303,6 +303,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       if (q !== undefined && q.version !== 'latest') {
         // A published version: only that snapshot goes (refused while an alias routes to it).
         await store.versions.deleteVersion(latest, q.version)
+        // Its async events are discarded; none still waiting for an instance runs.
+        await deps.asyncQueue.discardDeleted({ functionId: latest.id, qualifier: q.version })
         // Its triggers go with it, and the gateway drops their routes at once.
         await store.triggers.deleteAll(latest.id, q.version)
         await afterChange(latest.id, q.version)
@@ -313,13 +315,14 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       // would go with the function by cascade, but without telling anyone).
       await store.triggers.deleteAll(latest.id)
       await store.functions.delete(latest)
+      // At once: async events waiting for an instance must not get one while the rest goes.
+      await deps.asyncQueue.deleteFunction(latest.id)
       await store.versions.deleteAllOf(latest)
       await store.testEvents.deleteAllOf(latest.id)
       await store.tags.deleteAllOf(latest.id)
       await afterChange(latest.id)
       await store.logs.prune({ functionId: latest.id })
       await store.asyncConfigs.deleteAllOf(latest.id)
-      await deps.asyncQueue.deleteFunction(latest.id)
       return reply.code(204).send()
     },
   )

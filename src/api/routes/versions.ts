@@ -282,6 +282,11 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
       const latest = await resolveLatest(store, request.params)
       await existingAlias(latest, request.params.alias_name)
       await store.versions.deleteAlias(latest, request.params.alias_name)
+      // Its async events are discarded; none still waiting for an instance runs.
+      await deps.asyncQueue.discardDeleted({
+        functionId: latest.id,
+        qualifier: `!${request.params.alias_name}`,
+      })
       // The alias's triggers (stored under the qualifier `!alias`) go with it, and the gateway
       // drops their routes at once.
       await store.triggers.deleteAll(latest.id, `!${request.params.alias_name}`)
