@@ -105,12 +105,14 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-config',
     async (request) => {
       const { latest, ref } = await resolveFunction(store, request.params)
-      const input = parseAsyncInvokeConfig(asBody(request.body))
+      const qualifier = qualifierOf(ref)
+      // Fields left out keep their stored values.
+      const current = await store.asyncConfigs.get(latest.id, qualifier)
+      const input = parseAsyncInvokeConfig(asBody(request.body), current)
       // A destination must be a function of this project that exists now.
       for (const urn of input.targetUrns) {
         await resolveFunction(store, { project_id: ref.projectId, function_urn: urn })
       }
-      const qualifier = qualifierOf(ref)
       const saved = await store.asyncConfigs.put(latest.id, qualifier, input)
       return configView(saved, urnOf(config.region, ref, qualifier))
     },
