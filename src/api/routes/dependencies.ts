@@ -70,10 +70,13 @@ export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): v
           "'name' must be 1 to 96 letters, digits, '.', '-' or '_', starting with a letter.",
         )
       }
+      if (body.runtime === undefined || body.runtime === null || body.runtime === '') {
+        throw new StratoError('INVALID_RUNTIME', "'runtime' is required.")
+      }
       if (!isRuntimeName(body.runtime) || runtimeFamilyOf(body.runtime) === undefined) {
         throw new StratoError(
           'INVALID_RUNTIME',
-          `Invalid runtime ${JSON.stringify(body.runtime)} for a dependency.`,
+          `Invalid runtime ${JSON.stringify(body.runtime).slice(0, 60)} for a dependency.`,
         )
       }
       if (body.depend_type !== 'zip') {
