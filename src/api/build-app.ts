@@ -12,7 +12,9 @@ import Fastify, {
 import { StratoError, newRequestId } from '../core/index.js'
 import type { PrecheckedRequest } from '../auth/index.js'
 import type { ApiDeps } from './deps.js'
-import { sendError, toStratoError } from './error-handler.js'
+import { answerClientError } from './client-error.js'
+import { handleRouteError, sendError } from './error-handler.js'
+import { parseJsonBody } from './json-body.js'
 import {
   registerAsyncInvocationRoutes,
   registerAsyncInvokeRoute,
@@ -73,24 +75,13 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     frameworkErrors: (err, request, reply) => {
       void sendError(err, request, reply)
     },
-    clientErrorHandler: (err, socket) => {
-      // Node's own errors before a request exists (slow bodies, malformed requests).
-      const se = toStratoError(
-        Object.assign(err, { statusCode: err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400 }),
-      )
-      const body = JSON.stringify({ error_code: se.spec.fss, error_msg: se.message })
-      if (socket.writable) {
-        socket.end(
-          `HTTP/1.1 ${se.spec.status} ${se.spec.status === 408 ? 'Request Timeout' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        )
-      }
-      socket.destroy()
-    },
+    // Node's own errors before a request exists (slow bodies, malformed or oversized heads).
+    clientErrorHandler: (err, socket) => answerClientError(err, socket),
   })
   app.decorateRequest('rawBody', undefined)
   app.decorateRequest('prechecked', undefined)
 
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply))
+  app.setErrorHandler((err, request, reply) => handleRouteError(err, request, reply))
   app.setNotFoundHandler((request, reply) =>
     sendError(
       new StratoError(
@@ -102,9 +93,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     ),
   )
 
-  // Management bodies are JSON. An empty body is no body: the SDK sends content-type on DELETE too.
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
+  // Management bodies are JSON, and only JSON: Fastify's default text/plain parser would hand
+  // routes a string and the signature check no raw bytes. An empty body is no body: the SDK sends
+  // content-type on DELETE too.
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const raw = body as Buffer
     request.rawBody = raw
@@ -112,8 +104,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       done(null, undefined)
       return
     }
-    // The default parser answers through `done`; the value it returns is not a promise to await.
-    void parseJson(request, raw.toString('utf8'), done)
+    try {
+      done(null, parseJsonBody(raw.toString('utf8')))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
   })
 
   app.get('/strato/health', () => ({ status: 'ok' }))

@@ -2,6 +2,7 @@
  * @module The one place that turns any thrown value into a FunctionGraph error response:
  * `{error_code, error_msg}` with the table's HTTP status and the `X-Request-Id` header.
  */
+import type { IncomingMessage } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { ErrorCodes, StratoError, type ErrorCode } from '../core/index.js'
 
@@ -50,7 +51,9 @@ export function sendError(
 ): FastifyReply {
   const se = toStratoError(err, request.routeOptions.bodyLimit)
   if (se.spec.user) {
-    request.log.info({ code: se.code, fss: se.spec.fss }, se.message)
+    // The cause may say more than the answer may (an unknown access key answers as a bad signature).
+    const reason = se.cause instanceof Error ? { reason: se.cause.message } : {}
+    request.log.info({ code: se.code, fss: se.spec.fss, ...reason }, se.message)
   } else {
     request.log.error({ err: se.cause ?? se, code: se.code }, se.message)
   }
@@ -59,4 +62,73 @@ export function sendError(
     .header('x-request-id', request.id)
     .header('content-type', 'application/json')
     .send({ error_code: se.spec.fss, error_msg: se.message })
+}
+
+/**
+ * How far past a route's body limit a refused body is still read (and thrown away) before the 413
+ * goes out. A client still writing when the server closes gets EPIPE, and many (the SDK's axios,
+ * Node's http) then report that instead of the 413; a body bigger than this is not worth reading.
+ */
+export const DISCARD_PAST_LIMIT_BYTES = 16 * 1024 * 1024
+
+/** Reads and drops the rest of a request body, until its end or `maxBytes` in all. */
+function discardBody(raw: IncomingMessage, maxBytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (raw.complete || raw.readableEnded || raw.destroyed) {
+      resolve()
+      return
+    }
+    let seen = 0
+    const finish = (): void => {
+      raw.off('data', onData)
+      raw.off('end', finish)
+      raw.off('error', finish)
+      raw.off('close', finish)
+      resolve()
+    }
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length
+      if (seen > maxBytes) {
+        finish()
+      }
+    }
+    raw.on('data', onData)
+    raw.once('end', finish)
+    raw.once('error', finish)
+    raw.once('close', finish)
+    raw.resume()
+  })
+}
+
+/**
+ * The app's error handler. A body over the route's limit is read to its end first (up to the
+ * limit plus `DISCARD_PAST_LIMIT_BYTES`; a larger declared length is answered at once), so the
+ * client has finished writing when the 413 arrives; the connection then closes.
+ */
+export async function handleRouteError(
+  err: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  if ((err as Partial<FastifyError> | undefined)?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const maxBytes = (request.routeOptions.bodyLimit ?? 0) + DISCARD_PAST_LIMIT_BYTES
+    const declared = Number(request.headers['content-length'])
+    if (!(declared > maxBytes)) {
+      await discardBody(request.raw, maxBytes)
+    }
+    reply.header('connection', 'close')
+  }
+  if ((err as Partial<FastifyError> | undefined)?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    const type = (request.headers['content-type'] ?? '').slice(0, 100)
+    return sendError(
+      new StratoError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Type '${type}' is not accepted here: request bodies of this API are 'application/json'.`,
+        { cause: err },
+      ),
+      request,
+      reply,
+    )
+  }
+  return sendError(err, request, reply)
 }

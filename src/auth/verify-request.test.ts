@@ -119,9 +119,27 @@ describe('SDK-HMAC-SHA256', () => {
     const h = signed()
     expect(codeOf(() => verify({ ...h, authorization: '' }))).toBe('UNAUTHORIZED')
     expect(codeOf(() => verify({ ...h, authorization: 'Basic abc' }))).toBe('UNAUTHORIZED')
-    expect(
-      codeOf(() => verify({ ...h, authorization: h.authorization!.replace('test-ak', 'nope') })),
-    ).toBe('UNAUTHORIZED')
+  })
+  test('verify: an unknown access key gets the answer of a wrong signature; only the cause tells', () => {
+    const h = signed()
+    const refusal = (headers: Record<string, string>): StratoError => {
+      try {
+        verify(headers)
+      } catch (err) {
+        if (err instanceof StratoError) {
+          return err
+        }
+      }
+      throw new Error('expected a StratoError')
+    }
+    const unknown = refusal({ ...h, authorization: h.authorization!.replace('test-ak', 'nope') })
+    const wrongSecret = refusal(signed({ sk: 'other' }))
+    expect([unknown.code, unknown.message, unknown.spec]).toEqual([
+      wrongSecret.code,
+      wrongSecret.message,
+      wrongSecret.spec,
+    ])
+    expect((unknown.cause as Error).message).toBe("Unknown access key 'nope'.")
   })
   test('verify: SignedHeaders without host or x-sdk-date, or an unsigned x-project-id, are refused', () => {
     const h = signed()

@@ -135,7 +135,11 @@ export class RequestVerifier {
     }
     const key = this.#lookup(accessKey)
     if (key === undefined) {
-      throw unauthorized('The access key is unknown.')
+      // The answer is a wrong signature's, so that it does not tell who exists; the cause (for the
+      // server log) says why.
+      throw new StratoError('SIGNATURE_MISMATCH', undefined, {
+        cause: new Error(`Unknown access key '${accessKey.slice(0, 64)}'.`),
+      })
     }
     return { accessKey, signedHeaders, signature, sdkDate, key, header }
   }

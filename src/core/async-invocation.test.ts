@@ -29,7 +29,6 @@ test('async config: defaults, ranges and FunctionGraph destinations', () => {
     },
   })
   expect(full.targetUrns).toEqual([SINK])
-  expect(codeOf({})).toBe('INVALID_PARAMETER')
   expect(codeOf({ max_async_event_age_in_seconds: 0 })).toBe('INVALID_PARAMETER')
   expect(codeOf({ max_async_event_age_in_seconds: 86_401 })).toBe('INVALID_PARAMETER')
   expect(codeOf({ max_async_event_age_in_seconds: 60, max_async_retry_attempts: 4 })).toBe(
@@ -47,4 +46,39 @@ test('async config: defaults, ranges and FunctionGraph destinations', () => {
       destination_config: { on_success: { destination: 'SMN', param: '{"topic_urn":"t"}' } },
     }),
   ).toBe('UNSUPPORTED_DESTINATION')
+})
+
+test('async config: every field is optional; one left out keeps its stored value, else the default', () => {
+  expect(parseAsyncInvokeConfig({})).toMatchObject({
+    maxAsyncEventAgeS: 3600,
+    maxAsyncRetryAttempts: 1,
+    onSuccess: undefined,
+    onFailure: undefined,
+    targetUrns: [],
+    enableAsyncStatusLog: false,
+  })
+  const onFailure = { destination: 'FunctionGraph', param: JSON.stringify({ func_urn: SINK }) }
+  const stored = {
+    functionId: 'f',
+    qualifier: 'latest',
+    maxAsyncEventAgeS: 120,
+    maxAsyncRetryAttempts: 3,
+    onSuccess: undefined,
+    onFailure,
+    enableAsyncStatusLog: true,
+    createdAt: new Date(),
+    lastModified: new Date(),
+  }
+  expect(parseAsyncInvokeConfig({ max_async_retry_attempts: 0 }, stored)).toMatchObject({
+    maxAsyncEventAgeS: 120,
+    maxAsyncRetryAttempts: 0,
+    onFailure,
+    targetUrns: [],
+    enableAsyncStatusLog: true,
+  })
+  // A given destination_config replaces both destinations.
+  expect(parseAsyncInvokeConfig({ destination_config: {} }, stored)).toMatchObject({
+    onSuccess: undefined,
+    onFailure: undefined,
+  })
 })

@@ -267,11 +267,8 @@ function bad(detail: string): never {
   throw new StratoError('INVALID_PARAMETER', detail)
 }
 
-function intIn(value: unknown, field: string, min: number, max: number, fallback?: number): number {
+function intIn(value: unknown, field: string, min: number, max: number, fallback: number): number {
   if (value === undefined || value === null) {
-    if (fallback === undefined) {
-      bad(`'${field}' is required.`)
-    }
     return fallback
   }
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -325,32 +322,50 @@ function parseDestination(value: unknown, field: string): AsyncDestination | und
   return d
 }
 
-/** Validates the body of `PUT …/async-invoke-config` (ranges of reference §4.7). */
+/**
+ * Validates the body of `PUT …/async-invoke-config` (ranges of reference §4.7). Every field is
+ * optional, as in FunctionGraph's API and the SDK's model: one left out keeps its value in
+ * `current` (the stored config), or else the default. `destination_config` counts as one field:
+ * given, it replaces both destinations (an empty object clears them).
+ */
 export function parseAsyncInvokeConfig(
   body: Readonly<Record<string, unknown>>,
+  current?: AsyncInvokeConfig,
 ): AsyncInvokeConfigInput {
   const maxAsyncEventAgeS = intIn(
     body.max_async_event_age_in_seconds,
     'max_async_event_age_in_seconds',
     ASYNC_EVENT_AGE_MIN_S,
     ASYNC_EVENT_AGE_MAX_S,
+    current?.maxAsyncEventAgeS ?? DEFAULT_ASYNC_SETTINGS.maxAsyncEventAgeS,
   )
   const maxAsyncRetryAttempts = intIn(
     body.max_async_retry_attempts,
     'max_async_retry_attempts',
     ASYNC_RETRY_ATTEMPTS_MIN,
     ASYNC_RETRY_ATTEMPTS_MAX,
-    ASYNC_RETRY_ATTEMPTS_DEFAULT,
+    current?.maxAsyncRetryAttempts ?? DEFAULT_ASYNC_SETTINGS.maxAsyncRetryAttempts,
   )
   const enable = body.enable_async_status_log
   if (enable !== undefined && enable !== null && typeof enable !== 'boolean') {
     bad(`'enable_async_status_log' must be a boolean.`)
   }
   const dc = body.destination_config
-  if (dc !== undefined && dc !== null && (typeof dc !== 'object' || Array.isArray(dc))) {
+  if (dc === undefined || dc === null) {
+    return {
+      maxAsyncEventAgeS,
+      maxAsyncRetryAttempts,
+      onSuccess: current?.onSuccess,
+      onFailure: current?.onFailure,
+      // Kept destinations were checked when they were set.
+      targetUrns: [],
+      enableAsyncStatusLog: enable ?? current?.enableAsyncStatusLog ?? false,
+    }
+  }
+  if (typeof dc !== 'object' || Array.isArray(dc)) {
     bad(`'destination_config' must be an object.`)
   }
-  const destinations = (dc ?? {}) as { on_success?: unknown; on_failure?: unknown }
+  const destinations = dc as { on_success?: unknown; on_failure?: unknown }
   const onSuccess = parseDestination(destinations.on_success, 'destination_config.on_success')
   const onFailure = parseDestination(destinations.on_failure, 'destination_config.on_failure')
   return {
@@ -361,7 +376,7 @@ export function parseAsyncInvokeConfig(
     targetUrns: [onSuccess, onFailure].flatMap((d) =>
       d === undefined ? [] : [destinationFunctionUrn(d)],
     ),
-    enableAsyncStatusLog: enable === true,
+    enableAsyncStatusLog: enable ?? current?.enableAsyncStatusLog ?? false,
   }
 }
 

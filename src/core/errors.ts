@@ -266,6 +266,12 @@ export const ErrorCodes = {
     message: 'Unsupported content type.',
     user: true,
   },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    fss: 'FSS.0431',
+    message: 'The request headers are too large.',
+    user: true,
+  },
   CLIENT_CLOSED: {
     status: 499,
     fss: 'FSS.0499',

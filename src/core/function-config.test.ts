@@ -58,7 +58,13 @@ describe('function configuration validation', () => {
       () => parseFunctionConfig({ ...base, handler: `${'a'.repeat(128)}.h` }),
       'FSS.1003',
     ],
-    ['RUNTIME_ key', () => validateUserData('{"RUNTIME_X":"1"}'), 'FSS.1009'],
+    ['RUNTIME_FUNC_NAME key', () => validateUserData('{"RUNTIME_FUNC_NAME":"x"}'), 'FSS.1009'],
+    ['RUNTIME_API_ADDR key', () => validateUserData('{"RUNTIME_API_ADDR":"x"}'), 'FSS.1009'],
+    [
+      'RUNTIME_MAX_RESP_BODY_SIZE key',
+      () => validateUserData('{"RUNTIME_MAX_RESP_BODY_SIZE":"1"}'),
+      'FSS.1009',
+    ],
     ['STRATO_ key', () => validateUserData('{"STRATO_MAX_LOG_BYTES":"1"}'), 'FSS.1009'],
     ['TMPDIR key', () => validateUserData('{"TMPDIR":"/"}'), 'FSS.1009'],
     ['bad env name', () => validateUserData('{"1A":"1"}'), 'FSS.1009'],
@@ -70,6 +76,36 @@ describe('function configuration validation', () => {
     ],
   ])('refuses %s', (_what, fn, code) => {
     expect(codeOf(fn)).toBe(code)
+  })
+
+  test("RUNTIME_ names outside the platform's own are the function's (RUNTIME_LOG_LEVEL)", () => {
+    const data = '{"RUNTIME_LOG_LEVEL":"DEBUG","RUNTIME_CUSTOM":"x"}'
+    expect(validateUserData(data)).toBe(data)
+    expect(validateUserData(data, 'encrypted_user_data', true)).toBe(data)
+  })
+
+  test('a missing or mistyped field is named as such, not as an invalid value', () => {
+    const message = (fn: () => unknown): string => {
+      try {
+        fn()
+      } catch (err) {
+        return err instanceof StratoError ? `${err.spec.fss} ${err.message}` : 'not a StratoError'
+      }
+      return 'accepted'
+    }
+    const noRuntime = { ...base, runtime: undefined }
+    const noMemory = { ...base, memory_size: undefined }
+    const noTimeout = { ...base, timeout: undefined }
+    expect(message(() => parseFunctionConfig(noRuntime))).toBe("FSS.1005 'runtime' is required.")
+    expect(message(() => parseFunctionConfig({ ...base, runtime: 10 }))).toBe(
+      "FSS.1005 'runtime' must be a string, got 10.",
+    )
+    expect(message(() => parseFunctionConfig(noMemory))).toBe("FSS.1007 'memory_size' is required.")
+    expect(message(() => parseFunctionConfig(noTimeout))).toBe("FSS.1008 'timeout' is required.")
+    expect(message(() => validateFunctionName(123))).toBe(
+      "FSS.1002 'func_name' must be a string, got 123.",
+    )
+    expect(message(() => validateFunctionName(undefined))).toBe("FSS.1002 'func_name' is required.")
   })
 
   test('an update keeps optional fields that the body leaves out', () => {

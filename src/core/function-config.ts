@@ -87,6 +87,12 @@ export function asBody(value: unknown): Body {
   return value as Body
 }
 
+/** A value as a caller sent it, cut short enough to quote in an error. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
 function optionalString(body: Body, field: string, code: ErrorCode): string | undefined {
   const v = body[field]
   if (v === undefined || v === null) {
@@ -112,7 +118,7 @@ function integer(body: Body, field: string, code: ErrorCode): number | undefined
     return undefined
   }
   if (typeof v !== 'number' || !Number.isInteger(v)) {
-    fail(code, `'${field}' must be an integer, got ${JSON.stringify(v)}.`)
+    fail(code, `'${field}' must be an integer, got ${shown(v)}.`)
   }
   return v
 }
@@ -122,10 +128,35 @@ const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 // `file.func`: a relative path made of safe characters, never absolute, never with a `..` segment.
 const HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|\.))[A-Za-z0-9_\-./]+\.[A-Za-z_$][A-Za-z0-9_$]*$/
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/
-// Set by the platform in every instance; a function's variables may not replace them.
-// RUNTIME_LOG_LEVEL is the function's own: FunctionGraph's samples set it (the loggers honour it).
-const RESERVED_ENV =
-  /^(?!RUNTIME_LOG_LEVEL$)(RUNTIME_|STRATO_)|^(PATH|HOME|TMPDIR|LANG|NODE_PATH|PYTHONPATH)$/
+/**
+ * `RUNTIME_` names the platform sets in every instance, which a function's variables may not
+ * replace: FunctionGraph's reserved list (RUNTIME_PROJECT_ID … RUNTIME_API_ADDR) and the others
+ * Strato's launcher sets (reference §5.9). Every other `RUNTIME_` name is the function's own:
+ * public samples set `RUNTIME_LOG_LEVEL`, which the runtimes' loggers read.
+ */
+const RESERVED_RUNTIME_VARIABLES: ReadonlySet<string> = new Set([
+  'RUNTIME_PROJECT_ID',
+  'RUNTIME_FUNC_NAME',
+  'RUNTIME_FUNC_VERSION',
+  'RUNTIME_PACKAGE',
+  'RUNTIME_HANDLER',
+  'RUNTIME_TIMEOUT',
+  'RUNTIME_USERDATA',
+  'RUNTIME_CPU',
+  'RUNTIME_MEMORY',
+  'RUNTIME_CODE_ROOT',
+  'RUNTIME_API_ADDR',
+  'RUNTIME_INITIALIZER_HANDLER',
+  'RUNTIME_INITIALIZER_TIMEOUT',
+  'RUNTIME_MAX_RESP_BODY_SIZE',
+  'RUNTIME_REGION',
+])
+// Strato's own variables and the process basics the launcher sets for the sandbox.
+const RESERVED_ENV = /^STRATO_|^(PATH|HOME|TMPDIR|LANG|NODE_PATH|PYTHONPATH)$/
+
+function isReservedVariable(name: string): boolean {
+  return RESERVED_RUNTIME_VARIABLES.has(name) || RESERVED_ENV.test(name)
+}
 
 /**
  * Validates a `description` (of a function, version, alias or dependency; FSS.1019). Left out, it
@@ -149,8 +180,11 @@ export function validateDescription(value: unknown, fallback = ''): string {
 
 /** Validates `func_name` (FSS.1002). */
 export function validateFunctionName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) {
+  if (name === undefined || name === null || name === '') {
     fail('INVALID_FUNCTION_NAME', "'func_name' is required.")
+  }
+  if (typeof name !== 'string') {
+    fail('INVALID_FUNCTION_NAME', `'func_name' must be a string, got ${shown(name)}.`)
   }
   if (name.length > L.FUNCTION_NAME_MAX_CHARS || !FUNCTION_NAME.test(name)) {
     fail(
@@ -179,8 +213,14 @@ export function validatePackageName(name: unknown): string {
 }
 
 function validateRuntime(value: unknown): RuntimeName {
+  if (value === undefined || value === null || value === '') {
+    fail('INVALID_RUNTIME', "'runtime' is required.")
+  }
+  if (typeof value !== 'string') {
+    fail('INVALID_RUNTIME', `'runtime' must be a string, got ${shown(value)}.`)
+  }
   if (!isRuntimeName(value)) {
-    fail('INVALID_RUNTIME', `Invalid runtime ${JSON.stringify(value)}.`)
+    fail('INVALID_RUNTIME', `Invalid runtime ${shown(value)}.`)
   }
   if (runtimeFamilyOf(value) === undefined) {
     fail(
@@ -248,7 +288,7 @@ export function validateUserData(value: unknown, field = 'user_data', secret = f
     if (!ENV_NAME.test(k)) {
       fail('INVALID_USER_DATA', `'${field}' key '${k}' is not a valid environment variable name.`)
     }
-    if (RESERVED_ENV.test(k)) {
+    if (isReservedVariable(k)) {
       fail('INVALID_USER_DATA', `'${field}' key '${k}' is reserved for the platform.`)
     }
     if (typeof v !== 'string') {
@@ -352,14 +392,20 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
   const handler =
     runtime === 'http' ? handlerRaw : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
   const memorySizeMb = integer(body, 'memory_size', 'INVALID_MEMORY')
-  if (memorySizeMb === undefined || !L.MEMORY_SIZES_MB.includes(memorySizeMb)) {
+  if (memorySizeMb === undefined) {
+    fail('INVALID_MEMORY', "'memory_size' is required.")
+  }
+  if (!L.MEMORY_SIZES_MB.includes(memorySizeMb)) {
     fail(
       'INVALID_MEMORY',
       `Invalid memory_size ${JSON.stringify(body.memory_size)}: one of ${L.MEMORY_SIZES_MB.join(', ')} (MB).`,
     )
   }
   const timeoutS = integer(body, 'timeout', 'INVALID_TIMEOUT')
-  if (timeoutS === undefined || timeoutS < L.TIMEOUT_MIN_S || timeoutS > L.TIMEOUT_MAX_S) {
+  if (timeoutS === undefined) {
+    fail('INVALID_TIMEOUT', "'timeout' is required.")
+  }
+  if (timeoutS < L.TIMEOUT_MIN_S || timeoutS > L.TIMEOUT_MAX_S) {
     fail(
       'INVALID_TIMEOUT',
       `Invalid timeout ${JSON.stringify(body.timeout)}: ${L.TIMEOUT_MIN_S} to ${L.TIMEOUT_MAX_S} seconds.`,

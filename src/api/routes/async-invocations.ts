@@ -18,6 +18,7 @@ import {
   type FunctionRef,
 } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
+import { parsePageQuery, type PageRules } from '../pagination.js'
 import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
 
 type Params = FunctionPathParams
@@ -74,22 +75,6 @@ function recordView(r: AsyncRecord): Record<string, unknown> {
   }
 }
 
-function intQuery(
-  raw: string | undefined,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined || raw === '') {
-    return fallback
-  }
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new StratoError('INVALID_QUERY', `'${name}' must be an integer from ${min} to ${max}.`)
-  }
-  return Number(raw)
-}
-
 /** `YYYY-MM-DDTHH:mm:ss` is UTC (FunctionGraph's format); anything else Date can read is taken. */
 function timeQuery(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined || raw === '') {
@@ -106,6 +91,9 @@ function timeQuery(raw: string | undefined, name: string): number | undefined {
   return ms
 }
 
+/** Async records and dead letters: 100 a page unless asked, at most 500 (reference §4.7). */
+const RECORDS_PAGE: PageRules = { size: 'limit', fallback: 100, max: 500 }
+
 /** Without a time window, a records listing covers the last hour (reference §4.7). */
 const DEFAULT_WINDOW_MS = 3_600_000
 
@@ -117,12 +105,14 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-config',
     async (request) => {
       const { latest, ref } = await resolveFunction(store, request.params)
-      const input = parseAsyncInvokeConfig(asBody(request.body))
+      const qualifier = qualifierOf(ref)
+      // Fields left out keep their stored values.
+      const current = await store.asyncConfigs.get(latest.id, qualifier)
+      const input = parseAsyncInvokeConfig(asBody(request.body), current)
       // A destination must be a function of this project that exists now.
       for (const urn of input.targetUrns) {
         await resolveFunction(store, { project_id: ref.projectId, function_urn: urn })
       }
-      const qualifier = qualifierOf(ref)
       const saved = await store.asyncConfigs.put(latest.id, qualifier, input)
       return configView(saved, urnOf(config.region, ref, qualifier))
     },
@@ -157,8 +147,11 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-configs',
     async (request) => {
       const { latest, ref } = await resolveFunction(store, request.params)
-      const marker = intQuery(request.query.marker, 'marker', 0, 0, Number.MAX_SAFE_INTEGER)
-      const limit = intQuery(request.query.limit, 'limit', 10, 1, 100)
+      const { marker, size: limit } = parsePageQuery(request.query, {
+        size: 'limit',
+        fallback: 10,
+        max: 100,
+      })
       const all = await store.asyncConfigs.listOf(latest.id)
       const page = all.slice(marker, marker + limit)
       return {
@@ -181,8 +174,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     only: readonly AsyncStatus[] | undefined,
   ): Promise<Record<string, unknown>> => {
     const { latest } = await resolveFunction(store, params)
-    const marker = intQuery(query.marker, 'marker', 0, 0, Number.MAX_SAFE_INTEGER)
-    const limit = intQuery(query.limit, 'limit', 100, 1, 500)
+    const { marker, size: limit } = parsePageQuery(query, RECORDS_PAGE)
     let statuses = only
     if (query.status !== undefined && query.status !== '') {
       const s = query.status
@@ -263,8 +255,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     '/v2/:project_id/fgs/functions/:function_urn/async-dead-letters',
     async (request) => {
       const { latest } = await resolveFunction(store, request.params)
-      const marker = intQuery(request.query.marker, 'marker', 0, 0, Number.MAX_SAFE_INTEGER)
-      const limit = intQuery(request.query.limit, 'limit', 100, 1, 500)
+      const { marker, size: limit } = parsePageQuery(request.query, RECORDS_PAGE)
       const { entries, total } = await queue.deadLetters(latest.id, marker, limit)
       return {
         dead_letters: entries.map((e) => ({

@@ -13,12 +13,16 @@ import {
 } from '../../core/index.js'
 import type { DependencyVersion } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
+import { parsePageQuery } from '../pagination.js'
 
 interface DepParams {
   project_id: string
   depend_id: string
 }
 type DepVersionParams = DepParams & { version: string }
+
+/** FunctionGraph's page of dependencies (and of one dependency's versions): 400 at most. */
+const DEPENDENCIES_PAGE_MAX = 400
 
 const DEP_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,95}$/
 function dependencyView(v: DependencyVersion): Record<string, unknown> {
@@ -66,10 +70,13 @@ export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): v
           "'name' must be 1 to 96 letters, digits, '.', '-' or '_', starting with a letter.",
         )
       }
+      if (body.runtime === undefined || body.runtime === null || body.runtime === '') {
+        throw new StratoError('INVALID_RUNTIME', "'runtime' is required.")
+      }
       if (!isRuntimeName(body.runtime) || runtimeFamilyOf(body.runtime) === undefined) {
         throw new StratoError(
           'INVALID_RUNTIME',
-          `Invalid runtime ${JSON.stringify(body.runtime)} for a dependency.`,
+          `Invalid runtime ${JSON.stringify(body.runtime).slice(0, 60)} for a dependency.`,
         )
       }
       if (body.depend_type !== 'zip') {
@@ -109,15 +116,8 @@ export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): v
       name: q.name === '' ? undefined : q.name,
       runtime: q.runtime === '' ? undefined : q.runtime,
     })
-    const marker = Number(q.marker ?? '0')
-    const max = Number(q.maxitems ?? '400')
-    if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(max) || max < 0) {
-      throw new StratoError(
-        'INVALID_QUERY',
-        "'marker' and 'maxitems' must be non-negative integers.",
-      )
-    }
-    const page = all.slice(marker, marker + (max === 0 ? all.length : max))
+    const { marker, size } = parsePageQuery(q, { size: 'maxitems', max: DEPENDENCIES_PAGE_MAX })
+    const page = all.slice(marker, marker + size)
     return {
       dependencies: page.map(dependencyView),
       next_marker: marker + page.length,
@@ -125,16 +125,21 @@ export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): v
     }
   })
 
-  app.get<{ Params: DepParams }>(
+  app.get<{ Params: DepParams; Querystring: { marker?: string; maxitems?: string } }>(
     '/v2/:project_id/fgs/dependencies/:depend_id/version',
     async (request) => {
+      const { marker, size } = parsePageQuery(request.query, {
+        size: 'maxitems',
+        max: DEPENDENCIES_PAGE_MAX,
+      })
       const versions = await store.dependencies.listVersions(
         request.params.project_id,
         request.params.depend_id,
       )
+      const page = versions.slice(marker, marker + size)
       return {
-        dependencies: versions.map(dependencyView),
-        next_marker: versions.length,
+        dependencies: page.map(dependencyView),
+        next_marker: marker + page.length,
         count: versions.length,
       }
     },

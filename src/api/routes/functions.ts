@@ -21,6 +21,7 @@ import {
 } from '../../core/index.js'
 import type { Store } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
+import { parsePageQuery } from '../pagination.js'
 import { codeView, functionView } from '../function-view.js'
 import { resolveFunction, resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 
@@ -98,16 +99,6 @@ async function checkDependencyVersions(
   }
 }
 
-function queryInt(value: unknown, name: string, fallback: number): number {
-  if (value === undefined || value === '') {
-    return fallback
-  }
-  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) {
-    throw new StratoError('INVALID_QUERY', `Query parameter '${name}' must be an integer.`)
-  }
-  return Number(value)
-}
-
 export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config } = deps
   const region = config.region
@@ -164,17 +155,13 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v2/:project_id/fgs/functions',
     async (request) => {
       const q = request.query
-      const marker = queryInt(q.marker, 'marker', 0)
-      let maxItems = queryInt(q.maxitems, 'maxitems', Limits.FUNCTIONS_PER_PROJECT)
-      if (marker < 0 || maxItems < 0) {
-        throw new StratoError('INVALID_QUERY', "'marker' and 'maxitems' must not be negative.")
-      }
-      if (maxItems === 0 || maxItems > Limits.FUNCTIONS_PER_PROJECT) {
-        maxItems = Limits.FUNCTIONS_PER_PROJECT
-      }
+      const { marker, size } = parsePageQuery(q, {
+        size: 'maxitems',
+        max: Limits.FUNCTIONS_PER_PROJECT,
+      })
       const page = await store.functions.list(request.params.project_id, {
         marker,
-        maxItems,
+        maxItems: size,
         packageName: q.package_name === '' ? undefined : q.package_name,
         nameContains: q.func_name === '' ? undefined : q.func_name,
       })

@@ -3,8 +3,9 @@
  * log query API (its logs go to LTS), so this path is Strato's own; the CLI's `logs` uses it.
  */
 import type { FastifyInstance } from 'fastify'
-import { StratoError, formatInvocationLog } from '../../core/index.js'
+import { formatInvocationLog } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
+import { parsePageQuery } from '../pagination.js'
 import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
 
 type Params = FunctionPathParams
@@ -14,14 +15,15 @@ export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/v2/:project_id/fgs/functions/:function_urn/logs',
     async (request) => {
       const { latest: fn } = await resolveFunction(deps.store, request.params)
-      const raw = request.query.limit ?? '20'
-      if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) {
-        throw new StratoError('INVALID_QUERY', "'limit' must be an integer from 1 to 500.")
-      }
+      // The newest entries only: this list has no marker.
+      const { size: limit } = parsePageQuery(
+        { limit: request.query.limit },
+        { size: 'limit', fallback: 20, max: 500 },
+      )
       const entries = await deps.store.logs.list({
         functionId: fn.id,
         requestId: request.query.request_id,
-        limit: Number(raw),
+        limit,
       })
       return {
         logs: entries.map((e) => ({

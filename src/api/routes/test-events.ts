@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Limits, StratoError, asBody } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
+import { parsePageQuery } from '../pagination.js'
 import { resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 
 type EventParams = FunctionPathParams & { event_id: string }
@@ -49,14 +50,19 @@ export function registerTestEventRoutes(app: FastifyInstance, deps: ApiDeps): vo
     },
   )
 
-  app.get<{ Params: FunctionPathParams }>(
+  app.get<{ Params: FunctionPathParams; Querystring: { marker?: string; maxitems?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/events',
     async (request) => {
+      const { marker, size } = parsePageQuery(request.query, {
+        size: 'maxitems',
+        max: Limits.TEST_EVENTS_PER_FUNCTION,
+      })
       const fn = await resolveLatest(store, request.params)
       const events = await store.testEvents.list(fn.id)
+      const page = events.slice(marker, marker + size)
       return {
-        events: events.map((e) => ({ id: e.id, name: e.name, last_modified: e.last_modified })),
-        next_marker: events.length,
+        events: page.map((e) => ({ id: e.id, name: e.name, last_modified: e.last_modified })),
+        next_marker: marker + page.length,
         count: events.length,
       }
     },

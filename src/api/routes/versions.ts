@@ -4,7 +4,6 @@
  */
 import type { FastifyInstance } from 'fastify'
 import {
-  Limits,
   StratoError,
   asBody,
   formatFunctionUrn,
@@ -15,6 +14,7 @@ import {
 } from '../../core/index.js'
 import type { Alias, Store, VersionRule, VersionStrategy } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
+import { parsePageQuery } from '../pagination.js'
 import { formatLastModified, functionView } from '../function-view.js'
 import { resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 
@@ -211,14 +211,10 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
     '/v2/:project_id/fgs/functions/:function_urn/versions',
     async (request) => {
       const latest = await resolveLatest(store, request.params)
-      const marker = Number(request.query.marker ?? '0')
-      const max = Number(request.query.maxitems ?? String(Limits.VERSIONS_PER_FUNCTION))
-      if (!Number.isInteger(marker) || marker < 0 || !Number.isInteger(max) || max < 0) {
-        throw new StratoError(
-          'INVALID_QUERY',
-          "'marker' and 'maxitems' must be non-negative integers.",
-        )
-      }
+      const { marker, size } = parsePageQuery(request.query, {
+        size: 'maxitems',
+        max: deps.config.quotas.versionsPerFunction,
+      })
       const all = [
         { ...functionView(latest, region, store.secrets), version_description: '' },
         ...(await store.versions.list(latest)).map((v) => ({
@@ -226,7 +222,7 @@ export function registerVersionRoutes(app: FastifyInstance, deps: ApiDeps): void
           version_description: v.description,
         })),
       ]
-      const page = all.slice(marker, marker + (max === 0 ? all.length : max))
+      const page = all.slice(marker, marker + size)
       return { versions: page, next_marker: marker + page.length, count: all.length }
     },
   )

@@ -1,0 +1,56 @@
+/**
+ * @module parseJsonBody: management request bodies as JSON, refusing prototype-poisoning keys with
+ * an answer that says so (Fastify's own parser calls those bodies "not valid JSON").
+ */
+import { StratoError } from '../core/index.js'
+
+/**
+ * Whether the text could hold a `__proto__` key (possibly spelled with escapes) or a
+ * `constructor`: only then is the parsed value walked. `includes` scans a 68 MB code upload about
+ * three times faster than one regular expression with alternatives.
+ */
+function isSuspect(text: string): boolean {
+  return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')
+}
+
+function refuseKey(key: string): never {
+  throw new StratoError(
+    'INVALID_PARAMETER',
+    `The key '${key}' is not allowed in a request body (it could change object prototypes).`,
+  )
+}
+
+/**
+ * Parses a JSON body. Syntax errors name the position, never the surrounding text (a body may
+ * carry secrets, and the answer is logged). An own `__proto__` key, or a `constructor` object
+ * with a `prototype`, anywhere in the value is refused with FSS.0400.
+ */
+export function parseJsonBody(text: string): unknown {
+  let value: unknown
+  try {
+    value = isSuspect(text)
+      ? JSON.parse(text, (key: string, v: unknown): unknown => {
+          if (key === '__proto__') {
+            refuseKey('__proto__')
+          }
+          if (
+            key === 'constructor' &&
+            v !== null &&
+            typeof v === 'object' &&
+            Object.hasOwn(v, 'prototype')
+          ) {
+            refuseKey('constructor.prototype')
+          }
+          return v
+        })
+      : JSON.parse(text)
+  } catch (err) {
+    if (err instanceof StratoError) {
+      throw err
+    }
+    // V8 quotes the text around an unexpected token: keep only what went wrong and where.
+    const why = (err as Error).message.replace(/, ".*" is not valid JSON$/s, '')
+    throw new StratoError('INVALID_PARAMETER', `The body is not valid JSON: ${why}.`)
+  }
+  return value
+}
