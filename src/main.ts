@@ -13,7 +13,7 @@ import { StratoError, type RuntimeFamily } from './core/index.js'
 import { createLogger, type Logger } from './observability/index.js'
 import { InstanceLauncher, detectSandbox, reapLeftovers, sandboxScope } from './runtime/index.js'
 import { InstancePool } from './scheduler/index.js'
-import { openStore, type BootstrapOutcome, type Store } from './store/index.js'
+import { CodeCollector, openStore, type BootstrapOutcome, type Store } from './store/index.js'
 
 export interface RunningStrato {
   readonly config: Config
@@ -127,25 +127,26 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     },
   })
 
-  // Code no function references and no instance runs is removed at start and every 10 minutes.
-  const collectCode = async (): Promise<void> => {
-    const keep = await store.functions.referencedDigests()
-    for (const digest of [
-      ...(await store.versions.referencedDigests()),
-      ...(await store.dependencies.referencedDigests()),
-      ...pool.digestsInUse(),
-    ]) {
-      keep.add(digest)
-    }
-    const removed = await store.code.collectGarbage(keep)
-    if (removed > 0) {
-      log.info({ removed }, 'removed unreferenced code packages')
-    }
-  }
-  await collectCode()
-  const gcTimer = setInterval(() => {
-    collectCode().catch((err: unknown) => log.error({ err }, 'code garbage collection failed'))
-  }, 600_000)
+  // Code no function references and no instance runs is removed at start, every 10 minutes and
+  // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
+  const codeCollector = new CodeCollector({
+    code: store.code,
+    functions: store.functions,
+    versions: store.versions,
+    dependencies: store.dependencies,
+    inUse: () => pool.digestsInUse(),
+    onCollected: ({ removed, failures }) => {
+      if (removed > 0) {
+        log.info({ removed }, 'removed unreferenced code packages')
+      }
+      for (const { what, error } of failures) {
+        log.warn({ err: error, what }, 'unreferenced code could not be removed; skipped')
+      }
+    },
+    onError: (err) => log.error({ err }, 'code garbage collection failed'),
+  })
+  await codeCollector.collect()
+  const gcTimer = setInterval(() => void codeCollector.collect(), 600_000)
   gcTimer.unref()
 
   // 3. Asynchronous invocations: leases of a crashed run go back to the queue before polling.
@@ -181,6 +182,7 @@ export async function startStrato(env: Env, logger?: Logger): Promise<RunningStr
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
+    collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({
       region: config.region,
