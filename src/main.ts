@@ -20,6 +20,7 @@ import {
 } from './runtime/index.js'
 import { InstancePool } from './scheduler/index.js'
 import {
+  CodeCollector,
   formatCredentialExports,
   openStore,
   writeRootCredentialsFile,
@@ -235,25 +236,26 @@ async function startOpening(
   })
   opened.push({ what: 'the instance pool', close: () => pool.close() })
 
-  // Code no function references and no instance runs is removed at start and every 10 minutes.
-  const collectCode = async (): Promise<void> => {
-    const keep = await store.functions.referencedDigests()
-    for (const digest of [
-      ...(await store.versions.referencedDigests()),
-      ...(await store.dependencies.referencedDigests()),
-      ...pool.digestsInUse(),
-    ]) {
-      keep.add(digest)
-    }
-    const removed = await store.code.collectGarbage(keep)
-    if (removed > 0) {
-      log.info({ removed }, 'removed unreferenced code packages')
-    }
-  }
-  await collectCode()
-  const gcTimer = setInterval(() => {
-    collectCode().catch((err: unknown) => log.error({ err }, 'code garbage collection failed'))
-  }, 600_000)
+  // Code no function references and no instance runs is removed at start, every 10 minutes and
+  // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
+  const codeCollector = new CodeCollector({
+    code: store.code,
+    functions: store.functions,
+    versions: store.versions,
+    dependencies: store.dependencies,
+    inUse: () => pool.digestsInUse(),
+    onCollected: ({ removed, failures }) => {
+      if (removed > 0) {
+        log.info({ removed }, 'removed unreferenced code packages')
+      }
+      for (const { what, error } of failures) {
+        log.warn({ err: error, what }, 'unreferenced code could not be removed; skipped')
+      }
+    },
+    onError: (err) => log.error({ err }, 'code garbage collection failed'),
+  })
+  await codeCollector.collect()
+  const gcTimer = setInterval(() => void codeCollector.collect(), 600_000)
   gcTimer.unref()
   opened.push({ what: 'the code collection timer', close: () => clearInterval(gcTimer) })
 
@@ -296,6 +298,7 @@ async function startOpening(
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
+    collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({
       region: config.region,

@@ -15,6 +15,8 @@ export interface ApiDeps {
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier
   readonly logger: Logger
+  /** Frees code nothing references any more, in the background (called after deletes). */
+  readonly collectUnusedCode?: () => void
   /** The API gateway's base URL once it listens (for triggers' `invoke_url`). */
   readonly gatewayUrl?: () => string | undefined
   /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */

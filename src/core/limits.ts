@@ -28,6 +28,16 @@ export const INLINE_SOURCE_MAX_BYTES = 10 * 1024
 export const CODE_UNZIPPED_MAX_BYTES = 1536 * 1024 * 1024
 /** Entries in one code package; a guard against archives made of millions of empty files. */
 export const CODE_MAX_ENTRIES = 65_536
+/**
+ * Bytes (UTF-8) of one path inside a code package. Linux's PATH_MAX is 4096 for the whole host
+ * path (data dir, `code/trees/<128-char digest>/`, then this), so 1024 leaves room for a long data
+ * dir; real packages (deep `node_modules` included) stay far below it.
+ */
+export const CODE_PATH_MAX_BYTES = 1024
+/** Bytes (UTF-8) of one file or folder name in a code package: Linux's NAME_MAX. */
+export const CODE_NAME_MAX_BYTES = 255
+/** Folders a code package's path may nest (`a/b/c.js` nests 2); npm trees nest a few dozen at most. */
+export const CODE_PATH_MAX_DEPTH = 128
 /** Functions per project (FSS.1041). */
 export const FUNCTIONS_PER_PROJECT = 400
 /** Bytes of log returned in `X-Cff-Function-Log`. */

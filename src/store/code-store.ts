@@ -8,6 +8,7 @@ import fsp from 'node:fs/promises'
 import path from 'node:path'
 import yauzl from 'yauzl'
 import yazl from 'yazl'
+import { removeTree } from './remove-tree.js'
 import {
   Limits,
   SOURCE_EXTENSIONS,
@@ -20,7 +21,10 @@ import {
 /** What the function record keeps of its code. */
 export interface StoredCode {
   readonly digest: string
+  /** Bytes of the zip (FunctionGraph's `code_size`). */
   readonly codeSize: number
+  /** Bytes of the extracted files; the project's code quota counts both. */
+  readonly unzippedSize: number
   readonly codeFilename: string
   readonly codeType: CodeType
 }
@@ -30,6 +34,9 @@ export interface CodeStoreLimits {
   readonly inlineSourceMaxBytes: number
   readonly unzippedMaxBytes: number
   readonly maxEntries: number
+  readonly pathMaxBytes: number
+  readonly nameMaxBytes: number
+  readonly pathMaxDepth: number
 }
 
 export const DEFAULT_CODE_LIMITS: CodeStoreLimits = {
@@ -37,12 +44,39 @@ export const DEFAULT_CODE_LIMITS: CodeStoreLimits = {
   inlineSourceMaxBytes: Limits.INLINE_SOURCE_MAX_BYTES,
   unzippedMaxBytes: Limits.CODE_UNZIPPED_MAX_BYTES,
   maxEntries: Limits.CODE_MAX_ENTRIES,
+  pathMaxBytes: Limits.CODE_PATH_MAX_BYTES,
+  nameMaxBytes: Limits.CODE_NAME_MAX_BYTES,
+  pathMaxDepth: Limits.CODE_PATH_MAX_DEPTH,
+}
+
+export interface IngestOptions {
+  /**
+   * The project's code quota (zips and extracted files together) and what it uses without this
+   * package. A package past it is refused from its declared sizes before anything is written, or
+   * the moment its extracted bytes pass it.
+   */
+  readonly quota?: { readonly limitBytes: number; readonly usedBytes: number }
+}
+
+/** What one garbage collection did; a tree that cannot be removed is reported, not fatal. */
+export interface CodeCollection {
+  readonly removed: number
+  readonly failures: ReadonlyArray<{ readonly what: string; readonly error: unknown }>
 }
 
 /** One file of a tree: relative path, size, sha256 hex, executable bit. */
 type ManifestEntry = [rel: string, size: number, sha256: string, executable: boolean]
 interface Manifest {
   readonly files: ManifestEntry[]
+  /** Sum of the files' sizes (absent in manifests written before it was recorded). */
+  readonly unzippedBytes?: number
+}
+/** An ingest's hold on a digest until its function (or dependency) row is written. */
+interface Pin {
+  count: number
+  until: number
+  /** The collection sequence number when the last holder released it. */
+  releasedAt: number
 }
 /** What stat says of a file when its content was last hashed; ctime changes on every write. */
 interface Fingerprint {
@@ -72,6 +106,82 @@ function invalidCode(detail: string, cause?: unknown): StratoError {
   return new StratoError('INVALID_CODE', detail, cause === undefined ? undefined : { cause })
 }
 
+/** An entry name as quoted in an error: names may be 64 KiB long. */
+function shown(name: string): string {
+  return name.length <= 120 ? name : `${name.slice(0, 60)}…${name.slice(-40)}`
+}
+
+/**
+ * Why extraction failed, in words that never hold a server path (Node's fs messages quote the
+ * full path under the data dir).
+ */
+function extractionFailure(err: unknown, entryName: string | undefined): StratoError {
+  if (err instanceof StratoError) {
+    return err
+  }
+  const errno = (err as NodeJS.ErrnoException).code
+  const reason =
+    typeof errno === 'string'
+      ? `writing ${entryName === undefined ? 'an entry' : `'${shown(entryName)}'`} failed (${errno})`
+      : (err as Error).message
+  return invalidCode(`The code package cannot be extracted: ${reason}.`, err)
+}
+
+/**
+ * Refuses an entry name the tree could not hold safely: past the path, name or depth limits
+ * (a tree nested past PATH_MAX cannot be run or removed), a symlink, or a path out of the tree.
+ */
+function checkEntryName(name: string, mode: number, limits: CodeStoreLimits): void {
+  if ((mode & S_IFMT) === S_IFLNK) {
+    throw invalidCode(
+      `The code package holds a symbolic link '${shown(name)}'; links are not allowed.`,
+    )
+  }
+  const segments = name.split('/').filter((s) => s !== '')
+  const depth = name.endsWith('/') ? segments.length : segments.length - 1
+  if (depth > limits.pathMaxDepth) {
+    throw invalidCode(
+      `The code package nests folders ${depth} deep ('${shown(name)}'); the limit is ${limits.pathMaxDepth}.`,
+    )
+  }
+  const pathBytes = Buffer.byteLength(name)
+  if (pathBytes > limits.pathMaxBytes) {
+    throw invalidCode(
+      `The code package holds a path of ${pathBytes} bytes ('${shown(name)}'); the limit is ${limits.pathMaxBytes}.`,
+    )
+  }
+  const long = segments.find((s) => Buffer.byteLength(s) > limits.nameMaxBytes)
+  if (long !== undefined) {
+    throw invalidCode(
+      `The code package holds a name of ${Buffer.byteLength(long)} bytes ('${shown(long)}'); the limit is ${limits.nameMaxBytes}.`,
+    )
+  }
+  if (segments.some((s) => s === '.' || s === '..')) {
+    throw invalidCode(`The code package entry '${shown(name)}' points outside the code directory.`)
+  }
+}
+
+function openZip(bytes: Buffer): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(
+      bytes,
+      { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true },
+      (openErr, zip) => {
+        if (openErr !== null || zip === undefined) {
+          reject(
+            invalidCode(
+              `The code package is not a readable zip archive: ${openErr?.message ?? 'unknown error'}.`,
+              openErr,
+            ),
+          )
+          return
+        }
+        resolve(zip)
+      },
+    )
+  })
+}
+
 /** Zips one source file deterministically, so inline source is stored like any package. */
 async function zipSingleFile(name: string, content: Buffer): Promise<Buffer> {
   const zip = new yazl.ZipFile()
@@ -92,15 +202,27 @@ export function handlerModulePath(handler: string): string {
 }
 
 /** Content-addressed packages and trees under `<dataDir>/code`. */
+/** Content-addressed packages and trees under `<dataDir>/code`. */
 export class CodeStore {
   readonly #packagesDir: string
   readonly #treesDir: string
   readonly #tmpDir: string
   readonly #limits: CodeStoreLimits
-  /** Digests ingested recently, kept from garbage collection until their function row exists. */
-  readonly #pinnedUntil = new Map<string, number>()
+  /** Digests being ingested, kept from garbage collection until their function row exists. */
+  readonly #pins = new Map<string, Pin>()
   /** Per digest: fingerprints of files whose content was hashed and matched the manifest. */
   readonly #verified = new Map<string, Map<string, Fingerprint>>()
+  /** Per digest: bytes of its extracted files. */
+  readonly #unzippedSizes = new Map<string, number>()
+  /** Extractions and removals in progress: work on the same digest waits for them. */
+  readonly #extracting = new Map<string, Promise<void>>()
+  readonly #removing = new Map<string, Promise<void>>()
+  /** Names under tmp/ of extractions in progress. */
+  readonly #staging = new Set<string>()
+  /** Collections run one at a time, numbered. */
+  #collecting: Promise<unknown> = Promise.resolve()
+  #collectionSeq = 0
+  #tmpSwept = false
 
   constructor(dataDir: string, limits: CodeStoreLimits = DEFAULT_CODE_LIMITS) {
     const root = path.join(dataDir, 'code')
@@ -111,17 +233,21 @@ export class CodeStore {
     for (const dir of [this.#packagesDir, this.#treesDir, this.#tmpDir]) {
       fs.mkdirSync(dir, { recursive: true })
     }
-    // Half-written trees of a crashed run are garbage: the rename into trees/ never happened.
-    for (const leftover of fs.readdirSync(this.#tmpDir)) {
-      fs.rmSync(path.join(this.#tmpDir, leftover), { recursive: true, force: true })
-    }
+    // Half-written trees of a crashed run (in tmp/) are removed by the first garbage collection,
+    // which reports a tree it cannot remove instead of failing the start.
   }
 
   /**
    * Takes code from an API body: checks its size, turns inline source into a one-file zip,
-   * extracts and checks the archive, and checks that the handler's module is in it.
+   * extracts and checks the archive, and checks that the handler's module is in it. The digest
+   * stays pinned (kept from garbage collection) until `release` or 10 minutes.
    */
-  async ingest(input: CodeInput, family: RuntimeFamily, handler: string): Promise<StoredCode> {
+  async ingest(
+    input: CodeInput,
+    family: RuntimeFamily,
+    handler: string,
+    options: IngestOptions = {},
+  ): Promise<StoredCode> {
     const modulePath = handlerModulePath(handler)
     let packageBytes: Buffer
     let codeFilename: string
@@ -148,23 +274,37 @@ export class CodeStore {
     } else {
       throw invalidCode(`code_type '${input.codeType}' needs a zip archive; this is not one.`)
     }
-    const digest = await this.#store(packageBytes)
-    const tree = this.treePath(digest)
-    if (
-      !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
-    ) {
-      throw invalidCode(
-        `The code has no ${SOURCE_EXTENSIONS[family].map((e) => `'${modulePath}${e}'`).join(' or ')} for the handler '${handler}'.`,
-      )
+    const digest = await this.#store(packageBytes, options)
+    try {
+      const tree = this.treePath(digest)
+      if (
+        !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
+      ) {
+        throw invalidCode(
+          `The code has no ${SOURCE_EXTENSIONS[family].map((e) => `'${modulePath}${e}'`).join(' or ')} for the handler '${handler}'.`,
+        )
+      }
+      return {
+        digest,
+        codeSize: packageBytes.length,
+        unzippedSize: await this.unzippedSize(digest),
+        codeFilename,
+        codeType: input.codeType,
+      }
+    } catch (err) {
+      this.release(digest)
+      throw err
     }
-    return { digest, codeSize: packageBytes.length, codeFilename, codeType: input.codeType }
   }
 
   /**
    * Takes a zip that is not function code (a dependency package): the same checks and limits,
-   * no handler. Returns its digest and size.
+   * no handler. Returns its digest and size; the digest is pinned as by `ingest`.
    */
-  async ingestArchive(bytes: Buffer): Promise<{ digest: string; size: number }> {
+  async ingestArchive(
+    bytes: Buffer,
+    options: IngestOptions = {},
+  ): Promise<{ digest: string; size: number; unzippedSize: number }> {
     if (!isZip(bytes)) {
       throw invalidCode('The package is not a zip archive.')
     }
@@ -174,17 +314,73 @@ export class CodeStore {
         `The package is ${bytes.length} bytes; the limit is ${this.#limits.packageMaxBytes}.`,
       )
     }
-    return { digest: await this.#store(bytes), size: bytes.length }
+    const digest = await this.#store(bytes, options)
+    return { digest, size: bytes.length, unzippedSize: await this.unzippedSize(digest) }
   }
 
-  /** Stores a package under its digest (extracting it once) and keeps it from GC for a while. */
-  async #store(packageBytes: Buffer): Promise<string> {
+  /**
+   * Ends one ingest's hold on `digest`: the row that references it is written (or never will
+   * be). A collection already running still spares it; later ones go by references alone.
+   */
+  release(digest: string): void {
+    const pin = this.#pins.get(digest)
+    if (pin !== undefined && pin.count > 0) {
+      pin.count--
+      pin.releasedAt = this.#collectionSeq
+    }
+  }
+
+  #pin(digest: string): void {
+    const pin = this.#pins.get(digest) ?? { count: 0, until: 0, releasedAt: -1 }
+    pin.count++
+    pin.until = Date.now() + PIN_AFTER_INGEST_MS
+    this.#pins.set(digest, pin)
+  }
+
+  /** Pinned for collection number `seq`: held by an ingest, or released after `seq` began. */
+  #isPinned(digest: string, seq: number, now: number): boolean {
+    const pin = this.#pins.get(digest)
+    return pin !== undefined && ((pin.count > 0 && pin.until >= now) || pin.releasedAt >= seq)
+  }
+
+  /** Stores a package under its digest (extracting it once) and pins it. */
+  async #store(packageBytes: Buffer, options: IngestOptions): Promise<string> {
     const digest = sha512Hex(packageBytes)
-    this.#pinnedUntil.set(digest, Date.now() + PIN_AFTER_INGEST_MS)
-    if (!fs.existsSync(this.treePath(digest))) {
-      await this.#extract(digest, packageBytes)
+    // Pinned in the same turn as the removal check below: a collection either sees the pin or
+    // has already registered its removal, which this waits for before extracting afresh.
+    this.#pin(digest)
+    try {
+      for (;;) {
+        const busy = this.#removing.get(digest) ?? this.#extracting.get(digest)
+        if (busy === undefined) {
+          break
+        }
+        await busy.catch(() => undefined)
+      }
+      if (!this.#isComplete(digest)) {
+        const extraction = this.#extract(digest, packageBytes, options)
+        this.#extracting.set(digest, extraction)
+        try {
+          await extraction
+        } finally {
+          this.#extracting.delete(digest)
+        }
+      }
+    } catch (err) {
+      this.release(digest)
+      throw err
     }
     return digest
+  }
+
+  /** The package file is written last, so with it the tree and manifest are whole. */
+  #isComplete(digest: string): boolean {
+    const tree = this.treePath(digest)
+    return (
+      fs.existsSync(path.join(this.#packagesDir, `${digest}.zip`)) &&
+      fs.existsSync(tree) &&
+      fs.existsSync(`${tree}.manifest.json`)
+    )
   }
 
   treePath(digest: string): string {
@@ -194,6 +390,25 @@ export class CodeStore {
   /** The stored package, for show-code. */
   async readPackage(digest: string): Promise<Buffer> {
     return fsp.readFile(path.join(this.#packagesDir, `${digest}.zip`))
+  }
+
+  /** Bytes of the files `digest` extracts to (0 when it is not stored). */
+  async unzippedSize(digest: string): Promise<number> {
+    const known = this.#unzippedSizes.get(digest)
+    if (known !== undefined) {
+      return known
+    }
+    let manifest: Manifest
+    try {
+      manifest = JSON.parse(
+        await fsp.readFile(`${this.treePath(digest)}.manifest.json`, 'utf8'),
+      ) as Manifest
+    } catch {
+      return 0
+    }
+    const size = manifest.unzippedBytes ?? manifest.files.reduce((sum, f) => sum + f[1], 0)
+    this.#unzippedSizes.set(digest, size)
+    return size
   }
 
   /**
@@ -274,47 +489,71 @@ export class CodeStore {
   }
 
   /**
-   * Removes packages and trees whose digest is not in `keep` (digests functions reference or live
-   * instances run) and was not ingested in the last few minutes (its function row may not be written
-   * yet). Returns how many were removed.
+   * Removes packages and trees whose digest `referenced()` (called once the collection starts:
+   * digests functions, versions and dependencies reference or live instances run) does not name
+   * and no ingest holds, and, on the first run, half-written trees of a crashed run. A tree that
+   * cannot be removed is reported in `failures` and skipped. Collections run one at a time.
    */
-  async collectGarbage(keep: ReadonlySet<string>): Promise<number> {
+  collectGarbage(referenced: () => Promise<ReadonlySet<string>>): Promise<CodeCollection> {
+    const run = this.#collecting.then(() => this.#collect(referenced))
+    this.#collecting = run.catch(() => undefined)
+    return run
+  }
+
+  async #collect(referenced: () => Promise<ReadonlySet<string>>): Promise<CodeCollection> {
+    const seq = ++this.#collectionSeq
+    const keep = await referenced()
     const now = Date.now()
-    for (const [digest, until] of this.#pinnedUntil) {
-      if (until < now) {
-        this.#pinnedUntil.delete(digest)
-      }
-    }
+    const failures: Array<{ what: string; error: unknown }> = []
     let removed = 0
+    if (!this.#tmpSwept) {
+      this.#tmpSwept = true
+      for (const name of await fsp.readdir(this.#tmpDir)) {
+        if (!this.#staging.has(name)) {
+          await removeTree(path.join(this.#tmpDir, name), this.#tmpDir).catch((error: unknown) =>
+            failures.push({ what: `code/tmp/${name}`, error }),
+          )
+        }
+      }
+    }
+    // A digest may have only some of its three parts (a crash, or a removal that failed).
+    const digests = new Set<string>()
     for (const name of await fsp.readdir(this.#packagesDir)) {
-      const digest = name.replace(/\.zip$/, '')
-      if (!keep.has(digest) && !this.#pinnedUntil.has(digest)) {
-        await this.#remove(digest)
+      digests.add(name.replace(/\.zip$/, ''))
+    }
+    for (const name of await fsp.readdir(this.#treesDir)) {
+      digests.add(name.replace(/\.manifest\.json$/, ''))
+    }
+    for (const digest of digests) {
+      if (keep.has(digest) || this.#isPinned(digest, seq, now) || this.#extracting.has(digest)) {
+        continue
+      }
+      const removal = this.#remove(digest)
+      this.#removing.set(digest, removal)
+      try {
+        await removal
         removed++
+      } catch (error) {
+        failures.push({ what: `code/trees/${digest.slice(0, 16)}…`, error })
+      } finally {
+        this.#removing.delete(digest)
       }
     }
-    return removed
+    for (const [digest, pin] of this.#pins) {
+      if ((pin.count === 0 && pin.releasedAt < seq) || pin.until < now) {
+        this.#pins.delete(digest)
+      }
+    }
+    return { removed, failures }
   }
 
+  /** Package first (it marks a digest complete), then manifest, then the tree, which may fail. */
   async #remove(digest: string): Promise<void> {
-    const tree = this.treePath(digest)
-    await fsp.chmod(tree, 0o755).catch(() => undefined)
-    await this.#makeWritable(tree)
-    await fsp.rm(tree, { recursive: true, force: true })
-    await fsp.rm(`${tree}.manifest.json`, { force: true })
-    await fsp.rm(path.join(this.#packagesDir, `${digest}.zip`), { force: true })
     this.#verified.delete(digest)
-  }
-
-  async #makeWritable(dir: string): Promise<void> {
-    const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => [])
-    for (const e of entries) {
-      if (e.isDirectory()) {
-        const sub = path.join(dir, e.name)
-        await fsp.chmod(sub, 0o755)
-        await this.#makeWritable(sub)
-      }
-    }
+    this.#unzippedSizes.delete(digest)
+    await fsp.rm(path.join(this.#packagesDir, `${digest}.zip`), { force: true })
+    await fsp.rm(`${this.treePath(digest)}.manifest.json`, { force: true })
+    await removeTree(this.treePath(digest), this.#tmpDir)
   }
 
   async #listFiles(root: string, rel = ''): Promise<string[]> {
@@ -332,37 +571,42 @@ export class CodeStore {
   }
 
   /**
-   * Extracts into a temporary dir, then renames into place, so a tree is either whole or absent.
-   * Refuses zip-slip paths, absolute paths, backslashes, symlinks, duplicates, and archives past
-   * the entry or unzipped-size limits (counting real bytes, since headers can lie).
+   * Checks the archive's central directory (entry count, names, declared sizes) before writing
+   * anything, then extracts into a temporary dir and renames it into place, so a tree is either
+   * whole or absent. While extracting, real bytes are counted again, since headers can lie.
    */
-  async #extract(digest: string, bytes: Buffer): Promise<void> {
+  async #extract(digest: string, bytes: Buffer, options: IngestOptions): Promise<void> {
+    await this.#scan(bytes, options)
     const staging = await fsp.mkdtemp(path.join(this.#tmpDir, 'x-'))
-    const files: ManifestEntry[] = []
+    const stagingName = path.basename(staging)
+    this.#staging.add(stagingName)
     try {
-      await this.#unzipInto(staging, bytes, files)
+      const files: ManifestEntry[] = []
+      await this.#unzipInto(staging, bytes, files, options)
       if (files.length === 0) {
         throw invalidCode('The code package is empty.')
       }
-      await fsp.writeFile(path.join(this.#packagesDir, `${digest}.zip`), bytes, { mode: 0o444 })
       await this.#freeze(staging)
+      const tree = this.treePath(digest)
+      if (fs.existsSync(tree)) {
+        // Left by a crash or by a removal that failed; no package file, so nothing uses it.
+        await removeTree(tree, this.#tmpDir)
+      }
+      await fsp.rename(staging, tree)
+      const unzippedBytes = files.reduce((sum, f) => sum + f[1], 0)
       await fsp.writeFile(
-        `${this.treePath(digest)}.manifest.json`,
-        JSON.stringify({ files } satisfies Manifest),
+        `${tree}.manifest.json`,
+        JSON.stringify({ files, unzippedBytes } satisfies Manifest),
       )
-      await fsp.rename(staging, this.treePath(digest)).catch(async (err: NodeJS.ErrnoException) => {
-        // Another upload of the same package won the race: its tree is identical.
-        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') {
-          throw err
-        }
-        await this.#makeWritable(staging)
-        await fsp.rm(staging, { recursive: true, force: true })
-      })
+      const pkg = path.join(this.#packagesDir, `${digest}.zip`)
+      await fsp.rm(pkg, { force: true })
+      await fsp.writeFile(pkg, bytes, { mode: 0o444 })
+      this.#unzippedSizes.set(digest, unzippedBytes)
     } catch (err) {
-      await fsp.chmod(staging, 0o755).catch(() => undefined)
-      await this.#makeWritable(staging)
-      await fsp.rm(staging, { recursive: true, force: true })
+      await removeTree(staging, this.#tmpDir).catch(() => undefined)
       throw err
+    } finally {
+      this.#staging.delete(stagingName)
     }
   }
 
@@ -375,110 +619,194 @@ export class CodeStore {
     await fsp.chmod(dir, 0o555)
   }
 
-  #unzipInto(dest: string, bytes: Buffer, files: ManifestEntry[]): Promise<void> {
+  /** Refuses once `unzipped` bytes (declared or written) pass the package's or the project's limit. */
+  #checkUnzippedBytes(
+    unzipped: number,
+    packageBytes: number,
+    options: IngestOptions,
+    source: 'declared' | 'written',
+  ): void {
+    const limit = this.#limits.unzippedMaxBytes
+    if (unzipped > limit) {
+      throw new StratoError(
+        'CODE_TOO_LARGE',
+        source === 'declared'
+          ? `The code package declares at least ${unzipped} bytes unzipped; the limit is ${limit}.`
+          : `The code package unzips to more than ${limit} bytes, the limit.`,
+      )
+    }
+    const quota = options.quota
+    if (quota !== undefined && quota.usedBytes + packageBytes + unzipped > quota.limitBytes) {
+      throw new StratoError(
+        'CODE_TOO_LARGE',
+        `The project's code would total at least ${quota.usedBytes + packageBytes + unzipped} bytes (zips and unzipped files); the limit is ${quota.limitBytes}.`,
+      )
+    }
+  }
+
+  /**
+   * Reads the central directory only: refuses too many entries at once (the count is in the
+   * archive's last record), then any entry whose name cannot be stored safely, a name held twice
+   * or as both file and folder, and a declared unzipped total past the limits.
+   */
+  async #scan(bytes: Buffer, options: IngestOptions): Promise<void> {
     const limits = this.#limits
+    const zip = await openZip(bytes)
+    try {
+      if (zip.entryCount > limits.maxEntries) {
+        throw invalidCode(
+          `The code package has ${zip.entryCount} entries; the limit is ${limits.maxEntries}.`,
+        )
+      }
+      const files = new Set<string>()
+      const dirs = new Set<string>()
+      let declared = 0
+      for (;;) {
+        const entry = await nextEntry(zip)
+        if (entry === undefined) {
+          break
+        }
+        const name = entry.fileName
+        checkEntryName(name, (entry.externalFileAttributes >>> 16) & 0xffff, limits)
+        const segments = name.split('/').filter((s) => s !== '')
+        const isDir = name.endsWith('/')
+        for (let i = 1; i <= segments.length - (isDir ? 0 : 1); i++) {
+          const dir = segments.slice(0, i).join('/')
+          if (files.has(dir)) {
+            throw invalidCode(`The code package holds '${shown(dir)}' as a file and as a folder.`)
+          }
+          dirs.add(dir)
+        }
+        if (isDir) {
+          continue
+        }
+        const file = segments.join('/')
+        if (files.has(file)) {
+          throw invalidCode(`The code package holds '${shown(name)}' twice.`)
+        }
+        if (dirs.has(file)) {
+          throw invalidCode(`The code package holds '${shown(file)}' as a file and as a folder.`)
+        }
+        files.add(file)
+        declared += entry.uncompressedSize
+        this.#checkUnzippedBytes(declared, bytes.length, options, 'declared')
+      }
+    } catch (err) {
+      throw extractionFailure(err, undefined)
+    } finally {
+      zip.close()
+    }
+  }
+
+  async #unzipInto(
+    dest: string,
+    bytes: Buffer,
+    files: ManifestEntry[],
+    options: IngestOptions,
+  ): Promise<void> {
+    const zip = await openZip(bytes)
     return new Promise((resolve, reject) => {
-      yauzl.fromBuffer(
-        bytes,
-        { lazyEntries: true, validateEntrySizes: true, strictFileNames: true, decodeStrings: true },
-        (openErr, zip) => {
-          if (openErr !== null || zip === undefined) {
-            reject(
-              invalidCode(
-                `The code package is not a readable zip archive: ${openErr?.message ?? 'unknown error'}.`,
-                openErr,
-              ),
-            )
+      let total = 0
+      let current: string | undefined
+      let failed = false
+      const fail = (err: unknown): void => {
+        if (failed) {
+          return
+        }
+        failed = true
+        zip.close()
+        reject(extractionFailure(err, current))
+      }
+      zip.on('error', fail)
+      zip.on('end', () => resolve())
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const name = entry.fileName
+        current = name
+        const mode = (entry.externalFileAttributes >>> 16) & 0xffff
+        // #scan checked every name; this double-checks what ends up on disk stays inside.
+        const target = path.resolve(dest, name)
+        if (target !== dest && !target.startsWith(dest + path.sep)) {
+          fail(
+            invalidCode(
+              `The code package entry '${shown(name)}' points outside the code directory.`,
+            ),
+          )
+          return
+        }
+        try {
+          if (name.endsWith('/')) {
+            fs.mkdirSync(target, { recursive: true })
+            zip.readEntry()
             return
           }
-          let total = 0
-          let entries = 0
-          const seen = new Set<string>()
-          const fail = (err: unknown): void => {
-            zip.close()
-            reject(
-              err instanceof StratoError
-                ? err
-                : invalidCode(
-                    `The code package cannot be extracted: ${(err as Error).message}.`,
-                    err,
-                  ),
-            )
+          fs.mkdirSync(path.dirname(target), { recursive: true })
+        } catch (err) {
+          fail(err)
+          return
+        }
+        zip.openReadStream(entry, (streamErr, stream) => {
+          if (streamErr !== null || stream === undefined) {
+            fail(streamErr ?? new Error('no stream'))
+            return
           }
-          zip.on('error', fail)
-          zip.on('end', () => resolve())
-          zip.on('entry', (entry: yauzl.Entry) => {
-            entries++
-            if (entries > limits.maxEntries) {
-              fail(invalidCode(`The code package has more than ${limits.maxEntries} entries.`))
-              return
+          const executable = (mode & 0o111) !== 0
+          const out = fs.createWriteStream(target, { mode: executable ? 0o555 : 0o444 })
+          const hash = createHash('sha256')
+          let size = 0
+          stream.on('data', (chunk: Buffer) => {
+            size += chunk.length
+            total += chunk.length
+            hash.update(chunk)
+            try {
+              this.#checkUnzippedBytes(total, bytes.length, options, 'written')
+            } catch (err) {
+              // Stop writing at once: no further chunk reaches the disk.
+              stream.unpipe(out)
+              stream.destroy()
+              out.destroy()
+              fail(err)
             }
-            const name = entry.fileName
-            const mode = (entry.externalFileAttributes >>> 16) & 0xffff
-            if ((mode & S_IFMT) === S_IFLNK) {
-              fail(
-                invalidCode(
-                  `The code package holds a symbolic link '${name}'; links are not allowed.`,
-                ),
-              )
-              return
-            }
-            // yauzl already refuses absolute paths, '..' segments and (strict) backslashes;
-            // this double-checks what ends up on disk stays inside the tree.
-            const target = path.resolve(dest, name)
-            if (target !== dest && !target.startsWith(dest + path.sep)) {
-              fail(
-                invalidCode(`The code package entry '${name}' points outside the code directory.`),
-              )
-              return
-            }
-            if (name.endsWith('/')) {
-              fs.mkdirSync(target, { recursive: true })
-              zip.readEntry()
-              return
-            }
-            if (seen.has(name)) {
-              fail(invalidCode(`The code package holds '${name}' twice.`))
-              return
-            }
-            seen.add(name)
-            zip.openReadStream(entry, (streamErr, stream) => {
-              if (streamErr !== null || stream === undefined) {
-                fail(streamErr ?? new Error('no stream'))
-                return
-              }
-              fs.mkdirSync(path.dirname(target), { recursive: true })
-              const executable = (mode & 0o111) !== 0
-              const out = fs.createWriteStream(target, { mode: executable ? 0o555 : 0o444 })
-              const hash = createHash('sha256')
-              let size = 0
-              stream.on('data', (chunk: Buffer) => {
-                size += chunk.length
-                total += chunk.length
-                hash.update(chunk)
-                if (total > limits.unzippedMaxBytes) {
-                  stream.destroy()
-                  out.destroy()
-                  fail(
-                    new StratoError(
-                      'CODE_TOO_LARGE',
-                      `The code package unzips to more than ${limits.unzippedMaxBytes} bytes.`,
-                    ),
-                  )
-                }
-              })
-              stream.on('error', fail)
-              out.on('error', fail)
-              out.on('finish', () => {
-                files.push([name, size, hash.digest('hex'), executable])
-                zip.readEntry()
-              })
-              stream.pipe(out)
-            })
           })
-          zip.readEntry()
-        },
-      )
+          stream.on('error', fail)
+          out.on('error', fail)
+          out.on('finish', () => {
+            if (failed) {
+              return
+            }
+            files.push([name, size, hash.digest('hex'), executable])
+            zip.readEntry()
+          })
+          stream.pipe(out)
+        })
+      })
+      zip.readEntry()
     })
   }
+}
+
+/** The next entry of a lazily read zip, or undefined at its end. */
+function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | undefined> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      zip.off('entry', onEntry)
+      zip.off('end', onEnd)
+      zip.off('error', onError)
+    }
+    const onEntry = (entry: yauzl.Entry): void => {
+      done()
+      resolve(entry)
+    }
+    const onEnd = (): void => {
+      done()
+      resolve(undefined)
+    }
+    const onError = (err: Error): void => {
+      done()
+      reject(err)
+    }
+    zip.on('entry', onEntry)
+    zip.on('end', onEnd)
+    zip.on('error', onError)
+    zip.readEntry()
+  })
 }

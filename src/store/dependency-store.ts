@@ -68,6 +68,21 @@ export class DependencyStore {
   async createVersion(input: NewDependencyVersion): Promise<DependencyVersion> {
     const { digest, size } = await this.#code.ingestArchive(input.zip)
     const id = randomUUID()
+    try {
+      await this.#insertVersion(input, id, digest, size)
+    } finally {
+      // The row exists (or never will): the ingest's pin has done its job.
+      this.#code.release(digest)
+    }
+    return this.getById(input.projectId, id)
+  }
+
+  async #insertVersion(
+    input: NewDependencyVersion,
+    id: string,
+    digest: string,
+    size: number,
+  ): Promise<void> {
     await this.#db.transaction().execute(async (tx) => {
       let dep = await tx
         .selectFrom('dependencies')
@@ -109,7 +124,6 @@ export class DependencyStore {
         })
         .execute()
     })
-    return this.getById(input.projectId, id)
   }
 
   /** The newest version of each of the project's dependencies. */

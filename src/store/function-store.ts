@@ -10,7 +10,7 @@ import {
   type FunctionRecord,
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
-import type { StoredCode } from './code-store.js'
+import type { CodeStore, StoredCode } from './code-store.js'
 
 export interface NewFunction {
   readonly projectId: string
@@ -104,14 +104,25 @@ const cacheKey = (projectId: string, packageName: string, name: string): string 
 export class FunctionStore {
   readonly #db: Kysely<Database>
   readonly #quotaPerProject: number
+  readonly #code: CodeStore
   readonly #cache = new Map<string, FunctionRecord>()
 
-  constructor(db: Kysely<Database>, quotaPerProject: number) {
+  constructor(db: Kysely<Database>, quotaPerProject: number, code: CodeStore) {
     this.#db = db
     this.#quotaPerProject = quotaPerProject
+    this.#code = code
   }
 
+  /** Writes the function; its code's ingest pin ends once the row exists (or the write failed). */
   async create(input: NewFunction): Promise<FunctionRecord> {
+    try {
+      return await this.#create(input)
+    } finally {
+      this.#code.release(input.code.digest)
+    }
+  }
+
+  async #create(input: NewFunction): Promise<FunctionRecord> {
     const now = new Date().toISOString()
     const id = randomUUID()
     await this.#db.transaction().execute(async (tx) => {
@@ -189,14 +200,26 @@ export class FunctionStore {
     return record
   }
 
-  /** Bytes of all code packages of the project's functions. */
+  /**
+   * Bytes the code of the project's functions takes: each function's zip plus its unzipped files
+   * (what the project's code quota counts).
+   */
   async totalCodeSize(projectId: string): Promise<number> {
-    const row = await this.#db
+    const rows = await this.#db
       .selectFrom('functions')
-      .select((eb) => eb.fn.sum<number>('code_size').as('total'))
+      .select(['digest', 'code_size'])
       .where('project_id', '=', projectId)
-      .executeTakeFirst()
-    return Number(row?.total ?? 0)
+      .execute()
+    let total = 0
+    for (const row of rows) {
+      total += row.code_size + (await this.#code.unzippedSize(row.digest))
+    }
+    return total
+  }
+
+  /** Bytes one function's code takes: its zip plus its unzipped files. */
+  async storedCodeSize(fn: Pick<FunctionRecord, 'codeSize' | 'digest'>): Promise<number> {
+    return fn.codeSize + (await this.#code.unzippedSize(fn.digest))
   }
 
   /** How many functions the project has. */
@@ -246,8 +269,13 @@ export class FunctionStore {
     return this.#update(fn, configColumns(config))
   }
 
+  /** Writes the new code; its ingest pin ends once the row is written (or the write failed). */
   async updateCode(fn: FunctionRecord, code: StoredCode): Promise<FunctionRecord> {
-    return this.#update(fn, codeColumns(code))
+    try {
+      return await this.#update(fn, codeColumns(code))
+    } finally {
+      this.#code.release(code.digest)
+    }
   }
 
   async #update(

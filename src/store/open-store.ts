@@ -90,7 +90,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
   return {
-    functions: new FunctionStore(db, options.quotas.functionsPerProject),
+    functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,

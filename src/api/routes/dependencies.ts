@@ -163,6 +163,7 @@ export function registerDependencyRoutes(app: FastifyInstance, deps: ApiDeps): v
     async (request, reply) => {
       const p = request.params
       await store.dependencies.deleteVersion(p.project_id, p.depend_id, versionNumber(p.version))
+      deps.collectUnusedCode?.()
       return reply.code(204).send()
     },
   )

@@ -19,7 +19,7 @@ import {
   type FunctionRecord,
   type RuntimeFamily,
 } from '../../core/index.js'
-import type { Store } from '../../store/index.js'
+import type { IngestOptions, Store, StoredCode } from '../../store/index.js'
 import type { ApiDeps } from '../deps.js'
 import { parsePageQuery } from '../pagination.js'
 import { codeView, functionView } from '../function-view.js'
@@ -105,17 +105,32 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   // A package at the quota travels as base64 inside the JSON body.
   const CODE_BODY_LIMIT_BYTES = Limits.bodyLimitForPackage(config.quotas.codePackageMaxBytes)
 
-  /** All code of the project stays within its total (FSS.1071). */
+  /** The project's code quota and its use (zips and unzipped files), without `replaced`'s code. */
+  const codeQuota = async (
+    projectId: string,
+    replaced?: FunctionRecord,
+  ): Promise<NonNullable<IngestOptions['quota']>> => ({
+    limitBytes: config.quotas.codeTotalMaxBytes,
+    usedBytes:
+      (await store.functions.totalCodeSize(projectId)) -
+      (replaced === undefined ? 0 : await store.functions.storedCodeSize(replaced)),
+  })
+  /**
+   * All code of the project stays within its total (FSS.1071). Ingest checked it already, but not
+   * for a package stored before (same digest) nor against uploads running at the same time.
+   */
   const checkTotalCode = async (
     projectId: string,
-    addedBytes: number,
-    removedBytes: number,
+    code: StoredCode,
+    replaced?: FunctionRecord,
   ): Promise<void> => {
-    const total = (await store.functions.totalCodeSize(projectId)) - removedBytes + addedBytes
+    const quota = await codeQuota(projectId, replaced)
+    const total = quota.usedBytes + code.codeSize + code.unzippedSize
     if (total > config.quotas.codeTotalMaxBytes) {
+      store.code.release(code.digest)
       throw new StratoError(
         'CODE_TOO_LARGE',
-        `The project's code would total ${total} bytes; the limit is ${config.quotas.codeTotalMaxBytes}.`,
+        `The project's code would total ${total} bytes (zips and unzipped files); the limit is ${config.quotas.codeTotalMaxBytes}.`,
       )
     }
   }
@@ -144,8 +159,9 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         parseCodeInput(body, cfg.runtime),
         familyOf(cfg),
         cfg.handler,
+        { quota: await codeQuota(projectId) },
       )
-      await checkTotalCode(projectId, code.codeSize, 0)
+      await checkTotalCode(projectId, code)
       const fn = await store.functions.create({ projectId, packageName, name, config: cfg, code })
       return functionView(fn, region, store.secrets)
     },
@@ -256,12 +272,14 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         parseCodeInput(body, fn.runtime),
         familyOf(fn),
         fn.handler,
+        { quota: await codeQuota(fn.projectId, fn) },
       )
-      await checkTotalCode(fn.projectId, code.codeSize, fn.codeSize)
-      let updated =
-        code.digest === fn.digest && code.codeFilename === fn.codeFilename
-          ? fn
-          : await store.functions.updateCode(fn, code)
+      await checkTotalCode(fn.projectId, code, fn)
+      const unchanged = code.digest === fn.digest && code.codeFilename === fn.codeFilename
+      if (unchanged) {
+        store.code.release(code.digest) // the function references it already
+      }
+      let updated = unchanged ? fn : await store.functions.updateCode(fn, code)
       if (deps !== undefined && JSON.stringify(deps) !== JSON.stringify(fn.dependVersionList)) {
         updated = await store.functions.updateConfig(updated, {
           ...updated,
@@ -295,6 +313,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
         // Its triggers go with it, and the gateway drops their routes at once.
         await store.triggers.deleteAll(latest.id, q.version)
         await afterChange(latest.id, q.version)
+        deps.collectUnusedCode?.()
         return reply.code(204).send()
       }
       // `latest` or no qualifier deletes the function with everything it owns (reference §1.2).
@@ -310,6 +329,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       await afterChange(latest.id)
       await store.logs.prune({ functionId: latest.id })
       await store.asyncConfigs.deleteAllOf(latest.id)
+      deps.collectUnusedCode?.()
       return reply.code(204).send()
     },
   )
