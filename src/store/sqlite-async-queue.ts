@@ -67,6 +67,24 @@ interface LeaseRow {
   system_errors: number
 }
 
+/** A leased row as the dispatcher sees it: `attempt` is the one this lease may run. */
+function leasedEventOf(r: LeaseRow, leaseToken: string): LeasedEvent {
+  return {
+    requestId: r.request_id,
+    projectId: r.project_id,
+    functionId: r.function_id,
+    functionUrn: r.function_urn,
+    qualifier: r.qualifier,
+    payload: r.payload,
+    acceptedAtMs: r.accepted_at,
+    timeoutMs: r.timeout_ms,
+    leaseToken,
+    attempt: r.attempts + 1,
+    functionErrors: r.function_errors,
+    systemErrors: r.system_errors,
+  }
+}
+
 interface RecordRow {
   request_id: string
   status: string
@@ -342,20 +360,7 @@ export class SqliteAsyncQueue implements AsyncQueue {
         for (const r of rows) {
           const token = randomUUID()
           this.#stmt.lease.run(token, now + r.timeout_ms + this.#o.leaseGraceMs, now, r.request_id)
-          out.push({
-            requestId: r.request_id,
-            projectId: r.project_id,
-            functionId: r.function_id,
-            functionUrn: r.function_urn,
-            qualifier: r.qualifier,
-            payload: r.payload,
-            acceptedAtMs: r.accepted_at,
-            timeoutMs: r.timeout_ms,
-            leaseToken: token,
-            attempt: r.attempts + 1,
-            functionErrors: r.function_errors,
-            systemErrors: r.system_errors,
-          })
+          out.push(leasedEventOf(r, token))
         }
         if (rows.length < want) {
           // Fewer due than asked: learn when this function's next event is due, or forget it.
@@ -573,20 +578,7 @@ export class SqliteAsyncQueue implements AsyncQueue {
       for (const r of rows) {
         const token = randomUUID()
         take.run(token, nowMs + r.timeout_ms + this.#o.leaseGraceMs, r.request_id)
-        out.push({
-          requestId: r.request_id,
-          projectId: r.project_id,
-          functionId: r.function_id,
-          functionUrn: r.function_urn,
-          qualifier: r.qualifier,
-          payload: r.payload,
-          acceptedAtMs: r.accepted_at,
-          timeoutMs: r.timeout_ms,
-          leaseToken: token,
-          attempt: r.attempts + 1,
-          functionErrors: r.function_errors,
-          systemErrors: r.system_errors,
-        })
+        out.push(leasedEventOf(r, token))
       }
     })()
     return Promise.resolve(out)
