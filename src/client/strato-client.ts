@@ -164,7 +164,19 @@ export class StratoClient {
   }
 
   #fn(urn: string, suffix = ''): string {
-    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions/${urn}${suffix}`
+    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions/${this.#expand(urn)}${suffix}`
+  }
+
+  /**
+   * `name:!alias` (a shorthand no URN form has: a 2-field URN is `package:name`, and no function
+   * name starts with `!`) becomes the 4-field `project:default:name:!alias`; anything else is
+   * passed as given.
+   */
+  #expand(urn: string): string {
+    const parts = urn.split(':')
+    return parts.length === 2 && parts[1]?.startsWith('!') === true
+      ? `${this.#o.projectId}:default:${urn}`
+      : urn
   }
 
   createFunction(body: JsonObject, options: RequestOptions = {}): Promise<JsonObject> {
@@ -213,7 +225,7 @@ export class StratoClient {
   }
 
   #trigger(urn: string, suffix = ''): string {
-    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/triggers/${urn}${suffix}`
+    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/triggers/${this.#expand(urn)}${suffix}`
   }
 
   createTrigger(urn: string, body: JsonObject): Promise<JsonObject> {
