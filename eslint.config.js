@@ -11,6 +11,7 @@ export default tseslint.config(
       'bin/**',
       // Function code that runs inside instances, not part of Strato.
       'test/fixtures/functions/**',
+      'examples/**',
     ],
   },
   js.configs.recommended,

@@ -2,21 +2,36 @@
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
 # bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare) and python3 (Python functions).
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
-# isolation level that it reports at start and on /strato/info.
+# isolation level that it reports at start and on /strato/info. When everything is present it
+# prints nothing and installs nothing.
 set -euo pipefail
 
 need=()
-command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
-command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
-command -v prlimit >/dev/null 2>&1 || need+=(util-linux)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
+why=()
+want() {
+  # $1: the package, $2: what it is for; each package once.
+  local p
+  for p in "${need[@]}"; do
+    [[ $p == "$1" ]] && return 0
+  done
+  need+=("$1")
+  why+=("$1 ($2)")
+}
+command -v bwrap >/dev/null 2>&1 || want bubblewrap 'the instance sandbox'
+command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
+command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
+command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
 if ((${#need[@]} == 0)); then
   exit 0
 fi
+missing=$(printf '%s, ' "${why[@]}")
+missing=${missing%, }
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "setup-system: missing ${need[*]}; install them (needs root and apt-get) for full isolation" >&2
+  echo "setup-system: missing ${missing}; install them (apt-get install ${need[*]}, as root) for full isolation" >&2
   exit 0
 fi
-echo "setup-system: installing ${need[*]}"
+echo "setup-system: missing ${missing}"
+echo "setup-system: running: apt-get update && apt-get install -y ${need[*]}"
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+echo "setup-system: installed ${need[*]}"

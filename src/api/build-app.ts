@@ -28,6 +28,7 @@ import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTriggerRoutes } from './routes/triggers.js'
 import { registerVersionRoutes } from './routes/versions.js'
+import { registerWhoamiRoutes } from './routes/whoami.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -148,6 +149,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerQuotaRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
+    registerWhoamiRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

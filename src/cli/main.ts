@@ -1,69 +1,200 @@
 /**
- * @module The `strato` command: deploy, list, show, invoke, logs and delete functions, signing
- * requests with the same code the server verifies them with.
+ * @module The `strato` command: deploy, list, show, invoke, logs and delete functions, manage their
+ * versions, aliases, triggers and async settings, signing requests with the same code the server
+ * verifies them with.
  */
 import fs from 'node:fs'
-import path from 'node:path'
-import { Command, InvalidArgumentError } from 'commander'
-import { ApiError, StratoClient, type JsonObject } from '../client/index.js'
-import { inferRuntime, packageCode } from './package-folder.js'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Command, CommanderError } from 'commander'
+import { ApiError, type JsonObject, type StratoClient } from '../client/index.js'
+import {
+  UsageError,
+  clientFrom,
+  endpointOf,
+  printJson,
+  type CliContext,
+  type GlobalOptions,
+} from './cli-context.js'
+import { deployCommand } from './deploy-command.js'
+import { formatTable } from './format-table.js'
+import { formatHttpHead, unwrapHttpResult } from './http-result.js'
+import { wholeNumberIn } from './parse-options.js'
+import { resourceCommands } from './resource-commands.js'
 
-interface GlobalOptions {
-  endpoint: string
-  projectId?: string
-  accessKey?: string
-  secretKey?: string
+const text = (value: unknown): string =>
+  value === undefined || value === null
+    ? ''
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value)
+
+/** How often `logs --follow` asks for new invocations. */
+const FOLLOW_POLL_MS = 1000
+const FOLLOW_PAGE_LIMIT = 200
+
+function listCommand(ctx: CliContext): Command {
+  return new Command('list')
+    .description('list functions')
+    .option('--json', 'print the full API answer')
+    .action(async (o: { json?: boolean }) => {
+      const page = await ctx.client().listFunctions()
+      if (o.json === true) {
+        printJson(page)
+        return
+      }
+      const fns = (page.functions as JsonObject[] | undefined) ?? []
+      if (fns.length === 0) {
+        console.log('no functions')
+        return
+      }
+      console.log(
+        formatTable(
+          ['NAME', 'RUNTIME', 'MEMORY', 'TIMEOUT', 'LAST MODIFIED'],
+          fns.map((f) => [
+            f.package === 'default' ? text(f.func_name) : `${text(f.package)}:${text(f.func_name)}`,
+            text(f.runtime),
+            `${text(f.memory_size)} MB`,
+            `${text(f.timeout)} s`,
+            text(f.last_modified),
+          ]),
+        ),
+      )
+    })
 }
 
-class UsageError extends Error {}
-
-function clientFrom(opts: GlobalOptions): StratoClient {
-  const missing = [
-    ['--project-id / STRATO_PROJECT_ID', opts.projectId],
-    ['--access-key / STRATO_ACCESS_KEY', opts.accessKey],
-    ['--secret-key / STRATO_SECRET_KEY', opts.secretKey],
-  ].filter(([, v]) => v === undefined || v === '')
-  if (missing.length > 0) {
-    throw new UsageError(
-      `missing credentials: ${missing.map(([n]) => n).join(', ')} (Strato prints them on its first start)`,
-    )
-  }
-  return new StratoClient({
-    endpoint: opts.endpoint,
-    projectId: opts.projectId ?? '',
-    accessKey: opts.accessKey ?? '',
-    secretKey: opts.secretKey ?? '',
-  })
-}
-
-function toInt(value: string): number {
-  if (!/^\d+$/.test(value)) {
-    throw new InvalidArgumentError('not a whole number')
-  }
-  return Number(value)
-}
-
-function collectEnv(value: string, previous: Record<string, string>): Record<string, string> {
-  const eq = value.indexOf('=')
-  if (eq <= 0) {
-    throw new InvalidArgumentError(`expected KEY=VALUE, got '${value}'`)
-  }
-  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) }
-}
-
-function print(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2))
-}
-
-async function findFunction(client: StratoClient, name: string): Promise<JsonObject | undefined> {
+async function invoke(
+  client: StratoClient,
+  name: string,
+  o: { data: string; file?: string; log: boolean; async?: boolean; raw?: boolean },
+): Promise<void> {
+  let event: string
   try {
-    return await client.showConfig(name)
+    event = o.file !== undefined ? fs.readFileSync(o.file, 'utf8') : o.data
   } catch (err) {
-    if (err instanceof ApiError && err.errorCode === 'FSS.1051') {
-      return undefined
-    }
-    throw err
+    throw new UsageError(`cannot read the event file: ${(err as Error).message}`)
   }
+  try {
+    JSON.parse(event)
+  } catch (err) {
+    throw new UsageError(`the event is not valid JSON: ${(err as Error).message}`)
+  }
+  if (o.async === true) {
+    console.log(JSON.stringify({ request_id: await client.invokeAsync(name, event) }))
+    return
+  }
+  const res = await client.invoke(name, event, { tail: o.log })
+  if (o.log && res.log !== '') {
+    process.stderr.write(res.log.endsWith('\n') ? res.log : `${res.log}\n`)
+  }
+  const http = res.isFunctionError || o.raw === true ? undefined : unwrapHttpResult(res.result)
+  // An event function may answer the same shape (for APIG triggers); only an HTTP function's
+  // answer is its wrapped response, so ask which this is (one more request, only then).
+  if (http !== undefined && (await client.showConfig(name)).runtime === 'http') {
+    process.stderr.write(formatHttpHead(http))
+    process.stdout.write(http.body)
+    if (process.stdout.isTTY && !http.body.toString('utf8').endsWith('\n')) {
+      process.stdout.write('\n')
+    }
+    return
+  }
+  console.log(res.result)
+  if (res.isFunctionError) {
+    process.exitCode = 1
+  }
+}
+
+function invokeCommand(ctx: CliContext): Command {
+  return new Command('invoke')
+    .description(
+      'invoke a function synchronously and print its result (an HTTP function: the body, with status and headers on stderr), or with --async print the request id',
+    )
+    .argument('<name>', 'function name or URN (name:version, name:!alias)')
+    .option('-d, --data <json>', 'event as JSON', '{}')
+    .option('-f, --file <path>', 'read the event from a file')
+    .option('--no-log', 'do not print the log tail')
+    .option('--raw', "print an HTTP function's wrapped response as it comes")
+    .option('--async', 'queue the event (202) and print its request id; see `logs --request-id`')
+    .action(
+      (
+        name: string,
+        o: { data: string; file?: string; log: boolean; async?: boolean; raw?: boolean },
+      ) => invoke(ctx.client(), name, o),
+    )
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal })
+  } catch {
+    // aborted: the caller checks the signal
+  }
+}
+
+async function logs(
+  client: StratoClient,
+  name: string,
+  o: { requestId?: string; limit: number; follow?: boolean },
+): Promise<void> {
+  const seen = new Set<string>()
+  const stop = new AbortController()
+  const onSigint = (): void => stop.abort()
+  if (o.follow === true) {
+    process.once('SIGINT', onSigint)
+  }
+  try {
+    let first = true
+    while (!stop.signal.aborted) {
+      // After the first page, ask for more than can finish in one poll, so none is missed.
+      const limit = first ? o.limit : Math.max(o.limit, FOLLOW_PAGE_LIMIT)
+      const page = await client.logs(name, { request_id: o.requestId, limit })
+      // Newest first from the API; printed oldest first, as a log reads.
+      const entries = ((page.logs as JsonObject[] | undefined) ?? []).reverse()
+      const fresh = entries.filter((l) => !seen.has(`${text(l.request_id)}#${text(l.attempt)}`))
+      if (first && fresh.length === 0 && o.follow !== true) {
+        console.log('no logs')
+      }
+      for (const l of fresh) {
+        seen.add(`${text(l.request_id)}#${text(l.attempt)}`)
+        process.stdout.write(text(l.log))
+      }
+      first = false
+      if (o.follow !== true) {
+        return
+      }
+      await pause(FOLLOW_POLL_MS, stop.signal)
+    }
+  } finally {
+    process.removeListener('SIGINT', onSigint)
+  }
+}
+
+function logsCommand(ctx: CliContext): Command {
+  return new Command('logs')
+    .description("show a function's recent invocation logs (oldest first); --follow for new ones")
+    .argument('<name>', 'function name or URN')
+    .option('--request-id <id>', 'only this invocation')
+    .option('-l, --limit <n>', 'how many invocations', wholeNumberIn(1, 500, 'invocations'), 10)
+    .option('-f, --follow', 'keep printing new invocations as they finish (Ctrl-C stops)')
+    .action((name: string, o: { requestId?: string; limit: number; follow?: boolean }) =>
+      logs(ctx.client(), name, o),
+    )
+}
+
+function whoamiCommand(ctx: CliContext): Command {
+  return new Command('whoami')
+    .description('print the project id and endpoint the current key acts on')
+    .action(async () => {
+      const me = await ctx.client().whoami()
+      console.log(
+        [
+          `project_id  ${me.project_id}`,
+          `access_key  ${me.access_key}`,
+          `region      ${me.region}`,
+          `endpoint    ${ctx.endpoint()}`,
+        ].join('\n'),
+      )
+    })
 }
 
 export function buildProgram(): Command {
@@ -71,202 +202,63 @@ export function buildProgram(): Command {
   program
     .name('strato')
     .description('Deploy and run functions on Strato (FunctionGraph v2 API).')
+    // No option defaults from the environment: commander prints defaults in help and usage, and
+    // the secret key must never be printed. clientFrom reads the environment instead.
     .option(
       '--endpoint <url>',
-      'Strato API endpoint',
-      process.env.STRATO_ENDPOINT ?? 'http://127.0.0.1:8080',
+      'Strato API endpoint (default: $STRATO_ENDPOINT, else http://127.0.0.1:8080)',
     )
-    .option('--project-id <id>', 'project id', process.env.STRATO_PROJECT_ID)
-    .option('--access-key <ak>', 'access key', process.env.STRATO_ACCESS_KEY)
-    .option('--secret-key <sk>', 'secret key', process.env.STRATO_SECRET_KEY)
+    .option('--project-id <id>', 'project id (default: $STRATO_PROJECT_ID)')
+    .option('--access-key <ak>', 'access key (default: $STRATO_ACCESS_KEY)')
+    .option('--secret-key <sk>', 'secret key (default: $STRATO_SECRET_KEY)')
     .showHelpAfterError()
+    // Set before the commands are added, so that they inherit them: every usage mistake throws
+    // (runCli exits 2) instead of commander calling process.exit(1).
+    .exitOverride()
 
   const globals = (): GlobalOptions => program.opts<GlobalOptions>()
+  const ctx: CliContext = {
+    client: () => clientFrom(globals()),
+    endpoint: () => endpointOf(globals()),
+  }
 
-  program
-    .command('deploy')
-    .description('create or update a function from a folder or a single source file')
-    .argument('<path>', 'folder (zipped as the code root) or source file')
-    .requiredOption('-n, --name <name>', 'function name')
-    .option(
-      '-r, --runtime <runtime>',
-      'runtime, e.g. Node.js18.15 or Python3.10 (guessed from the code)',
-    )
-    .option('-H, --handler <handler>', "handler 'file.function' (default: index.handler)")
-    .option('-m, --memory <mb>', 'memory size in MB', toInt)
-    .option('-t, --timeout <s>', 'timeout in seconds', toInt)
-    .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collectEnv, {})
-    .option('--initializer <handler>', "initializer 'file.function'")
-    .option('--package <package>', 'package', 'default')
-    .action(
-      async (
-        target: string,
-        o: {
-          name: string
-          runtime?: string
-          handler?: string
-          memory?: number
-          timeout?: number
-          env: Record<string, string>
-          initializer?: string
-          package: string
-        },
-      ) => {
-        if (!fs.existsSync(target)) {
-          throw new UsageError(`${target} does not exist`)
-        }
-        const client = clientFrom(globals())
-        const guess = inferRuntime(target)
-        const zip = await packageCode(target)
-        const code = {
-          code_type: 'zip',
-          code_filename: `${path.basename(path.resolve(target)).replace(/\.[^.]+$/, '')}.zip`,
-          func_code: { file: zip.toString('base64') },
-        }
-        const ref = `${o.package}:${o.name}`
-        const existing = await findFunction(client, ref)
-        const userData = Object.keys(o.env).length > 0 ? JSON.stringify(o.env) : undefined
-        if (existing === undefined) {
-          const created = await client.createFunction({
-            func_name: o.name,
-            package: o.package,
-            runtime: o.runtime ?? guess.runtime,
-            handler: o.handler ?? guess.handler,
-            memory_size: o.memory ?? 128,
-            timeout: o.timeout ?? 30,
-            ...(userData !== undefined ? { user_data: userData } : {}),
-            ...(o.initializer !== undefined ? { initializer_handler: o.initializer } : {}),
-            ...code,
-          })
-          console.log(
-            `created ${String(created.func_urn)} (${zip.length} bytes, digest ${String(created.digest).slice(0, 16)}…)`,
-          )
-          return
-        }
-        const configChanged =
-          o.runtime !== undefined ||
-          o.handler !== undefined ||
-          o.memory !== undefined ||
-          o.timeout !== undefined ||
-          userData !== undefined ||
-          o.initializer !== undefined
-        if (configChanged) {
-          await client.updateConfig(ref, {
-            func_name: o.name,
-            runtime: o.runtime ?? existing.runtime,
-            handler: o.handler ?? existing.handler,
-            memory_size: o.memory ?? existing.memory_size,
-            timeout: o.timeout ?? existing.timeout,
-            ...(userData !== undefined ? { user_data: userData } : {}),
-            ...(o.initializer !== undefined ? { initializer_handler: o.initializer } : {}),
-          })
-        }
-        const updated = await client.updateCode(ref, code)
-        console.log(
-          `updated ${String(existing.func_urn)} (${zip.length} bytes, digest ${String(updated.digest).slice(0, 16)}…)`,
-        )
-      },
-    )
-
-  program
-    .command('list')
-    .description('list functions')
-    .option('--json', 'print the full API answer')
-    .action(async (o: { json?: boolean }) => {
-      const page = await clientFrom(globals()).listFunctions()
-      if (o.json === true) {
-        print(page)
-        return
-      }
-      const fns = (page.functions as JsonObject[] | undefined) ?? []
-      if (fns.length === 0) {
-        console.log('no functions')
-      }
-      for (const f of fns) {
-        console.log(
-          `${String(f.package)}:${String(f.func_name)}\t${String(f.runtime)}\t${String(f.memory_size)} MB\t${String(f.timeout)} s\t${String(f.last_modified)}`,
-        )
-      }
-    })
-
-  program
-    .command('show')
-    .description("show a function's configuration")
-    .argument('<name>', 'function name or URN')
-    .action(async (name: string) => {
-      print(await clientFrom(globals()).showConfig(name))
-    })
-
-  program
-    .command('invoke')
-    .description(
-      'invoke a function synchronously and print its result, or with --async print the request id',
-    )
-    .argument('<name>', 'function name or URN')
-    .option('-d, --data <json>', 'event as JSON', '{}')
-    .option('-f, --file <path>', 'read the event from a file')
-    .option('--no-log', 'do not print the log tail')
-    .option('--async', 'queue the event (202) and print its request id; see `logs --request-id`')
-    .action(
-      async (name: string, o: { data: string; file?: string; log: boolean; async?: boolean }) => {
-        const event = o.file !== undefined ? fs.readFileSync(o.file, 'utf8') : o.data
-        try {
-          JSON.parse(event)
-        } catch (err) {
-          throw new UsageError(`the event is not valid JSON: ${(err as Error).message}`)
-        }
-        if (o.async === true) {
-          console.log(
-            JSON.stringify({ request_id: await clientFrom(globals()).invokeAsync(name, event) }),
-          )
-          return
-        }
-        const res = await clientFrom(globals()).invoke(name, event, { tail: o.log })
-        if (o.log && res.log !== '') {
-          process.stderr.write(res.log.endsWith('\n') ? res.log : `${res.log}\n`)
-        }
-        console.log(res.result)
-        if (res.isFunctionError) {
-          process.exitCode = 1
-        }
-      },
-    )
-
-  program
-    .command('logs')
-    .description("show a function's recent invocation logs (newest first)")
-    .argument('<name>', 'function name or URN')
-    .option('--request-id <id>', 'only this invocation')
-    .option('-l, --limit <n>', 'how many invocations', toInt, 10)
-    .action(async (name: string, o: { requestId?: string; limit: number }) => {
-      const page = await clientFrom(globals()).logs(name, {
-        request_id: o.requestId,
-        limit: o.limit,
-      })
-      const logs = (page.logs as JsonObject[] | undefined) ?? []
-      if (logs.length === 0) {
-        console.log('no logs')
-      }
-      for (const l of logs) {
-        process.stdout.write(String(l.log))
-      }
-    })
-
-  program
-    .command('delete')
-    .description('delete a function')
-    .argument('<name>', 'function name or URN')
-    .action(async (name: string) => {
-      await clientFrom(globals()).deleteFunction(name)
-      console.log(`deleted ${name}`)
-    })
-
+  program.addCommand(deployCommand(ctx))
+  program.addCommand(listCommand(ctx))
+  program.addCommand(
+    new Command('show')
+      .description("show a function's configuration")
+      .argument('<name>', 'function name or URN')
+      .action(async (name: string) => printJson(await ctx.client().showConfig(name))),
+  )
+  program.addCommand(invokeCommand(ctx))
+  program.addCommand(logsCommand(ctx))
+  program.addCommand(
+    new Command('delete')
+      .description('delete a function (with its versions, aliases and triggers)')
+      .argument('<name>', 'function name or URN')
+      .action(async (name: string) => {
+        await ctx.client().deleteFunction(name)
+        console.log(`deleted ${name}`)
+      }),
+  )
+  for (const c of resourceCommands(ctx)) {
+    program.addCommand(c)
+  }
+  program.addCommand(whoamiCommand(ctx))
+  configureTree(program)
   return program
+}
+
+/** Gives every (sub)command the root's error behaviour: throw on mistakes, show help after. */
+function configureTree(command: Command): void {
+  for (const c of command.commands) {
+    c.exitOverride().showHelpAfterError()
+    configureTree(c)
+  }
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
   const program = buildProgram()
-  program.exitOverride()
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return typeof process.exitCode === 'number' ? process.exitCode : 0
@@ -279,16 +271,16 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       console.error(`strato: ${err.message}`)
       return 2
     }
-    const code = (err as { code?: string }).code
-    if (typeof code === 'string' && code.startsWith('commander.')) {
-      // commander printed the message or the help already
-      return code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2
+    if (err instanceof CommanderError) {
+      // commander printed the message or the help already; `--help` and `--version` exit 0,
+      // every mistake (an unknown command, a bad option, no command at all) is a usage error.
+      return err.exitCode === 0 ? 0 : 2
     }
     if (err instanceof TypeError && err.message === 'fetch failed') {
       // undici hides the socket error in `cause` (ECONNREFUSED, ENOTFOUND, …).
       const cause = (err as { cause?: { code?: string; message?: string } }).cause
       console.error(
-        `strato: cannot reach Strato at ${program.opts<GlobalOptions>().endpoint} (${cause?.code ?? cause?.message ?? 'network error'})`,
+        `strato: cannot reach Strato at ${endpointOf(program.opts<GlobalOptions>())} (${cause?.code ?? cause?.message ?? 'network error'})`,
       )
       return 1
     }

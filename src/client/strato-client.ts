@@ -46,6 +46,43 @@ export interface InvokeResult {
 
 export type JsonObject = Record<string, unknown>
 
+export interface RequestOptions {
+  /** Called as the body is sent, with the bytes handed to the connection so far and the total. */
+  readonly onUploadProgress?: (sentBytes: number, totalBytes: number) => void
+}
+
+/** Who the client's key is, as `GET /strato/whoami` answers. */
+export interface Identity {
+  readonly project_id: string
+  readonly access_key: string
+  readonly region: string
+}
+
+const UPLOAD_CHUNK_BYTES = 256 * 1024
+
+/**
+ * The body as a stream of chunks, reporting each one as the connection pulls it, so a caller can
+ * show how far a large upload has got (fetch reports nothing for a Buffer body).
+ */
+function uploadStream(
+  body: Buffer,
+  onProgress: (sentBytes: number, totalBytes: number) => void,
+): ReadableStream<Uint8Array> {
+  let sent = 0
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= body.length) {
+        controller.close()
+        return
+      }
+      const chunk = body.subarray(sent, sent + UPLOAD_CHUNK_BYTES)
+      sent += chunk.length
+      controller.enqueue(chunk)
+      onProgress(sent, body.length)
+    },
+  })
+}
+
 export class StratoClient {
   readonly #o: ClientOptions
 
@@ -59,6 +96,7 @@ export class StratoClient {
     pathAndQuery: string,
     body?: Buffer | string,
     headers: Record<string, string> = {},
+    options: RequestOptions = {},
   ): Promise<RawResponse> {
     const url = `${this.#o.endpoint}${pathAndQuery}`
     const signed = signRequest({
@@ -73,12 +111,42 @@ export class StratoClient {
       accessKey: this.#o.accessKey,
       secretKey: this.#o.secretKey,
     })
-    const res = await fetch(url, { method, headers: signed, body })
+    const onProgress = options.onUploadProgress
+    const res =
+      onProgress === undefined || body === undefined
+        ? await fetch(url, { method, headers: signed, body })
+        : await fetch(url, {
+            method,
+            headers: { ...signed, 'content-length': String(Buffer.byteLength(body)) },
+            body: uploadStream(Buffer.from(body), onProgress),
+            duplex: 'half',
+          })
     return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) }
   }
 
-  async #json(method: string, path: string, body?: JsonObject): Promise<JsonObject> {
-    const res = await this.raw(method, path, body === undefined ? undefined : JSON.stringify(body))
+  async #json(
+    method: string,
+    path: string,
+    body?: JsonObject,
+    options: RequestOptions = {},
+  ): Promise<JsonObject> {
+    return (await this.#jsonValue(method, path, body, options)) as JsonObject
+  }
+
+  /** Like #json for answers that are not objects (FunctionGraph lists some things as bare arrays). */
+  async #jsonValue(
+    method: string,
+    path: string,
+    body?: JsonObject,
+    options: RequestOptions = {},
+  ): Promise<unknown> {
+    const res = await this.raw(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+      {},
+      options,
+    )
     const text = res.body.toString('utf8')
     if (res.status >= 400) {
       let code = `HTTP ${res.status}`
@@ -92,15 +160,112 @@ export class StratoClient {
       }
       throw new ApiError(res.status, code, message, res.headers.get('x-request-id') ?? undefined)
     }
-    return text === '' ? {} : (JSON.parse(text) as JsonObject)
+    return text === '' ? {} : (JSON.parse(text) as unknown)
   }
 
   #fn(urn: string, suffix = ''): string {
-    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions/${urn}${suffix}`
+    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions/${this.#expand(urn)}${suffix}`
   }
 
-  createFunction(body: JsonObject): Promise<JsonObject> {
-    return this.#json('POST', `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions`, body)
+  /**
+   * `name:!alias` (a shorthand no URN form has: a 2-field URN is `package:name`, and no function
+   * name starts with `!`) becomes the 4-field `project:default:name:!alias`; anything else is
+   * passed as given.
+   */
+  #expand(urn: string): string {
+    const parts = urn.split(':')
+    return parts.length === 2 && parts[1]?.startsWith('!') === true
+      ? `${this.#o.projectId}:default:${urn}`
+      : urn
+  }
+
+  createFunction(body: JsonObject, options: RequestOptions = {}): Promise<JsonObject> {
+    return this.#json(
+      'POST',
+      `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions`,
+      body,
+      options,
+    )
+  }
+
+  /** The project id and access key the server sees this client's signature as. */
+  async whoami(): Promise<Identity> {
+    return (await this.#json('GET', '/strato/whoami')) as unknown as Identity
+  }
+
+  /** Publishes `latest` as a version (`version` named, or numbered by the server). */
+  publishVersion(urn: string, body: JsonObject = {}): Promise<JsonObject> {
+    return this.#json('POST', this.#fn(urn, '/versions'), body)
+  }
+
+  listVersions(urn: string): Promise<JsonObject> {
+    return this.#json('GET', this.#fn(urn, '/versions'))
+  }
+
+  /** Deletes a published version: DELETE on the function URN qualified with it. */
+  async deleteVersion(urn: string, version: string): Promise<void> {
+    await this.#json('DELETE', this.#fn(this.#qualified(urn, version)))
+  }
+
+  createAlias(urn: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('POST', this.#fn(urn, '/aliases'), body)
+  }
+
+  updateAlias(urn: string, alias: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('PUT', this.#fn(urn, `/aliases/${encodeURIComponent(alias)}`), body)
+  }
+
+  /** The function's aliases (a bare array, as FunctionGraph answers). */
+  async listAliases(urn: string): Promise<JsonObject[]> {
+    return (await this.#jsonValue('GET', this.#fn(urn, '/aliases'))) as JsonObject[]
+  }
+
+  async deleteAlias(urn: string, alias: string): Promise<void> {
+    await this.#json('DELETE', this.#fn(urn, `/aliases/${encodeURIComponent(alias)}`))
+  }
+
+  #trigger(urn: string, suffix = ''): string {
+    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/triggers/${this.#expand(urn)}${suffix}`
+  }
+
+  createTrigger(urn: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('POST', this.#trigger(urn), body)
+  }
+
+  /** The function's triggers (a bare array, as FunctionGraph answers). */
+  async listTriggers(urn: string): Promise<JsonObject[]> {
+    return (await this.#jsonValue('GET', this.#trigger(urn))) as JsonObject[]
+  }
+
+  async deleteTrigger(urn: string, type: string, triggerId: string): Promise<void> {
+    await this.#json(
+      'DELETE',
+      this.#trigger(urn, `/${encodeURIComponent(type)}/${encodeURIComponent(triggerId)}`),
+    )
+  }
+
+  getAsyncConfig(urn: string): Promise<JsonObject> {
+    return this.#json('GET', this.#fn(urn, '/async-invoke-config'))
+  }
+
+  putAsyncConfig(urn: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('PUT', this.#fn(urn, '/async-invoke-config'), body)
+  }
+
+  /**
+   * `urn` with a version or alias qualifier (`!alias`), in the 4-field form for short names (the
+   * project filled in) and the 8-field form for a 7-field URN.
+   */
+  #qualified(urn: string, qualifier: string): string {
+    const parts = urn.split(':')
+    switch (parts.length) {
+      case 1:
+        return `${this.#o.projectId}:default:${urn}:${qualifier}`
+      case 2:
+        return `${this.#o.projectId}:${urn}:${qualifier}`
+      default:
+        return `${urn}:${qualifier}`
+    }
   }
 
   listFunctions(
@@ -128,8 +293,8 @@ export class StratoClient {
     return this.#json('GET', this.#fn(urn, '/code'))
   }
 
-  updateCode(urn: string, body: JsonObject): Promise<JsonObject> {
-    return this.#json('PUT', this.#fn(urn, '/code'), body)
+  updateCode(urn: string, body: JsonObject, options: RequestOptions = {}): Promise<JsonObject> {
+    return this.#json('PUT', this.#fn(urn, '/code'), body, options)
   }
 
   async deleteFunction(urn: string): Promise<void> {
