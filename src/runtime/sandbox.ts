@@ -14,7 +14,6 @@ import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import type { RuntimeFamily } from '../core/index.js'
 import { CgroupManager, type InstanceCgroup } from './cgroups.js'
 import { NetnsDialer, type InstanceNetwork } from './netns-dialer.js'
 import { buildSeccompFilter } from './seccomp-filter.js'
@@ -34,17 +33,13 @@ export const PROCESSES = 1024
 export const SANDBOX_CODE_ROOT = '/opt/function/code'
 const SANDBOX_DEPENDENCY_ROOT = '/opt/function/dependencies'
 const SANDBOX_GUEST_DIR = '/opt/function/runtime/strato'
-/** The interpreters a sandbox offers (an HTTP function's bootstrap may start either). */
-export type Language = 'node' | 'python'
 
-/** FunctionGraph's documented interpreter paths, so that unmodified bootstrap files find them. */
-const FUNCTIONGRAPH_INTERPRETER_PATHS: Readonly<Record<Language, readonly string[]>> = {
-  node: ['6.10', '8.10', '10.16', '12.13', '14.18', '16.17', '18.15', '20.15'].map(
-    (v) => `/opt/function/runtime/nodejs${v}/rtsp/nodejs/bin/node`,
-  ),
-  python: ['3.6', '3.9', '3.10', '3.12'].map(
-    (v) => `/opt/function/runtime/python${v}/rtsp/python/bin/python3`,
-  ),
+/** An interpreter a sandbox offers, whichever family it runs (a `bootstrap` may start any). */
+export interface SandboxInterpreter {
+  /** Its resolved host path. */
+  readonly host: string
+  /** FunctionGraph's documented paths of it, linked to it inside a bubblewrap sandbox. */
+  readonly sandboxPaths: readonly string[]
 }
 
 /** One instance's sandbox as requested by the launcher. */
@@ -52,17 +47,23 @@ export interface CellRequest {
   readonly instanceId: string
   /** Host dir of the instance: `code/`, `deps/`, `tmp/`, `etc/` and the pid file live here. */
   readonly instanceDir: string
-  readonly family: RuntimeFamily
   /** Host path of the interpreter that runs the guest (resolved, no shims). */
   readonly interpreter: string
   /** Every interpreter this machine has, offered inside the sandbox at FunctionGraph's paths. */
-  readonly interpreters: Readonly<Partial<Record<Language, string>>>
+  readonly interpreters: readonly SandboxInterpreter[]
   /** Interpreter flags placed before the guest script. */
   readonly interpreterArgs: readonly string[]
-  /** Host path of Strato's guest runtimes dir (`runtimes/`). */
-  readonly guestDir: string
-  /** Relative path of the guest script inside `guestDir`. */
-  readonly guestScript: string
+  /**
+   * The guest: `dir` is the host path of Strato's guest runtimes (`runtimes/`); only `folders` of
+   * it are shown inside the sandbox; `script` is the program, relative to `dir`.
+   */
+  readonly guest: {
+    readonly dir: string
+    readonly folders: readonly string[]
+    readonly script: string
+  }
+  /** Address space allowed beyond `memoryBytes` where no cgroup caps memory (the family's). */
+  readonly addressSpaceHeadroomBytes: number
   readonly memoryBytes: number
   readonly cpuMillicores: number
   /** The platform's own variables (never the function's: those come at specialisation). */
@@ -269,14 +270,6 @@ function rlimits(
   ]
 }
 
-/** Address space allowed beyond memory_size where no cgroup caps memory (V8 reserves a lot). */
-const ADDRESS_SPACE_HEADROOM: Readonly<Record<RuntimeFamily, number>> = {
-  node: 1024 * MIB,
-  python: 256 * MIB,
-  // The guest is Node; the function's own server is whatever its bootstrap starts.
-  http: 2048 * MIB,
-}
-
 class BubblewrapSandbox implements Sandbox {
   readonly network: NetnsDialer
   readonly level = 'bubblewrap' as const
@@ -410,27 +403,29 @@ class BubblewrapSandbox implements Sandbox {
         ...(fs.existsSync('/etc/ssl/certs')
           ? ['--ro-bind', '/etc/ssl/certs', '/etc/ssl/certs']
           : []),
-        ...dirs('/opt', '/opt/function', '/opt/function/runtime'),
+        ...dirs('/opt', '/opt/function', '/opt/function/runtime', SANDBOX_GUEST_DIR),
         '--ro-bind',
         path.join(request.instanceDir, 'code'),
         SANDBOX_CODE_ROOT,
         '--ro-bind',
         path.join(request.instanceDir, 'deps'),
         SANDBOX_DEPENDENCY_ROOT,
-        '--ro-bind',
-        request.guestDir,
-        SANDBOX_GUEST_DIR,
-        ...[...new Set([request.interpreter, ...Object.values(request.interpreters)])].flatMap(
+        // Only the family's own guest folders: no other guest, nothing of the host's.
+        ...request.guest.folders.flatMap((folder) => [
+          '--ro-bind',
+          path.join(request.guest.dir, folder),
+          path.join(SANDBOX_GUEST_DIR, folder),
+        ]),
+        ...[...new Set([request.interpreter, ...request.interpreters.map((i) => i.host)])].flatMap(
           (i) => this.#interpreterBinds(i),
         ),
-        ...(Object.entries(request.interpreters) as Array<[Language, string]>).flatMap(
-          ([language, interpreter]) =>
-            FUNCTIONGRAPH_INTERPRETER_PATHS[language].flatMap((p) => [
-              ...dirs(...ancestorsBelow('/opt/function/runtime', p)),
-              '--symlink',
-              interpreter,
-              p,
-            ]),
+        ...request.interpreters.flatMap((interpreter) =>
+          interpreter.sandboxPaths.flatMap((p) => [
+            ...dirs(...ancestorsBelow('/opt/function/runtime', p)),
+            '--symlink',
+            interpreter.host,
+            p,
+          ]),
         ),
         '--proc',
         '/proc',
@@ -456,7 +451,7 @@ class BubblewrapSandbox implements Sandbox {
         ...dropPrivileges(this.#setpriv, uid, [
           request.interpreter,
           ...request.interpreterArgs,
-          path.join(SANDBOX_GUEST_DIR, request.guestScript),
+          path.join(SANDBOX_GUEST_DIR, request.guest.script),
         ]),
       ]
       const argv = joinCgroupsThen(cgroup, rlimits(this.#prlimit, bwrapArgs))
@@ -548,7 +543,7 @@ class UnshareSandbox implements Sandbox {
           ...dropPrivileges(this.#setpriv, uid, [
             request.interpreter,
             ...request.interpreterArgs,
-            path.join(request.guestDir, request.guestScript),
+            path.join(request.guest.dir, request.guest.script),
           ]),
         ]),
       )
@@ -607,10 +602,10 @@ class RlimitSandbox implements Sandbox {
         [
           request.interpreter,
           ...request.interpreterArgs,
-          path.join(request.guestDir, request.guestScript),
+          path.join(request.guest.dir, request.guest.script),
         ],
         {
-          addressSpace: request.memoryBytes + ADDRESS_SPACE_HEADROOM[request.family],
+          addressSpace: request.memoryBytes + request.addressSpaceHeadroomBytes,
           processes: PROCESSES,
         },
       ),
@@ -637,7 +632,7 @@ class NoSandbox implements Sandbox {
   prepare(request: CellRequest): CellPlan {
     return hostPlan(request, request.interpreter, [
       ...request.interpreterArgs,
-      path.join(request.guestDir, request.guestScript),
+      path.join(request.guest.dir, request.guest.script),
     ])
   }
 }
