@@ -9,7 +9,7 @@ import { ApigGateway } from './triggers/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
-import { StratoError, type RuntimeFamily } from './core/index.js'
+import { StratoError } from './core/index.js'
 import { createLogger, type Logger } from './observability/index.js'
 import {
   DEFAULT_UID_REGISTRY_FILE,
@@ -192,8 +192,7 @@ async function startOpening(
   const launcher = new InstanceLauncher({
     sandbox,
     instancesDir,
-    nodeCommand: config.nodeCommand,
-    pythonCommand: config.pythonCommand,
+    interpreterCommands: { node: config.nodeCommand, python: config.pythonCommand },
     startTimeoutMs: config.instanceStartTimeoutMs,
     stemCells: config.stemCells,
     onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
@@ -206,14 +205,10 @@ async function startOpening(
         { family },
         `no ${family} interpreter found: functions of this family will not start`,
       )
-    } else {
-      // FunctionGraph's default memory size; other sizes get cells once they are launched.
-      launcher.prewarm(family as RuntimeFamily, 128)
-      if (family === 'node') {
-        launcher.prewarm('http', 128) // the guest of HTTP functions runs on Node.js
-      }
     }
   }
+  // FunctionGraph's default memory size; other sizes get cells once they are launched.
+  launcher.prewarmAvailable(128)
   const pool = new InstancePool({
     launcher,
     code: store.code,

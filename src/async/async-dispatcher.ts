@@ -9,6 +9,7 @@ import {
   DEFAULT_ASYNC_SETTINGS,
   deletedTargetMessage,
   destinationFunctionUrn,
+  instanceConcurrencyOf,
   isStratoError,
   runtimeFamilyOf,
   type AsyncDestination,
@@ -227,7 +228,7 @@ export class AsyncDispatcher {
 
   /**
    * Backpressure: async work may use all but one of a function's slots (max instances times
-   * `concurrent_num`, which Python instances do not have), at least one, so a synchronous caller
+   * what one instance serves at once: `concurrent_num`, capped by the runtime family), at least one, so a synchronous caller
    * always finds room or a short wait, never a queue full of async work.
    */
   #room(functionId: string): number {
@@ -238,7 +239,7 @@ export class AsyncDispatcher {
   #learnShare(fn: FunctionRecord): void {
     const cap = this.#o.maxInstancesPerFunction
     const instances = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
-    const perInstance = runtimeFamilyOf(fn.runtime) === 'python' ? 1 : fn.concurrentNum
+    const perInstance = instanceConcurrencyOf(runtimeFamilyOf(fn.runtime), fn.concurrentNum)
     const share = Math.min(this.#o.concurrency, Math.max(1, instances * perInstance - 1))
     const before = this.#shareByFunction.get(fn.id)
     this.#shareByFunction.set(fn.id, share)

@@ -14,12 +14,14 @@ export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,
   HTTP_FUNCTION_HANDLER,
+  RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  instanceConcurrencyOf,
   isRuntimeName,
   runtimeFamilyOf,
   supportedRuntimes,
 } from './runtimes.js'
-export type { RuntimeFamily, RuntimeName } from './runtimes.js'
+export type { RuntimeFamily, RuntimeFamilyTraits, RuntimeName } from './runtimes.js'
 export {
   asBody,
   MASKED_VALUE,

@@ -11,9 +11,16 @@ import { randomUUID } from 'node:crypto'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Limits, StratoError, type RuntimeFamily } from '../core/index.js'
+import { instanceConcurrencyOf, Limits, StratoError, type RuntimeFamily } from '../core/index.js'
+import {
+  familySpecOf,
+  GUEST_INTERPRETERS,
+  RUNTIME_FAMILY_SPECS,
+  type GuestInterpreter,
+  type RuntimeFamilySpec,
+} from './families/index.js'
 import { Instance } from './instance.js'
-import type { Language, Sandbox } from './sandbox.js'
+import type { Sandbox, SandboxInterpreter } from './sandbox.js'
 
 /** Everything the runtime needs to start an instance; it knows nothing of the database. */
 export interface LaunchRequest {
@@ -29,8 +36,8 @@ export interface LaunchRequest {
   readonly initializerHandler: string
   readonly initializerTimeoutS: number
   /**
-   * Invocations one instance serves at once (`concurrent_num`). The Python guest serves one at a
-   * time whatever this says: its requests queue on the control socket.
+   * Invocations one instance serves at once (`concurrent_num`); a family's own cap (core's
+   * `maxConcurrencyPerInstance`: one for Python) wins.
    */
   readonly concurrency: number
   /** RUNTIME_* identity variables and the user's variables. */
@@ -41,8 +48,8 @@ export interface LauncherOptions {
   readonly sandbox: Sandbox
   /** `<dataDir>/instances`: one opaque-id dir per live instance. */
   readonly instancesDir: string
-  readonly nodeCommand: string
-  readonly pythonCommand: string
+  /** The command of each guest interpreter by name (`node`, `python`); else its default. */
+  readonly interpreterCommands: Readonly<Record<string, string>>
   readonly startTimeoutMs: number
   /** Pre-started cells kept per runtime (and memory size, for Node.js); 0 turns the pool off. */
   readonly stemCells: number
@@ -50,58 +57,38 @@ export interface LauncherOptions {
   readonly onBackgroundError?: (err: unknown) => void
 }
 
+/** The guests' folders (`runtimes/<family>`, `runtimes/common`). */
 const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../runtimes')
-const GUEST_SCRIPTS: Readonly<Record<RuntimeFamily, string>> = {
-  node: 'node/bootstrap.cjs',
-  python: 'python/bootstrap.py',
-  http: 'http/bootstrap.cjs',
-}
-/** The interpreter that runs each family's guest. */
-const GUEST_LANGUAGE: Readonly<Record<RuntimeFamily, Language>> = {
-  node: 'node',
-  python: 'python',
-  http: 'node',
-}
 const MIB = 1024 * 1024
-/** Memory a Python or HTTP cell gets until it is specialised (nothing of it is fixed at boot). */
+/** Memory a cell not kept per memory size gets until it is specialised. */
 const UNKEYED_CELL_MEMORY_MB = 128
 /** A runtime nobody launched for this long loses its pre-started cells. */
 const CELL_DEMAND_TTL_MS = 10 * 60_000
 
 /**
- * Where the runtime finds modules of dependency packages: a package may hold `node_modules/` (or
- * `nodejs/node_modules/`) for Node.js, `python/` for Python, or the modules at its root.
+ * Where the guest finds modules of dependency packages: the family's variable (`NODE_PATH`,
+ * `PYTHONPATH`) listing the folders it names in each tree (`node_modules/`, `python/`, the root).
  */
-function modulePathsOf(family: RuntimeFamily, dirs: readonly string[]): Record<string, string> {
-  if (dirs.length === 0 || family === 'http') {
+function modulePathsOf(spec: RuntimeFamilySpec, dirs: readonly string[]): Record<string, string> {
+  const modulePath = spec.dependencyPath
+  if (dirs.length === 0 || modulePath === undefined) {
     return {}
   }
-  return family === 'node'
-    ? {
-        NODE_PATH: dirs
-          .flatMap((d) => [path.join(d, 'node_modules'), path.join(d, 'nodejs', 'node_modules'), d])
-          .join(':'),
-      }
-    : { PYTHONPATH: dirs.flatMap((d) => [path.join(d, 'python'), d]).join(':') }
+  return {
+    [modulePath.variable]: dirs
+      .flatMap((d) => modulePath.subdirs.map((sub) => path.join(d, sub)))
+      .join(':'),
+  }
 }
 
 /** Resolves a command to the real interpreter (a pyenv shim costs ~50 ms per start). */
-function resolveInterpreter(command: string, family: Language): string {
-  const probe =
-    family === 'python'
-      ? spawnSync(command, ['-c', 'import os, sys; print(os.path.realpath(sys.executable))'], {
-          encoding: 'utf8',
-          timeout: 10_000,
-        })
-      : spawnSync(command, ['-p', 'require("fs").realpathSync(process.execPath)'], {
-          encoding: 'utf8',
-          timeout: 10_000,
-        })
+function resolveInterpreter(command: string, interpreter: GuestInterpreter): string {
+  const probe = spawnSync(command, interpreter.realPathProbe, { encoding: 'utf8', timeout: 10_000 })
   const resolved = probe.stdout?.trim()
   if (probe.status !== 0 || resolved === undefined || resolved === '') {
     throw new StratoError(
       'INSTANCE_START_FAILED',
-      `The ${family} interpreter '${command}' cannot be run (${probe.error?.message ?? `exit ${probe.status}`}).`,
+      `The ${interpreter.name} interpreter '${command}' cannot be run (${probe.error?.message ?? `exit ${probe.status}`}).`,
     )
   }
   return resolved
@@ -144,7 +131,8 @@ interface CellKey {
 
 export class InstanceLauncher {
   readonly #options: LauncherOptions
-  readonly #interpreters = new Map<Language, string>()
+  /** Resolved interpreters by name. */
+  readonly #interpreters = new Map<string, string>()
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
   /** Keys launched recently, with when: the pool refills only these. */
@@ -161,34 +149,39 @@ export class InstanceLauncher {
     return this.#options.sandbox
   }
 
-  #interpreter(family: Language): string {
-    let resolved = this.#interpreters.get(family)
+  #interpreter(interpreter: GuestInterpreter): string {
+    let resolved = this.#interpreters.get(interpreter.name)
     if (resolved === undefined) {
-      const command = family === 'node' ? this.#options.nodeCommand : this.#options.pythonCommand
-      resolved = resolveInterpreter(command, family)
-      this.#interpreters.set(family, resolved)
+      const command =
+        this.#options.interpreterCommands[interpreter.name] ?? interpreter.defaultCommand
+      resolved = resolveInterpreter(command, interpreter)
+      this.#interpreters.set(interpreter.name, resolved)
     }
     return resolved
   }
 
-  /** The interpreter of each family, or undefined where there is none (Strato runs without it). */
-  interpreters(): Record<Language, string | undefined> {
-    const probe = (family: Language): string | undefined => {
-      try {
-        return this.#interpreter(family)
-      } catch {
-        return undefined
-      }
+  #probe(interpreter: GuestInterpreter): string | undefined {
+    try {
+      return this.#interpreter(interpreter)
+    } catch {
+      return undefined
     }
-    return { node: probe('node'), python: probe('python') }
   }
 
   /**
-   * Node's heap limit is fixed at boot, so Node cells are per memory size; Python's are not, nor
-   * are HTTP functions' (their guest is small; their server starts at specialisation).
+   * Every guest interpreter by name, resolved, or undefined where it cannot run (Strato runs
+   * without it; its families' instances fail to start).
+   */
+  interpreters(): Record<string, string | undefined> {
+    return Object.fromEntries(GUEST_INTERPRETERS.map((i) => [i.name, this.#probe(i)]))
+  }
+
+  /**
+   * A family whose interpreter flags depend on the memory size (Node's heap limit) keeps cells
+   * per memory size; the others' cells fit any size.
    */
   #keyOf(family: RuntimeFamily, memorySizeMb: number): CellKey {
-    return family === 'node'
+    return familySpecOf(family).cellsPerMemorySize
       ? { family, memorySizeMb }
       : { family, memorySizeMb: UNKEYED_CELL_MEMORY_MB }
   }
@@ -202,29 +195,23 @@ export class InstanceLauncher {
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
     await fsp.mkdir(instanceDir, { mode: 0o700 })
-    const available = this.interpreters()
-    const interpreters: Partial<Record<Language, string>> = {}
-    for (const language of ['node', 'python'] as const) {
-      const found = available[language]
-      if (found !== undefined) {
-        interpreters[language] = found
+    const spec = familySpecOf(key.family)
+    // Every interpreter this machine has: an HTTP function's bootstrap may start any of them.
+    const interpreters: SandboxInterpreter[] = []
+    for (const interpreter of GUEST_INTERPRETERS) {
+      const host = this.#probe(interpreter)
+      if (host !== undefined) {
+        interpreters.push({ host, sandboxPaths: interpreter.sandboxPaths })
       }
     }
     const plan = this.#options.sandbox.prepare({
       instanceId,
       instanceDir,
-      family: key.family,
-      interpreter: this.#interpreter(GUEST_LANGUAGE[key.family]),
+      interpreter: this.#interpreter(spec.interpreter),
       interpreters,
-      interpreterArgs:
-        key.family === 'node'
-          ? // V8's heap gets most of memory_size; the rest is for buffers and the runtime itself.
-            [`--max-old-space-size=${Math.max(32, Math.floor(key.memorySizeMb * 0.8))}`]
-          : key.family === 'http'
-            ? ['--max-old-space-size=64']
-            : ['-B'],
-      guestDir: GUEST_DIR,
-      guestScript: GUEST_SCRIPTS[key.family],
+      interpreterArgs: spec.interpreterArgs(key.memorySizeMb),
+      guest: { dir: GUEST_DIR, folders: spec.guest.folders, script: spec.guest.script },
+      addressSpaceHeadroomBytes: spec.addressSpaceHeadroomBytes,
       memoryBytes: key.memorySizeMb * MIB,
       cpuMillicores: Math.round((key.memorySizeMb / 128) * 100 + 200),
       // A fresh environment: nothing of Strato's own (secrets, NODE_OPTIONS, proxies) leaks in.
@@ -311,6 +298,23 @@ export class InstanceLauncher {
     this.#refill()
   }
 
+  /**
+   * Starts keeping cells of every family whose interpreter runs here, at `memorySizeMb` where
+   * cells are kept per memory size.
+   */
+  prewarmAvailable(memorySizeMb: number): void {
+    for (const interpreter of GUEST_INTERPRETERS) {
+      if (this.#probe(interpreter) === undefined) {
+        continue
+      }
+      for (const family of RUNTIME_FAMILY_SPECS) {
+        if (family.interpreter === interpreter) {
+          this.prewarm(family.name, memorySizeMb)
+        }
+      }
+    }
+  }
+
   /** Pre-started cells waiting, for the info endpoint and tests. */
   stemCellCount(): number {
     let n = 0
@@ -321,8 +325,9 @@ export class InstanceLauncher {
   }
 
   async launch(request: LaunchRequest): Promise<Instance> {
+    const spec = familySpecOf(request.family)
     const network = this.#options.sandbox.network
-    if (request.family === 'http' && network === undefined) {
+    if (spec.transport === 'http' && network === undefined) {
       throw new StratoError(
         'INSTANCE_START_FAILED',
         `HTTP functions need the bubblewrap sandbox (a network namespace per instance, so that each can listen on 127.0.0.1:8000, and FunctionGraph's runtime paths); this Strato runs at the '${this.#options.sandbox.level}' level.`,
@@ -352,7 +357,7 @@ export class InstanceLauncher {
         TMPDIR: paths.tmpDir,
         PYTHONUNBUFFERED: '1',
         PYTHONDONTWRITEBYTECODE: '1',
-        ...modulePathsOf(request.family, dependencyDirs),
+        ...modulePathsOf(spec, dependencyDirs),
         RUNTIME_CODE_ROOT: paths.codeRoot,
         RUNTIME_HANDLER: request.handler,
         RUNTIME_INITIALIZER_HANDLER: request.initializerHandler,
@@ -366,8 +371,8 @@ export class InstanceLauncher {
       await cell.specialise({
         env,
         memorySizeMb: request.memorySizeMb,
-        concurrency: request.family === 'python' ? 1 : request.concurrency,
-        ...(request.family === 'http' && network !== undefined ? { network } : {}),
+        concurrency: instanceConcurrencyOf(request.family, request.concurrency),
+        ...(spec.transport === 'http' && network !== undefined ? { network } : {}),
         initializerTimeoutMs:
           request.initializerHandler === '' ? 0 : request.initializerTimeoutS * 1000,
       })

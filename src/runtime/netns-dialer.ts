@@ -1,6 +1,6 @@
 /**
  * @module NetnsDialer: connections from Strato to HTTP functions' servers, made inside each
- * instance's own network namespace by a trusted root helper (runtimes/host/netns-dialer.py) and
+ * instance's own network namespace by a trusted root helper (netns-dialer.py, beside this file) and
  * handed over as sockets. Strato's HTTP client then speaks to the server directly: no process in
  * between copies bytes, which is what a request through the gateway used to spend most on.
  *
@@ -14,9 +14,13 @@ import net from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { StratoError } from '../core/index.js'
 
+/**
+ * Beside this module in the sources; `dist/runtime/` finds it there too (`src/` and `dist/` are
+ * siblings). Never under `runtimes/`, which sandboxes see.
+ */
 const HELPER = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../runtimes/host/netns-dialer.py',
+  '../../src/runtime/netns-dialer.py',
 )
 /** A dial or open the helper has not answered by then failed (a hung helper is restarted). */
 const ANSWER_TIMEOUT_MS = 5_000

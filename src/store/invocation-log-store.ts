@@ -31,7 +31,7 @@ const SYNC_FLUSH_WAIT_MS = 10_000
 const MAX_RESTARTS = 3
 const RESTART_WINDOW_MS = 10_000
 
-const WRITER_SCRIPT = new URL('../../runtimes/host/invocation-log-writer.cjs', import.meta.url)
+const WRITER_SCRIPT = new URL('./invocation-log-writer.js', import.meta.url)
 const SQLITE_MODULE = createRequire(import.meta.url).resolve('better-sqlite3')
 
 const COLUMNS = `request_id, attempt, project_id, function_id, version, started_at, duration_ms,

@@ -177,7 +177,7 @@ describe('real web apps run unmodified as HTTP functions', () => {
   })
 })
 
-/** The network helper (runtimes/host/netns-dialer.py) holding the namespace of `dataDir`'s instances. */
+/** The network helper (src/runtime/netns-dialer.py) holding the namespace of `dataDir`'s instances. */
 function helperHolding(dataDir: string): number | undefined {
   const namespaces = new Set(
     sandboxProcesses(dataDir).map((pid) => {

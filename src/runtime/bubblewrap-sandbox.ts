@@ -1,0 +1,262 @@
+/**
+ * @module The strongest sandbox level: bubblewrap with every namespace, a minimal read-only root
+ * (code at /opt/function/code, only the family's guest folders under /opt/function/runtime/strato,
+ * FunctionGraph's interpreter paths), private /tmp and /dev/shm, a seccomp deny-list, and a
+ * per-instance cgroup and unprivileged uid. See ADR 0005 for why bubblewrap is launched by root
+ * and drops to the uid inside.
+ */
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import type { CgroupManager } from './cgroups.js'
+import {
+  ancestorsBelow,
+  confine,
+  dropPrivileges,
+  inside,
+  joinCgroupsThen,
+  rlimits,
+  SANDBOX_CODE_ROOT,
+  SANDBOX_DEPENDENCY_ROOT,
+  SANDBOX_GUEST_DIR,
+  SHM_BYTES,
+  TMP_BYTES,
+} from './confinement.js'
+import { NetnsDialer } from './netns-dialer.js'
+import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
+import { buildSeccompFilter } from './seccomp-filter.js'
+import { UidPool } from './uid-pool.js'
+import { reserveUidRange, type UidRange, type UidRangeReservation } from './uid-range-registry.js'
+
+export class BubblewrapSandbox implements Sandbox {
+  readonly network: NetnsDialer
+  readonly level = 'bubblewrap' as const
+  readonly description =
+    'bubblewrap: mount, pid, net, ipc, uts and cgroup namespaces; read-only minimal root; private /tmp and /dev/shm; seccomp deny-list; per-instance cgroup (memory, pids, cpu) and unprivileged uid'
+  readonly #bwrap: string
+  readonly #setpriv: string
+  readonly #prlimit: string
+  readonly #cgroups: CgroupManager
+  readonly #uids: UidPool
+  readonly #uidReservation: UidRangeReservation
+  readonly #seccompFile: string
+  readonly #stateDir: string
+
+  constructor(
+    tools: { bwrap: string; setpriv: string; prlimit: string },
+    cgroups: CgroupManager,
+    options: SandboxOptions,
+  ) {
+    this.#bwrap = tools.bwrap
+    this.#setpriv = tools.setpriv
+    this.#prlimit = tools.prlimit
+    this.#cgroups = cgroups
+    this.#stateDir = options.stateDir
+    this.network = new NetnsDialer(options.pythonCommand)
+    this.#seccompFile = path.join(options.stateDir, 'seccomp.bpf')
+    fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
+    fs.rmSync(this.#seccompFile, { force: true })
+    fs.writeFileSync(this.#seccompFile, buildSeccompFilter(), { mode: 0o444 })
+    const etc = path.join(options.stateDir, 'etc')
+    fs.mkdirSync(etc, { recursive: true })
+    fs.writeFileSync(path.join(etc, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n')
+    fs.writeFileSync(path.join(etc, 'resolv.conf'), '')
+    fs.writeFileSync(path.join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\n')
+    // Last: nothing after it can fail and leave the range reserved.
+    this.#uidReservation = reserveUidRange(options.uids)
+    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
+  }
+
+  get uids(): UidRange {
+    return this.#uidReservation.range
+  }
+
+  reapLeftovers(): Promise<string[]> {
+    return this.#cgroups.reapAll()
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.network.stop()
+      await this.#cgroups.close()
+    } finally {
+      this.#uidReservation.release()
+    }
+  }
+
+  /** Binds for the interpreter: nothing under /usr; else its install prefix at the same path. */
+  #interpreterBinds(interpreter: string): string[] {
+    if (inside('/usr', interpreter)) {
+      return []
+    }
+    const prefix = path.dirname(path.dirname(interpreter))
+    const args: string[] = []
+    const parts = prefix.split('/').filter(Boolean)
+    for (let i = 1; i < parts.length; i++) {
+      args.push('--perms', '0755', '--dir', `/${parts.slice(0, i).join('/')}`)
+    }
+    args.push('--ro-bind', prefix, prefix)
+    return args
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
+      for (const sub of ['code', 'deps']) {
+        fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
+      }
+      // getpwuid must find the function's uid: os.userInfo() and Python's pwd module ask.
+      const passwd = path.join(request.instanceDir, 'passwd')
+      fs.writeFileSync(
+        passwd,
+        `root:x:0:0:root:/root:/usr/sbin/nologin\nsbx_user:x:${uid}:${uid}:function:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+        { mode: 0o444 },
+      )
+      const group = path.join(request.instanceDir, 'group')
+      fs.writeFileSync(group, `root:x:0:\nsbx_user:x:${uid}:\nnogroup:x:65534:\n`, { mode: 0o444 })
+      const etc = path.join(this.#stateDir, 'etc')
+      const dirs = (...ds: string[]): string[] => ds.flatMap((d) => ['--perms', '0755', '--dir', d])
+      const bwrapArgs = [
+        this.#bwrap,
+        '--unshare-pid',
+        '--unshare-net',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--unshare-cgroup-try',
+        '--die-with-parent',
+        '--new-session',
+        '--clearenv',
+        '--hostname',
+        'fgs',
+        '--ro-bind',
+        '/usr',
+        '/usr',
+        '--symlink',
+        'usr/bin',
+        '/bin',
+        '--symlink',
+        'usr/sbin',
+        '/sbin',
+        '--symlink',
+        'usr/lib',
+        '/lib',
+        '--symlink',
+        'usr/lib64',
+        '/lib64',
+        ...dirs('/etc', '/etc/ssl', '/run'),
+        '--ro-bind',
+        passwd,
+        '/etc/passwd',
+        '--ro-bind',
+        group,
+        '/etc/group',
+        '--ro-bind',
+        path.join(etc, 'hosts'),
+        '/etc/hosts',
+        '--ro-bind',
+        path.join(etc, 'resolv.conf'),
+        '/etc/resolv.conf',
+        '--ro-bind',
+        path.join(etc, 'nsswitch.conf'),
+        '/etc/nsswitch.conf',
+        ...(fs.existsSync('/etc/ssl/certs')
+          ? ['--ro-bind', '/etc/ssl/certs', '/etc/ssl/certs']
+          : []),
+        ...dirs('/opt', '/opt/function', '/opt/function/runtime', SANDBOX_GUEST_DIR),
+        '--ro-bind',
+        path.join(request.instanceDir, 'code'),
+        SANDBOX_CODE_ROOT,
+        '--ro-bind',
+        path.join(request.instanceDir, 'deps'),
+        SANDBOX_DEPENDENCY_ROOT,
+        // Only the family's own guest folders: no other guest, nothing of the host's.
+        ...request.guest.folders.flatMap((folder) => [
+          '--ro-bind',
+          path.join(request.guest.dir, folder),
+          path.join(SANDBOX_GUEST_DIR, folder),
+        ]),
+        ...[...new Set([request.interpreter, ...request.interpreters.map((i) => i.host)])].flatMap(
+          (i) => this.#interpreterBinds(i),
+        ),
+        ...request.interpreters.flatMap((interpreter) =>
+          interpreter.sandboxPaths.flatMap((p) => [
+            ...dirs(...ancestorsBelow('/opt/function/runtime', p)),
+            '--symlink',
+            interpreter.host,
+            p,
+          ]),
+        ),
+        '--proc',
+        '/proc',
+        '--dev',
+        '/dev',
+        '--size',
+        String(SHM_BYTES),
+        '--perms',
+        '01777',
+        '--tmpfs',
+        '/dev/shm',
+        '--size',
+        String(TMP_BYTES),
+        '--perms',
+        '01777',
+        '--tmpfs',
+        '/tmp',
+        '--chdir',
+        SANDBOX_CODE_ROOT,
+        ...Object.entries(request.env).flatMap(([k, v]) => ['--setenv', k, v]),
+        '--seccomp',
+        '4',
+        ...dropPrivileges(this.#setpriv, uid, [
+          request.interpreter,
+          ...request.interpreterArgs,
+          path.join(SANDBOX_GUEST_DIR, request.guest.script),
+        ]),
+      ]
+      const argv = joinCgroupsThen(cgroup, rlimits(this.#prlimit, bwrapArgs))
+      const [command = '', ...args] = argv
+      return {
+        command,
+        args,
+        cwd: '/',
+        env: {},
+        extraFiles: [this.#seccompFile],
+        paths: {
+          codeRoot: SANDBOX_CODE_ROOT,
+          dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
+          tmpDir: '/tmp',
+        },
+      }
+    })
+  }
+}
+
+/** Whether bubblewrap can build a sandbox here (it may be installed but refused by the kernel). */
+export function bubblewrapWorks(bwrap: string): string | undefined {
+  const r = spawnSync(
+    bwrap,
+    [
+      '--unshare-pid',
+      '--unshare-net',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '/usr/bin/true',
+    ],
+    { encoding: 'utf8', timeout: 5000 },
+  )
+  return r.status === 0
+    ? undefined
+    : `bubblewrap failed: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`
+}

@@ -1,0 +1,184 @@
+/**
+ * @module The sandbox levels below bubblewrap, where the instance sees the host's filesystem:
+ * `unshare` (namespaces, cgroup and uid), `rlimits` (a plain child with rlimits and a
+ * parent-death signal) and `none`.
+ */
+import fs from 'node:fs'
+import path from 'node:path'
+import type { CgroupManager } from './cgroups.js'
+import {
+  confine,
+  dropPrivileges,
+  hostPlan,
+  joinCgroupsThen,
+  PROCESSES,
+  rlimits,
+} from './confinement.js'
+import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
+import { UidPool } from './uid-pool.js'
+import { reserveUidRange, type UidRange, type UidRangeReservation } from './uid-range-registry.js'
+
+/**
+ * Namespaces and cgroups without a constructed root: the instance sees the host's filesystem as
+ * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
+ */
+export class UnshareSandbox implements Sandbox {
+  readonly network = undefined
+  readonly level = 'unshare' as const
+  readonly description =
+    'unshare: pid, net, ipc, uts and mount namespaces, per-instance cgroup and unprivileged uid; the host filesystem is visible (read through permissions), no seccomp filter'
+  readonly #unshare: string
+  readonly #setpriv: string
+  readonly #prlimit: string
+  readonly #cgroups: CgroupManager
+  readonly #uids: UidPool
+  readonly #uidReservation: UidRangeReservation
+
+  constructor(
+    tools: { unshare: string; setpriv: string; prlimit: string },
+    cgroups: CgroupManager,
+    options: SandboxOptions,
+  ) {
+    this.#unshare = tools.unshare
+    this.#setpriv = tools.setpriv
+    this.#prlimit = tools.prlimit
+    this.#cgroups = cgroups
+    this.#uidReservation = reserveUidRange(options.uids)
+    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
+  }
+
+  get uids(): UidRange {
+    return this.#uidReservation.range
+  }
+
+  reapLeftovers(): Promise<string[]> {
+    return this.#cgroups.reapAll()
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.#cgroups.close()
+    } finally {
+      this.#uidReservation.release()
+    }
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
+      // The instance's uid must reach its own dirs: code and deps readable, tmp its own.
+      fs.chmodSync(path.dirname(request.instanceDir), 0o711)
+      fs.chmodSync(path.dirname(path.dirname(request.instanceDir)), 0o711)
+      fs.chmodSync(request.instanceDir, 0o711)
+      for (const sub of ['code', 'deps']) {
+        fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
+      }
+      const tmp = path.join(request.instanceDir, 'tmp')
+      fs.mkdirSync(tmp, { mode: 0o700 })
+      fs.chownSync(tmp, uid, uid)
+      const argv = joinCgroupsThen(
+        cgroup,
+        rlimits(this.#prlimit, [
+          this.#unshare,
+          '--pid',
+          '--fork',
+          '--kill-child',
+          '--mount-proc',
+          '--net',
+          '--ipc',
+          '--uts',
+          ...dropPrivileges(this.#setpriv, uid, [
+            request.interpreter,
+            ...request.interpreterArgs,
+            path.join(request.guest.dir, request.guest.script),
+          ]),
+        ]),
+      )
+      const [command = '', ...args] = argv
+      return {
+        command,
+        args,
+        cwd: path.join(request.instanceDir, 'code'),
+        env: { ...request.env, HOME: tmp, TMPDIR: tmp },
+        extraFiles: [],
+        paths: {
+          codeRoot: path.join(request.instanceDir, 'code'),
+          dependencyRoot: path.join(request.instanceDir, 'deps'),
+          tmpDir: tmp,
+        },
+      }
+    })
+  }
+}
+
+/**
+ * `setpriv --pdeathsig SIGKILL` ends the instance when Strato dies, even by SIGKILL; `prlimit`
+ * applies the rlimits (address space too, as nothing else caps memory here) before the runtime's
+ * first instruction. Both come with util-linux.
+ */
+export class RlimitSandbox implements Sandbox {
+  readonly network = undefined
+  readonly uids = undefined
+  readonly level = 'rlimits' as const
+  readonly description =
+    "WEAK: plain child processes running as Strato's own user with rlimits (address space, fds, processes) and a parent-death signal; no namespaces, cgroups, seccomp or separate uid"
+  readonly #setpriv: string
+  readonly #prlimit: string
+
+  constructor(setpriv: string, prlimit: string) {
+    this.#setpriv = setpriv
+    this.#prlimit = prlimit
+  }
+
+  reapLeftovers(): Promise<string[]> {
+    return Promise.resolve([])
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    const [command = '', ...args] = [
+      this.#setpriv,
+      '--pdeathsig',
+      'SIGKILL',
+      '--',
+      ...rlimits(
+        this.#prlimit,
+        [
+          request.interpreter,
+          ...request.interpreterArgs,
+          path.join(request.guest.dir, request.guest.script),
+        ],
+        {
+          addressSpace: request.memoryBytes + request.addressSpaceHeadroomBytes,
+          processes: PROCESSES,
+        },
+      ),
+    ]
+    return hostPlan(request, command, args)
+  }
+}
+
+export class NoSandbox implements Sandbox {
+  readonly network = undefined
+  readonly uids = undefined
+  readonly level = 'none' as const
+  readonly description =
+    'UNCONFINED: setpriv/prlimit (util-linux) not found, instances run as plain child processes without limits'
+
+  reapLeftovers(): Promise<string[]> {
+    return Promise.resolve([])
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  prepare(request: CellRequest): CellPlan {
+    return hostPlan(request, request.interpreter, [
+      ...request.interpreterArgs,
+      path.join(request.guest.dir, request.guest.script),
+    ])
+  }
+}
