@@ -5,7 +5,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, resolveAsyncTarget, resolveFunction } from './api/index.js'
-import { ApigGateway } from './triggers/index.js'
+import { ApigGateway, TriggerSources, type TriggerSource } from './triggers/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import { loadConfig, type Config, type Env } from './config/index.js'
@@ -284,6 +284,28 @@ async function startOpening(
     lookup: (ak) => store.tenants.lookup(ak),
     clockSkewMs: config.authClockSkewMs,
   })
+  // Trigger sources, one per way triggers fire (register a new one in `triggerSources`). Built
+  // before the API, which creates triggers only of the types they serve; started in step 5.
+  const gateway = new ApigGateway({ host: config.host, port: config.gatewayPort })
+  const triggerSources: readonly TriggerSource[] = [gateway]
+  const triggers = new TriggerSources(triggerSources, {
+    triggers: store.triggers,
+    functions: {
+      resolve: async (trigger, routing) => {
+        const r = await resolveFunction(
+          store,
+          { project_id: trigger.projectId, function_urn: trigger.functionUrn },
+          routing,
+        )
+        return { fn: r.fn, alias: r.alias?.name ?? '' }
+      },
+    },
+    invoker: pool,
+    asyncQueue: store.asyncQueue,
+    verifier,
+    authClockSkewMs: config.authClockSkewMs,
+    logger: log,
+  })
   // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
   let gatewayUrl = ''
   const app = buildApp({
@@ -293,6 +315,7 @@ async function startOpening(
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
+    servedTriggerTypes: triggerSources,
     collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({
@@ -314,43 +337,10 @@ async function startOpening(
   const address = await app.listen({ host: config.host, port: config.port })
   log.info({ address, dataDir: config.dataDir }, 'Strato is listening')
 
-  // 5. The API gateway for APIG triggers, on its own port.
-  const gateway = new ApigGateway({
-    host: config.host,
-    port: config.gatewayPort,
-    loadTriggers: () => store.triggers.listActive(['APIG', 'DEDICATEDGATEWAY']),
-    onTriggersChanged: (listener) => store.triggers.onChange(listener),
-    resolve: async (trigger, routing) => {
-      const r = await resolveFunction(
-        store,
-        { project_id: trigger.projectId, function_urn: trigger.functionUrn },
-        routing,
-      )
-      return { fn: r.fn, alias: r.alias?.name ?? '' }
-    },
-    invoker: pool,
-    enqueueAsync: async ({ trigger, fn, requestId, payload }) => {
-      try {
-        await store.asyncQueue.enqueue({
-          requestId,
-          projectId: trigger.projectId,
-          functionId: trigger.functionId,
-          functionUrn: trigger.functionUrn,
-          qualifier: trigger.qualifier,
-          payload,
-          acceptedAtMs: Date.now(),
-          timeoutMs: fn.timeoutS * 1000,
-        })
-      } catch (err) {
-        throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })
-      }
-    },
-    iamVerifier: verifier,
-    appVerifier: (lookup) => new RequestVerifier({ lookup, clockSkewMs: config.authClockSkewMs }),
-    logger: log,
-  })
-  opened.push({ what: 'the API gateway', close: () => gateway.close() })
-  gatewayUrl = await gateway.listen()
+  // 5. The trigger sources start: the API gateway listens on its own port.
+  opened.push({ what: 'the trigger sources', close: () => triggers.stop() })
+  await triggers.start()
+  gatewayUrl = gateway.url
   log.info({ address: gatewayUrl }, 'API gateway is listening')
 
   let closing: Promise<void> | undefined
@@ -373,7 +363,7 @@ async function startOpening(
         //    No new async attempts start; those running may finish within the same grace.
         dispatcher.stop()
         const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
-        const appClosed = Promise.all([app.close(), gateway.close()])
+        const appClosed = Promise.all([app.close(), triggers.stop()])
         let graceTimer: NodeJS.Timeout | undefined
         await Promise.race([
           Promise.all([appClosed, dispatcher.idle()]),

@@ -80,21 +80,46 @@ export type {
   StoredDeadLetter,
   TerminalAsyncStatus,
 } from './async-invocation.js'
+export { acceptAsyncEvent } from './accept-async-event.js'
+export type { AsyncEventTarget } from './accept-async-event.js'
 export {
-  APIG_METHODS,
-  SERVED_TRIGGER_TYPES,
+  APIG_TRIGGER_TYPES,
   TRIGGERS_PER_FUNCTION_VERSION,
   TRIGGER_TYPE_CODES,
-  parseApigEventData,
+  isApigTrigger,
+  isApigTriggerType,
   parseTriggerInput,
-  validateApigPath,
 } from './trigger.js'
 export type {
-  ApigAuth,
-  ApigEventData,
-  ApigMethod,
+  ApigTriggerRecord,
+  ApigTriggerTypeCode,
+  ServedTriggerTypes,
+  StoredTrigger,
+  TriggerChange,
+  TriggerChangeFeed,
+  TriggerEventData,
+  TriggerEventDataOf,
   TriggerInput,
   TriggerRecord,
   TriggerStatus,
   TriggerTypeCode,
 } from './trigger.js'
+export { APIG_METHODS } from './trigger-event-data.js'
+export type {
+  ApigAuth,
+  ApigEventData,
+  ApigMethod,
+  BrokerEventData,
+  CtsEventData,
+  DdsEventData,
+  DisEventData,
+  DmsEventData,
+  EventGridEventData,
+  GenericEventData,
+  KafkaEventData,
+  LtsEventData,
+  ObsEventData,
+  SmnEventData,
+  TimerEventData,
+  TriggerEventDataByType,
+} from './trigger-event-data.js'

@@ -1,10 +1,12 @@
 /**
- * @module Triggers (reference §4.4): the wire enums, the stored shape every trigger type shares, and
- * the validation of APIG (API gateway) triggers, the type this build serves. Other types are refused
- * by name until their issue builds them (timers, message brokers, …): none is stored without
- * something that fires it.
+ * @module Triggers (reference §4.4): the wire enums, the stored trigger as a union keyed on its type,
+ * the port trigger changes travel through, and the create-request check. Which types are served,
+ * and how each one's `event_data` is checked, comes from the trigger sources registered in
+ * `main.ts` (`ServedTriggerTypes`): a type nothing serves is refused by name, never stored
+ * without something that fires it.
  */
 import { StratoError } from './errors.js'
+import type { ApigEventData, TriggerEventDataByType } from './trigger-event-data.js'
 
 /** Every `trigger_type_code` of the SDK's enum (plus the documented ROCKETMQ and IOTDA). */
 export const TRIGGER_TYPE_CODES = [
@@ -29,107 +31,126 @@ export const TRIGGER_TYPE_CODES = [
 ] as const
 export type TriggerTypeCode = (typeof TRIGGER_TYPE_CODES)[number]
 
-/** The types Strato serves: both API gateway flavours route through its own gateway. */
-export const SERVED_TRIGGER_TYPES: readonly TriggerTypeCode[] = ['APIG', 'DEDICATEDGATEWAY']
+/** Both API gateway flavours: one route table, one settings shape, app keys. */
+export const APIG_TRIGGER_TYPES = ['APIG', 'DEDICATEDGATEWAY'] as const
+export type ApigTriggerTypeCode = (typeof APIG_TRIGGER_TYPES)[number]
 
 export type TriggerStatus = 'ACTIVE' | 'DISABLED'
 
 /** Limits from FunctionGraph (reference §4.4, §9). */
 export const TRIGGERS_PER_FUNCTION_VERSION = 10
 
-export const APIG_METHODS = [
-  'GET',
-  'POST',
-  'PUT',
-  'DELETE',
-  'HEAD',
-  'PATCH',
-  'OPTIONS',
-  'ANY',
-] as const
-export type ApigMethod = (typeof APIG_METHODS)[number]
-export type ApigAuth = 'NONE' | 'APP' | 'IAM'
+/** The `event_data` of one type. */
+export type TriggerEventDataOf<T extends TriggerTypeCode> = TriggerEventDataByType[T]
+/** The `event_data` of any type. */
+export type TriggerEventData = TriggerEventDataOf<TriggerTypeCode>
 
-/** An APIG trigger's settings as Strato keeps them (the request's `event_data`, normalised). */
-export interface ApigEventData {
-  readonly name: string
-  /** `/a/{id}/b` style; `{name+}` as the last segment matches the rest of the path. */
-  readonly path: string
-  readonly req_method: ApigMethod
-  readonly auth: ApigAuth
-  /** `SWA`: the path is a prefix; `NORMAL`: it must match exactly. */
-  readonly match_mode: 'SWA' | 'NORMAL'
-  readonly protocol: 'HTTP' | 'HTTPS'
-  readonly env_name: string
-  readonly env_id: string
-  readonly group_id: string
-  readonly group_name: string
-  readonly type: number
-  readonly func_info: {
-    readonly timeout: number
-    readonly invocation_type: 'sync' | 'async'
+/** A create request, checked: `eventData` is the type's own, normalised by its source. */
+export type TriggerInput = {
+  readonly [T in TriggerTypeCode]: {
+    readonly typeCode: T
+    readonly status: TriggerStatus
+    readonly eventTypeCode: string
+    readonly eventData: TriggerEventDataOf<T>
   }
-}
+}[TriggerTypeCode]
 
-export interface TriggerInput {
-  readonly typeCode: TriggerTypeCode
+/** What every stored trigger has, whatever its type. */
+interface StoredTriggerFields {
+  readonly id: string
+  readonly projectId: string
+  readonly functionId: string
+  /** The version or alias the trigger invokes: `latest`, a version, or `!alias`. */
+  readonly qualifier: string
+  /** The function URN with that qualifier. */
+  readonly functionUrn: string
   readonly status: TriggerStatus
   readonly eventTypeCode: string
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+/** A stored trigger of type `T`. */
+export type StoredTrigger<T extends TriggerTypeCode> = StoredTriggerFields & {
+  readonly typeCode: T
+  readonly eventData: TriggerEventDataOf<T>
+}
+
+/** An APIG or DEDICATEDGATEWAY trigger: its route, and for `APP` auth its app's key pair. */
+export type ApigTriggerRecord = StoredTriggerFields & {
+  readonly typeCode: ApigTriggerTypeCode
   readonly eventData: ApigEventData
+  /** APP auth: the app key and its secret (sealed at rest); '' otherwise. */
+  readonly appKey: string
+  readonly appSecret: string
+}
+
+type OtherTriggerTypeCode = Exclude<TriggerTypeCode, ApigTriggerTypeCode>
+
+/** A stored trigger of any type, discriminated on `typeCode`. */
+export type TriggerRecord =
+  | ApigTriggerRecord
+  | { readonly [T in OtherTriggerTypeCode]: StoredTrigger<T> }[OtherTriggerTypeCode]
+
+export function isApigTriggerType(typeCode: string): typeCode is ApigTriggerTypeCode {
+  return typeCode === 'APIG' || typeCode === 'DEDICATEDGATEWAY'
+}
+
+/** Narrows a trigger to the API gateway flavours. */
+export function isApigTrigger(trigger: TriggerRecord): trigger is ApigTriggerRecord {
+  return isApigTriggerType(trigger.typeCode)
+}
+
+/**
+ * A trigger was created, changed (its status) or deleted. `trigger` is the record after the
+ * change, or as it was before a delete.
+ */
+export interface TriggerChange {
+  readonly kind: 'created' | 'updated' | 'deleted'
+  readonly trigger: TriggerRecord
+}
+
+/**
+ * Port: where trigger changes are heard. The embedded store delivers its own writes, at once and
+ * in order; a cluster backend delivers every node's, so a source on any node hears them.
+ */
+export interface TriggerChangeFeed {
+  /** Calls `listener` after every change; returns the unsubscribe. */
+  onChange(listener: (change: TriggerChange) => void): () => void
+}
+
+/**
+ * Trigger types something serves, and how each one's `event_data` is checked. Every trigger source
+ * is one; the API takes the registered sources' list.
+ */
+export interface ServedTriggerTypes {
+  readonly types: readonly TriggerTypeCode[]
+  /**
+   * Checks and normalises a create request's `event_data` for `typeCode` (one of `types`); throws
+   * the type's FSS code. Must return that type's `event_data`.
+   */
+  parseEventData(typeCode: TriggerTypeCode, raw: unknown): TriggerEventData
 }
 
 function fail(code: 'INVALID_APIG_TRIGGER' | 'INVALID_TRIGGER_TYPE', detail: string): never {
   throw new StratoError(code, detail)
 }
 
-function str(data: Record<string, unknown>, key: string, fallback: string, max = 256): string {
-  const v = data[key]
-  if (v === undefined || v === null || v === '') {
-    return fallback
-  }
-  if (typeof v !== 'string' || v.length > max) {
-    fail('INVALID_APIG_TRIGGER', `event_data.${key} must be a string of at most ${max} characters.`)
-  }
-  return v
+/** `A`, `A and B`, `A, B and C`. */
+function listed(names: readonly string[]): string {
+  return names.length <= 1
+    ? (names[0] ?? 'no type')
+    : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1] ?? ''}`
 }
 
-function oneOf<T extends string>(
-  data: Record<string, unknown>,
-  key: string,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  const v = str(data, key, fallback).toUpperCase()
-  if (!(allowed as readonly string[]).includes(v)) {
-    fail('INVALID_APIG_TRIGGER', `event_data.${key} must be one of ${allowed.join(', ')}.`)
-  }
-  return v as T
-}
-
-const PATH_SEGMENT = /^(?:[A-Za-z0-9_\-.~]+|\{[A-Za-z_][A-Za-z0-9_-]*\+?\})$/
-
-/** Checks an API path: `/`, literal segments and `{param}`; `{param+}` only last. */
-export function validateApigPath(path: string): string {
-  if (!path.startsWith('/') || path.length > 1024 || path.includes('//')) {
-    fail(
-      'INVALID_APIG_TRIGGER',
-      `event_data.path '${path}' must start with '/' (at most 1024 characters).`,
-    )
-  }
-  const segments = path === '/' ? [] : path.slice(1).replace(/\/$/, '').split('/')
-  segments.forEach((segment, i) => {
-    if (!PATH_SEGMENT.test(segment) || (segment.endsWith('+}') && i !== segments.length - 1)) {
-      fail(
-        'INVALID_APIG_TRIGGER',
-        `event_data.path '${path}': segment '${segment}' is not a name, '{param}' or a final '{param+}'.`,
-      )
-    }
-  })
-  return path === '/' ? '/' : `/${segments.join('/')}`
-}
-
-/** Validates a create-trigger body (`trigger_type_code`, `trigger_status`, `event_data`). */
-export function parseTriggerInput(body: unknown): TriggerInput {
+/**
+ * Validates a create-trigger body (`trigger_type_code`, `trigger_status`, `event_data`): the type
+ * must be one `served` lists, and its server checks the `event_data`.
+ */
+export function parseTriggerInput(
+  body: unknown,
+  served: readonly ServedTriggerTypes[],
+): TriggerInput {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     fail('INVALID_TRIGGER_TYPE', 'The request body must be a JSON object.')
   }
@@ -144,10 +165,11 @@ export function parseTriggerInput(body: unknown): TriggerInput {
       `Invalid trigger_type_code ${JSON.stringify(typeCode)}: one of ${TRIGGER_TYPE_CODES.join(', ')}.`,
     )
   }
-  if (!(SERVED_TRIGGER_TYPES as readonly string[]).includes(typeCode)) {
+  const server = served.find((s) => s.types.includes(typeCode as TriggerTypeCode))
+  if (server === undefined) {
     fail(
       'INVALID_TRIGGER_TYPE',
-      `Trigger type ${typeCode} is not served by this Strato yet; it serves ${SERVED_TRIGGER_TYPES.join(' and ')}.`,
+      `Trigger type ${typeCode} is not served by this Strato yet; it serves ${listed(served.flatMap((s) => s.types))}.`,
     )
   }
   const status = b.trigger_status ?? 'ACTIVE'
@@ -155,83 +177,11 @@ export function parseTriggerInput(body: unknown): TriggerInput {
     fail('INVALID_APIG_TRIGGER', "trigger_status must be 'ACTIVE' or 'DISABLED'.")
   }
   const eventTypeCode = typeof b.event_type_code === 'string' ? b.event_type_code : ''
-  const raw = b.event_data
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    fail('INVALID_APIG_TRIGGER', 'event_data must be an object with at least name and path.')
-  }
+  // The server returns its own type's settings (its contract), so the pair is one union member.
   return {
-    typeCode: typeCode as TriggerTypeCode,
+    typeCode,
     status,
     eventTypeCode,
-    eventData: parseApigEventData(raw as Record<string, unknown>),
-  }
-}
-
-export function parseApigEventData(data: Record<string, unknown>): ApigEventData {
-  const name = str(data, 'name', '', 64)
-  if (!/^[A-Za-z\u4e00-\u9fa5][A-Za-z0-9_\u4e00-\u9fa5]{2,63}$/.test(name)) {
-    fail(
-      'INVALID_APIG_TRIGGER',
-      `event_data.name '${name}' must be 3 to 64 letters, digits or '_', starting with a letter.`,
-    )
-  }
-  const pathRaw = data.path
-  if (typeof pathRaw !== 'string') {
-    fail('INVALID_APIG_TRIGGER', 'event_data.path is required.')
-  }
-  const funcInfo = (data.func_info ?? {}) as Record<string, unknown>
-  if (typeof funcInfo !== 'object' || Array.isArray(funcInfo)) {
-    fail('INVALID_APIG_TRIGGER', 'event_data.func_info must be an object.')
-  }
-  const timeout = funcInfo.timeout ?? 5000
-  if (
-    typeof timeout !== 'number' ||
-    !Number.isInteger(timeout) ||
-    timeout < 1 ||
-    timeout > 60_000
-  ) {
-    fail('INVALID_APIG_TRIGGER', 'event_data.func_info.timeout must be 1 to 60000 (ms).')
-  }
-  const invocationType = funcInfo.invocation_type ?? 'sync'
-  if (invocationType !== 'sync' && invocationType !== 'async') {
-    fail('INVALID_APIG_TRIGGER', "event_data.func_info.invocation_type must be 'sync' or 'async'.")
-  }
-  const type = data.type ?? 1
-  if (type !== 1 && type !== 2) {
-    fail('INVALID_APIG_TRIGGER', 'event_data.type must be 1 (public) or 2 (private).')
-  }
-  return {
-    name,
-    path: validateApigPath(pathRaw),
-    req_method: oneOf(data, 'req_method', APIG_METHODS, 'ANY'),
-    auth: oneOf(data, 'auth', ['NONE', 'APP', 'IAM'] as const, 'IAM'),
-    match_mode: oneOf(data, 'match_mode', ['SWA', 'NORMAL'] as const, 'NORMAL'),
-    protocol: oneOf(data, 'protocol', ['HTTP', 'HTTPS'] as const, 'HTTPS'),
-    env_name: str(data, 'env_name', 'RELEASE', 64),
-    env_id: str(data, 'env_id', 'DEFAULT_ENVIRONMENT_RELEASE_ID', 64),
-    group_id: str(data, 'group_id', '', 64),
-    group_name: str(data, 'group_name', '', 64),
-    type,
-    func_info: { timeout, invocation_type: invocationType },
-  }
-}
-
-/** A stored trigger of any type. */
-export interface TriggerRecord {
-  readonly id: string
-  readonly projectId: string
-  readonly functionId: string
-  /** The version or alias the trigger invokes: `latest`, a version, or `!alias`. */
-  readonly qualifier: string
-  /** The function URN with that qualifier. */
-  readonly functionUrn: string
-  readonly typeCode: TriggerTypeCode
-  readonly status: TriggerStatus
-  readonly eventTypeCode: string
-  readonly eventData: ApigEventData
-  /** APP auth: the app key and its secret (sealed at rest). */
-  readonly appKey: string
-  readonly appSecret: string
-  readonly createdAt: Date
-  readonly updatedAt: Date
+    eventData: server.parseEventData(typeCode as TriggerTypeCode, b.event_data),
+  } as TriggerInput
 }

@@ -1,14 +1,21 @@
 /**
- * @module Triggers of every type in one table (reference §4.4); the type's settings are JSON. The
- * API gateway reads the active APIG triggers through `listActive` and hears of changes through
- * `onChange`, so a route appears or goes the moment its trigger does.
+ * @module Triggers of every type in one table (reference §4.4); the type's settings are JSON. Trigger
+ * sources read the active ones of their types through `listActive` and hear every change through
+ * `onChange` (the `TriggerChangeFeed` port), so an API route or a schedule appears or goes the
+ * moment its trigger does.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import {
+  APIG_TRIGGER_TYPES,
   StratoError,
   TRIGGERS_PER_FUNCTION_VERSION,
+  isApigTrigger,
+  isApigTriggerType,
   type ApigEventData,
+  type TriggerChange,
+  type TriggerChangeFeed,
+  type TriggerEventData,
   type TriggerInput,
   type TriggerRecord,
   type TriggerStatus,
@@ -18,21 +25,35 @@ import type { Database, FunctionTriggersTable } from './database.js'
 import type { SecretBox } from './secret-box.js'
 
 function toRecord(row: Selectable<FunctionTriggersTable>, secrets: SecretBox): TriggerRecord {
-  return {
+  const common = {
     id: row.id,
     projectId: row.project_id,
     functionId: row.function_id,
     qualifier: row.qualifier,
     functionUrn: row.function_urn,
-    typeCode: row.type_code as TriggerTypeCode,
     status: row.status as TriggerStatus,
     eventTypeCode: row.event_type_code,
-    eventData: JSON.parse(row.event_data_json) as ApigEventData,
-    appKey: row.app_key,
-    appSecret: row.app_secret_sealed === '' ? '' : secrets.open(row.app_secret_sealed),
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),
   }
+  // The row's type decides its settings' shape: they were checked by that type's source.
+  const eventData = JSON.parse(row.event_data_json) as TriggerEventData
+  if (isApigTriggerType(row.type_code)) {
+    return {
+      ...common,
+      typeCode: row.type_code,
+      eventData: eventData as ApigEventData,
+      appKey: row.app_key,
+      appSecret: row.app_secret_sealed === '' ? '' : secrets.open(row.app_secret_sealed),
+    }
+  }
+  return { ...common, typeCode: row.type_code, eventData } as TriggerRecord
+}
+
+/** The `name` a type's settings carry, if its type has one (SMN, LTS and brokers have none). */
+function nameOf(eventData: TriggerEventData): string | undefined {
+  const name = (eventData as { readonly name?: unknown }).name
+  return typeof name === 'string' ? name : undefined
 }
 
 /** The two ways one API route can collide with another. */
@@ -42,25 +63,25 @@ function sameRoute(a: ApigEventData, b: ApigEventData): boolean {
   return methodsOverlap && a.path === b.path && a.env_name === b.env_name
 }
 
-export class TriggerStore {
+export class TriggerStore implements TriggerChangeFeed {
   readonly #db: Kysely<Database>
   readonly #secrets: SecretBox
-  readonly #listeners = new Set<() => void>()
+  readonly #listeners = new Set<(change: TriggerChange) => void>()
 
   constructor(db: Kysely<Database>, secrets: SecretBox) {
     this.#db = db
     this.#secrets = secrets
   }
 
-  /** Called after every change (create, update, delete). */
-  onChange(listener: () => void): () => void {
+  /** Called after every change (create, status update, delete), once per trigger, in order. */
+  onChange(listener: (change: TriggerChange) => void): () => void {
     this.#listeners.add(listener)
     return () => this.#listeners.delete(listener)
   }
 
-  #changed(): void {
+  #changed(kind: TriggerChange['kind'], trigger: TriggerRecord): void {
     for (const listener of this.#listeners) {
-      listener()
+      listener({ kind, trigger })
     }
   }
 
@@ -75,26 +96,32 @@ export class TriggerStore {
         `This function version has ${mine.length} triggers; the limit is ${TRIGGERS_PER_FUNCTION_VERSION}.`,
       )
     }
+    const name = nameOf(input.eventData)
     if (
-      mine.some((t) => t.typeCode === input.typeCode && t.eventData.name === input.eventData.name)
+      name !== undefined &&
+      mine.some((t) => t.typeCode === input.typeCode && nameOf(t.eventData) === name)
     ) {
       throw new StratoError(
         'APIG_TRIGGER_EXISTS',
-        `The function already has an ${input.typeCode} trigger named '${input.eventData.name}'.`,
+        `The function already has an ${input.typeCode} trigger named '${name}'.`,
       )
     }
-    // An API route is global to the gateway: no two triggers may answer the same request.
-    for (const other of await this.listActive(['APIG', 'DEDICATEDGATEWAY'], true)) {
-      if (sameRoute(other.eventData, input.eventData)) {
-        throw new StratoError(
-          'APIG_PATH_EXISTS',
-          `${input.eventData.req_method} ${input.eventData.path} is already served by the trigger '${other.eventData.name}'.`,
-        )
+    const apig = isApigTriggerType(input.typeCode) ? (input.eventData as ApigEventData) : undefined
+    if (apig !== undefined) {
+      // An API route is global to the gateway: no two triggers may answer the same request.
+      for (const other of await this.listActive(APIG_TRIGGER_TYPES, true)) {
+        if (isApigTrigger(other) && sameRoute(other.eventData, apig)) {
+          throw new StratoError(
+            'APIG_PATH_EXISTS',
+            `${apig.req_method} ${apig.path} is already served by the trigger '${other.eventData.name}'.`,
+          )
+        }
       }
     }
     const now = Date.now()
-    const appKey = input.eventData.auth === 'APP' ? randomBytes(16).toString('hex') : ''
-    const appSecret = input.eventData.auth === 'APP' ? randomBytes(24).toString('base64url') : ''
+    const app = apig?.auth === 'APP'
+    const appKey = app ? randomBytes(16).toString('hex') : ''
+    const appSecret = app ? randomBytes(24).toString('base64url') : ''
     const row: Selectable<FunctionTriggersTable> = {
       // FunctionGraph's APIG trigger ids are 32 hex characters.
       id: randomUUID().replaceAll('-', ''),
@@ -112,8 +139,9 @@ export class TriggerStore {
       updated_at: now,
     }
     await this.#db.insertInto('function_triggers').values(row).execute()
-    this.#changed()
-    return toRecord(row, this.#secrets)
+    const created = toRecord(row, this.#secrets)
+    this.#changed('created', created)
+    return created
   }
 
   async list(functionId: string, qualifier?: string): Promise<TriggerRecord[]> {
@@ -137,9 +165,7 @@ export class TriggerStore {
       .executeTakeFirst()
     if (row === undefined || row.type_code !== typeCode) {
       throw new StratoError(
-        typeCode === 'APIG' || typeCode === 'DEDICATEDGATEWAY'
-          ? 'APIG_TRIGGER_NOT_FOUND'
-          : 'TRIGGER_NOT_FOUND',
+        isApigTriggerType(typeCode) ? 'APIG_TRIGGER_NOT_FOUND' : 'TRIGGER_NOT_FOUND',
         `The ${typeCode} trigger '${id}' does not exist for this function.`,
       )
     }
@@ -159,14 +185,15 @@ export class TriggerStore {
       .set({ status, updated_at: updated })
       .where('id', '=', id)
       .execute()
-    this.#changed()
-    return { ...trigger, status, updatedAt: new Date(updated) }
+    const changed = { ...trigger, status, updatedAt: new Date(updated) }
+    this.#changed('updated', changed)
+    return changed
   }
 
   async delete(functionId: string, typeCode: string, id: string): Promise<void> {
-    await this.get(functionId, typeCode, id)
+    const trigger = await this.get(functionId, typeCode, id)
     await this.#db.deleteFrom('function_triggers').where('id', '=', id).execute()
-    this.#changed()
+    this.#changed('deleted', trigger)
   }
 
   /** Deletes the triggers of one qualifier, or of the whole function when none is given. */
@@ -175,8 +202,11 @@ export class TriggerStore {
     if (qualifier !== undefined) {
       q = q.where('qualifier', '=', qualifier)
     }
-    await q.execute()
-    this.#changed()
+    // One statement: what it deleted is what the sources hear of, nothing created meanwhile.
+    const rows = await q.returningAll().execute()
+    for (const row of rows) {
+      this.#changed('deleted', toRecord(row, this.#secrets))
+    }
   }
 
   /** Triggers of these types across all functions, active ones only unless `all`. */

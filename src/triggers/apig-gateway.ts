@@ -10,56 +10,33 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { RequestVerifier } from '../auth/index.js'
+import { RequestVerifier } from '../auth/index.js'
 import {
+  APIG_TRIGGER_TYPES,
   newRequestId,
   Limits,
   StratoError,
   HOP_BY_HOP_HEADERS,
   callerPresenceOf,
+  isApigTrigger,
+  type ApigEventData,
+  type ApigTriggerRecord,
   type FunctionRecord,
-  type Invoker,
-  type TriggerRecord,
+  type TriggerTypeCode,
 } from '../core/index.js'
-import type { Logger } from '../observability/index.js'
-import { ApigRouter, type RouteMatch } from './apig-router.js'
+import { parseApigEventData } from './apig-event-data.js'
+import { apigEvent, functionError, readBody, writeApigResponse } from './apig-exchange.js'
+import { ApigRouter } from './apig-router.js'
 import { gatewayResponseHeaders } from './response-headers.js'
-
-/** How a request chooses among an alias's versions (header and cookie rules). */
-export interface GatewayRouting {
-  readonly header: (name: string) => string | undefined
-  readonly cookie: (name: string) => string | undefined
-}
+import type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
 
 export interface ApigGatewayOptions {
   readonly host: string
+  /** `STRATO_GATEWAY_PORT`; 0 picks a free one (see `url`). */
   readonly port: number
-  /** The active APIG triggers, read again whenever `onTriggersChanged` fires. */
-  readonly loadTriggers: () => Promise<TriggerRecord[]>
-  readonly onTriggersChanged: (listener: () => void) => () => void
-  /** The function record a trigger's URN names now (an alias routed for this request). */
-  readonly resolve: (
-    trigger: TriggerRecord,
-    routing: GatewayRouting,
-  ) => Promise<{ fn: FunctionRecord; alias: string }>
-  readonly invoker: Invoker
-  /** Makes an event durable in the async queue (resolves once it is). */
-  readonly enqueueAsync: (input: {
-    trigger: TriggerRecord
-    fn: FunctionRecord
-    requestId: string
-    payload: Buffer
-  }) => Promise<void>
-  /** Verifies `IAM` auth: the SDK signature of a key of the trigger's project. */
-  readonly iamVerifier: RequestVerifier
-  /** Builds a verifier for `APP` auth from the app keys of the current triggers. */
-  readonly appVerifier: (
-    lookup: (
-      appKey: string,
-    ) => { accessKey: string; secretKey: string; projectId: string } | undefined,
-  ) => RequestVerifier
-  readonly logger: Logger
 }
+
+type AppKeys = Map<string, { accessKey: string; secretKey: string; projectId: string }>
 
 function cookieOf(header: string | undefined, name: string): string | undefined {
   for (const pair of (header ?? '').split(';')) {
@@ -71,38 +48,70 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
   return undefined
 }
 
-function singleValued(headers: http.IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [k, v] of Object.entries(headers)) {
-    if (v !== undefined) {
-      out[k] = Array.isArray(v) ? v.join(',') : v
-    }
-  }
-  return out
-}
-
-export class ApigGateway {
-  readonly #o: ApigGatewayOptions
-  readonly #server: http.Server
+/** The first trigger source: APIG and DEDICATEDGATEWAY triggers as HTTP routes. */
+export class ApigGateway implements TriggerSource {
+  readonly types: readonly TriggerTypeCode[] = APIG_TRIGGER_TYPES
+  readonly #options: ApigGatewayOptions
+  /** Set by `start`, with the server: requests arrive only after both. */
+  #ctx: TriggerSourceContext | undefined
+  #server: http.Server | undefined
+  #url = ''
   #router = new ApigRouter([])
-  #appVerifier: RequestVerifier
+  #appVerifier: RequestVerifier | undefined
   #reloading: Promise<void> | undefined
   #stale = false
-  readonly #unsubscribe: () => void
 
   constructor(options: ApigGatewayOptions) {
-    this.#o = options
-    this.#appVerifier = options.appVerifier(() => undefined)
-    this.#server = http.createServer((req, res) => {
+    this.#options = options
+  }
+
+  /** The gateway's base URL once it listens ('' before). */
+  get url(): string {
+    return this.#url
+  }
+
+  parseEventData(_typeCode: TriggerTypeCode, raw: unknown): ApigEventData {
+    return parseApigEventData(raw)
+  }
+
+  /** Loads the route table, then listens. */
+  async start(ctx: TriggerSourceContext): Promise<void> {
+    this.#ctx = ctx
+    this.#appVerifier = new RequestVerifier({
+      lookup: () => undefined,
+      clockSkewMs: ctx.authClockSkewMs,
+    })
+    const server = http.createServer((req, res) => {
       // One id per request: the invocation's, and the one an error body names.
       const requestId = newRequestId()
-      this.#handle(req, res, requestId).catch((err: unknown) => this.#fail(res, err, requestId))
+      this.#handle(ctx, req, res, requestId).catch((err: unknown) =>
+        this.#fail(ctx, res, err, requestId),
+      )
     })
-    this.#unsubscribe = options.onTriggersChanged(() => void this.reload())
+    this.#server = server
+    await this.reload()
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.#options.port, this.#options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    const address = server.address() as AddressInfo
+    this.#url = `http://${this.#options.host}:${address.port}`
+  }
+
+  /** Any change of an APIG trigger rebuilds the whole table (from the store, not the change). */
+  onChange(): void {
+    void this.reload()
   }
 
   /** Re-reads the triggers; calls that arrive during a reload coalesce into one more. */
   reload(): Promise<void> {
+    const ctx = this.#ctx
+    if (ctx === undefined) {
+      return Promise.resolve()
+    }
     if (this.#reloading !== undefined) {
       this.#stale = true
       return this.#reloading
@@ -110,8 +119,8 @@ export class ApigGateway {
     this.#reloading = (async () => {
       do {
         this.#stale = false
-        const triggers = await this.#o.loadTriggers()
-        const apps = new Map<string, { accessKey: string; secretKey: string; projectId: string }>()
+        const triggers = (await ctx.loadTriggers()).filter(isApigTrigger)
+        const apps: AppKeys = new Map()
         for (const t of triggers) {
           if (t.eventData.auth === 'APP') {
             apps.set(t.appKey, {
@@ -122,7 +131,10 @@ export class ApigGateway {
           }
         }
         this.#router = new ApigRouter(triggers)
-        this.#appVerifier = this.#o.appVerifier((key) => apps.get(key))
+        this.#appVerifier = new RequestVerifier({
+          lookup: (key) => apps.get(key),
+          clockSkewMs: ctx.authClockSkewMs,
+        })
       } while (this.#stale)
     })().finally(() => {
       this.#reloading = undefined
@@ -130,28 +142,20 @@ export class ApigGateway {
     return this.#reloading
   }
 
-  async listen(): Promise<string> {
-    await this.reload()
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(this.#o.port, this.#o.host, () => {
-        this.#server.off('error', reject)
-        resolve()
-      })
-    })
-    const address = this.#server.address() as AddressInfo
-    return `http://${this.#o.host}:${address.port}`
-  }
-
-  async close(): Promise<void> {
-    this.#unsubscribe()
+  /** Stops listening; requests in flight finish. */
+  async stop(): Promise<void> {
+    const server = this.#server
+    if (server === undefined) {
+      return
+    }
     await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve())
-      this.#server.closeIdleConnections()
+      server.close(() => resolve())
+      server.closeIdleConnections()
     })
   }
 
   async #handle(
+    ctx: TriggerSourceContext,
     req: http.IncomingMessage,
     res: http.ServerResponse,
     requestId: string,
@@ -172,8 +176,8 @@ export class ApigGateway {
       req,
       async ? Limits.ASYNC_PAYLOAD_MAX_BYTES : Limits.SYNC_PAYLOAD_MAX_BYTES,
     )
-    this.#authenticate(trigger, req, rawUrl, body)
-    const { fn, alias } = await this.#o.resolve(trigger, {
+    this.#authenticate(ctx, trigger, req, rawUrl, body)
+    const { fn, alias } = await ctx.functions.resolve(trigger, {
       header: (name) => {
         const v = req.headers[name.toLowerCase()]
         return Array.isArray(v) ? v[0] : v
@@ -187,7 +191,7 @@ export class ApigGateway {
           'An HTTP function cannot be invoked asynchronously.',
         )
       }
-      await this.#toHttpFunction(req, res, {
+      await this.#toHttpFunction(ctx, req, res, {
         fn,
         alias,
         requestId,
@@ -201,14 +205,14 @@ export class ApigGateway {
     }
     const event = apigEvent(req, { requestId, trigger, match, path, query, method, body })
     if (async) {
-      await this.#o.enqueueAsync({ trigger, fn, requestId, payload: event })
+      await ctx.acceptAsync(trigger, fn, requestId, event)
       res.writeHead(202, { 'content-type': 'application/json', 'x-request-id': requestId })
       res.end(JSON.stringify({ request_id: requestId }))
       return
     }
     const result = await this.#withTimeout(
       trigger,
-      this.#o.invoker.invoke({
+      ctx.invoker.invoke({
         fn,
         version: fn.version,
         alias,
@@ -225,13 +229,14 @@ export class ApigGateway {
   }
 
   async #toHttpFunction(
+    ctx: TriggerSourceContext,
     req: http.IncomingMessage,
     res: http.ServerResponse,
     r: {
       fn: FunctionRecord
       alias: string
       requestId: string
-      trigger: TriggerRecord
+      trigger: ApigTriggerRecord
       path: string
       query: string
       method: string
@@ -248,7 +253,7 @@ export class ApigGateway {
     headers['x-real-ip'] = req.socket.remoteAddress ?? ''
     const result = await this.#withTimeout(
       r.trigger,
-      this.#o.invoker.invoke({
+      ctx.invoker.invoke({
         fn: r.fn,
         version: r.fn.version,
         alias: r.alias,
@@ -275,7 +280,7 @@ export class ApigGateway {
     res.end(result.body)
   }
 
-  async #withTimeout<T>(trigger: TriggerRecord, work: Promise<T>): Promise<T> {
+  async #withTimeout<T>(trigger: ApigTriggerRecord, work: Promise<T>): Promise<T> {
     const ms = trigger.eventData.func_info.timeout
     let timer: NodeJS.Timeout | undefined
     try {
@@ -300,7 +305,8 @@ export class ApigGateway {
   }
 
   #authenticate(
-    trigger: TriggerRecord,
+    ctx: TriggerSourceContext,
+    trigger: ApigTriggerRecord,
     req: http.IncomingMessage,
     target: string,
     body: Buffer,
@@ -313,7 +319,8 @@ export class ApigGateway {
     if (auth === 'APP') {
       let principal
       try {
-        principal = this.#appVerifier.verify(input)
+        // Set by `start`, before the server exists.
+        principal = this.#appVerifier?.verify(input)
       } catch (err) {
         throw new StratoError(
           'GATEWAY_UNAUTHORIZED',
@@ -321,22 +328,27 @@ export class ApigGateway {
           { cause: err },
         )
       }
-      if (principal.accessKey !== trigger.appKey) {
+      if (principal?.accessKey !== trigger.appKey) {
         throw new StratoError('GATEWAY_UNAUTHORIZED', 'The app is not authorised for this API.')
       }
       return
     }
-    const principal = this.#o.iamVerifier.verify(input)
+    const principal = ctx.verifier.verify(input)
     if (principal.projectId !== trigger.projectId) {
       throw new StratoError('FORBIDDEN', "The key does not belong to the function's project.")
     }
   }
 
-  #fail(res: http.ServerResponse, err: unknown, requestId: string): void {
+  #fail(
+    ctx: TriggerSourceContext,
+    res: http.ServerResponse,
+    err: unknown,
+    requestId: string,
+  ): void {
     const se =
       err instanceof StratoError ? err : new StratoError('INTERNAL', undefined, { cause: err })
     if (!se.spec.user) {
-      this.#o.logger.error({ err: se.cause ?? se, code: se.code }, se.message)
+      ctx.logger.error({ err: se.cause ?? se, code: se.code }, se.message)
     }
     if (res.headersSent) {
       res.destroy()
@@ -353,132 +365,4 @@ export class ApigGateway {
     })
     res.end(payload)
   }
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0)
-  if (declared > limit) {
-    req.resume()
-    return Promise.reject(
-      new StratoError(
-        'REQUEST_TOO_LARGE',
-        `The request body is ${declared} bytes; this API takes at most ${limit}.`,
-      ),
-    )
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (c: Buffer) => {
-      size += c.length
-      if (size > limit) {
-        req.destroy()
-        reject(new StratoError('REQUEST_TOO_LARGE', `The request body is over ${limit} bytes.`))
-        return
-      }
-      chunks.push(c)
-    })
-    req.once('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] ?? Buffer.alloc(0)) : Buffer.concat(chunks, size)),
-    )
-    req.once('error', reject)
-  })
-}
-
-/** The APIG event of reference §6.1, as FunctionGraph's gateway sends it (body always base64). */
-function apigEvent(
-  req: http.IncomingMessage,
-  r: {
-    requestId: string
-    trigger: TriggerRecord
-    match: RouteMatch
-    path: string
-    query: string
-    method: string
-    body: Buffer
-  },
-): Buffer {
-  const queryStringParameters: Record<string, string> = {}
-  for (const [k, v] of new URLSearchParams(r.query)) {
-    if (!(k in queryStringParameters)) {
-      queryStringParameters[k] = v
-    }
-  }
-  const sourceIp = req.socket.remoteAddress ?? ''
-  return Buffer.from(
-    JSON.stringify({
-      body: r.body.toString('base64'),
-      requestContext: {
-        apiId: r.trigger.id,
-        requestId: r.requestId,
-        stage: r.trigger.eventData.env_name,
-        sourceIp,
-      },
-      queryStringParameters,
-      httpMethod: r.method,
-      pathParameters: r.match.pathParameters,
-      headers: { ...singleValued(req.headers), 'x-request-id': r.requestId, 'x-real-ip': sourceIp },
-      path: r.path,
-      isBase64Encoded: true,
-    }),
-  )
-}
-
-function functionError(body: Buffer): StratoError {
-  let detail = body.toString('utf8')
-  try {
-    const e = JSON.parse(detail) as { errorType?: string; errorMessage?: string }
-    detail = `${e.errorType ?? 'Error'}: ${e.errorMessage ?? ''}`
-  } catch {
-    // keep the raw text
-  }
-  return new StratoError('GATEWAY_FUNCTION_ERROR', `The function failed: ${detail.slice(0, 2000)}`)
-}
-
-/** Checks and sends an event function's `{statusCode, headers, body, isBase64Encoded}`. */
-function writeApigResponse(
-  res: http.ServerResponse,
-  a: { requestId: string; method: string; result: Buffer; isText: boolean },
-): void {
-  const { result, isText } = a
-  let parsed: unknown
-  try {
-    parsed = isText ? undefined : JSON.parse(result.toString('utf8'))
-  } catch {
-    parsed = undefined
-  }
-  const r = parsed as
-    | { statusCode?: unknown; headers?: unknown; body?: unknown; isBase64Encoded?: unknown }
-    | undefined
-  const status = r?.statusCode
-  if (
-    r === undefined ||
-    r === null ||
-    typeof r !== 'object' ||
-    typeof status !== 'number' ||
-    !Number.isInteger(status) ||
-    status < 100 ||
-    status > 599 ||
-    (r.headers !== undefined && (typeof r.headers !== 'object' || r.headers === null)) ||
-    (r.body !== undefined && typeof r.body !== 'string')
-  ) {
-    throw new StratoError(
-      'GATEWAY_BAD_FUNCTION_RESPONSE',
-      `The function's answer is not {statusCode, headers, body, isBase64Encoded}: ${result.toString('utf8').slice(0, 200)}`,
-    )
-  }
-  const text = typeof r.body === 'string' ? r.body : ''
-  const body = r.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8')
-  const headers = gatewayResponseHeaders({
-    statusCode: status,
-    method: a.method,
-    headers: (r.headers ?? {}) as Record<string, unknown>,
-    body,
-  })
-  // The gateway's request id, unless the function answers with its own.
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'x-request-id')) {
-    headers['x-request-id'] = a.requestId
-  }
-  res.writeHead(status, headers)
-  res.end(body)
 }

@@ -2,7 +2,7 @@
  * @module The gateway's route table: APIG triggers compiled to matchers. A request is matched by
  * method and path; literal segments beat parameters, exact (`NORMAL`) beats prefix (`SWA`) routes.
  */
-import type { TriggerRecord } from '../core/index.js'
+import type { ApigTriggerRecord } from '../core/index.js'
 
 type Segment =
   | { readonly kind: 'literal'; readonly value: string }
@@ -10,18 +10,18 @@ type Segment =
   | { readonly kind: 'rest'; readonly name: string }
 
 interface Route {
-  readonly trigger: TriggerRecord
+  readonly trigger: ApigTriggerRecord
   readonly segments: readonly Segment[]
   readonly prefix: boolean
   readonly score: number
 }
 
 export interface RouteMatch {
-  readonly trigger: TriggerRecord
+  readonly trigger: ApigTriggerRecord
   readonly pathParameters: Record<string, string>
 }
 
-function compile(trigger: TriggerRecord): Route {
+function compile(trigger: ApigTriggerRecord): Route {
   const path = trigger.eventData.path
   const segments: Segment[] = (path === '/' ? [] : path.slice(1).split('/')).map((s) => {
     if (s.startsWith('{') && s.endsWith('+}')) {
@@ -54,7 +54,7 @@ function decode(segment: string): string {
 export class ApigRouter {
   readonly #routes: Route[]
 
-  constructor(triggers: readonly TriggerRecord[]) {
+  constructor(triggers: readonly ApigTriggerRecord[]) {
     this.#routes = triggers.map(compile).sort((a, b) => b.score - a.score)
   }
 

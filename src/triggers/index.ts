@@ -1,5 +1,15 @@
-/** @module triggers: what invokes functions from outside the API (the APIG gateway; timers next). */
+/** @module triggers: what invokes functions from outside the API (trigger sources: the APIG gateway; timers next). */
+export { TriggerSources } from './trigger-sources.js'
+export type { TriggerCatalog, TriggerSourceDeps } from './trigger-sources.js'
+export type {
+  ResolvedTrigger,
+  TriggerFunctionResolver,
+  TriggerRouting,
+  TriggerSource,
+  TriggerSourceContext,
+} from './trigger-source.js'
 export { ApigGateway } from './apig-gateway.js'
-export type { ApigGatewayOptions, GatewayRouting } from './apig-gateway.js'
+export type { ApigGatewayOptions } from './apig-gateway.js'
 export { ApigRouter } from './apig-router.js'
 export type { RouteMatch } from './apig-router.js'
+export { parseApigEventData, validateApigPath } from './apig-event-data.js'

@@ -8,6 +8,7 @@ import {
   ASYNC_STATUSES,
   Limits,
   StratoError,
+  acceptAsyncEvent,
   asBody,
   formatFunctionUrn,
   parseAsyncInvokeConfig,
@@ -291,21 +292,17 @@ export function registerAsyncInvokeRoute(app: FastifyInstance, deps: ApiDeps): v
       }
       const qualifier = qualifierOf(ref)
       const requestId = request.id
-      try {
-        // Resolves once the group commit that holds this event is done: only then the 202.
-        await deps.asyncQueue.enqueue({
-          requestId,
+      // Resolves once the group commit that holds this event is done: only then the 202.
+      await acceptAsyncEvent(
+        deps.asyncQueue,
+        {
           projectId: latest.projectId,
           functionId: latest.id,
           functionUrn: urnOf(deps.config.region, ref, qualifier),
           qualifier,
-          payload,
-          acceptedAtMs: Date.now(),
-          timeoutMs: fn.timeoutS * 1000,
-        })
-      } catch (err) {
-        throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })
-      }
+        },
+        { requestId, payload, timeoutS: fn.timeoutS },
+      )
       return reply
         .code(202)
         .header('x-request-id', request.id)

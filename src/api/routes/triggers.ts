@@ -1,11 +1,13 @@
 /**
  * @module Function triggers (reference §4.4): create, list, show, enable/disable, delete, delete all.
- * One store for every type; this build serves APIG and DEDICATEDGATEWAY through its gateway.
+ * One store for every type; a type is created only if a registered trigger source serves it
+ * (`deps.servedTriggerTypes`), which also checks its `event_data`.
  */
 import type { FastifyInstance } from 'fastify'
 import {
   asBody,
   formatFunctionUrn,
+  isApigTrigger,
   parseTriggerInput,
   qualifierOf,
   StratoError,
@@ -21,6 +23,17 @@ interface TriggerParams extends FunctionPathParams {
 
 /** The wire shape of a trigger: its settings plus what the gateway made of them. */
 export function triggerView(t: TriggerRecord, gatewayUrl: string | undefined): object {
+  if (!isApigTrigger(t)) {
+    return {
+      trigger_id: t.id,
+      trigger_type_code: t.typeCode,
+      trigger_status: t.status,
+      event_type_code: t.eventTypeCode,
+      event_data: { ...t.eventData, triggerid: t.id },
+      last_updated_time: t.updatedAt.toISOString(),
+      created_time: t.createdAt.toISOString(),
+    }
+  }
   const d = t.eventData
   const version = t.qualifier.startsWith('!') ? t.qualifier.slice(1) : t.qualifier
   return {
@@ -68,7 +81,7 @@ export function registerTriggerRoutes(app: FastifyInstance, deps: ApiDeps): void
     '/v2/:project_id/fgs/triggers/:function_urn',
     async (request, reply) => {
       const t = await target(request.params)
-      const input = parseTriggerInput(request.body)
+      const input = parseTriggerInput(request.body, deps.servedTriggerTypes)
       const created = await deps.store.triggers.create(
         {
           projectId: request.params.project_id,

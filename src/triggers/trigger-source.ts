@@ -1,0 +1,75 @@
+/**
+ * @module What a trigger source is (the APIG gateway; timers and broker consumers next) and what it
+ * is given: one interface to implement, one context of declared slices, so a new source is one
+ * module and one entry in `main.ts`'s `triggerSources`.
+ */
+import type { RequestVerifier } from '../auth/index.js'
+import type {
+  FunctionRecord,
+  Invoker,
+  ServedTriggerTypes,
+  TriggerChange,
+  TriggerRecord,
+} from '../core/index.js'
+import type { Logger } from '../observability/index.js'
+
+/** How an invocation chooses among an alias's versions (its header and cookie rules). */
+export interface TriggerRouting {
+  readonly header: (name: string) => string | undefined
+  readonly cookie: (name: string) => string | undefined
+}
+
+/** The function record a trigger's URN names now, and the alias it went through ('' if none). */
+export interface ResolvedTrigger {
+  readonly fn: FunctionRecord
+  readonly alias: string
+}
+
+/** Slice: finds the function a trigger invokes (an alias routed per invocation). */
+export interface TriggerFunctionResolver {
+  /** Without `routing`, an alias routes by its weights alone. Throws the API's 404s when gone. */
+  resolve(trigger: TriggerRecord, routing?: TriggerRouting): Promise<ResolvedTrigger>
+}
+
+/**
+ * What a started source may use. Everything is a port or a slice, so the same source runs on one
+ * node or in a cluster.
+ */
+export interface TriggerSourceContext {
+  /** The `ACTIVE` triggers of the source's types, read now (after a change, read again). */
+  loadTriggers(): Promise<TriggerRecord[]>
+  readonly functions: TriggerFunctionResolver
+  /** Runs a function (sync, or `invokeType: 'async'` for an attempt the source retries itself). */
+  readonly invoker: Invoker
+  /**
+   * Accepts an async event for the trigger's function (the same path as `invocations-async`):
+   * resolves once the event is durable, else throws 500 `ASYNC_ENQUEUE_FAILED`.
+   */
+  acceptAsync(
+    trigger: TriggerRecord,
+    fn: FunctionRecord,
+    requestId: string,
+    payload: Buffer,
+  ): Promise<void>
+  /** Verifies an SDK signature made with an access key of any project (IAM auth). */
+  readonly verifier: RequestVerifier
+  /** The accepted distance of a signature's date, for verifiers a source builds itself. */
+  readonly authClockSkewMs: number
+  readonly logger: Logger
+}
+
+/**
+ * One way triggers fire: it serves `types` (the API refuses to create a trigger of a type no
+ * registered source serves, and asks the source to check the `event_data` of its own), starts once
+ * with the context, hears every change of a trigger of its types, and stops once.
+ *
+ * Lifecycle: `parseEventData` may be called before `start`; `onChange` only between `start` and
+ * `stop`, and already during `start` (a change while it loads); `stop` also after a `start` that
+ * failed, or none.
+ */
+export interface TriggerSource extends ServedTriggerTypes {
+  start(ctx: TriggerSourceContext): Promise<void>
+  /** A trigger of one of `types` was created, enabled or disabled, or deleted. */
+  onChange(change: TriggerChange): void
+  stop(): Promise<void>
+}

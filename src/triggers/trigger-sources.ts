@@ -1,0 +1,111 @@
+/**
+ * @module The registered trigger sources, run together: each gets its context, hears the changes
+ * of its own types through the change feed, and stops with the others.
+ */
+import type { RequestVerifier } from '../auth/index.js'
+import {
+  StratoError,
+  acceptAsyncEvent,
+  type AsyncQueue,
+  type FunctionRecord,
+  type Invoker,
+  type TriggerChange,
+  type TriggerChangeFeed,
+  type TriggerRecord,
+  type TriggerTypeCode,
+} from '../core/index.js'
+import type { Logger } from '../observability/index.js'
+import type {
+  TriggerFunctionResolver,
+  TriggerSource,
+  TriggerSourceContext,
+} from './trigger-source.js'
+
+/** Slice of the trigger repository the sources read: active triggers by type, and changes. */
+export interface TriggerCatalog extends TriggerChangeFeed {
+  listActive(types: readonly TriggerTypeCode[]): Promise<TriggerRecord[]>
+}
+
+/** What the sources are built on; `main.ts` passes the store, the pool and the verifier. */
+export interface TriggerSourceDeps {
+  readonly triggers: TriggerCatalog
+  readonly functions: TriggerFunctionResolver
+  readonly invoker: Invoker
+  readonly asyncQueue: Pick<AsyncQueue, 'enqueue'>
+  readonly verifier: RequestVerifier
+  readonly authClockSkewMs: number
+  readonly logger: Logger
+}
+
+export class TriggerSources {
+  readonly #sources: readonly TriggerSource[]
+  readonly #deps: TriggerSourceDeps
+  /** Sources whose `start` was called: only they hear changes. */
+  readonly #started = new Set<TriggerSource>()
+  #unsubscribe: (() => void) | undefined
+
+  /** Refuses two sources serving one type: a trigger must fire once. */
+  constructor(sources: readonly TriggerSource[], deps: TriggerSourceDeps) {
+    const seen = new Set<TriggerTypeCode>()
+    for (const type of sources.flatMap((s) => s.types)) {
+      if (seen.has(type)) {
+        throw new StratoError('INTERNAL', `Two trigger sources serve ${type}.`)
+      }
+      seen.add(type)
+    }
+    this.#sources = sources
+    this.#deps = deps
+  }
+
+  /** Starts every source in order; resolves once all have (the gateway listens). */
+  async start(): Promise<void> {
+    // Subscribed first: a change while a source loads its triggers makes it load them again.
+    this.#unsubscribe ??= this.#deps.triggers.onChange((change) => this.#deliver(change))
+    for (const source of this.#sources) {
+      this.#started.add(source)
+      await source.start(this.#contextFor(source))
+    }
+  }
+
+  /** Stops hearing changes, then stops every source at once. */
+  async stop(): Promise<void> {
+    this.#unsubscribe?.()
+    this.#unsubscribe = undefined
+    await Promise.all(this.#sources.map((s) => s.stop()))
+  }
+
+  #deliver(change: TriggerChange): void {
+    for (const source of this.#started) {
+      if (!source.types.includes(change.trigger.typeCode)) {
+        continue
+      }
+      try {
+        source.onChange(change)
+      } catch (err) {
+        // The store calls this after its write: a source's fault must not fail the API request.
+        this.#deps.logger.error(
+          { err, trigger: change.trigger.id },
+          'a trigger source failed a change',
+        )
+      }
+    }
+  }
+
+  #contextFor(source: TriggerSource): TriggerSourceContext {
+    const { triggers, asyncQueue } = this.#deps
+    return {
+      loadTriggers: () => triggers.listActive(source.types),
+      functions: this.#deps.functions,
+      invoker: this.#deps.invoker,
+      acceptAsync: (
+        trigger: TriggerRecord,
+        fn: FunctionRecord,
+        requestId: string,
+        payload: Buffer,
+      ) => acceptAsyncEvent(asyncQueue, trigger, { requestId, payload, timeoutS: fn.timeoutS }),
+      verifier: this.#deps.verifier,
+      authClockSkewMs: this.#deps.authClockSkewMs,
+      logger: this.#deps.logger,
+    }
+  }
+}
