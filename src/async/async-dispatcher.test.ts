@@ -17,14 +17,12 @@ import {
   type AsyncSettlement,
   type FunctionRecord,
   type InvocationRecord,
-  type InvocationRequest,
-  type InvocationResult,
-  type Invoker,
   type LeasedEvent,
   type RuntimeName,
 } from '../core/index.js'
 import { createLogger, type Logger } from '../observability/index.js'
 import { openStore, type Store } from '../store/index.js'
+import { FakeInvoker, functionRecordOf, resultOf } from '../../test/helpers/fakes.js'
 import { AsyncDispatcher } from './async-dispatcher.js'
 import type { AsyncTarget } from './dispatcher-ports.js'
 import { RetryPolicy } from './retry-policy.js'
@@ -52,112 +50,11 @@ const FUNCTION_RETRY_MS = 30_000
 const SYSTEM_RETRY_MS = 500
 
 function fnOf(id: string, over: Partial<FunctionRecord> = {}): FunctionRecord {
-  return {
-    id,
-    projectId: 'p1',
-    packageName: 'default',
-    name: id,
-    codeType: 'zip',
-    codeFilename: 'code.zip',
-    codeSize: 1,
-    digest: 'd1',
-    revision: 1,
-    version: 'latest',
-    createdAt: new Date(0),
-    lastModified: new Date(0),
-    runtime: 'Node.js20.15',
-    handler: 'index.handler',
-    memorySizeMb: 128,
-    timeoutS: 3,
-    userData: '',
-    encryptedUserData: '',
-    description: '',
-    initializerHandler: '',
-    initializerTimeoutS: 0,
-    dependVersionList: [],
-    maxInstances: 10,
-    concurrentNum: 1,
-    extra: {},
-    ...over,
-  }
+  return functionRecordOf({ id, name: id, maxInstances: 10, ...over })
 }
 
 const urnOf = (fnId: string, qualifier = 'latest'): string =>
   `urn:fss:r1:p1:function:default:${fnId}:${qualifier}`
-
-function resultOf(
-  requestId: string,
-  kind: InvocationResult['kind'],
-  errorType?: string,
-  errorMessage?: string,
-): InvocationResult {
-  const record: InvocationRecord = {
-    requestId,
-    attempt: 1,
-    version: 'latest',
-    startedAtMs: Date.now(),
-    durationMs: 1,
-    billedDurationMs: 1,
-    memorySizeMb: 128,
-    memoryUsedMb: 1,
-    errorType,
-    errorMessage,
-    output: '',
-  }
-  const body = kind === 'success' ? '"done"' : JSON.stringify({ errorMessage, errorType })
-  return { kind, body: Buffer.from(body), bodyIsText: false, record }
-}
-
-interface Call {
-  readonly request: InvocationRequest
-  readonly resolve: (result: InvocationResult) => void
-  readonly reject: (err: Error) => void
-}
-
-/** Holds every invocation until the test answers it; a caller that goes away leaves, as in the pool. */
-class FakeInvoker implements Invoker {
-  readonly calls: Call[] = []
-  readonly running = new Set<Call>()
-
-  invoke(request: InvocationRequest): Promise<InvocationResult> {
-    return new Promise((resolve, reject) => {
-      const call: Call = {
-        request,
-        resolve: (r) => {
-          this.running.delete(call)
-          resolve(r)
-        },
-        reject: (e) => {
-          this.running.delete(call)
-          reject(e)
-        },
-      }
-      this.calls.push(call)
-      this.running.add(call)
-      request.caller?.onGone(() =>
-        call.reject(new StratoError('CLIENT_CLOSED', 'The caller went away while it waited.')),
-      )
-    })
-  }
-
-  forget(): Promise<void> {
-    return Promise.resolve()
-  }
-
-  runningOf(functionId: string): Call[] {
-    return [...this.running].filter((c) => c.request.fn.id === functionId)
-  }
-
-  call(requestId: string, attempt = 1): Call {
-    const found = this.calls.find(
-      (c) => c.request.requestId === requestId && c.request.attempt === attempt,
-    )
-    if (found === undefined) {
-      throw new Error(`no attempt ${attempt} of ${requestId}`)
-    }
-    return found
-  }
-}
 
 let dir: string
 let store: Store

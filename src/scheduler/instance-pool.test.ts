@@ -6,217 +6,26 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import {
   StratoError,
-  type CallerPresence,
   type FunctionRecord,
   type InvocationRecord,
   type InvocationRequest,
   type InvocationResult,
 } from '../core/index.js'
 import { createLogger } from '../observability/index.js'
+import { FunctionFailure } from '../runtime/index.js'
 import {
-  FunctionFailure,
-  type GuestOutcome,
-  type InstanceState,
-  type InvokeInput,
-  type LaunchRequest,
-} from '../runtime/index.js'
+  FakeLauncher,
+  functionRecordOf as fnOf,
+  presence,
+  track,
+} from '../../test/helpers/fakes.js'
 import { InstancePool, type InstancePoolOptions } from './instance-pool.js'
-import type { Launcher, PooledInstance } from './pool-ports.js'
 
 /** Lets every promise chain that is ready run (timers are fake; setImmediate is real). */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-function okOutcome(requestId: string): GuestOutcome {
-  return {
-    ok: true,
-    body: Buffer.from(JSON.stringify(requestId)),
-    text: false,
-    errorType: undefined,
-    memoryUsedMb: 10,
-    log: `log of ${requestId}`,
-  }
-}
-
-/** Behaves like runtime's Instance as the pool sees it: slots, states, exit listeners. */
-class FakeInstance implements PooledInstance {
-  state: InstanceState = 'idle'
-  lastUsedAt = Date.now()
-  readonly served: string[] = []
-  readonly #capacity: number
-  #claims = 0
-  readonly #inflight = new Map<string, (outcome: GuestOutcome) => void>()
-  readonly #exitListeners: Array<() => void> = []
-  #stopping: Promise<void> | undefined
-
-  constructor(
-    readonly request: LaunchRequest,
-    readonly id: number,
-  ) {
-    this.#capacity = request.family === 'python' ? 1 : request.concurrency
-  }
-
-  get hasRoom(): boolean {
-    return (this.state === 'idle' || this.state === 'busy') && this.#claims < this.#capacity
-  }
-
-  get claimed(): number {
-    return this.#claims
-  }
-
-  claim(): boolean {
-    if (!this.hasRoom) {
-      return false
-    }
-    this.#claims++
-    return true
-  }
-
-  unclaim(): void {
-    this.#claims = Math.max(0, this.#claims - 1)
-  }
-
-  invoke(input: InvokeInput): Promise<GuestOutcome> {
-    if (this.state !== 'idle' && this.state !== 'busy') {
-      return Promise.reject(new StratoError('INTERNAL', `fake instance is ${this.state}`))
-    }
-    this.state = 'busy'
-    this.served.push(input.requestId)
-    return new Promise((resolve) => this.#inflight.set(input.requestId, resolve))
-  }
-
-  inFlight(requestId: string): boolean {
-    return this.#inflight.has(requestId)
-  }
-
-  /** The guest answers `requestId`. */
-  finish(requestId: string, outcome: GuestOutcome = okOutcome(requestId)): void {
-    const resolve = this.#inflight.get(requestId)
-    if (resolve === undefined) {
-      throw new Error(`instance ${this.id} does not run ${requestId}`)
-    }
-    this.#inflight.delete(requestId)
-    if (this.state === 'busy' && this.#inflight.size === 0) {
-      this.state = 'idle'
-    }
-    this.lastUsedAt = Date.now()
-    resolve(outcome)
-  }
-
-  /** The process dies: what is in flight fails, the exit listeners run. */
-  crash(): void {
-    if (this.state === 'stopped') {
-      return
-    }
-    this.state = 'stopped'
-    for (const [requestId, resolve] of this.#inflight) {
-      resolve({
-        ok: false,
-        body: Buffer.from(
-          JSON.stringify({ errorMessage: 'killed', errorType: 'RuntimeExitError' }),
-        ),
-        text: false,
-        errorType: 'RuntimeExitError',
-        memoryUsedMb: 0,
-        log: `log of ${requestId}`,
-      })
-    }
-    this.#inflight.clear()
-    for (const listener of this.#exitListeners) {
-      listener()
-    }
-  }
-
-  get stopped(): boolean {
-    return this.#stopping !== undefined || this.state === 'stopped'
-  }
-
-  stop(): Promise<void> {
-    if (this.#stopping === undefined) {
-      if (this.state !== 'stopped') {
-        this.state = 'stopping'
-      }
-      this.#stopping = Promise.resolve().then(() => this.crash())
-    }
-    return this.#stopping
-  }
-
-  onExit(listener: () => void): void {
-    this.#exitListeners.push(listener)
-  }
-}
-
-interface PendingStart {
-  readonly instance: FakeInstance
-  readonly start: () => void
-  readonly fail: (err: Error) => void
-}
-
-/** Starts fake instances at once, or (`manual`) when the test says so. */
-class FakeLauncher implements Launcher {
-  readonly instances: FakeInstance[] = []
-  readonly pending: PendingStart[] = []
-  manual = false
-  nextFailure: Error | undefined = undefined
-
-  launch(request: LaunchRequest): Promise<FakeInstance> {
-    if (this.nextFailure !== undefined) {
-      const err = this.nextFailure
-      this.nextFailure = undefined
-      return Promise.reject(err)
-    }
-    const instance = new FakeInstance(request, this.instances.length + 1)
-    this.instances.push(instance)
-    if (!this.manual) {
-      return Promise.resolve(instance)
-    }
-    return new Promise((resolve, reject) =>
-      this.pending.push({ instance, start: () => resolve(instance), fail: reject }),
-    )
-  }
-
-  /** The instance that has `requestId` in flight. */
-  serving(requestId: string): FakeInstance {
-    const found = this.instances.find((i) => i.inFlight(requestId))
-    if (found === undefined) {
-      throw new Error(`no instance runs ${requestId}`)
-    }
-    return found
-  }
-}
-
 const IDLE_TTL_MS = 60_000
 const QUEUE_WAIT_MS = 1_000
-
-function fnOf(over: Partial<FunctionRecord> = {}): FunctionRecord {
-  return {
-    id: 'f1',
-    projectId: 'p1',
-    packageName: 'default',
-    name: 'hello',
-    codeType: 'zip',
-    codeFilename: 'code.zip',
-    codeSize: 1,
-    digest: 'd1',
-    revision: 1,
-    version: 'latest',
-    createdAt: new Date(0),
-    lastModified: new Date(0),
-    runtime: 'Node.js20.15',
-    handler: 'index.handler',
-    memorySizeMb: 128,
-    timeoutS: 3,
-    userData: '',
-    encryptedUserData: '',
-    description: '',
-    initializerHandler: '',
-    initializerTimeoutS: 0,
-    dependVersionList: [],
-    maxInstances: -1,
-    concurrentNum: 1,
-    extra: {},
-    ...over,
-  }
-}
 
 function requestOf(
   requestId: string,
@@ -232,38 +41,6 @@ function requestOf(
     invokeType: 'sync',
     ...extra,
   }
-}
-
-/** A caller the test makes go away. */
-function presence(): { caller: CallerPresence; leave: () => void; watchers: () => number } {
-  let gone = false
-  const listeners = new Set<() => void>()
-  return {
-    caller: {
-      gone: () => gone,
-      onGone: (listener) => {
-        listeners.add(listener)
-        return () => listeners.delete(listener)
-      },
-    },
-    leave: () => {
-      gone = true
-      for (const listener of [...listeners]) {
-        listener()
-      }
-    },
-    watchers: () => listeners.size,
-  }
-}
-
-/** Tracks how a promise ended without awaiting it. */
-function track<T>(p: Promise<T>): { value?: T; error?: unknown; settled: boolean } {
-  const state: { value?: T; error?: unknown; settled: boolean } = { settled: false }
-  p.then(
-    (value) => Object.assign(state, { value, settled: true }),
-    (error: unknown) => Object.assign(state, { error, settled: true }),
-  )
-  return state
 }
 
 let launcher: FakeLauncher
