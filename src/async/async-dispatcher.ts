@@ -4,60 +4,39 @@
  * or system error) or a terminal failure, with its destination and dead letter.
  */
 import {
-  newRequestId,
   AsyncErrorCodes,
   DEFAULT_ASYNC_SETTINGS,
   deletedTargetMessage,
-  destinationFunctionUrn,
   instanceConcurrencyOf,
   isStratoError,
   runtimeFamilyOf,
-  type AsyncDestination,
   type AsyncInvokeConfig,
   type AsyncQueue,
   type AsyncSettlement,
   type CallerPresence,
   type DeletedAsyncTarget,
   type FunctionRecord,
-  type InvocationRecord,
   type InvocationResult,
   type Invoker,
   type LeasedEvent,
-  type NewAsyncEvent,
-  type RecoveredLease,
-  type TerminalAsyncStatus,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
-import { buildDestinationPayload, type DestinationCondition } from './destination-payload.js'
+import type {
+  AsyncConfigOf,
+  AsyncTarget,
+  AttemptLog,
+  ResolveAsyncTarget,
+} from './dispatcher-ports.js'
 import type { RetryPolicy } from './retry-policy.js'
-
-/** A function URN resolved for one attempt: the record to run and where it came from. */
-export interface AsyncTarget {
-  /** The record to run: `latest` or a published version's snapshot (an alias already routed). */
-  readonly fn: FunctionRecord
-  /** The alias the URN named ('' for none). */
-  readonly alias: string
-  /** `latest`, the version or `!alias`, as the URN named it. */
-  readonly qualifier: string
-  /** The URN with its qualifier, 8 fields. */
-  readonly functionUrn: string
-}
-
-/** Where the dispatcher records attempts the invoker could not (the invocation log store). */
-export interface AttemptLog {
-  append(record: InvocationRecord, projectId: string, functionId: string): void
-}
+import { isInstanceCrash, lostAttemptRecord, terminalSettlement } from './settlements.js'
 
 export interface AsyncDispatcherOptions {
   readonly queue: AsyncQueue
   readonly invoker: Invoker
   readonly attemptLog: AttemptLog
   /** Resolves a URN within a project; throws StratoError FUNCTION/VERSION/ALIAS_NOT_FOUND. */
-  readonly resolve: (projectId: string, functionUrn: string) => Promise<AsyncTarget>
-  readonly configOf: (
-    functionId: string,
-    qualifier: string,
-  ) => Promise<AsyncInvokeConfig | undefined>
+  readonly resolve: ResolveAsyncTarget
+  readonly configOf: AsyncConfigOf
   readonly retryPolicy: RetryPolicy
   readonly logger: Logger
   /** Attempts in flight at once, all functions together. */
@@ -69,33 +48,10 @@ export interface AsyncDispatcherOptions {
 
 const GONE_CODES = ['FUNCTION_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FOUND'] as const
 
-/** Deaths of an instance at start that say more about the platform than about the code. */
-const PLATFORM_START_FAILURES: readonly string[] = ['RuntimeStartTimeout', 'RuntimeStartFailed']
-
-/**
- * An instance that died under the function without the function ending it (killed by a signal, a
- * crashed interpreter), or that could not start in time, is a platform fault: retried like
- * throttling until the event's max age (issue 4). A `process.exit`/`sys.exit` is the function's own
- * outcome, as are timeouts, running out of memory and errors loading the code. The runtime tells a
- * self-exit apart only in its message (`src/runtime/instance.ts`): "ended its own process".
- */
-function isInstanceCrash(result: InvocationResult): boolean {
-  const type = result.record.errorType ?? ''
-  if (PLATFORM_START_FAILURES.includes(type)) {
-    return true
-  }
-  return (
-    type === 'RuntimeExitError' &&
-    !(result.record.errorMessage ?? '').startsWith('The function ended its own process')
-  )
-}
 /** How often leases that outlived their deadline in this process are returned to the queue. */
 const LEASE_SWEEP_MS = 5_000
 /** Waiting events of a deleted version or alias are discarded this many at a time. */
 const DISCARD_BATCH = 500
-
-/** The errorType of the log entry of an attempt cut short by a crash or stop of Strato. */
-const PLATFORM_RESTART_ERROR_TYPE = 'PlatformRestart'
 
 /**
  * One leased event in this process, from its lease to its settlement. `deleted` is set when its
@@ -114,25 +70,6 @@ function isOf(event: LeasedEvent, target: DeletedAsyncTarget): boolean {
     event.functionId === target.functionId &&
     (target.qualifier === undefined || event.qualifier === target.qualifier)
   )
-}
-
-/** The log entry of an attempt that a crash or stop of Strato cut short (issue 12). */
-function lostAttemptRecord(lease: RecoveredLease): InvocationRecord {
-  return {
-    requestId: lease.requestId,
-    attempt: lease.attempt,
-    // The version that ran is not known; the URN's qualifier is (`!alias` for an alias).
-    version: lease.qualifier,
-    startedAtMs: lease.leasedAtMs,
-    durationMs: 0,
-    billedDurationMs: 0,
-    memorySizeMb: 0,
-    memoryUsedMb: 0,
-    errorType: PLATFORM_RESTART_ERROR_TYPE,
-    errorMessage:
-      'The attempt was interrupted: Strato stopped or crashed while it ran. The event is retried (a system error, not counted against max_async_retry_attempts).',
-    output: '',
-  }
 }
 
 /**
@@ -323,14 +260,11 @@ export class AsyncDispatcher {
     config: AsyncInvokeConfig | undefined,
     target: DeletedAsyncTarget,
   ): Promise<AsyncSettlement> {
-    return this.#done(event, config, 'DISCARD', {
+    return terminalSettlement(this.#o, event, config, 'DISCARD', {
       errorCode: AsyncErrorCodes.FUNCTION_GONE,
       errorMessage: deletedTargetMessage(target),
       condition: 'FunctionNotFound',
       invokeCount: event.attempt - 1,
-      statusCode: 0,
-      functionError: '',
-      response: '',
     })
   }
 
@@ -418,14 +352,11 @@ export class AsyncDispatcher {
     const deadline = event.acceptedAtMs + maxAgeMs
     const attemptsMade = event.attempt - 1
     if (Date.now() > deadline) {
-      return this.#done(event, config, 'DISCARD', {
+      return terminalSettlement(this.#o, event, config, 'DISCARD', {
         errorCode: AsyncErrorCodes.EVENT_AGE_EXCEEDED,
         errorMessage: `The event is older than max_async_event_age_in_seconds (${maxAgeMs / 1000} s); discarded after ${attemptsMade} attempts.`,
         condition: 'EventAgeExceeded',
         invokeCount: attemptsMade,
-        statusCode: 0,
-        functionError: '',
-        response: '',
       })
     }
     let target: AsyncTarget
@@ -436,14 +367,11 @@ export class AsyncDispatcher {
         return this.#discardDeleted(event, config, attempt.deleted)
       }
       if (GONE_CODES.some((c) => isStratoError(err, c))) {
-        return this.#done(event, config, 'DISCARD', {
+        return terminalSettlement(this.#o, event, config, 'DISCARD', {
           errorCode: AsyncErrorCodes.FUNCTION_GONE,
           errorMessage: `${(err as Error).message} The event was discarded.`,
           condition: 'FunctionNotFound',
           invokeCount: attemptsMade,
-          statusCode: 0,
-          functionError: '',
-          response: '',
         })
       }
       return this.#systemRetry(event, config, deadline, err)
@@ -469,7 +397,7 @@ export class AsyncDispatcher {
       }
       if (isStratoError(err, 'INVALID_EVENT')) {
         // The function can never run this event (checked at accept, so only a guest's own limit).
-        return this.#done(event, config, 'FAIL', {
+        return terminalSettlement(this.#o, event, config, 'FAIL', {
           errorCode: AsyncErrorCodes.FUNCTION_ERROR,
           errorMessage: err.message,
           condition: 'UnhandledInvocationError',
@@ -483,7 +411,7 @@ export class AsyncDispatcher {
     }
     const body = result.body.toString('utf8')
     if (result.kind === 'success') {
-      return this.#done(event, config, 'SUCCESS', {
+      return terminalSettlement(this.#o, event, config, 'SUCCESS', {
         errorCode: AsyncErrorCodes.NONE,
         errorMessage: '',
         condition: '',
@@ -500,7 +428,7 @@ export class AsyncDispatcher {
     }
     const failures = event.functionErrors + 1
     if (failures > maxRetries) {
-      return this.#done(event, config, 'FAIL', {
+      return terminalSettlement(this.#o, event, config, 'FAIL', {
         errorCode: AsyncErrorCodes.FUNCTION_ERROR,
         errorMessage,
         condition: 'UnhandledInvocationError',
@@ -512,7 +440,7 @@ export class AsyncDispatcher {
     }
     const notBeforeMs = Date.now() + this.#o.retryPolicy.functionErrorDelayMs(failures)
     if (notBeforeMs > deadline) {
-      return this.#done(event, config, 'DISCARD', {
+      return terminalSettlement(this.#o, event, config, 'DISCARD', {
         errorCode: AsyncErrorCodes.EVENT_AGE_EXCEEDED,
         errorMessage: `${errorMessage} (the next retry would pass max_async_event_age_in_seconds)`,
         condition: 'EventAgeExceeded',
@@ -535,14 +463,11 @@ export class AsyncDispatcher {
     const message = err instanceof Error ? err.message : String(err)
     const notBeforeMs = Date.now() + this.#o.retryPolicy.systemErrorDelayMs(event.systemErrors + 1)
     if (notBeforeMs > deadline) {
-      return this.#done(event, config, 'DISCARD', {
+      return terminalSettlement(this.#o, event, config, 'DISCARD', {
         errorCode: AsyncErrorCodes.EVENT_AGE_EXCEEDED,
         errorMessage: `${message} (retried until max_async_event_age_in_seconds)`,
         condition: 'EventAgeExceeded',
         invokeCount: event.attempt,
-        statusCode: 0,
-        functionError: '',
-        response: '',
       })
     }
     this.#o.logger.info(
@@ -555,92 +480,5 @@ export class AsyncDispatcher {
       functionError: false,
       errorMessage: message,
     })
-  }
-
-  /** A terminal settlement with its destination event (if any) and, unless a success, a dead letter. */
-  async #done(
-    event: LeasedEvent,
-    config: AsyncInvokeConfig | undefined,
-    status: TerminalAsyncStatus,
-    outcome: {
-      readonly errorCode: number
-      readonly errorMessage: string
-      readonly condition: DestinationCondition
-      readonly invokeCount: number
-      readonly statusCode: number
-      readonly functionError: string
-      readonly response: string
-    },
-  ): Promise<AsyncSettlement> {
-    const nowMs = Date.now()
-    const record = buildDestinationPayload({
-      requestId: event.requestId,
-      functionUrn: event.functionUrn,
-      condition: outcome.condition,
-      approximateInvokeCount: outcome.invokeCount,
-      requestPayload: event.payload,
-      statusCode: outcome.statusCode,
-      functionError: outcome.functionError,
-      responsePayload: outcome.response,
-      nowMs,
-    })
-    const destination = status === 'SUCCESS' ? config?.onSuccess : config?.onFailure
-    const enqueue: NewAsyncEvent[] = []
-    let undeliverable = false
-    if (destination !== undefined) {
-      const next = await this.#destinationEvent(event, destination, record, nowMs)
-      if (next === undefined) {
-        undeliverable = true
-      } else {
-        enqueue.push(next)
-      }
-    }
-    // Every failed or discarded event, and any record whose destination is gone, is kept.
-    const deadLetter =
-      status !== 'SUCCESS' || undeliverable
-        ? {
-            projectId: event.projectId,
-            functionId: event.functionId,
-            requestId: event.requestId,
-            createdAtMs: nowMs,
-            record,
-          }
-        : undefined
-    return {
-      kind: 'done',
-      status,
-      errorCode: outcome.errorCode,
-      errorMessage: outcome.errorMessage,
-      endedAtMs: nowMs,
-      enqueue,
-      deadLetter,
-    }
-  }
-
-  async #destinationEvent(
-    event: LeasedEvent,
-    destination: AsyncDestination,
-    record: string,
-    nowMs: number,
-  ): Promise<NewAsyncEvent | undefined> {
-    try {
-      const target = await this.#o.resolve(event.projectId, destinationFunctionUrn(destination))
-      return {
-        requestId: newRequestId(),
-        projectId: event.projectId,
-        functionId: target.fn.id,
-        functionUrn: target.functionUrn,
-        qualifier: target.qualifier,
-        payload: Buffer.from(record, 'utf8'),
-        acceptedAtMs: nowMs,
-        timeoutMs: target.fn.timeoutS * 1000,
-      }
-    } catch (err) {
-      this.#o.logger.warn(
-        { err, requestId: event.requestId },
-        'async destination cannot be reached; the record goes to the dead-letter list',
-      )
-      return undefined
-    }
   }
 }

@@ -4,30 +4,25 @@
  */
 import {
   StratoError,
-  cpuMillicoresOf,
   instanceKeyOf,
   runtimeFamilyOf,
-  userDataEntries,
   type FunctionRecord,
   type CallerPresence,
-  type InvocationRecord,
   type InvocationRequest,
   type InvocationResult,
   type Invoker,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
-import {
-  FunctionFailure,
-  type GuestOutcome,
-  type Instance,
-  type InstanceLauncher,
-} from '../runtime/index.js'
-import type { CodeStore, InvocationLogStore } from '../store/index.js'
+import { FunctionFailure, type GuestOutcome } from '../runtime/index.js'
+import { invocationRecordOf } from './invocation-record.js'
+import { functionHeadersOf, launchRequestOf, variablesOf } from './launch-request.js'
+import type { CodeVerifier, InvocationLogSink, Launcher, PooledInstance } from './pool-ports.js'
+import { isEmpty, newRevisionPool, type RevisionPool, type Waiter } from './revision-pool.js'
 
 export interface InstancePoolOptions {
-  readonly launcher: InstanceLauncher
-  readonly code: CodeStore
-  readonly logs: InvocationLogStore
+  readonly launcher: Launcher
+  readonly code: CodeVerifier
+  readonly logs: InvocationLogSink
   readonly logger: Logger
   readonly region: string
   readonly idleTtlMs: number
@@ -37,28 +32,6 @@ export interface InstancePoolOptions {
   readonly openSecret: (sealed: string) => string
   /** The verified code trees of the dependency versions a function attaches, in order. */
   readonly dependencyDirs: (fn: FunctionRecord) => Promise<string[]>
-}
-
-interface Waiter {
-  readonly resolve: (instance: Instance) => void
-  readonly reject: (err: unknown) => void
-  /** Clears the waiter's timer and abort listener once it leaves the queue. */
-  readonly settle: () => void
-}
-
-/** The instances of one function revision. */
-interface RevisionPool {
-  readonly key: string
-  readonly functionId: string
-  readonly revision: number
-  /** The function as last invoked through this pool, to start replacements with. */
-  fn: FunctionRecord
-  readonly idle: Instance[]
-  readonly busy: Set<Instance>
-  starting: number
-  readonly waiters: Waiter[]
-  /** A newer revision exists or the function is gone: no new work, instances stop when free. */
-  retired: boolean
 }
 
 /**
@@ -139,7 +112,7 @@ export class InstancePool implements Invoker {
     const fn = request.fn
     const started = Date.now()
     const pool = this.#poolFor(fn)
-    let instance: Instance
+    let instance: PooledInstance
     try {
       instance = await this.#acquire(pool, fn, request.caller)
     } catch (err) {
@@ -173,20 +146,7 @@ export class InstancePool implements Invoker {
         invokeType: request.invokeType,
         alias: request.alias,
         // What FunctionGraph adds to every request an HTTP function's server receives.
-        headers:
-          request.http === undefined
-            ? {}
-            : {
-                'x-cff-request-id': request.requestId,
-                'x-cff-memory': String(fn.memorySizeMb),
-                'x-cff-timeout': String(fn.timeoutS),
-                'x-cff-func-version': fn.version,
-                'x-cff-func-name': fn.name,
-                'x-cff-project-id': fn.projectId,
-                'x-cff-package': fn.packageName,
-                'x-cff-region': this.#o.region,
-                'x-cff-invoke-type': request.invokeType,
-              },
+        headers: request.http === undefined ? {} : functionHeadersOf(request, this.#o.region),
         ...(request.http === undefined ? {} : { http: request.http }),
       })
     } finally {
@@ -202,22 +162,9 @@ export class InstancePool implements Invoker {
     outcome: GuestOutcome,
   ): InvocationResult {
     const fn = request.fn
-    const durationMs = Math.max(0, endMs - startMs)
-    const failed = !outcome.ok
-    const record: InvocationRecord = {
-      requestId: request.requestId,
-      attempt: request.attempt ?? 1,
-      version: request.version,
-      startedAtMs: startMs,
-      durationMs,
-      billedDurationMs: Math.max(1, Math.ceil(durationMs)),
-      memorySizeMb: fn.memorySizeMb,
-      memoryUsedMb: Math.round(outcome.memoryUsedMb * 1000) / 1000,
-      errorType: failed ? (outcome.errorType ?? 'Error') : undefined,
-      errorMessage: failed ? errorMessageOf(outcome.body) : undefined,
-      output: outcome.log,
-    }
+    const record = invocationRecordOf(request, startMs, endMs, outcome)
     this.#o.logs.append(record, fn.projectId, fn.id)
+    const failed = !outcome.ok
     return {
       kind: failed ? 'function-error' : 'success',
       body: outcome.body,
@@ -247,17 +194,7 @@ export class InstancePool implements Invoker {
         newer = true
       }
     }
-    const pool: RevisionPool = {
-      key,
-      functionId: fn.id,
-      revision: fn.revision,
-      fn,
-      idle: [],
-      busy: new Set(),
-      starting: 0,
-      waiters: [],
-      retired: newer,
-    }
+    const pool = newRevisionPool(key, fn, newer)
     if (newer) {
       this.#draining.add(pool)
     } else {
@@ -278,7 +215,7 @@ export class InstancePool implements Invoker {
     pool: RevisionPool,
     fn: FunctionRecord,
     caller: CallerPresence | undefined,
-  ): Promise<Instance> {
+  ): Promise<PooledInstance> {
     if (caller?.gone() === true) {
       throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
     }
@@ -307,7 +244,7 @@ export class InstancePool implements Invoker {
         return this.#startFor(pool, fn)
       }
     }
-    return new Promise<Instance>((resolve, reject) => {
+    return new Promise<PooledInstance>((resolve, reject) => {
       const leave = (err: StratoError): void => {
         const i = pool.waiters.indexOf(waiter)
         if (i !== -1) {
@@ -344,7 +281,7 @@ export class InstancePool implements Invoker {
     })
   }
 
-  async #startFor(pool: RevisionPool, fn: FunctionRecord): Promise<Instance> {
+  async #startFor(pool: RevisionPool, fn: FunctionRecord): Promise<PooledInstance> {
     const family = runtimeFamilyOf(fn.runtime)
     if (family === undefined) {
       throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
@@ -353,35 +290,12 @@ export class InstancePool implements Invoker {
     try {
       // The digest is checked before every instance start: changed code is refused, never run.
       const codeDir = await this.#o.code.verify(fn.digest)
-      const variables: Record<string, string> = {
-        ...userDataEntries(fn.userData),
-        ...(fn.encryptedUserData === ''
-          ? {}
-          : (JSON.parse(this.#o.openSecret(fn.encryptedUserData)) as Record<string, string>)),
-      }
+      const variables = variablesOf(fn, this.#o.openSecret)
       const dependencyDirs = await this.#o.dependencyDirs(fn)
-      const instance = await this.#o.launcher.launch({
-        family,
-        codeDir,
-        dependencyDirs,
-        memorySizeMb: fn.memorySizeMb,
-        cpuMillicores: cpuMillicoresOf(fn.memorySizeMb),
-        timeoutS: fn.timeoutS,
-        handler: fn.handler,
-        initializerHandler: fn.initializerHandler,
-        initializerTimeoutS: fn.initializerTimeoutS,
-        concurrency: fn.concurrentNum,
-        env: {
-          ...variables,
-          RUNTIME_PROJECT_ID: fn.projectId,
-          RUNTIME_FUNC_NAME: fn.name,
-          RUNTIME_FUNC_VERSION: fn.version,
-          RUNTIME_PACKAGE: fn.packageName,
-          RUNTIME_USERDATA: JSON.stringify(variables),
-          RUNTIME_REGION: this.#o.region,
-        },
-      })
-      instance.onExit((dead) => this.#forget(pool, dead))
+      const instance = await this.#o.launcher.launch(
+        launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
+      )
+      instance.onExit(() => this.#forget(pool, instance))
       pool.busy.add(instance)
       instance.claim()
       // With concurrent_num > 1 the new instance can take more of the requests waiting now.
@@ -429,7 +343,7 @@ export class InstancePool implements Invoker {
     return this.#poolsOf(pool.functionId).find((p) => p !== pool && p.waiters.length > 0)
   }
 
-  #release(pool: RevisionPool, instance: Instance): void {
+  #release(pool: RevisionPool, instance: PooledInstance): void {
     instance.unclaim()
     if (instance.claimed > 0 && (instance.state === 'busy' || instance.state === 'idle')) {
       // Others still hold the instance (concurrent_num > 1): the freed slot goes to the first
@@ -486,7 +400,7 @@ export class InstancePool implements Invoker {
     this.#startFor(pool, pool.fn).then(waiter.resolve, waiter.reject)
   }
 
-  #forget(pool: RevisionPool, instance: Instance): void {
+  #forget(pool: RevisionPool, instance: PooledInstance): void {
     pool.busy.delete(instance)
     const i = pool.idle.indexOf(instance)
     if (i !== -1) {
@@ -496,12 +410,7 @@ export class InstancePool implements Invoker {
   }
 
   #dropIfEmpty(pool: RevisionPool): void {
-    if (
-      pool.idle.length === 0 &&
-      pool.busy.size === 0 &&
-      pool.starting === 0 &&
-      pool.waiters.length === 0
-    ) {
+    if (isEmpty(pool)) {
       // By identity: the key may already belong to a newer pool of the same revision.
       if (this.#pools.get(pool.key) === pool) {
         this.#pools.delete(pool.key)
@@ -545,7 +454,7 @@ export class InstancePool implements Invoker {
   #reapIdle(): void {
     const cutoff = Date.now() - this.#o.idleTtlMs
     for (const pool of this.#allPools()) {
-      const keep: Instance[] = []
+      const keep: PooledInstance[] = []
       for (const instance of pool.idle) {
         if (instance.lastUsedAt < cutoff) {
           void instance.stop()
@@ -575,14 +484,5 @@ export class InstancePool implements Invoker {
     await Promise.all(stops)
     this.#pools.clear()
     this.#draining.clear()
-  }
-}
-
-function errorMessageOf(body: Buffer): string {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as { errorMessage?: unknown }
-    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : body.toString('utf8')
-  } catch {
-    return body.toString('utf8')
   }
 }

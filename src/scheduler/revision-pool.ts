@@ -1,0 +1,50 @@
+/** @module The instances of one function revision, and the requests waiting for one of them. */
+import type { FunctionRecord } from '../core/index.js'
+import type { PooledInstance } from './pool-ports.js'
+
+/** A request waiting for an instance of its revision. */
+export interface Waiter {
+  readonly resolve: (instance: PooledInstance) => void
+  readonly reject: (err: unknown) => void
+  /** Clears the waiter's timer and abort listener once it leaves the queue. */
+  readonly settle: () => void
+}
+
+/** The instances of one function revision. */
+export interface RevisionPool {
+  readonly key: string
+  readonly functionId: string
+  readonly revision: number
+  /** The function as last invoked through this pool, to start replacements with. */
+  fn: FunctionRecord
+  readonly idle: PooledInstance[]
+  readonly busy: Set<PooledInstance>
+  starting: number
+  readonly waiters: Waiter[]
+  /** A newer revision exists or the function is gone: no new work, instances stop when free. */
+  retired: boolean
+}
+
+export function newRevisionPool(key: string, fn: FunctionRecord, retired: boolean): RevisionPool {
+  return {
+    key,
+    functionId: fn.id,
+    revision: fn.revision,
+    fn,
+    idle: [],
+    busy: new Set(),
+    starting: 0,
+    waiters: [],
+    retired,
+  }
+}
+
+/** Nothing left: no instance in any state and no request waiting. */
+export function isEmpty(pool: RevisionPool): boolean {
+  return (
+    pool.idle.length === 0 &&
+    pool.busy.size === 0 &&
+    pool.starting === 0 &&
+    pool.waiters.length === 0
+  )
+}
