@@ -3,24 +3,11 @@
  */
 import { execFile } from 'node:child_process'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  REPO_ROOT,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-} from '../helpers/strato.js'
+import { describe, expect, test } from 'vitest'
+import { ACCESS_KEY, PROJECT_ID, REPO_ROOT, SECRET_KEY } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 
-let strato: TestStrato
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/functions')
 
