@@ -2,20 +2,17 @@
  * Dependency packages through the official SDK: a Node.js function requires, and a Python function
  * imports, a library that only an attached dependency provides (issue 6, first part).
  */
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { beforeAll, expect, test } from 'vitest'
+import { PROJECT_ID } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { b64, inlineFunction, zipFiles } from '../helpers/code.js'
 
-let strato: TestStrato
+const strato = useStrato()
 let client: any
 
-beforeAll(async () => {
-  strato = await startTestStrato()
+beforeAll(() => {
   client = sdkClient(strato.url)
-})
-afterAll(async () => {
-  await strato.close()
 })
 
 const upload = async (name: string, runtime: string, files: Record<string, string>) =>

@@ -3,20 +3,17 @@
  * id, drives the whole function lifecycle for Node.js and Python functions written to FunctionGraph's
  * handler contract.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { beforeAll, describe, expect, test } from 'vitest'
+import { PROJECT_ID } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import { b64, zipFiles } from '../helpers/code.js'
 
-let strato: TestStrato
+const strato = useStrato()
 let client: any
 
-beforeAll(async () => {
-  strato = await startTestStrato()
+beforeAll(() => {
   client = sdkClient(strato.url)
-})
-afterAll(async () => {
-  await strato.close()
 })
 
 // FunctionGraph's own samples, unchanged: the APIG-shaped response of the Node.js and Python templates.

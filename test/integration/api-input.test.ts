@@ -3,27 +3,17 @@
  * FunctionGraph functions set (issue 12, compatibility).
  */
 import net from 'node:net'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { beforeAll, describe, expect, test } from 'vitest'
 import { StratoClient } from '../../src/client/index.js'
-import {
-  ACCESS_KEY,
-  PROJECT_ID,
-  SECRET_KEY,
-  startTestStrato,
-  type TestStrato,
-  signedHeaderLines,
-} from '../helpers/strato.js'
+import { ACCESS_KEY, PROJECT_ID, SECRET_KEY, signedHeaderLines } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { apiError } from '../helpers/sdk.js'
 import { inlineFunction } from '../helpers/code.js'
 
-let strato: TestStrato
+const strato = useStrato()
 
 beforeAll(async () => {
-  strato = await startTestStrato()
   await strato.client.createFunction(inlineFunction('sink', 'exports.handler = async () => 1'))
-})
-afterAll(async () => {
-  await strato.close()
 })
 
 interface SocketOutcome {

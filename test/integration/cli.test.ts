@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import {
   ACCESS_KEY,
   PROJECT_ID,
@@ -14,17 +14,10 @@ import {
   startTestStrato,
   tmpDir,
   waitFor,
-  type TestStrato,
 } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 
-let strato: TestStrato
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/functions')
 

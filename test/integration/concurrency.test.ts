@@ -2,21 +2,12 @@
  * Single-instance multi-concurrency (`strategy_config.concurrent_num`): one instance serves several
  * invocations at once (Node.js and HTTP functions); beyond that, requests wait or scale out.
  */
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import type { StratoClient } from '../../src/client/index.js'
+import { expect, test } from 'vitest'
 import { httpFunction, inlineFunction, zipFiles } from '../helpers/code.js'
-import { startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 
-let strato: TestStrato
-let client: StratoClient
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-  client = strato.client
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
+const { client } = strato
 
 test('Node.js, concurrent_num 3 and one instance: three 600 ms calls overlap on it; a fourth waits its turn', async () => {
   await client.createFunction(

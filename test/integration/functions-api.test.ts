@@ -1,24 +1,17 @@
 import yauzl from 'yauzl'
 import fs from 'node:fs'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { StratoClient } from '../../src/client/index.js'
-import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { apiError } from '../helpers/sdk.js'
 import { b64, inlineFunction, pythonZip, zipFiles } from '../helpers/code.js'
 
 const HELLO = "exports.handler = async (event) => ({ hello: event.name ?? 'world' })"
 
-let strato: TestStrato
-let client: StratoClient
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-  client = strato.client
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
+const { client } = strato
 
 function listZip(buf: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {

@@ -3,23 +3,12 @@
  * §4): log floods, pathological JSON, lying Content-Length, handlers that never answer.
  */
 import net from 'node:net'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  PROJECT_ID,
-  startTestStrato,
-  type TestStrato,
-  signedHeaderLines,
-} from '../helpers/strato.js'
+import { expect, test } from 'vitest'
+import { PROJECT_ID, signedHeaderLines } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { inlineFunction } from '../helpers/code.js'
 
-let strato: TestStrato
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
 
 test('a function printing without end is cut at the log cap; Strato memory stays flat and the next call works', async () => {
   await strato.client.createFunction(

@@ -4,25 +4,12 @@ import path from 'node:path'
  * What Strato does with slow, abandoned and queued requests, and with idle instances.
  */
 import net from 'node:net'
-import { afterAll, beforeAll, expect, test } from 'vitest'
-import {
-  PROJECT_ID,
-  startTestStrato,
-  waitFor,
-  type TestStrato,
-  signedHeaderLines,
-  signedHeaders,
-} from '../helpers/strato.js'
+import { expect, test } from 'vitest'
+import { PROJECT_ID, waitFor, signedHeaderLines, signedHeaders } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { b64, inlineFunction } from '../helpers/code.js'
 
-let strato: TestStrato
-
-beforeAll(async () => {
-  strato = await startTestStrato({ STRATO_REQUEST_TIMEOUT_MS: '1500', STRATO_IDLE_TTL_MS: '1000' })
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato({ STRATO_REQUEST_TIMEOUT_MS: '1500', STRATO_IDLE_TTL_MS: '1000' })
 
 test('a body that never finishes arriving is cut with 408 FSS.0408 within about a second of the limit', async () => {
   const { port } = new URL(strato.url)

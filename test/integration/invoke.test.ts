@@ -1,20 +1,12 @@
 import { createHash } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { StratoClient } from '../../src/client/index.js'
+import { beforeAll, describe, expect, test } from 'vitest'
 import { ApiError } from '../../src/client/index.js'
-import { PROJECT_ID, startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 import { b64, inlineFunction, zipFiles } from '../helpers/code.js'
 
-let strato: TestStrato
-let client: StratoClient
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-  client = strato.client
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
+const { client } = strato
 
 const invokePath = (name: string) => `/v2/${PROJECT_ID}/fgs/functions/${name}/invocations`
 

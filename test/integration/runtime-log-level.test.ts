@@ -3,21 +3,12 @@
  * which lines `context.getLogger()` writes, in the Node.js and the Python runtime alike: DEBUG <
  * INFO < WARN < ERROR, INFO when unset; `setLevel` still moves one logger.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import type { StratoClient } from '../../src/client/index.js'
+import { describe, expect, test } from 'vitest'
 import { inlineFunction } from '../helpers/code.js'
-import { startTestStrato, type TestStrato } from '../helpers/strato.js'
+import { useStrato } from '../helpers/use-strato.js'
 
-let strato: TestStrato
-let client: StratoClient
-
-beforeAll(async () => {
-  strato = await startTestStrato()
-  client = strato.client
-})
-afterAll(async () => {
-  await strato.close()
-})
+const strato = useStrato()
+const { client } = strato
 
 // Logs once at each level, then (with `setLevel` from the event) once more at DEBUG.
 const SOURCES = {
