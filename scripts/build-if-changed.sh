@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-sources() { find src -name '*.ts' ! -name '*.test.ts' -type f; }
+# tsc emits one .js per .ts source and copies each .js source (allowJs).
+sources() { find src \( -name '*.ts' -o -name '*.js' \) ! -name '*.test.ts' -type f; }
 outputs() { find dist -name '*.js' -type f 2>/dev/null || true; }
 
 reason=''
@@ -19,7 +20,7 @@ elif [[ $(sources | wc -l) -ne $(outputs | wc -l) ]]; then
 else
   oldest=$(outputs | xargs ls -1tr | sed -n 1p)
   newer=$(find src tsconfig.json tsconfig.build.json package-lock.json -newer "$oldest" -type f \
-    \( -name '*.ts' -o -name '*.json' \) ! -name '*.test.ts' -print -quit)
+    \( -name '*.ts' -o -name '*.js' -o -name '*.json' \) ! -name '*.test.ts' -print -quit)
   if [[ -n $newer ]]; then
     reason="$newer changed"
   fi
