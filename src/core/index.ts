@@ -16,6 +16,7 @@ export {
   HTTP_FUNCTION_HANDLER,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  handlerModulePath,
   instanceConcurrencyOf,
   isRuntimeName,
   runtimeFamilyOf,
