@@ -4,7 +4,7 @@
  */
 import http from 'node:http'
 import type { Duplex } from 'node:stream'
-import { StratoError, type ErrorCode } from '../core/index.js'
+import { StratoError, errorResponse, type ErrorCode } from '../core/index.js'
 import { toStratoError } from './error-handler.js'
 
 /** Node's client errors carry the parser's code and the bytes it was reading. */
@@ -49,14 +49,16 @@ function stratoErrorOf(err: ClientError): StratoError {
   )
 }
 
-/** Writes the FSS error answer for a Node client error on the socket, then closes it. */
+/**
+ * Writes the FSS error answer for a Node client error on the socket, then closes it. No request
+ * exists, so no `X-Request-Id`; the socket is destroyed after the answer, hence `Connection: close`.
+ */
 export function answerClientError(err: ClientError, socket: Duplex): void {
-  const se = stratoErrorOf(err)
-  const status = se.spec.status
-  const body = JSON.stringify({ error_code: se.spec.fss, error_msg: se.message })
+  const { status, body, headers } = errorResponse(stratoErrorOf(err))
+  const json = JSON.stringify(body)
   if (socket.writable) {
     socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${headers['content-type']}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
     )
   }
   socket.destroy()

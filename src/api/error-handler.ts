@@ -1,10 +1,17 @@
 /**
- * @module The one place that turns any thrown value into a FunctionGraph error response:
- * `{error_code, error_msg}` with the table's HTTP status and the `X-Request-Id` header.
+ * @module The API's error handler: translates Fastify's and Node's own errors into StratoErrors
+ * and writes core's `errorResponse` (`{error_code, error_msg}`, the table's HTTP status) with the
+ * `X-Request-Id` header.
  */
 import type { IncomingMessage } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { ErrorCodes, StratoError, type ErrorCode } from '../core/index.js'
+import {
+  ErrorCodes,
+  StratoError,
+  errorResponse,
+  type ErrorCode,
+  type ErrorResponseOptions,
+} from '../core/index.js'
 
 /** Fastify's and Node's own 4xx errors, by status, to the FSS code that says the same. */
 const BY_STATUS: Readonly<Record<number, ErrorCode>> = {
@@ -44,12 +51,15 @@ export function toStratoError(err: unknown, bodyLimitBytes?: number): StratoErro
   return new StratoError('INTERNAL', undefined, { cause: err })
 }
 
+/** Logs `err` (user errors at `info`, others at `error` with their cause) and answers it. */
 export function sendError(
   err: unknown,
   request: FastifyRequest,
   reply: FastifyReply,
+  options?: ErrorResponseOptions,
 ): FastifyReply {
-  const se = toStratoError(err, request.routeOptions.bodyLimit)
+  const answer = errorResponse(toStratoError(err, request.routeOptions.bodyLimit), options)
+  const se = answer.error
   if (se.spec.user) {
     // The cause may say more than the answer may (an unknown access key answers as a bad signature).
     const reason = se.cause instanceof Error ? { reason: se.cause.message } : {}
@@ -58,10 +68,10 @@ export function sendError(
     request.log.error({ err: se.cause ?? se, code: se.code }, se.message)
   }
   return reply
-    .code(se.spec.status)
+    .code(answer.status)
     .header('x-request-id', request.id)
-    .header('content-type', 'application/json')
-    .send({ error_code: se.spec.fss, error_msg: se.message })
+    .headers(answer.headers)
+    .send(answer.body)
 }
 
 /**
@@ -116,7 +126,7 @@ export async function handleRouteError(
     if (!(declared > maxBytes)) {
       await discardBody(request.raw, maxBytes)
     }
-    reply.header('connection', 'close')
+    return sendError(err, request, reply, { closeConnection: true })
   }
   if ((err as Partial<FastifyError> | undefined)?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     const type = (request.headers['content-type'] ?? '').slice(0, 100)

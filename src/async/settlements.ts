@@ -4,6 +4,7 @@
  */
 import {
   destinationFunctionUrn,
+  isPlatformFault,
   newRequestId,
   type AsyncDestination,
   type AsyncInvokeConfig,
@@ -39,25 +40,15 @@ export interface DestinationLookup {
   readonly logger: Logger
 }
 
-/** Deaths of an instance at start that say more about the platform than about the code. */
-const PLATFORM_START_FAILURES: readonly string[] = ['RuntimeStartTimeout', 'RuntimeStartFailed']
-
 /**
  * An instance that died under the function without the function ending it (killed by a signal, a
  * crashed interpreter), or that could not start in time, is a platform fault: retried like
  * throttling until the event's max age (issue 4). A `process.exit`/`sys.exit` is the function's own
- * outcome, as are timeouts, running out of memory and errors loading the code. The runtime tells a
- * self-exit apart only in its message (`src/runtime/instance.ts`): "ended its own process".
+ * outcome, as are timeouts, running out of memory and errors loading the code. Core's
+ * function-error table decides (`FunctionErrorTypes`).
  */
 export function isInstanceCrash(result: InvocationResult): boolean {
-  const type = result.record.errorType ?? ''
-  if (PLATFORM_START_FAILURES.includes(type)) {
-    return true
-  }
-  return (
-    type === 'RuntimeExitError' &&
-    !(result.record.errorMessage ?? '').startsWith('The function ended its own process')
-  )
+  return isPlatformFault(result.record.errorType, result.record.errorMessage)
 }
 
 /** The errorType of the log entry of an attempt cut short by a crash or stop of Strato. */

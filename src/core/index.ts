@@ -4,6 +4,24 @@
  */
 export { ErrorCodes, StratoError, isStratoError } from './errors.js'
 export type { ErrorCode, ErrorSpec } from './errors.js'
+export { errorResponse } from './error-response.js'
+export type {
+  ErrorBody,
+  ErrorHeaders,
+  ErrorResponse,
+  ErrorResponseOptions,
+} from './error-response.js'
+export {
+  FunctionErrorTypes,
+  SELF_EXIT_MESSAGE_PREFIX,
+  functionErrorSpecOf,
+  isPlatformFault,
+} from './function-errors.js'
+export type {
+  FunctionErrorOrigin,
+  FunctionErrorSpec,
+  FunctionErrorType,
+} from './function-errors.js'
 export {
   formatFunctionUrn,
   parseFunctionUrn,

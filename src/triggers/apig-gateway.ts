@@ -17,6 +17,7 @@ import {
   Limits,
   StratoError,
   HOP_BY_HOP_HEADERS,
+  errorResponse,
   callerPresenceOf,
   isApigTrigger,
   type ApigEventData,
@@ -345,8 +346,8 @@ export class ApigGateway implements TriggerSource {
     err: unknown,
     requestId: string,
   ): void {
-    const se =
-      err instanceof StratoError ? err : new StratoError('INTERNAL', undefined, { cause: err })
+    const answer = errorResponse(err)
+    const se = answer.error
     if (!se.spec.user) {
       ctx.logger.error({ err: se.cause ?? se, code: se.code }, se.message)
     }
@@ -354,13 +355,10 @@ export class ApigGateway implements TriggerSource {
       res.destroy()
       return
     }
-    const payload = JSON.stringify({
-      error_code: se.spec.fss,
-      error_msg: se.message,
-      request_id: requestId,
-    })
-    res.writeHead(se.spec.status, {
-      'content-type': 'application/json',
+    // The gateway's answers name the request in the body too.
+    const payload = JSON.stringify({ ...answer.body, request_id: requestId })
+    res.writeHead(answer.status, {
+      ...answer.headers,
       'content-length': Buffer.byteLength(payload),
     })
     res.end(payload)
