@@ -4,6 +4,7 @@
  * the instance gathers the evidence, this judges it (docs/errors.md, "Function errors").
  */
 import os from 'node:os'
+import { SELF_EXIT_MESSAGE_PREFIX } from '../core/index.js'
 import type { CgroupEvents } from './cgroups.js'
 
 /** The error type and message of a failure; the instance adds the log. */
@@ -178,7 +179,7 @@ export function invocationDeathVerdict(
       : at.guestExitCode !== undefined
         ? {
             errorType: 'RuntimeExitError',
-            message: `The function ended its own process (exit code ${at.guestExitCode}) during the invocation; its instance was replaced.`,
+            message: `${SELF_EXIT_MESSAGE_PREFIX} (exit code ${at.guestExitCode}) during the invocation; its instance was replaced.`,
           }
         : {
             errorType: 'RuntimeExitError',
