@@ -1,11 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { StratoError } from './errors.js'
-import {
-  parseCodeInput,
-  parseFunctionConfig,
-  validateFunctionName,
-  validateUserData,
-} from './function-config.js'
+import { parseCodeInput, parseFunctionConfig, validateFunctionName } from './function-config.js'
+import { validateUserData } from './function-environment.js'
 
 const base = { runtime: 'Python3.10', handler: 'index.handler', memory_size: 128, timeout: 3 }
 

@@ -43,17 +43,19 @@ export {
 export type { RuntimeFamily, RuntimeFamilyTraits, RuntimeName } from './runtimes.js'
 export {
   asBody,
-  MASKED_VALUE,
-  mergeEncryptedUserData,
   parseDependVersionList,
   parseCodeInput,
   parseFunctionConfig,
-  userDataEntries,
   validateDescription,
   validateFunctionName,
   validatePackageName,
-  validateUserData,
 } from './function-config.js'
+export {
+  MASKED_VALUE,
+  mergeEncryptedUserData,
+  userDataEntries,
+  validateUserData,
+} from './function-environment.js'
 export type { CodeInput, CodeType, FunctionConfig } from './function-config.js'
 export { cpuMillicoresOf, instanceKeyOf } from './function.js'
 export type { FunctionRecord } from './function.js'
