@@ -11,7 +11,6 @@ import path from 'node:path'
 import type { CgroupManager } from './cgroups.js'
 import {
   ancestorsBelow,
-  confine,
   dropPrivileges,
   inside,
   joinCgroupsThen,
@@ -21,14 +20,13 @@ import {
   SANDBOX_GUEST_DIR,
   SHM_BYTES,
   TMP_BYTES,
+  UidConfinedSandbox,
 } from './confinement.js'
 import { NetnsDialer } from './netns-dialer.js'
 import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
 import { buildSeccompFilter } from './seccomp-filter.js'
-import { UidPool } from './uid-pool.js'
-import { reserveUidRange, type UidRange, type UidRangeReservation } from './uid-range-registry.js'
 
-export class BubblewrapSandbox implements Sandbox {
+export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
   readonly network: NetnsDialer
   readonly level = 'bubblewrap' as const
   readonly description =
@@ -36,9 +34,6 @@ export class BubblewrapSandbox implements Sandbox {
   readonly #bwrap: string
   readonly #setpriv: string
   readonly #prlimit: string
-  readonly #cgroups: CgroupManager
-  readonly #uids: UidPool
-  readonly #uidReservation: UidRangeReservation
   readonly #seccompFile: string
   readonly #stateDir: string
 
@@ -47,41 +42,28 @@ export class BubblewrapSandbox implements Sandbox {
     cgroups: CgroupManager,
     options: SandboxOptions,
   ) {
-    this.#bwrap = tools.bwrap
-    this.#setpriv = tools.setpriv
-    this.#prlimit = tools.prlimit
-    this.#cgroups = cgroups
-    this.#stateDir = options.stateDir
-    this.network = new NetnsDialer(options.pythonCommand)
-    this.#seccompFile = path.join(options.stateDir, 'seccomp.bpf')
+    // The files every sandbox binds first: the uid range is reserved (by super) only once
+    // nothing else can fail.
+    const seccompFile = path.join(options.stateDir, 'seccomp.bpf')
     fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
-    fs.rmSync(this.#seccompFile, { force: true })
-    fs.writeFileSync(this.#seccompFile, buildSeccompFilter(), { mode: 0o444 })
+    fs.rmSync(seccompFile, { force: true })
+    fs.writeFileSync(seccompFile, buildSeccompFilter(), { mode: 0o444 })
     const etc = path.join(options.stateDir, 'etc')
     fs.mkdirSync(etc, { recursive: true })
     fs.writeFileSync(path.join(etc, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n')
     fs.writeFileSync(path.join(etc, 'resolv.conf'), '')
     fs.writeFileSync(path.join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\n')
-    // Last: nothing after it can fail and leave the range reserved.
-    this.#uidReservation = reserveUidRange(options.uids)
-    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
+    super(cgroups, options.uids)
+    this.#bwrap = tools.bwrap
+    this.#setpriv = tools.setpriv
+    this.#prlimit = tools.prlimit
+    this.#stateDir = options.stateDir
+    this.#seccompFile = seccompFile
+    this.network = new NetnsDialer(options.pythonCommand)
   }
 
-  get uids(): UidRange {
-    return this.#uidReservation.range
-  }
-
-  reapLeftovers(): Promise<string[]> {
-    return this.#cgroups.reapAll()
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.network.stop()
-      await this.#cgroups.close()
-    } finally {
-      this.#uidReservation.release()
-    }
+  protected override stopLevel(): Promise<void> {
+    return this.network.stop()
   }
 
   /** Binds for the interpreter: nothing under /usr; else its install prefix at the same path. */
@@ -100,7 +82,7 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
+    return this.confine(request, (cgroup, uid) => {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
       }

@@ -1,13 +1,15 @@
 /**
  * @module The pieces every sandbox level's plan is built from: the limits, the paths a bubblewrap
  * sandbox shows, the launch wrappers (cgroup join, privilege drop, rlimits), the host-filesystem
- * plan of the weak levels, and `confine` (a fresh cgroup and uid, given back if building fails).
+ * plan of the weak levels, `confine` (a fresh cgroup and uid, given back if building fails) and
+ * `UidConfinedSandbox`, what the levels with cgroups and their own uids share.
  */
 import fs from 'node:fs'
 import path from 'node:path'
 import type { CgroupManager, InstanceCgroup } from './cgroups.js'
-import type { CellPlan, CellRequest } from './sandbox.js'
-import type { UidPool } from './uid-pool.js'
+import type { CellPlan, CellRequest, SandboxOptions } from './sandbox.js'
+import { UidPool } from './uid-pool.js'
+import { reserveUidRange, type UidRange, type UidRangeReservation } from './uid-range-registry.js'
 
 export const MIB = 1024 * 1024
 /** FunctionGraph gives every instance 512 MB of ephemeral /tmp; tmpfs pages count as memory. */
@@ -35,13 +37,14 @@ export function ancestorsBelow(root: string, file: string): string[] {
 }
 
 /**
- * The plan of the weak levels: the guest sees the host's filesystem, its code and dependencies in
- * the instance dir, a private `tmp` there, and runs as Strato's own user.
+ * A plan whose guest sees the host's filesystem: code and dependencies in the instance dir and a
+ * private `tmp` there (its HOME and TMPDIR). The caller has made the three dirs.
  */
-export function hostPlan(request: CellRequest, command: string, args: readonly string[]): CellPlan {
-  for (const sub of ['code', 'deps', 'tmp']) {
-    fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
-  }
+export function hostFilesystemPlan(
+  request: CellRequest,
+  command: string,
+  args: readonly string[],
+): Omit<CellPlan, 'cgroup' | 'uid' | 'release'> {
   const tmp = path.join(request.instanceDir, 'tmp')
   return {
     command,
@@ -54,6 +57,19 @@ export function hostPlan(request: CellRequest, command: string, args: readonly s
       dependencyRoot: path.join(request.instanceDir, 'deps'),
       tmpDir: tmp,
     },
+  }
+}
+
+/**
+ * The plan of the weak levels: the guest sees the host's filesystem, its code and dependencies in
+ * the instance dir, a private `tmp` there, and runs as Strato's own user.
+ */
+export function hostPlan(request: CellRequest, command: string, args: readonly string[]): CellPlan {
+  for (const sub of ['code', 'deps', 'tmp']) {
+    fs.mkdirSync(path.join(request.instanceDir, sub), { mode: sub === 'tmp' ? 0o700 : 0o755 })
+  }
+  return {
+    ...hostFilesystemPlan(request, command, args),
     cgroup: undefined,
     uid: undefined,
     release: () => Promise.resolve(),
@@ -138,4 +154,52 @@ export function rlimits(
     '--',
     ...argv,
   ]
+}
+
+/**
+ * What the levels with cgroups and per-instance uids share: the host-wide uid range (reserved
+ * last in construction, so a failed constructor leaves none held), the cgroup manager, reaping
+ * a crashed run's cgroups, and closing both.
+ */
+export abstract class UidConfinedSandbox {
+  readonly #cgroups: CgroupManager
+  readonly #uids: UidPool
+  readonly #uidReservation: UidRangeReservation
+
+  /** Call once nothing else in the subclass's construction can fail. */
+  protected constructor(cgroups: CgroupManager, uids: SandboxOptions['uids']) {
+    this.#cgroups = cgroups
+    this.#uidReservation = reserveUidRange(uids)
+    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
+  }
+
+  get uids(): UidRange {
+    return this.#uidReservation.range
+  }
+
+  reapLeftovers(): Promise<string[]> {
+    return this.#cgroups.reapAll()
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.stopLevel()
+      await this.#cgroups.close()
+    } finally {
+      this.#uidReservation.release()
+    }
+  }
+
+  /** What the level itself runs beside its instances, stopped before the cgroups go. */
+  protected stopLevel(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  /** `confine` with this sandbox's cgroups and uids. */
+  protected confine(
+    request: CellRequest,
+    build: (cgroup: InstanceCgroup, uid: number) => Omit<CellPlan, 'cgroup' | 'uid' | 'release'>,
+  ): CellPlan {
+    return confine(this.#cgroups, this.#uids, request, build)
+  }
 }

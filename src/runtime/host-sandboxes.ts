@@ -7,22 +7,21 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { CgroupManager } from './cgroups.js'
 import {
-  confine,
   dropPrivileges,
+  hostFilesystemPlan,
   hostPlan,
   joinCgroupsThen,
   PROCESSES,
   rlimits,
+  UidConfinedSandbox,
 } from './confinement.js'
 import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
-import { UidPool } from './uid-pool.js'
-import { reserveUidRange, type UidRange, type UidRangeReservation } from './uid-range-registry.js'
 
 /**
  * Namespaces and cgroups without a constructed root: the instance sees the host's filesystem as
  * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
  */
-export class UnshareSandbox implements Sandbox {
+export class UnshareSandbox extends UidConfinedSandbox implements Sandbox {
   readonly network = undefined
   readonly level = 'unshare' as const
   readonly description =
@@ -30,41 +29,20 @@ export class UnshareSandbox implements Sandbox {
   readonly #unshare: string
   readonly #setpriv: string
   readonly #prlimit: string
-  readonly #cgroups: CgroupManager
-  readonly #uids: UidPool
-  readonly #uidReservation: UidRangeReservation
 
   constructor(
     tools: { unshare: string; setpriv: string; prlimit: string },
     cgroups: CgroupManager,
     options: SandboxOptions,
   ) {
+    super(cgroups, options.uids)
     this.#unshare = tools.unshare
     this.#setpriv = tools.setpriv
     this.#prlimit = tools.prlimit
-    this.#cgroups = cgroups
-    this.#uidReservation = reserveUidRange(options.uids)
-    this.#uids = new UidPool(this.#uidReservation.range.first, this.#uidReservation.range.count)
-  }
-
-  get uids(): UidRange {
-    return this.#uidReservation.range
-  }
-
-  reapLeftovers(): Promise<string[]> {
-    return this.#cgroups.reapAll()
-  }
-
-  async close(): Promise<void> {
-    try {
-      await this.#cgroups.close()
-    } finally {
-      this.#uidReservation.release()
-    }
   }
 
   prepare(request: CellRequest): CellPlan {
-    return confine(this.#cgroups, this.#uids, request, (cgroup, uid) => {
+    return this.confine(request, (cgroup, uid) => {
       // The instance's uid must reach its own dirs: code and deps readable, tmp its own.
       fs.chmodSync(path.dirname(request.instanceDir), 0o711)
       fs.chmodSync(path.dirname(path.dirname(request.instanceDir)), 0o711)
@@ -94,18 +72,7 @@ export class UnshareSandbox implements Sandbox {
         ]),
       )
       const [command = '', ...args] = argv
-      return {
-        command,
-        args,
-        cwd: path.join(request.instanceDir, 'code'),
-        env: { ...request.env, HOME: tmp, TMPDIR: tmp },
-        extraFiles: [],
-        paths: {
-          codeRoot: path.join(request.instanceDir, 'code'),
-          dependencyRoot: path.join(request.instanceDir, 'deps'),
-          tmpDir: tmp,
-        },
-      }
+      return hostFilesystemPlan(request, command, args)
     })
   }
 }
