@@ -34,7 +34,6 @@ export {
   HTTP_FUNCTION_HANDLER,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
-  handlerModulePath,
   instanceConcurrencyOf,
   isRuntimeName,
   runtimeFamilyOf,

@@ -128,10 +128,3 @@ export const HTTP_FUNCTION_HANDLER = 'bootstrap'
 export function supportedRuntimes(): RuntimeName[] {
   return FUNCTIONGRAPH_RUNTIMES.filter((r) => runtimeFamilyOf(r) !== undefined)
 }
-
-/** The module file a handler names, e.g. `src/index.handler` → `src/index`. */
-export function handlerModulePath(handler: string): string {
-  const dot = handler.lastIndexOf('.')
-  // An HTTP function's handler is a file name ('bootstrap'), not 'module.function'.
-  return dot < 0 ? handler : handler.slice(0, dot)
-}

@@ -1,7 +1,7 @@
 /** @module store: the embedded store (SQLite + content-addressed code on local disk). */
 export { openStore } from './open-store.js'
 export type { OpenStoreOptions, Store } from './open-store.js'
-export { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
+export { CodeStore, DEFAULT_CODE_LIMITS, handlerModulePath } from './code-store.js'
 export type { CodeCollection, CodeStoreLimits, IngestOptions, StoredCode } from './code-store.js'
 export { CodeCollector } from './code-collector.js'
 export type { CodeCollectorOptions } from './code-collector.js'
