@@ -14,6 +14,8 @@ import {
   type InvocationRequest,
   type InvocationResult,
   type Invoker,
+  type CodeRepository,
+  type InvocationLogRepository,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import {
@@ -22,12 +24,11 @@ import {
   type Instance,
   type InstanceLauncher,
 } from '../runtime/index.js'
-import type { CodeStore, InvocationLogStore } from '../store/index.js'
 
 export interface InstancePoolOptions {
   readonly launcher: InstanceLauncher
-  readonly code: CodeStore
-  readonly logs: InvocationLogStore
+  readonly code: Pick<CodeRepository, 'verify'>
+  readonly logs: Pick<InvocationLogRepository, 'append'>
   readonly logger: Logger
   readonly region: string
   readonly idleTtlMs: number

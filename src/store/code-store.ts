@@ -13,21 +13,13 @@ import {
   Limits,
   SOURCE_EXTENSIONS,
   StratoError,
+  type CodeCollection,
   type CodeInput,
-  type CodeType,
+  type CodeRepository,
+  type IngestOptions,
   type RuntimeFamily,
+  type StoredCode,
 } from '../core/index.js'
-
-/** What the function record keeps of its code. */
-export interface StoredCode {
-  readonly digest: string
-  /** Bytes of the zip (FunctionGraph's `code_size`). */
-  readonly codeSize: number
-  /** Bytes of the extracted files; the project's code quota counts both. */
-  readonly unzippedSize: number
-  readonly codeFilename: string
-  readonly codeType: CodeType
-}
 
 export interface CodeStoreLimits {
   readonly packageMaxBytes: number
@@ -47,21 +39,6 @@ export const DEFAULT_CODE_LIMITS: CodeStoreLimits = {
   pathMaxBytes: Limits.CODE_PATH_MAX_BYTES,
   nameMaxBytes: Limits.CODE_NAME_MAX_BYTES,
   pathMaxDepth: Limits.CODE_PATH_MAX_DEPTH,
-}
-
-export interface IngestOptions {
-  /**
-   * The project's code quota (zips and extracted files together) and what it uses without this
-   * package. A package past it is refused from its declared sizes before anything is written, or
-   * the moment its extracted bytes pass it.
-   */
-  readonly quota?: { readonly limitBytes: number; readonly usedBytes: number }
-}
-
-/** What one garbage collection did; a tree that cannot be removed is reported, not fatal. */
-export interface CodeCollection {
-  readonly removed: number
-  readonly failures: ReadonlyArray<{ readonly what: string; readonly error: unknown }>
 }
 
 /** One file of a tree: relative path, size, sha256 hex, executable bit. */
@@ -202,8 +179,7 @@ export function handlerModulePath(handler: string): string {
 }
 
 /** Content-addressed packages and trees under `<dataDir>/code`. */
-/** Content-addressed packages and trees under `<dataDir>/code`. */
-export class CodeStore {
+export class CodeStore implements CodeRepository {
   readonly #packagesDir: string
   readonly #treesDir: string
   readonly #tmpDir: string
