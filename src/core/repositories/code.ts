@@ -38,8 +38,8 @@ export interface CodeCollection {
 export interface CodeRepository {
   /**
    * Takes code from an API body: checks its size, turns inline source into a one-file zip,
-   * extracts and checks the archive, and checks that the handler's module is in it (INVALID_CODE,
-   * CODE_TOO_LARGE, CODE_QUOTA_EXCEEDED). The digest stays pinned until `release` or 10 minutes.
+   * extracts and checks the archive, and checks that the handler's module is in it (INVALID_CODE;
+   * CODE_TOO_LARGE past a limit or the quota). The digest stays pinned until `release` or 10 minutes.
    */
   ingest(
     input: CodeInput,
