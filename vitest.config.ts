@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
@@ -9,7 +9,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts'],
+          // The store contract suites (test/contract) open stores in temp dirs: no server, fast.
+          include: ['src/**/*.test.ts', 'test/contract/**/*.test.ts'],
           pool: 'forks',
         },
       },
@@ -17,6 +18,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/contract/**'],
           pool: 'forks',
           // One file at a time: these tests time deadlines and start instances in bursts, and two
           // cores shared with a second test file make starts take seconds (seen as flaky timeouts).

@@ -14,6 +14,7 @@ import {
   StratoError,
   type AsyncInvokeConfig,
   type AsyncQueue,
+  type AsyncRecordRepository,
   type AsyncSettlement,
   type FunctionRecord,
   type InvocationRecord,
@@ -59,6 +60,7 @@ const urnOf = (fnId: string, qualifier = 'latest'): string =>
 let dir: string
 let store: Store
 let queue: AsyncQueue
+let asyncRecords: AsyncRecordRepository
 let invoker: FakeInvoker
 let logger: Logger
 let dispatcher: AsyncDispatcher | undefined
@@ -146,7 +148,7 @@ async function settlement(
 }
 
 async function statusOf(fnId: string, requestId: string): Promise<string | undefined> {
-  const { records } = await queue.list({ functionId: fnId, requestId, offset: 0, limit: 1 })
+  const { records } = await asyncRecords.list({ functionId: fnId, requestId, offset: 0, limit: 1 })
   return records[0]?.status
 }
 
@@ -162,6 +164,7 @@ beforeEach(async () => {
     asyncQueue: { leaseGraceMs: 1_000, fsync: false },
   })
   queue = store.asyncQueue
+  asyncRecords = store.asyncRecords
   settle = vi.spyOn(queue, 'settle')
   invoker = new FakeInvoker()
   logger = createLogger('silent')
@@ -249,7 +252,7 @@ describe('AsyncDispatcher (real SQLite queue, fake invoker)', () => {
       errorMessage: 'Error: boom again',
     })
     expect(last.s.kind === 'done' && last.s.deadLetter?.requestId).toBe(id)
-    expect((await queue.deadLetters('fa', 0, 10)).total).toBe(1)
+    expect((await asyncRecords.deadLetters('fa', 0, 10)).total).toBe(1)
   })
 
   test('system errors (throttling, an instance killed under the function) retry without using the retry budget', async () => {
@@ -330,7 +333,9 @@ describe('AsyncDispatcher (real SQLite queue, fake invoker)', () => {
     })
     expect(invoker.calls).toHaveLength(0)
     expect(await statusOf('fa', id)).toBe('DISCARD')
-    expect((await queue.deadLetters('fa', 0, 10)).entries.map((d) => d.requestId)).toEqual([id])
+    expect((await asyncRecords.deadLetters('fa', 0, 10)).entries.map((d) => d.requestId)).toEqual([
+      id,
+    ])
   })
 
   test('a lost lease cannot settle: the late outcome is ignored and the event runs again', async () => {
@@ -429,7 +434,7 @@ describe('AsyncDispatcher (real SQLite queue, fake invoker)', () => {
 
     await queue.discardDeleted({ functionId: 'fa', qualifier: 'v1' })
     await until(() => settle.mock.calls.length >= 3, 'three settlements')
-    const { records } = await queue.list({ functionId: 'fa', offset: 0, limit: 10 })
+    const { records } = await asyncRecords.list({ functionId: 'fa', offset: 0, limit: 10 })
     const byId = new Map(records.map((r) => [r.requestId, r]))
     for (const id of [running, ...waiting]) {
       expect(byId.get(id)).toMatchObject({
@@ -457,7 +462,7 @@ describe('AsyncDispatcher (real SQLite queue, fake invoker)', () => {
     const { held } = await settlement(0)
     expect(held).toBe(false)
     expect(warn).not.toHaveBeenCalled()
-    expect((await queue.list({ functionId: 'fa', offset: 0, limit: 10 })).total).toBe(0)
+    expect((await asyncRecords.list({ functionId: 'fa', offset: 0, limit: 10 })).total).toBe(0)
     expect(invoker.calls.map((c) => c.request.requestId)).toEqual([id])
   })
 

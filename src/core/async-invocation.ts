@@ -173,6 +173,8 @@ export interface StoredDeadLetter extends DeadLetter {
  * `SqliteAsyncQueue` (store, the embedded default); a JetStream one for the cluster. Each must pass
  * `test/contract/async-queue.contract.ts`.
  *
+ * What users read and cancel of it (records, dead letters) is the `AsyncRecordRepository` port.
+ *
  * Contract: `enqueue` resolves only once the event is durable (it survives a crash of the process);
  * a leased event is invisible to other `lease` calls until it is settled or its lease expires;
  * `settle` applies only while the caller still holds the lease (idempotent terminal transitions).
@@ -192,14 +194,6 @@ export interface AsyncQueue {
     readonly nowMs: number
     readonly all: boolean
   }): Promise<RecoveredLease[]>
-  /** Cancels a `WAIT` event (→ `FAIL`, 4208). Resolves to the status found, undefined if none. */
-  cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined>
-  list(query: AsyncRecordQuery): Promise<{ records: AsyncRecord[]; total: number }>
-  deadLetters(
-    functionId: string,
-    offset: number,
-    limit: number,
-  ): Promise<{ entries: StoredDeadLetter[]; total: number }>
   /** Calls `listener` when new events became due (after an enqueue commits). */
   onReady(listener: () => void): void
   /**

@@ -143,3 +143,46 @@ export type {
   TimerEventData,
   TriggerEventDataByType,
 } from './trigger-event-data.js'
+export type {
+  FunctionPage,
+  FunctionRepository,
+  ListFunctionsQuery,
+  NewFunction,
+} from './repositories/functions.js'
+export type {
+  CodeCollection,
+  CodeRepository,
+  IngestOptions,
+  StoredCode,
+} from './repositories/code.js'
+export type {
+  Alias,
+  AliasRepository,
+  PublishedVersion,
+  VersionRepository,
+  VersionRule,
+  VersionStrategy,
+} from './repositories/versions.js'
+export type { TriggerRepository, TriggerTarget } from './repositories/triggers.js'
+export type {
+  BootstrapHooks,
+  BootstrapOutcome,
+  BootstrapRequest,
+  KeyPair,
+  TenantRepository,
+} from './repositories/tenants.js'
+export type {
+  InvocationLogQuery,
+  InvocationLogRepository,
+  StoredInvocation,
+} from './repositories/logs.js'
+export type { AsyncConfigRepository, AsyncRecordRepository } from './repositories/async.js'
+export type {
+  DependencyRepository,
+  DependencyVersion,
+  NewDependencyVersion,
+  Tag,
+  TagRepository,
+  TestEvent,
+  TestEventRepository,
+} from './repositories/function-data.js'

@@ -3,8 +3,14 @@
  * memory: the dispatcher reads one for every attempt.
  */
 import type { Kysely, Selectable } from 'kysely'
-import type { AsyncDestination, AsyncInvokeConfig, AsyncInvokeConfigInput } from '../core/index.js'
+import type {
+  AsyncConfigRepository,
+  AsyncDestination,
+  AsyncInvokeConfig,
+  AsyncInvokeConfigInput,
+} from '../core/index.js'
 import type { AsyncInvokeConfigsTable, Database } from './database.js'
+import { ReadThroughCache } from './read-through-cache.js'
 
 function destinationOf(json: string | null): AsyncDestination | undefined {
   if (json === null) {
@@ -30,10 +36,10 @@ function fromRow(r: Selectable<AsyncInvokeConfigsTable>): AsyncInvokeConfig {
 
 const key = (functionId: string, qualifier: string): string => `${functionId}\u0000${qualifier}`
 
-export class AsyncConfigStore {
+export class AsyncConfigStore implements AsyncConfigRepository {
   readonly #db: Kysely<Database>
-  /** Hits and misses: this process is the only writer, so the cache is exact. */
-  readonly #cache = new Map<string, AsyncInvokeConfig | null>()
+  /** Hits and misses (`null`): this process is the only writer, so the cache is exact. */
+  readonly #cache = new ReadThroughCache<string, AsyncInvokeConfig | null>()
 
   constructor(db: Kysely<Database>) {
     this.#db = db
@@ -41,19 +47,20 @@ export class AsyncConfigStore {
 
   async get(functionId: string, qualifier: string): Promise<AsyncInvokeConfig | undefined> {
     const k = key(functionId, qualifier)
-    const cached = this.#cache.get(k)
-    if (cached !== undefined) {
-      return cached ?? undefined
-    }
+    const cached = this.#cache.peek(k)
+    const config = cached !== undefined ? cached : await this.#cache.get(k, this.#load)
+    return config ?? undefined
+  }
+
+  readonly #load = async (k: string): Promise<AsyncInvokeConfig | null> => {
+    const at = k.indexOf('\u0000')
     const row = await this.#db
       .selectFrom('async_invoke_configs')
       .selectAll()
-      .where('function_id', '=', functionId)
-      .where('qualifier', '=', qualifier)
+      .where('function_id', '=', k.slice(0, at))
+      .where('qualifier', '=', k.slice(at + 1))
       .executeTakeFirst()
-    const config = row === undefined ? undefined : fromRow(row)
-    this.#cache.set(k, config ?? null)
-    return config
+    return row === undefined ? null : fromRow(row)
   }
 
   async put(
@@ -89,6 +96,7 @@ export class AsyncConfigStore {
       )
       .execute()
     const config = fromRow(row)
+    // Written through: the dispatcher's next read needs no query.
     this.#cache.set(key(functionId, qualifier), config)
     return config
   }
@@ -120,10 +128,7 @@ export class AsyncConfigStore {
       .deleteFrom('async_invoke_configs')
       .where('function_id', '=', functionId)
       .execute()
-    for (const k of [...this.#cache.keys()]) {
-      if (k.startsWith(`${functionId}\u0000`)) {
-        this.#cache.delete(k)
-      }
-    }
+    const prefix = key(functionId, '')
+    this.#cache.invalidateWhere((k) => k.startsWith(prefix))
   }
 }

@@ -2,16 +2,18 @@
  * @module Removes code nothing uses any more: at start, every 10 minutes, and right after a delete
  * (a function, a version or a dependency version), so deleted code does not wait for the timer.
  */
-import type { CodeCollection, CodeStore } from './code-store.js'
-import type { DependencyStore } from './dependency-store.js'
-import type { FunctionStore } from './function-store.js'
-import type { VersionStore } from './version-store.js'
+import type { CodeCollection, CodeRepository } from '../core/index.js'
+
+/** A repository whose rows reference code (functions, versions, dependencies). */
+interface DigestHolder {
+  referencedDigests(): Promise<Set<string>>
+}
 
 export interface CodeCollectorOptions {
-  readonly code: CodeStore
-  readonly functions: FunctionStore
-  readonly versions: VersionStore
-  readonly dependencies: DependencyStore
+  readonly code: Pick<CodeRepository, 'collectGarbage'>
+  readonly functions: DigestHolder
+  readonly versions: DigestHolder
+  readonly dependencies: DigestHolder
   /** Digests live instances run (the scheduler's); their code stays while they run. */
   readonly inUse: () => Iterable<string>
   /** Told what each collection removed and what it could not; a failure never stops a start. */

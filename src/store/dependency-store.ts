@@ -4,42 +4,20 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { StratoError, type RuntimeName } from '../core/index.js'
-import type { CodeStore } from './code-store.js'
+import {
+  StratoError,
+  type CodeRepository,
+  type DependencyRepository,
+  type DependencyVersion,
+  type NewDependencyVersion,
+} from '../core/index.js'
 import type { Database } from './database.js'
 
-/** One version of a dependency, with its package's name and runtime. */
-export interface DependencyVersion {
-  readonly id: string
-  readonly depId: string
-  readonly projectId: string
-  readonly name: string
-  readonly runtime: string
-  readonly version: number
-  readonly digest: string
-  readonly size: number
-  /** MD5 hex of the zip, as FunctionGraph reports `etag`. */
-  readonly etag: string
-  readonly fileName: string
-  readonly description: string
-  /** Epoch seconds. */
-  readonly lastModified: number
-}
-
-export interface NewDependencyVersion {
-  readonly projectId: string
-  readonly name: string
-  readonly runtime: RuntimeName
-  readonly description: string
-  readonly fileName: string
-  readonly zip: Buffer
-}
-
-export class DependencyStore {
+export class DependencyStore implements DependencyRepository {
   readonly #db: Kysely<Database>
-  readonly #code: CodeStore
+  readonly #code: Pick<CodeRepository, 'ingestArchive' | 'release'>
 
-  constructor(db: Kysely<Database>, code: CodeStore) {
+  constructor(db: Kysely<Database>, code: Pick<CodeRepository, 'ingestArchive' | 'release'>) {
     this.#db = db
     this.#code = code
   }

@@ -6,33 +6,17 @@ import { sql, type Kysely, type Selectable } from 'kysely'
 import {
   StratoError,
   isRuntimeName,
+  type CodeRepository,
   type FunctionConfig,
+  type FunctionPage,
   type FunctionRecord,
+  type FunctionRepository,
+  type ListFunctionsQuery,
+  type NewFunction,
+  type StoredCode,
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
-import type { CodeStore, StoredCode } from './code-store.js'
-
-export interface NewFunction {
-  readonly projectId: string
-  readonly packageName: string
-  readonly name: string
-  readonly config: FunctionConfig
-  readonly code: StoredCode
-}
-
-export interface ListFunctionsQuery {
-  readonly marker: number
-  readonly maxItems: number
-  readonly packageName?: string | undefined
-  /** Fuzzy (substring) match, as FunctionGraph's `func_name` filter. */
-  readonly nameContains?: string | undefined
-}
-
-export interface FunctionPage {
-  readonly functions: FunctionRecord[]
-  readonly nextMarker: number
-  readonly count: number
-}
+import { ReadThroughCache } from './read-through-cache.js'
 
 function toRecord(row: Selectable<FunctionsTable>): FunctionRecord {
   if (!isRuntimeName(row.runtime)) {
@@ -98,16 +82,21 @@ const cacheKey = (projectId: string, packageName: string, name: string): string 
   `${projectId}\u0000${packageName}\u0000${name}`
 
 /**
- * Functions by project, package and name. This process is the only writer of its database (the
- * cluster mode will invalidate the cache from the store's change feed), so the cache stays exact.
+ * Functions by project, package and name. This process is the only writer of its database (a
+ * cluster backend also invalidates the cache when another node writes), so the cache stays exact.
  */
-export class FunctionStore {
+export class FunctionStore implements FunctionRepository {
   readonly #db: Kysely<Database>
   readonly #quotaPerProject: number
-  readonly #code: CodeStore
-  readonly #cache = new Map<string, FunctionRecord>()
+  readonly #code: Pick<CodeRepository, 'release' | 'unzippedSize'>
+  /** Hits only: lookups of made-up names must not grow memory. */
+  readonly #cache = new ReadThroughCache<string, FunctionRecord>()
 
-  constructor(db: Kysely<Database>, quotaPerProject: number, code: CodeStore) {
+  constructor(
+    db: Kysely<Database>,
+    quotaPerProject: number,
+    code: Pick<CodeRepository, 'release' | 'unzippedSize'>,
+  ) {
     this.#db = db
     this.#quotaPerProject = quotaPerProject
     this.#code = code
@@ -165,7 +154,7 @@ export class FunctionStore {
         })
         .execute()
     })
-    this.#cache.delete(cacheKey(input.projectId, input.packageName, input.name))
+    this.#cache.invalidate(cacheKey(input.projectId, input.packageName, input.name))
     const created = await this.get(input.projectId, input.packageName, input.name)
     if (created === undefined) {
       throw new StratoError('INTERNAL', 'A created function could not be read back.')
@@ -179,11 +168,12 @@ export class FunctionStore {
     packageName: string,
     name: string,
   ): Promise<FunctionRecord | undefined> {
-    const key = cacheKey(projectId, packageName, name)
-    const cached = this.#cache.get(key)
-    if (cached !== undefined) {
-      return cached
-    }
+    return this.#cache.get(cacheKey(projectId, packageName, name), this.#load)
+  }
+
+  /** Reads a function by its cache key; made once, so a cache hit allocates nothing. */
+  readonly #load = async (key: string): Promise<FunctionRecord | undefined> => {
+    const [projectId = '', packageName = '', name = ''] = key.split('\u0000')
     const row = await this.#db
       .selectFrom('functions')
       .selectAll()
@@ -191,13 +181,7 @@ export class FunctionStore {
       .where('package', '=', packageName)
       .where('name', '=', name)
       .executeTakeFirst()
-    if (row === undefined) {
-      // Misses are not cached: lookups of made-up names must not grow memory.
-      return undefined
-    }
-    const record = toRecord(row)
-    this.#cache.set(key, record)
-    return record
+    return row === undefined ? undefined : toRecord(row)
   }
 
   /**
@@ -287,7 +271,7 @@ export class FunctionStore {
       .set({ ...columns, revision: fn.revision + 1, last_modified: new Date().toISOString() })
       .where('id', '=', fn.id)
       .execute()
-    this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name))
+    this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name))
     const updated = await this.get(fn.projectId, fn.packageName, fn.name)
     if (updated === undefined) {
       throw new StratoError(
@@ -300,7 +284,7 @@ export class FunctionStore {
 
   async delete(fn: FunctionRecord): Promise<void> {
     await this.#db.deleteFrom('functions').where('id', '=', fn.id).execute()
-    this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name))
+    this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name))
   }
 
   /** Every digest some function references, for code garbage collection. */

@@ -4,7 +4,8 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterEach, describe, expect, test } from 'vitest'
 import { Limits, type InvocationRecord } from '../core/index.js'
-import { InvocationLogStore, openStore, type Store } from './index.js'
+import { openStore, type Store } from './index.js'
+import { InvocationLogStore } from './invocation-log-store.js'
 
 const dirs: string[] = []
 const stores: Store[] = []

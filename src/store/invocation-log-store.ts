@@ -7,20 +7,13 @@ import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, type Selectable } from 'kysely'
-import type { InvocationRecord } from '../core/index.js'
+import type {
+  InvocationLogQuery,
+  InvocationLogRepository,
+  InvocationRecord,
+  StoredInvocation,
+} from '../core/index.js'
 import type { InvocationLogsTable, LogsDatabase } from './database.js'
-
-/** A stored invocation: what was recorded, and whose it is. */
-export interface StoredInvocation extends InvocationRecord {
-  readonly projectId: string
-  readonly functionId: string
-}
-
-export interface InvocationLogQuery {
-  readonly functionId: string
-  readonly requestId?: string | undefined
-  readonly limit: number
-}
 
 /** How long a batch may wait before it goes to the writer; a full batch goes at once. */
 const FLUSH_DELAY_MS = 50
@@ -131,7 +124,7 @@ function moveLegacyLogs(logs: SQLite.Database, main: SQLite.Database, mainFile: 
  * attempt's log is on disk no later than its settlement. `flush()` is the same, blocking, for
  * shutdown. A crash loses at most the last batch.
  */
-export class InvocationLogStore {
+export class InvocationLogStore implements InvocationLogRepository {
   readonly #file: string
   readonly #writerScript: URL
   readonly #reader: SQLite.Database

@@ -5,7 +5,23 @@ import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
-import { StratoError, type Limits } from '../core/index.js'
+import {
+  StratoError,
+  type AliasRepository,
+  type AsyncConfigRepository,
+  type AsyncQueue,
+  type AsyncRecordRepository,
+  type CodeRepository,
+  type DependencyRepository,
+  type FunctionRepository,
+  type InvocationLogRepository,
+  type Limits,
+  type TagRepository,
+  type TenantRepository,
+  type TestEventRepository,
+  type TriggerRepository,
+  type VersionRepository,
+} from '../core/index.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Database } from './database.js'
@@ -22,20 +38,26 @@ import { DependencyStore } from './dependency-store.js'
 import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 
-/** Everything persistent, behind one object that main.ts builds and closes. */
+/**
+ * Everything persistent, behind one object that main.ts builds and closes: one repository (core's
+ * ports) per concern, whatever the backend. Consumers see the interfaces, never the classes.
+ */
 export interface Store {
-  readonly functions: FunctionStore
-  readonly tenants: TenantStore
-  readonly logs: InvocationLogStore
-  readonly versions: VersionStore
-  readonly testEvents: TestEventStore
-  readonly tags: TagStore
-  readonly triggers: TriggerStore
-  readonly dependencies: DependencyStore
-  /** The embedded async queue; main.ts hands it to the dispatcher and the API as `AsyncQueue`. */
-  readonly asyncQueue: SqliteAsyncQueue
-  readonly asyncConfigs: AsyncConfigStore
-  readonly code: CodeStore
+  readonly functions: FunctionRepository
+  readonly tenants: TenantRepository
+  readonly logs: InvocationLogRepository
+  /** Published versions and the aliases that route to them (one backend object serves both). */
+  readonly versions: VersionRepository & AliasRepository
+  readonly testEvents: TestEventRepository
+  readonly tags: TagRepository
+  readonly triggers: TriggerRepository
+  readonly dependencies: DependencyRepository
+  /** The embedded async queue; main.ts hands it to the dispatcher and the API. */
+  readonly asyncQueue: AsyncQueue
+  /** What users read and cancel of the async queue (the embedded queue serves both). */
+  readonly asyncRecords: AsyncRecordRepository
+  readonly asyncConfigs: AsyncConfigRepository
+  readonly code: CodeRepository
   readonly secrets: SecretBox
   close(): Promise<void>
 }
@@ -95,6 +117,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     tenants,
     logs,
     asyncQueue,
+    asyncRecords: asyncQueue,
     asyncConfigs: new AsyncConfigStore(db),
     versions: new VersionStore(db, options.quotas),
     testEvents: new TestEventStore(db),

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import type { BootstrapOutcome } from './tenant-store.js'
+import type { BootstrapOutcome } from '../core/index.js'
 
 export const ROOT_CREDENTIALS_FILE = 'root-credentials.env'
 

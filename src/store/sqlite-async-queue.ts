@@ -5,21 +5,22 @@
  */
 import { randomUUID } from 'node:crypto'
 import type SQLite from 'better-sqlite3'
-import {
-  ASYNC_STATUSES,
-  AsyncErrorCodes,
-  type AsyncLeaseRequest,
-  type AsyncQueue,
-  type AsyncRecord,
-  type AsyncRecordQuery,
-  type AsyncSettlement,
-  type AsyncStatus,
-  type DeletedAsyncTarget,
-  type LeasedEvent,
-  type NewAsyncEvent,
-  type RecoveredLease,
-  type StoredDeadLetter,
+import type {
+  AsyncLeaseRequest,
+  AsyncQueue,
+  AsyncRecord,
+  AsyncRecordQuery,
+  AsyncRecordRepository,
+  AsyncSettlement,
+  AsyncStatus,
+  DeletedAsyncTarget,
+  LeasedEvent,
+  NewAsyncEvent,
+  RecoveredLease,
+  StoredDeadLetter,
 } from '../core/index.js'
+import { leasedEventOf, type LeaseRow } from './sqlite-async-lease-row.js'
+import { cancelWaiting, listDeadLetters, listRecords } from './sqlite-async-records.js'
 
 export interface SqliteAsyncQueueOptions {
   /**
@@ -53,64 +54,17 @@ interface Settling {
   readonly settlement: AsyncSettlement
 }
 
-interface LeaseRow {
-  request_id: string
-  project_id: string
-  function_id: string
-  function_urn: string
-  qualifier: string
-  payload: Buffer
-  timeout_ms: number
-  accepted_at: number
-  attempts: number
-  function_errors: number
-  system_errors: number
-}
-
-/** A leased row as the dispatcher sees it: `attempt` is the one this lease may run. */
-function leasedEventOf(r: LeaseRow, leaseToken: string): LeasedEvent {
-  return {
-    requestId: r.request_id,
-    projectId: r.project_id,
-    functionId: r.function_id,
-    functionUrn: r.function_urn,
-    qualifier: r.qualifier,
-    payload: r.payload,
-    acceptedAtMs: r.accepted_at,
-    timeoutMs: r.timeout_ms,
-    leaseToken,
-    attempt: r.attempts + 1,
-    functionErrors: r.function_errors,
-    systemErrors: r.system_errors,
-  }
-}
-
-interface RecordRow {
-  request_id: string
-  status: string
-  error_code: number
-  error_message: string
-  accepted_at: number
-  started_at: number | null
-  ended_at: number | null
-  attempts: number
-}
-
 const INSERT_SQL = `insert or ignore into async_invocations
   (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
    not_before, accepted_at)
   values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?)`
 
-function isStatus(s: string): s is AsyncStatus {
-  return (ASYNC_STATUSES as readonly string[]).includes(s)
-}
-
 /**
- * The embedded queue. Which functions have waiting events is kept in memory (`#due`: function id →
+ * The embedded queue, and its records (the two ports share its table). Which functions have waiting events is kept in memory (`#due`: function id →
  * earliest `not_before`, a lower bound), so a lease reads only the rows it takes, through the
  * `(status, function_id, not_before)` index, however long the backlog is.
  */
-export class SqliteAsyncQueue implements AsyncQueue {
+export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
   readonly #db: SQLite.Database
   readonly #o: SqliteAsyncQueueOptions
   readonly #due = new Map<string, number>()
@@ -428,72 +382,12 @@ export class SqliteAsyncQueue implements AsyncQueue {
 
   cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined> {
     this.flush()
-    const changed = this.#db
-      .prepare(
-        `update async_invocations
-         set status = 'FAIL', error_code = ?, error_message = 'function invocation canceled',
-             ended_at = ?
-         where request_id = ? and function_id = ? and status = 'WAIT'`,
-      )
-      .run(AsyncErrorCodes.CANCELED, nowMs, requestId, functionId).changes
-    if (changed === 1) {
-      return Promise.resolve('WAIT')
-    }
-    const row = this.#db
-      .prepare(`select status from async_invocations where request_id = ? and function_id = ?`)
-      .get(requestId, functionId) as { status: string } | undefined
-    return Promise.resolve(row !== undefined && isStatus(row.status) ? row.status : undefined)
+    return Promise.resolve(cancelWaiting(this.#db, functionId, requestId, nowMs))
   }
 
   list(query: AsyncRecordQuery): Promise<{ records: AsyncRecord[]; total: number }> {
     this.flush()
-    const where: string[] = ['function_id = ?']
-    const args: Array<string | number> = [query.functionId]
-    if (query.requestId !== undefined) {
-      where.push('request_id = ?')
-      args.push(query.requestId)
-    }
-    if (query.statuses !== undefined && query.statuses.length > 0) {
-      where.push(`status in (${query.statuses.map(() => '?').join(', ')})`)
-      args.push(...query.statuses)
-    }
-    if (query.fromMs !== undefined) {
-      where.push('accepted_at >= ?')
-      args.push(query.fromMs)
-    }
-    if (query.toMs !== undefined) {
-      where.push('accepted_at <= ?')
-      args.push(query.toMs)
-    }
-    const clause = where.join(' and ')
-    const total = (
-      this.#db
-        .prepare(`select count(*) as n from async_invocations where ${clause}`)
-        .get(...args) as {
-        n: number
-      }
-    ).n
-    const rows = this.#db
-      .prepare(
-        `select request_id, status, error_code, error_message, accepted_at, started_at, ended_at,
-                attempts
-         from async_invocations where ${clause}
-         order by accepted_at desc, rowid desc limit ? offset ?`,
-      )
-      .all(...args, query.limit, query.offset) as RecordRow[]
-    return Promise.resolve({
-      total,
-      records: rows.map((r) => ({
-        requestId: r.request_id,
-        status: isStatus(r.status) ? r.status : 'WAIT',
-        errorCode: r.error_code,
-        errorMessage: r.error_message,
-        acceptedAtMs: r.accepted_at,
-        startedAtMs: r.started_at ?? undefined,
-        endedAtMs: r.ended_at ?? undefined,
-        attempts: r.attempts,
-      })),
-    })
+    return Promise.resolve(listRecords(this.#db, query))
   }
 
   deadLetters(
@@ -502,35 +396,7 @@ export class SqliteAsyncQueue implements AsyncQueue {
     limit: number,
   ): Promise<{ entries: StoredDeadLetter[]; total: number }> {
     this.flush()
-    const total = (
-      this.#db
-        .prepare(`select count(*) as n from async_dead_letters where function_id = ?`)
-        .get(functionId) as { n: number }
-    ).n
-    const rows = this.#db
-      .prepare(
-        `select id, project_id, function_id, request_id, created_at, record
-         from async_dead_letters where function_id = ? order by id desc limit ? offset ?`,
-      )
-      .all(functionId, limit, offset) as Array<{
-      id: number
-      project_id: string
-      function_id: string
-      request_id: string
-      created_at: number
-      record: string
-    }>
-    return Promise.resolve({
-      total,
-      entries: rows.map((r) => ({
-        id: r.id,
-        projectId: r.project_id,
-        functionId: r.function_id,
-        requestId: r.request_id,
-        createdAtMs: r.created_at,
-        record: r.record,
-      })),
-    })
+    return Promise.resolve(listDeadLetters(this.#db, functionId, offset, limit))
   }
 
   onReady(listener: () => void): void {

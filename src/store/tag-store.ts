@@ -2,15 +2,10 @@
  * @module Resource tags of functions (reference §4.6): key/value pairs, at most 20 per function.
  */
 import type { Kysely } from 'kysely'
-import { Limits, StratoError } from '../core/index.js'
+import { Limits, StratoError, type Tag, type TagRepository } from '../core/index.js'
 import type { Database } from './database.js'
 
-export interface Tag {
-  readonly key: string
-  readonly value: string
-}
-
-export class TagStore {
+export class TagStore implements TagRepository {
   readonly #db: Kysely<Database>
 
   constructor(db: Kysely<Database>) {

@@ -4,42 +4,17 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import { StratoError } from '../core/index.js'
+import {
+  StratoError,
+  type BootstrapHooks,
+  type BootstrapOutcome,
+  type BootstrapRequest,
+  type KeyPair,
+  type TenantRepository,
+} from '../core/index.js'
 import type { Database } from './database.js'
+import { ReadThroughCache } from './read-through-cache.js'
 import type { SecretBox } from './secret-box.js'
-
-export interface KeyPair {
-  readonly accessKey: string
-  readonly secretKey: string
-  readonly projectId: string
-}
-
-export interface BootstrapRequest {
-  readonly projectId: string | undefined
-  readonly accessKey: string | undefined
-  readonly secretKey: string | undefined
-}
-
-/** What ensureBootstrap did. */
-export interface BootstrapOutcome {
-  /** The root tenant's project id with the key pair the settings name (or the generated one). */
-  readonly keys: KeyPair
-  /** The root tenant was created by this start (the data dir had none). */
-  readonly created: boolean
-  /** The key pair was made up, not given: its secret must be shown and saved. */
-  readonly generated: boolean
-  /** The project id was made up (STRATO_PROJECT_ID not given on the first start). */
-  readonly projectIdGenerated: boolean
-}
-
-/** Hooks of ensureBootstrap. */
-export interface BootstrapHooks {
-  /**
-   * Called with a new root tenant before it is committed: a throw leaves the data dir without it,
-   * so generated keys are never stored without having been handed to someone.
-   */
-  readonly beforeCreate?: (outcome: BootstrapOutcome) => void
-}
 
 const ALNUM_UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
@@ -66,10 +41,15 @@ export function generateKeyPair(projectId?: string): KeyPair {
   }
 }
 
-export class TenantStore {
+/**
+ * Every key pair is held in memory (`load` at start), so `lookup` is synchronous. It is filled by
+ * `load` and this store's own writes; a cluster backend calls `load` again when another node
+ * changes keys.
+ */
+export class TenantStore implements TenantRepository {
   readonly #db: Kysely<Database>
   readonly #box: SecretBox
-  readonly #keys = new Map<string, KeyPair>()
+  readonly #keys = new ReadThroughCache<string, KeyPair>()
 
   constructor(db: Kysely<Database>, box: SecretBox) {
     this.#db = db
@@ -79,7 +59,7 @@ export class TenantStore {
   /** Loads every key pair into memory; call once at start. */
   async load(): Promise<void> {
     const rows = await this.#db.selectFrom('access_keys').selectAll().execute()
-    this.#keys.clear()
+    this.#keys.invalidateAll()
     for (const r of rows) {
       this.#keys.set(r.access_key, {
         accessKey: r.access_key,
@@ -90,7 +70,7 @@ export class TenantStore {
   }
 
   lookup(accessKey: string): KeyPair | undefined {
-    return this.#keys.get(accessKey)
+    return this.#keys.peek(accessKey)
   }
 
   /** The root tenant's project id: the first tenant named root (a data dir has one). */
@@ -169,7 +149,7 @@ export class TenantStore {
     if (request.accessKey === undefined || request.secretKey === undefined) {
       return undefined
     }
-    const existing = this.#keys.get(request.accessKey)
+    const existing = this.#keys.peek(request.accessKey)
     if (existing !== undefined && existing.projectId !== rootProjectId) {
       throw new StratoError(
         'INVALID_PARAMETER',

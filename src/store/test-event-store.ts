@@ -2,13 +2,11 @@
  * @module Saved test events of a function (reference §4.5): named JSON payloads, base64 on the wire.
  */
 import { randomUUID } from 'node:crypto'
-import type { Kysely, Selectable } from 'kysely'
-import { Limits, StratoError } from '../core/index.js'
-import type { Database, FunctionEventsTable } from './database.js'
+import type { Kysely } from 'kysely'
+import { Limits, StratoError, type TestEvent, type TestEventRepository } from '../core/index.js'
+import type { Database } from './database.js'
 
-export type TestEvent = Selectable<FunctionEventsTable>
-
-export class TestEventStore {
+export class TestEventStore implements TestEventRepository {
   readonly #db: Kysely<Database>
 
   constructor(db: Kysely<Database>) {

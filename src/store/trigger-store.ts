@@ -14,11 +14,12 @@ import {
   isApigTriggerType,
   type ApigEventData,
   type TriggerChange,
-  type TriggerChangeFeed,
   type TriggerEventData,
   type TriggerInput,
   type TriggerRecord,
+  type TriggerRepository,
   type TriggerStatus,
+  type TriggerTarget,
   type TriggerTypeCode,
 } from '../core/index.js'
 import type { Database, FunctionTriggersTable } from './database.js'
@@ -63,7 +64,7 @@ function sameRoute(a: ApigEventData, b: ApigEventData): boolean {
   return methodsOverlap && a.path === b.path && a.env_name === b.env_name
 }
 
-export class TriggerStore implements TriggerChangeFeed {
+export class TriggerStore implements TriggerRepository {
   readonly #db: Kysely<Database>
   readonly #secrets: SecretBox
   readonly #listeners = new Set<(change: TriggerChange) => void>()
@@ -85,10 +86,7 @@ export class TriggerStore implements TriggerChangeFeed {
     }
   }
 
-  async create(
-    target: { projectId: string; functionId: string; qualifier: string; functionUrn: string },
-    input: TriggerInput,
-  ): Promise<TriggerRecord> {
+  async create(target: TriggerTarget, input: TriggerInput): Promise<TriggerRecord> {
     const mine = await this.list(target.functionId, target.qualifier)
     if (mine.length >= TRIGGERS_PER_FUNCTION_VERSION) {
       throw new StratoError(

@@ -2,8 +2,18 @@
  * @module Published versions (immutable snapshots of a function) and aliases that route to them.
  */
 import type { Kysely, Selectable } from 'kysely'
-import { StratoError, type FunctionRecord, type Limits } from '../core/index.js'
+import {
+  StratoError,
+  type Alias,
+  type AliasRepository,
+  type FunctionRecord,
+  type Limits,
+  type PublishedVersion,
+  type VersionRepository,
+  type VersionStrategy,
+} from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
+import { ReadThroughCache } from './read-through-cache.js'
 
 /** What a snapshot keeps: the record as published, dates as ISO strings. */
 type Snapshot = Omit<FunctionRecord, 'createdAt' | 'lastModified' | 'version'> & {
@@ -11,34 +21,12 @@ type Snapshot = Omit<FunctionRecord, 'createdAt' | 'lastModified' | 'version'> &
   readonly lastModified: string
 }
 
-/** One rule of rule-based routing: a header or cookie compared with `=` or `in` (comma list). */
-export interface VersionRule {
-  readonly ruleType: 'header' | 'cookie'
-  readonly param: string
-  readonly op: '=' | 'in'
-  readonly value: string
-}
+/** Cache keys: the function's id, then the version or alias name. */
+const keyOf = (fn: Pick<FunctionRecord, 'id'>, name: string): string => `${fn.id}\u0000${name}`
 
-export interface VersionStrategy {
-  readonly combineType: 'and' | 'or'
-  readonly rules: readonly VersionRule[]
-}
-
-export interface PublishedVersion {
-  readonly fn: FunctionRecord
-  readonly description: string
-  readonly publishedAt: Date
-}
-
-export interface Alias {
-  readonly name: string
-  readonly version: string
-  readonly description: string
-  /** `additional_version_weights`: version → percent of invocations. */
-  readonly weights: Readonly<Record<string, number>>
-  /** `additional_version_strategy`: version → the rules that send an invocation to it. */
-  readonly strategy: Readonly<Record<string, VersionStrategy>>
-  readonly lastModified: Date
+function splitKey(key: string): [functionId: string, name: string] {
+  const at = key.indexOf('\u0000')
+  return [key.slice(0, at), key.slice(at + 1)]
 }
 
 /**
@@ -79,11 +67,14 @@ function toAlias(row: Selectable<FunctionAliasesTable>): Alias {
   }
 }
 
-/** Versions and aliases of functions. Published snapshots never change, so reads are cached. */
-export class VersionStore {
+/**
+ * Versions and aliases of functions. Published snapshots never change, so reads are cached; alias
+ * reads too (this process is the only writer, and invalidates what it writes).
+ */
+export class VersionStore implements VersionRepository, AliasRepository {
   readonly #db: Kysely<Database>
-  readonly #versions = new Map<string, PublishedVersion>()
-  readonly #aliases = new Map<string, Alias>()
+  readonly #versions = new ReadThroughCache<string, PublishedVersion>()
+  readonly #aliases = new ReadThroughCache<string, Alias>()
   readonly #quotas: Pick<Limits.Quotas, 'versionsPerFunction' | 'aliasesPerFunction'>
 
   constructor(
@@ -159,27 +150,25 @@ export class VersionStore {
     fn: Pick<FunctionRecord, 'id'>,
     version: string,
   ): Promise<PublishedVersion | undefined> {
-    const key = `${fn.id}\u0000${version}`
-    const cached = this.#versions.get(key)
-    if (cached !== undefined) {
-      return cached
-    }
+    return this.#versions.get(keyOf(fn, version), this.#loadVersion)
+  }
+
+  readonly #loadVersion = async (key: string): Promise<PublishedVersion | undefined> => {
+    const [functionId, version] = splitKey(key)
     const row = await this.#db
       .selectFrom('function_versions')
       .selectAll()
-      .where('function_id', '=', fn.id)
+      .where('function_id', '=', functionId)
       .where('version', '=', version)
       .executeTakeFirst()
     if (row === undefined) {
       return undefined
     }
-    const published = {
+    return {
       fn: fromSnapshot(row.snapshot_json, row.version),
       description: row.description,
       publishedAt: new Date(row.created_at),
     }
-    this.#versions.set(key, published)
-    return published
   }
 
   /** Published versions in publication order. */
@@ -213,27 +202,22 @@ export class VersionStore {
       .where('function_id', '=', fn.id)
       .where('version', '=', version)
       .execute()
-    this.#versions.delete(`${fn.id}\u0000${version}`)
+    this.#versions.invalidate(keyOf(fn, version))
   }
 
   async getAlias(fn: Pick<FunctionRecord, 'id'>, name: string): Promise<Alias | undefined> {
-    const key = `${fn.id}\u0000${name}`
-    const cached = this.#aliases.get(key)
-    if (cached !== undefined) {
-      return cached
-    }
+    return this.#aliases.get(keyOf(fn, name), this.#loadAlias)
+  }
+
+  readonly #loadAlias = async (key: string): Promise<Alias | undefined> => {
+    const [functionId, name] = splitKey(key)
     const row = await this.#db
       .selectFrom('function_aliases')
       .selectAll()
-      .where('function_id', '=', fn.id)
+      .where('function_id', '=', functionId)
       .where('name', '=', name)
       .executeTakeFirst()
-    if (row === undefined) {
-      return undefined
-    }
-    const alias = toAlias(row)
-    this.#aliases.set(key, alias)
-    return alias
+    return row === undefined ? undefined : toAlias(row)
   }
 
   async listAliases(fn: Pick<FunctionRecord, 'id'>): Promise<Alias[]> {
@@ -297,7 +281,7 @@ export class VersionStore {
         .where('name', '=', alias.name)
         .execute()
     }
-    this.#aliases.delete(`${fn.id}\u0000${alias.name}`)
+    this.#aliases.invalidate(keyOf(fn, alias.name))
     const stored = await this.getAlias(fn, alias.name)
     if (stored === undefined) {
       throw new StratoError('INTERNAL', 'A stored alias could not be read back.')
@@ -311,20 +295,16 @@ export class VersionStore {
       .where('function_id', '=', fn.id)
       .where('name', '=', name)
       .execute()
-    this.#aliases.delete(`${fn.id}\u0000${name}`)
+    this.#aliases.invalidate(keyOf(fn, name))
   }
 
   /** Removes every version and alias of a deleted function. */
   async deleteAllOf(fn: Pick<FunctionRecord, 'id'>): Promise<void> {
     await this.#db.deleteFrom('function_versions').where('function_id', '=', fn.id).execute()
     await this.#db.deleteFrom('function_aliases').where('function_id', '=', fn.id).execute()
-    for (const cache of [this.#versions, this.#aliases]) {
-      for (const key of cache.keys()) {
-        if (key.startsWith(`${fn.id}\u0000`)) {
-          cache.delete(key)
-        }
-      }
-    }
+    const prefix = keyOf(fn, '')
+    this.#versions.invalidateWhere((key) => key.startsWith(prefix))
+    this.#aliases.invalidateWhere((key) => key.startsWith(prefix))
   }
 
   /** Every digest a published version runs, for code garbage collection. */

@@ -5,13 +5,43 @@
  */
 import { randomUUID } from 'node:crypto'
 import { afterEach, describe, expect, test } from 'vitest'
-import type { AsyncQueue, LeasedEvent, NewAsyncEvent } from '../../src/core/index.js'
+import type {
+  AsyncQueue,
+  AsyncRecordRepository,
+  LeasedEvent,
+  NewAsyncEvent,
+} from '../../src/core/index.js'
+
+/**
+ * The queue with the records of its events: its states are observed through them (a backend whose
+ * queue and records are two objects pairs them with `withRecords`).
+ */
+export type QueueWithRecords = AsyncQueue & AsyncRecordRepository
 
 export interface QueueHarness {
-  readonly queue: AsyncQueue
+  readonly queue: QueueWithRecords
   /** Closes the queue and opens it again on the same storage (what a restart does). */
-  reopen(): Promise<AsyncQueue>
+  reopen(): Promise<QueueWithRecords>
   close(): Promise<void>
+}
+
+/** One object serving a queue and the record repository of its events. */
+export function withRecords(queue: AsyncQueue, records: AsyncRecordRepository): QueueWithRecords {
+  return {
+    enqueue: (e) => queue.enqueue(e),
+    lease: (r) => queue.lease(r),
+    settle: (e, s) => queue.settle(e, s),
+    recoverLeases: (o) => queue.recoverLeases(o),
+    onReady: (l) => queue.onReady(l),
+    discardDeleted: (t) => queue.discardDeleted(t),
+    onDeleted: (l) => queue.onDeleted(l),
+    leaseDeleted: (t, max, now) => queue.leaseDeleted(t, max, now),
+    deleteFunction: (id) => queue.deleteFunction(id),
+    prune: (before) => queue.prune(before),
+    list: (q) => records.list(q),
+    cancel: (f, r, now) => records.cancel(f, r, now),
+    deadLetters: (f, offset, limit) => records.deadLetters(f, offset, limit),
+  }
 }
 
 function event(functionId: string, extra: Partial<NewAsyncEvent> = {}): NewAsyncEvent {

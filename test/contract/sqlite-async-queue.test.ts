@@ -5,7 +5,7 @@ import fs from 'node:fs'
 import { Limits } from '../../src/core/index.js'
 import { openStore, type Store } from '../../src/store/index.js'
 import { tmpDir } from '../helpers/strato.js'
-import { runAsyncQueueContract } from './async-queue.contract.js'
+import { runAsyncQueueContract, withRecords } from './async-queue.contract.js'
 
 async function openAt(dir: string): Promise<Store> {
   return openStore({
@@ -22,11 +22,11 @@ runAsyncQueueContract('SqliteAsyncQueue', async () => {
   const dir = tmpDir('strato-queue-')
   let store = await openAt(dir)
   return {
-    queue: store.asyncQueue,
+    queue: withRecords(store.asyncQueue, store.asyncRecords),
     async reopen() {
       await store.close()
       store = await openAt(dir)
-      return store.asyncQueue
+      return withRecords(store.asyncQueue, store.asyncRecords)
     },
     async close() {
       await store.close()

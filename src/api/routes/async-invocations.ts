@@ -100,7 +100,8 @@ const DEFAULT_WINDOW_MS = 3_600_000
 
 export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, config } = deps
-  const queue = deps.asyncQueue
+  // Records are read from the store (whatever queue the events travel through).
+  const asyncRecords = store.asyncRecords
 
   app.put<{ Params: Params }>(
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-config',
@@ -196,7 +197,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     const { records, total } =
       statuses !== undefined && statuses.length === 0
         ? { records: [], total: 0 }
-        : await queue.list({
+        : await asyncRecords.list({
             functionId: latest.id,
             requestId,
             statuses,
@@ -236,7 +237,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
       if (typeof requestId !== 'string' || requestId === '') {
         throw new StratoError('INVALID_REQUEST_ID', "Invalid RequestId: 'request_id' is required.")
       }
-      const found = await queue.cancel(latest.id, requestId, Date.now())
+      const found = await asyncRecords.cancel(latest.id, requestId, Date.now())
       if (found === undefined) {
         throw new StratoError('INVALID_REQUEST_ID')
       }
@@ -257,7 +258,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     async (request) => {
       const { latest } = await resolveFunction(store, request.params)
       const { marker, size: limit } = parsePageQuery(request.query, RECORDS_PAGE)
-      const { entries, total } = await queue.deadLetters(latest.id, marker, limit)
+      const { entries, total } = await asyncRecords.deadLetters(latest.id, marker, limit)
       return {
         dead_letters: entries.map((e) => ({
           request_id: e.requestId,

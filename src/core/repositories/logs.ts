@@ -1,0 +1,32 @@
+/**
+ * @module The invocation log repository port: one entry per invocation attempt.
+ */
+import type { InvocationRecord } from '../invocation-log.js'
+
+/** A stored invocation: what was recorded, and whose it is. */
+export interface StoredInvocation extends InvocationRecord {
+  readonly projectId: string
+  readonly functionId: string
+}
+
+export interface InvocationLogQuery {
+  readonly functionId: string
+  readonly requestId?: string | undefined
+  readonly limit: number
+}
+
+/**
+ * Invocation logs. `append` is on the invoke path: it only queues (no I/O, no promise); a backend
+ * writes in batches. Each must pass `test/contract/invocation-log-repository.contract.ts`.
+ */
+export interface InvocationLogRepository {
+  append(record: InvocationRecord, projectId: string, functionId: string): void
+  /** Resolves once every entry appended so far is durable (an async settlement waits for it). */
+  whenWritten(): Promise<void>
+  /** Makes every entry appended so far durable before it returns: for shutdown and tests only. */
+  flush(): void
+  /** Newest first; an entry is readable as soon as its invocation has returned. */
+  list(query: InvocationLogQuery): Promise<StoredInvocation[]>
+  /** Deletes the logs of a function (on function delete) and those older than `before`. */
+  prune(options: { functionId?: string; before?: Date }): Promise<void>
+}
