@@ -5,6 +5,7 @@
 import type { Kysely, Selectable } from 'kysely'
 import type { AsyncDestination, AsyncInvokeConfig, AsyncInvokeConfigInput } from '../core/index.js'
 import type { AsyncInvokeConfigsTable, Database } from './database.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 function destinationOf(json: string | null): AsyncDestination | undefined {
   if (json === null) {
@@ -120,6 +121,16 @@ export class AsyncConfigStore {
       .deleteFrom('async_invoke_configs')
       .where('function_id', '=', functionId)
       .execute()
+    this.#forgetAllOf(functionId)
+  }
+
+  /** Deletes every config of a function within `tx`; they leave the cache once `tx` commits. */
+  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
+    tx.run(this.#db.deleteFrom('async_invoke_configs').where('function_id', '=', functionId))
+    tx.afterCommit(() => this.#forgetAllOf(functionId))
+  }
+
+  #forgetAllOf(functionId: string): void {
     for (const k of [...this.#cache.keys()]) {
       if (k.startsWith(`${functionId}\u0000`)) {
         this.#cache.delete(k)

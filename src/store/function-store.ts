@@ -11,6 +11,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
 import type { CodeStore, StoredCode } from './code-store.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 export interface NewFunction {
   readonly projectId: string
@@ -301,6 +302,12 @@ export class FunctionStore {
   async delete(fn: FunctionRecord): Promise<void> {
     await this.#db.deleteFrom('functions').where('id', '=', fn.id).execute()
     this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name))
+  }
+
+  /** Deletes the function's row within `tx`; it leaves the cache once `tx` commits. */
+  deleteWithin(tx: StoreTransaction, fn: FunctionRecord): void {
+    tx.run(this.#db.deleteFrom('functions').where('id', '=', fn.id))
+    tx.afterCommit(() => this.#cache.delete(cacheKey(fn.projectId, fn.packageName, fn.name)))
   }
 
   /** Every digest some function references, for code garbage collection. */

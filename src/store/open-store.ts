@@ -21,6 +21,8 @@ import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
 import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
+import { FunctionCascade } from './function-cascade.js'
+import { StoreTransactions } from './store-transaction.js'
 
 /** Everything persistent, behind one object that main.ts builds and closes. */
 export interface Store {
@@ -37,6 +39,8 @@ export interface Store {
   readonly asyncConfigs: AsyncConfigStore
   readonly code: CodeStore
   readonly secrets: SecretBox
+  /** Deletes of a function, a version or an alias with all they own, one transaction each. */
+  readonly cascade: FunctionCascade
   close(): Promise<void>
 }
 
@@ -89,19 +93,23 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     packageMaxBytes: options.quotas.codePackageMaxBytes,
     unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
-  return {
+  const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
+    versions: new VersionStore(db, options.quotas),
+    triggers: new TriggerStore(db, secrets),
+    testEvents: new TestEventStore(db),
+    tags: new TagStore(db),
+    asyncConfigs: new AsyncConfigStore(db),
+  }
+  return {
+    ...owned,
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,
     asyncQueue,
-    asyncConfigs: new AsyncConfigStore(db),
-    versions: new VersionStore(db, options.quotas),
-    testEvents: new TestEventStore(db),
-    tags: new TagStore(db),
-    triggers: new TriggerStore(db, secrets),
     code,
     secrets,
+    cascade: new FunctionCascade(new StoreTransactions(db, sqlite), owned),
     async close() {
       // The queue's close writes the logs its waiting settlements need first; logs.close the rest.
       asyncQueue.close()

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import { Limits, StratoError } from '../core/index.js'
 import type { Database, FunctionEventsTable } from './database.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 export type TestEvent = Selectable<FunctionEventsTable>
 
@@ -78,5 +79,10 @@ export class TestEventStore {
 
   async deleteAllOf(functionId: string): Promise<void> {
     await this.#db.deleteFrom('function_events').where('function_id', '=', functionId).execute()
+  }
+
+  /** Deletes every test event of a function within `tx` (its delete cascade). */
+  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
+    tx.run(this.#db.deleteFrom('function_events').where('function_id', '=', functionId))
   }
 }
