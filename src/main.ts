@@ -4,7 +4,8 @@
  */
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { buildApp, resolveAsyncTarget, resolveFunction } from './api/index.js'
+import { buildApp } from './api/index.js'
+import { FunctionLifecycleService, ResolutionService } from './services/index.js'
 import { ApigGateway, TriggerSources, type TriggerSource } from './triggers/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
@@ -254,13 +255,22 @@ async function startOpening(
   gcTimer.unref()
   opened.push({ what: 'the code collection timer', close: () => clearInterval(gcTimer) })
 
+  // Domain services: what the API, the trigger sources and the dispatcher resolve and change through.
+  const resolution = new ResolutionService(store, config.region)
+  const lifecycle = new FunctionLifecycleService({
+    store,
+    quotas: config.quotas,
+    invoker: pool,
+    asyncQueue: store.asyncQueue,
+    collectUnusedCode: () => codeCollector.collectSoon(),
+  })
+
   // 3. Asynchronous invocations: leases of a crashed run go back to the queue before polling.
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
     invoker: pool,
     attemptLog: store.logs,
-    resolve: (projectId, functionUrn) =>
-      resolveAsyncTarget(store, config.region, projectId, functionUrn),
+    resolve: (projectId, functionUrn) => resolution.resolveAsyncTarget(projectId, functionUrn),
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
     retryPolicy: new RetryPolicy({
       functionErrorBaseMs: config.async.retryBaseMs,
@@ -290,16 +300,7 @@ async function startOpening(
   const triggerSources: readonly TriggerSource[] = [gateway]
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
-    functions: {
-      resolve: async (trigger, routing) => {
-        const r = await resolveFunction(
-          store,
-          { project_id: trigger.projectId, function_urn: trigger.functionUrn },
-          routing,
-        )
-        return { fn: r.fn, alias: r.alias?.name ?? '' }
-      },
-    },
+    functions: resolution,
     invoker: pool,
     asyncQueue: store.asyncQueue,
     verifier,
@@ -311,6 +312,8 @@ async function startOpening(
   const app = buildApp({
     config,
     store,
+    resolution,
+    lifecycle,
     invoker: pool,
     asyncQueue: store.asyncQueue,
     verifier,
