@@ -1,6 +1,9 @@
 /** @module store: the embedded store (SQLite + content-addressed code on local disk). */
 export { openStore } from './open-store.js'
 export type { OpenStoreOptions, Store } from './open-store.js'
+export { PruneSchedule } from './prune-schedule.js'
+export type { PruneScheduleOptions } from './prune-schedule.js'
+export { FunctionCascade } from './function-cascade.js'
 export { CodeStore, DEFAULT_CODE_LIMITS, handlerModulePath } from './code-store.js'
 export type { CodeCollection, CodeStoreLimits, IngestOptions, StoredCode } from './code-store.js'
 export { CodeCollector } from './code-collector.js'

@@ -23,6 +23,7 @@ import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 import { FunctionCascade } from './function-cascade.js'
 import { StoreTransactions } from './store-transaction.js'
+import { PruneSchedule } from './prune-schedule.js'
 
 /** Everything persistent, behind one object that main.ts builds and closes. */
 export interface Store {
@@ -41,6 +42,8 @@ export interface Store {
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
   readonly cascade: FunctionCascade
+  /** Logs and finished async records past their retention go, once started (hourly). */
+  readonly pruning: PruneSchedule
   close(): Promise<void>
 }
 
@@ -93,6 +96,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     packageMaxBytes: options.quotas.codePackageMaxBytes,
     unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
+  const pruning = new PruneSchedule(logs, asyncQueue)
   const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
     versions: new VersionStore(db, options.quotas),
@@ -110,7 +114,9 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     code,
     secrets,
     cascade: new FunctionCascade(new StoreTransactions(db, sqlite), owned),
+    pruning,
     async close() {
+      pruning.stop()
       // The queue's close writes the logs its waiting settlements need first; logs.close the rest.
       asyncQueue.close()
       await logs.close()
