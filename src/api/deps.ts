@@ -5,17 +5,22 @@ import type { Config } from '../config/index.js'
 import type { AsyncQueue, Invoker, ServedTriggerTypes } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
 import type { Logger } from '../observability/index.js'
+import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
 
 export interface ApiDeps {
   readonly config: Config
   readonly store: Store
+  /** Finds the function a route's URN names (reads, invocations, changes). */
+  readonly resolution: ResolutionService
+  /** Creates, changes and deletes functions, versions and aliases. */
+  readonly lifecycle: FunctionLifecycleService
   readonly invoker: Invoker
   /** Where accepted async events go (the store's embedded queue, or a broker's). */
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier
   readonly logger: Logger
-  /** Frees code nothing references any more, in the background (called after deletes). */
+  /** Frees code nothing references any more, in the background (after dependency deletes). */
   readonly collectUnusedCode?: () => void
   /** The registered trigger sources: the types a trigger may be created with, and their checks. */
   readonly servedTriggerTypes: readonly ServedTriggerTypes[]

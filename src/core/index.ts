@@ -100,6 +100,7 @@ export type {
   StoredDeadLetter,
   TerminalAsyncStatus,
 } from './async-invocation.js'
+export type { FunctionResolver, ResolvedFunction, RoutingInput } from './function-resolver.js'
 export { acceptAsyncEvent } from './accept-async-event.js'
 export type { AsyncEventTarget } from './accept-async-event.js'
 export {

@@ -11,6 +11,7 @@ import type {
 } from '../core/index.js'
 import type { AsyncInvokeConfigsTable, Database } from './database.js'
 import { ReadThroughCache } from './read-through-cache.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 function destinationOf(json: string | null): AsyncDestination | undefined {
   if (json === null) {
@@ -130,5 +131,12 @@ export class AsyncConfigStore implements AsyncConfigRepository {
       .execute()
     const prefix = key(functionId, '')
     this.#cache.invalidateWhere((k) => k.startsWith(prefix))
+  }
+
+  /** Deletes every config of a function within `tx`; they leave the cache once `tx` commits. */
+  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
+    tx.run(this.#db.deleteFrom('async_invoke_configs').where('function_id', '=', functionId))
+    const prefix = key(functionId, '')
+    tx.afterCommit(() => this.#cache.invalidateWhere((k) => k.startsWith(prefix)))
   }
 }

@@ -26,9 +26,26 @@ export class CodeCollector {
   readonly #options: CodeCollectorOptions
   /** A background collection is asked for and has not begun: later asks join it. */
   #soonPending = false
+  #timer: NodeJS.Timeout | undefined
 
   constructor(options: CodeCollectorOptions) {
     this.#options = options
+  }
+
+  /**
+   * Collects now, then every `everyMs` (10 minutes) until `stop()`. The timer never keeps the
+   * process alive.
+   */
+  async start(everyMs = 600_000): Promise<void> {
+    await this.collect()
+    this.#timer ??= setInterval(() => void this.collect(), everyMs)
+    this.#timer.unref()
+  }
+
+  /** Stops the periodic collection (a collection running now finishes). */
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
   }
 
   /** Collects now (after any collection already running); reports through the options. */

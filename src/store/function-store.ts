@@ -17,6 +17,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
 import { ReadThroughCache } from './read-through-cache.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 function toRecord(row: Selectable<FunctionsTable>): FunctionRecord {
   if (!isRuntimeName(row.runtime)) {
@@ -285,6 +286,12 @@ export class FunctionStore implements FunctionRepository {
   async delete(fn: FunctionRecord): Promise<void> {
     await this.#db.deleteFrom('functions').where('id', '=', fn.id).execute()
     this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name))
+  }
+
+  /** Deletes the function's row within `tx`; it leaves the cache once `tx` commits. */
+  deleteWithin(tx: StoreTransaction, fn: FunctionRecord): void {
+    tx.run(this.#db.deleteFrom('functions').where('id', '=', fn.id))
+    tx.afterCommit(() => this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name)))
   }
 
   /** Every digest some function references, for code garbage collection. */

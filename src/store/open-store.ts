@@ -37,6 +37,9 @@ import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
 import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
+import { FunctionCascade } from './function-cascade.js'
+import { StoreTransactions } from './store-transaction.js'
+import { PruneSchedule } from './prune-schedule.js'
 
 /**
  * Everything persistent, behind one object that main.ts builds and closes: one repository (core's
@@ -59,6 +62,10 @@ export interface Store {
   readonly asyncConfigs: AsyncConfigRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
+  /** Deletes of a function, a version or an alias with all they own, one transaction each. */
+  readonly cascade: FunctionCascade
+  /** Logs and finished async records past their retention go, once started (hourly). */
+  readonly pruning: PruneSchedule
   close(): Promise<void>
 }
 
@@ -111,21 +118,28 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     packageMaxBytes: options.quotas.codePackageMaxBytes,
     unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
-  return {
+  const pruning = new PruneSchedule(logs, asyncQueue)
+  const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
+    versions: new VersionStore(db, options.quotas),
+    triggers: new TriggerStore(db, secrets),
+    testEvents: new TestEventStore(db),
+    tags: new TagStore(db),
+    asyncConfigs: new AsyncConfigStore(db),
+  }
+  return {
+    ...owned,
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,
     asyncQueue,
     asyncRecords: asyncQueue,
-    asyncConfigs: new AsyncConfigStore(db),
-    versions: new VersionStore(db, options.quotas),
-    testEvents: new TestEventStore(db),
-    tags: new TagStore(db),
-    triggers: new TriggerStore(db, secrets),
     code,
     secrets,
+    cascade: new FunctionCascade(new StoreTransactions(db, sqlite), owned),
+    pruning,
     async close() {
+      pruning.stop()
       // The queue's close writes the logs its waiting settlements need first; logs.close the rest.
       asyncQueue.close()
       await logs.close()

@@ -4,6 +4,7 @@
 import type { Kysely } from 'kysely'
 import { Limits, StratoError, type Tag, type TagRepository } from '../core/index.js'
 import type { Database } from './database.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 export class TagStore implements TagRepository {
   readonly #db: Kysely<Database>
@@ -80,5 +81,10 @@ export class TagStore implements TagRepository {
 
   async deleteAllOf(functionId: string): Promise<void> {
     await this.#db.deleteFrom('function_tags').where('function_id', '=', functionId).execute()
+  }
+
+  /** Deletes every tag of a function within `tx` (its delete cascade). */
+  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
+    tx.run(this.#db.deleteFrom('function_tags').where('function_id', '=', functionId))
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
 import { ReadThroughCache } from './read-through-cache.js'
+import type { StoreTransaction } from './store-transaction.js'
 
 /** What a snapshot keeps: the record as published, dates as ISO strings. */
 type Snapshot = Omit<FunctionRecord, 'createdAt' | 'lastModified' | 'version'> & {
@@ -64,6 +65,19 @@ function toAlias(row: Selectable<FunctionAliasesTable>): Alias {
     weights: JSON.parse(row.weights_json) as Record<string, number>,
     strategy: JSON.parse(row.strategy_json) as Record<string, VersionStrategy>,
     lastModified: new Date(row.last_modified),
+  }
+}
+
+/** Throws FSS.1094 when one of `aliases` routes to `version` in any way. */
+function refuseIfRouted(aliases: readonly Alias[], version: string): void {
+  const users = aliases.filter(
+    (a) => a.version === version || version in a.weights || version in a.strategy,
+  )
+  if (users.length > 0) {
+    throw new StratoError(
+      'VERSION_REFERENCED',
+      `The version '${version}' cannot be deleted: the alias '${users[0]?.name ?? ''}' routes to it.`,
+    )
   }
 }
 
@@ -188,15 +202,7 @@ export class VersionStore implements VersionRepository, AliasRepository {
 
   /** Deletes a version; refused while an alias routes to it (FSS.1094). */
   async deleteVersion(fn: Pick<FunctionRecord, 'id'>, version: string): Promise<void> {
-    const users = (await this.listAliases(fn)).filter(
-      (a) => a.version === version || version in a.weights || version in a.strategy,
-    )
-    if (users.length > 0) {
-      throw new StratoError(
-        'VERSION_REFERENCED',
-        `The version '${version}' cannot be deleted: the alias '${users[0]?.name ?? ''}' routes to it.`,
-      )
-    }
+    refuseIfRouted(await this.listAliases(fn), version)
     await this.#db
       .deleteFrom('function_versions')
       .where('function_id', '=', fn.id)
@@ -302,9 +308,49 @@ export class VersionStore implements VersionRepository, AliasRepository {
   async deleteAllOf(fn: Pick<FunctionRecord, 'id'>): Promise<void> {
     await this.#db.deleteFrom('function_versions').where('function_id', '=', fn.id).execute()
     await this.#db.deleteFrom('function_aliases').where('function_id', '=', fn.id).execute()
+    this.#forgetAllOf(fn)
+  }
+
+  #forgetAllOf(fn: Pick<FunctionRecord, 'id'>): void {
     const prefix = keyOf(fn, '')
     this.#versions.invalidateWhere((key) => key.startsWith(prefix))
     this.#aliases.invalidateWhere((key) => key.startsWith(prefix))
+  }
+
+  /**
+   * Within `tx`: deletes a version, refused while an alias routes to it (FSS.1094, checked in the
+   * same transaction). It leaves the cache once `tx` commits.
+   */
+  deleteVersionWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>, version: string): void {
+    const aliases = tx.rows(
+      this.#db.selectFrom('function_aliases').selectAll().where('function_id', '=', fn.id),
+    )
+    refuseIfRouted(aliases.map(toAlias), version)
+    tx.run(
+      this.#db
+        .deleteFrom('function_versions')
+        .where('function_id', '=', fn.id)
+        .where('version', '=', version),
+    )
+    tx.afterCommit(() => this.#versions.invalidate(keyOf(fn, version)))
+  }
+
+  /** Within `tx`: deletes an alias; it leaves the cache once `tx` commits. */
+  deleteAliasWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>, name: string): void {
+    tx.run(
+      this.#db
+        .deleteFrom('function_aliases')
+        .where('function_id', '=', fn.id)
+        .where('name', '=', name),
+    )
+    tx.afterCommit(() => this.#aliases.invalidate(keyOf(fn, name)))
+  }
+
+  /** Within `tx`: deletes every version and alias of a function (its delete cascade). */
+  deleteAllOfWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>): void {
+    tx.run(this.#db.deleteFrom('function_versions').where('function_id', '=', fn.id))
+    tx.run(this.#db.deleteFrom('function_aliases').where('function_id', '=', fn.id))
+    tx.afterCommit(() => this.#forgetAllOf(fn))
   }
 
   /** Every digest a published version runs, for code garbage collection. */

@@ -178,13 +178,15 @@ export class ApigGateway implements TriggerSource {
       async ? Limits.ASYNC_PAYLOAD_MAX_BYTES : Limits.SYNC_PAYLOAD_MAX_BYTES,
     )
     this.#authenticate(ctx, trigger, req, rawUrl, body)
-    const { fn, alias } = await ctx.functions.resolve(trigger, {
+    const resolved = await ctx.functions.resolve(trigger.projectId, trigger.functionUrn, {
       header: (name) => {
         const v = req.headers[name.toLowerCase()]
         return Array.isArray(v) ? v[0] : v
       },
       cookie: (name) => cookieOf(req.headers.cookie, name),
     })
+    const fn = resolved.fn
+    const alias = resolved.alias?.name ?? ''
     if (fn.runtime === 'http') {
       if (async) {
         throw new StratoError(

@@ -6,30 +6,13 @@
 import type { RequestVerifier } from '../auth/index.js'
 import type {
   FunctionRecord,
+  FunctionResolver,
   Invoker,
   ServedTriggerTypes,
   TriggerChange,
   TriggerRecord,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
-
-/** How an invocation chooses among an alias's versions (its header and cookie rules). */
-export interface TriggerRouting {
-  readonly header: (name: string) => string | undefined
-  readonly cookie: (name: string) => string | undefined
-}
-
-/** The function record a trigger's URN names now, and the alias it went through ('' if none). */
-export interface ResolvedTrigger {
-  readonly fn: FunctionRecord
-  readonly alias: string
-}
-
-/** Slice: finds the function a trigger invokes (an alias routed per invocation). */
-export interface TriggerFunctionResolver {
-  /** Without `routing`, an alias routes by its weights alone. Throws the API's 404s when gone. */
-  resolve(trigger: TriggerRecord, routing?: TriggerRouting): Promise<ResolvedTrigger>
-}
 
 /**
  * What a started source may use. Everything is a port or a slice, so the same source runs on one
@@ -38,7 +21,11 @@ export interface TriggerFunctionResolver {
 export interface TriggerSourceContext {
   /** The `ACTIVE` triggers of the source's types, read now (after a change, read again). */
   loadTriggers(): Promise<TriggerRecord[]>
-  readonly functions: TriggerFunctionResolver
+  /**
+   * Finds the function a trigger's URN names now (`trigger.projectId`, `trigger.functionUrn`),
+   * an alias routed per invocation; throws the API's 404s when it is gone.
+   */
+  readonly functions: FunctionResolver
   /** Runs a function (sync, or `invokeType: 'async'` for an attempt the source retries itself). */
   readonly invoker: Invoker
   /**

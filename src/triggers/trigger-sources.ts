@@ -8,6 +8,7 @@ import {
   acceptAsyncEvent,
   type AsyncQueue,
   type FunctionRecord,
+  type FunctionResolver,
   type Invoker,
   type TriggerChange,
   type TriggerChangeFeed,
@@ -15,11 +16,7 @@ import {
   type TriggerTypeCode,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
-import type {
-  TriggerFunctionResolver,
-  TriggerSource,
-  TriggerSourceContext,
-} from './trigger-source.js'
+import type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
 
 /** Slice of the trigger repository the sources read: active triggers by type, and changes. */
 export interface TriggerCatalog extends TriggerChangeFeed {
@@ -29,7 +26,7 @@ export interface TriggerCatalog extends TriggerChangeFeed {
 /** What the sources are built on; `main.ts` passes the store, the pool and the verifier. */
 export interface TriggerSourceDeps {
   readonly triggers: TriggerCatalog
-  readonly functions: TriggerFunctionResolver
+  readonly functions: FunctionResolver
   readonly invoker: Invoker
   readonly asyncQueue: Pick<AsyncQueue, 'enqueue'>
   readonly verifier: RequestVerifier

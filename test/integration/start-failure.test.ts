@@ -57,6 +57,20 @@ test.each([
   },
 )
 
+test('start: a build step that fails after the store is open (a project id other than the root tenant) releases the data dir, and a retry in the same process starts', async () => {
+  const dir = dataDir()
+  const first = await startTestStrato({}, dir)
+  await first.close()
+  await expect(
+    startTestStrato({ STRATO_PROJECT_ID: 'fedcba9876543210fedcba9876543210' }, dir),
+  ).rejects.toMatchObject({ code: 'INVALID_PARAMETER' })
+  expect(fs.existsSync(`${dir}/strato.lock`)).toBe(false)
+
+  const retry = await startTestStrato({}, dir)
+  onTestFinished(() => retry.close())
+  expect((await fetch(`${retry.url}/strato/health`)).status).toBe(200)
+})
+
 const WHOAMI = 'exports.handler = async () => ({ uid: process.getuid() })'
 
 test('sandbox uids: two servers on one host get disjoint uid ranges, and their functions different uids', async () => {

@@ -106,14 +106,14 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
   app.put<{ Params: Params }>(
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-config',
     async (request) => {
-      const { latest, ref } = await resolveFunction(store, request.params)
+      const { latest, ref } = await resolveFunction(deps.resolution, request.params)
       const qualifier = qualifierOf(ref)
       // Fields left out keep their stored values.
       const current = await store.asyncConfigs.get(latest.id, qualifier)
       const input = parseAsyncInvokeConfig(asBody(request.body), current)
       // A destination must be a function of this project that exists now.
       for (const urn of input.targetUrns) {
-        await resolveFunction(store, { project_id: ref.projectId, function_urn: urn })
+        await resolveFunction(deps.resolution, { project_id: ref.projectId, function_urn: urn })
       }
       const saved = await store.asyncConfigs.put(latest.id, qualifier, input)
       return configView(saved, urnOf(config.region, ref, qualifier))
@@ -123,7 +123,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
   app.get<{ Params: Params }>(
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-config',
     async (request) => {
-      const { latest, ref } = await resolveFunction(store, request.params)
+      const { latest, ref } = await resolveFunction(deps.resolution, request.params)
       const qualifier = qualifierOf(ref)
       const found = await store.asyncConfigs.get(latest.id, qualifier)
       if (found === undefined) {
@@ -139,7 +139,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
   app.delete<{ Params: Params }>(
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-config',
     async (request, reply) => {
-      const { latest, ref } = await resolveFunction(store, request.params)
+      const { latest, ref } = await resolveFunction(deps.resolution, request.params)
       await store.asyncConfigs.delete(latest.id, qualifierOf(ref))
       return reply.code(204).send()
     },
@@ -148,7 +148,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
   app.get<{ Params: Params; Querystring: { marker?: string; limit?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/async-invoke-configs',
     async (request) => {
-      const { latest, ref } = await resolveFunction(store, request.params)
+      const { latest, ref } = await resolveFunction(deps.resolution, request.params)
       const { marker, size: limit } = parsePageQuery(request.query, {
         size: 'limit',
         fallback: 10,
@@ -175,7 +175,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
     query: RecordQuery,
     only: readonly AsyncStatus[] | undefined,
   ): Promise<Record<string, unknown>> => {
-    const { latest } = await resolveFunction(store, params)
+    const { latest } = await resolveFunction(deps.resolution, params)
     const { marker, size: limit } = parsePageQuery(query, RECORDS_PAGE)
     let statuses = only
     if (query.status !== undefined && query.status !== '') {
@@ -231,7 +231,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
   app.post<{ Params: Params }>(
     '/v2/:project_id/fgs/functions/:function_urn/cancel',
     async (request, reply) => {
-      const { latest } = await resolveFunction(store, request.params)
+      const { latest } = await resolveFunction(deps.resolution, request.params)
       const body = asBody(request.body)
       const requestId = body.request_id
       if (typeof requestId !== 'string' || requestId === '') {
@@ -256,7 +256,7 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
   app.get<{ Params: Params; Querystring: { marker?: string; limit?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/async-dead-letters',
     async (request) => {
-      const { latest } = await resolveFunction(store, request.params)
+      const { latest } = await resolveFunction(deps.resolution, request.params)
       const { marker, size: limit } = parsePageQuery(request.query, RECORDS_PAGE)
       const { entries, total } = await asyncRecords.deadLetters(latest.id, marker, limit)
       return {
@@ -278,7 +278,7 @@ export function registerAsyncInvokeRoute(app: FastifyInstance, deps: ApiDeps): v
     '/v2/:project_id/fgs/functions/:function_urn/invocations-async',
     { bodyLimit: Limits.ASYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
-      const { fn, latest, ref } = await resolveFunction(deps.store, request.params)
+      const { fn, latest, ref } = await resolveFunction(deps.resolution, request.params)
       if (fn.maxInstances === 0) {
         throw new StratoError('FUNCTION_DISABLED')
       }

@@ -47,7 +47,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
     '/v2/:project_id/fgs/functions/:function_urn/invocations',
     { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
-      const { fn, alias } = await resolveFunction(deps.store, request.params, {
+      const { fn, alias } = await resolveFunction(deps.resolution, request.params, {
         header: (name) => {
           const v = request.headers[name]
           return Array.isArray(v) ? v[0] : v

@@ -14,7 +14,7 @@ export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Params: Params; Querystring: { request_id?: string; limit?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/logs',
     async (request) => {
-      const { latest: fn } = await resolveFunction(deps.store, request.params)
+      const { latest: fn } = await resolveFunction(deps.resolution, request.params)
       // The newest entries only: this list has no marker.
       const { size: limit } = parsePageQuery(
         { limit: request.query.limit },

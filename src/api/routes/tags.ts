@@ -62,7 +62,10 @@ export function registerTagRoutes(app: FastifyInstance, deps: ApiDeps): void {
       }
       return fn
     }
-    return resolveLatest(store, { project_id: params.project_id, function_urn: params.resource_id })
+    return resolveLatest(deps.resolution, {
+      project_id: params.project_id,
+      function_urn: params.resource_id,
+    })
   }
 
   app.get<{ Params: { project_id: string } }>('/v2/:project_id/functions/tags', async (request) => {

@@ -37,7 +37,7 @@ export function registerTestEventRoutes(app: FastifyInstance, deps: ApiDeps): vo
   app.post<{ Params: FunctionPathParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/events',
     async (request) => {
-      const fn = await resolveLatest(store, request.params)
+      const fn = await resolveLatest(deps.resolution, request.params)
       const body = asBody(request.body)
       if (typeof body.name !== 'string' || !EVENT_NAME.test(body.name)) {
         throw new StratoError(
@@ -57,7 +57,7 @@ export function registerTestEventRoutes(app: FastifyInstance, deps: ApiDeps): vo
         size: 'maxitems',
         max: Limits.TEST_EVENTS_PER_FUNCTION,
       })
-      const fn = await resolveLatest(store, request.params)
+      const fn = await resolveLatest(deps.resolution, request.params)
       const events = await store.testEvents.list(fn.id)
       const page = events.slice(marker, marker + size)
       return {
@@ -71,7 +71,7 @@ export function registerTestEventRoutes(app: FastifyInstance, deps: ApiDeps): vo
   app.get<{ Params: EventParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/events/:event_id',
     async (request) => {
-      const fn = await resolveLatest(store, request.params)
+      const fn = await resolveLatest(deps.resolution, request.params)
       const e = await store.testEvents.get(fn.id, request.params.event_id)
       return { id: e.id, name: e.name, last_modified: e.last_modified, content: e.content }
     },
@@ -80,7 +80,7 @@ export function registerTestEventRoutes(app: FastifyInstance, deps: ApiDeps): vo
   app.put<{ Params: EventParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/events/:event_id',
     async (request) => {
-      const fn = await resolveLatest(store, request.params)
+      const fn = await resolveLatest(deps.resolution, request.params)
       const e = await store.testEvents.update(
         fn.id,
         request.params.event_id,
@@ -93,7 +93,7 @@ export function registerTestEventRoutes(app: FastifyInstance, deps: ApiDeps): vo
   app.delete<{ Params: EventParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/events/:event_id',
     async (request, reply) => {
-      const fn = await resolveLatest(store, request.params)
+      const fn = await resolveLatest(deps.resolution, request.params)
       await store.testEvents.delete(fn.id, request.params.event_id)
       return reply.code(204).send()
     },

@@ -61,7 +61,7 @@ export function registerTriggerRoutes(app: FastifyInstance, deps: ApiDeps): void
   const target = async (
     params: FunctionPathParams,
   ): Promise<{ functionId: string; qualifier: string; functionUrn: string; latest: boolean }> => {
-    const r = await resolveFunction(deps.store, params)
+    const r = await resolveFunction(deps.resolution, params)
     const qualifier = qualifierOf(r.ref)
     return {
       functionId: r.latest.id,

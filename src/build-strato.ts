@@ -1,0 +1,361 @@
+/**
+ * @module Composition root, part one: `buildStrato` opens the store, the sandbox and the pool and
+ * wires every subsystem to the others, listening nowhere; `start()` then starts the periodic jobs,
+ * the async dispatcher and the listeners. With main.ts, the only module that names concrete
+ * implementations.
+ */
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { buildApp } from './api/index.js'
+import { AsyncDispatcher, RetryPolicy } from './async/index.js'
+import { RequestVerifier } from './auth/index.js'
+import type { Config } from './config/index.js'
+import { StratoError, type FunctionRecord } from './core/index.js'
+import type { Logger } from './observability/index.js'
+import {
+  DEFAULT_UID_REGISTRY_FILE,
+  InstanceLauncher,
+  detectSandbox,
+  reapLeftoverInstances,
+  sandboxScope,
+} from './runtime/index.js'
+import { InstancePool } from './scheduler/index.js'
+import { FunctionLifecycleService, ResolutionService } from './services/index.js'
+import {
+  CodeCollector,
+  openStore,
+  writeRootCredentialsFile,
+  type BootstrapOutcome,
+  type Store,
+} from './store/index.js'
+import { ApigGateway, TriggerSources, type TriggerSource } from './triggers/index.js'
+import { OpenedParts, shutDownGracefully } from './strato-lifecycle.js'
+
+/** A root tenant this start created, with what was made up for it. */
+export interface CreatedRootTenant {
+  readonly outcome: BootstrapOutcome
+  /** Where its credentials were saved (mode 0600), before the tenant was committed. */
+  readonly credentialsFile: string
+  /** The API endpoint as configured (undefined with port 0: known only once listening). */
+  readonly configuredEndpoint: string | undefined
+}
+
+export interface StartHooks {
+  /**
+   * Called as soon as a first start created the root tenant with something made up (key pair or
+   * project id), before anything else can fail: whoever started Strato must show it even then.
+   */
+  readonly onRootTenantCreated?: (created: CreatedRootTenant) => void
+}
+
+/** A built Strato: everything wired, nothing listening yet. */
+export interface BuiltStrato {
+  readonly config: Config
+  readonly store: Store
+  readonly pool: InstancePool
+  readonly dispatcher: AsyncDispatcher
+  readonly app: FastifyInstance
+  readonly bootstrap: BootstrapOutcome | undefined
+  /**
+   * Starts the periodic jobs (log pruning, code collection), the stem cells, the async dispatcher,
+   * the API and the trigger sources; resolves once all listen. If a step fails, everything built
+   * and started is closed before the error is rethrown, so a start can be retried at once.
+   */
+  start(): Promise<{ readonly url: string; readonly gatewayUrl: string }>
+  /** The graceful shutdown (see docs/architecture.md): runs once, later calls share it. */
+  close(): Promise<void>
+}
+
+/** The URL clients use for a listen address (a wildcard address is reached on loopback). */
+function endpointFor(host: string, port: number): string | undefined {
+  if (port === 0) {
+    return undefined
+  }
+  const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`
+}
+
+/**
+ * Builds Strato from its settings. A build that fails closes whatever it had opened (store and its
+ * lock, sandbox and its uid reservation, launcher, pool) before rethrowing.
+ */
+export async function buildStrato(
+  config: Config,
+  log: Logger,
+  hooks: StartHooks = {},
+): Promise<BuiltStrato> {
+  const opened = new OpenedParts(log)
+  try {
+    return await wire(config, log, hooks, opened)
+  } catch (err) {
+    await opened.closeAll()
+    throw err
+  }
+}
+
+async function wire(
+  config: Config,
+  log: Logger,
+  hooks: StartHooks,
+  opened: OpenedParts,
+): Promise<BuiltStrato> {
+  const store = await openStore({
+    dataDir: config.dataDir,
+    quotas: config.quotas,
+    onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
+    asyncQueue: { leaseGraceMs: config.async.leaseGraceMs, fsync: config.async.fsync },
+  })
+  opened.add('the store', () => store.close())
+  // Generated credentials are saved before the tenant is committed and handed out at once: a start
+  // that fails later (a port in use) must not make them unrecoverable.
+  const configuredEndpoint = endpointFor(config.host, config.port)
+  let created: CreatedRootTenant | undefined
+  const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap, {
+    beforeCreate: (outcome) => {
+      if (outcome.generated || outcome.projectIdGenerated) {
+        const credentialsFile = writeRootCredentialsFile(
+          config.dataDir,
+          outcome,
+          configuredEndpoint,
+        )
+        created = { outcome, credentialsFile, configuredEndpoint }
+      }
+    },
+  })
+  if (created !== undefined) {
+    hooks.onRootTenantCreated?.(created)
+  }
+
+  // 1. The sandbox level this machine supports, said loudly when it is weak.
+  const { sandbox, notes } = detectSandbox({
+    isolation: config.isolation,
+    // Names this data dir's cgroups, so that a restart reaps its own and nobody else's.
+    scope: sandboxScope(config.dataDir),
+    stateDir: path.join(config.dataDir, 'sandbox'),
+    // Reserved host-wide: two Stratos on one host never run instances as the same uid.
+    uids: {
+      base: config.sandboxUidBase ?? 200_000,
+      count: 65_536,
+      fixed: config.sandboxUidBase !== undefined,
+      registryFile: DEFAULT_UID_REGISTRY_FILE,
+      holder: config.dataDir,
+    },
+    pythonCommand: config.pythonCommand,
+  })
+  opened.add('the sandbox', () => sandbox.close())
+  if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      `STRATO_ISOLATION=${config.isolation} is not available here: ${notes.join('; ')}.`,
+    )
+  }
+  if (sandbox.level === 'rlimits' || sandbox.level === 'none') {
+    log.warn({ isolation: sandbox.level, why: notes }, sandbox.description)
+  } else {
+    log.info({ isolation: sandbox.level, notes }, sandbox.description)
+  }
+
+  // 2. Leftovers of a crashed run: instance processes, cgroups and dirs (code goes at start()).
+  const instancesDir = path.join(config.dataDir, 'instances')
+  const leftovers = await reapLeftoverInstances(instancesDir, sandbox)
+  if (leftovers.instances > 0) {
+    log.warn(
+      {
+        reaped: leftovers.instances,
+        instanceDirs: leftovers.instanceDirs,
+        instanceCgroups: leftovers.instanceCgroups,
+      },
+      'removed instances left over by a previous run',
+    )
+  }
+
+  const launcher = new InstanceLauncher({
+    sandbox,
+    instancesDir,
+    interpreterCommands: { node: config.nodeCommand, python: config.pythonCommand },
+    startTimeoutMs: config.instanceStartTimeoutMs,
+    stemCells: config.stemCells,
+    onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
+  })
+  opened.add('the launcher', () => launcher.close())
+  const interpreters = launcher.interpreters()
+  for (const [family, path] of Object.entries(interpreters)) {
+    if (path === undefined) {
+      log.warn(
+        { family },
+        `no ${family} interpreter found: functions of this family will not start`,
+      )
+    }
+  }
+  const pool = new InstancePool({
+    launcher,
+    code: store.code,
+    logs: store.logs,
+    logger: log,
+    region: config.region,
+    idleTtlMs: config.idleTtlMs,
+    queueWaitMs: config.queueWaitMs,
+    maxInstancesPerFunction: config.maxInstancesPerFunction,
+    openSecret: (sealed) => store.secrets.open(sealed),
+    // Dependency trees are checked against their digests before an instance starts, like code.
+    dependencyDirs: (fn) => verifiedDependencyDirs(store, fn),
+  })
+  opened.add('the instance pool', () => pool.close())
+
+  // Code no function references and no instance runs is removed at start, every 10 minutes and
+  // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
+  const codeCollector = new CodeCollector({
+    code: store.code,
+    functions: store.functions,
+    versions: store.versions,
+    dependencies: store.dependencies,
+    inUse: () => pool.digestsInUse(),
+    onCollected: ({ removed, failures }) => {
+      if (removed > 0) {
+        log.info({ removed }, 'removed unreferenced code packages')
+      }
+      for (const { what, error } of failures) {
+        log.warn({ err: error, what }, 'unreferenced code could not be removed; skipped')
+      }
+    },
+    onError: (err) => log.error({ err }, 'code garbage collection failed'),
+  })
+  opened.add('the code collection timer', () => codeCollector.stop())
+
+  // 3. Domain services: what the API, the trigger sources and the dispatcher resolve and change
+  //    functions through.
+  const resolution = new ResolutionService(store, config.region)
+  const lifecycle = new FunctionLifecycleService({
+    store,
+    quotas: config.quotas,
+    invoker: pool,
+    asyncQueue: store.asyncQueue,
+    collectUnusedCode: () => codeCollector.collectSoon(),
+  })
+
+  // 4. Asynchronous invocations (the dispatcher polls once started).
+  const dispatcher = new AsyncDispatcher({
+    queue: store.asyncQueue,
+    invoker: pool,
+    attemptLog: store.logs,
+    resolve: (projectId, functionUrn) => resolution.resolveAsyncTarget(projectId, functionUrn),
+    configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
+    retryPolicy: new RetryPolicy({
+      functionErrorBaseMs: config.async.retryBaseMs,
+      systemErrorBaseMs: config.async.systemRetryBaseMs,
+      systemErrorMaxMs: config.async.systemRetryMaxMs,
+    }),
+    logger: log,
+    concurrency: config.async.concurrency,
+    pollMs: config.async.pollMs,
+    maxInstancesPerFunction: config.maxInstancesPerFunction,
+  })
+
+  // 5. The API and the trigger sources, one per way triggers fire (register a new one in
+  //    `triggerSources`). The API creates triggers only of the types they serve.
+  const verifier = new RequestVerifier({
+    lookup: (ak) => store.tenants.lookup(ak),
+    clockSkewMs: config.authClockSkewMs,
+  })
+  const gateway = new ApigGateway({ host: config.host, port: config.gatewayPort })
+  const triggerSources: readonly TriggerSource[] = [gateway]
+  const triggers = new TriggerSources(triggerSources, {
+    triggers: store.triggers,
+    functions: resolution,
+    invoker: pool,
+    asyncQueue: store.asyncQueue,
+    verifier,
+    authClockSkewMs: config.authClockSkewMs,
+    logger: log,
+  })
+  // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
+  let gatewayUrl = ''
+  const app = buildApp({
+    config,
+    store,
+    resolution,
+    lifecycle,
+    invoker: pool,
+    asyncQueue: store.asyncQueue,
+    verifier,
+    logger: log,
+    servedTriggerTypes: triggerSources,
+    collectUnusedCode: () => codeCollector.collectSoon(),
+    gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
+    info: () => ({
+      region: config.region,
+      isolation: {
+        level: sandbox.level,
+        description: sandbox.description,
+        notes,
+        // The host uids this server's instances run as; no other Strato here uses them.
+        uids: sandbox.uids,
+      },
+      interpreters,
+      async: dispatcher.stats(),
+      instances: pool.stats(),
+      stemCells: launcher.stemCellCount(),
+    }),
+  })
+  opened.add('the API', () => app.close())
+
+  let closing: Promise<void> | undefined
+  return {
+    config,
+    store,
+    pool,
+    dispatcher,
+    app,
+    bootstrap,
+    async start() {
+      try {
+        store.pruning.start({
+          maxAgeMs: config.logRetentionMs,
+          onError: (err, what) => log.error({ err }, `pruning ${what} failed`),
+        })
+        // FunctionGraph's default memory size; other sizes get cells once they are launched.
+        launcher.prewarmAvailable(128)
+        await codeCollector.start()
+        // Leases of a crashed run go back to the queue before polling.
+        await dispatcher.start()
+        // Attempts in flight keep their leases (retried at the next start); the pool stops them.
+        opened.add('the async dispatcher', () => dispatcher.abandon())
+        const url = await app.listen({ host: config.host, port: config.port })
+        log.info({ address: url, dataDir: config.dataDir }, 'Strato is listening')
+        // The trigger sources start: the API gateway listens on its own port.
+        opened.add('the trigger sources', () => triggers.stop())
+        await triggers.start()
+        gatewayUrl = gateway.url
+        log.info({ address: gatewayUrl }, 'API gateway is listening')
+        return { url, gatewayUrl }
+      } catch (err) {
+        await opened.closeAll()
+        throw err
+      }
+    },
+    close() {
+      closing ??= shutDownGracefully({
+        config,
+        app,
+        triggers,
+        dispatcher,
+        pool,
+        launcher,
+        sandbox,
+        store,
+        codeCollector,
+      })
+      return closing
+    },
+  }
+}
+
+/** The verified trees of the dependency versions a function attaches, in its order. */
+async function verifiedDependencyDirs(store: Store, fn: FunctionRecord): Promise<string[]> {
+  const dirs: string[] = []
+  for (const id of fn.dependVersionList) {
+    const dep = await store.dependencies.getById(fn.projectId, id)
+    dirs.push(await store.code.verify(dep.digest))
+  }
+  return dirs
+}
