@@ -15,3 +15,12 @@ export function formatTable(
       .trimEnd()
   return [line(header), ...rows.map(line)].join('\n')
 }
+
+/** A JSON value as a table cell or a line: strings as they are, nothing as '', the rest as JSON. */
+export function text(value: unknown): string {
+  return value === undefined || value === null
+    ? ''
+    : typeof value === 'string'
+      ? value
+      : JSON.stringify(value)
+}

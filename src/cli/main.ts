@@ -16,17 +16,10 @@ import {
   type GlobalOptions,
 } from './cli-context.js'
 import { deployCommand } from './deploy-command.js'
-import { formatTable } from './format-table.js'
+import { formatTable, text } from './format-table.js'
 import { formatHttpHead, unwrapHttpResult } from './http-result.js'
 import { wholeNumberIn } from './parse-options.js'
 import { resourceCommands } from './resource-commands.js'
-
-const text = (value: unknown): string =>
-  value === undefined || value === null
-    ? ''
-    : typeof value === 'string'
-      ? value
-      : JSON.stringify(value)
 
 /** How often `logs --follow` asks for new invocations. */
 const FOLLOW_POLL_MS = 1000

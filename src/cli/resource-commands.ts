@@ -5,15 +5,8 @@
 import { Command } from 'commander'
 import { ApiError, type JsonObject, type StratoClient } from '../client/index.js'
 import { UsageError, printJson, type CliContext } from './cli-context.js'
-import { formatTable } from './format-table.js'
+import { formatTable, text } from './format-table.js'
 import { collectWeight, wholeNumberIn } from './parse-options.js'
-
-const text = (value: unknown): string =>
-  value === undefined || value === null
-    ? ''
-    : typeof value === 'string'
-      ? value
-      : JSON.stringify(value)
 
 function versionCommand(ctx: CliContext): Command {
   const version = new Command('version').description(

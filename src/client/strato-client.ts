@@ -33,6 +33,20 @@ export interface RawResponse {
   readonly body: Buffer
 }
 
+/** The API's error answer as an ApiError; a body that is not FunctionGraph's error JSON is kept. */
+function apiErrorOf(res: RawResponse, text: string): ApiError {
+  let code = `HTTP ${res.status}`
+  let message = text
+  try {
+    const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
+    code = parsed.error_code ?? code
+    message = parsed.error_msg ?? message
+  } catch {
+    // not JSON: keep the text
+  }
+  return new ApiError(res.status, code, message, res.headers.get('x-request-id') ?? undefined)
+}
+
 export interface InvokeResult {
   readonly requestId: string
   readonly status: number
@@ -149,16 +163,7 @@ export class StratoClient {
     )
     const text = res.body.toString('utf8')
     if (res.status >= 400) {
-      let code = `HTTP ${res.status}`
-      let message = text
-      try {
-        const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
-        code = parsed.error_code ?? code
-        message = parsed.error_msg ?? message
-      } catch {
-        // not JSON: keep the text
-      }
-      throw new ApiError(res.status, code, message, res.headers.get('x-request-id') ?? undefined)
+      throw apiErrorOf(res, text)
     }
     return text === '' ? {} : (JSON.parse(text) as unknown)
   }
@@ -317,13 +322,7 @@ export class StratoClient {
     const res = await this.raw('POST', this.#fn(urn, '/invocations-async'), event)
     const text = res.body.toString('utf8')
     if (res.status !== 202) {
-      const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
-      throw new ApiError(
-        res.status,
-        parsed.error_code ?? `HTTP ${res.status}`,
-        parsed.error_msg ?? text,
-        res.headers.get('x-request-id') ?? undefined,
-      )
+      throw apiErrorOf(res, text)
     }
     return (JSON.parse(text) as { request_id: string }).request_id
   }
@@ -357,13 +356,7 @@ export class StratoClient {
     })
     const text = res.body.toString('utf8')
     if (res.status >= 400) {
-      const parsed = JSON.parse(text) as { error_code?: string; error_msg?: string }
-      throw new ApiError(
-        res.status,
-        parsed.error_code ?? `HTTP ${res.status}`,
-        parsed.error_msg ?? text,
-        res.headers.get('x-request-id') ?? undefined,
-      )
+      throw apiErrorOf(res, text)
     }
     const v1 = JSON.parse(text) as {
       request_id: string
