@@ -231,6 +231,7 @@ async function wire(
     invoker: pool,
     asyncQueue: store.asyncQueue,
     collectUnusedCode: () => codeCollector.collectSoon(),
+    logger: log,
   })
 
   // 4. Asynchronous invocations (the dispatcher polls once started).

@@ -51,15 +51,20 @@ function stratoErrorOf(err: ClientError): StratoError {
 
 /**
  * Writes the FSS error answer for a Node client error on the socket, then closes it. No request
- * exists, so no `X-Request-Id`; the socket is destroyed after the answer, hence `Connection: close`.
+ * exists, so no `X-Request-Id`; the socket closes after the answer, hence `Connection: close`.
  */
 export function answerClientError(err: ClientError, socket: Duplex): void {
   const { status, body, headers } = errorResponse(stratoErrorOf(err))
   const json = JSON.stringify(body)
-  if (socket.writable) {
-    socket.end(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${headers['content-type']}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
-    )
+  if (!socket.writable) {
+    socket.destroy()
+    return
   }
-  socket.destroy()
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${headers['content-type']}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+  )
+  // Closing with the rest of an oversized head unread would reset the connection and could lose
+  // the answer: read and drop what still comes for a moment, then close.
+  socket.on('data', () => undefined)
+  setTimeout(() => socket.destroy(), 1000).unref()
 }

@@ -25,6 +25,7 @@ import {
   type ResolvedFunction,
   type RuntimeFamily,
 } from '../core/index.js'
+import type { Logger } from '../observability/index.js'
 import type { Alias, IngestOptions, PublishedVersion, Store, StoredCode } from '../store/index.js'
 import { parseAlias } from './alias-input.js'
 import { withSealedVariables } from './sealed-variables.js'
@@ -41,6 +42,7 @@ export interface FunctionLifecycleDeps {
   readonly asyncQueue: Pick<AsyncQueue, 'deleteFunction' | 'discardDeleted'>
   /** Frees code nothing references any more, in the background (after deletes). */
   readonly collectUnusedCode?: () => void
+  readonly logger?: Logger
 }
 
 function familyOf(fn: Pick<FunctionRecord, 'runtime'>): RuntimeFamily {
@@ -182,7 +184,16 @@ export class FunctionLifecycleService {
   async deleteFunction(latest: FunctionRecord): Promise<void> {
     const { store } = this.#d
     await store.cascade.deleteFunction(latest)
-    await this.#d.asyncQueue.deleteFunction(latest.id)
+    try {
+      await this.#d.asyncQueue.deleteFunction(latest.id)
+    } catch (err) {
+      // The rows are gone (committed): finish the delete. Events left behind find no function at
+      // their next attempt and are discarded then.
+      this.#d.logger?.error(
+        { err, functionId: latest.id },
+        'ending a deleted function’s async events failed',
+      )
+    }
     await this.#d.invoker.forget(latest.id)
     await store.logs.prune({ functionId: latest.id })
     this.#d.collectUnusedCode?.()

@@ -133,6 +133,17 @@ export class AsyncConfigStore implements AsyncConfigRepository {
     this.#cache.invalidateWhere((k) => k.startsWith(prefix))
   }
 
+  /** Deletes one qualifier's config within `tx` (its version or alias went); cached once it commits. */
+  deleteWithin(tx: StoreTransaction, functionId: string, qualifier: string): void {
+    tx.run(
+      this.#db
+        .deleteFrom('async_invoke_configs')
+        .where('function_id', '=', functionId)
+        .where('qualifier', '=', qualifier),
+    )
+    tx.afterCommit(() => this.#cache.invalidate(key(functionId, qualifier)))
+  }
+
   /** Deletes every config of a function within `tx`; they leave the cache once `tx` commits. */
   deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
     tx.run(this.#db.deleteFrom('async_invoke_configs').where('function_id', '=', functionId))

@@ -186,3 +186,25 @@ test('cascade: a version an alias routes to is refused in the same transaction, 
   })
   expect(await store.versions.get(fn, 'v1')).toBeUndefined()
 })
+
+test('cascade: a deleted version or alias takes its async config along, so a new one of the same name starts clean', async () => {
+  const { store } = await open()
+  const fn = await functionWithEverything(store)
+  const config = {
+    maxAsyncEventAgeS: 60,
+    maxAsyncRetryAttempts: 2,
+    onSuccess: undefined,
+    onFailure: undefined,
+    enableAsyncStatusLog: false,
+    targetUrns: [],
+  }
+  await store.asyncConfigs.put(fn.id, 'v1', config)
+  await store.asyncConfigs.put(fn.id, '!live', config)
+  expect(await store.asyncConfigs.get(fn.id, '!live')).toBeDefined()
+
+  await store.cascade.deleteAlias(fn, 'live')
+  await store.cascade.deleteVersion(fn, 'v1')
+  expect(await store.asyncConfigs.get(fn.id, '!live')).toBeUndefined()
+  expect(await store.asyncConfigs.get(fn.id, 'v1')).toBeUndefined()
+  expect(await store.asyncConfigs.get(fn.id, 'latest')).toBeDefined()
+})

@@ -51,21 +51,24 @@ export class FunctionCascade {
     })
   }
 
-  /** A published version and its triggers; refused while an alias routes to it (FSS.1094). */
+  /** A published version with its triggers and async config; refused while an alias routes to it (FSS.1094). */
   deleteVersion(fn: FunctionRecord, version: string): Promise<void> {
     const p = this.#parts
     return this.#transactions.run((tx) => {
       p.versions.deleteVersionWithin(tx, fn, version)
       p.triggers.deleteAllWithin(tx, fn.id, version)
+      // A version published again under the name must not inherit the old one's config.
+      p.asyncConfigs.deleteWithin(tx, fn.id, version)
     })
   }
 
-  /** An alias and its triggers (stored under the qualifier `!alias`). */
+  /** An alias with its triggers and async config (stored under the qualifier `!alias`). */
   deleteAlias(fn: FunctionRecord, name: string): Promise<void> {
     const p = this.#parts
     return this.#transactions.run((tx) => {
       p.versions.deleteAliasWithin(tx, fn, name)
       p.triggers.deleteAllWithin(tx, fn.id, `!${name}`)
+      p.asyncConfigs.deleteWithin(tx, fn.id, `!${name}`)
     })
   }
 }

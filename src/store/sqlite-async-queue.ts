@@ -20,6 +20,7 @@ import type {
   StoredDeadLetter,
 } from '../core/index.js'
 import { leasedEventOf, type LeaseRow } from './sqlite-async-lease-row.js'
+import { prepareQueueStatements, type QueueStatements } from './sqlite-async-statements.js'
 import { cancelWaiting, listDeadLetters, listRecords } from './sqlite-async-records.js'
 
 export interface SqliteAsyncQueueOptions {
@@ -54,11 +55,6 @@ interface Settling {
   readonly settlement: AsyncSettlement
 }
 
-const INSERT_SQL = `insert or ignore into async_invocations
-  (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
-   not_before, accepted_at)
-  values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?)`
-
 /**
  * The embedded queue, and its records (the two ports share its table). Which functions have waiting events is kept in memory (`#due`: function id →
  * earliest `not_before`, a lower bound), so a lease reads only the rows it takes, through the
@@ -77,45 +73,13 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
   #scheduled = false
   #closed = false
   #rotation = 0
-  readonly #stmt: {
-    insert: SQLite.Statement
-    selectDue: SQLite.Statement
-    minDue: SQLite.Statement
-    lease: SQLite.Statement
-    finish: SQLite.Statement
-    retry: SQLite.Statement
-    deadLetter: SQLite.Statement
-  }
+  readonly #stmt: QueueStatements
   readonly #commit: (enqueues: readonly NewAsyncEvent[], settles: readonly Settling[]) => boolean[]
 
   constructor(db: SQLite.Database, options: SqliteAsyncQueueOptions) {
     this.#db = db
     this.#o = options
-    this.#stmt = {
-      insert: db.prepare(INSERT_SQL),
-      selectDue: db.prepare(`select request_id, project_id, function_id, function_urn, qualifier,
-          payload, timeout_ms, accepted_at, attempts, function_errors, system_errors
-        from async_invocations
-        where status = 'WAIT' and function_id = ? and not_before <= ?
-        order by not_before limit ?`),
-      minDue: db.prepare(`select min(not_before) as due from async_invocations
-        where status = 'WAIT' and function_id = ?`),
-      lease: db.prepare(`update async_invocations
-        set status = 'RUNNING', lease_token = ?, lease_until = ?, attempts = attempts + 1,
-            started_at = coalesce(started_at, ?)
-        where request_id = ? and status = 'WAIT'`),
-      finish: db.prepare(`update async_invocations
-        set status = ?, error_code = ?, error_message = ?, ended_at = ?, lease_token = null,
-            lease_until = null
-        where request_id = ? and status = 'RUNNING' and lease_token = ?`),
-      retry: db.prepare(`update async_invocations
-        set status = 'WAIT', not_before = ?, function_errors = function_errors + ?,
-            system_errors = system_errors + ?, error_message = ?, lease_token = null,
-            lease_until = null
-        where request_id = ? and status = 'RUNNING' and lease_token = ?`),
-      deadLetter: db.prepare(`insert into async_dead_letters
-        (project_id, function_id, request_id, created_at, record) values (?, ?, ?, ?, ?)`),
-    }
+    this.#stmt = prepareQueueStatements(db)
     this.#commit = db.transaction(
       (enqueues: readonly NewAsyncEvent[], settles: readonly Settling[]): boolean[] => {
         for (const e of enqueues) {
@@ -203,8 +167,37 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
     if (!this.#scheduled) {
       this.#scheduled = true
       // One transaction per event-loop turn: every request parsed in this turn shares the commit.
-      setImmediate(() => this.flush())
+      setImmediate(() => this.#flushWhenFree())
     }
+  }
+
+  /**
+   * A Kysely transaction of another store (publish, create) may be open across its awaits on this
+   * same connection: a transaction begun now would become its savepoint and be rolled back with
+   * it, after the queue had already answered for it. So the queue's writes wait until it is done.
+   */
+  #connectionFree(): Promise<void> {
+    if (!this.#db.inTransaction) {
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#db.inTransaction) {
+          setImmediate(check)
+        } else {
+          resolve()
+        }
+      }
+      setImmediate(check)
+    })
+  }
+
+  #flushWhenFree(): void {
+    if (this.#db.inTransaction) {
+      setImmediate(() => this.#flushWhenFree())
+      return
+    }
+    this.flush()
   }
 
   /** Commits everything pending now (also on close); resolves the waiting promises after. */
@@ -288,7 +281,8 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
   }
 
   lease(request: AsyncLeaseRequest): Promise<LeasedEvent[]> {
-    if (this.#closed || request.max <= 0 || this.#due.size === 0) {
+    // While another store's transaction is open, lease nothing: the dispatcher polls again.
+    if (this.#closed || request.max <= 0 || this.#due.size === 0 || this.#db.inTransaction) {
       return Promise.resolve([])
     }
     const out: LeasedEvent[] = []
@@ -334,6 +328,10 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
     readonly nowMs: number
     readonly all: boolean
   }): Promise<RecoveredLease[]> {
+    return this.#connectionFree().then(() => this.#recoverLeases(options))
+  }
+
+  #recoverLeases(options: { readonly nowMs: number; readonly all: boolean }): RecoveredLease[] {
     this.flush()
     const which = `status = 'RUNNING' and (? = 1 or lease_until < ?)`
     const args = [options.all ? 1 : 0, options.nowMs]
@@ -377,7 +375,7 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
         listener()
       }
     }
-    return Promise.resolve(recovered)
+    return recovered
   }
 
   cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined> {
@@ -413,13 +411,19 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
   }
 
   async discardDeleted(target: DeletedAsyncTarget): Promise<void> {
+    await this.#connectionFree()
     this.flush()
     await this.#tellDeleted(target)
   }
 
-  leaseDeleted(target: DeletedAsyncTarget, max: number, nowMs: number): Promise<LeasedEvent[]> {
+  async leaseDeleted(
+    target: DeletedAsyncTarget,
+    max: number,
+    nowMs: number,
+  ): Promise<LeasedEvent[]> {
+    await this.#connectionFree()
     if (this.#closed || max <= 0) {
-      return Promise.resolve([])
+      return []
     }
     this.flush()
     const byQualifier = target.qualifier === undefined ? '' : 'and qualifier = ?'
@@ -447,10 +451,11 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
         out.push(leasedEventOf(r, token))
       }
     })()
-    return Promise.resolve(out)
+    return out
   }
 
   async deleteFunction(functionId: string): Promise<void> {
+    await this.#connectionFree()
     this.flush()
     // The listeners stop the function's attempts (synchronously) before its rows go.
     const told = this.#tellDeleted({ functionId })

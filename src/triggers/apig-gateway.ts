@@ -104,7 +104,12 @@ export class ApigGateway implements TriggerSource {
 
   /** Any change of an APIG trigger rebuilds the whole table (from the store, not the change). */
   onChange(): void {
-    void this.reload()
+    this.reload().catch((err: unknown) =>
+      this.#ctx?.logger.error(
+        { err },
+        'reloading the gateway routes failed; the previous ones stay',
+      ),
+    )
   }
 
   /** Re-reads the triggers; calls that arrive during a reload coalesce into one more. */
