@@ -1,25 +1,15 @@
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import { Limits, type DeletedAsyncTarget } from '../core/index.js'
-import { openStore, type Store } from '../store/index.js'
+import type { Store } from '../store/index.js'
+import { useTempStores } from '../../test/helpers/temp-stores.js'
 import { FunctionLifecycleService } from './function-lifecycle-service.js'
 import { ResolutionService } from './resolution-service.js'
 
 const PROJECT = '0123456789abcdef0123456789abcdef'
 const URN = `urn:fss:cn-north-4:${PROJECT}:function:default:f`
-const dirs: string[] = []
-const stores: Store[] = []
-afterEach(async () => {
-  for (const store of stores.splice(0)) {
-    await store.close()
-  }
-  for (const d of dirs.splice(0)) {
-    fs.rmSync(d, { recursive: true, force: true })
-  }
-})
+const temp = useTempStores('lifecycle-')
 
 /** A real store; the pool and the async queue record what they are told, in one shared log. */
 async function setUp(): Promise<{
@@ -29,16 +19,7 @@ async function setUp(): Promise<{
   lifecycle: FunctionLifecycleService
   resolution: ResolutionService
 }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifecycle-'))
-  dirs.push(dir)
-  const store = await openStore({
-    dataDir: dir,
-    quotas: Limits.DEFAULT_QUOTAS,
-    onBackgroundError: (err) => {
-      throw err
-    },
-  })
-  stores.push(store)
+  const { store, dir } = await temp.open()
   const told: string[] = []
   store.triggers.onChange((c) => told.push(`trigger ${c.kind}`))
   const lifecycle = new FunctionLifecycleService({

@@ -1,42 +1,18 @@
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { afterEach, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import {
-  Limits,
   parseCodeInput,
   parseFunctionConfig,
   type FunctionRecord,
   type TriggerChange,
 } from '../core/index.js'
-import { openStore, type Store } from './open-store.js'
+import { useTempStores } from '../../test/helpers/temp-stores.js'
+import type { Store } from './open-store.js'
 
 const PROJECT = '0123456789abcdef0123456789abcdef'
-const dirs: string[] = []
-const stores: Store[] = []
-afterEach(async () => {
-  for (const store of stores.splice(0)) {
-    await store.close()
-  }
-  for (const d of dirs.splice(0)) {
-    fs.rmSync(d, { recursive: true, force: true })
-  }
-})
-
-async function open(): Promise<{ store: Store; dir: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'function-cascade-'))
-  dirs.push(dir)
-  const store = await openStore({
-    dataDir: dir,
-    quotas: Limits.DEFAULT_QUOTAS,
-    onBackgroundError: (err) => {
-      throw err
-    },
-  })
-  stores.push(store)
-  return { store, dir }
-}
+const temp = useTempStores('function-cascade-')
+const open = (): Promise<{ store: Store; dir: string }> => temp.open()
 
 /** A function with one of everything a delete cascades to. */
 async function functionWithEverything(store: Store): Promise<FunctionRecord> {

@@ -3,39 +3,26 @@
  * awaits: a queue write made meanwhile would become part of that transaction and vanish with its
  * rollback, after the queue had already answered for it.
  */
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { afterEach, expect, test } from 'vitest'
-import { Limits, type NewAsyncEvent } from '../core/index.js'
-import { openStore } from './open-store.js'
+import type { NewAsyncEvent } from '../core/index.js'
+import { useTempStores } from '../../test/helpers/temp-stores.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 
-const dirs: string[] = []
+const temp = useTempStores('strato-queue-tx-')
 const dbs: SQLite.Database[] = []
 
 afterEach(() => {
   for (const db of dbs.splice(0)) {
     db.close()
   }
-  for (const dir of dirs.splice(0)) {
-    fs.rmSync(dir, { recursive: true, force: true })
-  }
 })
 
 /** A migrated strato.db opened on its own, with a queue on that one connection. */
 async function queueOnOwnConnection(): Promise<{ db: SQLite.Database; queue: SqliteAsyncQueue }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'strato-queue-tx-'))
-  dirs.push(dir)
-  const store = await openStore({
-    dataDir: dir,
-    quotas: Limits.DEFAULT_QUOTAS,
-    onBackgroundError: (err) => {
-      throw err
-    },
-  })
-  await store.close()
+  const { store, dir } = await temp.open()
+  await temp.close(store)
   const db = new SQLite(path.join(dir, 'strato.db'))
   dbs.push(db)
   const queue = new SqliteAsyncQueue(db, {

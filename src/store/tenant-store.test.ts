@@ -1,46 +1,15 @@
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { afterEach, expect, test } from 'vitest'
-import { Limits } from '../core/index.js'
-import { openStore, type Store } from './open-store.js'
+import { expect, test } from 'vitest'
+import { useTempStores } from '../../test/helpers/temp-stores.js'
+import type { Store } from './open-store.js'
 import { ROOT_CREDENTIALS_FILE, writeRootCredentialsFile } from './root-credentials-file.js'
 
-const dirs: string[] = []
-const stores: Store[] = []
-afterEach(async () => {
-  // Stores first: the log writer still uses the data dir until then.
-  for (const store of stores.splice(0)) {
-    await store.close()
-  }
-  for (const d of dirs.splice(0)) {
-    fs.rmSync(d, { recursive: true, force: true })
-  }
-})
-
-function dataDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tenant-store-'))
-  dirs.push(d)
-  return d
-}
-
-async function open(dir: string): Promise<Store> {
-  const store = await openStore({
-    dataDir: dir,
-    quotas: Limits.DEFAULT_QUOTAS,
-    onBackgroundError: (err) => {
-      throw err
-    },
-  })
-  stores.push(store)
-  return store
-}
-
-async function closeStore(store: Store): Promise<void> {
-  stores.splice(stores.indexOf(store), 1)
-  await store.close()
-}
+const temp = useTempStores('tenant-store-')
+const dataDir = (): string => temp.dataDir()
+const open = async (dir: string): Promise<Store> => (await temp.open(dir)).store
+const closeStore = (store: Store): Promise<void> => temp.close(store)
 
 function tenantRows(dir: string): Array<{ project_id: string; name: string }> {
   const db = new SQLite(path.join(dir, 'strato.db'), { readonly: true })
