@@ -87,6 +87,12 @@ export interface Invoker {
   /**
    * Drops warm instances of a function that changed: of one version (`latest` after a code or
    * config change, a deleted published version) or, without `version`, of all (function deleted).
+   * After a change, requests already waiting still run on the revision they were accepted for;
+   * with `deleted`, they end with FUNCTION_NOT_FOUND / VERSION_NOT_FOUND and never run.
    */
-  forget(functionId: string, version?: string): Promise<void>
+  forget(
+    functionId: string,
+    version?: string,
+    options?: { readonly deleted?: boolean },
+  ): Promise<void>
 }

@@ -311,6 +311,44 @@ describe('InstancePool (fakes, no processes)', () => {
     expect([c.value?.kind, d.value?.kind]).toEqual(['success', 'success'])
   })
 
+  test('a deleted function: requests waiting for its instance end FUNCTION_NOT_FOUND and never run', async () => {
+    openPool()
+    const fn = fnOf({ maxInstances: 1 })
+    const a = track(pool.invoke(requestOf('a', fn)))
+    await flush()
+    const b = track(pool.invoke(requestOf('b', fn)))
+    await flush()
+
+    await pool.forget(fn.id, undefined, { deleted: true })
+    await flush()
+    expect((b.error as StratoError).code).toBe('FUNCTION_NOT_FOUND')
+    const only = launcher.serving('a')
+    only.finish('a') // the invocation already running still ends normally
+    await flush()
+    expect(a.value?.kind).toBe('success')
+    expect(only.served).toEqual(['a'])
+    expect(only.stopped).toBe(true)
+    expect(logs.map((l) => l.record.requestId)).toEqual(['a'])
+  })
+
+  test('a changed function: requests already waiting still run on the revision they were accepted for', async () => {
+    openPool()
+    const fn = fnOf({ maxInstances: 1 })
+    track(pool.invoke(requestOf('a', fn)))
+    await flush()
+    const b = track(pool.invoke(requestOf('b', fn)))
+    await flush()
+
+    await pool.forget(fn.id, 'latest')
+    const only = launcher.serving('a')
+    only.finish('a')
+    await flush()
+    expect(only.served).toEqual(['a', 'b'])
+    only.finish('b')
+    await flush()
+    expect(b.value?.kind).toBe('success')
+  })
+
   test('a newer revision stops the idle instances of the old one at once', async () => {
     openPool()
     track(pool.invoke(requestOf('a', fnOf({ revision: 1 }))))

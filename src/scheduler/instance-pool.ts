@@ -17,7 +17,14 @@ import { FunctionFailure, type GuestOutcome } from '../runtime/index.js'
 import { invocationRecordOf } from './invocation-record.js'
 import { functionHeadersOf, launchRequestOf, variablesOf } from './launch-request.js'
 import type { CodeVerifier, InvocationLogSink, Launcher, PooledInstance } from './pool-ports.js'
-import { isEmpty, newRevisionPool, type RevisionPool, type Waiter } from './revision-pool.js'
+import {
+  deletedWhileWaiting,
+  isEmpty,
+  newRevisionPool,
+  rejectWaiters,
+  type RevisionPool,
+  type Waiter,
+} from './revision-pool.js'
 
 export interface InstancePoolOptions {
   readonly launcher: Launcher
@@ -435,18 +442,16 @@ export class InstancePool implements Invoker {
     this.#dropIfEmpty(pool)
   }
 
-  /**
-   * Drops the warm instances of a function that changed: of `version` only (a code or config change
-   * touches `latest`, a deleted version only itself), or of all its versions (function deleted).
-   */
-  forget(functionId: string, version?: string): Promise<void> {
-    for (const pool of [...this.#pools.values()]) {
-      if (
-        pool.functionId === functionId &&
-        (version === undefined || pool.fn.version === version)
-      ) {
-        this.#retire(pool)
-      }
+  /** See `Invoker.forget`: `version` only (`latest` after a change), or every version. */
+  forget(functionId: string, version?: string, options?: { deleted?: boolean }): Promise<void> {
+    const matches = (pool: RevisionPool): boolean =>
+      pool.functionId === functionId && (version === undefined || pool.fn.version === version)
+    for (const pool of [...this.#pools.values()].filter(matches)) {
+      this.#retire(pool)
+    }
+    // Gone, not changed: what waits for one of its instances must not run after the delete.
+    for (const pool of options?.deleted === true ? [...this.#draining].filter(matches) : []) {
+      rejectWaiters(pool, deletedWhileWaiting(version))
     }
     return Promise.resolve()
   }
@@ -473,10 +478,7 @@ export class InstancePool implements Invoker {
     clearInterval(this.#reaper)
     const stops: Array<Promise<void>> = []
     for (const pool of this.#allPools()) {
-      for (const waiter of pool.waiters.splice(0)) {
-        waiter.settle()
-        waiter.reject(new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.'))
-      }
+      rejectWaiters(pool, new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.'))
       for (const instance of [...pool.idle, ...pool.busy]) {
         stops.push(instance.stop())
       }

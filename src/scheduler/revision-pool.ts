@@ -1,5 +1,5 @@
 /** @module The instances of one function revision, and the requests waiting for one of them. */
-import type { FunctionRecord } from '../core/index.js'
+import { StratoError, type FunctionRecord } from '../core/index.js'
 import type { PooledInstance } from './pool-ports.js'
 
 /** A request waiting for an instance of its revision. */
@@ -47,4 +47,25 @@ export function isEmpty(pool: RevisionPool): boolean {
     pool.starting === 0 &&
     pool.waiters.length === 0
   )
+}
+
+/** Ends every request waiting in the pool with `err`; none of them runs. */
+export function rejectWaiters(pool: RevisionPool, err: unknown): void {
+  for (const waiter of pool.waiters.splice(0)) {
+    waiter.settle()
+    waiter.reject(err)
+  }
+}
+
+/** What a request waiting for an instance gets when its function or version is deleted. */
+export function deletedWhileWaiting(version: string | undefined): StratoError {
+  return version === undefined
+    ? new StratoError(
+        'FUNCTION_NOT_FOUND',
+        'The function was deleted while this request waited for an instance.',
+      )
+    : new StratoError(
+        'VERSION_NOT_FOUND',
+        `The version '${version}' was deleted while this request waited for an instance.`,
+      )
 }

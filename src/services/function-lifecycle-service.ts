@@ -194,7 +194,7 @@ export class FunctionLifecycleService {
         'ending a deleted function’s async events failed',
       )
     }
-    await this.#d.invoker.forget(latest.id)
+    await this.#d.invoker.forget(latest.id, undefined, { deleted: true })
     await store.logs.prune({ functionId: latest.id })
     this.#d.collectUnusedCode?.()
   }
@@ -204,7 +204,7 @@ export class FunctionLifecycleService {
     await this.#d.store.cascade.deleteVersion(latest, version)
     // Its async events are discarded; none still waiting for an instance runs.
     await this.#d.asyncQueue.discardDeleted({ functionId: latest.id, qualifier: version })
-    await this.#d.invoker.forget(latest.id, version)
+    await this.#d.invoker.forget(latest.id, version, { deleted: true })
     this.#d.collectUnusedCode?.()
   }
 
