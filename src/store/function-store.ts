@@ -267,20 +267,26 @@ export class FunctionStore implements FunctionRepository {
     fn: FunctionRecord,
     columns: Partial<Omit<FunctionsTable, 'seq'>>,
   ): Promise<FunctionRecord> {
-    await this.#db
+    const row = await this.#db
       .updateTable('functions')
-      .set({ ...columns, revision: fn.revision + 1, last_modified: new Date().toISOString() })
+      // In SQL, not from the caller's copy: two updates from one read must not share a revision.
+      .set({
+        ...columns,
+        revision: sql<number>`revision + 1`,
+        last_modified: new Date().toISOString(),
+      })
       .where('id', '=', fn.id)
-      .execute()
+      .returningAll()
+      .executeTakeFirst()
     this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name))
-    const updated = await this.get(fn.projectId, fn.packageName, fn.name)
-    if (updated === undefined) {
+    if (row === undefined) {
       throw new StratoError(
         'FUNCTION_NOT_FOUND',
         `The function '${fn.name}' was deleted meanwhile.`,
       )
     }
-    return updated
+    // The row as this update left it (a later one may already have changed it again).
+    return toRecord(row)
   }
 
   async delete(fn: FunctionRecord): Promise<void> {

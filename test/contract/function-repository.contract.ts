@@ -76,6 +76,24 @@ export function describeFunctionRepositoryContract(name: string, openBackend: Op
       expect(await repos.functions.getById('p1', fn.id)).toEqual(recoded)
     })
 
+    test('two updates from the same read get different revisions (pools are keyed by revision)', async () => {
+      const { repos } = await open()
+      const fn = await createFunction(repos, 'fa')
+      const config = (memory: number): ReturnType<typeof parseFunctionConfig> =>
+        parseFunctionConfig({
+          runtime: 'Node.js20.15',
+          handler: 'index.handler',
+          memory_size: memory,
+          timeout: 9,
+        })
+      const [a, b] = await Promise.all([
+        repos.functions.updateConfig(fn, config(256)),
+        repos.functions.updateConfig(fn, config(512)),
+      ])
+      expect(new Set([a.revision, b.revision])).toEqual(new Set([2, 3]))
+      expect((await repos.functions.get('p1', 'default', 'fa'))?.revision).toBe(3)
+    })
+
     test('a deleted function is gone from every read; its name can be used again', async () => {
       const { repos } = await open()
       const fn = await createFunction(repos, 'fa')
