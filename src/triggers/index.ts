@@ -1,7 +1,12 @@
 /** @module triggers: what invokes functions from outside the API (trigger sources: the APIG gateway; timers next). */
 export { TriggerSources } from './trigger-sources.js'
 export type { TriggerCatalog, TriggerSourceDeps } from './trigger-sources.js'
-export type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
+export type {
+  TriggerHealth,
+  TriggerHealthReport,
+  TriggerSource,
+  TriggerSourceContext,
+} from './trigger-source.js'
 export { ApigGateway } from './apig-gateway.js'
 export type { ApigGatewayOptions } from './apig-gateway.js'
 export { ApigRouter } from './apig-router.js'

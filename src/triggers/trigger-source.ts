@@ -43,6 +43,22 @@ export interface TriggerSourceContext {
   /** The accepted distance of a signature's date, for verifiers a source builds itself. */
   readonly authClockSkewMs: number
   readonly logger: Logger
+  /**
+   * Says whether a trigger of this source works now (`ok`) or not (`failing`, with what failed):
+   * a broker that is down, a wrong password, a missing exchange. The API shows it on the trigger
+   * (`health`, `last_error`), as do the CLI and `/strato/info`. A trigger nobody reported on is `ok`.
+   */
+  reportHealth(triggerId: string, health: TriggerHealthReport): void
+}
+
+/** What a source says of one trigger's health. */
+export type TriggerHealthReport =
+  { readonly ok: true } | { readonly ok: false; readonly error: string }
+
+/** A trigger's health as the API shows it: `last_error` stays after recovery, with its time. */
+export interface TriggerHealth {
+  readonly health: 'ok' | 'failing'
+  readonly lastError?: { readonly message: string; readonly at: string }
 }
 
 /**

@@ -16,7 +16,12 @@ import {
   type TriggerTypeCode,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
-import type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
+import type {
+  TriggerHealth,
+  TriggerHealthReport,
+  TriggerSource,
+  TriggerSourceContext,
+} from './trigger-source.js'
 
 /** Slice of the trigger repository the sources read: active triggers by type, and changes. */
 export interface TriggerCatalog extends TriggerChangeFeed {
@@ -40,6 +45,11 @@ export class TriggerSources {
   /** Sources whose `start` was called: only they hear changes. */
   readonly #started = new Set<TriggerSource>()
   #unsubscribe: (() => void) | undefined
+  /**
+   * Health is live state of this node's consumers, not stored: after a restart a source reports
+   * again as it reconnects. Forgotten when the trigger is deleted.
+   */
+  readonly #health = new Map<string, TriggerHealth>()
 
   /** Refuses two sources serving one type: a trigger must fire once. */
   constructor(sources: readonly TriggerSource[], deps: TriggerSourceDeps) {
@@ -71,7 +81,30 @@ export class TriggerSources {
     await Promise.all(this.#sources.map((s) => s.stop()))
   }
 
+  /** A trigger's health as its source last reported it (`ok` when it never did). */
+  healthOf(triggerId: string): TriggerHealth {
+    return this.#health.get(triggerId) ?? { health: 'ok' }
+  }
+
+  #reportHealth(triggerId: string, report: TriggerHealthReport): void {
+    const previous = this.#health.get(triggerId)
+    if (report.ok) {
+      this.#health.set(triggerId, { health: 'ok', lastError: previous?.lastError })
+      return
+    }
+    if (previous?.health !== 'failing' || previous.lastError?.message !== report.error) {
+      this.#deps.logger.warn({ trigger: triggerId, error: report.error }, 'a trigger is failing')
+    }
+    this.#health.set(triggerId, {
+      health: 'failing',
+      lastError: { message: report.error, at: new Date().toISOString() },
+    })
+  }
+
   #deliver(change: TriggerChange): void {
+    if (change.kind === 'deleted') {
+      this.#health.delete(change.trigger.id)
+    }
     for (const source of this.#started) {
       if (!source.types.includes(change.trigger.typeCode)) {
         continue
@@ -103,6 +136,7 @@ export class TriggerSources {
       verifier: this.#deps.verifier,
       authClockSkewMs: this.#deps.authClockSkewMs,
       logger: this.#deps.logger,
+      reportHealth: (triggerId, report) => this.#reportHealth(triggerId, report),
     }
   }
 }
