@@ -10,7 +10,14 @@ import { buildApp } from './api/index.js'
 import { AsyncDispatcher, RetryPolicy } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
-import { StratoError, type FunctionRecord } from './core/index.js'
+import {
+  StratoError,
+  isRuntimeName,
+  runtimeFamilyOf,
+  type FunctionRecord,
+  type FunctionRepository,
+  type RuntimeFamily,
+} from './core/index.js'
 import type { Logger } from './observability/index.js'
 import {
   DEFAULT_UID_REGISTRY_FILE,
@@ -315,7 +322,7 @@ async function wire(
           onError: (err, what) => log.error({ err }, `pruning ${what} failed`),
         })
         // FunctionGraph's default memory size; other sizes get cells once they are launched.
-        launcher.prewarmAvailable(128)
+        launcher.prewarmAvailable(128, await familiesInUse(store.functions))
         await codeCollector.start()
         // Leases of a crashed run go back to the queue before polling.
         await dispatcher.start()
@@ -359,4 +366,18 @@ async function verifiedDependencyDirs(store: Store, fn: FunctionRecord): Promise
     dirs.push(await store.code.verify(dep.digest))
   }
   return dirs
+}
+
+/** The families of the functions that exist (drafts), whose cells are worth booting at start. */
+async function familiesInUse(
+  functions: Pick<FunctionRepository, 'runtimesInUse'>,
+): Promise<Set<RuntimeFamily>> {
+  const families = new Set<RuntimeFamily>()
+  for (const runtime of await functions.runtimesInUse()) {
+    const family = isRuntimeName(runtime) ? runtimeFamilyOf(runtime) : undefined
+    if (family !== undefined) {
+      families.add(family)
+    }
+  }
+  return families
 }

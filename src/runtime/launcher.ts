@@ -299,16 +299,23 @@ export class InstanceLauncher {
   }
 
   /**
-   * Starts keeping cells of every family whose interpreter runs here, at `memorySizeMb` where
-   * cells are kept per memory size.
+   * Starts keeping cells, at `memorySizeMb` where cells are kept per memory size, of every family
+   * whose interpreter runs here and that boots at start: `prewarmAtStart: 'always'`, or one of
+   * `familiesInUse` (families of existing functions).
    */
-  prewarmAvailable(memorySizeMb: number): void {
+  prewarmAvailable(
+    memorySizeMb: number,
+    familiesInUse: ReadonlySet<RuntimeFamily> = new Set(),
+  ): void {
     for (const interpreter of GUEST_INTERPRETERS) {
       if (this.#probe(interpreter) === undefined) {
         continue
       }
       for (const family of RUNTIME_FAMILY_SPECS) {
-        if (family.interpreter === interpreter) {
+        if (
+          family.interpreter === interpreter &&
+          (family.prewarmAtStart === 'always' || familiesInUse.has(family.name))
+        ) {
           this.prewarm(family.name, memorySizeMb)
         }
       }

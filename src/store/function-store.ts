@@ -305,4 +305,9 @@ export class FunctionStore implements FunctionRepository {
     const rows = await this.#db.selectFrom('functions').select('digest').distinct().execute()
     return new Set(rows.map((r) => r.digest))
   }
+
+  async runtimesInUse(): Promise<Set<string>> {
+    const rows = await this.#db.selectFrom('functions').select('runtime').distinct().execute()
+    return new Set(rows.map((r) => r.runtime))
+  }
 }

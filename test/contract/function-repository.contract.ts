@@ -143,7 +143,7 @@ export function describeFunctionRepositoryContract(name: string, openBackend: Op
       expect(wild.count).toBe(0)
     })
 
-    test('code sizes count zips and unzipped files; referencedDigests names every function digest', async () => {
+    test('code sizes count zips and unzipped files; referencedDigests names every function digest, runtimesInUse every runtime', async () => {
       const { repos } = await open()
       const a = await createFunction(repos, 'fa', { source: 'exports.handler = () => "a"\n' })
       const b = await createFunction(repos, 'fb', { source: 'exports.handler = () => "bb"\n' })
@@ -155,6 +155,9 @@ export function describeFunctionRepositoryContract(name: string, openBackend: Op
       )
       expect(await repos.functions.totalCodeSize('p2')).toBe(0)
       expect(await repos.functions.referencedDigests()).toEqual(new Set([a.digest, b.digest]))
+      // Runtimes of every project, each once.
+      await createFunction(repos, 'fc', { projectId: 'p2' })
+      expect(await repos.functions.runtimesInUse()).toEqual(new Set(['Node.js20.15']))
     })
 
     test('functions survive a restart', async () => {

@@ -60,4 +60,6 @@ export interface FunctionRepository {
   delete(fn: FunctionRecord): Promise<void>
   /** Every digest some function references, for code garbage collection. */
   referencedDigests(): Promise<Set<string>>
+  /** Every runtime some function of any project has (its draft), e.g. to boot stem cells at start. */
+  runtimesInUse(): Promise<Set<string>>
 }

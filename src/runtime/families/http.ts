@@ -17,4 +17,5 @@ export const HTTP_FAMILY: RuntimeFamilySpec = {
   // The guest is Node; the function's own server is whatever its bootstrap starts.
   addressSpaceHeadroomBytes: 2048 * MIB,
   transport: 'http',
+  prewarmAtStart: 'always',
 }

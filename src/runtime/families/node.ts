@@ -25,4 +25,5 @@ export const NODE_FAMILY: RuntimeFamilySpec = {
   addressSpaceHeadroomBytes: 1024 * MIB,
   dependencyPath: { variable: 'NODE_PATH', subdirs: ['node_modules', 'nodejs/node_modules', ''] },
   transport: 'frames',
+  prewarmAtStart: 'always',
 }

@@ -22,4 +22,5 @@ export const PYTHON_FAMILY: RuntimeFamilySpec = {
   addressSpaceHeadroomBytes: 256 * MIB,
   dependencyPath: { variable: 'PYTHONPATH', subdirs: ['python', ''] },
   transport: 'frames',
+  prewarmAtStart: 'always',
 }

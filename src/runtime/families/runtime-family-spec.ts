@@ -48,4 +48,10 @@ export interface RuntimeFamilySpec {
   readonly dependencyPath?: { readonly variable: string; readonly subdirs: readonly string[] }
   /** `http`: the instance needs its own network namespace (the sandbox's `network`). */
   readonly transport: GuestTransportKind
+  /**
+   * `always`: a cell is booted at start even when no function of the family exists yet (cheap
+   * guests users start with). Otherwise (the default) only once the family has a function: a
+   * Strato serving only Node.js never holds a JVM.
+   */
+  readonly prewarmAtStart?: 'always' | 'in-use'
 }
