@@ -6,7 +6,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
-import { b64, zipFiles } from '../helpers/code.js'
+import { b64, zipDirectory, zipFiles } from '../helpers/code.js'
 import { fg, sdkClient } from '../helpers/sdk.js'
 import { REPO_ROOT } from '../helpers/strato.js'
 import { useStrato } from '../helpers/use-strato.js'
@@ -463,5 +463,45 @@ function handler($event, $context) {
     expect(res.log).toContain('DEBUG Initializer called for function: php-otc-sample')
     expect(res.log).toContain(`${res.requestId} INFO Function name: php-otc-sample`)
     expect(res.log).toContain(`${res.requestId} INFO Key value from event: value`)
+  })
+
+  test("FunctionGraph's public PHP HTTP-function sample (scratch-http) runs on FunctionGraph's PHP path unmodified", async () => {
+    const zip = await zipDirectory(
+      path.join(REPO_ROOT, 'test/fixtures/functions/php-otc-http-sample'),
+    )
+    const res = await client.createFunction(
+      new fg.CreateFunctionRequest().withBody(
+        new fg.CreateFunctionRequestBody()
+          .withFuncName('php-http-sample')
+          .withPackage('default')
+          .withRuntime('http')
+          .withHandler('bootstrap')
+          .withMemorySize(256)
+          .withTimeout(10)
+          .withUserData(JSON.stringify({ USER_DATA: 'visible' }))
+          .withCodeType('zip')
+          .withFuncCode(new fg.FuncCode().withFile(b64(zip))),
+      ),
+    )
+    const call = async (event: unknown): Promise<{ statusCode: number; body: string }> => {
+      const r = await invoke(res.func_urn as string, event)
+      const wrapped = JSON.parse(r.result)
+      return { statusCode: wrapped.statusCode, body: Buffer.from(wrapped.body, 'base64').toString() }
+    }
+    const hello = await call({
+      httpMethod: 'GET',
+      path: '/',
+      queryStringParameters: { name: 'Strato' },
+      headers: {},
+    })
+    expect(hello.statusCode).toBe(200)
+    expect(JSON.parse(hello.body)).toEqual({
+      message: 'Hello, Strato!',
+      user_data: 'visible',
+      secret_user_data: null,
+    })
+    const posted = await call({ httpMethod: 'POST', path: '/', headers: {}, body: 'ping' })
+    expect(posted).toEqual({ statusCode: 200, body: 'ping' })
+    expect((await call({ httpMethod: 'GET', path: '/nope', headers: {} })).statusCode).toBe(404)
   })
 })
