@@ -72,8 +72,9 @@ async function invoke(urn: string, event: unknown): Promise<Invocation> {
   return { status: res.status, result: res.result, log: res.log, requestId: res.request_id }
 }
 
-const errorOf = (r: Invocation): { errorType: string; errorMessage: string; stackTrace: string[] } =>
-  JSON.parse(r.result)
+const errorOf = (
+  r: Invocation,
+): { errorType: string; errorMessage: string; stackTrace: string[] } => JSON.parse(r.result)
 
 describe('PHP functions through the official SDK', () => {
   test('hello and event echo: the event is an object as in FunctionGraph, the result JSON; one long-lived process serves every call', async () => {
@@ -486,7 +487,10 @@ function handler($event, $context) {
     const call = async (event: unknown): Promise<{ statusCode: number; body: string }> => {
       const r = await invoke(res.func_urn as string, event)
       const wrapped = JSON.parse(r.result)
-      return { statusCode: wrapped.statusCode, body: Buffer.from(wrapped.body, 'base64').toString() }
+      return {
+        statusCode: wrapped.statusCode,
+        body: Buffer.from(wrapped.body, 'base64').toString(),
+      }
     }
     const hello = await call({
       httpMethod: 'GET',
@@ -503,5 +507,44 @@ function handler($event, $context) {
     const posted = await call({ httpMethod: 'POST', path: '/', headers: {}, body: 'ping' })
     expect(posted).toEqual({ statusCode: 200, body: 'ping' })
     expect((await call({ httpMethod: 'GET', path: '/nope', headers: {} })).statusCode).toBe(404)
+  })
+
+  test('an attached dependency joins include_path: require of vendor/autoload.php finds it', async () => {
+    const dep = await client.createDependencyVersion(
+      new fg.CreateDependencyVersionRequest().withBody(
+        new fg.CreateDependencyRequestBody()
+          .withName('php-greeter')
+          .withRuntime('PHP8.3')
+          .withDependType('zip')
+          .withDependFile(
+            b64(
+              await zipFiles({
+                'vendor/autoload.php': '<?php require __DIR__ . "/greeter/greet.php";',
+                'vendor/greeter/greet.php': '<?php function greet($n) { return "Hello, $n!"; }',
+              }),
+            ),
+          ),
+      ),
+    )
+    const files = {
+      'index.php': `<?php
+require_once 'vendor/autoload.php';
+function handler($event, $context) { return greet($event->name); }`,
+    }
+    const urn = await createPhp('php-with-dep', files)
+    // Without the dependency the file is not there.
+    expect(errorOf(await invoke(urn, { name: 'PHP' })).errorMessage).toContain(
+      "Failed opening required 'vendor/autoload.php'",
+    )
+    await client.updateFunctionCode(
+      new fg.UpdateFunctionCodeRequest().withFunctionUrn(urn).withBody(
+        new fg.UpdateFunctionCodeRequestBody()
+          .withCodeType('zip')
+          .withCodeFilename('code.zip')
+          .withFuncCode(new fg.FuncCode().withFile(b64(await zipFiles(files))))
+          .withDependVersionList([dep.id]),
+      ),
+    )
+    expect((await invoke(urn, { name: 'PHP' })).result).toBe('Hello, PHP!')
   })
 })
