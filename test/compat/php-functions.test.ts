@@ -547,4 +547,44 @@ function handler($event, $context) { return greet($event->name); }`,
     )
     expect((await invoke(urn, { name: 'PHP' })).result).toBe('Hello, PHP!')
   })
+
+  test('one invocation at a time per instance whatever concurrent_num asks: simultaneous calls scale out', async () => {
+    await strato.client.createFunction({
+      func_name: 'php-concurrent',
+      package: 'default',
+      runtime: 'PHP8.3',
+      handler: 'index.handler',
+      memory_size: 128,
+      timeout: 10,
+      code_type: 'inline',
+      func_code: {
+        file: b64('<?php function handler($e, $c) { usleep(400000); return $c->getInstanceID(); }'),
+      },
+      strategy_config: { concurrency: 3, concurrent_num: 10 },
+    })
+    await strato.client.invoke('php-concurrent', '{}')
+    const three = await Promise.all(
+      [1, 2, 3].map(() => strato.client.invoke('php-concurrent', '{}')),
+    )
+    expect(three.every((r) => !r.isFunctionError)).toBe(true)
+    expect(new Set(three.map((r) => r.result)).size).toBe(3)
+  })
+
+  test("an invocation's output is capped at 1 MiB with a marker; the next starts afresh", async () => {
+    const urn = await createPhp('php-flood', {
+      'index.php': `<?php
+function handler($event, $context) {
+    if ($event->flood ?? false) { for ($i = 0; $i < 1500; $i++) { echo str_repeat('y', 1023), "\n"; } }
+    echo "after\n";
+    return 'done';
+}`,
+    })
+    const flooded = await invoke(urn, { flood: true })
+    expect(flooded.result).toBe('done')
+    expect(flooded.log).toContain('[log truncated: the limit is 1048576 bytes per invocation]')
+    expect(flooded.log).not.toContain('after')
+    const next = await invoke(urn, {})
+    expect(next.log).toContain('after')
+    expect(next.log).not.toContain('yyyy')
+  })
 })
