@@ -52,6 +52,7 @@ $invocation = 0;   // bytes of the current invocation, for the per-invocation ca
 $capped = false;
 $inFlight = null;  // id of the invocation the worker is running (its `begin`, not yet its result)
 $pending = '';     // frame bytes from the worker not yet complete
+$tail = '';        // the last output forwarded, to tell PHP's own out-of-memory exit from exit(1)
 
 function write_all($stream, string $data): void
 {
@@ -65,7 +66,8 @@ function write_all($stream, string $data): void
     }
 }
 
-$forward = function (string $data) use (&$total, &$invocation, &$capped, $maxLog, $host1): void {
+$forward = function (string $data) use (&$total, &$invocation, &$capped, &$tail, $maxLog, $host1): void {
+    $tail = substr($tail . $data, -1024);
     if ($capped) {
         return;
     }
@@ -170,6 +172,12 @@ while (true) {
         exit(128 + $status['termsig']);
     }
     $code = $status['exitcode'];
+    if ($inFlight !== null && $code === 1 && str_ends_with($tail, "Out of memory\n")) {
+        // The Zend allocator could not map memory (an address-space limit, no cgroup): it prints
+        // this and exits(1) without shutdown functions. The host's stderr tail tells it apart.
+        fwrite(STDERR, $tail);
+        exit(1);
+    }
     if ($inFlight !== null) {
         // The function ended the process during an invocation (exit() / die).
         $sendFrame(['t' => 'exit', 'id' => $inFlight, 'code' => $code], '');

@@ -170,7 +170,8 @@ final class Guest
         if ($last === null || ($last['type'] & $fatal) === 0) {
             return null;
         }
-        $memory = str_starts_with($last['message'], 'Allowed memory size of');
+        $memory = str_starts_with($last['message'], 'Allowed memory size of')
+            || str_starts_with($last['message'], 'Out of memory');
         return [
             'errorMessage' => self::clip($last['message']),
             'errorType' => $memory ? 'OutOfMemoryError' : 'FatalError',

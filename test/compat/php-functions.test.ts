@@ -359,7 +359,7 @@ function handler($event, $context) {
     expect((await invoke(urn, {})).result).toBe('fine')
   })
 
-  test('memory: past memory_limit is an OutOfMemoryError from PHP; past memory_size (no limit) the cgroup stops it; both recover', async () => {
+  test('memory: past memory_limit is an OutOfMemoryError from PHP; past memory_size (no limit) the sandbox stops it (cgroup, or the address-space limit without one); both recover', async () => {
     const urn = await createPhp(
       'php-memory',
       {
