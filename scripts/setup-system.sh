@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
-# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare) and python3 (Python functions).
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions) and
+# php-cli (PHP functions).
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
 # isolation level that it reports at start and on /strato/info. When everything is present it
 # prints nothing and installs nothing.
@@ -21,6 +22,7 @@ command -v bwrap >/dev/null 2>&1 || want bubblewrap 'the instance sandbox'
 command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
+command -v php >/dev/null 2>&1 || want php-cli 'PHP functions'
 if ((${#need[@]} == 0)); then
   exit 0
 fi

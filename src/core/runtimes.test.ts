@@ -23,15 +23,17 @@ describe('runtime families (core)', () => {
     expect(new Set(RUNTIME_FAMILIES.map((f) => f.name)).size).toBe(RUNTIME_FAMILIES.length)
   })
 
-  test('every Node.js version runs in node, every Python version in python, http in http, nothing else yet', () => {
+  test('every Node.js version runs in node, every Python version in python, every PHP version in php, http in http, nothing else yet', () => {
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
       const expected = runtime.startsWith('Node.js')
         ? 'node'
         : runtime.startsWith('Python')
           ? 'python'
-          : runtime === 'http'
-            ? 'http'
-            : undefined
+          : runtime.startsWith('PHP')
+            ? 'php'
+            : runtime === 'http'
+              ? 'http'
+              : undefined
       expect([runtime, runtimeFamilyOf(runtime)]).toEqual([runtime, expected])
     }
     expect(supportedRuntimes()).toContain('Node.js20.15')
@@ -43,11 +45,13 @@ describe('runtime families (core)', () => {
       node: ['.js', '.cjs', '.mjs'],
       python: ['.py'],
       http: [''],
+      php: ['.php'],
     })
   })
 
   test('a family cap on concurrency wins over concurrent_num: Python serves one at a time', () => {
     expect(instanceConcurrencyOf('python', 10)).toBe(1)
+    expect(instanceConcurrencyOf('php', 10)).toBe(1)
     expect(instanceConcurrencyOf('python', 1)).toBe(1)
     expect(instanceConcurrencyOf('node', 10)).toBe(10)
     expect(instanceConcurrencyOf('http', 7)).toBe(7)

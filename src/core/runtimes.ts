@@ -54,8 +54,9 @@ export interface RuntimeFamilyTraits {
  * The families Strato runs, one row each (the runtime subsystem registers how each boots in
  * `src/runtime/families/index.ts`). Every Node.js version runs on the machine's `node`, every
  * Python version on its `python3` (Python2.7 code that is not Python 3 compatible fails at load
- * with a SyntaxError; see README). `http` runs the function's own web server (`bootstrap`), which
- * Strato connects to inside the instance's network namespace.
+ * with a SyntaxError; see README), every PHP version on its `php` CLI (Debian's PHP 8). `http`
+ * runs the function's own web server (`bootstrap`), which Strato connects to inside the instance's
+ * network namespace.
  */
 export const RUNTIME_FAMILIES = [
   {
@@ -80,6 +81,13 @@ export const RUNTIME_FAMILIES = [
     maxConcurrencyPerInstance: 1,
   },
   { name: 'http', runtimes: ['http'], sourceExtensions: [''] },
+  {
+    name: 'php',
+    runtimes: ['PHP7.3', 'PHP8.3'],
+    sourceExtensions: ['.php'],
+    // PHP is single-threaded: the worker serves one invocation at a time.
+    maxConcurrencyPerInstance: 1,
+  },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
 /** The name of a family Strato has a guest runtime for. */

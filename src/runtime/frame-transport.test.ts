@@ -178,3 +178,18 @@ test("frame transport: the guest's exit frame is noted on the invocation for the
   transport.onGuestFrame({ t: 'exit', id: 1, code: 3, out: 0 }, Buffer.alloc(0))
   expect(inflight.get(1)?.exitCode).toBe(3)
 })
+
+test('frame transport: a result whose guest is exiting (a PHP fatal error) is answered as it is, and stops the instance', () => {
+  const { transport, outcomes, calls } = setUp()
+  transport.onGuestFrame(
+    { t: 'result', id: 1, out: 5, ok: false, errorType: 'FatalError', mem: 9, exiting: true },
+    Buffer.from('{"errorMessage":"cannot go on"}'),
+  )
+  expect(calls).toEqual(['finish 1 5 true', 'stop'])
+  expect(outcomes[0]).toMatchObject({
+    ok: false,
+    errorType: 'FatalError',
+    body: Buffer.from('{"errorMessage":"cannot go on"}'),
+    memoryUsedMb: 9,
+  })
+})

@@ -98,6 +98,9 @@ export class FrameTransport implements GuestTransport {
         return
       }
     }
+    if (header.exiting === true) {
+      void this.#host.stop()
+    }
     inflight.resolve({
       ok: header.ok === true,
       body: payload,

@@ -60,6 +60,11 @@ export type GuestFrame =
       readonly message?: string
       /** The function ran out of file descriptors: the instance is spent. */
       readonly fdsExhausted?: boolean
+      /**
+       * The guest ends its process after this result (a PHP fatal error): the instance takes no
+       * other invocation, even one sent before its death is seen.
+       */
+      readonly exiting?: boolean
     }
   | { readonly t: 'exit'; readonly id: number; readonly code: number; readonly out: number }
 

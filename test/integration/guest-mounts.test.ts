@@ -47,6 +47,19 @@ test('a Python instance sees only the python guest folder', async () => {
   expect(JSON.parse(res.result)).toEqual(['python'])
 })
 
+test('a PHP instance sees only the php guest folder', async () => {
+  await client.createFunction(
+    inlineFunction(
+      'mounts-php',
+      `<?php function handler($e, $c) { $d = scandir('${GUEST_DIR}'); return array_values(array_diff($d, ['.', '..'])); }`,
+      { runtime: 'PHP8.3' },
+    ),
+  )
+  const res = await client.invoke('mounts-php', '{}')
+  expect(res.isFunctionError).toBe(false)
+  expect(JSON.parse(res.result)).toEqual(['php'])
+})
+
 test('an HTTP function instance sees only the http and common guest folders', async () => {
   const zip = await zipFiles({
     'app.js': `require('http').createServer((q, s) => s.end(JSON.stringify(require('fs').readdirSync('${GUEST_DIR}').sort()))).listen(8000, '127.0.0.1')`,
