@@ -136,7 +136,9 @@ export class CodeStore implements CodeRepository {
       packageBytes = input.bytes
       codeFilename = input.codeFilename ?? `${path.basename(modulePath)}.zip`
     } else if (input.codeType === 'inline' && handlerModuleOf(family) === 'javaClass') {
-      throw invalidCode('Java code is a JAR or a ZIP of JARs or classes; inline source is not supported.')
+      throw invalidCode(
+        'Java code is a JAR or a ZIP of JARs or classes; inline source is not supported.',
+      )
     } else if (input.codeType === 'inline') {
       if (input.bytes.length > this.#limits.inlineSourceMaxBytes) {
         throw new StratoError(

@@ -37,7 +37,9 @@ export const JAVA_INTERPRETER: GuestInterpreter = {
   // The JVM has no one-liner; the guest jar prints the launcher's real path (a missing jar, like a
   // missing JDK, makes Java "absent" at start with a warning).
   realPathProbe: ['-cp', HOST_GUEST_JAR, 'io.strato.guest.RealPath'],
-  sandboxPaths: ['8', '11', '17', '21'].map((v) => `/opt/function/runtime/java${v}/rtsp/jre/bin/java`),
+  sandboxPaths: ['8', '11', '17', '21'].map(
+    (v) => `/opt/function/runtime/java${v}/rtsp/jre/bin/java`,
+  ),
   hostConfigDirs: jdkConfigDirs,
 }
 
