@@ -172,7 +172,11 @@ async function wire(
   const launcher = new InstanceLauncher({
     sandbox,
     instancesDir,
-    interpreterCommands: { node: config.nodeCommand, python: config.pythonCommand },
+    interpreterCommands: {
+      node: config.nodeCommand,
+      python: config.pythonCommand,
+      java: config.javaCommand,
+    },
     startTimeoutMs: config.instanceStartTimeoutMs,
     stemCells: config.stemCells,
     onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),

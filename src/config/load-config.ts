@@ -58,6 +58,7 @@ export interface Config {
   /** Interpreters for the runtime families. */
   readonly nodeCommand: string
   readonly pythonCommand: string
+  readonly javaCommand: string
   /** The API gateway's port (APIG triggers); `0` picks a free one. */
   readonly gatewayPort: number
   /** The sandbox level to use; `auto` takes the strongest this machine supports. */
@@ -210,6 +211,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     }),
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
+    javaCommand: stringSetting(env, 'STRATO_JAVA') ?? 'java',
     isolation: isolation as IsolationSetting,
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
     stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),

@@ -35,8 +35,11 @@ function compileJar(src: string, name: string): Buffer {
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.name.endsWith('.java')) sources.push(p)
+      if (e.isDirectory()) {
+        walk(p)
+      } else if (e.name.endsWith('.java')) {
+        sources.push(p)
+      }
     }
   }
   walk(src)
@@ -50,7 +53,9 @@ function compileJar(src: string, name: string): Buffer {
 }
 
 beforeAll(async () => {
-  if (!hasJdk) return
+  if (!hasJdk) {
+    return
+  }
   work = tmpDir('strato-java-')
   functionsJar = compileJar(path.join(FIXTURES, 'functions'), 'functions')
   sampleZip = await zipFiles({
@@ -61,7 +66,9 @@ beforeAll(async () => {
 }, 120_000)
 afterAll(async () => {
   await strato?.close()
-  if (work !== undefined) fs.rmSync(work, { recursive: true, force: true })
+  if (work !== undefined) {
+    fs.rmSync(work, { recursive: true, force: true })
+  }
 })
 
 interface JavaOptions {
@@ -85,7 +92,9 @@ async function createJava(name: string, handler: string, o: JavaOptions = {}): P
     .withCodeType('zip')
     .withCodeFilename(o.filename ?? 'functions.jar')
     .withFuncCode(new fg.FuncCode().withFile((o.code ?? functionsJar).toString('base64')))
-  if (o.userData !== undefined) body = body.withUserData(JSON.stringify(o.userData))
+  if (o.userData !== undefined) {
+    body = body.withUserData(JSON.stringify(o.userData))
+  }
   if (o.initializer !== undefined) {
     body = body.withInitializerHandler(o.initializer).withInitializerTimeout(30)
   }

@@ -63,6 +63,9 @@ export const JAVA_FAMILY: RuntimeFamilySpec = {
     '-XX:-UsePerfData',
     '-XX:-UseContainerSupport',
     '-Xshare:auto',
+    // The JVM's own warnings go to stdout by default, where they would count as function output.
+    '-Xlog:disable',
+    '-Xlog:all=warning:stderr',
     '-Djava.security.manager=allow',
     '-Dfile.encoding=UTF-8',
     '-jar',
