@@ -30,7 +30,7 @@ let functionsJar: Buffer
 let sampleZip: Buffer
 
 /** Compiles the .java files under `src` against the runtime jar and Gson, into one JAR. */
-function compileJar(src: string, name: string): Buffer {
+function compileJar(src: string, name: string, extraClasspath = ''): Buffer {
   const sources: string[] = []
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -44,7 +44,8 @@ function compileJar(src: string, name: string): Buffer {
   }
   walk(src)
   const classes = path.join(work, `${name}-classes`)
-  execFileSync('javac', ['-cp', `${RUNTIME_JAR}:${GSON_JAR}`, '-d', classes, ...sources], {
+  const classpath = `${RUNTIME_JAR}:${GSON_JAR}${extraClasspath === '' ? '' : `:${extraClasspath}`}`
+  execFileSync('javac', ['-cp', classpath, '-d', classes, ...sources], {
     stdio: 'pipe',
   })
   const jar = path.join(work, `${name}.jar`)
@@ -73,6 +74,7 @@ afterAll(async () => {
 
 interface JavaOptions {
   runtime?: string
+  dependencies?: string[]
   memory?: number
   timeout?: number
   userData?: Record<string, string>
@@ -92,6 +94,9 @@ async function createJava(name: string, handler: string, o: JavaOptions = {}): P
     .withCodeType('zip')
     .withCodeFilename(o.filename ?? 'functions.jar')
     .withFuncCode(new fg.FuncCode().withFile((o.code ?? functionsJar).toString('base64')))
+  if (o.dependencies !== undefined) {
+    body = body.withDependVersionList(o.dependencies)
+  }
   if (o.userData !== undefined) {
     body = body.withUserData(JSON.stringify(o.userData))
   }
@@ -326,6 +331,33 @@ describe.skipIf(!hasJdk)('Java functions through the official SDK', () => {
     const ltsRes = await invoke(lts, { lts: { data } })
     expect(ltsRes.result).toBe('ok')
     expect(ltsRes.log).toContain('raw data: {"logs":"[]","owner":"o"}')
+  })
+
+  test('a dependency package (a ZIP of JARs) is on the class path of the functions it is attached to', async () => {
+    const depJar = compileJar(path.join(FIXTURES, 'dependency'), 'greeter')
+    const dep = await sdk.createDependencyVersion(
+      new fg.CreateDependencyVersionRequest().withBody(
+        new fg.CreateDependencyRequestBody()
+          .withName('java-greeter')
+          .withRuntime('Java17')
+          .withDependType('zip')
+          .withDependFile((await zipFiles({ 'lib/greeter.jar': depJar })).toString('base64')),
+      ),
+    )
+    const code = compileJar(
+      path.join(FIXTURES, 'uses-dependency'),
+      'uses-dependency',
+      path.join(work, 'greeter.jar'),
+    )
+    const urn = await createJava('java-uses-dep', 'usesdep.UsesDependency.handler', {
+      code,
+      dependencies: [dep.id as string],
+    })
+    expect((await invoke(urn, { name: 'Ada' })).result).toBe('Hello from the dependency, Ada')
+    const without = await createJava('java-lacks-dep', 'usesdep.UsesDependency.handler', { code })
+    expect(JSON.parse((await invoke(without, { name: 'Ada' })).result).errorType).toBe(
+      'java.lang.NoClassDefFoundError',
+    )
   })
 
   test('an APIG trigger invocation gets an APIGTriggerEvent and answers with APIGTriggerResponse', async () => {
