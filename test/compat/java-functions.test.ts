@@ -360,6 +360,27 @@ describe.skipIf(!hasJdk)('Java functions through the official SDK', () => {
     )
   })
 
+  test("Open Telekom Cloud's timer sample (an EventRequestHandler), compiled unmodified, gets its TimerTriggerEvent", async () => {
+    const code = compileJar(path.join(FIXTURES, 'otc-timer-sample'), 'otc-timer')
+    const urn = await createJava(
+      'java-otc-timer',
+      'com.opentelekomcloud.samples.TimerTriggerFG.handleRequest',
+      { code },
+    )
+    const res = await invoke(urn, {
+      version: 'v1.0',
+      time: '2023-06-01T08:30:00+08:00',
+      trigger_type: 'TIMER',
+      trigger_name: 'Timer_002',
+      user_event: 'nightly',
+    })
+    expect(res.result).toBe('ok')
+    expect(res.log).toContain(
+      `${res.request_id} INFO Trigger name: Timer_002\nTrigger type: TIMER\n`,
+    )
+    expect(res.log).toContain('User event  : nightly\n')
+  })
+
   test('an APIG trigger invocation gets an APIGTriggerEvent and answers with APIGTriggerResponse', async () => {
     for (const [name, handler, code] of [
       ['java-apig', `${F}.apig`, functionsJar],
