@@ -226,14 +226,17 @@ describe.skipIf(!hasJdk)('Java functions through the official SDK', () => {
     expect(res.log).toContain('exiting now')
   })
 
-  test('a heap bomb is an OutOfMemoryError; the JVM is replaced and the next call works', async () => {
+  test('a heap bomb is an OutOfMemoryError, and the same JVM serves the next calls', async () => {
     const urn = await createJava('java-bomb', `${F}.bomb`, { memory: 128 })
+    const before = (await invoke(urn, {})).result
+    expect(before).toMatch(/^fine [0-9a-f-]{36}$/)
     const res = await invoke(urn, { bomb: true })
     expect(JSON.parse(res.result)).toMatchObject({
       errorType: 'OutOfMemoryError',
       errorMessage: 'Java heap space',
     })
-    expect((await invoke(urn, {})).result).toBe('fine')
+    expect((await invoke(urn, {})).result).toBe(before)
+    expect((await invoke(urn, {})).result).toBe(before)
   })
 
   test('concurrent_num 4: four slow calls overlap on one JVM, each on its own thread', async () => {

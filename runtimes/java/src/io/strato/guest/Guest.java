@@ -425,7 +425,6 @@ public final class Guest {
             JsonObject reply = header("result");
             reply.addProperty("id", inv.id);
             byte[] body;
-            boolean outOfMemory = false;
             try {
                 Object result = call(handler, eventOf(json, handler.eventType), inv);
                 boolean text = result instanceof String;
@@ -442,7 +441,6 @@ public final class Guest {
                 reply.addProperty("ok", true);
                 reply.addProperty("text", text);
             } catch (Throwable e) {
-                outOfMemory = e instanceof OutOfMemoryError;
                 JsonObject err = errorJson(e);
                 reply.addProperty("ok", false);
                 reply.addProperty("errorType", err.get("errorType").getAsString());
@@ -450,10 +448,6 @@ public final class Guest {
             }
             reply.addProperty("mem", memoryUsedMb());
             send(reply, body);
-            if (outOfMemory) {
-                // A heap that ran out leaves the JVM in no state to serve anyone: the host replaces it.
-                Runtime.getRuntime().halt(70);
-            }
         } finally {
             IN_FLIGHT.remove(inv);
             Invocation.leave();
