@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
-# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions) and
-# php-cli (PHP functions).
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions),
+# php-cli (PHP functions) and a JDK with Debian's Gson (Java functions;
+# scripts/build-java-runtime.sh builds the runtime with them).
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
 # isolation level that it reports at start and on /strato/info. When everything is present it
 # prints nothing and installs nothing.
@@ -23,6 +24,8 @@ command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instanc
 command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
 command -v php >/dev/null 2>&1 || want php-cli 'PHP functions'
+command -v javac >/dev/null 2>&1 || want default-jdk-headless 'Java functions'
+[[ -f /usr/share/java/gson.jar ]] || want libgoogle-gson-java 'Java functions (Gson)'
 if ((${#need[@]} == 0)); then
   exit 0
 fi

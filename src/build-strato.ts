@@ -183,6 +183,7 @@ async function wire(
       node: config.nodeCommand,
       python: config.pythonCommand,
       php: config.phpCommand,
+      java: config.javaCommand,
     },
     startTimeoutMs: config.instanceStartTimeoutMs,
     stemCells: config.stemCells,

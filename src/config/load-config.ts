@@ -59,6 +59,7 @@ export interface Config {
   readonly nodeCommand: string
   readonly pythonCommand: string
   readonly phpCommand: string
+  readonly javaCommand: string
   /** The API gateway's port (APIG triggers); `0` picks a free one. */
   readonly gatewayPort: number
   /** The sandbox level to use; `auto` takes the strongest this machine supports. */
@@ -212,6 +213,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     nodeCommand: stringSetting(env, 'STRATO_NODE') ?? process.execPath,
     pythonCommand: stringSetting(env, 'STRATO_PYTHON') ?? 'python3',
     phpCommand: stringSetting(env, 'STRATO_PHP') ?? 'php',
+    javaCommand: stringSetting(env, 'STRATO_JAVA') ?? 'java',
     isolation: isolation as IsolationSetting,
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
     stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),

@@ -38,7 +38,8 @@ export const FunctionErrorTypes = {
     platformFault: true,
     ownFaultMessagePrefix: SELF_EXIT_MESSAGE_PREFIX,
   },
-  OutOfMemoryError: { origins: ['host'], platformFault: false },
+  // The host's cgroup verdict; the Java guest's own for a heap that ran out.
+  OutOfMemoryError: { origins: ['host', 'guest'], platformFault: false },
   ProcessLimitExceeded: { origins: ['host'], platformFault: false },
   TooManyOpenFiles: { origins: ['host'], platformFault: false },
   // An instance that could not start, or not in time, says more about the platform than the code.

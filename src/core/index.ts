@@ -34,6 +34,7 @@ export {
   HTTP_FUNCTION_HANDLER,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  handlerModuleOf,
   instanceConcurrencyOf,
   isRuntimeName,
   runtimeFamilyOf,

@@ -3,6 +3,7 @@ import {
   FUNCTIONGRAPH_RUNTIMES,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  handlerModuleOf,
   instanceConcurrencyOf,
   runtimeFamilyOf,
   supportedRuntimes,
@@ -23,21 +24,22 @@ describe('runtime families (core)', () => {
     expect(new Set(RUNTIME_FAMILIES.map((f) => f.name)).size).toBe(RUNTIME_FAMILIES.length)
   })
 
-  test('every Node.js version runs in node, every Python version in python, every PHP version in php, http in http, nothing else yet', () => {
+  test('each FunctionGraph runtime runs in its family; C# and Cangjie in none', () => {
+    // [runtime name prefix, family]: the first prefix that matches decides.
+    const families: Array<[string, string]> = [
+      ['Node.js', 'node'],
+      ['Python', 'python'],
+      ['PHP', 'php'],
+      ['Java', 'java'],
+      ['http', 'http'],
+    ]
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
-      const expected = runtime.startsWith('Node.js')
-        ? 'node'
-        : runtime.startsWith('Python')
-          ? 'python'
-          : runtime.startsWith('PHP')
-            ? 'php'
-            : runtime === 'http'
-              ? 'http'
-              : undefined
+      const expected = families.find(([prefix]) => runtime.startsWith(prefix))?.[1]
       expect([runtime, runtimeFamilyOf(runtime)]).toEqual([runtime, expected])
     }
     expect(supportedRuntimes()).toContain('Node.js20.15')
-    expect(supportedRuntimes()).not.toContain('Java17')
+    expect(supportedRuntimes()).toContain('Java17')
+    expect(supportedRuntimes()).not.toContain('C#(.NET Core 6.0)')
   })
 
   test('every family names its handler files; inline source takes the first extension', () => {
@@ -46,7 +48,14 @@ describe('runtime families (core)', () => {
       python: ['.py'],
       http: [''],
       php: ['.php'],
+      java: ['.class'],
     })
+  })
+
+  test('a Java handler names a class, not a file path; the other families name files', () => {
+    expect(handlerModuleOf('java')).toBe('javaClass')
+    expect(handlerModuleOf('node')).toBe('path')
+    expect(handlerModuleOf('python')).toBe('path')
   })
 
   test('a family cap on concurrency wins over concurrent_num: Python serves one at a time', () => {
@@ -55,6 +64,7 @@ describe('runtime families (core)', () => {
     expect(instanceConcurrencyOf('python', 1)).toBe(1)
     expect(instanceConcurrencyOf('node', 10)).toBe(10)
     expect(instanceConcurrencyOf('http', 7)).toBe(7)
+    expect(instanceConcurrencyOf('java', 1000)).toBe(100)
     expect(instanceConcurrencyOf(undefined, 3)).toBe(3)
   })
 })

@@ -48,15 +48,21 @@ export interface RuntimeFamilyTraits {
   readonly sourceExtensions: readonly string[]
   /** Invocations one instance serves at once whatever `concurrent_num` says (no such cap if absent). */
   readonly maxConcurrencyPerInstance?: number
+  /**
+   * How the code store finds the handler's module: `path` (the default) is a file path plus one
+   * of `sourceExtensions`; `javaClass` is a class name (`pkg.Class` as `pkg/Class.class`), or any
+   * `.jar` in the code, which the store does not open. A `javaClass` family takes no inline code.
+   */
+  readonly handlerModule?: 'path' | 'javaClass'
 }
 
 /**
  * The families Strato runs, one row each (the runtime subsystem registers how each boots in
  * `src/runtime/families/index.ts`). Every Node.js version runs on the machine's `node`, every
  * Python version on its `python3` (Python2.7 code that is not Python 3 compatible fails at load
- * with a SyntaxError; see README), every PHP version on its `php` CLI (Debian's PHP 8). `http`
- * runs the function's own web server (`bootstrap`), which Strato connects to inside the instance's
- * network namespace.
+ * with a SyntaxError; see README), every PHP version on its `php` CLI (Debian's PHP 8), every
+ * Java version on its JDK's `java` (17 on Debian 12). `http` runs the function's own web server
+ * (`bootstrap`), which Strato connects to inside the instance's network namespace.
  */
 export const RUNTIME_FAMILIES = [
   {
@@ -87,6 +93,15 @@ export const RUNTIME_FAMILIES = [
     sourceExtensions: ['.php'],
     // PHP is single-threaded: the worker serves one invocation at a time.
     maxConcurrencyPerInstance: 1,
+  },
+  {
+    name: 'java',
+    runtimes: ['Java8', 'Java11', 'Java17', 'Java21'],
+    sourceExtensions: ['.class'],
+    handlerModule: 'javaClass',
+    // One JVM thread per invocation in flight; beyond this a JVM of FunctionGraph's sizes spends
+    // its memory on stacks and its time switching (docs/decisions/0010-java-guest.md).
+    maxConcurrencyPerInstance: 100,
   },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
@@ -128,6 +143,11 @@ export const SOURCE_EXTENSIONS: Readonly<Record<RuntimeFamily, readonly string[]
     (byFamily, family) => ({ ...byFamily, [family.name]: family.sourceExtensions }),
     {} as Record<RuntimeFamily, readonly string[]>,
   )
+
+/** How the code store finds a family's handler module (`path` unless the family says otherwise). */
+export function handlerModuleOf(family: RuntimeFamily): 'path' | 'javaClass' {
+  return FAMILY_BY_NAME.get(family)?.handlerModule ?? 'path'
+}
 
 /** The one handler an HTTP function has: the file that starts its web server. */
 export const HTTP_FUNCTION_HANDLER = 'bootstrap'

@@ -159,6 +159,9 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
         ...[...new Set([request.interpreter, ...request.interpreters.map((i) => i.host)])].flatMap(
           (i) => this.#interpreterBinds(i),
         ),
+        ...request.interpreters.flatMap((i) =>
+          (i.configDirs ?? []).flatMap((d) => ['--ro-bind', d, d]),
+        ),
         ...request.interpreters.flatMap((interpreter) =>
           interpreter.sandboxPaths.flatMap((p) => [
             ...dirs(...ancestorsBelow('/opt/function/runtime', p)),

@@ -201,7 +201,11 @@ export class InstanceLauncher {
     for (const interpreter of GUEST_INTERPRETERS) {
       const host = this.#probe(interpreter)
       if (host !== undefined) {
-        interpreters.push({ host, sandboxPaths: interpreter.sandboxPaths })
+        interpreters.push({
+          host,
+          sandboxPaths: interpreter.sandboxPaths,
+          configDirs: interpreter.hostConfigDirs?.(host) ?? [],
+        })
       }
     }
     const plan = this.#options.sandbox.prepare({

@@ -30,6 +30,8 @@ export interface SandboxInterpreter {
   readonly host: string
   /** FunctionGraph's documented paths of it, linked to it inside a bubblewrap sandbox. */
   readonly sandboxPaths: readonly string[]
+  /** Host dirs outside /usr it needs at start (a JDK's /etc/java-<N>-openjdk), shown read-only. */
+  readonly configDirs?: readonly string[]
 }
 
 /** One instance's sandbox as requested by the launcher. */

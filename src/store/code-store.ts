@@ -17,6 +17,7 @@ import {
 } from './code-archive.js'
 import { removeTree } from './remove-tree.js'
 import {
+  handlerModuleOf,
   Limits,
   SOURCE_EXTENSIONS,
   StratoError,
@@ -134,6 +135,10 @@ export class CodeStore implements CodeRepository {
       }
       packageBytes = input.bytes
       codeFilename = input.codeFilename ?? `${path.basename(modulePath)}.zip`
+    } else if (input.codeType === 'inline' && handlerModuleOf(family) === 'javaClass') {
+      throw invalidCode(
+        'Java code is a JAR or a ZIP of JARs or classes; inline source is not supported.',
+      )
     } else if (input.codeType === 'inline') {
       if (input.bytes.length > this.#limits.inlineSourceMaxBytes) {
         throw new StratoError(
@@ -150,14 +155,7 @@ export class CodeStore implements CodeRepository {
     }
     const digest = await this.#store(packageBytes, options)
     try {
-      const tree = this.treePath(digest)
-      if (
-        !SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, modulePath + ext)))
-      ) {
-        throw invalidCode(
-          `The code has no ${SOURCE_EXTENSIONS[family].map((e) => `'${modulePath}${e}'`).join(' or ')} for the handler '${handler}'.`,
-        )
-      }
+      await this.#checkHandlerModule(digest, family, modulePath, handler)
       return {
         digest,
         codeSize: packageBytes.length,
@@ -169,6 +167,31 @@ export class CodeStore implements CodeRepository {
       this.release(digest)
       throw err
     }
+  }
+
+  /** The handler's module is in the tree: a file, or for Java a class file or some JAR. */
+  async #checkHandlerModule(
+    digest: string,
+    family: RuntimeFamily,
+    modulePath: string,
+    handler: string,
+  ): Promise<void> {
+    const tree = this.treePath(digest)
+    const javaClass = handlerModuleOf(family) === 'javaClass'
+    const file = javaClass ? modulePath.replaceAll('.', '/') : modulePath
+    if (SOURCE_EXTENSIONS[family].some((ext) => fs.existsSync(path.join(tree, file + ext)))) {
+      return
+    }
+    // A class inside a JAR is found by the guest's class loader; the store does not open JARs.
+    if (javaClass) {
+      const manifest = JSON.parse(await fsp.readFile(`${tree}.manifest.json`, 'utf8')) as Manifest
+      if (manifest.files.some((f) => f[0].toLowerCase().endsWith('.jar'))) {
+        return
+      }
+    }
+    throw invalidCode(
+      `The code has no ${SOURCE_EXTENSIONS[family].map((e) => `'${file}${e}'`).join(' or ')}${javaClass ? ' and no JAR' : ''} for the handler '${handler}'.`,
+    )
   }
 
   /**

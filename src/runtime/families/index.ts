@@ -5,6 +5,7 @@
  */
 import type { RuntimeFamily } from '../../core/index.js'
 import { HTTP_FAMILY } from './http.js'
+import { JAVA_FAMILY } from './java.js'
 import { NODE_FAMILY } from './node.js'
 import { PHP_FAMILY } from './php.js'
 import { PYTHON_FAMILY } from './python.js'
@@ -22,6 +23,7 @@ const FAMILIES: Readonly<Record<RuntimeFamily, RuntimeFamilySpec>> = {
   python: PYTHON_FAMILY,
   http: HTTP_FAMILY,
   php: PHP_FAMILY,
+  java: JAVA_FAMILY,
 }
 
 /** Every registered family, in registration order. */

@@ -18,6 +18,11 @@ export interface GuestInterpreter {
    * it, so unmodified `bootstrap` files of HTTP functions find it.
    */
   readonly sandboxPaths: readonly string[]
+  /**
+   * Host dirs outside /usr it reads at start, given its resolved path (Debian's JDK links its
+   * configuration to /etc/java-<N>-openjdk); a bubblewrap sandbox shows them read-only.
+   */
+  readonly hostConfigDirs?: (resolved: string) => readonly string[]
 }
 
 /** How the host reaches a family's invocations: frames on fd 3, or HTTP to the function's server. */
