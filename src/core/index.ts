@@ -32,11 +32,14 @@ export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,
   HTTP_FUNCTION_HANDLER,
+  IMAGE_FUNCTION_HANDLER,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  codeFormatOf,
   instanceConcurrencyOf,
   isRuntimeName,
   runtimeFamilyOf,
+  servesHttp,
   supportedRuntimes,
 } from './runtimes.js'
 export type { RuntimeFamily, RuntimeFamilyTraits, RuntimeName } from './runtimes.js'

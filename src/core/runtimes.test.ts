@@ -3,7 +3,9 @@ import {
   FUNCTIONGRAPH_RUNTIMES,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  codeFormatOf,
   instanceConcurrencyOf,
+  servesHttp,
   runtimeFamilyOf,
   supportedRuntimes,
 } from './runtimes.js'
@@ -31,7 +33,9 @@ describe('runtime families (core)', () => {
           ? 'python'
           : runtime === 'http'
             ? 'http'
-            : undefined
+            : runtime === 'Custom Image'
+              ? 'image'
+              : undefined
       expect([runtime, runtimeFamilyOf(runtime)]).toEqual([runtime, expected])
     }
     expect(supportedRuntimes()).toContain('Node.js20.15')
@@ -43,7 +47,14 @@ describe('runtime families (core)', () => {
       node: ['.js', '.cjs', '.mjs'],
       python: ['.py'],
       http: [''],
+      image: [],
     })
+  })
+
+  test('Custom Image functions take an image archive and serve HTTP; http functions serve HTTP from a zip', () => {
+    expect([codeFormatOf('image'), servesHttp('Custom Image')]).toEqual(['image', true])
+    expect([codeFormatOf('http'), servesHttp('http')]).toEqual(['zip', true])
+    expect([codeFormatOf('node'), servesHttp('Node.js20.15')]).toEqual(['zip', false])
   })
 
   test('a family cap on concurrency wins over concurrent_num: Python serves one at a time', () => {

@@ -48,6 +48,10 @@ export interface RuntimeFamilyTraits {
   readonly sourceExtensions: readonly string[]
   /** Invocations one instance serves at once whatever `concurrent_num` says (no such cap if absent). */
   readonly maxConcurrencyPerInstance?: number
+  /** What its code is: a zip of files (the default), or a container image archive (`image`). */
+  readonly codeFormat?: 'zip' | 'image'
+  /** The function is its own web server on port 8000: invocations reach it as HTTP requests. */
+  readonly servesHttp?: boolean
 }
 
 /**
@@ -79,7 +83,15 @@ export const RUNTIME_FAMILIES = [
     // The Python guest serves one invocation at a time: its requests queue on the control socket.
     maxConcurrencyPerInstance: 1,
   },
-  { name: 'http', runtimes: ['http'], sourceExtensions: [''] },
+  { name: 'http', runtimes: ['http'], sourceExtensions: [''], servesHttp: true },
+  // A container image's entrypoint is an HTTP server on port 8000, as FunctionGraph's images are.
+  {
+    name: 'image',
+    runtimes: ['Custom Image'],
+    sourceExtensions: [],
+    codeFormat: 'image',
+    servesHttp: true,
+  },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
 /** The name of a family Strato has a guest runtime for. */
@@ -120,6 +132,19 @@ export const SOURCE_EXTENSIONS: Readonly<Record<RuntimeFamily, readonly string[]
     (byFamily, family) => ({ ...byFamily, [family.name]: family.sourceExtensions }),
     {} as Record<RuntimeFamily, readonly string[]>,
   )
+
+/** What code `family` takes: a zip of files, or a container image archive. */
+export function codeFormatOf(family: RuntimeFamily): 'zip' | 'image' {
+  return FAMILY_BY_NAME.get(family)?.codeFormat ?? 'zip'
+}
+
+/** Whether functions of `runtime` are web servers that invocations reach as HTTP requests. */
+export function servesHttp(runtime: RuntimeName): boolean {
+  return FAMILY_BY_RUNTIME.get(runtime)?.servesHttp === true
+}
+
+/** The handler FunctionGraph gives a Custom Image function (its image says what runs). */
+export const IMAGE_FUNCTION_HANDLER = '-'
 
 /** The one handler an HTTP function has: the file that starts its web server. */
 export const HTTP_FUNCTION_HANDLER = 'bootstrap'
