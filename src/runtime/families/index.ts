@@ -5,6 +5,7 @@
  */
 import type { RuntimeFamily } from '../../core/index.js'
 import { HTTP_FAMILY } from './http.js'
+import { IMAGE_FAMILY } from './image.js'
 import { NODE_FAMILY } from './node.js'
 import { PYTHON_FAMILY } from './python.js'
 import type { GuestInterpreter, RuntimeFamilySpec } from './runtime-family-spec.js'
@@ -20,6 +21,7 @@ const FAMILIES: Readonly<Record<RuntimeFamily, RuntimeFamilySpec>> = {
   node: NODE_FAMILY,
   python: PYTHON_FAMILY,
   http: HTTP_FAMILY,
+  image: IMAGE_FAMILY,
 }
 
 /** Every registered family, in registration order. */

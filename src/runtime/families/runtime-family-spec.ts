@@ -48,4 +48,9 @@ export interface RuntimeFamilySpec {
   readonly dependencyPath?: { readonly variable: string; readonly subdirs: readonly string[] }
   /** `http`: the instance needs its own network namespace (the sandbox's `network`). */
   readonly transport: GuestTransportKind
+  /**
+   * `image`: the function's code is a container image and the sandbox's root file system; the
+   * interpreter and the guest are shown under /.strato (only the bubblewrap level can do it).
+   */
+  readonly rootFileSystem?: 'image'
 }
