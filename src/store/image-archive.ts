@@ -482,8 +482,10 @@ class LayerApplier {
         await fsp.link(source, target)
         return
       }
-      default:
-        // Devices and fifos: the sandbox mounts its own /dev; nothing else may hold them.
+      case 'block-device':
+      case 'character-device':
+      case 'fifo':
+        // The sandbox mounts its own /dev; nothing else in an image needs them.
         return
     }
   }
