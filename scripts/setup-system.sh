@@ -21,6 +21,7 @@ command -v bwrap >/dev/null 2>&1 || want bubblewrap 'the instance sandbox'
 command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
+[[ -x /bin/busybox ]] || want busybox-static 'tests only: the Custom Image tests build an image from it'
 if ((${#need[@]} == 0)); then
   exit 0
 fi
