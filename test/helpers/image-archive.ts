@@ -144,6 +144,7 @@ export async function busyboxHttpImage(
   const echo = [
     '#!/bin/sh',
     'body=$(cat)',
+    'echo "echo cgi served $REQUEST_METHOD" >&2',
     'printf "Content-Type: text/plain\\r\\nX-Image: busybox\\r\\n\\r\\n"',
     'printf "method=%s path=%s query=%s body=%s greeting=%s func=%s cwd=%s uid=%s\\n" "$REQUEST_METHOD" "$PATH_INFO" "$QUERY_STRING" "$body" "$GREETING" "$RUNTIME_FUNC_NAME" "$(pwd)" "$(id -u)"',
     '',

@@ -112,6 +112,17 @@ describe('a busybox image runs as a Custom Image function', () => {
     expect(uid).toBeGreaterThan(0)
   })
 
+  test("the server's output (the CGI's stderr) is the invocation's log", async () => {
+    const res = await client.invoke(
+      'busybox-web',
+      JSON.stringify({ httpMethod: 'PUT', path: '/cgi-bin/echo' }),
+      { tail: true },
+    )
+    expect(res.isFunctionError).toBe(false)
+    expect(res.log).toContain(`Start invoke request '${res.requestId}'`)
+    expect(res.log).toContain('echo cgi served PUT\n')
+  })
+
   test("layers apply in order: the second layer's whiteout hides the first layer's file, its own file is there", async () => {
     expect(text(await invoke(urn, { httpMethod: 'GET', path: '/index.html' }))).toBe(
       'hello from busybox\n',
@@ -232,6 +243,42 @@ describe('Custom Image functions fail precisely', () => {
       JSON.stringify({ httpMethod: 'GET', path: '/cgi-bin/crash' }),
     )
     expect(res.isFunctionError).toBe(true)
+    expect(text(await invoke(urn, { httpMethod: 'GET', path: '/ok.txt' }))).toBe('ok\n')
+  })
+
+  test('a memory bomb is stopped by the instance cgroup at memory_size; the next call works', async () => {
+    const urn = await deployImage(
+      'busybox-bomb',
+      await buildImageArchive({
+        config: {
+          Entrypoint: ['/bin/busybox', 'httpd', '-f', '-p', '127.0.0.1:8000', '-h', '/www'],
+        },
+        layers: [
+          [
+            { name: 'bin/busybox', content: fs.readFileSync(BUSYBOX), mode: 0o755 },
+            { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+            { name: 'www/ok.txt', content: 'ok\n' },
+            {
+              name: 'www/cgi-bin/bomb',
+              mode: 0o755,
+              // 400 MB in a shell variable, in an instance of 256 MB.
+              content:
+                '#!/bin/sh\nx=$(/bin/busybox head -c 400000000 /dev/zero | /bin/busybox tr "\\0" a)\nprintf "Content-Type: text/plain\\r\\n\\r\\nsurvived %s\\n" ${#x}\n',
+            },
+          ],
+        ],
+      }),
+      20,
+    )
+    const res = await client.invoke(
+      'busybox-bomb',
+      JSON.stringify({ httpMethod: 'GET', path: '/cgi-bin/bomb' }),
+    )
+    // The kernel kills the biggest process (the CGI): that invocation fails, the server lives on.
+    expect(res.isFunctionError).toBe(true)
+    expect(res.result).not.toContain('survived')
+    expect(res.summary.memoryUsed).toBeGreaterThan(200)
+    expect(res.summary.memoryUsed).toBeLessThanOrEqual(256)
     expect(text(await invoke(urn, { httpMethod: 'GET', path: '/ok.txt' }))).toBe('ok\n')
   })
 
