@@ -58,6 +58,8 @@ test('image archive: docker save layers apply in order; whiteouts hide lower fil
       { name: 'data/old-a', content: 'a' },
       { name: 'data/sub/old-b', content: 'b' },
       { name: 'replaced', content: 'v1' },
+      { name: 'opt/app/old', content: 'old' },
+      { name: 'opt/other', content: 'other' },
     ],
     [
       { name: 'etc/.wh.gone' },
@@ -66,6 +68,9 @@ test('image archive: docker save layers apply in order; whiteouts hide lower fil
       { name: 'data/.wh..wh..opq' },
       { name: 'replaced', content: 'v2' },
       { name: './etc/.wh.never-existed' },
+      // This layer's file in a folder a lower layer made, before the opaque marker of its parent.
+      { name: 'opt/app/new', content: 'new' },
+      { name: 'opt/.wh..wh..opq' },
     ],
   ])
   const { root, result } = await unpack(bytes)
@@ -73,6 +78,8 @@ test('image archive: docker save layers apply in order; whiteouts hide lower fil
   expect(fs.existsSync(path.join(root, 'etc/gone'))).toBe(false)
   expect(fs.readdirSync(path.join(root, 'data'))).toEqual(['new'])
   expect(fs.readFileSync(path.join(root, 'replaced'), 'utf8')).toBe('v2')
+  expect(fs.readdirSync(path.join(root, 'opt'))).toEqual(['app'])
+  expect(fs.readdirSync(path.join(root, 'opt/app'))).toEqual(['new'])
   expect(result.config).toEqual({
     entrypoint: ['/bin/server'],
     cmd: ['--port', '8000'],
@@ -84,7 +91,7 @@ test('image archive: docker save layers apply in order; whiteouts hide lower fil
     result.config,
   )
   expect(result.files.map((f) => f[0]).sort()).toEqual(
-    ['.strato/image.json', 'data/new', 'etc/keep', 'replaced'].sort(),
+    ['.strato/image.json', 'data/new', 'etc/keep', 'opt/app/new', 'replaced'].sort(),
   )
 })
 

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
+import { Readable } from 'node:stream'
 import zlib from 'node:zlib'
 import tarStream from 'tar-stream'
 import { StratoError, type IngestOptions } from '../core/index.js'
@@ -332,7 +333,18 @@ async function removeEntry(target: string): Promise<void> {
   await fsp.rm(target, { recursive: true, force: true })
 }
 
-/** Applies images' layers and counts what they write against the limits. */
+/** Reads an entry's remaining bytes and drops them. */
+async function drain(entry: AsyncIterable<unknown>): Promise<void> {
+  for await (const chunk of entry) {
+    void chunk
+  }
+}
+
+/**
+ * Applies an image's layers in one streaming pass each, counting what they write against the
+ * limits. A whiteout or opaque marker hides only lower layers' files: whatever this layer wrote
+ * (or holds a path of) is remembered and spared, wherever the marker falls in the layer's order.
+ */
 class LayerApplier {
   readonly #root: string
   readonly #limits: CodeStoreLimits
@@ -340,17 +352,14 @@ class LayerApplier {
   readonly #packageBytes: number
   #entries = 0
   #written = 0
+  /** Paths the current layer wrote, and every folder above them. */
+  #mine = new Set<string>()
 
   constructor(root: string, limits: CodeStoreLimits, options: IngestOptions, packageBytes: number) {
     this.#root = root
     this.#limits = limits
     this.#options = options
     this.#packageBytes = packageBytes
-  }
-
-  /** Room left for unpacked bytes, for decompressing a layer no further than could be stored. */
-  room(): number {
-    return Math.max(0, this.#limits.unzippedMaxBytes - this.#written)
   }
 
   #count(bytes: number): void {
@@ -373,58 +382,119 @@ class LayerApplier {
     }
   }
 
-  /** Whiteouts first (they hide only lower layers' files), then the layer's own entries. */
-  async apply(layerName: string, tar: Buffer): Promise<void> {
+  /** Applies one layer tar, read from `source` (already decompressed). */
+  async apply(layerName: string, source: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<void> {
     const what = `image layer '${shown(layerName)}'`
-    const tooMany = (): StratoError =>
-      invalidCode(
-        `The image has more than ${this.#limits.maxEntries} entries in its layers; the limit is ${this.#limits.maxEntries}.`,
+    this.#mine = new Set()
+    const extract = tarStream.extract()
+    const input = Readable.from(source)
+    let sourceError: unknown
+    input.on('error', (err: Error) => {
+      sourceError = err
+      extract.destroy(err)
+    })
+    input.pipe(extract)
+    try {
+      for await (const entry of extract) {
+        this.#entries++
+        if (this.#entries > this.#limits.maxEntries) {
+          throw invalidCode(
+            `The image has more than ${this.#limits.maxEntries} entries in its layers; the limit is ${this.#limits.maxEntries}.`,
+          )
+        }
+        await this.#entry(entry, what)
+      }
+    } catch (caught) {
+      extract.destroy()
+      // A source that failed (a gzip bomb, bad gzip) ends the entry being read: its reason wins.
+      const err = sourceError ?? caught
+      if (err instanceof StratoError) {
+        throw err
+      }
+      throw invalidCode(
+        `The ${what} is not a readable tar archive: ${(err as Error).message}.`,
+        err,
       )
-    const entries = await readTar(tar, what, this.#limits.maxEntries - this.#entries, tooMany)
-    this.#entries += entries.length
-    const rest: Array<{ entry: TarEntry; segments: string[] }> = []
-    for (const entry of entries) {
-      const segments = segmentsOf(entry.name, this.#limits, what)
-      if (segments.length === 0) {
-        continue // the root folder itself
-      }
-      if (segments[0] === IMAGE_RESERVED_DIR) {
-        throw invalidCode(
-          `The ${what} writes '/${shown(segments.join('/'))}'; /${IMAGE_RESERVED_DIR} is reserved for Strato's runtime.`,
-        )
-      }
-      const base = segments.at(-1) ?? ''
-      if (base === OPAQUE) {
-        const dir = await realParent(this.#root, segments, entry.name, false)
-        const folder = dir === undefined ? undefined : path.dirname(dir)
-        if (folder !== undefined && (await fsp.lstat(folder)).isDirectory()) {
-          for (const child of await fsp.readdir(folder)) {
-            await removeEntry(path.join(folder, child))
-          }
-        }
-      } else if (base.startsWith(WHITEOUT)) {
-        const hidden = [...segments.slice(0, -1), base.slice(WHITEOUT.length)]
-        const target = await realParent(this.#root, hidden, entry.name, false)
-        if (target !== undefined) {
-          await removeEntry(target)
-        }
-      } else {
-        rest.push({ entry, segments })
-      }
-    }
-    for (const { entry, segments } of rest) {
-      await this.#write(entry, segments, what)
+    } finally {
+      input.unpipe()
+      input.destroy()
     }
   }
 
-  async #write(entry: TarEntry, segments: string[], what: string): Promise<void> {
-    const target = await realParent(this.#root, segments, entry.name, true)
+  async #entry(
+    entry: AsyncIterable<unknown> & { header: tarStream.Header },
+    what: string,
+  ): Promise<void> {
+    const header = entry.header
+    const segments = segmentsOf(header.name, this.#limits, what)
+    if (segments.length === 0) {
+      await drain(entry)
+      return // the root folder itself
+    }
+    if (segments[0] === IMAGE_RESERVED_DIR) {
+      throw invalidCode(
+        `The ${what} writes '/${shown(segments.join('/'))}'; /${IMAGE_RESERVED_DIR} is reserved for Strato's runtime.`,
+      )
+    }
+    const base = segments.at(-1) ?? ''
+    if (base === OPAQUE) {
+      await drain(entry)
+      const folder = segments.slice(0, -1)
+      const dir = await realParent(this.#root, [...folder, OPAQUE], header.name, false)
+      if (dir !== undefined) {
+        await this.#removeLower(folder)
+      }
+      return
+    }
+    if (base.startsWith(WHITEOUT)) {
+      await drain(entry)
+      const hidden = [...segments.slice(0, -1), base.slice(WHITEOUT.length)]
+      if (!this.#mine.has(hidden.join('/'))) {
+        const target = await realParent(this.#root, hidden, header.name, false)
+        if (target !== undefined) {
+          await removeEntry(target)
+        }
+      }
+      return
+    }
+    for (let i = 1; i <= segments.length; i++) {
+      this.#mine.add(segments.slice(0, i).join('/'))
+    }
+    await this.#write(entry, segments, what)
+  }
+
+  /** Removes what lower layers left under `folder` (an opaque folder), sparing this layer's own. */
+  async #removeLower(folder: readonly string[]): Promise<void> {
+    const dir = path.join(this.#root, ...folder)
+    const st = await fsp.lstat(dir).catch(() => undefined)
+    if (st?.isDirectory() !== true) {
+      return
+    }
+    for (const child of await fsp.readdir(dir)) {
+      const rel = [...folder, child]
+      if (!this.#mine.has(rel.join('/'))) {
+        await removeEntry(path.join(dir, child))
+      } else {
+        await this.#removeLower(rel)
+      }
+    }
+  }
+
+  async #write(
+    entry: AsyncIterable<unknown> & { header: tarStream.Header },
+    segments: string[],
+    what: string,
+  ): Promise<void> {
+    const header = entry.header
+    const target = await realParent(this.#root, segments, header.name, true)
     if (target === undefined) {
+      await drain(entry)
       return
     }
     const existing = await fsp.lstat(target).catch(() => undefined)
-    switch (entry.type) {
+    switch (header.type) {
       case 'directory':
+        await drain(entry)
         if (existing?.isDirectory() !== true) {
           if (existing !== undefined) {
             await removeEntry(target)
@@ -434,43 +504,48 @@ class LayerApplier {
         return
       case 'file':
       case 'contiguous-file': {
-        this.#count(entry.body.length)
         if (existing !== undefined) {
           await removeEntry(target)
         }
         // As for zips: readable by the function's uid, executable where any x bit was set, never
         // set-id, never writable (the tree is shared by every instance).
-        await fsp.writeFile(target, entry.body, {
-          mode: (entry.mode & 0o111) !== 0 ? 0o555 : 0o444,
-          flag: 'wx',
-        })
+        const file = await fsp.open(target, 'wx', (header.mode & 0o111) !== 0 ? 0o555 : 0o444)
+        try {
+          for await (const chunk of entry) {
+            const bytes = chunk as Buffer
+            this.#count(bytes.length)
+            await file.write(bytes)
+          }
+        } finally {
+          await file.close()
+        }
         return
       }
       case 'symlink': {
-        if (
-          entry.linkname === '' ||
-          Buffer.byteLength(entry.linkname) > this.#limits.pathMaxBytes
-        ) {
+        await drain(entry)
+        const linkname = header.linkname
+        if (linkname === '' || Buffer.byteLength(linkname) > this.#limits.pathMaxBytes) {
           throw invalidCode(
-            `The ${what} holds the symbolic link '${shown(entry.name)}' with an empty or overlong target.`,
+            `The ${what} holds the symbolic link '${shown(header.name)}' with an empty or overlong target.`,
           )
         }
         if (existing !== undefined) {
           await removeEntry(target)
         }
-        await fsp.symlink(entry.linkname, target)
+        await fsp.symlink(linkname, target)
         return
       }
       case 'link': {
+        await drain(entry)
         // A hard link names another path of the image: it must be a file already unpacked,
         // reached through real folders only (a link to a host file would share its inode).
-        const from = segmentsOf(entry.linkname, this.#limits, what)
+        const from = segmentsOf(header.linkname, this.#limits, what)
         const source =
-          from.length === 0 ? undefined : await realParent(this.#root, from, entry.name, false)
+          from.length === 0 ? undefined : await realParent(this.#root, from, header.name, false)
         const st = source === undefined ? undefined : await fsp.lstat(source).catch(() => undefined)
         if (source === undefined || st?.isFile() !== true) {
           throw invalidCode(
-            `The ${what} holds the hard link '${shown(entry.name)}' to '${shown(entry.linkname)}', which is not a file of the image.`,
+            `The ${what} holds the hard link '${shown(header.name)}' to '${shown(header.linkname)}', which is not a file of the image.`,
           )
         }
         if (existing !== undefined) {
@@ -486,9 +561,53 @@ class LayerApplier {
       case 'character-device':
       case 'fifo':
         // The sandbox mounts its own /dev; nothing else in an image needs them.
+        await drain(entry)
         return
     }
   }
+}
+
+/**
+ * A layer's tar bytes as a stream: decompressed when gzip, and never past what the limits could
+ * store (a small gzip can inflate to far more than it holds).
+ */
+function layerStream(
+  layer: { name: string; bytes: Buffer },
+  limits: CodeStoreLimits,
+): Iterable<Buffer> | AsyncIterable<Buffer> {
+  if (layer.bytes.subarray(0, 4).equals(ZSTD_MAGIC)) {
+    throw invalidCode(
+      `The image's ${shown(layer.name)} is zstd-compressed; Strato reads uncompressed and gzip layers.`,
+    )
+  }
+  if (!isGzip(layer.bytes)) {
+    return [layer.bytes]
+  }
+  const most = limits.unzippedMaxBytes + limits.maxEntries * TAR_BYTES_PER_ENTRY
+  const gunzip = zlib.createGunzip()
+  gunzip.end(layer.bytes)
+  return (async function* inflate(): AsyncGenerator<Buffer> {
+    let total = 0
+    try {
+      for await (const chunk of gunzip) {
+        total += (chunk as Buffer).length
+        if (total > most) {
+          throw new StratoError(
+            'CODE_TOO_LARGE',
+            `The image's ${shown(layer.name)} decompresses past the ${limits.unzippedMaxBytes}-byte limit.`,
+          )
+        }
+        yield chunk as Buffer
+      }
+    } catch (err) {
+      if (err instanceof StratoError) {
+        throw err
+      }
+      throw invalidCode(`The image's ${shown(layer.name)} is not valid gzip.`, err)
+    } finally {
+      gunzip.destroy()
+    }
+  })()
 }
 
 /** Every file and link of the unpacked tree, hashed, in the code store's manifest shape. */
@@ -548,28 +667,7 @@ export async function unpackImage(
   const config = parseRunConfig(parts.config)
   const applier = new LayerApplier(dest, limits, options, bytes.length)
   for (const layer of parts.layers) {
-    let tar = layer.bytes
-    if (tar.subarray(0, 4).equals(ZSTD_MAGIC)) {
-      throw invalidCode(
-        `The image's ${shown(layer.name)} is zstd-compressed; Strato reads uncompressed and gzip layers.`,
-      )
-    }
-    if (isGzip(tar)) {
-      const most = applier.room() + limits.maxEntries * TAR_BYTES_PER_ENTRY
-      try {
-        tar = zlib.gunzipSync(tar, { maxOutputLength: Math.max(1, most) })
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-          throw new StratoError(
-            'CODE_TOO_LARGE',
-            `The image's ${shown(layer.name)} decompresses past the ${limits.unzippedMaxBytes}-byte limit.`,
-            { cause: err },
-          )
-        }
-        throw invalidCode(`The image's ${shown(layer.name)} is not valid gzip.`, err)
-      }
-    }
-    await applier.apply(layer.name, tar)
+    await applier.apply(layer.name, layerStream(layer, limits))
   }
   await fsp.mkdir(path.join(dest, IMAGE_RESERVED_DIR), { mode: 0o755 })
   fs.writeFileSync(path.join(dest, IMAGE_CONFIG_PATH), JSON.stringify(config), { mode: 0o444 })
