@@ -141,6 +141,7 @@ export const BUSYBOX = '/bin/busybox'
 export async function busyboxHttpImage(
   options: { entrypoint?: readonly string[]; format?: 'docker' | 'oci' } = {},
 ): Promise<Buffer> {
+  const oci = options.format === 'oci'
   const echo = [
     '#!/bin/sh',
     'body=$(cat)',
@@ -151,6 +152,8 @@ export async function busyboxHttpImage(
   ].join('\n')
   return buildImageArchive({
     format: options.format ?? 'docker',
+    // OCI layouts usually hold gzip layers; docker save writes them plain.
+    gzipLayers: oci,
     config: {
       Entrypoint: options.entrypoint ?? ['/bin/busybox', 'httpd', '-f', '-p', '127.0.0.1:8000'],
       Cmd: ['-h', '/www'],
