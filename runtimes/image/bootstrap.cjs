@@ -70,9 +70,27 @@ async function specialise(header) {
     initError('RuntimeStartFailed', 'The image run config cannot be read: ' + err.message)
     return
   }
-  const argv = [...(image.entrypoint || []), ...(image.cmd || [])]
-  const env = serverEnv(image, { ...process.env, ...(header.env || {}) })
-  const cwd = path.posix.resolve('/', image.workingDir || '/')
+  const platform = { ...process.env, ...(header.env || {}) }
+  // custom_image's command, args and working_dir, as the scheduler passed them.
+  let overrides = {}
+  try {
+    overrides = JSON.parse(platform.STRATO_IMAGE_OVERRIDES || '{}')
+  } catch {
+    // none
+  }
+  delete platform.STRATO_IMAGE_OVERRIDES
+  const entrypoint = overrides.command || image.entrypoint || []
+  const cmd = overrides.args || (overrides.command ? [] : image.cmd || [])
+  const argv = [...entrypoint, ...cmd]
+  if (argv.length === 0) {
+    initError(
+      'RuntimeStartFailed',
+      'The image names no Entrypoint or Cmd, and custom_image no command.',
+    )
+    return
+  }
+  const env = serverEnv(image, platform)
+  const cwd = path.posix.resolve('/', overrides.workingDir || image.workingDir || '/')
   if (!fs.existsSync(cwd)) {
     initError('RuntimeStartFailed', `The image's WorkingDir '${cwd}' does not exist in the image.`)
     return

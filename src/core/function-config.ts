@@ -329,6 +329,41 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
   }
 }
 
+/** What a Custom Image function's `custom_image` changes of its image's run config. */
+export interface ImageOverrides {
+  /** Replaces the image's Entrypoint (and its Cmd, as `docker run --entrypoint` does). */
+  readonly command?: readonly string[]
+  /** Replaces the image's Cmd. */
+  readonly args?: readonly string[]
+  readonly workingDir?: string
+}
+
+/**
+ * `custom_image.command`, `args` (FunctionGraph separates their parts with commas) and
+ * `working_dir`, unless `enabled` is false; `uid` and `gid` are not applied (instances have their
+ * own uid).
+ */
+export function imageOverridesOf(config: Pick<FunctionConfig, 'extra'>): ImageOverrides {
+  const image = config.extra.custom_image
+  if (image === null || typeof image !== 'object' || (image as Body).enabled === false) {
+    return {}
+  }
+  const field = (name: string): string | undefined => {
+    const v = (image as Body)[name]
+    return typeof v === 'string' && v.trim() !== '' ? v : undefined
+  }
+  const parts = (v: string | undefined): string[] | undefined =>
+    v?.split(',').filter((p) => p !== '')
+  const command = parts(field('command'))
+  const args = parts(field('args'))
+  const workingDir = field('working_dir')
+  return {
+    ...(command === undefined ? {} : { command }),
+    ...(args === undefined ? {} : { args }),
+    ...(workingDir === undefined ? {} : { workingDir }),
+  }
+}
+
 /** Validates `code_type`, `func_code` and `code_filename` of a create or update-code body. */
 export function parseCodeInput(body: Body, runtime: RuntimeName): CodeInput {
   const image = runtime === 'Custom Image'

@@ -45,6 +45,7 @@ export {
 export type { RuntimeFamily, RuntimeFamilyTraits, RuntimeName } from './runtimes.js'
 export {
   asBody,
+  imageOverridesOf,
   parseDependVersionList,
   parseCodeInput,
   parseFunctionConfig,
@@ -58,7 +59,7 @@ export {
   userDataEntries,
   validateUserData,
 } from './function-environment.js'
-export type { CodeInput, CodeType, FunctionConfig } from './function-config.js'
+export type { CodeInput, CodeType, FunctionConfig, ImageOverrides } from './function-config.js'
 export { cpuMillicoresOf, instanceKeyOf } from './function.js'
 export type { FunctionRecord } from './function.js'
 export { callerPresenceOf } from './invocation.js'

@@ -184,6 +184,46 @@ describe('a busybox image runs as a Custom Image function', () => {
     expect(text(JSON.parse(res.result) as Wrapped)).toBe('from layer 2\n')
   })
 
+  test("custom_image's command, args and working_dir replace the image's Entrypoint, Cmd and WorkingDir", async () => {
+    const image = await busyboxHttpImage({
+      entrypoint: ['/bin/busybox', 'sh', '-c', 'echo "the image entrypoint ran"; exit 9'],
+    })
+    await sdk.createFunction(
+      new fg.CreateFunctionRequest().withBody(
+        new fg.CreateFunctionRequestBody()
+          .withFuncName('busybox-custom')
+          .withPackage('default')
+          .withRuntime('Custom Image')
+          .withHandler('-')
+          .withMemorySize(128)
+          .withTimeout(10)
+          .withCodeType('Custom-Image-Swr')
+          .withFuncCode(new fg.FuncCode().withFile(b64(image)))
+          .withCustomImage(
+            new fg.CustomImage()
+              .withEnabled(true)
+              .withImage('strato-test:latest')
+              .withCommand('/bin/busybox')
+              .withArgs('httpd,-f,-p,127.0.0.1:8000,-h,.')
+              .withWorkingDir('/www/cgi-bin'),
+          ),
+      ),
+    )
+    const shown = await client.showConfig('busybox-custom')
+    expect(shown.custom_image).toMatchObject({
+      command: '/bin/busybox',
+      working_dir: '/www/cgi-bin',
+    })
+    // httpd serves its working dir: the CGI folder's files are at the root now.
+    const res = await client.invoke(
+      'busybox-custom',
+      JSON.stringify({ httpMethod: 'GET', path: '/echo' }),
+    )
+    expect(res.isFunctionError).toBe(false)
+    const body = text(JSON.parse(res.result) as Wrapped)
+    expect(body).toContain('#!/bin/sh')
+  })
+
   test('the image root is read-only, /tmp is the instance own', async () => {
     const probe = await deployImage(
       'busybox-fs',
