@@ -224,7 +224,7 @@ describe('a busybox image runs as a Custom Image function', () => {
     expect(body).toContain('#!/bin/sh')
   })
 
-  test('the image root is read-only, /tmp is the instance own', async () => {
+  test('the image root is read-only, /tmp is the instance own, the host is not there', async () => {
     const probe = await deployImage(
       'busybox-fs',
       await buildImageArchive({
@@ -239,7 +239,7 @@ describe('a busybox image runs as a Custom Image function', () => {
               name: 'www/cgi-bin/fs',
               mode: 0o755,
               content:
-                '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n/bin/busybox touch /rootfile 2>/dev/null && echo root=rw || echo root=ro\n/bin/busybox touch /tmp/x && echo tmp=rw\n',
+                '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n/bin/busybox touch /rootfile 2>/dev/null && echo root=rw || echo root=ro\n/bin/busybox touch /tmp/x && echo tmp=rw\n[ -e /usr/bin/node ] || [ -e /etc/passwd ] || [ -e /opt/function ] && echo host=visible || echo host=hidden\n/bin/busybox ls /.strato/bin\n',
             },
           ],
         ],
@@ -248,6 +248,9 @@ describe('a busybox image runs as a Custom Image function', () => {
     const out = text(await invoke(probe, { httpMethod: 'GET', path: '/cgi-bin/fs' }))
     expect(out).toContain('root=ro')
     expect(out).toContain('tmp=rw')
+    // Nothing of the host's file system but Strato's node and setpriv, read-only under /.strato.
+    expect(out).toContain('host=hidden')
+    expect(out).toContain('node\nsetpriv\n')
   })
 })
 
