@@ -26,6 +26,7 @@ command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
 command -v php >/dev/null 2>&1 || want php-cli 'PHP functions'
 command -v javac >/dev/null 2>&1 || want default-jdk-headless 'Java functions'
 [[ -f /usr/share/java/gson.jar ]] || want libgoogle-gson-java 'Java functions (Gson)'
+[[ -x /bin/busybox ]] || want busybox-static 'tests only: the Custom Image tests build an image from it'
 if ((${#need[@]} == 0)); then
   exit 0
 fi

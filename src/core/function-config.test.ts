@@ -1,6 +1,11 @@
 import { describe, expect, test } from 'vitest'
 import { StratoError } from './errors.js'
-import { parseCodeInput, parseFunctionConfig, validateFunctionName } from './function-config.js'
+import {
+  imageOverridesOf,
+  parseCodeInput,
+  parseFunctionConfig,
+  validateFunctionName,
+} from './function-config.js'
 import { validateUserData } from './function-environment.js'
 
 const base = { runtime: 'Python3.10', handler: 'index.handler', memory_size: 128, timeout: 3 }
@@ -136,4 +141,39 @@ describe('function configuration validation', () => {
       ).bytes.toString(),
     ).toBe('hi')
   })
+})
+
+test('custom_image: command and args split at commas, working_dir kept; nothing when disabled or absent', () => {
+  const extra = (custom_image: unknown): { extra: Record<string, unknown> } => ({
+    extra: { custom_image },
+  })
+  expect(
+    imageOverridesOf(
+      extra({ enabled: true, command: '/bin/sh', args: '-c,echo hi', working_dir: '/srv' }),
+    ),
+  ).toEqual({ command: ['/bin/sh'], args: ['-c', 'echo hi'], workingDir: '/srv' })
+  expect(imageOverridesOf(extra({ enabled: true, image: 'swr.example.com/a:1' }))).toEqual({})
+  expect(imageOverridesOf(extra({ enabled: false, command: '/bin/sh' }))).toEqual({})
+  expect(imageOverridesOf(extra({ enabled: true, command: 7, args: '' }))).toEqual({})
+  expect(imageOverridesOf({ extra: {} })).toEqual({})
+})
+
+test('code input of a Custom Image: code_type may be left out, Custom-Image-Swr or zip; inline is refused, as is an image for another runtime', () => {
+  const file = { func_code: { file: 'AA==' } }
+  expect(parseCodeInput(file, 'Custom Image').codeType).toBe('Custom-Image-Swr')
+  expect(parseCodeInput({ ...file, code_type: 'zip' }, 'Custom Image').codeType).toBe('zip')
+  expect(codeOf(() => parseCodeInput({ ...file, code_type: 'inline' }, 'Custom Image'))).toBe(
+    'FSS.1006',
+  )
+  expect(
+    codeOf(() => parseCodeInput({ ...file, code_type: 'Custom-Image-Swr' }, 'Node.js20.15')),
+  ).toBe('FSS.1006')
+  expect(
+    codeOf(() =>
+      parseCodeInput(
+        { custom_image: { enabled: true, image: 'swr.example.com/a:1' } },
+        'Custom Image',
+      ),
+    ),
+  ).toBe('FSS.1006')
 })

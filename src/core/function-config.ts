@@ -72,6 +72,7 @@ const PASSTHROUGH_FIELDS = [
   'enable_auth_in_header',
   'gpu_memory',
   'gpu_type',
+  'custom_image',
 ] as const
 
 type Body = Readonly<Record<string, unknown>>
@@ -259,8 +260,11 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
       `Invalid handler '${handlerRaw}': an HTTP function's handler is '${HTTP_FUNCTION_HANDLER}', the file that starts its web server on port 8000.`,
     )
   }
+  // A Custom Image function's handler ('-' in FunctionGraph's docs) names nothing: its image says what runs.
   const handler =
-    runtime === 'http' ? handlerRaw : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
+    runtime === 'http' || runtime === 'Custom Image'
+      ? handlerRaw
+      : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
   const memorySizeMb = integer(body, 'memory_size', 'INVALID_MEMORY')
   if (memorySizeMb === undefined) {
     fail('INVALID_MEMORY', "'memory_size' is required.")
@@ -325,9 +329,46 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
   }
 }
 
+/** What a Custom Image function's `custom_image` changes of its image's run config. */
+export interface ImageOverrides {
+  /** Replaces the image's Entrypoint (and its Cmd, as `docker run --entrypoint` does). */
+  readonly command?: readonly string[]
+  /** Replaces the image's Cmd. */
+  readonly args?: readonly string[]
+  readonly workingDir?: string
+}
+
+/**
+ * `custom_image.command`, `args` (FunctionGraph separates their parts with commas) and
+ * `working_dir`, unless `enabled` is false; `uid` and `gid` are not applied (instances have their
+ * own uid).
+ */
+export function imageOverridesOf(config: Pick<FunctionConfig, 'extra'>): ImageOverrides {
+  const image = config.extra.custom_image
+  if (image === null || typeof image !== 'object' || (image as Body).enabled === false) {
+    return {}
+  }
+  const field = (name: string): string | undefined => {
+    const v = (image as Body)[name]
+    return typeof v === 'string' && v.trim() !== '' ? v : undefined
+  }
+  const parts = (v: string | undefined): string[] | undefined =>
+    v?.split(',').filter((p) => p !== '')
+  const command = parts(field('command'))
+  const args = parts(field('args'))
+  const workingDir = field('working_dir')
+  return {
+    ...(command === undefined ? {} : { command }),
+    ...(args === undefined ? {} : { args }),
+    ...(workingDir === undefined ? {} : { workingDir }),
+  }
+}
+
 /** Validates `code_type`, `func_code` and `code_filename` of a create or update-code body. */
 export function parseCodeInput(body: Body, runtime: RuntimeName): CodeInput {
-  const codeType = body.code_type
+  const image = runtime === 'Custom Image'
+  // FunctionGraph needs no code_type for a custom image; its image archive arrives like a zip.
+  const codeType = body.code_type ?? (image ? 'Custom-Image-Swr' : undefined)
   if (codeType === undefined || codeType === null) {
     fail('CODE_REQUIRED', "'code_type' is required.")
   }
@@ -337,14 +378,33 @@ export function parseCodeInput(body: Body, runtime: RuntimeName): CodeInput {
       `Invalid code_type ${JSON.stringify(codeType)}: one of ${CODE_TYPES.join(', ')}.`,
     )
   }
-  if (codeType !== 'inline' && codeType !== 'zip') {
-    const why =
-      codeType === 'jar'
+  const accepted = image ? ['Custom-Image-Swr', 'zip'] : ['inline', 'zip']
+  if (!accepted.includes(codeType)) {
+    const why = image
+      ? "a Custom Image function's code is its image archive (docker save or OCI layout tar), as code_type Custom-Image-Swr or zip"
+      : codeType === 'jar'
         ? `a jar is code for a Java runtime, not ${runtime}`
         : codeType === 'obs'
           ? 'Strato has no OBS; upload the zip as code_type zip'
-          : 'custom images are not supported'
+          : `an image is code for the Custom Image runtime, not ${runtime}`
     fail('INVALID_CODE_TYPE', `code_type '${codeType}' cannot be used here: ${why}.`)
+  }
+  const customImage = body.custom_image
+  const funcFile =
+    body.func_code !== null && typeof body.func_code === 'object'
+      ? (body.func_code as Body).file
+      : undefined
+  if (
+    image &&
+    (funcFile === undefined || funcFile === '') &&
+    customImage !== null &&
+    typeof customImage === 'object' &&
+    typeof (customImage as Body).image === 'string'
+  ) {
+    fail(
+      'INVALID_CODE_TYPE',
+      `Strato pulls no images from a registry ('${String((customImage as Body).image)}'): upload the image archive (docker save or OCI layout tar) as func_code.file.`,
+    )
   }
   const funcCode = body.func_code
   if (funcCode === undefined || funcCode === null) {
@@ -362,7 +422,7 @@ export function parseCodeInput(body: Body, runtime: RuntimeName): CodeInput {
   if (codeFilename !== undefined && !/^[A-Za-z0-9_.-]{1,128}$/.test(codeFilename)) {
     fail('INVALID_CODE', `Invalid code_filename '${codeFilename}'.`)
   }
-  return { codeType, bytes: Buffer.from(file, 'base64'), codeFilename }
+  return { codeType: codeType as CodeType, bytes: Buffer.from(file, 'base64'), codeFilename }
 }
 
 /** Dependency versions one function may attach. */

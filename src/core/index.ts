@@ -32,17 +32,21 @@ export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,
   HTTP_FUNCTION_HANDLER,
+  IMAGE_FUNCTION_HANDLER,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
   handlerModuleOf,
+  codeFormatOf,
   instanceConcurrencyOf,
   isRuntimeName,
   runtimeFamilyOf,
+  servesHttp,
   supportedRuntimes,
 } from './runtimes.js'
 export type { RuntimeFamily, RuntimeFamilyTraits, RuntimeName } from './runtimes.js'
 export {
   asBody,
+  imageOverridesOf,
   parseDependVersionList,
   parseCodeInput,
   parseFunctionConfig,
@@ -56,7 +60,7 @@ export {
   userDataEntries,
   validateUserData,
 } from './function-environment.js'
-export type { CodeInput, CodeType, FunctionConfig } from './function-config.js'
+export type { CodeInput, CodeType, FunctionConfig, ImageOverrides } from './function-config.js'
 export { cpuMillicoresOf, instanceKeyOf } from './function.js'
 export type { FunctionRecord } from './function.js'
 export { callerPresenceOf } from './invocation.js'

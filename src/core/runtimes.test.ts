@@ -4,7 +4,9 @@ import {
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
   handlerModuleOf,
+  codeFormatOf,
   instanceConcurrencyOf,
+  servesHttp,
   runtimeFamilyOf,
   supportedRuntimes,
 } from './runtimes.js'
@@ -32,6 +34,7 @@ describe('runtime families (core)', () => {
       ['PHP', 'php'],
       ['Java', 'java'],
       ['http', 'http'],
+      ['Custom Image', 'image'],
     ]
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
       const expected = families.find(([prefix]) => runtime.startsWith(prefix))?.[1]
@@ -49,6 +52,7 @@ describe('runtime families (core)', () => {
       http: [''],
       php: ['.php'],
       java: ['.class'],
+      image: [],
     })
   })
 
@@ -56,6 +60,12 @@ describe('runtime families (core)', () => {
     expect(handlerModuleOf('java')).toBe('javaClass')
     expect(handlerModuleOf('node')).toBe('path')
     expect(handlerModuleOf('python')).toBe('path')
+  })
+
+  test('Custom Image functions take an image archive and serve HTTP; http functions serve HTTP from a zip', () => {
+    expect([codeFormatOf('image'), servesHttp('Custom Image')]).toEqual(['image', true])
+    expect([codeFormatOf('http'), servesHttp('http')]).toEqual(['zip', true])
+    expect([codeFormatOf('node'), servesHttp('Node.js20.15')]).toEqual(['zip', false])
   })
 
   test('a family cap on concurrency wins over concurrent_num: Python serves one at a time', () => {

@@ -54,6 +54,10 @@ export interface RuntimeFamilyTraits {
    * `.jar` in the code, which the store does not open. A `javaClass` family takes no inline code.
    */
   readonly handlerModule?: 'path' | 'javaClass'
+  /** What its code is: a zip of files (the default), or a container image archive (`image`). */
+  readonly codeFormat?: 'zip' | 'image'
+  /** The function is its own web server on port 8000: invocations reach it as HTTP requests. */
+  readonly servesHttp?: boolean
 }
 
 /**
@@ -86,7 +90,7 @@ export const RUNTIME_FAMILIES = [
     // The Python guest serves one invocation at a time: its requests queue on the control socket.
     maxConcurrencyPerInstance: 1,
   },
-  { name: 'http', runtimes: ['http'], sourceExtensions: [''] },
+  { name: 'http', runtimes: ['http'], sourceExtensions: [''], servesHttp: true },
   {
     name: 'php',
     runtimes: ['PHP7.3', 'PHP8.3'],
@@ -102,6 +106,14 @@ export const RUNTIME_FAMILIES = [
     // One JVM thread per invocation in flight; beyond this a JVM of FunctionGraph's sizes spends
     // its memory on stacks and its time switching (docs/decisions/0010-java-guest.md).
     maxConcurrencyPerInstance: 100,
+  },
+  // A container image's entrypoint is an HTTP server on port 8000, as FunctionGraph's images are.
+  {
+    name: 'image',
+    runtimes: ['Custom Image'],
+    sourceExtensions: [],
+    codeFormat: 'image',
+    servesHttp: true,
   },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
@@ -148,6 +160,19 @@ export const SOURCE_EXTENSIONS: Readonly<Record<RuntimeFamily, readonly string[]
 export function handlerModuleOf(family: RuntimeFamily): 'path' | 'javaClass' {
   return FAMILY_BY_NAME.get(family)?.handlerModule ?? 'path'
 }
+
+/** What code `family` takes: a zip of files, or a container image archive. */
+export function codeFormatOf(family: RuntimeFamily): 'zip' | 'image' {
+  return FAMILY_BY_NAME.get(family)?.codeFormat ?? 'zip'
+}
+
+/** Whether functions of `runtime` are web servers that invocations reach as HTTP requests. */
+export function servesHttp(runtime: RuntimeName): boolean {
+  return FAMILY_BY_RUNTIME.get(runtime)?.servesHttp === true
+}
+
+/** The handler FunctionGraph gives a Custom Image function (its image says what runs). */
+export const IMAGE_FUNCTION_HANDLER = '-'
 
 /** The one handler an HTTP function has: the file that starts its web server. */
 export const HTTP_FUNCTION_HANDLER = 'bootstrap'

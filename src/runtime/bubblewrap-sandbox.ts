@@ -22,6 +22,7 @@ import {
   TMP_BYTES,
   UidConfinedSandbox,
 } from './confinement.js'
+import { hostPrograms, IMAGE_GUEST_DIR, type HostPrograms } from './image-root.js'
 import { NetnsDialer } from './netns-dialer.js'
 import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
 import { buildSeccompFilter } from './seccomp-filter.js'
@@ -36,6 +37,8 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
   readonly #prlimit: string
   readonly #seccompFile: string
   readonly #stateDir: string
+  /** By interpreter path: what an image sandbox shows of the host (ldd runs once). */
+  readonly #hostPrograms = new Map<string, HostPrograms>()
 
   constructor(
     tools: { bwrap: string; setpriv: string; prlimit: string },
@@ -82,6 +85,9 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
+    if (request.rootFileSystem === 'image') {
+      return this.#prepareImageRoot(request)
+    }
     return this.confine(request, (cgroup, uid) => {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })
@@ -210,6 +216,88 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
           dependencyRoot: SANDBOX_DEPENDENCY_ROOT,
           tmpDir: '/tmp',
         },
+      }
+    })
+  }
+
+  /**
+   * A sandbox whose root is the function's container image (ADR 0011): `instanceDir/code`, empty
+   * at boot (a stem cell) and filled with the image's tree at specialisation, bound as `/` and
+   * made read-only once bubblewrap has made its mount points in it. The host's Node.js, setpriv
+   * and their libraries are under /.strato, run through the host's loader.
+   */
+  #prepareImageRoot(request: CellRequest): CellPlan {
+    let programs = this.#hostPrograms.get(request.interpreter)
+    if (programs === undefined) {
+      programs = hostPrograms({ node: request.interpreter, setpriv: this.#setpriv })
+      this.#hostPrograms.set(request.interpreter, programs)
+    }
+    const shown = programs
+    return this.confine(request, (cgroup, uid) => {
+      const root = path.join(request.instanceDir, 'code')
+      fs.mkdirSync(root, { mode: 0o755 })
+      const [, ...dropFlags] = dropPrivileges('setpriv', uid, [
+        ...shown.run('node'),
+        ...request.interpreterArgs,
+        path.posix.join(IMAGE_GUEST_DIR, request.guest.script),
+      ])
+      const bwrapArgs = [
+        this.#bwrap,
+        '--unshare-pid',
+        '--unshare-net',
+        '--unshare-ipc',
+        '--unshare-uts',
+        '--unshare-cgroup-try',
+        '--die-with-parent',
+        '--new-session',
+        '--clearenv',
+        '--hostname',
+        'fgs',
+        '--bind',
+        root,
+        '/',
+        ...shown.binds,
+        ...request.guest.folders.flatMap((folder) => [
+          '--ro-bind',
+          path.join(request.guest.dir, folder),
+          path.posix.join(IMAGE_GUEST_DIR, folder),
+        ]),
+        '--proc',
+        '/proc',
+        '--dev',
+        '/dev',
+        '--size',
+        String(SHM_BYTES),
+        '--perms',
+        '01777',
+        '--tmpfs',
+        '/dev/shm',
+        '--size',
+        String(TMP_BYTES),
+        '--perms',
+        '01777',
+        '--tmpfs',
+        '/tmp',
+        // Every mount point exists now; the image's files arrive later through the host's path.
+        '--remount-ro',
+        '/',
+        '--chdir',
+        '/',
+        ...Object.entries(request.env).flatMap(([k, v]) => ['--setenv', k, v]),
+        '--seccomp',
+        '4',
+        ...shown.run('setpriv'),
+        ...dropFlags,
+      ]
+      const argv = joinCgroupsThen(cgroup, rlimits(this.#prlimit, bwrapArgs))
+      const [command = '', ...args] = argv
+      return {
+        command,
+        args,
+        cwd: '/',
+        env: {},
+        extraFiles: [this.#seccompFile],
+        paths: { codeRoot: '/', dependencyRoot: SANDBOX_DEPENDENCY_ROOT, tmpDir: '/tmp' },
       }
     })
   }

@@ -95,10 +95,12 @@ function resolveInterpreter(command: string, interpreter: GuestInterpreter): str
 }
 
 /**
- * Makes `dst` (an empty dir the sandbox already shows as the code root) hold the tree `src`:
- * hard links, so that specialising costs one link per file and no copying; a copy only where
- * the two are on different filesystems. Store trees are read-only and owned by Strato, so a link
- * gives the function nothing it could change.
+ * Makes `dst` (a dir the sandbox already shows as the code root) hold the tree `src`: hard links,
+ * so that specialising costs one link per file and no copying; a copy only where the two are on
+ * different filesystems. Store trees are read-only and owned by Strato, so a link gives the
+ * function nothing it could change. Symbolic links (container images have them) are made anew,
+ * never followed. What `dst` already holds stays: an image's root has the sandbox's mount points
+ * (/proc, /tmp, /.strato) before its files arrive, and those cover the image's own.
  */
 async function linkTree(src: string, dst: string): Promise<void> {
   const entries = await fsp.readdir(src, { withFileTypes: true })
@@ -107,12 +109,28 @@ async function linkTree(src: string, dst: string): Promise<void> {
       const from = path.join(src, entry.name)
       const to = path.join(dst, entry.name)
       if (entry.isDirectory()) {
-        await fsp.mkdir(to, { mode: 0o755 })
-        await linkTree(from, to)
+        const made = await fsp.mkdir(to, { mode: 0o755 }).then(
+          () => true,
+          (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EEXIST') {
+              throw err
+            }
+            return false
+          },
+        )
+        // Only into a real folder: never through a link, which could lead out of the cell.
+        if (made || (await fsp.lstat(to)).isDirectory()) {
+          await linkTree(from, to)
+        }
+      } else if (entry.isSymbolicLink()) {
+        await fsp.symlink(await fsp.readlink(from), to).catch(ignoreExisting)
       } else if (entry.isFile()) {
         try {
           await fsp.link(from, to)
         } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+            return
+          }
           if ((err as NodeJS.ErrnoException).code !== 'EXDEV') {
             throw err
           }
@@ -122,6 +140,12 @@ async function linkTree(src: string, dst: string): Promise<void> {
       }
     }),
   )
+}
+
+function ignoreExisting(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EEXIST') {
+    throw err
+  }
 }
 
 interface CellKey {
@@ -216,6 +240,7 @@ export class InstanceLauncher {
       interpreterArgs: spec.interpreterArgs(key.memorySizeMb),
       guest: { dir: GUEST_DIR, folders: spec.guest.folders, script: spec.guest.script },
       addressSpaceHeadroomBytes: spec.addressSpaceHeadroomBytes,
+      ...(spec.rootFileSystem === undefined ? {} : { rootFileSystem: spec.rootFileSystem }),
       memoryBytes: key.memorySizeMb * MIB,
       cpuMillicores: Math.round((key.memorySizeMb / 128) * 100 + 200),
       // A fresh environment: nothing of Strato's own (secrets, NODE_OPTIONS, proxies) leaks in.
@@ -318,6 +343,7 @@ export class InstanceLauncher {
       for (const family of RUNTIME_FAMILY_SPECS) {
         if (
           family.interpreter === interpreter &&
+          this.#canRun(family) &&
           (family.prewarmAtStart === 'always' || familiesInUse.has(family.name))
         ) {
           this.prewarm(family.name, memorySizeMb)
@@ -335,8 +361,19 @@ export class InstanceLauncher {
     return n
   }
 
+  /** Container images become a sandbox's root only at the bubblewrap level. */
+  #canRun(spec: RuntimeFamilySpec): boolean {
+    return spec.rootFileSystem !== 'image' || this.#options.sandbox.level === 'bubblewrap'
+  }
+
   async launch(request: LaunchRequest): Promise<Instance> {
     const spec = familySpecOf(request.family)
+    if (!this.#canRun(spec)) {
+      throw new StratoError(
+        'INSTANCE_START_FAILED',
+        `Custom Image functions need the bubblewrap sandbox (the image becomes the instance's root file system, in its own network namespace); this Strato runs at the '${this.#options.sandbox.level}' level.`,
+      )
+    }
     const network = this.#options.sandbox.network
     if (spec.transport === 'http' && network === undefined) {
       throw new StratoError(

@@ -60,6 +60,11 @@ export interface CellRequest {
   readonly cpuMillicores: number
   /** The platform's own variables (never the function's: those come at specialisation). */
   readonly env: Readonly<Record<string, string>>
+  /**
+   * `image`: the code (a container image's tree, linked in at specialisation) is the root file
+   * system; only the bubblewrap level builds such a sandbox.
+   */
+  readonly rootFileSystem?: 'image'
 }
 
 /** Where the guest finds things, as paths of its own filesystem view. */

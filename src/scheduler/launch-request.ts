@@ -3,7 +3,9 @@
  * launched with, and the headers FunctionGraph adds to each request an HTTP function receives.
  */
 import {
+  codeFormatOf,
   cpuMillicoresOf,
+  imageOverridesOf,
   userDataEntries,
   type FunctionRecord,
   type InvocationRequest,
@@ -57,6 +59,10 @@ export function launchRequestOf(fn: FunctionRecord, inputs: LaunchInputs): Launc
       RUNTIME_PACKAGE: fn.packageName,
       RUNTIME_USERDATA: JSON.stringify(inputs.variables),
       RUNTIME_REGION: inputs.region,
+      // What custom_image changes of the image's run config, for the image guest only.
+      ...(codeFormatOf(inputs.family) === 'image'
+        ? { STRATO_IMAGE_OVERRIDES: JSON.stringify(imageOverridesOf(fn)) }
+        : {}),
     },
   }
 }

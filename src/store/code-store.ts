@@ -15,9 +15,11 @@ import {
   zipSingleFile,
   type ManifestEntry,
 } from './code-archive.js'
+import { isTarArchive, unpackImage } from './image-archive.js'
 import { removeTree } from './remove-tree.js'
 import {
   handlerModuleOf,
+  codeFormatOf,
   Limits,
   SOURCE_EXTENSIONS,
   StratoError,
@@ -53,7 +55,11 @@ interface Manifest {
   readonly files: ManifestEntry[]
   /** Sum of the files' sizes (absent in manifests written before it was recorded). */
   readonly unzippedBytes?: number
+  /** Symbolic links and their targets (container images only: zips may hold none). */
+  readonly symlinks?: ReadonlyArray<[rel: string, target: string]>
 }
+/** What a package is: a zip of files, or a container image archive (a tar of layers). */
+type PackageFormat = 'zip' | 'image'
 /** An ingest's hold on a digest until its function (or dependency) row is written. */
 interface Pin {
   count: number
@@ -123,6 +129,9 @@ export class CodeStore implements CodeRepository {
     handler: string,
     options: IngestOptions = {},
   ): Promise<StoredCode> {
+    if (codeFormatOf(family) === 'image') {
+      return this.#ingestImage(input, options)
+    }
     const modulePath = handlerModulePath(handler)
     let packageBytes: Buffer
     let codeFilename: string
@@ -195,6 +204,32 @@ export class CodeStore implements CodeRepository {
   }
 
   /**
+   * A Custom Image function's code: an image archive (docker save or OCI layout tar), stored like
+   * a zip, its layers unpacked into one root file system (`image-archive.ts`).
+   */
+  async #ingestImage(input: CodeInput, options: IngestOptions): Promise<StoredCode> {
+    if (!isTarArchive(input.bytes)) {
+      throw invalidCode(
+        "A Custom Image function's code is an image archive: the tar that 'docker save' or an OCI image layout writes (uncompressed); this is not a tar archive.",
+      )
+    }
+    if (input.bytes.length > this.#limits.packageMaxBytes) {
+      throw new StratoError(
+        'CODE_TOO_LARGE',
+        `The image archive is ${input.bytes.length} bytes; the limit is ${this.#limits.packageMaxBytes}.`,
+      )
+    }
+    const digest = await this.#store(input.bytes, options, 'image')
+    return {
+      digest,
+      codeSize: input.bytes.length,
+      unzippedSize: await this.unzippedSize(digest),
+      codeFilename: input.codeFilename ?? 'image.tar',
+      codeType: input.codeType,
+    }
+  }
+
+  /**
    * Takes a zip that is not function code (a dependency package): the same checks and limits,
    * no handler. Returns its digest and size; the digest is pinned as by `ingest`.
    */
@@ -241,7 +276,11 @@ export class CodeStore implements CodeRepository {
   }
 
   /** Stores a package under its digest (extracting it once) and pins it. */
-  async #store(packageBytes: Buffer, options: IngestOptions): Promise<string> {
+  async #store(
+    packageBytes: Buffer,
+    options: IngestOptions,
+    format: PackageFormat = 'zip',
+  ): Promise<string> {
     const digest = sha512Hex(packageBytes)
     // Pinned in the same turn as the removal check below: a collection either sees the pin or
     // has already registered its removal, which this waits for before extracting afresh.
@@ -255,7 +294,7 @@ export class CodeStore implements CodeRepository {
         await busy.catch(() => undefined)
       }
       if (!this.#isComplete(digest)) {
-        const extraction = this.#extract(digest, packageBytes, options)
+        const extraction = this.#extract(digest, packageBytes, options, format)
         this.#extracting.set(digest, extraction)
         try {
           await extraction
@@ -341,12 +380,23 @@ export class CodeStore implements CodeRepository {
     }
     const onDisk = await this.#listFiles(tree)
     const expected = new Map(manifest.files.map((f) => [f[0], f]))
-    if (onDisk.length < manifest.files.length) {
+    const links = new Map(manifest.symlinks ?? [])
+    if (onDisk.length < manifest.files.length + links.size) {
       const present = new Set(onDisk)
-      const missing = manifest.files.find((f) => !present.has(f[0]))
-      return fail(`'${missing?.[0] ?? '?'}' is missing`)
+      const missing = [...manifest.files.map((f) => f[0]), ...links.keys()].find(
+        (rel) => !present.has(rel),
+      )
+      return fail(`'${missing ?? '?'}' is missing`)
     }
     for (const rel of onDisk) {
+      const target = links.get(rel)
+      if (target !== undefined) {
+        const link = await fsp.lstat(path.join(tree, rel))
+        if (!link.isSymbolicLink() || (await fsp.readlink(path.join(tree, rel))) !== target) {
+          return fail(`the link '${rel}' changed`)
+        }
+        continue
+      }
       const entry = expected.get(rel)
       if (entry === undefined) {
         return fail(`'${rel}' is not part of the package`)
@@ -472,16 +522,33 @@ export class CodeStore implements CodeRepository {
    * anything, then extracts into a temporary dir and renames it into place, so a tree is either
    * whole or absent. While extracting, real bytes are counted again, since headers can lie.
    */
-  async #extract(digest: string, bytes: Buffer, options: IngestOptions): Promise<void> {
-    await scanArchive(bytes, this.#limits, options)
+  async #extract(
+    digest: string,
+    bytes: Buffer,
+    options: IngestOptions,
+    format: PackageFormat,
+  ): Promise<void> {
+    if (format === 'zip') {
+      await scanArchive(bytes, this.#limits, options)
+    }
     const staging = await fsp.mkdtemp(path.join(this.#tmpDir, 'x-'))
     const stagingName = path.basename(staging)
     this.#staging.add(stagingName)
     try {
-      const files: ManifestEntry[] = []
-      await unzipInto(staging, bytes, files, this.#limits, options)
-      if (files.length === 0) {
-        throw invalidCode('The code package is empty.')
+      let files: ManifestEntry[] = []
+      let symlinks: Array<[string, string]> | undefined
+      let unzippedBytes: number
+      if (format === 'image') {
+        const image = await unpackImage(staging, bytes, this.#limits, options)
+        files = image.files
+        symlinks = image.symlinks
+        unzippedBytes = image.unpackedBytes
+      } else {
+        await unzipInto(staging, bytes, files, this.#limits, options)
+        if (files.length === 0) {
+          throw invalidCode('The code package is empty.')
+        }
+        unzippedBytes = files.reduce((sum, f) => sum + f[1], 0)
       }
       await this.#freeze(staging)
       const tree = this.treePath(digest)
@@ -490,10 +557,13 @@ export class CodeStore implements CodeRepository {
         await removeTree(tree, this.#tmpDir)
       }
       await fsp.rename(staging, tree)
-      const unzippedBytes = files.reduce((sum, f) => sum + f[1], 0)
       await fsp.writeFile(
         `${tree}.manifest.json`,
-        JSON.stringify({ files, unzippedBytes } satisfies Manifest),
+        JSON.stringify({
+          files,
+          unzippedBytes,
+          ...(symlinks === undefined ? {} : { symlinks }),
+        } satisfies Manifest),
       )
       const pkg = path.join(this.#packagesDir, `${digest}.zip`)
       await fsp.rm(pkg, { force: true })

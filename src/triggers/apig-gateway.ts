@@ -20,6 +20,7 @@ import {
   errorResponse,
   callerPresenceOf,
   isApigTrigger,
+  servesHttp,
   type ApigEventData,
   type ApigTriggerRecord,
   type FunctionRecord,
@@ -192,11 +193,11 @@ export class ApigGateway implements TriggerSource {
     })
     const fn = resolved.fn
     const alias = resolved.alias?.name ?? ''
-    if (fn.runtime === 'http') {
+    if (servesHttp(fn.runtime)) {
       if (async) {
         throw new StratoError(
           'INVALID_APIG_TRIGGER',
-          'An HTTP function cannot be invoked asynchronously.',
+          'An HTTP function (or Custom Image) cannot be invoked asynchronously.',
         )
       }
       await this.#toHttpFunction(ctx, req, res, {

@@ -8,6 +8,7 @@ import {
   callerPresenceOf,
   formatInvocationLog,
   httpRequestFromEvent,
+  servesHttp,
   wrapHttpResponse,
 } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
@@ -59,7 +60,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
       const res = reply.raw
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
       // An HTTP function takes an APIG-style event here and answers with the wrapped response.
-      const http = fn.runtime === 'http' ? httpRequestFromEvent(body) : undefined
+      const http = servesHttp(fn.runtime) ? httpRequestFromEvent(body) : undefined
       const invoked = await deps.invoker.invoke({
         caller: callerPresenceOf(res),
         fn,

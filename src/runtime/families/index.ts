@@ -6,6 +6,7 @@
 import type { RuntimeFamily } from '../../core/index.js'
 import { HTTP_FAMILY } from './http.js'
 import { JAVA_FAMILY } from './java.js'
+import { IMAGE_FAMILY } from './image.js'
 import { NODE_FAMILY } from './node.js'
 import { PHP_FAMILY } from './php.js'
 import { PYTHON_FAMILY } from './python.js'
@@ -24,6 +25,7 @@ const FAMILIES: Readonly<Record<RuntimeFamily, RuntimeFamilySpec>> = {
   http: HTTP_FAMILY,
   php: PHP_FAMILY,
   java: JAVA_FAMILY,
+  image: IMAGE_FAMILY,
 }
 
 /** Every registered family, in registration order. */

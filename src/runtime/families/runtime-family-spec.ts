@@ -59,4 +59,9 @@ export interface RuntimeFamilySpec {
    * Strato serving only Node.js never holds a JVM.
    */
   readonly prewarmAtStart?: 'always' | 'in-use'
+  /**
+   * `image`: the function's code is a container image and the sandbox's root file system; the
+   * interpreter and the guest are shown under /.strato (only the bubblewrap level can do it).
+   */
+  readonly rootFileSystem?: 'image'
 }
