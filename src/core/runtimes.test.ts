@@ -23,7 +23,7 @@ describe('runtime families (core)', () => {
     expect(new Set(RUNTIME_FAMILIES.map((f) => f.name)).size).toBe(RUNTIME_FAMILIES.length)
   })
 
-  test('every Node.js version runs in node, every Python version in python, http in http, nothing else yet', () => {
+  test('every Node.js version runs in node, every Python version in python, http in http, Go in go, nothing else yet', () => {
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
       const expected = runtime.startsWith('Node.js')
         ? 'node'
@@ -31,7 +31,9 @@ describe('runtime families (core)', () => {
           ? 'python'
           : runtime === 'http'
             ? 'http'
-            : undefined
+            : runtime.startsWith('Go')
+              ? 'go'
+              : undefined
       expect([runtime, runtimeFamilyOf(runtime)]).toEqual([runtime, expected])
     }
     expect(supportedRuntimes()).toContain('Node.js20.15')
@@ -43,6 +45,7 @@ describe('runtime families (core)', () => {
       node: ['.js', '.cjs', '.mjs'],
       python: ['.py'],
       http: [''],
+      go: [''],
     })
   })
 
@@ -51,6 +54,7 @@ describe('runtime families (core)', () => {
     expect(instanceConcurrencyOf('python', 1)).toBe(1)
     expect(instanceConcurrencyOf('node', 10)).toBe(10)
     expect(instanceConcurrencyOf('http', 7)).toBe(7)
+    expect(instanceConcurrencyOf('go', 7)).toBe(7)
     expect(instanceConcurrencyOf(undefined, 3)).toBe(3)
   })
 })
