@@ -161,7 +161,9 @@ async function specialise(header) {
       break
     } catch (err) {
       if (err.code !== 'ECONNREFUSED') {
-        fail(`The executable '${handler}' does not serve Go's net/rpc on RUNTIME_API_ADDR: ${err.message}`)
+        fail(
+          `The executable '${handler}' does not serve Go's net/rpc on RUNTIME_API_ADDR: ${err.message}`,
+        )
         return
       }
       await new Promise((r) => setTimeout(r, 5))

@@ -179,7 +179,7 @@ beforeAll(() => {
 }, 200_000)
 
 describe.skipIf(hostGoVersion() === null)(
-  `gob codec against Go (${NO_GO_REASON} otherwise)`,
+  `gob codec against Go${hostGoVersion() === null ? ` (skipped: ${NO_GO_REASON})` : ''}`,
   () => {
     test("Go's decoder reads rpc.Request and the library's argument structs, type definitions sent once", () => {
       const enc = new gob.GobEncoder()
