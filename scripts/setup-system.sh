@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
-# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare) and python3 (Python functions).
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions) and
+# golang-go (tests only: they build their Go functions with it).
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
 # isolation level that it reports at start and on /strato/info. When everything is present it
 # prints nothing and installs nothing.
@@ -21,6 +22,8 @@ command -v bwrap >/dev/null 2>&1 || want bubblewrap 'the instance sandbox'
 command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
+# Tests only: Go functions are built by their authors; the tests build theirs with the host Go.
+command -v go >/dev/null 2>&1 || want golang-go "building the Go functions of Strato's tests"
 if ((${#need[@]} == 0)); then
   exit 0
 fi
