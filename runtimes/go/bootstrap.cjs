@@ -77,6 +77,7 @@ function memoryUsedMb() {
 
 // ---- starting the executable ----------------------------------------------------------------
 let client
+let stderrTail = '' // the executable's, for crash summaries
 let ready = false
 const inFlight = new Set() // ids of invocations sent to the executable
 
@@ -131,6 +132,7 @@ async function specialise(header) {
   child = spawn(exe, [], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   child.stdout.on('data', writeOut)
   child.stderr.on('data', (c) => {
+    stderrTail = (stderrTail + c.toString('utf8')).slice(-65536)
     writeOut(c)
     try {
       fs.writeSync(2, c) // the host keeps a tail of stderr for start failures and OOM
@@ -196,15 +198,37 @@ async function specialise(header) {
   }
 }
 
+/**
+ * What a Go crash said, from its stderr: `panic: …`, `fatal error: …` and the runtime's
+ * out-of-memory line. The goroutine dump that follows them is long enough to push them out of
+ * the few KiB of stderr the host keeps, so the guest repeats them last.
+ */
+function goCrashSummary() {
+  const lines = stderrTail
+    .split('\n')
+    .filter((l) => /^(?:panic: |fatal error: |runtime: out of memory)/.test(l))
+  return lines.slice(-3).join('; ').slice(0, 2000)
+}
+
 function exited(handler, code, signal) {
   const how = signal ? 'was killed by ' + signal : 'exited with code ' + code
+  const crash = code === GO_CRASH_EXIT_CODE ? goCrashSummary() : ''
   if (!ready) {
     initError(
       'RuntimeStartFailed',
-      `The executable '${handler}' ${how} before it served on RUNTIME_API_ADDR. Its output ends with: ` +
+      `The executable '${handler}' ${how} before it served on RUNTIME_API_ADDR` +
+        (crash ? ` (${crash})` : '') +
+        '. Its output ends with: ' +
         outputTail.trim().slice(-1000),
     )
     return
+  }
+  if (crash) {
+    try {
+      fs.writeSync(2, '\n[strato] the Go executable crashed: ' + crash + '\n')
+    } catch {
+      // host gone
+    }
   }
   // An os.Exit during invocations: each hears it; a crash is judged by the host from stderr.
   if (signal === null && code !== GO_CRASH_EXIT_CODE) {

@@ -95,7 +95,7 @@ describe.skipIf(hostGoVersion() === null)(
       expect(v0['X-Cff-Request-Id']).toMatch(/^[0-9a-f-]{36}$/)
     })
 
-    test('a []byte result is the event back, byte for byte; the context sees request id, invoke type, variables', async () => {
+    test('a []byte result is the event back, byte for byte; the context sees request id, invoke type, variables and the alias', async () => {
       await createGo('go-echo', { user_data: JSON.stringify({ GREETING: 'hej' }) })
       const event = JSON.stringify({ action: 'raw', text: 'ünïcode ✓', n: [1, 2, 3] })
       const echoed = await client.invoke('go-echo', event)
@@ -114,6 +114,22 @@ describe.skipIf(hostGoVersion() === null)(
         api_addr: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
         remaining_ok: 'true',
       })
+      // Through an alias, the library's X-Cff-Origin-Version-Tag names it.
+      const fns = `/v2/${PROJECT_ID}/fgs/functions`
+      expect((await client.raw('POST', `${fns}/go-echo/versions`, '{"version":"v1"}')).status).toBe(
+        200,
+      )
+      const alias = await client.raw(
+        'POST',
+        `${fns}/go-echo/aliases`,
+        '{"name":"live","version":"v1"}',
+      )
+      expect(alias.status).toBe(200)
+      const viaAlias = JSON.parse(
+        (await client.invoke('go-echo:!live', '{"action":"context"}')).result,
+      ) as Record<string, string>
+      expect([viaAlias.alias, viaAlias.version]).toEqual(['!live', 'v1'])
+
       // v0: the raw body; a text result is text/plain, a JSON one application/json.
       const path = `/v2/${PROJECT_ID}/fgs/functions/go-echo/invocations`
       const text = await client.raw('POST', path, '{"action":"hello"}')
@@ -170,7 +186,7 @@ describe.skipIf(hostGoVersion() === null)(
       const crashed = await client.invoke('go-crash', '{"action":"crash"}')
       const e2 = JSON.parse(crashed.result)
       expect(e2.errorType).toBe('RuntimeExitError')
-      expect(e2.errorMessage).toContain('crash in a goroutine')
+      expect(e2.errorMessage).toContain('the Go executable crashed: panic: crash in a goroutine')
       expect((await client.invoke('go-crash', '{}')).result).toBe('hello from Go')
     })
 
