@@ -210,6 +210,24 @@ function goCrashSummary() {
   return lines.slice(-3).join('; ').slice(0, 2000)
 }
 
+/** The last `panic:` or `fatal error:` of the executable's stderr, and the stack after it. */
+function goCrashError() {
+  const lines = stderrTail.split('\n')
+  let at = -1
+  for (let i = lines.length - 1; i >= 0 && at < 0; i--) {
+    if (/^(?:panic|fatal error): /.test(lines[i])) at = i
+  }
+  const line = lines[at] || ''
+  return {
+    errorMessage: clip(line.replace(/^(?:panic|fatal error): /, '')),
+    errorType: line.startsWith('panic: ') ? 'panic' : 'FatalError',
+    stackTrace: lines
+      .slice(at + 1)
+      .filter((l) => l !== '')
+      .slice(0, MAX_STACK_LINES),
+  }
+}
+
 function exited(handler, code, signal) {
   const how = signal ? 'was killed by ' + signal : 'exited with code ' + code
   const crash = code === GO_CRASH_EXIT_CODE ? goCrashSummary() : ''
@@ -230,9 +248,15 @@ function exited(handler, code, signal) {
       // host gone
     }
   }
-  // An os.Exit during invocations: each hears it; a crash is judged by the host from stderr.
   if (signal === null && code !== GO_CRASH_EXIT_CODE) {
+    // An os.Exit during invocations: each hears it.
     for (const id of inFlight) send({ t: 'exit', id, code, out: io.outBytes() })
+  } else if (crash !== '' && !/out of memory/.test(crash)) {
+    // An unrecovered panic (in a goroutine of the function's own) or a fatal error is the
+    // function's failure, as an uncaught exception is in Node: each call in flight gets it. Out of
+    // memory is the host's to judge, from the cgroup and the stderr tail.
+    const e = goCrashError()
+    for (const id of inFlight) failed(id, e)
   }
   inFlight.clear()
   // The instance is spent; the host replaces it. Its exit status is the executable's.

@@ -173,7 +173,7 @@ describe.skipIf(hostGoVersion() === null)(
       expect((await client.invoke('go-sleepy', '{}')).result).toBe('hello from Go')
     })
 
-    test('os.Exit during a call is a RuntimeExitError with its code; a goroutine panic names the panic', async () => {
+    test('os.Exit during a call is a RuntimeExitError with its code; an unrecovered goroutine panic fails the call as a panic', async () => {
       await createGo('go-crash')
       const exited = await client.invoke('go-crash', '{"action":"exit","code":3}', { tail: true })
       expect(exited.isFunctionError).toBe(true)
@@ -183,10 +183,13 @@ describe.skipIf(hostGoVersion() === null)(
       expect(exited.log).toContain('exiting now')
       expect((await client.invoke('go-crash', '{}')).result).toBe('hello from Go')
 
-      const crashed = await client.invoke('go-crash', '{"action":"crash"}')
+      const crashed = await client.invoke('go-crash', '{"action":"crash"}', { tail: true })
+      expect(crashed.isFunctionError).toBe(true)
       const e2 = JSON.parse(crashed.result)
-      expect(e2.errorType).toBe('RuntimeExitError')
-      expect(e2.errorMessage).toContain('the Go executable crashed: panic: crash in a goroutine')
+      expect([e2.errorType, e2.errorMessage]).toEqual(['panic', 'crash in a goroutine'])
+      expect(e2.stackTrace.join('\n')).toContain('main.handler.func1()')
+      // The goroutine dump is in the log as Go printed it.
+      expect(crashed.log).toContain('goroutine ')
       expect((await client.invoke('go-crash', '{}')).result).toBe('hello from Go')
     })
 
