@@ -20,8 +20,7 @@ const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
 const MAX_RESULT_BYTES = Number(env.RUNTIME_MAX_RESP_BODY_SIZE || 6291456)
 const MAX_ERROR_MESSAGE_CHARS = 16384
 const MAX_STACK_LINES = 50
-// The Go runtime exits with 2 on an unrecovered panic or a fatal error (out of memory, say): the
-// stderr tail the host keeps says which, better than an `exit` frame could.
+// The Go runtime exits with 2 on an unrecovered panic or a fatal error (out of memory, say).
 const GO_CRASH_EXIT_CODE = 2
 
 // The library's argument types (common.InvokeRequest, common.HealthCheckRequest). gob matches
@@ -210,24 +209,6 @@ function goCrashSummary() {
   return lines.slice(-3).join('; ').slice(0, 2000)
 }
 
-/** The last `panic:` or `fatal error:` of the executable's stderr, and the stack after it. */
-function goCrashError() {
-  const lines = stderrTail.split('\n')
-  let at = -1
-  for (let i = lines.length - 1; i >= 0 && at < 0; i--) {
-    if (/^(?:panic|fatal error): /.test(lines[i])) at = i
-  }
-  const line = lines[at] || ''
-  return {
-    errorMessage: clip(line.replace(/^(?:panic|fatal error): /, '')),
-    errorType: line.startsWith('panic: ') ? 'panic' : 'FatalError',
-    stackTrace: lines
-      .slice(at + 1)
-      .filter((l) => l !== '')
-      .slice(0, MAX_STACK_LINES),
-  }
-}
-
 function exited(handler, code, signal) {
   const how = signal ? 'was killed by ' + signal : 'exited with code ' + code
   const crash = code === GO_CRASH_EXIT_CODE ? goCrashSummary() : ''
@@ -248,15 +229,12 @@ function exited(handler, code, signal) {
       // host gone
     }
   }
-  if (signal === null && code !== GO_CRASH_EXIT_CODE) {
-    // An os.Exit during invocations: each hears it.
+  // Each call in flight hears how the executable ended its process: os.Exit(n), or Go's exit code
+  // 2 for a crash (a panic in a goroutine the library cannot recover, a fatal error). Failing
+  // them here with a result instead would race the instance's death: the host could hand the
+  // next call to this instance before it saw the process end.
+  if (signal === null) {
     for (const id of inFlight) send({ t: 'exit', id, code, out: io.outBytes() })
-  } else if (crash !== '' && !/out of memory/.test(crash)) {
-    // An unrecovered panic (in a goroutine of the function's own) or a fatal error is the
-    // function's failure, as an uncaught exception is in Node: each call in flight gets it. Out of
-    // memory is the host's to judge, from the cgroup and the stderr tail.
-    const e = goCrashError()
-    for (const id of inFlight) failed(id, e)
   }
   inFlight.clear()
   // The instance is spent; the host replaces it. Its exit status is the executable's.

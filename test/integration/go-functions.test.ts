@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { b64 } from '../helpers/code.js'
 import { NO_GO_REASON, goFunctionZip, hostGoVersion } from '../helpers/go-toolchain.js'
 import { fg, sdkClient } from '../helpers/sdk.js'
-import { PROJECT_ID } from '../helpers/strato.js'
+import { PROJECT_ID, waitFor } from '../helpers/strato.js'
 import { useStrato } from '../helpers/use-strato.js'
 
 const strato = useStrato({ STRATO_GATEWAY_PORT: '0', STRATO_INSTANCE_START_TIMEOUT_MS: '5000' })
@@ -163,6 +163,30 @@ describe.skipIf(hostGoVersion() === null)(
       expect((await client.invoke('go-errors', '{}')).result).toBe('hello from Go')
     })
 
+    test('async invocations run with X-Cff-Invoke-Type async: a success is SUCCESS, a returned error is recorded as a function error', async () => {
+      await createGo('go-async')
+      const recordOf = async (id: string): Promise<{ status?: string; error_message?: string }> => {
+        const res = (await client.asyncInvocations('go-async', { request_id: id })) as {
+          invocations?: Array<{ status: string; error_message: string }>
+        }
+        return res.invocations?.[0] ?? {}
+      }
+      const ok = await client.invokeAsync('go-async', '{"action":"greet","name":"later"}')
+      const bad = await client.invokeAsync('go-async', '{"action":"error"}')
+      await waitFor(async () => (await recordOf(ok)).status === 'SUCCESS', 20_000)
+      // A function error: retried as one (not as a platform fault), its error on the record.
+      await waitFor(
+        async () =>
+          (await recordOf(bad)).error_message === 'FunctionReturnError: the order was not found',
+        20_000,
+      )
+      expect((await recordOf(bad)).status).not.toBe('SUCCESS')
+      const logs = (await client.logs('go-async', { request_id: ok })) as {
+        logs: Array<{ log: string }>
+      }
+      expect(logs.logs.map((l) => l.log).join('\n')).toContain(`${ok} INFO greeting later`)
+    })
+
     test('past its timeout the call fails with TimeoutError and a new instance answers next', async () => {
       await createGo('go-sleepy', { timeout: 3 })
       await client.invoke('go-sleepy', '{}')
@@ -173,7 +197,7 @@ describe.skipIf(hostGoVersion() === null)(
       expect((await client.invoke('go-sleepy', '{}')).result).toBe('hello from Go')
     })
 
-    test('os.Exit during a call is a RuntimeExitError with its code; an unrecovered goroutine panic fails the call as a panic', async () => {
+    test('os.Exit during a call, or a panic in a goroutine, is a RuntimeExitError with its exit code, the panic in the log', async () => {
       await createGo('go-crash')
       const exited = await client.invoke('go-crash', '{"action":"exit","code":3}', { tail: true })
       expect(exited.isFunctionError).toBe(true)
@@ -186,10 +210,12 @@ describe.skipIf(hostGoVersion() === null)(
       const crashed = await client.invoke('go-crash', '{"action":"crash"}', { tail: true })
       expect(crashed.isFunctionError).toBe(true)
       const e2 = JSON.parse(crashed.result)
-      expect([e2.errorType, e2.errorMessage]).toEqual(['panic', 'crash in a goroutine'])
-      expect(e2.stackTrace.join('\n')).toContain('main.handler.func1()')
-      // The goroutine dump is in the log as Go printed it.
-      expect(crashed.log).toContain('goroutine ')
+      // Go exits with 2 on a crash: the function's own end, with the panic and its goroutine in
+      // the log as Go printed them.
+      expect(e2.errorType).toBe('RuntimeExitError')
+      expect(e2.errorMessage).toContain('exit code 2')
+      expect(crashed.log).toContain('panic: crash in a goroutine')
+      expect(crashed.log).toContain('main.handler.func1()')
       expect((await client.invoke('go-crash', '{}')).result).toBe('hello from Go')
     })
 
