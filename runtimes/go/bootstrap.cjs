@@ -109,6 +109,11 @@ function handlerProblem(root, handler, exe) {
   return undefined
 }
 
+// Chosen while a stem cell, off the cold start's path. Below bubblewrap the instance shares the
+// host's network and another process could take the port meanwhile: the executable then fails to
+// listen, and its start fails with its own message.
+const portChosen = freePort().catch((err) => err)
+
 async function specialise(header) {
   for (const [k, v] of Object.entries(header.env || {})) env[k] = v
   const root = path.resolve(env.RUNTIME_CODE_ROOT || '.')
@@ -119,7 +124,11 @@ async function specialise(header) {
     initError('ImportModuleError', problem)
     return
   }
-  const port = await freePort()
+  const port = await portChosen
+  if (port instanceof Error) {
+    initError('RuntimeStartFailed', 'No loopback port for RUNTIME_API_ADDR: ' + port.message)
+    return
+  }
   // §5.9's variables the library reads that only this guest knows; the launcher's win.
   const childEnv = {
     RUNTIME_ROOT: __dirname,
