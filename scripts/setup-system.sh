@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
 # bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions),
-# php-cli (PHP functions) and a JDK with Debian's Gson (Java functions;
-# scripts/build-java-runtime.sh builds the runtime with them).
+# php-cli (PHP functions), a JDK with Debian's Gson (Java functions;
+# scripts/build-java-runtime.sh builds the runtime with them), and for the tests only golang-go
+# and busybox-static (they build Go functions and a container image with them).
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
 # isolation level that it reports at start and on /strato/info. When everything is present it
 # prints nothing and installs nothing.
@@ -27,6 +28,8 @@ command -v php >/dev/null 2>&1 || want php-cli 'PHP functions'
 command -v javac >/dev/null 2>&1 || want default-jdk-headless 'Java functions'
 [[ -f /usr/share/java/gson.jar ]] || want libgoogle-gson-java 'Java functions (Gson)'
 [[ -x /bin/busybox ]] || want busybox-static 'tests only: the Custom Image tests build an image from it'
+# Tests only: Go functions are built by their authors; the tests build theirs with the host Go.
+command -v go >/dev/null 2>&1 || want golang-go "building the Go functions of Strato's tests"
 if ((${#need[@]} == 0)); then
   exit 0
 fi

@@ -129,6 +129,8 @@ const FUNCTION_NAME = /^[A-Za-z]([A-Za-z0-9_-]*[A-Za-z0-9])?$/
 const PACKAGE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 // `file.func`: a relative path made of safe characters, never absolute, never with a `..` segment.
 const HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|\.))[A-Za-z0-9_\-./]+\.[A-Za-z_$][A-Za-z0-9_$]*$/
+// A Go function's handler names its executable: a relative path of safe characters, no `..`.
+const EXECUTABLE_HANDLER = /^(?!\/)(?!.*(?:^|\/)\.\.(?:\/|$))[A-Za-z0-9_\-./]+$/
 /**
  * Validates a `description` (of a function, version, alias or dependency; FSS.1019). Left out, it
  * is `fallback`.
@@ -202,6 +204,16 @@ function validateRuntime(value: unknown): RuntimeName {
   return value
 }
 
+function validateExecutableHandler(value: string): string {
+  if (value.length < 1 || value.length > L.HANDLER_MAX_CHARS || !EXECUTABLE_HANDLER.test(value)) {
+    fail(
+      'INVALID_HANDLER',
+      `Invalid handler '${value}': a Go function's handler is the name of its executable in the code (1 to ${L.HANDLER_MAX_CHARS} characters, a relative path without '..').`,
+    )
+  }
+  return value
+}
+
 function validateHandler(value: string, field: string, code: ErrorCode): string {
   if (
     value.length < L.HANDLER_MIN_CHARS ||
@@ -264,7 +276,9 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
   const handler =
     runtime === 'http' || runtime === 'Custom Image'
       ? handlerRaw
-      : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
+      : runtimeFamilyOf(runtime) === 'go'
+        ? validateExecutableHandler(handlerRaw)
+        : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
   const memorySizeMb = integer(body, 'memory_size', 'INVALID_MEMORY')
   if (memorySizeMb === undefined) {
     fail('INVALID_MEMORY', "'memory_size' is required.")

@@ -34,6 +34,7 @@ describe('runtime families (core)', () => {
       ['PHP', 'php'],
       ['Java', 'java'],
       ['http', 'http'],
+      ['Go', 'go'],
       ['Custom Image', 'image'],
     ]
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
@@ -53,6 +54,7 @@ describe('runtime families (core)', () => {
       php: ['.php'],
       java: ['.class'],
       image: [],
+      go: [''],
     })
   })
 
@@ -75,6 +77,7 @@ describe('runtime families (core)', () => {
     expect(instanceConcurrencyOf('node', 10)).toBe(10)
     expect(instanceConcurrencyOf('http', 7)).toBe(7)
     expect(instanceConcurrencyOf('java', 1000)).toBe(100)
+    expect(instanceConcurrencyOf('go', 7)).toBe(7)
     expect(instanceConcurrencyOf(undefined, 3)).toBe(3)
   })
 })

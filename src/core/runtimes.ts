@@ -115,6 +115,8 @@ export const RUNTIME_FAMILIES = [
     codeFormat: 'image',
     servesHttp: true,
   },
+  // The handler names the executable; one instance serves `concurrent_num` calls at once.
+  { name: 'go', runtimes: ['Go1.x', 'Go1.8'], sourceExtensions: [''] },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
 /** The name of a family Strato has a guest runtime for. */

@@ -53,6 +53,13 @@ test('death classifier: a death during an invocation, by precedence', () => {
     stderrTail: 'FATAL ERROR: JavaScript heap out of memory',
   })
   expect(invocationDeathVerdict(heap, exited(134), running).errorType).toBe('OutOfMemoryError')
+  // Go's runtime, as the Go guest repeats it after the goroutine dump.
+  const goHeap = evidence({
+    events: undefined,
+    stderrTail:
+      '[strato] the Go executable crashed: runtime: out of memory: cannot allocate 16777216-byte block (2147483648 in use); fatal error: out of memory\n',
+  })
+  expect(invocationDeathVerdict(goHeap, exited(2), running).errorType).toBe('OutOfMemoryError')
   // The function's own exit, as the guest's exit frame reported it.
   expect(invocationDeathVerdict(evidence(), exited(7), { ...running, guestExitCode: 7 })).toEqual({
     errorType: 'RuntimeExitError',

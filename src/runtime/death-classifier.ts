@@ -31,7 +31,7 @@ export interface ExitStatus {
 }
 
 const OOM_PATTERN =
-  /heap out of memory|Allocation failed|MemoryError|Cannot allocate memory|std::bad_alloc/i
+  /heap out of memory|Allocation failed|MemoryError|Cannot allocate memory|std::bad_alloc|runtime: out of memory|fatal error: out of memory/i
 
 const SIGNAL_NAMES = new Map(
   Object.entries(os.constants.signals)

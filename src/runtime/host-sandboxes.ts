@@ -29,9 +29,10 @@ export class UnshareSandbox extends UidConfinedSandbox implements Sandbox {
   readonly #unshare: string
   readonly #setpriv: string
   readonly #prlimit: string
+  readonly #ip: string | undefined
 
   constructor(
-    tools: { unshare: string; setpriv: string; prlimit: string },
+    tools: { unshare: string; setpriv: string; prlimit: string; ip?: string | undefined },
     cgroups: CgroupManager,
     options: SandboxOptions,
   ) {
@@ -39,6 +40,7 @@ export class UnshareSandbox extends UidConfinedSandbox implements Sandbox {
     this.#unshare = tools.unshare
     this.#setpriv = tools.setpriv
     this.#prlimit = tools.prlimit
+    this.#ip = tools.ip
   }
 
   prepare(request: CellRequest): CellPlan {
@@ -64,6 +66,11 @@ export class UnshareSandbox extends UidConfinedSandbox implements Sandbox {
           '--net',
           '--ipc',
           '--uts',
+          // A new network namespace starts with `lo` down: still root here, bring it up, so that
+          // guests reaching a server of the function's on 127.0.0.1 (Go's RPC) can connect.
+          ...(this.#ip === undefined
+            ? []
+            : ['/bin/sh', '-c', `${this.#ip} link set lo up 2>/dev/null; exec "$@"`, 'sh']),
           ...dropPrivileges(this.#setpriv, uid, [
             request.interpreter,
             ...request.interpreterArgs,

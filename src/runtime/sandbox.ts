@@ -193,7 +193,14 @@ export function detectSandbox(options: SandboxOptions): { sandbox: Sandbox; note
   }
   const unshare = findTool('unshare')
   if (cgroups !== undefined && unshare !== undefined && want !== 'bubblewrap') {
-    return { sandbox: new UnshareSandbox({ unshare, setpriv, prlimit }, cgroups, options), notes }
+    return {
+      sandbox: new UnshareSandbox(
+        { unshare, setpriv, prlimit, ip: findTool('ip') },
+        cgroups,
+        options,
+      ),
+      notes,
+    }
   }
   if (want === 'bubblewrap' || want === 'unshare') {
     notes.push(`isolation '${want}' was asked for but is not available`)

@@ -4,6 +4,7 @@
  * `RUNTIME_FAMILIES` names the FunctionGraph runtimes it serves.
  */
 import type { RuntimeFamily } from '../../core/index.js'
+import { GO_FAMILY } from './go.js'
 import { HTTP_FAMILY } from './http.js'
 import { JAVA_FAMILY } from './java.js'
 import { IMAGE_FAMILY } from './image.js'
@@ -26,6 +27,7 @@ const FAMILIES: Readonly<Record<RuntimeFamily, RuntimeFamilySpec>> = {
   php: PHP_FAMILY,
   java: JAVA_FAMILY,
   image: IMAGE_FAMILY,
+  go: GO_FAMILY,
 }
 
 /** Every registered family, in registration order. */
