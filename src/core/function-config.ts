@@ -6,6 +6,7 @@ import { StratoError, type ErrorCode } from './errors.js'
 import * as L from './limits.js'
 import {
   HTTP_FUNCTION_HANDLER,
+  fixedHandlerOf,
   isRuntimeName,
   runtimeFamilyOf,
   supportedRuntimes,
@@ -259,8 +260,17 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
       `Invalid handler '${handlerRaw}': an HTTP function's handler is '${HTTP_FUNCTION_HANDLER}', the file that starts its web server on port 8000.`,
     )
   }
+  const fixedHandler = fixedHandlerOf(runtime)
+  if (fixedHandler !== undefined && handlerRaw !== fixedHandler) {
+    fail(
+      'INVALID_HANDLER',
+      `Invalid handler '${handlerRaw}': a ${runtime} function's handler is '${fixedHandler}', the executable file at the root of its code.`,
+    )
+  }
   const handler =
-    runtime === 'http' ? handlerRaw : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
+    fixedHandler !== undefined
+      ? handlerRaw
+      : validateHandler(handlerRaw, 'handler', 'INVALID_HANDLER')
   const memorySizeMb = integer(body, 'memory_size', 'INVALID_MEMORY')
   if (memorySizeMb === undefined) {
     fail('INVALID_MEMORY', "'memory_size' is required.")

@@ -32,6 +32,7 @@ export type { FunctionRef, Qualifier } from './function-urn.js'
 export {
   FUNCTIONGRAPH_RUNTIMES,
   HTTP_FUNCTION_HANDLER,
+  fixedHandlerOf,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
   instanceConcurrencyOf,

@@ -48,6 +48,8 @@ export interface RuntimeFamilyTraits {
   readonly sourceExtensions: readonly string[]
   /** Invocations one instance serves at once whatever `concurrent_num` says (no such cap if absent). */
   readonly maxConcurrencyPerInstance?: number
+  /** The one handler its functions have (a file at the code root, not `module.function`). */
+  readonly fixedHandler?: string
 }
 
 /**
@@ -79,7 +81,9 @@ export const RUNTIME_FAMILIES = [
     // The Python guest serves one invocation at a time: its requests queue on the control socket.
     maxConcurrencyPerInstance: 1,
   },
-  { name: 'http', runtimes: ['http'], sourceExtensions: [''] },
+  { name: 'http', runtimes: ['http'], sourceExtensions: [''], fixedHandler: 'bootstrap' },
+  // The custom runtime: the function's own `bootstrap` long-polls the runtime API its guest serves.
+  { name: 'custom', runtimes: ['Custom'], sourceExtensions: [''], fixedHandler: 'bootstrap' },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
 /** The name of a family Strato has a guest runtime for. */
@@ -123,6 +127,11 @@ export const SOURCE_EXTENSIONS: Readonly<Record<RuntimeFamily, readonly string[]
 
 /** The one handler an HTTP function has: the file that starts its web server. */
 export const HTTP_FUNCTION_HANDLER = 'bootstrap'
+
+/** The one handler `runtime`'s functions must have (`bootstrap`), or undefined when any is valid. */
+export function fixedHandlerOf(runtime: RuntimeName): string | undefined {
+  return FAMILY_BY_RUNTIME.get(runtime)?.fixedHandler
+}
 
 /** The runtimes this build can run, for error messages and docs. */
 export function supportedRuntimes(): RuntimeName[] {

@@ -4,6 +4,7 @@
  * `RUNTIME_FAMILIES` names the FunctionGraph runtimes it serves.
  */
 import type { RuntimeFamily } from '../../core/index.js'
+import { CUSTOM_FAMILY } from './custom.js'
 import { HTTP_FAMILY } from './http.js'
 import { NODE_FAMILY } from './node.js'
 import { PYTHON_FAMILY } from './python.js'
@@ -20,6 +21,7 @@ const FAMILIES: Readonly<Record<RuntimeFamily, RuntimeFamilySpec>> = {
   node: NODE_FAMILY,
   python: PYTHON_FAMILY,
   http: HTTP_FAMILY,
+  custom: CUSTOM_FAMILY,
 }
 
 /** Every registered family, in registration order. */
