@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
-# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare) and python3 (Python functions).
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions),
+# curl (custom runtime bootstraps) and, for tests only, golang-go.
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
 # isolation level that it reports at start and on /strato/info. When everything is present it
 # prints nothing and installs nothing.
@@ -21,6 +22,9 @@ command -v bwrap >/dev/null 2>&1 || want bubblewrap 'the instance sandbox'
 command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
+command -v curl >/dev/null 2>&1 || want curl "custom runtime bootstraps (FunctionGraph's documented one calls curl)"
+# Tests only: the custom runtime and HTTP function tests build Go binaries with it.
+command -v go >/dev/null 2>&1 || want golang-go 'Go, for tests only'
 if ((${#need[@]} == 0)); then
   exit 0
 fi

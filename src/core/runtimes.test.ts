@@ -3,6 +3,7 @@ import {
   FUNCTIONGRAPH_RUNTIMES,
   RUNTIME_FAMILIES,
   SOURCE_EXTENSIONS,
+  fixedHandlerOf,
   instanceConcurrencyOf,
   runtimeFamilyOf,
   supportedRuntimes,
@@ -23,7 +24,7 @@ describe('runtime families (core)', () => {
     expect(new Set(RUNTIME_FAMILIES.map((f) => f.name)).size).toBe(RUNTIME_FAMILIES.length)
   })
 
-  test('every Node.js version runs in node, every Python version in python, http in http, nothing else yet', () => {
+  test('every Node.js version runs in node, every Python version in python, http in http, Custom in custom, nothing else yet', () => {
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
       const expected = runtime.startsWith('Node.js')
         ? 'node'
@@ -31,7 +32,9 @@ describe('runtime families (core)', () => {
           ? 'python'
           : runtime === 'http'
             ? 'http'
-            : undefined
+            : runtime === 'Custom'
+              ? 'custom'
+              : undefined
       expect([runtime, runtimeFamilyOf(runtime)]).toEqual([runtime, expected])
     }
     expect(supportedRuntimes()).toContain('Node.js20.15')
@@ -43,7 +46,15 @@ describe('runtime families (core)', () => {
       node: ['.js', '.cjs', '.mjs'],
       python: ['.py'],
       http: [''],
+      custom: [''],
     })
+  })
+
+  test("HTTP and custom runtime functions have one handler, 'bootstrap'; the others any", () => {
+    expect(fixedHandlerOf('http')).toBe('bootstrap')
+    expect(fixedHandlerOf('Custom')).toBe('bootstrap')
+    expect(fixedHandlerOf('Node.js20.15')).toBeUndefined()
+    expect(fixedHandlerOf('Python3.10')).toBeUndefined()
   })
 
   test('a family cap on concurrency wins over concurrent_num: Python serves one at a time', () => {
