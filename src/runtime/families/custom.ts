@@ -1,7 +1,7 @@
 /**
  * @module The custom runtime (`Custom`): `runtimes/custom/bootstrap.cjs` (on Node.js) serves
  * FunctionGraph's runtime API on 127.0.0.1 inside the instance and starts the function's own
- * executable `bootstrap`, which long-polls it for events (ADR 0011). Invocations reach the guest
+ * executable `bootstrap`, which long-polls it for events (ADR 0009). Invocations reach the guest
  * as frames; the function never sees them.
  */
 import { NODE_INTERPRETER } from './node.js'
