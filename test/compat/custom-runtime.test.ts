@@ -57,12 +57,14 @@ while true; do
     *'"unknown-id"'*)
       CODE=$(curl -s -o /dev/null -w '%{http_code}' "$API/response/no-such-id" -d x)
       curl -sS "$API/response/$ID" -d "{\\"unknownIdStatus\\":$CODE}" ;;
+    *'"big"'*)
+      head -c 7000000 /dev/zero | tr '\\0' a | curl -sS -o /dev/null "$API/response/$ID" --data-binary @- ;;
     *'"sleep"'*)
       sleep 30 ;;
     *'"crash"'*)
       echo "about to crash"; exit 3 ;;
     *'"bomb"'*)
-      X=$(head -c 400000000 /dev/zero | tr '\\0' x); echo "\${#X}" ;;
+      exec python3 -c "b = b'x' * (400 << 20)" ;;
     *)
       BODY=$(printf '{"event":%s,"requestId":"%s","invokeType":"%s","fn":"%s","memory":"%s","timeout":"%s","codeRoot":"%s","level":"%s","stage":"%s","addr":"%s"}' \\
         "$EVENT" "$ID" "$TYPE" "$RUNTIME_FUNC_NAME" "$RUNTIME_MEMORY" "$RUNTIME_TIMEOUT" "$RUNTIME_CODE_ROOT" "$RUNTIME_LOG_LEVEL" "$STAGE" "$RUNTIME_API_ADDR")
@@ -198,6 +200,12 @@ describe('custom runtime through the official SDK', () => {
     expect(JSON.parse(r.result)).toEqual({ unknownIdStatus: 404 })
   })
 
+  test('a response over 6 MiB is ResponseTooLarge, never a cut result', async () => {
+    const err = errorOf(await invoke(actions, { action: 'big' }))
+    expect(err.errorType).toBe('ResponseTooLarge')
+    expect((await invoke(actions, { after: 'a big one' })).status).toBe(200)
+  })
+
   test('past its timeout: TimeoutError, then a new instance answers', async () => {
     const started = Date.now()
     const err = errorOf(await invoke(actions, { action: 'sleep' }))
@@ -218,9 +226,14 @@ describe('custom runtime through the official SDK', () => {
   })
 
   test('a memory bomb past memory_size is an OutOfMemoryError; the next call works', async () => {
-    const err = errorOf(await invoke(actions, { action: 'bomb' }))
+    // Its own function: a loaded machine may take longer than the 3 s timeout to fill 128 MB.
+    const bomb = await deploy('custom-bomb', await zipWithModes({ bootstrap: ACTIONS_BOOTSTRAP }), {
+      timeout: 30,
+      memory: 128,
+    })
+    const err = errorOf(await invoke(bomb, { action: 'bomb' }))
     expect(err.errorType).toBe('OutOfMemoryError')
-    expect((await invoke(actions, { after: 'a bomb' })).status).toBe(200)
+    expect((await invoke(bomb, { after: 'a bomb' })).status).toBe(200)
   })
 
   test('a bootstrap without execute permission fails with BootstrapNotExecutable', async () => {
