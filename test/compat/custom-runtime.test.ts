@@ -155,6 +155,25 @@ describe('custom runtime through the official SDK', () => {
     expect(second.result).toBe(`Echoing request: '{"n":2}'`)
   })
 
+  test('inline source (the console editor) is a bootstrap too: stored executable', async () => {
+    const res = await sdk.createFunction(
+      new fg.CreateFunctionRequest().withBody(
+        new fg.CreateFunctionRequestBody()
+          .withFuncName('custom-inline')
+          .withPackage('default')
+          .withRuntime('Custom')
+          .withHandler('bootstrap')
+          .withMemorySize(128)
+          .withTimeout(10)
+          .withCodeType('inline')
+          .withFuncCode(new fg.FuncCode().withFile(b64(DOCUMENTED_BOOTSTRAP))),
+      ),
+    )
+    expect(res.code_filename).toBe('bootstrap')
+    const r = await invoke(String(res.func_urn), { inline: true })
+    expect(r.result).toBe(`Echoing request: '{"inline":true}'`)
+  })
+
   let actions = ''
   test('the bootstrap gets the event bytes, the request id and invoke type headers, and the runtime variables', async () => {
     actions = await deploy('custom-actions', await zipWithModes({ bootstrap: ACTIONS_BOOTSTRAP }), {
