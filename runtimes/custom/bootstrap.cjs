@@ -8,6 +8,7 @@
 
 const fs = require('node:fs')
 const http = require('node:http')
+const net = require('node:net')
 const path = require('node:path')
 const os = require('node:os')
 const { spawn } = require('node:child_process')
@@ -356,6 +357,15 @@ function specialise(header) {
   if (!env.RUNTIME_MAX_REQUEST_BODY_SIZE) env.RUNTIME_MAX_REQUEST_BODY_SIZE = '6291456'
   if (!env.RUNTIME_ROOT) env.RUNTIME_ROOT = path.dirname(__dirname)
   if (!env.RUNTIME_LOG_DIR) env.RUNTIME_LOG_DIR = env.TMPDIR || '/tmp'
+  if (loopbackError !== undefined) {
+    initError(
+      'RuntimeStartFailed',
+      "The custom runtime's API cannot be reached on 127.0.0.1 in this instance (" +
+        loopbackError +
+        '): its network namespace has no working loopback. Run Strato at the bubblewrap sandbox level (or rlimits/none).',
+    )
+    return
+  }
   const address = server.address()
   env.RUNTIME_API_ADDR = '127.0.0.1:' + address.port
   const root = env.RUNTIME_CODE_ROOT || ''
@@ -435,5 +445,18 @@ process.on('uncaughtException', (err) => {
   process.exit(70)
 })
 
-// A stem cell: booted, its API listening, no function yet.
-server.listen(0, '127.0.0.1', () => send({ t: 'cell', out: io.outBytes() }))
+// A stem cell: booted, its API listening and reachable, no function yet. A network namespace whose
+// loopback is down (the `unshare` sandbox level) cannot carry the API: that is said at specialise,
+// at once, rather than as a start timeout.
+let loopbackError
+server.listen(0, '127.0.0.1', () => {
+  const probe = net.connect(server.address().port, '127.0.0.1')
+  probe.once('connect', () => {
+    probe.destroy()
+    send({ t: 'cell', out: io.outBytes() })
+  })
+  probe.once('error', (err) => {
+    loopbackError = err.message
+    send({ t: 'cell', out: io.outBytes() })
+  })
+})
