@@ -2,8 +2,9 @@
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
 # bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions),
 # php-cli (PHP functions), a JDK with Debian's Gson (Java functions;
-# scripts/build-java-runtime.sh builds the runtime with them), and for the tests only golang-go
-# and busybox-static (they build Go functions and a container image with them).
+# scripts/build-java-runtime.sh builds the runtime with them), curl (custom runtime bootstraps),
+# and for the tests only golang-go and busybox-static (they build Go functions and a container
+# image with them).
 # Needs root and Debian's package archive; without them Strato still starts, at a weaker
 # isolation level that it reports at start and on /strato/info. When everything is present it
 # prints nothing and installs nothing.
@@ -30,6 +31,7 @@ command -v javac >/dev/null 2>&1 || want default-jdk-headless 'Java functions'
 [[ -x /bin/busybox ]] || want busybox-static 'tests only: the Custom Image tests build an image from it'
 # Tests only: Go functions are built by their authors; the tests build theirs with the host Go.
 command -v go >/dev/null 2>&1 || want golang-go "building the Go functions of Strato's tests"
+command -v curl >/dev/null 2>&1 || want curl "custom runtime bootstraps (FunctionGraph's documented one calls curl)"
 if ((${#need[@]} == 0)); then
   exit 0
 fi

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { ApiError, type JsonObject, type StratoClient } from '../client/index.js'
 import {
-  HTTP_FUNCTION_HANDLER,
+  fixedHandlerOf,
   isRuntimeName,
   isStratoError,
   parseFunctionConfig,
@@ -88,7 +88,9 @@ function checkModule(
     `the ${what} '${handler}' needs ${candidates.map((c) => `'${c}'`).join(' or ')} in ${target}, which holds ${shown}${pkg.files.size > 8 ? ', …' : ''}; ` +
       (family === 'http'
         ? 'an HTTP function starts its web server from a file named bootstrap'
-        : "give --handler 'file.function' naming a file of the package"),
+        : family === 'custom'
+          ? 'a custom runtime function runs an executable file named bootstrap'
+          : "give --handler 'file.function' naming a file of the package"),
   )
 }
 
@@ -130,9 +132,7 @@ async function deploy(ctx: CliContext, target: string, o: DeployOptions): Promis
       o.handler ??
       (family === familyOrFail(guess.runtime)
         ? guess.handler
-        : family === 'http'
-          ? HTTP_FUNCTION_HANDLER
-          : 'index.handler')
+        : ((isRuntimeName(runtime) ? fixedHandlerOf(runtime) : undefined) ?? 'index.handler'))
     const body: JsonObject = {
       func_name: o.name,
       package: o.package,

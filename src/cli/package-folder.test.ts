@@ -23,6 +23,12 @@ afterEach(() => {
 describe('inferRuntime says what it guessed and why', () => {
   test.each([
     [{ bootstrap: 'node app.js', 'app.js': '' }, 'http', 'bootstrap', 'found bootstrap'],
+    [
+      { bootstrap: 'curl "http://$RUNTIME_API_ADDR/v1/runtime/invocation/request"' },
+      'Custom',
+      'bootstrap',
+      'a custom runtime',
+    ],
     [{ 'index.py': '' }, 'Python3.10', 'index.handler', 'found index.py'],
     [{ 'index.mjs': '' }, 'Node.js20.15', 'index.handler', 'found index.mjs'],
     [{ 'main.py': '' }, 'Python3.10', 'index.handler', 'found .py files and no .js files'],
@@ -53,4 +59,5 @@ test('packageCode lists the files the server will see; handler candidates match 
   ])
   expect(handlerModuleCandidates('python', 'index.handler')).toEqual(['index.py'])
   expect(handlerModuleCandidates('http', 'bootstrap')).toEqual(['bootstrap'])
+  expect(handlerModuleCandidates('custom', 'bootstrap')).toEqual(['bootstrap'])
 })

@@ -68,6 +68,17 @@ export interface RuntimeGuess {
 const NODE_RUNTIME = 'Node.js20.15'
 const PYTHON_RUNTIME = 'Python3.10'
 
+/** A bootstrap that polls the custom runtime's API (a script or a binary naming the variable). */
+function callsRuntimeApi(bootstrap: string): boolean {
+  try {
+    return (
+      fs.statSync(bootstrap).isFile() && fs.readFileSync(bootstrap).includes('RUNTIME_API_ADDR')
+    )
+  } catch {
+    return false
+  }
+}
+
 /** Guesses runtime and handler from what the target holds. */
 export function inferRuntime(target: string): RuntimeGuess {
   const st = fs.statSync(target)
@@ -82,6 +93,13 @@ export function inferRuntime(target: string): RuntimeGuess {
       : { runtime: NODE_RUNTIME, handler: `${base}.handler`, reason: `${file} is not Python` }
   }
   const has = (name: string): boolean => fs.existsSync(path.join(target, name))
+  if (has(HTTP_FUNCTION_HANDLER) && callsRuntimeApi(path.join(target, HTTP_FUNCTION_HANDLER))) {
+    return {
+      runtime: 'Custom',
+      handler: HTTP_FUNCTION_HANDLER,
+      reason: `found ${HTTP_FUNCTION_HANDLER} using RUNTIME_API_ADDR: a custom runtime`,
+    }
+  }
   if (has(HTTP_FUNCTION_HANDLER)) {
     return {
       runtime: 'http',

@@ -85,6 +85,17 @@ describe('function configuration validation', () => {
     expect(validateUserData(data, 'encrypted_user_data', true)).toBe(data)
   })
 
+  test("a custom runtime function's handler is 'bootstrap', its executable, and nothing else", () => {
+    const custom = { ...base, runtime: 'Custom' }
+    expect(parseFunctionConfig({ ...custom, handler: 'bootstrap' }).handler).toBe('bootstrap')
+    expect(codeOf(() => parseFunctionConfig({ ...custom, handler: 'index.handler' }))).toBe(
+      'FSS.1003',
+    )
+    expect(codeOf(() => parseFunctionConfig({ ...custom, handler: 'bin/bootstrap' }))).toBe(
+      'FSS.1003',
+    )
+  })
+
   test('a missing or mistyped field is named as such, not as an invalid value', () => {
     const message = (fn: () => unknown): string => {
       try {

@@ -6,6 +6,7 @@ import { StratoError, type ErrorCode } from './errors.js'
 import * as L from './limits.js'
 import {
   HTTP_FUNCTION_HANDLER,
+  fixedHandlerOf,
   isRuntimeName,
   runtimeFamilyOf,
   supportedRuntimes,
@@ -272,9 +273,16 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
       `Invalid handler '${handlerRaw}': an HTTP function's handler is '${HTTP_FUNCTION_HANDLER}', the file that starts its web server on port 8000.`,
     )
   }
+  const fixedHandler = fixedHandlerOf(runtime)
+  if (fixedHandler !== undefined && handlerRaw !== fixedHandler) {
+    fail(
+      'INVALID_HANDLER',
+      `Invalid handler '${handlerRaw}': a ${runtime} function's handler is '${fixedHandler}', the executable file at the root of its code.`,
+    )
+  }
   // A Custom Image function's handler ('-' in FunctionGraph's docs) names nothing: its image says what runs.
   const handler =
-    runtime === 'http' || runtime === 'Custom Image'
+    fixedHandler !== undefined || runtime === 'Custom Image'
       ? handlerRaw
       : runtimeFamilyOf(runtime) === 'go'
         ? validateExecutableHandler(handlerRaw)

@@ -54,6 +54,7 @@ export const FunctionErrorTypes = {
   HandlerNotFound: { origins: ['guest'], platformFault: false },
   UncaughtException: { origins: ['guest'], platformFault: false },
   BootstrapNotFound: { origins: ['guest'], platformFault: false },
+  BootstrapNotExecutable: { origins: ['guest'], platformFault: false },
   // From the async dispatcher, in the logs only: an attempt cut short by a crash or stop of
   // Strato, whose event the next start returns to the queue as a system retry.
   PlatformRestart: { origins: ['async'], platformFault: true },

@@ -5,6 +5,7 @@ import {
   SOURCE_EXTENSIONS,
   handlerModuleOf,
   codeFormatOf,
+  fixedHandlerOf,
   instanceConcurrencyOf,
   servesHttp,
   runtimeFamilyOf,
@@ -36,6 +37,7 @@ describe('runtime families (core)', () => {
       ['http', 'http'],
       ['Go', 'go'],
       ['Custom Image', 'image'],
+      ['Custom', 'custom'],
     ]
     for (const runtime of FUNCTIONGRAPH_RUNTIMES) {
       const expected = families.find(([prefix]) => runtime.startsWith(prefix))?.[1]
@@ -55,6 +57,7 @@ describe('runtime families (core)', () => {
       java: ['.class'],
       image: [],
       go: [''],
+      custom: [''],
     })
   })
 
@@ -68,6 +71,13 @@ describe('runtime families (core)', () => {
     expect([codeFormatOf('image'), servesHttp('Custom Image')]).toEqual(['image', true])
     expect([codeFormatOf('http'), servesHttp('http')]).toEqual(['zip', true])
     expect([codeFormatOf('node'), servesHttp('Node.js20.15')]).toEqual(['zip', false])
+  })
+
+  test("HTTP and custom runtime functions have one handler, 'bootstrap'; the others any", () => {
+    expect(fixedHandlerOf('http')).toBe('bootstrap')
+    expect(fixedHandlerOf('Custom')).toBe('bootstrap')
+    expect(fixedHandlerOf('Node.js20.15')).toBeUndefined()
+    expect(fixedHandlerOf('Python3.10')).toBeUndefined()
   })
 
   test('a family cap on concurrency wins over concurrent_num: Python serves one at a time', () => {

@@ -58,6 +58,8 @@ export interface RuntimeFamilyTraits {
   readonly codeFormat?: 'zip' | 'image'
   /** The function is its own web server on port 8000: invocations reach it as HTTP requests. */
   readonly servesHttp?: boolean
+  /** The one handler its functions have (a file at the code root, not `module.function`). */
+  readonly fixedHandler?: string
 }
 
 /**
@@ -90,7 +92,13 @@ export const RUNTIME_FAMILIES = [
     // The Python guest serves one invocation at a time: its requests queue on the control socket.
     maxConcurrencyPerInstance: 1,
   },
-  { name: 'http', runtimes: ['http'], sourceExtensions: [''], servesHttp: true },
+  {
+    name: 'http',
+    runtimes: ['http'],
+    sourceExtensions: [''],
+    servesHttp: true,
+    fixedHandler: 'bootstrap',
+  },
   {
     name: 'php',
     runtimes: ['PHP7.3', 'PHP8.3'],
@@ -117,6 +125,8 @@ export const RUNTIME_FAMILIES = [
   },
   // The handler names the executable; one instance serves `concurrent_num` calls at once.
   { name: 'go', runtimes: ['Go1.x', 'Go1.8'], sourceExtensions: [''] },
+  // The custom runtime: the function's own `bootstrap` long-polls the runtime API its guest serves.
+  { name: 'custom', runtimes: ['Custom'], sourceExtensions: [''], fixedHandler: 'bootstrap' },
 ] as const satisfies readonly RuntimeFamilyTraits[]
 
 /** The name of a family Strato has a guest runtime for. */
@@ -178,6 +188,11 @@ export const IMAGE_FUNCTION_HANDLER = '-'
 
 /** The one handler an HTTP function has: the file that starts its web server. */
 export const HTTP_FUNCTION_HANDLER = 'bootstrap'
+
+/** The one handler `runtime`'s functions must have (`bootstrap`), or undefined when any is valid. */
+export function fixedHandlerOf(runtime: RuntimeName): string | undefined {
+  return FAMILY_BY_RUNTIME.get(runtime)?.fixedHandler
+}
 
 /** The runtimes this build can run, for error messages and docs. */
 export function supportedRuntimes(): RuntimeName[] {

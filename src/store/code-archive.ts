@@ -109,10 +109,17 @@ function openZip(bytes: Buffer): Promise<yauzl.ZipFile> {
   })
 }
 
-/** Zips one source file deterministically, so inline source is stored like any package. */
-export async function zipSingleFile(name: string, content: Buffer): Promise<Buffer> {
+/**
+ * Zips one source file deterministically, so inline source is stored like any package; an
+ * `executable` one (a `bootstrap`) gets mode 755, as a user's `chmod +x` would give it.
+ */
+export async function zipSingleFile(
+  name: string,
+  content: Buffer,
+  executable = false,
+): Promise<Buffer> {
   const zip = new yazl.ZipFile()
-  zip.addBuffer(content, name, { mtime: FIXED_MTIME, mode: 0o100644 })
+  zip.addBuffer(content, name, { mtime: FIXED_MTIME, mode: executable ? 0o100755 : 0o100644 })
   zip.end()
   const chunks: Buffer[] = []
   for await (const chunk of zip.outputStream) {

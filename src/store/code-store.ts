@@ -157,7 +157,8 @@ export class CodeStore implements CodeRepository {
       }
       const ext = SOURCE_EXTENSIONS[family][0] ?? ''
       codeFilename = `${modulePath}${ext}`
-      packageBytes = await zipSingleFile(codeFilename, input.bytes)
+      // A handler file without an extension is an executable (a custom runtime's `bootstrap`).
+      packageBytes = await zipSingleFile(codeFilename, input.bytes, ext === '')
       codeFilename = path.basename(codeFilename)
     } else {
       throw invalidCode(`code_type '${input.codeType}' needs a zip archive; this is not one.`)

@@ -5,6 +5,7 @@
  */
 import type { RuntimeFamily } from '../../core/index.js'
 import { GO_FAMILY } from './go.js'
+import { CUSTOM_FAMILY } from './custom.js'
 import { HTTP_FAMILY } from './http.js'
 import { JAVA_FAMILY } from './java.js'
 import { IMAGE_FAMILY } from './image.js'
@@ -28,6 +29,7 @@ const FAMILIES: Readonly<Record<RuntimeFamily, RuntimeFamilySpec>> = {
   java: JAVA_FAMILY,
   image: IMAGE_FAMILY,
   go: GO_FAMILY,
+  custom: CUSTOM_FAMILY,
 }
 
 /** Every registered family, in registration order. */
