@@ -28,7 +28,7 @@ import {
   type BootstrapOutcome,
   type Store,
 } from './store/index.js'
-import { ApigGateway, TriggerSources, type TriggerSource } from './triggers/index.js'
+import { ApigGateway, TimerSource, TriggerSources, type TriggerSource } from './triggers/index.js'
 import { OpenedParts, shutDownGracefully } from './strato-lifecycle.js'
 
 /** A root tenant this start created, with what was made up for it. */
@@ -259,7 +259,7 @@ async function wire(
     clockSkewMs: config.authClockSkewMs,
   })
   const gateway = new ApigGateway({ host: config.host, port: config.gatewayPort })
-  const triggerSources: readonly TriggerSource[] = [gateway]
+  const triggerSources: readonly TriggerSource[] = [gateway, new TimerSource()]
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
     functions: resolution,
@@ -281,6 +281,7 @@ async function wire(
     verifier,
     logger: log,
     servedTriggerTypes: triggerSources,
+    triggerHealth: (id) => triggers.healthOf(id),
     collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({

@@ -110,6 +110,7 @@ export {
   isApigTrigger,
   isApigTriggerType,
   parseTriggerInput,
+  triggerErrorCodes,
 } from './trigger.js'
 export type {
   ApigTriggerRecord,
@@ -118,7 +119,9 @@ export type {
   StoredTrigger,
   TriggerChange,
   TriggerChangeFeed,
+  TriggerErrorCodes,
   TriggerEventData,
+  TriggerHealth,
   TriggerEventDataOf,
   TriggerInput,
   TriggerRecord,

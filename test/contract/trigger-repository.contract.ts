@@ -87,11 +87,14 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       expect(await repos.triggers.listActive(['APIG'])).toEqual([])
     })
 
-    test('get is TRIGGER_NOT_FOUND (APIG_TRIGGER_NOT_FOUND for APIG) for another function or type', async () => {
+    test("get is the type's not-found code (TIMER_TRIGGER_NOT_FOUND, APIG_TRIGGER_NOT_FOUND, …) for another function or type", async () => {
       const { repos } = await open()
       const { fa, fb } = await twoFunctions(repos)
       const t = await repos.triggers.create(target(fa), timer('t'))
       await expect(repos.triggers.get(fb, 'TIMER', t.id)).rejects.toMatchObject({
+        code: 'TIMER_TRIGGER_NOT_FOUND',
+      })
+      await expect(repos.triggers.get(fa, 'SMN', t.id)).rejects.toMatchObject({
         code: 'TRIGGER_NOT_FOUND',
       })
       await expect(repos.triggers.get(fa, 'APIG', t.id)).rejects.toMatchObject({
@@ -99,12 +102,12 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       })
     })
 
-    test('per function version: 10 triggers at most, one name per type', async () => {
+    test('per function version: 10 triggers at most, one name per type (its own exists code)', async () => {
       const { repos } = await open()
       const { fa } = await twoFunctions(repos)
       await repos.triggers.create(target(fa), timer('t0'))
       await expect(repos.triggers.create(target(fa), timer('t0'))).rejects.toMatchObject({
-        code: 'APIG_TRIGGER_EXISTS',
+        code: 'TIMER_TRIGGER_EXISTS',
       })
       // The same name on another version is another trigger.
       await repos.triggers.create(target(fa, 'v1'), timer('t0'))
@@ -184,10 +187,10 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       await repos.triggers.create(target(fb), timer('c'))
       await repos.triggers.delete(fa, 'TIMER', a.id)
       await expect(repos.triggers.get(fa, 'TIMER', a.id)).rejects.toMatchObject({
-        code: 'TRIGGER_NOT_FOUND',
+        code: 'TIMER_TRIGGER_NOT_FOUND',
       })
       await expect(repos.triggers.delete(fa, 'TIMER', a.id)).rejects.toMatchObject({
-        code: 'TRIGGER_NOT_FOUND',
+        code: 'TIMER_TRIGGER_NOT_FOUND',
       })
       await repos.triggers.deleteAll(fa)
       expect(await repos.triggers.list(fa)).toEqual([])
