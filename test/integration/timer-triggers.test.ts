@@ -4,14 +4,19 @@
  * schedule on update; Rate and Cron schedules are checked with the timer's FSS codes; and a
  * Strato killed (SIGKILL) and restarted fires no tick twice and catches up at most once.
  */
+import { execFile } from 'node:child_process'
 import fs from 'node:fs'
+import path from 'node:path'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
 import { tickRequestId } from '../../src/triggers/timer-source.js'
 import { inlineFunction } from '../helpers/code.js'
 import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
 import {
+  ACCESS_KEY,
   PROJECT_ID,
+  REPO_ROOT,
+  SECRET_KEY,
   clientFor,
   removeSandboxCgroups,
   spawnStrato,
@@ -84,6 +89,28 @@ async function createTimer(
 
 const ASYNC_ENV = { STRATO_ASYNC_POLL_MS: '20' }
 
+/** The CLI's stdout (`bin/strato.js`, built), run beside the in-process Strato. */
+function cli(endpoint: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(REPO_ROOT, 'bin/strato.js'), ...args],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          STRATO_ENDPOINT: endpoint,
+          STRATO_PROJECT_ID: PROJECT_ID,
+          STRATO_ACCESS_KEY: ACCESS_KEY,
+          STRATO_SECRET_KEY: SECRET_KEY,
+        },
+      },
+      (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(stderr))),
+    )
+  })
+}
+
 describe('timer triggers', () => {
   const strato = useStrato(ASYNC_ENV)
   const { client } = strato
@@ -142,6 +169,13 @@ describe('timer triggers', () => {
     }
     expect(info.triggers.by_type.TIMER).toEqual({ ACTIVE: 0, DISABLED: 1 })
     expect(info.triggers.failing).toEqual([])
+
+    // The CLI shows the same: status, health and schedule.
+    const listed = await cli(strato.url, ['triggers', 'list', 'timer-cron'])
+    expect(listed).toMatch(new RegExp(`${id}\\s+TIMER\\s+DISABLED\\s+ok\\s+Cron \\*/2`))
+    const shown2 = await cli(strato.url, ['triggers', 'show', 'timer-cron', id, '--type', 'TIMER'])
+    expect(shown2).toContain('health      ok')
+    expect(shown2).toContain('"user_event":"hello timer"')
   })
 
   test('schedules are checked: Rate ranges and units, Cron fields; a name is taken once (timer codes)', async () => {
