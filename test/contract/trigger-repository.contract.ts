@@ -197,6 +197,42 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       expect((await repos.triggers.listActive(['TIMER'])).map((t) => t.functionId)).toEqual([fb])
     })
 
+    test('update replaces event_data and status, tells the feed once, and keeps the rest', async () => {
+      const { repos } = await open()
+      const { fa } = await twoFunctions(repos)
+      const t = await repos.triggers.create(target(fa), timer('t'))
+      const changes: TriggerChange[] = []
+      const unsubscribe = repos.triggers.onChange((c) => changes.push(c))
+      const data = { name: 't', schedule_type: 'Cron', schedule: '0 0 * * * ?' } as const
+      const updated = await repos.triggers.update(fa, 'TIMER', t.id, {
+        status: 'DISABLED',
+        eventData: data,
+      })
+      unsubscribe()
+      expect(updated).toMatchObject({ id: t.id, status: 'DISABLED', eventData: data })
+      expect(await repos.triggers.get(fa, 'TIMER', t.id)).toEqual(updated)
+      expect(changes.map((c) => [c.kind, c.trigger])).toEqual([['updated', updated]])
+      await expect(
+        repos.triggers.update(fa, 'TIMER', 'nope', { status: 'ACTIVE', eventData: data }),
+      ).rejects.toMatchObject({ code: 'TIMER_TRIGGER_NOT_FOUND' })
+    })
+
+    test("a source's cursor is kept with its trigger, survives a restart and goes with it", async () => {
+      const backend = await open()
+      const { fa } = await twoFunctions(backend.repos)
+      const t = await backend.repos.triggers.create(target(fa), timer('t'))
+      expect(await backend.repos.triggers.cursorOf(t.id)).toBeUndefined()
+      await backend.repos.triggers.saveCursor(t.id, '1767225600000')
+      const reopened = await backend.reopen()
+      expect(await reopened.triggers.cursorOf(t.id)).toBe('1767225600000')
+      // A cursor save is not a change of the trigger.
+      expect(await reopened.triggers.get(fa, 'TIMER', t.id)).toEqual(t)
+      await reopened.triggers.delete(fa, 'TIMER', t.id)
+      expect(await reopened.triggers.cursorOf(t.id)).toBeUndefined()
+      await reopened.triggers.saveCursor(t.id, '1')
+      expect(await reopened.triggers.cursorOf(t.id)).toBeUndefined()
+    })
+
     test('triggers survive a restart', async () => {
       const backend = await open()
       const { fa } = await twoFunctions(backend.repos)
