@@ -66,7 +66,7 @@ export type {
   Invoker,
   ResponseLike,
 } from './invocation.js'
-export { formatInvocationLog } from './invocation-log.js'
+export { formatInvocationLog, logGroupOf, logStreamOf } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
@@ -126,6 +126,7 @@ export type {
   TriggerInput,
   TriggerRecord,
   TriggerStatus,
+  TriggerTargetCheck,
   TriggerTypeCode,
 } from './trigger.js'
 export { APIG_METHODS } from './trigger-event-data.js'
@@ -177,6 +178,8 @@ export type {
 } from './repositories/tenants.js'
 export type {
   InvocationLogQuery,
+  FedInvocation,
+  InvocationLogFeed,
   InvocationLogRepository,
   StoredInvocation,
 } from './repositories/logs.js'

@@ -139,6 +139,23 @@ export interface ServedTriggerTypes {
    * the type's FSS code. Must return that type's `event_data`.
    */
   parseEventData(typeCode: TriggerTypeCode, raw: unknown): TriggerEventData
+  /**
+   * Optional: what needs the store or the other triggers, checked after `parseEventData` and before
+   * the trigger is stored or changed (an LTS subscription's log stream exists and makes no loop).
+   * Throws the type's FSS code.
+   */
+  checkTarget?(trigger: TriggerTargetCheck): Promise<void>
+}
+
+/** A trigger about to be stored or changed, as `checkTarget` sees it. */
+export interface TriggerTargetCheck {
+  readonly typeCode: TriggerTypeCode
+  readonly eventData: TriggerEventData
+  readonly projectId: string
+  /** The function the trigger invokes. */
+  readonly functionId: string
+  /** Set when an existing trigger is being changed. */
+  readonly triggerId?: string
 }
 
 /** The FSS codes of one trigger type (reference §1.3): bad settings, a name taken, no such trigger. */

@@ -8,7 +8,6 @@
  * a restart starts after it. After downtime, or when Strato fell behind, only the latest tick that
  * is due fires (one catch-up); the ones before it are skipped.
  */
-import { createHash } from 'node:crypto'
 import {
   StratoError,
   type TimerEventData,
@@ -17,6 +16,7 @@ import {
   type TriggerRecord,
   type TriggerTypeCode,
 } from '../core/index.js'
+import { derivedRequestId } from './derived-request-id.js'
 import type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
 import {
   parseTimerEventData,
@@ -32,16 +32,9 @@ const MAX_DELAY_MS = 2 ** 31 - 1
 /** After a failed fire (the queue refused the event), the same tick is tried again this soon. */
 const RETRY_MS = 1_000
 
-/**
- * A tick's request id: a UUID shaped like `newRequestId`'s (time first, version 7) whose time is
- * the tick and whose other bits are a hash of the trigger and the tick. The same tick always gets
- * the same id, whichever process or node fires it.
- */
+/** A tick's request id: the same tick of the same trigger always gets the same one. */
 export function tickRequestId(triggerId: string, tickMs: number): string {
-  const hash = createHash('sha256').update(`${triggerId}:${tickMs}`).digest('hex')
-  const time = tickMs.toString(16).padStart(12, '0').slice(-12)
-  const variant = ((parseInt(hash.slice(15, 16), 16) & 0x3) | 0x8).toString(16)
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${hash.slice(0, 3)}-${variant}${hash.slice(3, 6)}-${hash.slice(6, 18)}`
+  return derivedRequestId(`${triggerId}:${tickMs}`, tickMs)
 }
 
 /** The event a TIMER trigger's function gets (reference §6.2). */

@@ -17,6 +17,7 @@ import {
   type TriggerEventData,
   type TriggerHealth,
   type TriggerRecord,
+  type TriggerTargetCheck,
 } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
@@ -113,6 +114,14 @@ function updatedEventData(
   return server.parseEventData(current.typeCode, merged)
 }
 
+/** The source's own checks of what the trigger points at, if it has any. */
+async function checkTarget(
+  served: readonly ServedTriggerTypes[],
+  trigger: TriggerTargetCheck,
+): Promise<void> {
+  await served.find((s) => s.types.includes(trigger.typeCode))?.checkTarget?.(trigger)
+}
+
 /**
  * `/strato/info`'s `triggers`: how many of each type and status, and the failing ones with their
  * last error (health is this node's view).
@@ -165,6 +174,12 @@ export function registerTriggerRoutes(app: FastifyInstance, deps: ApiDeps): void
     async (request, reply) => {
       const t = await target(request.params)
       const input = parseTriggerInput(request.body, deps.servedTriggerTypes)
+      await checkTarget(deps.servedTriggerTypes, {
+        typeCode: input.typeCode,
+        eventData: input.eventData,
+        projectId: request.params.project_id,
+        functionId: t.functionId,
+      })
       const created = await deps.store.triggers.create(
         {
           projectId: request.params.project_id,
@@ -224,6 +239,13 @@ export function registerTriggerRoutes(app: FastifyInstance, deps: ApiDeps): void
         )
       }
       const eventData = updatedEventData(current, body.event_data, deps.servedTriggerTypes)
+      await checkTarget(deps.servedTriggerTypes, {
+        typeCode: current.typeCode,
+        eventData,
+        projectId: current.projectId,
+        functionId: current.functionId,
+        triggerId: current.id,
+      })
       return view(
         await deps.store.triggers.update(t.functionId, current.typeCode, current.id, {
           status,
