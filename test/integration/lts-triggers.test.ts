@@ -92,7 +92,7 @@ test("a subscriber function receives another function's log lines in the §6.5 s
       JSON.stringify({ n }),
     )
     expect(res.status).toBe(200)
-    requestIds.push(String(res.headers['x-cff-request-id'] ?? ''))
+    requestIds.push(res.headers.get('x-cff-request-id') ?? '')
   }
   await waitFor(
     async () =>
