@@ -117,7 +117,8 @@ test("a subscriber function receives another function's log lines in the §6.5 s
   for (const n of [1, 2, 3]) {
     expect(messages.filter((m) => m.endsWith(`work item ${n}`))).toHaveLength(1)
   }
-  for (const id of requestIds.filter((r) => r !== '')) {
+  expect(requestIds.every((r) => r !== '')).toBe(true)
+  for (const id of requestIds) {
     expect(messages.some((m) => m.includes(`Start invoke request '${id}'`))).toBe(true)
     expect(messages.some((m) => m.includes(`Finish invoke request '${id}'`))).toBe(true)
   }
