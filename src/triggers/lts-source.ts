@@ -102,6 +102,8 @@ export class LtsSource implements TriggerSource {
   #timer: NodeJS.Timeout | undefined
   #polling: Promise<void> | undefined
   #stopped = false
+  /** Ids a change touched while `start` loaded. */
+  #changedDuringLoad: Set<string> | undefined
 
   constructor(options: LtsSourceOptions) {
     this.#o = options
@@ -166,8 +168,13 @@ export class LtsSource implements TriggerSource {
   async start(ctx: TriggerSourceContext): Promise<void> {
     this.#ctx = ctx
     this.#stopped = false
-    for (const trigger of await ctx.loadTriggers()) {
-      if (trigger.typeCode === 'LTS' && !this.#subscriptions.has(trigger.id)) {
+    const changed = new Set<string>()
+    this.#changedDuringLoad = changed
+    const loaded = await ctx.loadTriggers()
+    this.#changedDuringLoad = undefined
+    for (const trigger of loaded) {
+      // A change heard while loading is newer than what the load read.
+      if (trigger.typeCode === 'LTS' && !changed.has(trigger.id)) {
         this.#subscriptions.set(trigger.id, { trigger, position: undefined, loaded: false })
       }
     }
@@ -178,6 +185,7 @@ export class LtsSource implements TriggerSource {
     if (trigger.typeCode !== 'LTS') {
       return
     }
+    this.#changedDuringLoad?.add(trigger.id)
     const current = this.#subscriptions.get(trigger.id)
     if (kind === 'deleted' || trigger.status !== 'ACTIVE') {
       this.#subscriptions.delete(trigger.id)

@@ -68,6 +68,8 @@ export class TimerSource implements TriggerSource {
   /** Ids a change touched while `start` loaded: the load's older copy must not re-arm them. */
   #changedDuringLoad: Set<string> | undefined
   readonly #now: () => number
+  /** Fires between their start and their cursor save: `stop` waits for them. */
+  readonly #firing = new Set<Promise<boolean>>()
 
   /** `now` is the clock ticks are judged by (tests move it). */
   constructor(options: { readonly now?: () => number } = {}) {
@@ -99,12 +101,13 @@ export class TimerSource implements TriggerSource {
     }
   }
 
-  stop(): Promise<void> {
+  /** Clears every timer, then waits for fires already under way (their enqueue and cursor). */
+  async stop(): Promise<void> {
     for (const id of [...this.#armed.keys()]) {
       this.#disarm(id)
     }
+    await Promise.allSettled([...this.#firing])
     this.#ctx = undefined
-    return Promise.resolve()
   }
 
   /** How many timers are armed (for `/strato/info` and tests). */
@@ -171,7 +174,10 @@ export class TimerSource implements TriggerSource {
     const due = armed.schedule.latestAtOrBefore(this.#now())
     let retryAt: number | undefined
     if (due !== undefined && due > armed.doneUpTo) {
-      if (await this.#fire(ctx, armed, due)) {
+      const firing = this.#fire(ctx, armed, due)
+      this.#firing.add(firing)
+      const fired = await firing.finally(() => this.#firing.delete(firing))
+      if (fired) {
         armed.doneUpTo = due
       } else {
         retryAt = this.#now() + RETRY_MS
