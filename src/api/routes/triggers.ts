@@ -123,8 +123,10 @@ async function checkTarget(
 }
 
 /**
- * `/strato/info`'s `triggers`: how many of each type and status, and the failing ones with their
- * last error (health is this node's view).
+ * `/strato/info`'s `triggers`: how many of each type and status, and the failing ones (health is
+ * this node's view). `/strato/info` is unsigned, so a failing trigger is named by id and type with
+ * when it failed, never its function or the error text (a broker's address or user name): the
+ * signed trigger API shows those.
  */
 export async function triggerSummary(deps: ApiDeps): Promise<object> {
   const all = await deps.store.triggers.listActive(TRIGGER_TYPE_CODES, true)
@@ -138,8 +140,7 @@ export async function triggerSummary(deps: ApiDeps): Promise<object> {
       failing.push({
         trigger_id: t.id,
         trigger_type_code: t.typeCode,
-        function_urn: t.functionUrn,
-        ...healthView(health),
+        since: health.lastError?.at,
       })
     }
   }
