@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest'
 import type { TriggerRecord } from '../../core/index.js'
-import { triggerView } from './triggers.js'
+import type { ApiDeps } from '../deps.js'
+import { triggerSummary, triggerView } from './triggers.js'
 
 const timer: TriggerRecord = {
   id: 't1',
@@ -38,4 +39,25 @@ test('a trigger object shows its health: ok without last_error, or failing with 
       lastError: { message: 'broker down', at: '2026-01-01T00:00:00.000Z' },
     }),
   ).toMatchObject({ health: 'ok', last_error: { message: 'broker down' } })
+})
+
+test('/strato/info counts triggers by type and status and names the failing ones without their error text', async () => {
+  const disabled: TriggerRecord = { ...timer, id: 't2', status: 'DISABLED' }
+  const deps = {
+    store: { triggers: { listActive: () => Promise.resolve([timer, disabled]) } },
+    triggerHealth: (id: string) =>
+      id === 't1'
+        ? {
+            health: 'failing' as const,
+            lastError: { message: 'secret broker address', at: '2026-01-01T00:00:00.000Z' },
+          }
+        : { health: 'ok' as const },
+  } as unknown as ApiDeps
+  const summary = await triggerSummary(deps)
+  expect(summary).toEqual({
+    count: 2,
+    by_type: { TIMER: { ACTIVE: 1, DISABLED: 1 } },
+    failing: [{ trigger_id: 't1', trigger_type_code: 'TIMER', since: '2026-01-01T00:00:00.000Z' }],
+  })
+  expect(JSON.stringify(summary)).not.toContain('secret')
 })
