@@ -35,7 +35,13 @@ import {
   type BootstrapOutcome,
   type Store,
 } from './store/index.js'
-import { ApigGateway, TriggerSources, type TriggerSource } from './triggers/index.js'
+import {
+  ApigGateway,
+  LtsSource,
+  TimerSource,
+  TriggerSources,
+  type TriggerSource,
+} from './triggers/index.js'
 import { OpenedParts, shutDownGracefully } from './strato-lifecycle.js'
 
 /** A root tenant this start created, with what was made up for it. */
@@ -271,7 +277,11 @@ async function wire(
     clockSkewMs: config.authClockSkewMs,
   })
   const gateway = new ApigGateway({ host: config.host, port: config.gatewayPort })
-  const triggerSources: readonly TriggerSource[] = [gateway]
+  const triggerSources: readonly TriggerSource[] = [
+    gateway,
+    new TimerSource(),
+    new LtsSource({ logs: store.logs, functions: store.functions }),
+  ]
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
     functions: resolution,
@@ -293,6 +303,7 @@ async function wire(
     verifier,
     logger: log,
     servedTriggerTypes: triggerSources,
+    triggerHealth: (id) => triggers.healthOf(id),
     collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     info: () => ({

@@ -26,7 +26,7 @@ import { registerLogRoutes } from './routes/logs.js'
 import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
-import { registerTriggerRoutes } from './routes/triggers.js'
+import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
 import { registerVersionRoutes } from './routes/versions.js'
 import { registerWhoamiRoutes } from './routes/whoami.js'
 
@@ -113,7 +113,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   })
 
   app.get('/strato/health', () => ({ status: 'ok' }))
-  app.get('/strato/info', () => deps.info())
+  app.get('/strato/info', async () => ({ ...deps.info(), triggers: await triggerSummary(deps) }))
 
   // Everything under /v2 is signed. The cheap checks run before the body is read.
   const authenticate = (request: FastifyRequest): void => {

@@ -2,7 +2,7 @@
  * @module What the API is built from; main.ts supplies real implementations, tests the same.
  */
 import type { Config } from '../config/index.js'
-import type { AsyncQueue, Invoker, ServedTriggerTypes } from '../core/index.js'
+import type { AsyncQueue, Invoker, ServedTriggerTypes, TriggerHealth } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
 import type { Logger } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
@@ -24,6 +24,8 @@ export interface ApiDeps {
   readonly collectUnusedCode?: () => void
   /** The registered trigger sources: the types a trigger may be created with, and their checks. */
   readonly servedTriggerTypes: readonly ServedTriggerTypes[]
+  /** A trigger's health as its source reported it on this node (`ok` when absent or unknown). */
+  readonly triggerHealth?: (triggerId: string) => TriggerHealth
   /** The API gateway's base URL once it listens (for triggers' `invoke_url`). */
   readonly gatewayUrl?: () => string | undefined
   /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */

@@ -165,9 +165,11 @@ interface TriggerOptions {
 }
 
 function triggerCommand(ctx: CliContext): Command {
-  const trigger = new Command('trigger').description(
-    "create, list and delete a function's triggers (APIG: served on the API gateway port)",
-  )
+  const trigger = new Command('trigger')
+    .alias('triggers')
+    .description(
+      "create, list, show and delete a function's triggers (APIG: served on the API gateway port)",
+    )
   trigger
     .command('create')
     .description('create an APIG trigger: an HTTP route on the gateway that invokes the function')
@@ -216,18 +218,41 @@ function triggerCommand(ctx: CliContext): Command {
       }
       console.log(
         formatTable(
-          ['ID', 'TYPE', 'STATUS', 'METHOD', 'URL'],
-          triggers.map((t) => {
-            const data = (t.event_data as JsonObject | undefined) ?? {}
-            return [
-              text(t.trigger_id),
-              text(t.trigger_type_code),
-              text(t.trigger_status),
-              text(data.req_method),
-              text(data.invoke_url),
-            ]
-          }),
+          ['ID', 'TYPE', 'STATUS', 'HEALTH', 'WHAT', 'LAST ERROR'],
+          triggers.map((t) => [
+            text(t.trigger_id),
+            text(t.trigger_type_code),
+            text(t.trigger_status),
+            text(t.health),
+            triggerSummary(t),
+            lastErrorOf(t),
+          ]),
         ),
+      )
+    })
+  trigger
+    .command('show')
+    .description('show one trigger: its settings, status and health')
+    .argument('<function>', 'function name or URN')
+    .argument('<trigger-id>', 'the trigger id (from trigger list)')
+    .option('--type <type>', 'trigger type', 'APIG')
+    .option('--json', 'print the full API answer')
+    .action(async (fn: string, id: string, o: { type: string; json?: boolean }) => {
+      const t = await ctx.client().showTrigger(fn, o.type.toUpperCase(), id)
+      if (o.json === true) {
+        printJson(t)
+        return
+      }
+      console.log(
+        [
+          `id          ${text(t.trigger_id)}`,
+          `type        ${text(t.trigger_type_code)}`,
+          `status      ${text(t.trigger_status)}`,
+          `health      ${text(t.health)}`,
+          `last error  ${lastErrorOf(t) || '-'}`,
+          `what        ${triggerSummary(t)}`,
+          `event_data  ${JSON.stringify(t.event_data ?? {})}`,
+        ].join('\n'),
       )
     })
   trigger
@@ -241,6 +266,26 @@ function triggerCommand(ctx: CliContext): Command {
       console.log(`deleted trigger ${id}`)
     })
   return trigger
+}
+
+/** One line of what a trigger does: an API route, a schedule, or its source's address. */
+function triggerSummary(t: JsonObject): string {
+  const data = (t.event_data as JsonObject | undefined) ?? {}
+  switch (t.trigger_type_code) {
+    case 'APIG':
+    case 'DEDICATEDGATEWAY':
+      return `${text(data.req_method)} ${text(data.invoke_url)}`
+    case 'TIMER':
+      return `${text(data.schedule_type)} ${text(data.schedule)}`
+    default:
+      return ''
+  }
+}
+
+/** `<time> <message>` of the trigger's last error, or ''. */
+function lastErrorOf(t: JsonObject): string {
+  const last = t.last_error as JsonObject | undefined
+  return last === undefined ? '' : `${text(last.at)} ${text(last.message)}`
 }
 
 // FSS code of ASYNC_CONFIG_NOT_FOUND: the function exists but has no config of its own yet.

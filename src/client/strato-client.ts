@@ -242,6 +242,13 @@ export class StratoClient {
     return (await this.#jsonValue('GET', this.#trigger(urn))) as JsonObject[]
   }
 
+  showTrigger(urn: string, type: string, triggerId: string): Promise<JsonObject> {
+    return this.#json(
+      'GET',
+      this.#trigger(urn, `/${encodeURIComponent(type)}/${encodeURIComponent(triggerId)}`),
+    )
+  }
+
   async deleteTrigger(urn: string, type: string, triggerId: string): Promise<void> {
     await this.#json(
       'DELETE',

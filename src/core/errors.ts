@@ -290,6 +290,42 @@ export const ErrorCodes = {
     message: 'Invalid APIG trigger parameters.',
     user: true,
   },
+  INVALID_TIMER_TRIGGER: {
+    status: 400,
+    fss: 'FSS.1109',
+    message: 'Invalid timer trigger parameters.',
+    user: true,
+  },
+  INVALID_LTS_TRIGGER: {
+    status: 400,
+    fss: 'FSS.1110',
+    message: 'Invalid LTS trigger parameters.',
+    user: true,
+  },
+  TIMER_TRIGGER_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1140',
+    message: 'The timer trigger does not exist.',
+    user: true,
+  },
+  LTS_TRIGGER_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.1160',
+    message: 'The LTS trigger does not exist.',
+    user: true,
+  },
+  TIMER_TRIGGER_EXISTS: {
+    status: 409,
+    fss: 'FSS.1148',
+    message: 'The timer trigger already exists.',
+    user: true,
+  },
+  LTS_TRIGGER_EXISTS: {
+    status: 409,
+    fss: 'FSS.1149',
+    message: 'The LTS trigger already exists.',
+    user: true,
+  },
   TRIGGER_QUOTA_EXCEEDED: {
     status: 403,
     fss: 'FSS.1123',

@@ -72,7 +72,7 @@ export type {
   Invoker,
   ResponseLike,
 } from './invocation.js'
-export { formatInvocationLog } from './invocation-log.js'
+export { formatInvocationLog, logGroupOf, logStreamOf } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
@@ -116,6 +116,7 @@ export {
   isApigTrigger,
   isApigTriggerType,
   parseTriggerInput,
+  triggerErrorCodes,
 } from './trigger.js'
 export type {
   ApigTriggerRecord,
@@ -124,11 +125,14 @@ export type {
   StoredTrigger,
   TriggerChange,
   TriggerChangeFeed,
+  TriggerErrorCodes,
   TriggerEventData,
+  TriggerHealth,
   TriggerEventDataOf,
   TriggerInput,
   TriggerRecord,
   TriggerStatus,
+  TriggerTargetCheck,
   TriggerTypeCode,
 } from './trigger.js'
 export { APIG_METHODS } from './trigger-event-data.js'
@@ -180,6 +184,8 @@ export type {
 } from './repositories/tenants.js'
 export type {
   InvocationLogQuery,
+  FedInvocation,
+  InvocationLogFeed,
   InvocationLogRepository,
   StoredInvocation,
 } from './repositories/logs.js'

@@ -40,3 +40,20 @@ export function formatInvocationLog(r: InvocationRecord): string {
   log += `${isoSeconds(end)} Finish invoke request '${r.requestId}'${failed ? '(invoke Failed)' : ''}, duration: ${r.durationMs.toFixed(3)}ms, billing duration: ${r.billedDurationMs}ms, memory used: ${r.memoryUsedMb.toFixed(3)}MB, billing memory: ${r.memorySizeMb}MB\n`
   return log
 }
+
+/**
+ * Strato's LTS naming (FunctionGraph's `lts-log-detail`, and what an LTS trigger subscribes to):
+ * a project's functions log into one group, whose id is the project id.
+ */
+export function logGroupOf(projectId: string): { readonly id: string; readonly name: string } {
+  return { id: projectId, name: `functiongraph-${projectId}` }
+}
+
+/** Each function logs into its own stream of its project's group, whose id is its `func_id`. */
+export function logStreamOf(fn: {
+  readonly id: string
+  readonly packageName: string
+  readonly name: string
+}): { readonly id: string; readonly name: string } {
+  return { id: fn.id, name: `${fn.packageName}-${fn.name}` }
+}

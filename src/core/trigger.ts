@@ -5,7 +5,7 @@
  * `main.ts` (`ServedTriggerTypes`): a type nothing serves is refused by name, never stored
  * without something that fires it.
  */
-import { StratoError } from './errors.js'
+import { StratoError, type ErrorCode } from './errors.js'
 import type { ApigEventData, TriggerEventDataByType } from './trigger-event-data.js'
 
 /** Every `trigger_type_code` of the SDK's enum (plus the documented ROCKETMQ and IOTDA). */
@@ -111,6 +111,15 @@ export interface TriggerChange {
 }
 
 /**
+ * A trigger's health as its source last reported it (`ok` when it never did): the API shows it as
+ * `health` and `last_error`. `lastError` stays after recovery, with its time.
+ */
+export interface TriggerHealth {
+  readonly health: 'ok' | 'failing'
+  readonly lastError?: { readonly message: string; readonly at: string }
+}
+
+/**
  * Port: where trigger changes are heard. The embedded store delivers its own writes, at once and
  * in order; a cluster backend delivers every node's, so a source on any node hears them.
  */
@@ -130,9 +139,62 @@ export interface ServedTriggerTypes {
    * the type's FSS code. Must return that type's `event_data`.
    */
   parseEventData(typeCode: TriggerTypeCode, raw: unknown): TriggerEventData
+  /**
+   * Optional: what needs the store or the other triggers, checked after `parseEventData` and before
+   * the trigger is stored or changed (an LTS subscription's log stream exists and makes no loop).
+   * Throws the type's FSS code.
+   */
+  checkTarget?(trigger: TriggerTargetCheck): Promise<void>
 }
 
-function fail(code: 'INVALID_APIG_TRIGGER' | 'INVALID_TRIGGER_TYPE', detail: string): never {
+/** A trigger about to be stored or changed, as `checkTarget` sees it. */
+export interface TriggerTargetCheck {
+  readonly typeCode: TriggerTypeCode
+  readonly eventData: TriggerEventData
+  readonly projectId: string
+  /** The function the trigger invokes. */
+  readonly functionId: string
+  /** Set when an existing trigger is being changed. */
+  readonly triggerId?: string
+}
+
+/** The FSS codes of one trigger type (reference §1.3): bad settings, a name taken, no such trigger. */
+export interface TriggerErrorCodes {
+  readonly invalid: ErrorCode
+  readonly exists: ErrorCode
+  readonly notFound: ErrorCode
+}
+
+/**
+ * FunctionGraph has codes of its own for APIG, timer and LTS triggers; a type without them gets the
+ * generic ones, never another type's.
+ */
+export function triggerErrorCodes(typeCode: string): TriggerErrorCodes {
+  if (isApigTriggerType(typeCode)) {
+    return {
+      invalid: 'INVALID_APIG_TRIGGER',
+      exists: 'APIG_TRIGGER_EXISTS',
+      notFound: 'APIG_TRIGGER_NOT_FOUND',
+    }
+  }
+  if (typeCode === 'TIMER') {
+    return {
+      invalid: 'INVALID_TIMER_TRIGGER',
+      exists: 'TIMER_TRIGGER_EXISTS',
+      notFound: 'TIMER_TRIGGER_NOT_FOUND',
+    }
+  }
+  if (typeCode === 'LTS') {
+    return {
+      invalid: 'INVALID_LTS_TRIGGER',
+      exists: 'LTS_TRIGGER_EXISTS',
+      notFound: 'LTS_TRIGGER_NOT_FOUND',
+    }
+  }
+  return { invalid: 'INVALID_PARAMETER', exists: 'RESOURCE_EXISTS', notFound: 'TRIGGER_NOT_FOUND' }
+}
+
+function fail(code: ErrorCode, detail: string): never {
   throw new StratoError(code, detail)
 }
 
@@ -174,7 +236,7 @@ export function parseTriggerInput(
   }
   const status = b.trigger_status ?? 'ACTIVE'
   if (status !== 'ACTIVE' && status !== 'DISABLED') {
-    fail('INVALID_APIG_TRIGGER', "trigger_status must be 'ACTIVE' or 'DISABLED'.")
+    fail(triggerErrorCodes(typeCode).invalid, "trigger_status must be 'ACTIVE' or 'DISABLED'.")
   }
   const eventTypeCode = typeof b.event_type_code === 'string' ? b.event_type_code : ''
   // The server returns its own type's settings (its contract), so the pair is one union member.

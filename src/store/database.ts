@@ -189,6 +189,8 @@ export interface FunctionTriggersTable {
   app_secret_sealed: string
   created_at: number
   updated_at: number
+  /** The source's own progress ('' before any): see `TriggerRepository.saveCursor`. */
+  source_cursor: Generated<string>
 }
 
 /** `logs.db`: invocation logs live in their own file, written by a worker thread (ADR 0008). */

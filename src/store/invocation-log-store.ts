@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, type Selectable } from 'kysely'
 import type {
+  FedInvocation,
   InvocationLogQuery,
   InvocationLogRepository,
   InvocationRecord,
@@ -130,6 +131,7 @@ export class InvocationLogStore implements InvocationLogRepository {
   readonly #reader: SQLite.Database
   readonly #db: Kysely<LogsDatabase>
   readonly #onError: (err: unknown) => void
+  readonly #readAfter: SQLite.Statement
   #writer: Worker
   /** The current writer thread has ended (only until a new one is started). */
   #writerExited = false
@@ -167,6 +169,10 @@ export class InvocationLogStore implements InvocationLogRepository {
     this.#reader.exec(SCHEMA_SQL)
     moveLegacyLogs(this.#reader, main, main.name)
     this.#db = new Kysely<LogsDatabase>({ dialect: new SqliteDialect({ database: this.#reader }) })
+    this.#readAfter = this.#reader.prepare(
+      `select rowid as position, * from invocation_logs
+        where function_id = ? and rowid > ? and started_at >= ? order by rowid limit ?`,
+    )
     this.#writer = this.#startWriter()
   }
 
@@ -369,6 +375,24 @@ export class InvocationLogStore implements InvocationLogRepository {
       .limit(query.limit)
       .execute()
     return rows.map(fromRow)
+  }
+
+  /**
+   * The function's entries after `after` (a rowid: rows are numbered as they are inserted), oldest
+   * first. The rowid is the position: a pruned row's number is not handed out again while later
+   * rows exist, and subscribers only read forward from what they saw.
+   */
+  async readAfter(
+    functionId: string,
+    after: string | undefined,
+    sinceMs: number,
+    limit: number,
+  ): Promise<FedInvocation[]> {
+    await this.#settled()
+    const rows = this.#readAfter.all(functionId, Number(after ?? 0), sinceMs, limit) as Array<
+      Selectable<InvocationLogsTable> & { position: number }
+    >
+    return rows.map((r) => ({ position: String(r.position), entry: fromRow(r) }))
   }
 
   /** Deletes logs of a function (on function delete) and logs older than `before`, in the writer. */

@@ -296,6 +296,16 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0010-trigger-cursors': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Where a trigger source got to (a timer's last fired tick, a log subscription's last line):
+      // kept with the trigger, so it goes when the trigger does.
+      await db.schema
+        .alterTable('function_triggers')
+        .addColumn('source_cursor', 'text', (c) => c.notNull().defaultTo(''))
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -12,6 +12,7 @@ import {
   TRIGGERS_PER_FUNCTION_VERSION,
   isApigTrigger,
   isApigTriggerType,
+  triggerErrorCodes,
   type ApigEventData,
   type TriggerChange,
   type TriggerEventData,
@@ -101,7 +102,7 @@ export class TriggerStore implements TriggerRepository {
       mine.some((t) => t.typeCode === input.typeCode && nameOf(t.eventData) === name)
     ) {
       throw new StratoError(
-        'APIG_TRIGGER_EXISTS',
+        triggerErrorCodes(input.typeCode).exists,
         `The function already has an ${input.typeCode} trigger named '${name}'.`,
       )
     }
@@ -136,6 +137,7 @@ export class TriggerStore implements TriggerRepository {
       app_secret_sealed: appSecret === '' ? '' : this.#secrets.seal(appSecret),
       created_at: now,
       updated_at: now,
+      source_cursor: '',
     }
     await this.#db.insertInto('function_triggers').values(row).execute()
     const created = toRecord(row, this.#secrets)
@@ -164,7 +166,7 @@ export class TriggerStore implements TriggerRepository {
       .executeTakeFirst()
     if (row === undefined || row.type_code !== typeCode) {
       throw new StratoError(
-        isApigTriggerType(typeCode) ? 'APIG_TRIGGER_NOT_FOUND' : 'TRIGGER_NOT_FOUND',
+        triggerErrorCodes(typeCode).notFound,
         `The ${typeCode} trigger '${id}' does not exist for this function.`,
       )
     }
@@ -187,6 +189,51 @@ export class TriggerStore implements TriggerRepository {
     const changed = { ...trigger, status, updatedAt: new Date(updated) }
     this.#changed('updated', changed)
     return changed
+  }
+
+  async update(
+    functionId: string,
+    typeCode: string,
+    id: string,
+    change: { readonly status: TriggerStatus; readonly eventData: TriggerEventData },
+  ): Promise<TriggerRecord> {
+    const trigger = await this.get(functionId, typeCode, id)
+    const updated = Date.now()
+    await this.#db
+      .updateTable('function_triggers')
+      .set({
+        status: change.status,
+        event_data_json: JSON.stringify(change.eventData),
+        updated_at: updated,
+      })
+      .where('id', '=', id)
+      .execute()
+    // The type is unchanged, so the settings are that type's (its source checked them).
+    const changed = {
+      ...trigger,
+      status: change.status,
+      eventData: change.eventData,
+      updatedAt: new Date(updated),
+    } as TriggerRecord
+    this.#changed('updated', changed)
+    return changed
+  }
+
+  async cursorOf(id: string): Promise<string | undefined> {
+    const row = await this.#db
+      .selectFrom('function_triggers')
+      .select('source_cursor')
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row === undefined || row.source_cursor === '' ? undefined : row.source_cursor
+  }
+
+  async saveCursor(id: string, cursor: string): Promise<void> {
+    await this.#db
+      .updateTable('function_triggers')
+      .set({ source_cursor: cursor })
+      .where('id', '=', id)
+      .execute()
   }
 
   async delete(functionId: string, typeCode: string, id: string): Promise<void> {

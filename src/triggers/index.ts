@@ -2,6 +2,7 @@
 export { TriggerSources } from './trigger-sources.js'
 export type { TriggerCatalog, TriggerSourceDeps } from './trigger-sources.js'
 export type {
+  TriggerCursors,
   TriggerHealth,
   TriggerHealthReport,
   TriggerSource,
@@ -12,3 +13,7 @@ export type { ApigGatewayOptions } from './apig-gateway.js'
 export { ApigRouter } from './apig-router.js'
 export type { RouteMatch } from './apig-router.js'
 export { parseApigEventData, validateApigPath } from './apig-event-data.js'
+export { TimerSource } from './timer-source.js'
+export { parseTimerEventData, timerSchedule } from './timer-schedule.js'
+export { LtsSource, parseLtsEventData } from './lts-source.js'
+export type { LtsSourceOptions } from './lts-source.js'

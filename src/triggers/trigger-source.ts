@@ -38,6 +38,11 @@ export interface TriggerSourceContext {
     requestId: string,
     payload: Buffer,
   ): Promise<void>
+  /**
+   * Where the source got to with a trigger (a timer's last fired tick, a subscription's last
+   * line), in its own format: durable, kept with the trigger and deleted with it.
+   */
+  readonly cursors: TriggerCursors
   /** Verifies an SDK signature made with an access key of any project (IAM auth). */
   readonly verifier: RequestVerifier
   /** The accepted distance of a signature's date, for verifiers a source builds itself. */
@@ -51,15 +56,20 @@ export interface TriggerSourceContext {
   reportHealth(triggerId: string, health: TriggerHealthReport): void
 }
 
+/** A source's durable progress per trigger (the store's `cursorOf` / `saveCursor`). */
+export interface TriggerCursors {
+  /** Undefined before the first save, or once the trigger is gone. */
+  cursorOf(triggerId: string): Promise<string | undefined>
+  /** Resolves once the cursor survives a crash; a trigger deleted meanwhile is no error. */
+  saveCursor(triggerId: string, cursor: string): Promise<void>
+}
+
 /** What a source says of one trigger's health. */
 export type TriggerHealthReport =
   { readonly ok: true } | { readonly ok: false; readonly error: string }
 
-/** A trigger's health as the API shows it: `last_error` stays after recovery, with its time. */
-export interface TriggerHealth {
-  readonly health: 'ok' | 'failing'
-  readonly lastError?: { readonly message: string; readonly at: string }
-}
+/** A trigger's health as the API shows it (core's, where the API reads it). */
+export type { TriggerHealth } from '../core/index.js'
 
 /**
  * One way triggers fire: it serves `types` (the API refuses to create a trigger of a type no

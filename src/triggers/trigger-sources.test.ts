@@ -41,6 +41,14 @@ class MemoryCatalog implements TriggerCatalog {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
+  readonly cursors = new Map<string, string>()
+  cursorOf(id: string): Promise<string | undefined> {
+    return Promise.resolve(this.cursors.get(id))
+  }
+  saveCursor(id: string, cursor: string): Promise<void> {
+    this.cursors.set(id, cursor)
+    return Promise.resolve()
+  }
   emit(change: TriggerChange): void {
     for (const listener of this.listeners) {
       listener(change)

@@ -17,14 +17,18 @@ import {
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import type {
+  TriggerCursors,
   TriggerHealth,
   TriggerHealthReport,
   TriggerSource,
   TriggerSourceContext,
 } from './trigger-source.js'
 
-/** Slice of the trigger repository the sources read: active triggers by type, and changes. */
-export interface TriggerCatalog extends TriggerChangeFeed {
+/**
+ * Slice of the trigger repository the sources read: active triggers by type, changes, and the
+ * sources' cursors.
+ */
+export interface TriggerCatalog extends TriggerChangeFeed, TriggerCursors {
   listActive(types: readonly TriggerTypeCode[]): Promise<TriggerRecord[]>
 }
 
@@ -133,6 +137,7 @@ export class TriggerSources {
         requestId: string,
         payload: Buffer,
       ) => acceptAsyncEvent(asyncQueue, trigger, { requestId, payload, timeoutS: fn.timeoutS }),
+      cursors: triggers,
       verifier: this.#deps.verifier,
       authClockSkewMs: this.#deps.authClockSkewMs,
       logger: this.#deps.logger,

@@ -49,6 +49,32 @@ export function describeInvocationLogRepositoryContract(
       ).toEqual(['req-1'])
     })
 
+    test("readAfter feeds one function's entries in write order, on from a position, since a time", async () => {
+      const backend = await open()
+      const { logs } = backend.repos
+      logs.append(entry(5), 'p1', 'fa')
+      logs.append(entry(1), 'p1', 'fb')
+      logs.append(entry(2), 'p1', 'fa')
+      logs.append(entry(3), 'p1', 'fa')
+      const first = await logs.readAfter('fa', undefined, 0, 2)
+      expect(first.map((f) => f.entry.requestId)).toEqual(['req-5', 'req-2'])
+      expect(first[0]?.entry).toEqual({ ...entry(5), projectId: 'p1', functionId: 'fa' })
+      const rest = await logs.readAfter('fa', first[1]?.position, 0, 10)
+      expect(rest.map((f) => f.entry.requestId)).toEqual(['req-3'])
+      expect(await logs.readAfter('fa', rest[0]?.position, 0, 10)).toEqual([])
+      // Only what started at or after sinceMs.
+      const since = entry(3).startedAtMs
+      expect(
+        (await logs.readAfter('fa', undefined, since, 10)).map((f) => f.entry.requestId),
+      ).toEqual(['req-5', 'req-3'])
+      // Positions hold across a restart: a reader goes on where it was.
+      logs.append(entry(4), 'p1', 'fa')
+      logs.flush()
+      const reopened = await backend.reopen()
+      const after = await reopened.logs.readAfter('fa', rest[0]?.position, 0, 10)
+      expect(after.map((f) => f.entry.requestId)).toEqual(['req-4'])
+    })
+
     test('the attempts of one request are kept apart, newest attempt first', async () => {
       const { repos } = await open()
       repos.logs.append(entry(1, { attempt: 1 }), 'p1', 'fa')

@@ -87,11 +87,14 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       expect(await repos.triggers.listActive(['APIG'])).toEqual([])
     })
 
-    test('get is TRIGGER_NOT_FOUND (APIG_TRIGGER_NOT_FOUND for APIG) for another function or type', async () => {
+    test("get is the type's not-found code (TIMER_TRIGGER_NOT_FOUND, APIG_TRIGGER_NOT_FOUND, …) for another function or type", async () => {
       const { repos } = await open()
       const { fa, fb } = await twoFunctions(repos)
       const t = await repos.triggers.create(target(fa), timer('t'))
       await expect(repos.triggers.get(fb, 'TIMER', t.id)).rejects.toMatchObject({
+        code: 'TIMER_TRIGGER_NOT_FOUND',
+      })
+      await expect(repos.triggers.get(fa, 'SMN', t.id)).rejects.toMatchObject({
         code: 'TRIGGER_NOT_FOUND',
       })
       await expect(repos.triggers.get(fa, 'APIG', t.id)).rejects.toMatchObject({
@@ -99,12 +102,12 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       })
     })
 
-    test('per function version: 10 triggers at most, one name per type', async () => {
+    test('per function version: 10 triggers at most, one name per type (its own exists code)', async () => {
       const { repos } = await open()
       const { fa } = await twoFunctions(repos)
       await repos.triggers.create(target(fa), timer('t0'))
       await expect(repos.triggers.create(target(fa), timer('t0'))).rejects.toMatchObject({
-        code: 'APIG_TRIGGER_EXISTS',
+        code: 'TIMER_TRIGGER_EXISTS',
       })
       // The same name on another version is another trigger.
       await repos.triggers.create(target(fa, 'v1'), timer('t0'))
@@ -184,14 +187,50 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       await repos.triggers.create(target(fb), timer('c'))
       await repos.triggers.delete(fa, 'TIMER', a.id)
       await expect(repos.triggers.get(fa, 'TIMER', a.id)).rejects.toMatchObject({
-        code: 'TRIGGER_NOT_FOUND',
+        code: 'TIMER_TRIGGER_NOT_FOUND',
       })
       await expect(repos.triggers.delete(fa, 'TIMER', a.id)).rejects.toMatchObject({
-        code: 'TRIGGER_NOT_FOUND',
+        code: 'TIMER_TRIGGER_NOT_FOUND',
       })
       await repos.triggers.deleteAll(fa)
       expect(await repos.triggers.list(fa)).toEqual([])
       expect((await repos.triggers.listActive(['TIMER'])).map((t) => t.functionId)).toEqual([fb])
+    })
+
+    test('update replaces event_data and status, tells the feed once, and keeps the rest', async () => {
+      const { repos } = await open()
+      const { fa } = await twoFunctions(repos)
+      const t = await repos.triggers.create(target(fa), timer('t'))
+      const changes: TriggerChange[] = []
+      const unsubscribe = repos.triggers.onChange((c) => changes.push(c))
+      const data = { name: 't', schedule_type: 'Cron', schedule: '0 0 * * * ?' } as const
+      const updated = await repos.triggers.update(fa, 'TIMER', t.id, {
+        status: 'DISABLED',
+        eventData: data,
+      })
+      unsubscribe()
+      expect(updated).toMatchObject({ id: t.id, status: 'DISABLED', eventData: data })
+      expect(await repos.triggers.get(fa, 'TIMER', t.id)).toEqual(updated)
+      expect(changes.map((c) => [c.kind, c.trigger])).toEqual([['updated', updated]])
+      await expect(
+        repos.triggers.update(fa, 'TIMER', 'nope', { status: 'ACTIVE', eventData: data }),
+      ).rejects.toMatchObject({ code: 'TIMER_TRIGGER_NOT_FOUND' })
+    })
+
+    test("a source's cursor is kept with its trigger, survives a restart and goes with it", async () => {
+      const backend = await open()
+      const { fa } = await twoFunctions(backend.repos)
+      const t = await backend.repos.triggers.create(target(fa), timer('t'))
+      expect(await backend.repos.triggers.cursorOf(t.id)).toBeUndefined()
+      await backend.repos.triggers.saveCursor(t.id, '1767225600000')
+      const reopened = await backend.reopen()
+      expect(await reopened.triggers.cursorOf(t.id)).toBe('1767225600000')
+      // A cursor save is not a change of the trigger.
+      expect(await reopened.triggers.get(fa, 'TIMER', t.id)).toEqual(t)
+      await reopened.triggers.delete(fa, 'TIMER', t.id)
+      expect(await reopened.triggers.cursorOf(t.id)).toBeUndefined()
+      await reopened.triggers.saveCursor(t.id, '1')
+      expect(await reopened.triggers.cursorOf(t.id)).toBeUndefined()
     })
 
     test('triggers survive a restart', async () => {

@@ -12,7 +12,7 @@ import { signRequest } from '../../src/auth/index.js'
 import type { StratoClient } from '../../src/client/index.js'
 import { httpFunction, inlineFunction, zipDirectory } from '../helpers/code.js'
 import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
-import { startTestStrato, tmpDir, waitFor, type TestStrato } from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, tmpDir, waitFor, type TestStrato } from '../helpers/strato.js'
 
 let strato: TestStrato
 let client: StratoClient
@@ -249,12 +249,11 @@ describe('the trigger API through the official SDK', () => {
           .withFunctionUrn(urn)
           .withBody(
             new fg.CreateFunctionTriggerRequestBody()
-              .withTriggerTypeCode('TIMER')
+              .withTriggerTypeCode('SMN')
               .withEventData(
-                new fg.TriggerEventDataRequestBody()
-                  .withName('t1x')
-                  .withScheduleType('Rate')
-                  .withSchedule('3m'),
+                new fg.TriggerEventDataRequestBody().withTopicUrn(
+                  `urn:smn:local-1:${PROJECT_ID}:topic`,
+                ),
               ),
           ),
       ),

@@ -3,7 +3,7 @@
  * log query API (its logs go to LTS), so this path is Strato's own; the CLI's `logs` uses it.
  */
 import type { FastifyInstance } from 'fastify'
-import { formatInvocationLog } from '../../core/index.js'
+import { formatInvocationLog, logGroupOf, logStreamOf } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { parsePageQuery } from '../pagination.js'
 import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
@@ -11,6 +11,23 @@ import { resolveFunction, type FunctionPathParams } from '../resolve-function.js
 type Params = FunctionPathParams
 
 export function registerLogRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  // showLtsLogDetails (reference §4.6): the group and stream the function logs into, the ids an
+  // LTS trigger subscribes with.
+  app.get<{ Params: Params }>(
+    '/v2/:project_id/fgs/functions/:function_urn/lts-log-detail',
+    async (request) => {
+      const { latest: fn } = await resolveFunction(deps.resolution, request.params)
+      const group = logGroupOf(fn.projectId)
+      const stream = logStreamOf(fn)
+      return {
+        group_name: group.name,
+        group_id: group.id,
+        stream_id: stream.id,
+        stream_name: stream.name,
+      }
+    },
+  )
+
   app.get<{ Params: Params; Querystring: { request_id?: string; limit?: string } }>(
     '/v2/:project_id/fgs/functions/:function_urn/logs',
     async (request) => {

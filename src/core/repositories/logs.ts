@@ -15,11 +15,37 @@ export interface InvocationLogQuery {
   readonly limit: number
 }
 
+/** An entry as a log feed hands it out: with its position, to read on after it. */
+export interface FedInvocation {
+  /** Opaque; later entries of the same function have later positions. */
+  readonly position: string
+  readonly entry: StoredInvocation
+}
+
+/**
+ * Port: the entries of one function as they are written, for log subscriptions (LTS triggers).
+ * A reader keeps the last position it handled (durably, as a trigger cursor) and asks for what
+ * came after; a cluster implements it over its shared log store.
+ */
+export interface InvocationLogFeed {
+  /**
+   * Entries of `functionId` written after `after` (a position an earlier read returned; undefined
+   * for the first read) that started at or after `sinceMs`, in the order they were written, at
+   * most `limit`. Includes what was appended but not yet written.
+   */
+  readAfter(
+    functionId: string,
+    after: string | undefined,
+    sinceMs: number,
+    limit: number,
+  ): Promise<FedInvocation[]>
+}
+
 /**
  * Invocation logs. `append` is on the invoke path: it only queues (no I/O, no promise); a backend
  * writes in batches. Each must pass `test/contract/invocation-log-repository.contract.ts`.
  */
-export interface InvocationLogRepository {
+export interface InvocationLogRepository extends InvocationLogFeed {
   append(record: InvocationRecord, projectId: string, functionId: string): void
   /** Resolves once every entry appended so far is durable (an async settlement waits for it). */
   whenWritten(): Promise<void>

@@ -4,6 +4,7 @@
  */
 import type {
   TriggerChangeFeed,
+  TriggerEventData,
   TriggerInput,
   TriggerRecord,
   TriggerStatus,
@@ -40,9 +41,27 @@ export interface TriggerRepository extends TriggerChangeFeed {
     id: string,
     status: TriggerStatus,
   ): Promise<TriggerRecord>
+  /**
+   * Replaces a trigger's `event_data` (already checked by its type's source) and, when given, its
+   * status; tells the change feed `updated`. The type's not-found code when there is no such trigger.
+   */
+  update(
+    functionId: string,
+    typeCode: string,
+    id: string,
+    change: { readonly status: TriggerStatus; readonly eventData: TriggerEventData },
+  ): Promise<TriggerRecord>
   delete(functionId: string, typeCode: string, id: string): Promise<void>
   /** Deletes the triggers of one qualifier, or of the whole function when none is given. */
   deleteAll(functionId: string, qualifier?: string): Promise<void>
   /** Triggers of these types across all functions, `ACTIVE` ones only unless `all`. */
   listActive(types: readonly TriggerTypeCode[], all?: boolean): Promise<TriggerRecord[]>
+  /**
+   * Where the trigger's source got to (its own format; undefined before it saved any, or when the
+   * trigger is gone). Kept with the trigger and deleted with it; not part of `TriggerRecord` nor
+   * of the change feed: a save is no change of the trigger.
+   */
+  cursorOf(id: string): Promise<string | undefined>
+  /** Saves the source's progress durably (resolves once it survives a crash); no-op when gone. */
+  saveCursor(id: string, cursor: string): Promise<void>
 }
