@@ -1,6 +1,6 @@
 /**
  * @module A TIMER trigger's `event_data` (reference §4.4) and the ticks its schedule makes. Cron
- * expressions are parsed by croner (see docs/decisions/0009-timer-and-log-triggers.md); `Rate` and
+ * expressions are parsed by croner (see docs/decisions/0014-timer-and-log-triggers.md); `Rate` and
  * `@every` are fixed intervals counted from when the schedule took effect.
  */
 import { Cron } from 'croner'

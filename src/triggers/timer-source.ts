@@ -2,7 +2,7 @@
  * @module The TIMER trigger source: fires each active timer at its schedule's ticks, as the §6.2
  * event accepted asynchronously (retries, destinations and records apply).
  *
- * Each tick fires once (docs/decisions/0009-timer-and-log-triggers.md): a tick's request id is derived from
+ * Each tick fires once (docs/decisions/0014-timer-and-log-triggers.md): a tick's request id is derived from
  * the trigger and the tick, and the async queue ignores an id it already holds, so firing a tick
  * again is harmless; and the last fired tick is saved as the trigger's cursor after the enqueue, so
  * a restart starts after it. After downtime, or when Strato fell behind, only the latest tick that
