@@ -7,7 +7,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
-import { AsyncDispatcher, RetryPolicy } from './async/index.js'
+import { AsyncDispatcher, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
 import { StratoError, type FunctionRecord } from './core/index.js'
@@ -28,7 +28,12 @@ import {
   type BootstrapOutcome,
   type Store,
 } from './store/index.js'
-import { ApigGateway, TriggerSources, type TriggerSource } from './triggers/index.js'
+import {
+  ApigGateway,
+  RabbitmqSource,
+  TriggerSources,
+  type TriggerSource,
+} from './triggers/index.js'
 import { OpenedParts, shutDownGracefully } from './strato-lifecycle.js'
 
 /** A root tenant this start created, with what was made up for it. */
@@ -235,17 +240,20 @@ async function wire(
   })
 
   // 4. Asynchronous invocations (the dispatcher polls once started).
+  const retryPolicy = new RetryPolicy({
+    functionErrorBaseMs: config.async.retryBaseMs,
+    systemErrorBaseMs: config.async.systemRetryBaseMs,
+    systemErrorMaxMs: config.async.systemRetryMaxMs,
+  })
+  const resolveAsyncTarget = (projectId: string, functionUrn: string) =>
+    resolution.resolveAsyncTarget(projectId, functionUrn)
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
     invoker: pool,
     attemptLog: store.logs,
-    resolve: (projectId, functionUrn) => resolution.resolveAsyncTarget(projectId, functionUrn),
+    resolve: resolveAsyncTarget,
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
-    retryPolicy: new RetryPolicy({
-      functionErrorBaseMs: config.async.retryBaseMs,
-      systemErrorBaseMs: config.async.systemRetryBaseMs,
-      systemErrorMaxMs: config.async.systemRetryMaxMs,
-    }),
+    retryPolicy,
     logger: log,
     concurrency: config.async.concurrency,
     pollMs: config.async.pollMs,
@@ -259,7 +267,11 @@ async function wire(
     clockSkewMs: config.authClockSkewMs,
   })
   const gateway = new ApigGateway({ host: config.host, port: config.gatewayPort })
-  const triggerSources: readonly TriggerSource[] = [gateway]
+  const rabbitmq = new RabbitmqSource({
+    region: config.region,
+    maxInstancesPerFunction: config.maxInstancesPerFunction,
+  })
+  const triggerSources: readonly TriggerSource[] = [gateway, rabbitmq]
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
     functions: resolution,
@@ -268,6 +280,25 @@ async function wire(
     verifier,
     authClockSkewMs: config.authClockSkewMs,
     logger: log,
+    // Broker batches are attempted by their source and end as async events do.
+    ownAttempts: {
+      configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
+      retryPolicy,
+      async end(event, ran, outcome) {
+        const config = await store.asyncConfigs.get(event.functionId, event.qualifier)
+        const asLeased = { ...event, leaseToken: '', attempt: ran.attempts }
+        const settlement = await terminalSettlement(
+          { resolve: resolveAsyncTarget, logger: log },
+          { ...asLeased, functionErrors: 0, systemErrors: 0 },
+          config,
+          outcome.status,
+          { ...outcome, invokeCount: ran.attempts },
+        )
+        if (settlement.kind === 'done') {
+          await store.asyncQueue.record(event, ran, settlement)
+        }
+      },
+    },
   })
   // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
   let gatewayUrl = ''

@@ -125,7 +125,7 @@ export type {
   TriggerStatus,
   TriggerTypeCode,
 } from './trigger.js'
-export { APIG_METHODS } from './trigger-event-data.js'
+export { APIG_METHODS, SECRET_EVENT_DATA_FIELDS } from './trigger-event-data.js'
 export type {
   ApigAuth,
   ApigEventData,
