@@ -5,6 +5,7 @@
  * function's `on_failure` destination and the dead letters): until then it stays in the broker, so
  * a crash of Strato loses nothing (at least once).
  */
+import { setMaxListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib'
 import {
@@ -170,12 +171,14 @@ export class RabbitmqSource implements TriggerSource {
 }
 
 /**
- * One consumer per function slot it may use (a lane), each with a prefetch of `batch_size`, so a
- * lane has at most one batch in flight and the trigger at most its lanes' worth.
+ * What one connection's consumer holds: messages not yet in a batch, and how many batches may be
+ * in flight (`lanes`, the function slots the trigger may use) and are.
  */
-interface Lane {
+interface Batching {
+  readonly ch: Channel
+  readonly lanes: number
   readonly pending: ConsumeMessage[]
-  busy: boolean
+  inflight: number
   timer: NodeJS.Timeout | undefined
 }
 
@@ -205,6 +208,8 @@ class TriggerConsumer {
     this.#queue = rabbitmqQueueName(trigger.id)
     this.#o = options
     const signal = this.#abort.signal
+    // Every batch waiting (for an instance, or a retry) listens for the stop, then stops listening.
+    setMaxListeners(0, signal)
     // A batch waiting for an instance leaves the line once the trigger stops: it was not acked.
     this.#caller = {
       gone: () => signal.aborted,
@@ -312,6 +317,7 @@ class TriggerConsumer {
     this.#conn = conn
     this.#ch = ch
     const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()))
+    let batching: Batching | undefined
     try {
       if (this.#stopped) {
         return
@@ -321,53 +327,66 @@ class TriggerConsumer {
       await ch.checkExchange(s.exchange)
       await ch.assertQueue(this.#queue, { durable: true })
       await ch.bindQueue(this.#queue, s.exchange, s.routingKey)
-      // Per consumer (not per channel): each lane holds at most one batch.
-      await ch.prefetch(s.batchSize, false)
-      const lanes = this.#lanesFor(fn)
-      this.#consumerTags = []
-      for (let i = 0; i < lanes && !this.#stopped; i++) {
-        const lane: Lane = { pending: [], busy: false, timer: undefined }
-        const { consumerTag } = await ch.consume(
-          this.#queue,
-          (msg) => {
-            if (msg !== null) {
-              this.#received(ch, lane, msg)
-            }
-          },
-          { noAck: false },
-        )
-        this.#consumerTags.push(consumerTag)
+      // A batch's worth of unacked messages per batch that may be in flight: the broker holds the
+      // rest, and a full batch is always there to take once a batch ends.
+      batching = {
+        ch,
+        lanes: this.#lanesFor(fn),
+        pending: [],
+        inflight: 0,
+        timer: undefined,
       }
+      await ch.prefetch(s.batchSize * batching.lanes, false)
+      const { consumerTag } = await ch.consume(
+        this.#queue,
+        (msg) => {
+          if (msg !== null && batching !== undefined) {
+            this.#received(batching, msg)
+          }
+        },
+        { noAck: false },
+      )
+      this.#consumerTags = [consumerTag]
       onConsuming()
       await closed
     } finally {
+      // Messages not yet in a batch go back to the queue with the connection.
+      if (batching !== undefined) {
+        clearTimeout(batching.timer)
+        batching.pending.length = 0
+      }
       this.#ch = undefined
       this.#conn = undefined
       await conn.close().catch(() => undefined)
     }
   }
 
-  #received(ch: Channel, lane: Lane, msg: ConsumeMessage): void {
-    lane.pending.push(msg)
-    if (lane.busy) {
-      return // taken when the batch in flight ends
-    }
-    if (lane.pending.length >= this.#settings.batchSize) {
-      this.#flush(ch, lane)
+  #received(b: Batching, msg: ConsumeMessage): void {
+    b.pending.push(msg)
+    if (b.pending.length >= this.#settings.batchSize) {
+      this.#flush(b)
     } else {
-      lane.timer ??= setTimeout(() => this.#flush(ch, lane), this.#o.batchWindowMs)
+      // A batch fills for a moment before it goes with fewer messages.
+      b.timer ??= setTimeout(() => {
+        b.timer = undefined
+        this.#flush(b)
+      }, this.#o.batchWindowMs)
     }
   }
 
-  #flush(ch: Channel, lane: Lane): void {
-    clearTimeout(lane.timer)
-    lane.timer = undefined
-    if (lane.busy || lane.pending.length === 0) {
-      return
+  /** Starts batches while messages wait and a lane is free; a partial one only when its window ended. */
+  #flush(b: Batching): void {
+    while (b.inflight < b.lanes && b.pending.length > 0) {
+      if (b.pending.length < this.#settings.batchSize && b.timer !== undefined) {
+        return // still filling
+      }
+      this.#start(b, b.pending.splice(0, this.#settings.batchSize))
     }
-    lane.busy = true
-    const batch = lane.pending.splice(0, this.#settings.batchSize)
-    const running = this.#deliver(ch, batch)
+  }
+
+  #start(b: Batching, batch: ConsumeMessage[]): void {
+    b.inflight++
+    const running = this.#deliver(b.ch, batch)
       .catch((err: unknown) =>
         // Not acked: the broker delivers the batch again once this connection ends.
         this.#ctx.logger.error(
@@ -377,10 +396,8 @@ class TriggerConsumer {
       )
       .finally(() => {
         this.#batches.delete(running)
-        lane.busy = false
-        if (lane.pending.length > 0) {
-          this.#flush(ch, lane)
-        }
+        b.inflight--
+        this.#flush(b)
       })
     this.#batches.add(running)
   }

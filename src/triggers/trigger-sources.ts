@@ -147,6 +147,9 @@ export class TriggerSources {
   #reportHealth(triggerId: string, report: TriggerHealthReport): void {
     const previous = this.#health.get(triggerId)
     if (report.ok) {
+      if (previous?.health === 'failing') {
+        this.#deps.logger.info({ trigger: triggerId }, 'a trigger recovered')
+      }
       this.#health.set(triggerId, { health: 'ok', lastError: previous?.lastError })
       return
     }
