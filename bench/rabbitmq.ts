@@ -99,7 +99,9 @@ async function main(): Promise<void> {
           await probe.close()
           break
         } catch {
-          if (i > 100) throw new Error(`the trigger's queue ${queue} never appeared`)
+          if (i > 100) {
+            throw new Error(`the trigger's queue ${queue} never appeared`)
+          }
           await sleep(100)
         }
       }
@@ -131,7 +133,9 @@ async function main(): Promise<void> {
           break
         }
         last = { at, depth: d }
-        if (Date.now() > deadline) throw new Error(`${name}: ${d} messages still queued`)
+        if (Date.now() > deadline) {
+          throw new Error(`${name}: ${d} messages still queued`)
+        }
         await sleep(SAMPLE_MS)
       }
       const start = first ?? last

@@ -64,7 +64,7 @@ function withSecrets(data: TriggerEventData, change: (value: string) => string):
       out[field] = change(value)
     }
   }
-  return out as TriggerEventData
+  return out
 }
 
 /** The `name` a type's settings carry, if its type has one (SMN, LTS and brokers have none). */
