@@ -437,6 +437,9 @@ class TriggerConsumer {
         'a RABBITMQ batch failed for good: it went to the dead letters and on_failure destination',
       )
     }
+    if (this.#stopped) {
+      return // the connection is closing: the broker delivers the batch again
+    }
     for (const msg of batch) {
       ch.ack(msg)
     }
@@ -532,6 +535,10 @@ class TriggerConsumer {
           return undefined
         }
         continue
+      }
+      if (this.#stopped && result.kind !== 'success') {
+        // Stopped under it (a shutdown kills running instances): not the function's failure.
+        return undefined
       }
       const body = result.body.toString('utf8')
       if (result.kind === 'success') {
