@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     env: { STRATO_LOG_LEVEL: 'warn' },
   })
   const rows: Row[] = []
+  const queues: string[] = []
   try {
     for (const shape of SHAPES) {
       const name = `mq-${shape.batch}-${shape.max}-${shape.concurrentNum}`
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
         },
       })) as { trigger_id: string }
       const queue = `strato.trigger.${trigger.trigger_id}`
+      queues.push(queue)
       const depth = async (): Promise<number> => (await ch.checkQueue(queue)).messageCount
       // The trigger declares its queue once it consumes; then it is paused for the backlog. A
       // check of a missing queue closes its channel: each try has its own.
@@ -173,6 +175,10 @@ async function main(): Promise<void> {
       `${JSON.stringify({ date: new Date().toISOString(), loadAvg: os.loadavg(), rows }, null, 2)}\n`,
     )
   } finally {
+    // Deleting a trigger deletes its queue; these are what a failed run left.
+    for (const queue of queues) {
+      await ch.deleteQueue(queue).catch(() => undefined)
+    }
     await ch.deleteExchange(exchange).catch(() => undefined)
     await conn.close().catch(() => undefined)
     await processes.cleanup()

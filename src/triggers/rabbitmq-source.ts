@@ -82,6 +82,9 @@ async function openChannel(s: RabbitmqSettings): Promise<{ conn: ChannelModel; c
   try {
     const ch = await conn.createChannel()
     ch.on('error', () => undefined)
+    // A channel the broker closed (a refused operation) ends its connection too, so that the
+    // consumer reconnects instead of waiting on a connection that no longer delivers.
+    ch.once('close', () => void conn.close().catch(() => undefined))
     return { conn, ch }
   } catch (err) {
     await conn.close().catch(() => undefined)

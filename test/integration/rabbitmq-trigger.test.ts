@@ -195,7 +195,16 @@ async function createFunction(name: string, source: string, extra: Record<string
 async function createTrigger(urn: string, body: string): Promise<Record<string, unknown>> {
   const res = await client.raw('POST', `/v2/${PROJECT_ID}/fgs/triggers/${urn}`, body)
   expect(res.status, res.body.toString()).toBe(201)
-  return JSON.parse(res.body.toString()) as Record<string, unknown>
+  const created = JSON.parse(res.body.toString()) as Record<string, unknown>
+  // The queue outlives a Strato that goes with its data dir: the broker is left as it was found.
+  onTestFinished(() => deleteQueue(String(created.trigger_id)))
+  return created
+}
+
+async function deleteQueue(triggerId: string): Promise<void> {
+  const { conn, ch } = await openBroker()
+  await ch.deleteQueue(rabbitmqQueueName(triggerId)).catch(() => undefined)
+  await conn.close().catch(() => undefined)
 }
 
 async function setStatus(urn: string, id: string, status: 'ACTIVE' | 'DISABLED'): Promise<void> {
@@ -452,11 +461,7 @@ test('RABBITMQ trigger: SIGKILL of Strato mid-stream and a restart lose no messa
   const res = await c.raw('POST', `/v2/${PROJECT_ID}/fgs/triggers/${urn}`, rabbitTrigger(exchange))
   expect(res.status).toBe(201)
   const id = (JSON.parse(res.body.toString()) as { trigger_id: string }).trigger_id
-  onTestFinished(async () => {
-    const b = await openBroker()
-    await b.ch.deleteQueue(rabbitmqQueueName(id))
-    await b.conn.close()
-  })
+  onTestFinished(() => deleteQueue(id))
   await waitFor(async () => (await queueDepth(id)) !== 'missing', 10_000)
   const bodies = Array.from({ length: 1000 }, (_, i) => `k-${i}`)
   await publish(exchange, bodies)
