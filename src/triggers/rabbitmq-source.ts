@@ -428,7 +428,12 @@ class TriggerConsumer {
       { requestId, payload, acceptedAtMs, startedAtMs: acceptedAtMs, attempts: ended.attempts },
       ended.outcome,
     )
-    if (ended.outcome.status !== 'SUCCESS') {
+    if (ended.outcome.status === 'SUCCESS') {
+      this.#ctx.logger.debug(
+        { trigger: trigger.id, requestId, messages: batch.length, attempts: ended.attempts },
+        'a RABBITMQ batch was processed',
+      )
+    } else {
       this.#ctx.logger.warn(
         {
           trigger: trigger.id,

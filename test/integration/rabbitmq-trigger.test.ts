@@ -403,6 +403,55 @@ test('RABBITMQ trigger: disabling stops consuming at once (messages wait in its 
   await waitFor(async () => (await queueDepth(id)) === 'missing', 10_000, 100)
 }, 60_000)
 
+test("RABBITMQ trigger: batches in flight stay below the function's slots, and a sync call finds the slot left to it", async () => {
+  const exchange = await testExchange()
+  // 2 instances × concurrent_num 1 = 2 slots: one batch at a time, one slot for sync callers.
+  const urn = await createFunction(
+    'mq-backpressure',
+    `exports.handler = async (event) => {
+      const start = Date.now()
+      await new Promise((r) => setTimeout(r, event.records ? 150 : 0))
+      console.log('SPAN ' + JSON.stringify([event.records ? 'trigger' : 'sync', start, Date.now()]))
+      return 'ok'
+    }`,
+    { strategy_config: { concurrency: 2 } },
+  )
+  const created = await createTrigger(urn, rabbitTrigger(exchange, { batch_size: 1 }))
+  const id = String(created.trigger_id)
+  await waitFor(async () => (await queueDepth(id)) !== 'missing', 10_000)
+  await publish(
+    exchange,
+    Array.from({ length: 30 }, (_, i) => `b-${i}`),
+  )
+  await waitFor(async () => Number(await queueDepth(id)) < 25, 20_000, 50)
+  // The backlog takes ~4.5 s; a sync call in the middle of it runs at once on the free slot.
+  const began = Date.now()
+  const res = await client.raw(
+    'POST',
+    `/v2/${PROJECT_ID}/fgs/functions/${urn}/invocations`,
+    JSON.stringify({ sync: true }),
+  )
+  expect(res.status).toBe(200)
+  expect(Date.now() - began).toBeLessThan(1_500)
+  expect(await queueDepth(id)).toBeGreaterThan(0)
+  const spansOf = async () => {
+    const { logs } = (await client.logs(urn, { limit: 500 })) as unknown as { logs: LogEntry[] }
+    return logs.flatMap((l) => {
+      const m = /^SPAN (.*)$/m.exec(l.log)
+      return m?.[1] === undefined ? [] : [JSON.parse(m[1]) as [string, number, number]]
+    })
+  }
+  await waitFor(
+    async () => (await spansOf()).filter((s) => s[0] === 'trigger').length >= 30,
+    30_000,
+    200,
+  )
+  const trigger = (await spansOf()).filter((s) => s[0] === 'trigger').sort((a, b) => a[1] - b[1])
+  // Never two trigger batches at once (both instances' clocks are this host's).
+  const overlaps = trigger.filter((s, i) => i > 0 && s[1] < (trigger[i - 1]?.[2] ?? 0))
+  expect(overlaps).toEqual([])
+}, 60_000)
+
 test('RABBITMQ trigger: a broker restart is survived; the trigger fails while the broker is down, then recovers and loses nothing', async () => {
   const exchange = await testExchange()
   const urn = await createFunction('mq-broker-restart', RECORDER)
