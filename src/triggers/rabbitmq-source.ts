@@ -152,11 +152,6 @@ export class RabbitmqSource implements TriggerSource {
     await Promise.all(consumers.map((c) => c.stop({ deleteQueue: false })))
   }
 
-  /** Consumers running now, for tests and `/strato/info`. */
-  get consuming(): number {
-    return this.#consumers.size
-  }
-
   #consume(trigger: RabbitmqTrigger): void {
     const ctx = this.#ctx
     if (ctx === undefined || this.#consumers.has(trigger.id)) {
