@@ -7,7 +7,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
-import { AsyncDispatcher, RetryPolicy } from './async/index.js'
+import { AsyncDispatcher, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
 import {
@@ -39,6 +39,7 @@ import {
   ApigGateway,
   LtsSource,
   TimerSource,
+  RabbitmqSource,
   TriggerSources,
   type TriggerSource,
 } from './triggers/index.js'
@@ -253,17 +254,20 @@ async function wire(
   })
 
   // 4. Asynchronous invocations (the dispatcher polls once started).
+  const retryPolicy = new RetryPolicy({
+    functionErrorBaseMs: config.async.retryBaseMs,
+    systemErrorBaseMs: config.async.systemRetryBaseMs,
+    systemErrorMaxMs: config.async.systemRetryMaxMs,
+  })
+  const resolveAsyncTarget = (projectId: string, functionUrn: string) =>
+    resolution.resolveAsyncTarget(projectId, functionUrn)
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
     invoker: pool,
     attemptLog: store.logs,
-    resolve: (projectId, functionUrn) => resolution.resolveAsyncTarget(projectId, functionUrn),
+    resolve: resolveAsyncTarget,
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
-    retryPolicy: new RetryPolicy({
-      functionErrorBaseMs: config.async.retryBaseMs,
-      systemErrorBaseMs: config.async.systemRetryBaseMs,
-      systemErrorMaxMs: config.async.systemRetryMaxMs,
-    }),
+    retryPolicy,
     logger: log,
     concurrency: config.async.concurrency,
     pollMs: config.async.pollMs,
@@ -277,10 +281,15 @@ async function wire(
     clockSkewMs: config.authClockSkewMs,
   })
   const gateway = new ApigGateway({ host: config.host, port: config.gatewayPort })
+  const rabbitmq = new RabbitmqSource({
+    region: config.region,
+    maxInstancesPerFunction: config.maxInstancesPerFunction,
+  })
   const triggerSources: readonly TriggerSource[] = [
     gateway,
     new TimerSource(),
     new LtsSource({ logs: store.logs, functions: store.functions }),
+    rabbitmq,
   ]
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
@@ -290,6 +299,25 @@ async function wire(
     verifier,
     authClockSkewMs: config.authClockSkewMs,
     logger: log,
+    // Broker batches are attempted by their source and end as async events do.
+    ownAttempts: {
+      configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
+      retryPolicy,
+      async end(event, ran, outcome) {
+        const config = await store.asyncConfigs.get(event.functionId, event.qualifier)
+        const asLeased = { ...event, leaseToken: '', attempt: ran.attempts }
+        const settlement = await terminalSettlement(
+          { resolve: resolveAsyncTarget, logger: log },
+          { ...asLeased, functionErrors: 0, systemErrors: 0 },
+          config,
+          outcome.status,
+          { ...outcome, invokeCount: ran.attempts },
+        )
+        if (settlement.kind === 'done') {
+          await store.asyncQueue.record(event, ran, settlement)
+        }
+      },
+    },
   })
   // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
   let gatewayUrl = ''

@@ -10,4 +10,6 @@ export type {
 export { RetryPolicy } from './retry-policy.js'
 export type { RetryPolicyOptions } from './retry-policy.js'
 export { buildDestinationPayload } from './destination-payload.js'
+export { terminalSettlement } from './settlements.js'
+export type { TerminalOutcome } from './settlements.js'
 export type { DestinationCondition, DestinationPayloadInput } from './destination-payload.js'

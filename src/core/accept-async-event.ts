@@ -29,6 +29,8 @@ export async function acceptAsyncEvent(
     readonly payload: Buffer
     /** The function's timeout: the lease of an attempt lasts this long plus the queue's grace. */
     readonly timeoutS: number
+    /** The trigger that fired it, for its records. */
+    readonly triggerId?: string
   },
 ): Promise<void> {
   try {
@@ -41,6 +43,7 @@ export async function acceptAsyncEvent(
       payload: event.payload,
       acceptedAtMs: Date.now(),
       timeoutMs: event.timeoutS * 1000,
+      ...(event.triggerId === undefined ? {} : { triggerId: event.triggerId }),
     })
   } catch (err) {
     throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })

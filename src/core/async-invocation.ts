@@ -53,6 +53,8 @@ export interface NewAsyncEvent {
   readonly acceptedAtMs: number
   /** The function's timeout: a lease lasts this long plus the queue's grace. */
   readonly timeoutMs: number
+  /** The trigger that fired it (absent for an API call): its records show it. */
+  readonly triggerId?: string
 }
 
 /** An event handed to a worker. Only the holder of `leaseToken` can settle it. */
@@ -116,6 +118,8 @@ export interface AsyncRecord {
   readonly startedAtMs: number | undefined
   readonly endedAtMs: number | undefined
   readonly attempts: number
+  /** The trigger that fired the event ('' for an API call). */
+  readonly triggerId: string
 }
 
 /**
@@ -186,6 +190,16 @@ export interface AsyncQueue {
   lease(request: AsyncLeaseRequest): Promise<LeasedEvent[]>
   /** Ends a lease. False when the lease was lost (expired and re-leased, or cancelled). */
   settle(event: LeasedEvent, settlement: AsyncSettlement): Promise<boolean>
+  /**
+   * Records an event that never waited here, run by its trigger source itself (a broker keeps the
+   * batch), once it ended after `ran.attempts` attempts: record, destination event and dead letter
+   * commit together, no earlier than the attempts' logs. Resolves once durable.
+   */
+  record(
+    event: NewAsyncEvent,
+    ran: { readonly attempts: number; readonly startedAtMs: number },
+    settlement: Extract<AsyncSettlement, { kind: 'done' }>,
+  ): Promise<void>
   /**
    * Returns leases to `WAIT` as system retries: all `RUNNING` events (`all`, at start: their
    * process is gone) or those whose lease ended before `nowMs`. Resolves to the leases returned.

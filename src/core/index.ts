@@ -135,7 +135,7 @@ export type {
   TriggerTargetCheck,
   TriggerTypeCode,
 } from './trigger.js'
-export { APIG_METHODS } from './trigger-event-data.js'
+export { APIG_METHODS, SECRET_EVENT_DATA_FIELDS } from './trigger-event-data.js'
 export type {
   ApigAuth,
   ApigEventData,

@@ -17,6 +17,17 @@ export const APIG_METHODS = [
 export type ApigMethod = (typeof APIG_METHODS)[number]
 export type ApigAuth = 'NONE' | 'APP' | 'IAM'
 
+/**
+ * The `event_data` fields that are secrets (broker and database passwords): sealed at rest like
+ * encrypted variables, masked in every response.
+ */
+export const SECRET_EVENT_DATA_FIELDS = [
+  'access_password',
+  'secret_key',
+  'kafka_password',
+  'db_password',
+] as const
+
 /** An APIG or DEDICATEDGATEWAY trigger's settings as Strato keeps them (normalised). */
 export interface ApigEventData {
   readonly name: string
@@ -95,6 +106,8 @@ export interface BrokerEventData {
   readonly exchange_name?: string
   readonly vhost?: string
   readonly ssl_enable?: boolean
+  /** Strato addition (RABBITMQ): the key the trigger's queue is bound with, `#` by default. */
+  readonly routing_key?: string
 }
 
 /** DMS, the legacy queue. */

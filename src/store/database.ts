@@ -149,6 +149,8 @@ export interface AsyncInvocationsTable {
   accepted_at: number
   started_at: number | null
   ended_at: number | null
+  /** The trigger that fired the event ('' for an API call). */
+  trigger_id: string
 }
 
 export interface AsyncDeadLettersTable {

@@ -306,6 +306,15 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0011-async-trigger-id': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Which trigger fired an async event ('' for an API call): records show it.
+      await db.schema
+        .alterTable('async_invocations')
+        .addColumn('trigger_id', 'text', (c) => c.notNull().defaultTo(''))
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -53,6 +53,8 @@ interface Pending<T> {
 interface Settling {
   readonly event: LeasedEvent
   readonly settlement: AsyncSettlement
+  /** Set for an event its trigger source ran itself (`record`): inserted, then settled. */
+  readonly ran?: { readonly startedAtMs: number }
 }
 
 /**
@@ -85,7 +87,12 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
         for (const e of enqueues) {
           this.#insert(e)
         }
-        return settles.map((s) => this.#applySettlement(s.event, s.settlement))
+        return settles.map((s) => {
+          if (s.ran !== undefined) {
+            this.#insertRan(s.event, s.ran.startedAtMs)
+          }
+          return this.#applySettlement(s.event, s.settlement)
+        })
       },
     )
     this.#rebuildDue()
@@ -102,6 +109,25 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       e.timeoutMs,
       e.acceptedAtMs,
       e.acceptedAtMs,
+      e.triggerId ?? '',
+    )
+  }
+
+  #insertRan(e: LeasedEvent, startedAtMs: number): void {
+    this.#stmt.insertRan.run(
+      e.requestId,
+      e.projectId,
+      e.functionId,
+      e.functionUrn,
+      e.qualifier,
+      e.payload,
+      e.timeoutMs,
+      e.acceptedAtMs,
+      e.acceptedAtMs,
+      e.triggerId ?? '',
+      e.leaseToken,
+      e.attempt,
+      startedAtMs,
     )
   }
 
@@ -278,6 +304,49 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       // A log that could not be written is reported by the log store; the settlement still counts.
       logged.then(join, join)
     })
+  }
+
+  /**
+   * Records an event a trigger source ran itself (a broker's batch, whose messages wait unacked in
+   * the broker rather than here) once it ended, after `attempts` attempts: its record, destination
+   * event and dead letter commit together, after the attempts' logs (as `settle`).
+   */
+  record(
+    event: NewAsyncEvent,
+    ran: { readonly attempts: number; readonly startedAtMs: number },
+    settlement: Extract<AsyncSettlement, { kind: 'done' }>,
+  ): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new Error('The async queue is closed.'))
+    }
+    const leased: LeasedEvent = {
+      ...event,
+      leaseToken: randomUUID(),
+      attempt: ran.attempts,
+      functionErrors: 0,
+      systemErrors: 0,
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      const pending: Pending<Settling> = {
+        item: { event: leased, settlement, ran: { startedAtMs: ran.startedAtMs } },
+        resolve,
+        reject,
+      }
+      const logged = this.#o.logsWritten?.()
+      if (logged === undefined) {
+        this.#settles.push(pending)
+        this.#schedule()
+        return
+      }
+      this.#awaitingLogs.add(pending)
+      const join = (): void => {
+        if (this.#awaitingLogs.delete(pending)) {
+          this.#settles.push(pending)
+          this.#schedule()
+        }
+      }
+      logged.then(join, join)
+    }).then(() => undefined)
   }
 
   lease(request: AsyncLeaseRequest): Promise<LeasedEvent[]> {

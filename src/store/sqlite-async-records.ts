@@ -22,6 +22,7 @@ interface RecordRow {
   started_at: number | null
   ended_at: number | null
   attempts: number
+  trigger_id: string
 }
 
 function isStatus(s: string): s is AsyncStatus {
@@ -83,7 +84,7 @@ export function listRecords(
   const rows = db
     .prepare(
       `select request_id, status, error_code, error_message, accepted_at, started_at, ended_at,
-              attempts
+              attempts, trigger_id
        from async_invocations where ${clause}
        order by accepted_at desc, rowid desc limit ? offset ?`,
     )
@@ -99,6 +100,7 @@ export function listRecords(
       startedAtMs: r.started_at ?? undefined,
       endedAtMs: r.ended_at ?? undefined,
       attempts: r.attempts,
+      triggerId: r.trigger_id,
     })),
   }
 }

@@ -6,11 +6,18 @@ import type SQLite from 'better-sqlite3'
 
 const INSERT_SQL = `insert or ignore into async_invocations
   (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
-   not_before, accepted_at)
-  values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?)`
+   not_before, accepted_at, trigger_id)
+  values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?, ?)`
+
+/** An event a trigger source ran itself, inserted as leased so that its settlement ends it. */
+const INSERT_RAN_SQL = `insert or ignore into async_invocations
+  (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
+   not_before, accepted_at, trigger_id, lease_token, attempts, started_at)
+  values (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?)`
 
 export interface QueueStatements {
   readonly insert: SQLite.Statement
+  readonly insertRan: SQLite.Statement
   readonly selectDue: SQLite.Statement
   readonly minDue: SQLite.Statement
   readonly lease: SQLite.Statement
@@ -22,6 +29,7 @@ export interface QueueStatements {
 export function prepareQueueStatements(db: SQLite.Database): QueueStatements {
   return {
     insert: db.prepare(INSERT_SQL),
+    insertRan: db.prepare(INSERT_RAN_SQL),
     selectDue: db.prepare(`select request_id, project_id, function_id, function_urn, qualifier,
         payload, timeout_ms, accepted_at, attempts, function_errors, system_errors
       from async_invocations

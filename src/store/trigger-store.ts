@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import {
   APIG_TRIGGER_TYPES,
+  SECRET_EVENT_DATA_FIELDS,
   StratoError,
   TRIGGERS_PER_FUNCTION_VERSION,
   isApigTrigger,
@@ -40,7 +41,9 @@ function toRecord(row: Selectable<FunctionTriggersTable>, secrets: SecretBox): T
     updatedAt: new Date(row.updated_at),
   }
   // The row's type decides its settings' shape: they were checked by that type's source.
-  const eventData = JSON.parse(row.event_data_json) as TriggerEventData
+  const eventData = withSecrets(JSON.parse(row.event_data_json) as TriggerEventData, (v) =>
+    secrets.open(v),
+  )
   if (isApigTriggerType(row.type_code)) {
     return {
       ...common,
@@ -51,6 +54,18 @@ function toRecord(row: Selectable<FunctionTriggersTable>, secrets: SecretBox): T
     }
   }
   return { ...common, typeCode: row.type_code, eventData } as TriggerRecord
+}
+
+/** The settings with each non-empty secret field (broker passwords) sealed, or opened. */
+function withSecrets(data: TriggerEventData, change: (value: string) => string): TriggerEventData {
+  const out: Record<string, unknown> = { ...data }
+  for (const field of SECRET_EVENT_DATA_FIELDS) {
+    const value = out[field]
+    if (typeof value === 'string' && value !== '') {
+      out[field] = change(value)
+    }
+  }
+  return out
 }
 
 /** The `name` a type's settings carry, if its type has one (SMN, LTS and brokers have none). */
@@ -132,7 +147,7 @@ export class TriggerStore implements TriggerRepository {
       type_code: input.typeCode,
       status: input.status,
       event_type_code: input.eventTypeCode,
-      event_data_json: JSON.stringify(input.eventData),
+      event_data_json: JSON.stringify(withSecrets(input.eventData, (v) => this.#secrets.seal(v))),
       app_key: appKey,
       app_secret_sealed: appSecret === '' ? '' : this.#secrets.seal(appSecret),
       created_at: now,

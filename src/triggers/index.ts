@@ -1,14 +1,21 @@
 /** @module triggers: what invokes functions from outside the API (trigger sources: the APIG gateway; timers next). */
 export { TriggerSources } from './trigger-sources.js'
-export type { TriggerCatalog, TriggerSourceDeps } from './trigger-sources.js'
+export type { OwnAttemptDeps, TriggerCatalog, TriggerSourceDeps } from './trigger-sources.js'
 export type {
   TriggerCursors,
+  OwnAttempts,
+  OwnAttemptSettings,
+  OwnEvent,
+  OwnOutcome,
   TriggerHealth,
   TriggerHealthReport,
   TriggerSource,
   TriggerSourceContext,
 } from './trigger-source.js'
 export { ApigGateway } from './apig-gateway.js'
+export { RabbitmqSource } from './rabbitmq-source.js'
+export type { RabbitmqSourceOptions } from './rabbitmq-source.js'
+export { parseRabbitmqEventData, rabbitmqEvent, rabbitmqQueueName } from './rabbitmq-event-data.js'
 export type { ApigGatewayOptions } from './apig-gateway.js'
 export { ApigRouter } from './apig-router.js'
 export type { RouteMatch } from './apig-router.js'

@@ -90,6 +90,7 @@ class World {
         resolve: () => Promise.resolve({ fn: { timeoutS: 3 } } as never),
       },
       invoker: {} as never,
+      ownAttempts: {} as never,
       acceptAsync: (_t, _fn, requestId, payload) => {
         if (!this.queue.has(requestId)) {
           this.queue.set(requestId, payload)

@@ -56,6 +56,7 @@ class FakeWorld {
           } as never),
       },
       invoker: {} as never,
+      ownAttempts: {} as never,
       acceptAsync: (trigger, _fn, requestId, payload) => {
         if (this.failNextEnqueue) {
           this.failNextEnqueue = false

@@ -54,6 +54,59 @@ export interface TriggerSourceContext {
    * (`health`, `last_error`), as do the CLI and `/strato/info`. A trigger nobody reported on is `ok`.
    */
   reportHealth(triggerId: string, health: TriggerHealthReport): void
+  /**
+   * For a source that runs its own attempts (a broker consumer keeps a batch unacked while it
+   * retries, rather than handing it to the async queue): the function's async retry rules, and
+   * how the async subsystem ends an event.
+   */
+  readonly ownAttempts: OwnAttempts
+}
+
+/** The async subsystem's rules, for events a trigger source runs itself. */
+export interface OwnAttempts {
+  /**
+   * The async config of the trigger's function version or alias (`max_async_retry_attempts`,
+   * `max_async_event_age_in_seconds`), or the defaults.
+   */
+  settings(trigger: TriggerRecord): Promise<OwnAttemptSettings>
+  /**
+   * The wait before the retry after the `failures`-th failure (1, 2, …): of the function
+   * (`STRATO_ASYNC_RETRY_BASE_MS`, doubling) or of the platform (throttled, no instance).
+   */
+  retryDelayMs(kind: 'function' | 'system', failures: number): number
+  /**
+   * Ends an event: its async record (with the trigger id), its `on_success` / `on_failure`
+   * destination event and, unless it succeeded, its dead letter, committed together. Resolves once
+   * durable; only then may the source let go of the event (ack).
+   */
+  settle(trigger: TriggerRecord, event: OwnEvent, outcome: OwnOutcome): Promise<void>
+}
+
+export interface OwnAttemptSettings {
+  readonly maxRetries: number
+  readonly maxEventAgeMs: number
+}
+
+/** An event a source ran: what its record and destination payload say of it. */
+export interface OwnEvent {
+  readonly requestId: string
+  /** The event as the function got it. */
+  readonly payload: Buffer
+  readonly acceptedAtMs: number
+  readonly startedAtMs: number
+  /** Attempts started (1 for the first). */
+  readonly attempts: number
+}
+
+/** How it ended; the last three are left out when the function never answered. */
+export interface OwnOutcome {
+  readonly status: 'SUCCESS' | 'FAIL' | 'DISCARD'
+  readonly errorCode: number
+  readonly errorMessage: string
+  readonly condition: '' | 'UnhandledInvocationError' | 'EventAgeExceeded' | 'FunctionNotFound'
+  readonly statusCode?: number
+  readonly functionError?: string
+  readonly response?: string
 }
 
 /** A source's durable progress per trigger (the store's `cursorOf` / `saveCursor`). */

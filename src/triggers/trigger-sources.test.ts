@@ -95,6 +95,11 @@ function depsOf(catalog: MemoryCatalog, enqueued: NewAsyncEvent[] = []): Trigger
     verifier: new RequestVerifier({ lookup: () => undefined, clockSkewMs: 1000 }),
     authClockSkewMs: 1000,
     logger: createLogger('silent'),
+    ownAttempts: {
+      configOf: () => Promise.resolve(undefined),
+      retryPolicy: { functionErrorDelayMs: () => 1, systemErrorDelayMs: () => 1 },
+      end: () => Promise.reject(new StratoError('INTERNAL')),
+    },
   }
 }
 
@@ -181,6 +186,7 @@ test("TriggerSources: a source's async accept stores the event for the trigger's
       payload: Buffer.from('{"tick":1}'),
       acceptedAtMs: 0,
       timeoutMs: 7000,
+      triggerId: 't1',
     },
   ])
 })

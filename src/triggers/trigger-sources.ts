@@ -4,9 +4,12 @@
  */
 import type { RequestVerifier } from '../auth/index.js'
 import {
+  DEFAULT_ASYNC_SETTINGS,
   StratoError,
   acceptAsyncEvent,
+  type AsyncInvokeConfig,
   type AsyncQueue,
+  type NewAsyncEvent,
   type FunctionRecord,
   type FunctionResolver,
   type Invoker,
@@ -18,6 +21,8 @@ import {
 import type { Logger } from '../observability/index.js'
 import type {
   TriggerCursors,
+  OwnAttempts,
+  OwnOutcome,
   TriggerHealth,
   TriggerHealthReport,
   TriggerSource,
@@ -41,6 +46,59 @@ export interface TriggerSourceDeps {
   readonly verifier: RequestVerifier
   readonly authClockSkewMs: number
   readonly logger: Logger
+  /** What `OwnAttempts` is made of: the async subsystem's config, backoff and end of an event. */
+  readonly ownAttempts: OwnAttemptDeps
+}
+
+/** Slices of the async subsystem, passed by `build-strato.ts`. */
+export interface OwnAttemptDeps {
+  configOf(
+    functionId: string,
+    qualifier: string,
+  ): Promise<Pick<AsyncInvokeConfig, 'maxAsyncRetryAttempts' | 'maxAsyncEventAgeS'> | undefined>
+  readonly retryPolicy: {
+    functionErrorDelayMs(failures: number): number
+    systemErrorDelayMs(failures: number): number
+  }
+  /** The async subsystem's terminal settlement of the event, recorded by the queue (`record`). */
+  end(
+    event: NewAsyncEvent,
+    ran: { readonly attempts: number; readonly startedAtMs: number },
+    outcome: OwnOutcome,
+  ): Promise<void>
+}
+
+function ownAttemptsOf(deps: OwnAttemptDeps): OwnAttempts {
+  return {
+    async settings(trigger) {
+      const config = await deps.configOf(trigger.functionId, trigger.qualifier)
+      return {
+        maxRetries: config?.maxAsyncRetryAttempts ?? DEFAULT_ASYNC_SETTINGS.maxAsyncRetryAttempts,
+        maxEventAgeMs:
+          (config?.maxAsyncEventAgeS ?? DEFAULT_ASYNC_SETTINGS.maxAsyncEventAgeS) * 1000,
+      }
+    },
+    retryDelayMs: (kind, failures) =>
+      kind === 'function'
+        ? deps.retryPolicy.functionErrorDelayMs(failures)
+        : deps.retryPolicy.systemErrorDelayMs(failures),
+    settle: (trigger, event, outcome) =>
+      deps.end(
+        {
+          requestId: event.requestId,
+          projectId: trigger.projectId,
+          functionId: trigger.functionId,
+          functionUrn: trigger.functionUrn,
+          qualifier: trigger.qualifier,
+          payload: event.payload,
+          acceptedAtMs: event.acceptedAtMs,
+          timeoutMs: 0,
+          triggerId: trigger.id,
+        },
+        { attempts: event.attempts, startedAtMs: event.startedAtMs },
+        outcome,
+      ),
+  }
 }
 
 export class TriggerSources {
@@ -93,6 +151,9 @@ export class TriggerSources {
   #reportHealth(triggerId: string, report: TriggerHealthReport): void {
     const previous = this.#health.get(triggerId)
     if (report.ok) {
+      if (previous?.health === 'failing') {
+        this.#deps.logger.info({ trigger: triggerId }, 'a trigger recovered')
+      }
       this.#health.set(triggerId, { health: 'ok', lastError: previous?.lastError })
       return
     }
@@ -136,12 +197,19 @@ export class TriggerSources {
         fn: FunctionRecord,
         requestId: string,
         payload: Buffer,
-      ) => acceptAsyncEvent(asyncQueue, trigger, { requestId, payload, timeoutS: fn.timeoutS }),
+      ) =>
+        acceptAsyncEvent(asyncQueue, trigger, {
+          requestId,
+          payload,
+          timeoutS: fn.timeoutS,
+          triggerId: trigger.id,
+        }),
       cursors: triggers,
       verifier: this.#deps.verifier,
       authClockSkewMs: this.#deps.authClockSkewMs,
       logger: this.#deps.logger,
       reportHealth: (triggerId, report) => this.#reportHealth(triggerId, report),
+      ownAttempts: ownAttemptsOf(this.#deps.ownAttempts),
     }
   }
 }

@@ -31,6 +31,7 @@ export function withRecords(queue: AsyncQueue, records: AsyncRecordRepository): 
     enqueue: (e) => queue.enqueue(e),
     lease: (r) => queue.lease(r),
     settle: (e, s) => queue.settle(e, s),
+    record: (e, ran, s) => queue.record(e, ran, s),
     recoverLeases: (o) => queue.recoverLeases(o),
     onReady: (l) => queue.onReady(l),
     discardDeleted: (t) => queue.discardDeleted(t),
@@ -273,6 +274,47 @@ export function runAsyncQueueContract(name: string, open: () => Promise<QueueHar
       const dlq = await queue.deadLetters('fa', 0, 10)
       expect(dlq.total).toBe(1)
       expect(dlq.entries[0]).toMatchObject({ requestId: e.requestId, record: '{"x":1}' })
+    })
+
+    test('record: an event its trigger ran itself is stored ended, with its trigger id, destination event and dead letter, and is never leased', async () => {
+      const { queue } = await start()
+      const e = event('fa', { triggerId: 'trig-1', acceptedAtMs: Date.now() - 500 })
+      const follow = event('fdest')
+      await queue.record(
+        e,
+        { attempts: 2, startedAtMs: e.acceptedAtMs },
+        {
+          kind: 'done',
+          status: 'FAIL',
+          errorCode: 500,
+          errorMessage: 'Error: boom',
+          endedAtMs: Date.now(),
+          enqueue: [follow],
+          deadLetter: {
+            projectId: 'p1',
+            functionId: 'fa',
+            requestId: e.requestId,
+            createdAtMs: Date.now(),
+            record: '{"x":2}',
+          },
+        },
+      )
+      const { records } = await queue.list({ functionId: 'fa', offset: 0, limit: 10 })
+      expect(records).toEqual([
+        expect.objectContaining({
+          requestId: e.requestId,
+          status: 'FAIL',
+          errorMessage: 'Error: boom',
+          attempts: 2,
+          triggerId: 'trig-1',
+        }),
+      ])
+      const leased = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(leased.map((l) => l.requestId)).toEqual([follow.requestId])
+      expect((await queue.deadLetters('fa', 0, 10)).entries[0]).toMatchObject({
+        requestId: e.requestId,
+        record: '{"x":2}',
+      })
     })
 
     test('cancel ends a waiting event with FAIL 4208 and reports other states', async () => {

@@ -240,5 +240,26 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       const reopened = await backend.reopen()
       expect(await reopened.triggers.get(fa, 'APIG', t.id)).toEqual(t)
     })
+
+    test("a broker trigger's password reads back as given, also after a restart (it is sealed at rest)", async () => {
+      const backend = await open()
+      const { fa } = await twoFunctions(backend.repos)
+      const eventData = {
+        connect_address: '127.0.0.1:5672',
+        exchange_name: 'orders',
+        access_user: 'u',
+        access_password: 'p@ss:word',
+        batch_size: 10,
+      }
+      const t = await backend.repos.triggers.create(target(fa), {
+        typeCode: 'RABBITMQ',
+        status: 'ACTIVE',
+        eventTypeCode: '',
+        eventData,
+      })
+      expect(t.eventData).toEqual(eventData)
+      const reopened = await backend.reopen()
+      expect((await reopened.triggers.listActive(['RABBITMQ']))[0]?.eventData).toEqual(eventData)
+    })
   })
 }

@@ -81,6 +81,7 @@ test('trigger types: a type no registered source serves is refused by name (FSS.
     /^Trigger type KAFKA is not served by this Strato yet; it serves APIG, DEDICATEDGATEWAY, .*TIMER.* and .*\.$/,
   )
   expect(refusal.error_msg).toContain('LTS')
+  expect(refusal.error_msg).toContain('RABBITMQ')
   const list = await client.raw('GET', `/v2/${PROJECT_ID}/fgs/triggers/${urn}`)
   expect(JSON.parse(list.body.toString())).toEqual([])
 })

@@ -73,6 +73,8 @@ function recordView(r: AsyncRecord): Record<string, unknown> {
     end_time: recordTime(r.endedAtMs),
     // Strato addition: attempts started so far (async events may run more than once).
     attempts: r.attempts,
+    // Strato addition: the trigger that fired the event, when one did.
+    ...(r.triggerId === '' ? {} : { trigger_id: r.triggerId }),
   }
 }
 

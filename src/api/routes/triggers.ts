@@ -5,6 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import {
+  MASKED_VALUE,
+  SECRET_EVENT_DATA_FIELDS,
   asBody,
   formatFunctionUrn,
   isApigTrigger,
@@ -51,12 +53,19 @@ export function triggerView(
 
 function settingsView(t: TriggerRecord, gatewayUrl: string | undefined): object {
   if (!isApigTrigger(t)) {
+    const eventData: Record<string, unknown> = { ...t.eventData, triggerid: t.id }
+    // Secrets never leave: a set one shows masked, as encrypted variables do.
+    for (const field of SECRET_EVENT_DATA_FIELDS) {
+      if (typeof eventData[field] === 'string' && eventData[field] !== '') {
+        eventData[field] = MASKED_VALUE
+      }
+    }
     return {
       trigger_id: t.id,
       trigger_type_code: t.typeCode,
       trigger_status: t.status,
       event_type_code: t.eventTypeCode,
-      event_data: { ...t.eventData, triggerid: t.id },
+      event_data: eventData,
       last_updated_time: t.updatedAt.toISOString(),
       created_time: t.createdAt.toISOString(),
     }
