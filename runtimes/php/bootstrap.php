@@ -138,15 +138,18 @@ while (true) {
     $except = null;
     $ready = $read === [] || $childDied ? 0 : @stream_select($read, $write, $except, null);
     if ($ready !== false && $ready > 0) {
-        if (in_array($outRead, $read, true)) {
-            $outOpen = $drainOutput();
-        }
+        // Frames first: the worker sends `begin` before the handler writes anything, so output
+        // that is readable with a `begin` is the new invocation's; forwarded before it, it would
+        // fall under the previous invocation's (perhaps exhausted) cap and be lost.
         if (in_array($frameRead, $read, true)) {
             while (($chunk = fread($frameRead, 1 << 20)) !== false && $chunk !== '') {
                 $pending .= $chunk;
             }
             $frameOpen = !feof($frameRead);
             $handleFrames();
+        }
+        if (in_array($outRead, $read, true)) {
+            $outOpen = $drainOutput();
         }
     }
     if (!$childDied && $frameOpen) {

@@ -108,6 +108,11 @@ export interface BrokerEventData {
   readonly ssl_enable?: boolean
   /** Strato addition (RABBITMQ): the key the trigger's queue is bound with, `#` by default. */
   readonly routing_key?: string
+  /**
+   * In order: one batch at a time, a failing batch retried before the next (RABBITMQ: a queue's
+   * messages reach the function in the order the broker gives them, redeliveries aside).
+   */
+  readonly is_serial?: boolean
 }
 
 /** DMS, the legacy queue. */

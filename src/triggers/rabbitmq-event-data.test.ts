@@ -22,7 +22,7 @@ test('RABBITMQ event_data: defaults are filled in (vhost /, routing key #, batch
   })
 })
 
-test('RABBITMQ event_data: given fields are kept, booleans may come as strings', () => {
+test('RABBITMQ event_data: given fields are kept, booleans may come as strings, is_serial makes the consumer serial', () => {
   const parsed = parseRabbitmqEventData({
     ...minimal,
     instance_id: 'dms-1',
@@ -32,8 +32,10 @@ test('RABBITMQ event_data: given fields are kept, booleans may come as strings',
     access_password: 'p',
     ssl_enable: 'true',
     batch_size: 1,
+    is_serial: 'true',
   })
   expect(parsed).toMatchObject({
+    is_serial: true,
     instance_id: 'dms-1',
     vhost: 'shop',
     routing_key: 'order.*',
@@ -52,6 +54,7 @@ test('RABBITMQ event_data: given fields are kept, booleans may come as strings',
     password: 'p',
     tls: true,
     batchSize: 1,
+    serial: true,
   })
 })
 

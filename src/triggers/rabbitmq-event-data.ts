@@ -23,6 +23,8 @@ export interface RabbitmqSettings {
   readonly password: string
   readonly tls: boolean
   readonly batchSize: number
+  /** `is_serial`: one batch in flight, so batches run in the queue's order. */
+  readonly serial: boolean
 }
 
 function fail(detail: string): never {
@@ -107,6 +109,7 @@ export function parseRabbitmqEventData(raw: unknown): BrokerEventData {
     ssl_enable: sslEnable,
     enable_acl: optionalBoolean(data, 'enable_acl'),
     batch_size: batch,
+    ...(optionalBoolean(data, 'is_serial') ? { is_serial: true } : {}),
   }
 }
 
@@ -124,6 +127,7 @@ export function rabbitmqSettingsOf(data: BrokerEventData): RabbitmqSettings {
     password: data.access_password ?? '',
     tls,
     batchSize: data.batch_size ?? RABBITMQ_BATCH_SIZE_DEFAULT,
+    serial: data.is_serial === true,
   }
 }
 

@@ -300,6 +300,9 @@ class TriggerConsumer {
 
   /** How many batches of this trigger may run at once: the function's slots minus one for sync callers. */
   #lanesFor(fn: FunctionRecord): number {
+    if (this.#settings.serial) {
+      return 1
+    }
     const cap = this.#o.maxInstancesPerFunction
     const instances = fn.maxInstances < 0 ? cap : Math.min(fn.maxInstances, cap)
     const perInstance = instanceConcurrencyOf(runtimeFamilyOf(fn.runtime), fn.concurrentNum)

@@ -88,7 +88,7 @@ describe('create function', () => {
     ['func_name', { func_name: 'x'.repeat(61) }, 'FSS.1002'],
     ['package', { package: 'has:colon' }, 'FSS.1004'],
     ['runtime', { runtime: 'Node.js99' }, 'FSS.1005'],
-    ['runtime not run here', { runtime: 'Java17' }, 'FSS.1005'],
+    ['runtime not run here', { runtime: 'C#(.NET Core 6.0)' }, 'FSS.1005'],
     ['memory_size', { memory_size: 100 }, 'FSS.1007'],
     ['timeout low', { timeout: 2 }, 'FSS.1008'],
     ['timeout high', { timeout: 259201 }, 'FSS.1008'],

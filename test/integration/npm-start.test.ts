@@ -47,7 +47,9 @@ function setupSystem(pathDir: string): { status: number | null; output: string }
 const APT = 'echo "apt-get $*"'
 
 test('setup-system says what it will install with apt before installing it', () => {
-  const dir = fakePath(['id', 'setpriv', 'prlimit', 'python3'], { 'apt-get': APT })
+  const dir = fakePath(['id', 'setpriv', 'prlimit', 'python3', 'php', 'javac', 'go', 'curl'], {
+    'apt-get': APT,
+  })
   const { status, output } = setupSystem(dir)
   expect(status).toBe(0)
   if (process.getuid?.() === 0) {
@@ -69,7 +71,10 @@ test('setup-system says what it will install with apt before installing it', () 
 })
 
 test('setup-system installs nothing and prints nothing when everything is present', () => {
-  const dir = fakePath(['id', 'setpriv', 'prlimit', 'python3'], { 'apt-get': APT, bwrap: 'true' })
+  const dir = fakePath(['id', 'setpriv', 'prlimit', 'python3', 'php', 'javac', 'go', 'curl'], {
+    'apt-get': APT,
+    bwrap: 'true',
+  })
   expect(setupSystem(dir)).toEqual({ status: 0, output: '' })
   fs.rmSync(dir, { recursive: true, force: true })
 })

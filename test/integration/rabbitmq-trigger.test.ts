@@ -305,6 +305,31 @@ test('RABBITMQ trigger: a function failing the first time for every message stil
   await waitFor(async () => (await queueDepth(id)) === 0, 10_000, 200)
 }, 90_000)
 
+test('RABBITMQ trigger: is_serial delivers in publish order, a failing batch retried before the next, even with 4 instances', async () => {
+  const exchange = await testExchange()
+  const urn = await createFunction('mq-serial', FAIL_FIRST, {
+    strategy_config: { concurrency: 4 },
+  })
+  const created = await createTrigger(
+    urn,
+    rabbitTrigger(exchange, { batch_size: 2, is_serial: true }),
+  )
+  const id = String(created.trigger_id)
+  await waitFor(async () => (await queueDepth(id)) !== 'missing', 10_000)
+  const bodies = Array.from({ length: 20 }, (_, i) => `s-${String(i).padStart(2, '0')}`)
+  await publish(exchange, bodies)
+  await waitFor(async () => new Set(await delivered(client, urn)).size === 20, 60_000, 200)
+  const { logs } = (await client.logs(urn, { limit: 500 })) as unknown as {
+    logs: Array<LogEntry & { start_time: string }>
+  }
+  const inOrder = logs
+    .filter((l) => l.status === 'success')
+    .sort((a, b) => a.start_time.localeCompare(b.start_time))
+    .flatMap((l) => JSON.parse(/^GOT (.*)$/m.exec(l.log)?.[1] ?? '[]') as string[])
+  expect(inOrder).toEqual(bodies)
+  await setStatus(urn, id, 'DISABLED')
+}, 90_000)
+
 test('RABBITMQ trigger: a batch that fails on every allowed attempt goes to the dead letters as FAIL, and is acked', async () => {
   const exchange = await testExchange()
   const urn = await createFunction('mq-always-fail', ALWAYS_FAIL)
