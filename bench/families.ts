@@ -13,7 +13,7 @@ import { ChildProcesses } from './lib/child-processes.js'
 import type { FamilyFixture } from './lib/family-fixture.js'
 import { getJson } from './lib/http-request.js'
 import { describeError, ms, summarize, table, type Summary } from './lib/report.js'
-import { deleteFunction, fg, sdkClient, sdkInvoke, type SdkClient } from './lib/sdk-client.js'
+import { deleteFunction, fg, sdkClient, type SdkClient } from './lib/sdk-client.js'
 import { BENCH_DIR, COLD_N, envInt, QUICK, RESULTS_DIR } from './lib/settings.js'
 import { startBenchStrato, type BenchStrato } from './lib/strato-server.js'
 
@@ -89,6 +89,21 @@ async function createFunction(
   return raw.func_urn
 }
 
+/** Invokes through the SDK with the v1 envelope; whether the function gave its hello answer. */
+async function sdkInvoke(client: SdkClient, urn: string, fixture: FamilyFixture): Promise<boolean> {
+  const res = await client.invokeFunction(
+    new fg.InvokeFunctionRequest()
+      .withFunctionUrn(urn)
+      .withXCFFRequestVersion('v1')
+      .withBody({ hello: 'world' } as unknown as Record<string, object>),
+  )
+  return (
+    res.httpStatusCode === 200 &&
+    res.status === 200 &&
+    (res.result ?? '').includes(fixture.answerContains ?? 'hello')
+  )
+}
+
 async function stemCells(strato: BenchStrato): Promise<number> {
   const info = (await getJson(`${strato.url}/strato/info`)) as { stemCells?: number }
   return info.stemCells ?? 0
@@ -124,7 +139,7 @@ async function coldStarts(
     }
     const t0 = performance.now()
     try {
-      if (!(await sdkInvoke(client, urn))) {
+      if (!(await sdkInvoke(client, urn, fixture))) {
         report(`${fixture.name} cold start ${i}: not a 200 hello answer`)
       }
     } catch (err) {
@@ -161,15 +176,16 @@ async function settle(strato: BenchStrato): Promise<void> {
   }
 }
 
-async function warm(client: SdkClient, urn: string, name: string): Promise<Summary> {
+async function warm(client: SdkClient, urn: string, fixture: FamilyFixture): Promise<Summary> {
+  const name = fixture.name
   for (let i = 0; i < 10; i++) {
-    await sdkInvoke(client, urn)
+    await sdkInvoke(client, urn, fixture)
   }
   const samples: number[] = []
   let failures = 0
   for (let i = 0; i < WARM_N; i++) {
     const t0 = performance.now()
-    if (!(await sdkInvoke(client, urn).catch(() => false))) {
+    if (!(await sdkInvoke(client, urn, fixture).catch(() => false))) {
       failures++
     }
     samples.push(performance.now() - t0)
@@ -234,7 +250,7 @@ async function main(): Promise<void> {
             const last = urns[urns.length - 1]
             if (last !== undefined) {
               console.log(`${fixture.name}: warm latency`)
-              r.warm = await warm(client, last, fixture.name)
+              r.warm = await warm(client, last, fixture)
             }
           } else {
             r.coldNoCell = summary

@@ -10,4 +10,6 @@ export const family = {
   runtime: 'Custom Image',
   handler: '-',
   zip: async (): Promise<Buffer> => busyboxHttpImage(),
+  // An image function answers as an HTTP function: the page comes back base64 in `body`.
+  answerContains: Buffer.from('hello from busybox\n').toString('base64'),
 }

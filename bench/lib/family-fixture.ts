@@ -14,6 +14,8 @@ export interface FamilyFixture {
   zip(): Promise<Buffer | undefined>
   /** Why `zip()` gave nothing, once it did. */
   skipReason?(): string
+  /** What the invoke's `result` contains when the function answered (default `hello`). */
+  readonly answerContains?: string
 }
 
 /** A ZIP of `files` (`[content, unix mode]` for an executable). */
