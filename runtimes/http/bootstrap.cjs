@@ -13,13 +13,15 @@ const { createGuestIo } = require('../common/guest-io.cjs')
 
 const env = process.env
 const PORT = 8000
-const MAX_LOG_BYTES = Number(env.STRATO_MAX_LOG_BYTES || 1048576)
 
 // ---- output and control socket (shared with the Node.js guest) ------------------------------
 // The server's stdout and stderr become the invocation logs.
 let outputTail = ''
 const io = createGuestIo({
-  maxLogBytes: MAX_LOG_BYTES,
+  // Requests never pass through this guest, so it cannot tell one invocation's output from the
+  // next: a cap here would count the instance's whole life. The host caps what it holds per
+  // invocation (its output ledger, HOST_OUTPUT_CAP_BYTES) and says how much it dropped.
+  maxLogBytes: Number.POSITIVE_INFINITY,
   onFrame(header) {
     // Requests go straight to the server, not through frames.
     if (header.t === 'specialise') void specialise(header)

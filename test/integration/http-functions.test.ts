@@ -177,6 +177,33 @@ describe('real web apps run unmodified as HTTP functions', () => {
   })
 })
 
+describe("an HTTP function's log", () => {
+  test('is capped per invocation, not per instance: output past 1 MiB in all still reaches later logs', async () => {
+    // Each request prints 400 KB, then its own marker: three requests are 1.2 MB on one instance.
+    const zip = await zipFiles({
+      'server.js': `require('node:http').createServer((req, res) => {
+  process.stdout.write('x'.repeat(400 * 1024) + '\\n')
+  console.log('marker ' + req.url)
+  // Output and answer travel apart: give the output time to reach Strato first.
+  setTimeout(() => res.end('ok'), 300)
+}).listen(8000, '127.0.0.1')`,
+      bootstrap: 'exec node $RUNTIME_CODE_ROOT/server.js\n',
+    })
+    await deployHttp('chatty', zip)
+    for (const n of [1, 2, 3]) {
+      const res = await client.invoke(
+        'chatty',
+        JSON.stringify({ httpMethod: 'GET', path: `/r${n}` }),
+      )
+      expect(res.isFunctionError).toBe(false)
+      const { logs } = (await client.logs('chatty', { request_id: res.requestId })) as unknown as {
+        logs: Array<{ log: string }>
+      }
+      expect(logs[0]?.log).toContain(`marker /r${n}`)
+    }
+  })
+})
+
 /** The network helper (src/runtime/netns-dialer.py) holding the namespace of `dataDir`'s instances. */
 function helperHolding(dataDir: string): number | undefined {
   const namespaces = new Set(
