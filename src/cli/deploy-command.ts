@@ -9,7 +9,9 @@ import path from 'node:path'
 import { Command } from 'commander'
 import { ApiError, type JsonObject, type StratoClient } from '../client/index.js'
 import {
+  codeFormatOf,
   fixedHandlerOf,
+  handlerModuleOf,
   isRuntimeName,
   isStratoError,
   parseFunctionConfig,
@@ -79,8 +81,16 @@ function checkModule(
   what: string,
   target: string,
 ): void {
+  if (codeFormatOf(family) === 'image') {
+    // An image's entrypoint is in its config, not a file the handler names.
+    return
+  }
   const candidates = handlerModuleCandidates(family, handler)
   if (candidates.some((c) => pkg.files.has(c))) {
+    return
+  }
+  if (handlerModuleOf(family) === 'javaClass' && [...pkg.files].some((f) => f.endsWith('.jar'))) {
+    // The class may be in a JAR, which the server does not open either.
     return
   }
   const shown = [...pkg.files].slice(0, 8).join(', ')

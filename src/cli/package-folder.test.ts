@@ -30,6 +30,7 @@ describe('inferRuntime says what it guessed and why', () => {
       'a custom runtime',
     ],
     [{ 'index.py': '' }, 'Python3.10', 'index.handler', 'found index.py'],
+    [{ 'index.php': '' }, 'PHP8.3', 'index.handler', 'found index.php'],
     [{ 'index.mjs': '' }, 'Node.js20.15', 'index.handler', 'found index.mjs'],
     [{ 'main.py': '' }, 'Python3.10', 'index.handler', 'found .py files and no .js files'],
     [{ 'README.md': '' }, 'Node.js20.15', 'index.handler', 'Node.js is the default'],
@@ -58,6 +59,12 @@ test('packageCode lists the files the server will see; handler candidates match 
     'src/app.mjs',
   ])
   expect(handlerModuleCandidates('python', 'index.handler')).toEqual(['index.py'])
+  expect(handlerModuleCandidates('php', 'src/index.handler')).toEqual(['src/index.php'])
+  expect(handlerModuleCandidates('java', 'com.example.Hello.handler')).toEqual([
+    'com/example/Hello.class',
+  ])
+  expect(handlerModuleCandidates('go', 'handler')).toEqual(['handler'])
+  expect(handlerModuleCandidates('custom', 'bootstrap')).toEqual(['bootstrap'])
   expect(handlerModuleCandidates('http', 'bootstrap')).toEqual(['bootstrap'])
   expect(handlerModuleCandidates('custom', 'bootstrap')).toEqual(['bootstrap'])
 })

@@ -5,7 +5,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import yazl from 'yazl'
-import { HTTP_FUNCTION_HANDLER, SOURCE_EXTENSIONS, type RuntimeFamily } from '../core/index.js'
+import {
+  HTTP_FUNCTION_HANDLER,
+  SOURCE_EXTENSIONS,
+  handlerModuleOf,
+  type RuntimeFamily,
+} from '../core/index.js'
 
 const SKIP = new Set(['.git', '.DS_Store'])
 
@@ -110,6 +115,9 @@ export function inferRuntime(target: string): RuntimeGuess {
   if (has('index.py')) {
     return { runtime: PYTHON_RUNTIME, handler: 'index.handler', reason: 'found index.py' }
   }
+  if (has('index.php')) {
+    return { runtime: 'PHP8.3', handler: 'index.handler', reason: 'found index.php' }
+  }
   const nodeIndex = SOURCE_EXTENSIONS.node.map((e) => `index${e}`).find(has)
   if (nodeIndex !== undefined) {
     return { runtime: NODE_RUNTIME, handler: 'index.handler', reason: `found ${nodeIndex}` }
@@ -131,10 +139,15 @@ export function inferRuntime(target: string): RuntimeGuess {
 
 /** The files a handler's module may be, in the order the runtime looks (as the server checks). */
 export function handlerModuleCandidates(family: RuntimeFamily, handler: string): string[] {
-  if (family === 'http') {
+  // The handler is the file itself: a bootstrap, or a Go executable.
+  if (family === 'http' || family === 'custom' || family === 'go') {
     return [handler]
   }
   const dot = handler.lastIndexOf('.')
+  if (handlerModuleOf(family) === 'javaClass') {
+    // `pkg.Class.method`: the class file (a JAR in the package may hold it instead).
+    return [`${handler.slice(0, Math.max(0, dot)).replaceAll('.', '/')}.class`]
+  }
   const module = dot < 0 ? handler : handler.slice(0, dot)
   return SOURCE_EXTENSIONS[family].map((e) => `${module}${e}`)
 }
