@@ -337,7 +337,12 @@ test('RABBITMQ trigger: a batch that fails on every allowed attempt goes to the 
   const created = await createTrigger(urn, rabbitTrigger(exchange, { batch_size: 3 }))
   const id = String(created.trigger_id)
   await waitFor(async () => (await queueDepth(id)) !== 'missing', 10_000)
+  // Published while the trigger is disabled, the three wait in its queue and come as one batch
+  // (published live on a loaded machine, the first could leave alone after the batch window).
+  await setStatus(urn, id, 'DISABLED')
   await publish(exchange, ['a', 'b', 'c'])
+  await waitFor(async () => (await queueDepth(id)) === 3, 10_000, 100)
+  await setStatus(urn, id, 'ACTIVE')
   const recordsOf = async () =>
     (
       JSON.parse(
