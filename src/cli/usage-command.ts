@@ -24,7 +24,9 @@ export function usageByFunction(rows: readonly JsonObject[]): FunctionUsage[] {
     u.gbSeconds += typeof r.gb_seconds === 'number' ? r.gb_seconds : 0
     byId.set(id, u)
   }
-  return [...byId.values()].sort((a, b) => b.gbSeconds - a.gbSeconds || a.name.localeCompare(b.name))
+  return [...byId.values()].sort(
+    (a, b) => b.gbSeconds - a.gbSeconds || a.name.localeCompare(b.name),
+  )
 }
 
 export function usageCommand(ctx: CliContext): Command {

@@ -65,7 +65,7 @@ test('a throttled call is a throttle, not an invocation; histograms and cold sta
   expect(t?.duration.sumMs).toBe(4002)
   // 2 ms falls in the 5 ms bucket (index 1), 4 s in the 5 s one.
   expect(t?.duration.counts[1]).toBe(1)
-  expect(t?.gbSeconds).toBeCloseTo(0.5 * (4000 + 2) / 1000, 9)
+  expect(t?.gbSeconds).toBeCloseTo((0.5 * (4000 + 2)) / 1000, 9)
 })
 
 test('concurrency is the most invocations running at once within the minute', () => {
@@ -75,7 +75,7 @@ test('concurrency is the most invocations running at once within the minute', ()
   m.began(fn)
   m.began(fn)
   m.finished(fn, recordAt(T0, 1), 0, -1)
-  m.broke(fn, 'INTERNAL')
+  m.broke(fn)
   m.finished(fn, recordAt(T0, 1), 0, -1)
   expect(m.series('p1', 'f1', T0, T0 + MINUTE, 1).concurrency_num[0]?.value).toBe(3)
   expect([...m.tallies()][0]?.inflight).toBe(0)
@@ -128,7 +128,11 @@ test('usage is written per function and hour; a failed write is kept for the nex
     [T0 + 3_600_000, 1, 1],
     [T0 + 3_600_000, 1, 1],
   ])
-  expect(written[0]).toMatchObject({ projectId: 'p1', functionId: 'f1', functionName: 'default/hello' })
+  expect(written[0]).toMatchObject({
+    projectId: 'p1',
+    functionId: 'f1',
+    functionName: 'default/hello',
+  })
   await m.flushUsage()
   expect(written).toHaveLength(3)
 })
@@ -151,5 +155,8 @@ test('ranking orders a project functions by the metric asked for', () => {
     { key: 'default/b', value: 3 },
     { key: 'default/a', value: 1 },
   ])
-  expect(m.ranking('p1', 'reject_count', T0, T0 + MINUTE)[0]).toEqual({ key: 'default/a', value: 1 })
+  expect(m.ranking('p1', 'reject_count', T0, T0 + MINUTE)[0]).toEqual({
+    key: 'default/a',
+    value: 1,
+  })
 })

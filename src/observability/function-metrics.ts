@@ -29,10 +29,13 @@ export class LatencyHistogram {
 
   observe(ms: number): void {
     let i = 0
-    while (i < BOUNDS_MS.length && ms > BOUNDS_MS[i]!) {
+    for (const bound of BOUNDS_MS) {
+      if (ms <= bound) {
+        break
+      }
       i++
     }
-    this.counts[i]!++
+    this.counts[i] = (this.counts[i] ?? 0) + 1
     this.sumMs += ms
     this.total++
   }
@@ -239,7 +242,7 @@ export class FunctionMetrics implements InvocationObserver {
     t.usageGbSeconds += gbs
   }
 
-  broke(fn: FunctionRecord, _code: string): void {
+  broke(fn: FunctionRecord): void {
     const t = this.#tally(fn)
     t.inflight = Math.max(0, t.inflight - 1)
     this.#systemError(t)
@@ -325,9 +328,8 @@ export class FunctionMetrics implements InvocationObserver {
     const oldestMinute = nowMinute - this.#minuteRetention
     const oldestHourMinute = nowMinute - this.#hourRetention * 60
     for (const t of this.#tallies.values()) {
-      let n = 0
-      while (n < t.minutes.length && t.minutes[n]!.minute < oldestMinute) {
-        const m = t.minutes[n]!
+      const expired = countWhile(t.minutes, (b) => b.minute < oldestMinute)
+      for (const m of t.minutes.splice(0, expired)) {
         const hourMinute = m.minute - (m.minute % 60)
         let h = t.hours[t.hours.length - 1]
         if (h === undefined || h.minute !== hourMinute) {
@@ -335,14 +337,11 @@ export class FunctionMetrics implements InvocationObserver {
           t.hours.push(h)
         }
         mergeInto(h, m)
-        n++
       }
-      t.minutes.splice(0, n)
-      let k = 0
-      while (k < t.hours.length && t.hours[k]!.minute < oldestHourMinute) {
-        k++
-      }
-      t.hours.splice(0, k)
+      t.hours.splice(
+        0,
+        countWhile(t.hours, (b) => b.minute < oldestHourMinute),
+      )
     }
   }
 
@@ -393,8 +392,9 @@ export class FunctionMetrics implements InvocationObserver {
       }
       for (const b of [...t.hours, ...t.minutes]) {
         const slot = Math.floor((b.minute - fromMinute) / stepMinutes)
-        if (slot >= 0 && slot < slots) {
-          mergeInto(merged[slot]!, b)
+        const into = merged[slot]
+        if (into !== undefined) {
+          mergeInto(into, b)
         }
       }
     }
@@ -458,6 +458,12 @@ export class FunctionMetrics implements InvocationObserver {
     }
     return rows.sort((a, b) => b.value - a.value || a.key.localeCompare(b.key))
   }
+}
+
+/** How many leading buckets match (buckets are in time order). */
+function countWhile(buckets: readonly StatsBucket[], matches: (b: StatsBucket) => boolean): number {
+  const i = buckets.findIndex((b) => !matches(b))
+  return i === -1 ? buckets.length : i
 }
 
 function rankValue(b: StatsBucket, type: RankingType): number {

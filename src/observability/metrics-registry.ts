@@ -70,7 +70,7 @@ function histogramSamples(name: string, labels: Labels, h: LatencyHistogram): Sa
   const out: Sample[] = []
   let cumulative = 0
   for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
-    cumulative += h.counts[i]!
+    cumulative += h.counts[i] ?? 0
     out.push({
       metricName: `${name}_bucket`,
       labels: { ...labels, le: String(LATENCY_BUCKETS_S[i]) },

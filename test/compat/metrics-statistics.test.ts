@@ -84,9 +84,9 @@ test('listFunctionStatistics counts invocations, errors and throttles of the las
   expect(total(res.function_error_count)).toBe(FAILING_CALLS)
   expect(total(res.system_error_count)).toBe(0)
   expect(total(res.reject_count)).toBe(THROTTLED_CALLS)
-  expect(Math.max(...res.max_duration.map((p: { value: number }) => p.value))).toBeGreaterThanOrEqual(
-    HOLD_MS,
-  )
+  expect(
+    Math.max(...res.max_duration.map((p: { value: number }) => p.value)),
+  ).toBeGreaterThanOrEqual(HOLD_MS)
   const ran = res.min_duration.filter((p: { value: number }) => p.value >= 0)
   expect(ran.length).toBeGreaterThan(0)
   // Minutes where nothing ran have no duration.

@@ -25,7 +25,8 @@ export function windowOf(
   nowMs: number,
   fallbackMinutes = 60,
 ): { fromMs: number; toMs: number; stepMinutes: number } {
-  const period = periodText === undefined || periodText === '' ? fallbackMinutes : Number(periodText)
+  const period =
+    periodText === undefined || periodText === '' ? fallbackMinutes : Number(periodText)
   if (!Number.isInteger(period) || period < 1 || period > MAX_PERIOD_MINUTES) {
     throw new StratoError(
       'INVALID_PARAMETER',
@@ -38,8 +39,9 @@ export function windowOf(
   return { fromMs: toMs - slots * stepMinutes * MINUTE_MS, toMs, stepMinutes }
 }
 
-function withoutInstances(s: StatisticsSeries): Omit<StatisticsSeries, 'instance_num'> {
-  const { instance_num: _omitted, ...rest } = s
+function withoutInstances(s: StatisticsSeries): Partial<StatisticsSeries> {
+  const rest: Partial<StatisticsSeries> = { ...s }
+  delete rest.instance_num
   return rest
 }
 
@@ -98,7 +100,7 @@ export function registerStatisticsRoutes(app: FastifyInstance, deps: ApiDeps): v
   app.get<{
     Params: { project_id: string }
     Querystring: { type?: string; start_time?: string; end_time?: string; limit?: string }
-  }>('/v2/:project_id/fgs/function/report', async (request) => {
+  }>('/v2/:project_id/fgs/function/report', (request) => {
     const q = request.query
     const type = (q.type === undefined || q.type === '' ? 'count' : q.type) as RankingType
     if (!RANKING_TYPES.includes(type)) {
