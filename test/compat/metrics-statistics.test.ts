@@ -182,7 +182,7 @@ test('/metrics, scraped after the workload, counts it', async () => {
   const report = await client.listStatistics(
     new fg.ListStatisticsRequest().withFilter('monthly_report'),
   )
-  expect(gbs).toBeCloseTo(report.gbs[0].value, 3)
+  expect(gbs).toBeCloseTo(report.gbs[0].value, 4)
 })
 
 test('strato usage shows the requests and GB-seconds of the hour', async () => {
@@ -201,7 +201,8 @@ test('strato usage shows the requests and GB-seconds of the hour', async () => {
           STRATO_SECRET_KEY: SECRET_KEY,
         },
       },
-      (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(new Error(stderr))),
+      (err, stdout, stderr) =>
+        err === null ? resolve(stdout) : reject(new Error(`${err.message}\n${stderr}`)),
     )
   })
   const report = await client.listStatistics(
@@ -211,6 +212,6 @@ test('strato usage shows the requests and GB-seconds of the hour', async () => {
   expect(row).toBeDefined()
   const [, requests, gbSeconds] = (row ?? '').trim().split(/\s+/)
   expect(Number(requests)).toBe(INVOCATIONS)
-  expect(Number(gbSeconds)).toBeCloseTo(report.gbs[0].value, 3)
+  expect(Number(gbSeconds)).toBeCloseTo(report.gbs[0].value, 4)
   expect(out).toMatch(/^TOTAL\s+8\s+/m)
 })

@@ -86,7 +86,7 @@ export function registerStatisticsRoutes(app: FastifyInstance, deps: ApiDeps): v
     const months = await monthlyUsage(metrics, projectId, Date.now())
     const report = {
       count: months.map((m) => ({ date: m.month, value: m.requests })),
-      gbs: months.map((m) => ({ date: m.month, value: Math.round(m.gbSeconds * 1000) / 1000 })),
+      gbs: months.map((m) => ({ date: m.month, value: Math.round(m.gbSeconds * 1e6) / 1e6 })),
       gpu_gbs: months.map((m) => ({ date: m.month, value: 0 })),
     }
     if (filter === 'monthly_report') {
