@@ -18,11 +18,7 @@ import {
   type FunctionRepository,
   type RuntimeFamily,
 } from './core/index.js'
-import {
-  FunctionMetrics,
-  createMetricsRegistry,
-  type Logger,
-} from './observability/index.js'
+import { FunctionMetrics, createMetricsRegistry, type Logger } from './observability/index.js'
 import {
   DEFAULT_UID_REGISTRY_FILE,
   InstanceLauncher,
