@@ -7,8 +7,15 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import type { FunctionRecord, InvocationRecord } from '../src/core/index.js'
-import { FunctionMetrics, createMetricsRegistry } from '../src/observability/index.js'
+import type {
+  FunctionRecord,
+  InvocationObserver,
+  InvocationRecord,
+  InvocationRequest,
+} from '../src/core/index.js'
+import { FunctionMetrics, createLogger, createMetricsRegistry } from '../src/observability/index.js'
+import type { GuestOutcome, InstanceState } from '../src/runtime/index.js'
+import { InstancePool, type PooledInstance } from '../src/scheduler/index.js'
 import { RESULTS_DIR } from './lib/settings.js'
 
 const CALLS = 1_000_000
@@ -61,6 +68,89 @@ function recordOf(durationMs: number): InvocationRecord {
   }
 }
 
+/** An instance that answers at once: what is left to measure is the pool's own work. */
+class InstantInstance implements PooledInstance {
+  state: InstanceState = 'idle'
+  lastUsedAt = Date.now()
+  claimed = 0
+  readonly #outcome: GuestOutcome = {
+    ok: true,
+    body: Buffer.from('"ok"'),
+    text: false,
+    errorType: undefined,
+    memoryUsedMb: 20,
+    log: '',
+  }
+  get hasRoom(): boolean {
+    return this.claimed < 1
+  }
+  claim(): boolean {
+    if (this.claimed >= 1) {
+      return false
+    }
+    this.claimed++
+    return true
+  }
+  unclaim(): void {
+    this.claimed = Math.max(0, this.claimed - 1)
+  }
+  invoke(): Promise<GuestOutcome> {
+    return Promise.resolve(this.#outcome)
+  }
+  stop(): Promise<void> {
+    this.state = 'stopped'
+    return Promise.resolve()
+  }
+  onExit(): void {}
+}
+
+function poolWith(observer: InvocationObserver | undefined): InstancePool {
+  return new InstancePool({
+    launcher: { launch: () => Promise.resolve(new InstantInstance()) },
+    code: { verify: () => Promise.resolve('/code') },
+    logs: { append: () => {} },
+    logger: createLogger('silent'),
+    region: 'bench',
+    idleTtlMs: 600_000,
+    queueWaitMs: 1_000,
+    maxInstancesPerFunction: 10,
+    openSecret: (sealed) => sealed,
+    dependencyDirs: () => Promise.resolve([]),
+    ...(observer === undefined ? {} : { observer }),
+  })
+}
+
+/** CPU µs per warm invocation through the pool, median of rounds alternating with and without. */
+async function poolCpuMicros(calls: number): Promise<{ without: number; with: number }> {
+  const fn = functionOf(0)
+  const request: InvocationRequest = {
+    fn,
+    version: 'latest',
+    alias: '',
+    requestId: 'r',
+    payload: Buffer.from('{}'),
+    invokeType: 'sync',
+  }
+  const pools = { without: poolWith(undefined), with: poolWith(new FunctionMetrics()) }
+  const rounds: { without: number[]; with: number[] } = { without: [], with: [] }
+  for (let r = 0; r < ROUNDS * 2; r++) {
+    const kind = r % 2 === 0 ? 'without' : 'with'
+    const pool = pools[kind]
+    await pool.invoke(request) // warm
+    const before = process.cpuUsage()
+    for (let i = 0; i < calls; i++) {
+      await pool.invoke(request)
+    }
+    const used = process.cpuUsage(before)
+    rounds[kind].push((used.user + used.system) / calls)
+  }
+  await pools.without.close()
+  await pools.with.close()
+  const median = (xs: number[]): number =>
+    xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
+  return { without: median(rounds.without), with: median(rounds.with) }
+}
+
 /** CPU µs per call of `body`, the median of ROUNDS rounds of `calls` calls. */
 function cpuMicrosPerCall(calls: number, body: (i: number) => void): number {
   const rounds: number[] = []
@@ -86,6 +176,7 @@ async function main(): Promise<void> {
     metrics.began(fn)
     metrics.finished(fn, records[i % records.length] as InvocationRecord, 0.05, -1)
   })
+  const pool = await poolCpuMicros(200_000)
   const registry = createMetricsRegistry(metrics, {
     instances: () => ({ idle: 3, busy: 1, starting: 0 }),
   })
@@ -102,11 +193,18 @@ async function main(): Promise<void> {
     loadAvg: os.loadavg(),
     observerCpuMicrosPerWarmInvocation: Math.round(perInvocation * 1000) / 1000,
     targetMicros: 2,
+    poolCpuMicrosPerWarmInvocation: {
+      withoutObserver: Math.round(pool.without * 1000) / 1000,
+      withObserver: Math.round(pool.with * 1000) / 1000,
+    },
     scrape: { functions: FUNCTIONS, cpuMs: Math.round(scrapeMs * 100) / 100, bytes },
   }
   console.log('\nMetrics cost (bench/metrics-cost.ts)')
   console.log(
     `  per warm invocation (observer began + finished): ${result.observerCpuMicrosPerWarmInvocation} µs CPU (target ≤ 2 µs)`,
+  )
+  console.log(
+    `  whole pool invoke (instant instance): ${result.poolCpuMicrosPerWarmInvocation.withoutObserver} µs CPU without metrics, ${result.poolCpuMicrosPerWarmInvocation.withObserver} µs with (+${Math.round((pool.with - pool.without) * 1000) / 1000} µs)`,
   )
   console.log(
     `  one /metrics scrape, ${FUNCTIONS} functions: ${result.scrape.cpuMs} ms CPU, ${bytes} bytes`,
