@@ -1,4 +1,7 @@
-/** @module observability: the platform logger, and the function metrics `/metrics` and the statistics methods serve. */
+/**
+ * @module observability: the platform logger, and the function metrics that `/metrics` and the
+ * statistics methods serve.
+ */
 export { createLogger } from './logger.js'
 export type { Logger } from './logger.js'
 export { FunctionMetrics, LATENCY_BUCKETS_S, RANKING_TYPES } from './function-metrics.js'
@@ -8,5 +11,5 @@ export type {
   SeriesPoint,
   StatisticsSeries,
 } from './function-metrics.js'
-export { createMetricsRegistry, servedMetricNames } from './metrics-registry.js'
+export { createMetricsRegistry } from './metrics-registry.js'
 export type { PlatformGauges } from './metrics-registry.js'

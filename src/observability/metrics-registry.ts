@@ -83,11 +83,6 @@ function histogramSamples(name: string, labels: Labels, h: LatencyHistogram): Sa
   return out
 }
 
-/** Names of every metric the registry serves (histograms as their base name). */
-export function servedMetricNames(registry: Registry): string[] {
-  return registry.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name)
-}
-
 export function createMetricsRegistry(metrics: FunctionMetrics, gauges: PlatformGauges): Registry {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'strato_' })
