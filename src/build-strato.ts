@@ -18,7 +18,7 @@ import {
   type FunctionRepository,
   type RuntimeFamily,
 } from './core/index.js'
-import type { Logger } from './observability/index.js'
+import { FunctionMetrics, createMetricsRegistry, type Logger } from './observability/index.js'
 import {
   DEFAULT_UID_REGISTRY_FILE,
   InstanceLauncher,
@@ -206,7 +206,14 @@ async function wire(
       )
     }
   }
-  const pool = new InstancePool({
+  // Fed by the pool on every outcome; usage goes to the store once a minute, off the hot path.
+  const metrics: FunctionMetrics = new FunctionMetrics({
+    usage: store.usage,
+    instances: (): ReadonlyMap<string, number> => pool.instancesByFunction(),
+    onError: (err) => log.error({ err }, 'writing usage failed'),
+  })
+  const pool: InstancePool = new InstancePool({
+    observer: metrics,
     launcher,
     code: store.code,
     logs: store.logs,
@@ -319,6 +326,11 @@ async function wire(
       },
     },
   })
+  const metricsRegistry = createMetricsRegistry(metrics, {
+    instances: () => pool.stats(),
+    asyncBacklog: () => store.asyncBacklog.backlog(),
+    asyncInflight: () => dispatcher.stats().inflight,
+  })
   // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
   let gatewayUrl = ''
   const app = buildApp({
@@ -334,6 +346,7 @@ async function wire(
     triggerHealth: (id) => triggers.healthOf(id),
     collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
+    metrics: { registry: metricsRegistry, functions: metrics, usage: store.usage },
     info: () => ({
       region: config.region,
       isolation: {
@@ -368,6 +381,8 @@ async function wire(
         // FunctionGraph's default memory size; other sizes get cells once they are launched.
         launcher.prewarmAvailable(128, await familiesInUse(store.functions))
         await codeCollector.start()
+        metrics.start()
+        opened.add('the function metrics', () => metrics.close())
         // Leases of a crashed run go back to the queue before polling.
         await dispatcher.start()
         // Attempts in flight keep their leases (retried at the next start); the pool stops them.
@@ -396,6 +411,7 @@ async function wire(
         sandbox,
         store,
         codeCollector,
+        metrics,
       })
       return closing
     },

@@ -47,6 +47,8 @@ export interface RunningParts {
   readonly sandbox: Sandbox
   readonly store: Store
   readonly codeCollector: CodeCollector
+  /** Writes the usage gathered since its last write, before the store closes. */
+  readonly metrics?: { close(): Promise<void> }
 }
 
 /**
@@ -79,5 +81,6 @@ export async function shutDownGracefully(parts: RunningParts): Promise<void> {
   await parts.sandbox.close()
   await appClosed
   clearInterval(sweeper)
+  await parts.metrics?.close()
   await store.close()
 }

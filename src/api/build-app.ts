@@ -23,7 +23,9 @@ import { registerDependencyRoutes } from './routes/dependencies.js'
 import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
 import { registerLogRoutes } from './routes/logs.js'
+import { registerMetricsRoute } from './routes/metrics.js'
 import { registerQuotaRoutes } from './routes/quotas.js'
+import { registerStatisticsRoutes } from './routes/statistics.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -114,6 +116,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   app.get('/strato/health', () => ({ status: 'ok' }))
   app.get('/strato/info', async () => ({ ...deps.info(), triggers: await triggerSummary(deps) }))
+  registerMetricsRoute(app, deps)
 
   // Everything under /v2 is signed. The cheap checks run before the body is read.
   const authenticate = (request: FastifyRequest): void => {
@@ -147,6 +150,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTagRoutes(api, deps)
     registerDependencyRoutes(api, deps)
     registerQuotaRoutes(api, deps)
+    registerStatisticsRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
     registerWhoamiRoutes(api, deps)

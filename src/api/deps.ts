@@ -2,9 +2,15 @@
  * @module What the API is built from; main.ts supplies real implementations, tests the same.
  */
 import type { Config } from '../config/index.js'
-import type { AsyncQueue, Invoker, ServedTriggerTypes, TriggerHealth } from '../core/index.js'
+import type {
+  AsyncQueue,
+  Invoker,
+  ServedTriggerTypes,
+  TriggerHealth,
+  UsageRepository,
+} from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
-import type { Logger } from '../observability/index.js'
+import type { FunctionMetrics, Logger } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
 
@@ -30,4 +36,13 @@ export interface ApiDeps {
   readonly gatewayUrl?: () => string | undefined
   /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */
   readonly info: () => Record<string, unknown>
+  /** `/metrics`, the statistics methods and usage; their routes are absent without it. */
+  readonly metrics?: MetricsDeps
+}
+
+export interface MetricsDeps {
+  /** The Prometheus registry (`prom-client`'s `Registry`). */
+  readonly registry: { metrics(): Promise<string>; readonly contentType: string }
+  readonly functions: FunctionMetrics
+  readonly usage: UsageRepository
 }

@@ -20,6 +20,7 @@ import { formatTable, text } from './format-table.js'
 import { formatHttpHead, unwrapHttpResult } from './http-result.js'
 import { wholeNumberIn } from './parse-options.js'
 import { resourceCommands } from './resource-commands.js'
+import { usageCommand } from './usage-command.js'
 
 /** How often `logs --follow` asks for new invocations. */
 const FOLLOW_POLL_MS = 1000
@@ -225,6 +226,7 @@ export function buildProgram(): Command {
   )
   program.addCommand(invokeCommand(ctx))
   program.addCommand(logsCommand(ctx))
+  program.addCommand(usageCommand(ctx))
   program.addCommand(
     new Command('delete')
       .description('delete a function (with its versions, aliases and triggers)')

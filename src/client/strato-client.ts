@@ -383,4 +383,17 @@ export class StratoClient {
       >,
     }
   }
+
+  /** Strato's hourly usage rows (requests, GB-seconds) per function within `[start, end)` ms. */
+  usage(query: { start_time?: number; end_time?: number } = {}): Promise<JsonObject> {
+    const qs = new URLSearchParams()
+    if (query.start_time !== undefined) {
+      qs.set('start_time', String(query.start_time))
+    }
+    if (query.end_time !== undefined) {
+      qs.set('end_time', String(query.end_time))
+    }
+    const project = encodeURIComponent(this.#o.projectId)
+    return this.#json('GET', `/v2/${project}/fgs/usage${qs.size > 0 ? `?${qs.toString()}` : ''}`)
+  }
 }

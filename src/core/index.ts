@@ -190,6 +190,8 @@ export type {
   StoredInvocation,
 } from './repositories/logs.js'
 export type { AsyncConfigRepository, AsyncRecordRepository } from './repositories/async.js'
+export type { AsyncBacklog, UsageHour, UsageQuery, UsageRepository } from './repositories/usage.js'
+export type { InvocationObserver } from './invocation-observer.js'
 export type {
   DependencyRepository,
   DependencyVersion,

@@ -1,3 +1,15 @@
-/** @module observability: the platform logger (metrics and tracing follow). */
+/**
+ * @module observability: the platform logger, and the function metrics that `/metrics` and the
+ * statistics methods serve.
+ */
 export { createLogger } from './logger.js'
 export type { Logger } from './logger.js'
+export { FunctionMetrics, LATENCY_BUCKETS_S, RANKING_TYPES } from './function-metrics.js'
+export type {
+  FunctionMetricsOptions,
+  RankingType,
+  SeriesPoint,
+  StatisticsSeries,
+} from './function-metrics.js'
+export { createMetricsRegistry } from './metrics-registry.js'
+export type { PlatformGauges } from './metrics-registry.js'

@@ -9,6 +9,7 @@ import {
   type FunctionRecord,
   type CallerPresence,
   type InvocationRequest,
+  type InvocationObserver,
   type InvocationResult,
   type Invoker,
 } from '../core/index.js'
@@ -39,6 +40,8 @@ export interface InstancePoolOptions {
   readonly openSecret: (sealed: string) => string
   /** The verified code trees of the dependency versions a function attaches, in order. */
   readonly dependencyDirs: (fn: FunctionRecord) => Promise<string[]>
+  /** Told of every outcome, throttle and start time (metrics, usage); absent in unit tests. */
+  readonly observer?: InvocationObserver
 }
 
 /**
@@ -55,6 +58,8 @@ export class InstancePool implements Invoker {
   /** Retired pools that still have instances busy or requests waiting; gone once empty. */
   readonly #draining = new Set<RevisionPool>()
   readonly #reaper: NodeJS.Timeout
+  /** How long each new instance took to start, until the first request it serves reports it. */
+  readonly #initMs = new WeakMap<PooledInstance, number>()
   #closed = false
 
   constructor(options: InstancePoolOptions) {
@@ -115,6 +120,16 @@ export class InstancePool implements Invoker {
     return { idle, busy, starting }
   }
 
+  /** Live instances of each function (all versions and states), sampled by metrics. */
+  instancesByFunction(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const p of this.#allPools()) {
+      const n = p.idle.length + p.busy.size + p.starting
+      counts.set(p.functionId, (counts.get(p.functionId) ?? 0) + n)
+    }
+    return counts
+  }
+
   async invoke(request: InvocationRequest): Promise<InvocationResult> {
     const fn = request.fn
     const started = Date.now()
@@ -127,7 +142,9 @@ export class InstancePool implements Invoker {
       this.#dropIfEmpty(pool)
       if (err instanceof FunctionFailure) {
         // The code failed to load or initialise: that is the function's outcome, not Strato's.
-        return this.#finish(request, started, Date.now(), {
+        const failedAt = Date.now()
+        this.#o.observer?.began(fn)
+        return this.#finish(request, started, failedAt, 0, failedAt - started, {
           ok: false,
           body: err.toErrorJson(),
           text: false,
@@ -135,6 +152,9 @@ export class InstancePool implements Invoker {
           memoryUsedMb: err.memoryUsedMb,
           log: err.log,
         })
+      }
+      if (err instanceof StratoError) {
+        this.#o.observer?.refused(fn, err.code, err.spec.user)
       }
       throw err
     }
@@ -144,6 +164,11 @@ export class InstancePool implements Invoker {
       throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
     }
     const invokeStart = Date.now()
+    const initMs = this.#initMs.get(instance) ?? -1
+    if (initMs >= 0) {
+      this.#initMs.delete(instance) // the first request on a new instance is its cold start
+    }
+    this.#o.observer?.began(fn)
     let outcome: GuestOutcome
     try {
       outcome = await instance.invoke({
@@ -156,21 +181,28 @@ export class InstancePool implements Invoker {
         headers: request.http === undefined ? {} : functionHeadersOf(request, this.#o.region),
         ...(request.http === undefined ? {} : { http: request.http }),
       })
+    } catch (err) {
+      this.#o.observer?.broke(fn, err instanceof StratoError ? err.code : 'INTERNAL')
+      throw err
     } finally {
       this.#release(pool, instance)
     }
-    return this.#finish(request, invokeStart, Date.now(), outcome)
+    const queueWaitMs = Math.max(0, invokeStart - started - Math.max(0, initMs))
+    return this.#finish(request, invokeStart, Date.now(), queueWaitMs, initMs, outcome)
   }
 
   #finish(
     request: InvocationRequest,
     startMs: number,
     endMs: number,
+    queueWaitMs: number,
+    initMs: number,
     outcome: GuestOutcome,
   ): InvocationResult {
     const fn = request.fn
     const record = invocationRecordOf(request, startMs, endMs, outcome)
     this.#o.logs.append(record, fn.projectId, fn.id)
+    this.#o.observer?.finished(fn, record, queueWaitMs, initMs)
     const failed = !outcome.ok
     return {
       kind: failed ? 'function-error' : 'success',
@@ -294,6 +326,7 @@ export class InstancePool implements Invoker {
       throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
     }
     pool.starting++
+    const launchStart = Date.now()
     try {
       // The digest is checked before every instance start: changed code is refused, never run.
       const codeDir = await this.#o.code.verify(fn.digest)
@@ -302,6 +335,7 @@ export class InstancePool implements Invoker {
       const instance = await this.#o.launcher.launch(
         launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
       )
+      this.#initMs.set(instance, Date.now() - launchStart)
       instance.onExit(() => this.#forget(pool, instance))
       pool.busy.add(instance)
       instance.claim()

@@ -195,6 +195,15 @@ export interface FunctionTriggersTable {
   source_cursor: Generated<string>
 }
 
+export interface UsageHoursTable {
+  project_id: string
+  function_id: string
+  function_name: string
+  hour_start: number
+  requests: number
+  gb_seconds: number
+}
+
 /** `logs.db`: invocation logs live in their own file, written by a worker thread (ADR 0008). */
 export interface LogsDatabase {
   invocation_logs: InvocationLogsTable
@@ -215,4 +224,5 @@ export interface Database {
   async_invocations: AsyncInvocationsTable
   async_dead_letters: AsyncDeadLettersTable
   async_invoke_configs: AsyncInvokeConfigsTable
+  usage_hours: UsageHoursTable
 }

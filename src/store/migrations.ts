@@ -315,6 +315,22 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0012-usage-hours': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Requests and GB-seconds per function and hour: the durable basis of pay-per-use. Rows
+      // outlive their function (a bill does not forget a deleted function).
+      await db.schema
+        .createTable('usage_hours')
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('function_id', 'text', (c) => c.notNull())
+        .addColumn('function_name', 'text', (c) => c.notNull())
+        .addColumn('hour_start', 'integer', (c) => c.notNull())
+        .addColumn('requests', 'integer', (c) => c.notNull())
+        .addColumn('gb_seconds', 'real', (c) => c.notNull())
+        .addPrimaryKeyConstraint('usage_hours_pk', ['project_id', 'hour_start', 'function_id'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

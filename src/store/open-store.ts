@@ -8,6 +8,7 @@ import { Kysely, Migrator, SqliteDialect } from 'kysely'
 import {
   StratoError,
   type AliasRepository,
+  type AsyncBacklog,
   type AsyncConfigRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
@@ -20,6 +21,7 @@ import {
   type TenantRepository,
   type TestEventRepository,
   type TriggerRepository,
+  type UsageRepository,
   type VersionRepository,
 } from '../core/index.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
@@ -40,6 +42,7 @@ import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 import { FunctionCascade } from './function-cascade.js'
 import { StoreTransactions } from './store-transaction.js'
 import { PruneSchedule } from './prune-schedule.js'
+import { UsageStore } from './usage-store.js'
 
 /**
  * Everything persistent, behind one object that main.ts builds and closes: one repository (core's
@@ -66,6 +69,10 @@ export interface Store {
   readonly cascade: FunctionCascade
   /** Logs and finished async records past their retention go, once started (hourly). */
   readonly pruning: PruneSchedule
+  /** Requests and GB-seconds per function and hour (pay-per-use). */
+  readonly usage: UsageRepository
+  /** What the async queue holds and has not run yet, for `/metrics`. */
+  readonly asyncBacklog: AsyncBacklog
   close(): Promise<void>
 }
 
@@ -119,6 +126,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
   const pruning = new PruneSchedule(logs, asyncQueue)
+  const usage = new UsageStore(sqlite)
   const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
     versions: new VersionStore(db, options.quotas),
@@ -138,6 +146,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     secrets,
     cascade: new FunctionCascade(new StoreTransactions(db, sqlite), owned),
     pruning,
+    usage,
+    asyncBacklog: usage,
     async close() {
       pruning.stop()
       // The queue's close writes the logs its waiting settlements need first; logs.close the rest.
