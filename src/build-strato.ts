@@ -37,6 +37,7 @@ import {
 } from './store/index.js'
 import {
   ApigGateway,
+  CtsSource,
   LtsSource,
   TimerSource,
   RabbitmqSource,
@@ -289,6 +290,7 @@ async function wire(
     gateway,
     new TimerSource(),
     new LtsSource({ logs: store.logs, functions: store.functions }),
+    new CtsSource({ trail: store.audit }),
     rabbitmq,
   ]
   const triggers = new TriggerSources(triggerSources, {
@@ -363,6 +365,7 @@ async function wire(
       try {
         store.pruning.start({
           maxAgeMs: config.logRetentionMs,
+          auditMaxAgeMs: config.auditRetentionMs,
           onError: (err, what) => log.error({ err }, `pruning ${what} failed`),
         })
         // FunctionGraph's default memory size; other sizes get cells once they are launched.
