@@ -28,7 +28,11 @@ declare module 'fastify' {
 
 /** Route hooks may be one function or a list; ours go last. */
 function withHook<T>(existing: T | T[] | undefined, hook: T): T[] {
-  return existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook]
+  return existing === undefined
+    ? [hook]
+    : Array.isArray(existing)
+      ? [...existing, hook]
+      : [existing, hook]
 }
 
 /** Counts hook calls, for the test that proves invocations never reach the hook. */

@@ -4,7 +4,12 @@
  * exist here (Strato audits nothing else), so an entry naming anything the trail never records is
  * refused rather than kept to never fire.
  */
-import { AUDIT_SERVICE_TYPE, StratoError, type AuditRecord, type CtsEventData } from '../core/index.js'
+import {
+  AUDIT_SERVICE_TYPE,
+  StratoError,
+  type AuditRecord,
+  type CtsEventData,
+} from '../core/index.js'
 import { MANAGEMENT_OPERATIONS } from './management-operations.js'
 
 function fail(detail: string): never {
@@ -25,7 +30,9 @@ export function parseCtsEventData(raw: unknown): CtsEventData {
   }
   const ops = data.operations
   if (!Array.isArray(ops) || ops.length === 0 || ops.length > 50) {
-    fail('event_data.operations must list 1 to 50 "<service>:<resource_type>:<trace_name>" entries.')
+    fail(
+      'event_data.operations must list 1 to 50 "<service>:<resource_type>:<trace_name>" entries.',
+    )
   }
   const known = new Set(
     [...MANAGEMENT_OPERATIONS.values()].map((o) =>

@@ -89,13 +89,22 @@ function created(input: OperationInput): AuditedResource {
 function alias(input: OperationInput): AuditedResource {
   const fn = onFunction(input)
   const name = input.params.alias_name ?? nameIn(input.body, 'name')
-  return { name, id: fn.functionUrn === '' ? fn.id : `${fn.functionUrn}:!${name}`, functionUrn: fn.functionUrn }
+  return {
+    name,
+    id: fn.functionUrn === '' ? fn.id : `${fn.functionUrn}:!${name}`,
+    functionUrn: fn.functionUrn,
+  }
 }
 
 function version(input: OperationInput): AuditedResource {
   const fn = onFunction(input)
   const v = nameIn(input.body, 'version')
-  return { name: v === '' ? fn.name : `${fn.name}:${v}`, id: fn.id, functionUrn: fn.functionUrn }
+  // Named by its function, so that a function's name finds every change of it; the id says which.
+  return {
+    name: fn.name,
+    id: v === '' || fn.functionUrn === '' ? fn.id : `${fn.functionUrn}:${v}`,
+    functionUrn: fn.functionUrn,
+  }
 }
 
 function trigger(input: OperationInput): AuditedResource {
@@ -151,13 +160,25 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
   [`PUT ${F}/config-max-instance`, op('updateFunctionMaxInstanceConfig', 'function', onFunction)],
   [`DELETE ${F}`, op('deleteFunction', 'function', onFunction)],
   [`PUT ${F}/async-invoke-config`, op('updateFunctionAsyncInvokeConfig', 'function', onFunction)],
-  [`DELETE ${F}/async-invoke-config`, op('deleteFunctionAsyncInvokeConfig', 'function', onFunction)],
+  [
+    `DELETE ${F}/async-invoke-config`,
+    op('deleteFunctionAsyncInvokeConfig', 'function', onFunction),
+  ],
   [`POST ${F}/cancel`, op('cancelAsyncInvocation', 'function', onFunction)],
   [`PUT ${F}/tracing`, op('updateTracing', 'function', onFunction)],
-  [`PUT ${F}/reservedinstances`, op('updateFunctionReservedInstancesCount', 'function', onFunction)],
+  [
+    `PUT ${F}/reservedinstances`,
+    op('updateFunctionReservedInstancesCount', 'function', onFunction),
+  ],
   [`PUT ${F}/collect/:state`, op('updateFunctionCollectState', 'function', onFunction)],
-  ['POST /v2/:project_id/fgs/functions/enable-lts-logs', op('enableLtsLogs', 'function', () => ({ name: '', id: '', functionUrn: '' }))],
-  ['POST /v2/:project_id/fgs/functions/enable-async-status-logs', op('enableAsyncStatusLog', 'function', () => ({ name: '', id: '', functionUrn: '' }))],
+  [
+    'POST /v2/:project_id/fgs/functions/enable-lts-logs',
+    op('enableLtsLogs', 'function', () => ({ name: '', id: '', functionUrn: '' })),
+  ],
+  [
+    'POST /v2/:project_id/fgs/functions/enable-async-status-logs',
+    op('enableAsyncStatusLog', 'function', () => ({ name: '', id: '', functionUrn: '' })),
+  ],
   [`POST ${F}/versions`, op('createFunctionVersion', 'version', version)],
   [`POST ${F}/aliases`, op('createVersionAlias', 'alias', alias)],
   [`PUT ${F}/aliases/:alias_name`, op('updateVersionAlias', 'alias', alias)],
@@ -169,10 +190,22 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
   [`DELETE ${T}`, op('batchDeleteFunctionTriggers', 'trigger', trigger)],
   [`PUT ${T}/:trigger_type_code/:trigger_id`, op('updateTrigger', 'trigger', trigger)],
   [`DELETE ${T}/:trigger_type_code/:trigger_id`, op('deleteFunctionTrigger', 'trigger', trigger)],
-  ['POST /v2/:project_id/:resource_type/:resource_id/tags/create', op('createTags', 'function', onFunction)],
-  ['DELETE /v2/:project_id/:resource_type/:resource_id/tags/delete', op('deleteTags', 'function', onFunction)],
-  ['POST /v2/:project_id/fgs/dependencies/version', op('createDependencyVersion', 'dependency', dependency, 'dep_id')],
-  ['DELETE /v2/:project_id/fgs/dependencies/:depend_id/version/:version', op('deleteDependencyVersion', 'dependency', dependency)],
+  [
+    'POST /v2/:project_id/:resource_type/:resource_id/tags/create',
+    op('createTags', 'function', onFunction),
+  ],
+  [
+    'DELETE /v2/:project_id/:resource_type/:resource_id/tags/delete',
+    op('deleteTags', 'function', onFunction),
+  ],
+  [
+    'POST /v2/:project_id/fgs/dependencies/version',
+    op('createDependencyVersion', 'dependency', dependency, 'dep_id'),
+  ],
+  [
+    'DELETE /v2/:project_id/fgs/dependencies/:depend_id/version/:version',
+    op('deleteDependencyVersion', 'dependency', dependency),
+  ],
 ])
 
 /**
@@ -185,7 +218,10 @@ export const UNAUDITED_WRITES: ReadonlySet<string> = new Set([
 ])
 
 /** The operation of a route (`method` as Fastify gives it, `url` its pattern), if it is one. */
-export function managementOperationOf(method: string, url: string): ManagementOperation | undefined {
+export function managementOperationOf(
+  method: string,
+  url: string,
+): ManagementOperation | undefined {
   return MANAGEMENT_OPERATIONS.get(`${method} ${url}`)
 }
 

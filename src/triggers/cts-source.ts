@@ -186,7 +186,10 @@ export class CtsSource implements TriggerSource {
             ? err.message
             : String(err)
       ctx.reportHealth(trigger.id, { ok: false, error: message })
-      ctx.logger.warn({ err, trigger: trigger.id }, 'a CTS subscription could not deliver; retrying')
+      ctx.logger.warn(
+        { err, trigger: trigger.id },
+        'a CTS subscription could not deliver; retrying',
+      )
     }
   }
 }
