@@ -7,6 +7,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
+import { tenantCreatedRecord } from './audit/index.js'
 import { AsyncDispatcher, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
@@ -139,6 +140,9 @@ async function wire(
   })
   if (created !== undefined) {
     hooks.onRootTenantCreated?.(created)
+  }
+  if (bootstrap?.created === true) {
+    store.audit.append(tenantCreatedRecord(bootstrap, Date.now()))
   }
 
   // 1. The sandbox level this machine supports, said loudly when it is weak.

@@ -12,3 +12,4 @@ export type {
 } from './management-operations.js'
 export { ctsEvent, ctsTraceView } from './cts-trace.js'
 export { matchesOperations, parseCtsEventData } from './cts-operations.js'
+export { tenantCreatedRecord } from './system-records.js'

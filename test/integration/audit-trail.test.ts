@@ -217,6 +217,16 @@ test('filters, time window and next/marker paging as CTS has them; another proje
   const old = await traces({ resource_name: name, from: '1000', to: '2000' })
   expect(old.traces).toEqual([])
 
+  // Keys and tenants have no API: the first start recorded the root tenant it created.
+  const tenants = (await traces({ resource_type: 'tenant', from: '0' })).traces
+  expect(tenants).toMatchObject([
+    {
+      trace_name: 'createTenant',
+      trace_type: 'SystemAction',
+      resource_id: PROJECT_ID,
+      user: { id: 'test-ak' },
+    },
+  ])
   const bad = await client.raw('GET', `/v3/${PROJECT_ID}/traces?limit=500`)
   expect(bad.status).toBe(400)
   const badMarker = await client.raw('GET', `/v3/${PROJECT_ID}/traces?next=nope`)
