@@ -26,13 +26,9 @@ declare module 'fastify' {
   }
 }
 
-/** Route hooks may be one function or a list; ours go last. */
-function withHook<T>(existing: T | T[] | undefined, hook: T): T[] {
-  return existing === undefined
-    ? [hook]
-    : Array.isArray(existing)
-      ? [...existing, hook]
-      : [existing, hook]
+/** A route's hooks of one kind as a list (a route may name one function, a list or none). */
+function listOf<T>(existing: T | T[] | undefined): T[] {
+  return existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
 }
 
 /** Counts hook calls, for the test that proves invocations never reach the hook. */
@@ -60,7 +56,7 @@ export function installAuditHooks(app: FastifyInstance, deps: ApiDeps): AuditHoo
       request.auditErrorCode = toStratoError(error).spec.fss
       done()
     }
-    route.onError = withHook(route.onError, onError)
+    route.onError = [...listOf(route.onError), onError]
     const field = operation.idFromAnswer
     if (field !== undefined) {
       const onSend: onSendHookHandler = (request, reply, payload, done) => {
@@ -69,14 +65,14 @@ export function installAuditHooks(app: FastifyInstance, deps: ApiDeps): AuditHoo
         }
         done(null, payload)
       }
-      route.onSend = withHook(route.onSend, onSend)
+      route.onSend = [...listOf(route.onSend), onSend]
     }
     const onResponse: onResponseHookHandler = (request, reply, done) => {
       stats.calls++
       record(deps, operation, request, reply)
       done()
     }
-    route.onResponse = withHook(route.onResponse, onResponse)
+    route.onResponse = [...listOf(route.onResponse), onResponse]
   })
   return stats
 }
