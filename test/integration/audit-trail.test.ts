@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto'
 import SQLite from 'better-sqlite3'
 import { expect, onTestFinished, test } from 'vitest'
 import { inlineFunction } from '../helpers/code.js'
+import { fg, sdkClient } from '../helpers/sdk.js'
 import { PROJECT_ID, waitFor } from '../helpers/strato.js'
 import { useStrato } from '../helpers/use-strato.js'
 
@@ -380,5 +381,53 @@ test('a CTS-triggered function receives deleteFunction events (§6.6), not its o
       trace_status: 'normal',
     })
   }
+  await client.deleteFunction(watcherUrn)
+}, 60_000)
+
+test('through the official SDK: a CTS trigger is created with withOperations, and the SDK’s own calls are traced by its method names', async () => {
+  const sdk = sdkClient(strato.url)
+  const watcher = `cts-sdk-${randomUUID().slice(0, 8)}`
+  const watcherUrn = String(
+    (await client.createFunction(inlineFunction(watcher, WATCHER))).func_urn,
+  )
+  const created = await sdk.createFunctionTrigger(
+    new fg.CreateFunctionTriggerRequest().withFunctionUrn(watcherUrn).withBody(
+      new fg.CreateFunctionTriggerRequestBody()
+        .withTriggerTypeCode('CTS')
+        .withTriggerStatus('ACTIVE')
+        .withEventData(
+          new fg.TriggerEventDataRequestBody()
+            .withName('sdk-watch')
+            .withOperations(['FunctionGraph:function:updateFunctionMaxInstanceConfig']),
+        ),
+    ),
+  )
+  expect(created.trigger_type_code ?? created.triggerTypeCode).toBe('CTS')
+  const victim = `cts-sdk-victim-${randomUUID().slice(0, 6)}`
+  const victimUrn = String((await client.createFunction(inlineFunction(victim, ECHO))).func_urn)
+  await sdk.updateFunctionMaxInstanceConfig(
+    new fg.UpdateFunctionMaxInstanceConfigRequest()
+      .withFunctionUrn(victimUrn)
+      .withBody(new fg.UpdateFunctionMaxInstanceConfigRequestBody().withMaxInstanceNum(5)),
+  )
+  const trace = (
+    await traces({ resource_name: victim, trace_name: 'updateFunctionMaxInstanceConfig' })
+  ).traces
+  expect(trace).toHaveLength(1)
+  await waitFor(
+    async () => {
+      const { logs } = (await client.logs(watcherUrn, { limit: 20 })) as {
+        logs: Array<{ log: string }>
+      }
+      return logs.some((l) => l.log.includes(trace[0]?.trace_id ?? 'none'))
+    },
+    20_000,
+    100,
+  )
+  const triggerTraces = (await traces({ trace_name: 'createFunctionTrigger' })).traces.filter(
+    (t) => t.resource_id === (created.trigger_id ?? created.triggerId),
+  )
+  expect(triggerTraces.map((t) => t.resource_name)).toEqual(['CTS'])
+  await client.deleteFunction(victimUrn)
   await client.deleteFunction(watcherUrn)
 }, 60_000)
