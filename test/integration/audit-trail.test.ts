@@ -4,13 +4,14 @@
  * code; filters and paging as CTS has them; invocations and reads are not traces; no secret or
  * code reaches a record; a CTS-triggered function receives `deleteFunction` events (§6.6).
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
 import SQLite from 'better-sqlite3'
 import { expect, onTestFinished, test } from 'vitest'
 import { inlineFunction } from '../helpers/code.js'
 import { fg, sdkClient } from '../helpers/sdk.js'
-import { PROJECT_ID, waitFor } from '../helpers/strato.js'
+import { PROJECT_ID, startTestStrato, tmpDir, waitFor } from '../helpers/strato.js'
 import { useStrato } from '../helpers/use-strato.js'
 
 const strato = useStrato({ STRATO_ASYNC_POLL_MS: '20' })
@@ -431,3 +432,53 @@ test('through the official SDK: a CTS trigger is created with withOperations, an
   await client.deleteFunction(victimUrn)
   await client.deleteFunction(watcherUrn)
 }, 60_000)
+
+test('across a restart: a record made just before the stop is kept and delivered once, none twice', async () => {
+  const dataDir = tmpDir('strato-audit-restart-')
+  onTestFinished(() => fs.rmSync(dataDir, { recursive: true, force: true }))
+  const env = { STRATO_ASYNC_POLL_MS: '20' }
+  let s = await startTestStrato(env, dataDir)
+  try {
+    const c = s.client
+    const watcherUrn = String(
+      (await c.createFunction(inlineFunction('cts-restart-watcher', WATCHER))).func_urn,
+    )
+    await c.createTrigger(watcherUrn, {
+      trigger_type_code: 'CTS',
+      trigger_status: 'ACTIVE',
+      event_data: { name: 'restart', operations: ['FunctionGraph:function:deleteFunction'] },
+    })
+    const victims = ['cts-restart-a', 'cts-restart-b']
+    const urns: string[] = []
+    for (const v of victims) {
+      urns.push(String((await c.createFunction(inlineFunction(v, ECHO))).func_urn))
+    }
+    const deliveredNames = async (): Promise<string[]> => {
+      const { logs } = (await s.client.logs(watcherUrn, { limit: 100 })) as {
+        logs: Array<{ log: string }>
+      }
+      return logs.flatMap((entry) => {
+        const line = entry.log.split('\n').find((l) => l.includes('EVENT {'))
+        return line === undefined
+          ? []
+          : [
+              String(
+                (JSON.parse(line.slice(line.indexOf('{'))) as { cts: Record<string, unknown> }).cts
+                  .resource_name,
+              ),
+            ]
+      })
+    }
+    await c.deleteFunction(urns[0]!)
+    await waitFor(async () => (await deliveredNames()).length === 1, 20_000, 50)
+    // Deleted, then stopped at once: the record is written at close, delivered after the restart.
+    await c.deleteFunction(urns[1]!)
+    await s.close()
+    s = await startTestStrato(env, dataDir)
+    await waitFor(async () => (await deliveredNames()).length >= 2, 20_000, 50)
+    await new Promise((r) => setTimeout(r, 1_000))
+    expect((await deliveredNames()).sort()).toEqual(victims)
+  } finally {
+    await s.close()
+  }
+}, 90_000)
