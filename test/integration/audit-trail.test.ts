@@ -47,10 +47,7 @@ interface TracePage {
 }
 
 async function traces(query: Record<string, string> = {}): Promise<TracePage> {
-  const qs = new URLSearchParams({ trace_type: 'system', limit: '200', ...query }).toString()
-  const res = await client.raw('GET', `/v3/${PROJECT_ID}/traces?${qs}`)
-  expect(res.status, res.body.toString()).toBe(200)
-  return JSON.parse(res.body.toString()) as TracePage
+  return (await client.listTraces({ limit: '200', ...query })) as unknown as TracePage
 }
 
 /** The traces of one resource name, oldest first. */
