@@ -7,6 +7,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
+import { tenantCreatedRecord } from './audit/index.js'
 import { AsyncDispatcher, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
@@ -37,6 +38,7 @@ import {
 } from './store/index.js'
 import {
   ApigGateway,
+  CtsSource,
   LtsSource,
   TimerSource,
   RabbitmqSource,
@@ -138,6 +140,9 @@ async function wire(
   })
   if (created !== undefined) {
     hooks.onRootTenantCreated?.(created)
+  }
+  if (bootstrap?.created === true) {
+    store.audit.append(tenantCreatedRecord(bootstrap, Date.now()))
   }
 
   // 1. The sandbox level this machine supports, said loudly when it is weak.
@@ -296,6 +301,7 @@ async function wire(
     gateway,
     new TimerSource(),
     new LtsSource({ logs: store.logs, functions: store.functions }),
+    new CtsSource({ trail: store.audit }),
     rabbitmq,
   ]
   const triggers = new TriggerSources(triggerSources, {
@@ -376,6 +382,7 @@ async function wire(
       try {
         store.pruning.start({
           maxAgeMs: config.logRetentionMs,
+          auditMaxAgeMs: config.auditRetentionMs,
           onError: (err, what) => log.error({ err }, `pruning ${what} failed`),
         })
         // FunctionGraph's default memory size; other sizes get cells once they are launched.

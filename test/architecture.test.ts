@@ -20,10 +20,21 @@ const ALLOWED: Record<string, readonly string[]> = {
   scheduler: ['core', 'config', 'observability', 'runtime', 'store'],
   async: ['core', 'config', 'observability'],
   services: ['core', 'config', 'observability', 'store'],
-  api: ['core', 'config', 'observability', 'store', 'services', 'auth', 'runtime', 'scheduler'],
+  api: [
+    'core',
+    'config',
+    'observability',
+    'store',
+    'services',
+    'auth',
+    'runtime',
+    'scheduler',
+    'audit',
+  ],
   client: ['core', 'auth'],
   cli: ['core', 'config', 'client'],
-  triggers: ['core', 'config', 'observability', 'auth'],
+  triggers: ['core', 'config', 'observability', 'auth', 'audit'],
+  audit: ['core'],
 }
 
 function sourceFiles(dir: string): string[] {

@@ -10,8 +10,9 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify'
 import { StratoError, newRequestId } from '../core/index.js'
-import type { PrecheckedRequest } from '../auth/index.js'
+import type { PrecheckedRequest, Principal } from '../auth/index.js'
 import type { ApiDeps } from './deps.js'
+import { installAuditHooks } from './audit-hooks.js'
 import { answerClientError } from './client-error.js'
 import { handleRouteError, sendError } from './error-handler.js'
 import { parseJsonBody } from './json-body.js'
@@ -28,6 +29,7 @@ import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerStatisticsRoutes } from './routes/statistics.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
+import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
 import { registerVersionRoutes } from './routes/versions.js'
 import { registerWhoamiRoutes } from './routes/whoami.js'
@@ -38,6 +40,8 @@ declare module 'fastify' {
     rawBody: Buffer | undefined
     /** The signature headers as checked before the body was read. */
     prechecked: PrecheckedRequest | undefined
+    /** Who signed the request, once verified (the audit trail's `user`). */
+    principal: Principal | undefined
   }
 }
 
@@ -83,6 +87,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   })
   app.decorateRequest('rawBody', undefined)
   app.decorateRequest('prechecked', undefined)
+  app.decorateRequest('principal', undefined)
 
   app.setErrorHandler((err, request, reply) => handleRouteError(err, request, reply))
   app.setNotFoundHandler((request, reply) =>
@@ -129,12 +134,15 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       },
       request.prechecked,
     )
+    request.principal = principal
     const projectId = (request.params as ProjectScoped).project_id
     if (projectId !== undefined && projectId !== principal.projectId) {
       throw new StratoError('FORBIDDEN', `The access key may not act on project '${projectId}'.`)
     }
   }
   void app.register((api, _opts, done) => {
+    // First: it hooks the management routes registered below.
+    installAuditHooks(api, deps)
     api.addHook('onRequest', (request, _reply, next) => {
       request.prechecked = deps.verifier.precheck(request.headers)
       next()
@@ -154,6 +162,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
     registerWhoamiRoutes(api, deps)
+    registerTraceRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

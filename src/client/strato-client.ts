@@ -324,6 +324,15 @@ export class StratoClient {
     return this.#json('GET', this.#fn(urn, `/logs${qs.size > 0 ? `?${qs.toString()}` : ''}`))
   }
 
+  /**
+   * CTS's ListTraces over the audit trail: the project's management calls, newest first
+   * (`trace_name`, `resource_name`, `from`/`to` in ms, `limit`, `next`, … as CTS takes them).
+   */
+  listTraces(query: Record<string, string> = {}): Promise<JsonObject> {
+    const qs = new URLSearchParams({ trace_type: 'system', ...query })
+    return this.#json('GET', `/v3/${encodeURIComponent(this.#o.projectId)}/traces?${qs.toString()}`)
+  }
+
   /** Async invocation: resolves to the request id once Strato has stored the event (202). */
   async invokeAsync(urn: string, event: string): Promise<string> {
     const res = await this.raw('POST', this.#fn(urn, '/invocations-async'), event)

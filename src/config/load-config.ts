@@ -51,6 +51,8 @@ export interface Config {
   readonly logRetentionMs: number
   /** Bearer token `/metrics` requires when `host` is not loopback (unset: refused there). */
   readonly metricsToken: string | undefined
+  /** Audit records (CTS traces) older than this are deleted (checked hourly). */
+  readonly auditRetentionMs: number
   /** A request whose body has not fully arrived by then gets 408. */
   readonly requestTimeoutMs: number
   /** On shutdown, invocations still running after this long are stopped. */
@@ -202,6 +204,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     },
     logRetentionMs: intSetting(env, 'STRATO_LOG_RETENTION_HOURS', 168, 1, 87_600) * 3_600_000,
     metricsToken: stringSetting(env, 'STRATO_METRICS_TOKEN'),
+    auditRetentionMs: intSetting(env, 'STRATO_AUDIT_RETENTION_DAYS', 7, 1, 3_650) * 86_400_000,
     requestTimeoutMs: intSetting(env, 'STRATO_REQUEST_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
     shutdownGraceMs: intSetting(env, 'STRATO_SHUTDOWN_GRACE_MS', 10_000, 0, 3_600_000),
     async: Object.freeze({

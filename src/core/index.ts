@@ -201,3 +201,11 @@ export type {
   TestEvent,
   TestEventRepository,
 } from './repositories/function-data.js'
+export { AUDIT_RESOURCE_TYPES, AUDIT_SERVICE_TYPE, traceRatingOf } from './audit.js'
+export type { AuditRecord, AuditResourceType, AuditTraceRating } from './audit.js'
+export type {
+  AuditFeed,
+  AuditTraceQuery,
+  AuditTrailRepository,
+  FedAuditRecord,
+} from './repositories/audit.js'

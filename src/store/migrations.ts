@@ -331,6 +331,39 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0014-audit-trail': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Management calls (CTS traces), append-only. `seq` orders them: ListTraces pages newest
+      // first by it, the CTS trigger reads on after it.
+      await sql`CREATE TABLE audit_traces (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        trace_id TEXT NOT NULL UNIQUE,
+        project_id TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        trace_name TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        resource_name TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        function_urn TEXT NOT NULL,
+        code INTEGER NOT NULL,
+        error_code TEXT NOT NULL,
+        source_ip TEXT NOT NULL,
+        access_key TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        trace_type TEXT NOT NULL
+      )`.execute(db)
+      await db.schema
+        .createIndex('audit_traces_by_project')
+        .on('audit_traces')
+        .columns(['project_id', 'seq'])
+        .execute()
+      await db.schema
+        .createIndex('audit_traces_by_time')
+        .on('audit_traces')
+        .columns(['time_ms'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

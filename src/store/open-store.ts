@@ -12,6 +12,7 @@ import {
   type AsyncConfigRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
+  type AuditTrailRepository,
   type CodeRepository,
   type DependencyRepository,
   type FunctionRepository,
@@ -42,6 +43,7 @@ import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 import { FunctionCascade } from './function-cascade.js'
 import { StoreTransactions } from './store-transaction.js'
 import { PruneSchedule } from './prune-schedule.js'
+import { AuditTrailStore } from './audit-trail-store.js'
 import { UsageStore } from './usage-store.js'
 
 /**
@@ -63,6 +65,8 @@ export interface Store {
   /** What users read and cancel of the async queue (the embedded queue serves both). */
   readonly asyncRecords: AsyncRecordRepository
   readonly asyncConfigs: AsyncConfigRepository
+  /** Management calls (CTS traces), append-only, pruned by `pruning` past their own retention. */
+  readonly audit: AuditTrailRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -125,7 +129,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     packageMaxBytes: options.quotas.codePackageMaxBytes,
     unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
   })
-  const pruning = new PruneSchedule(logs, asyncQueue)
+  const audit = new AuditTrailStore(sqlite, options.onBackgroundError)
+  const pruning = new PruneSchedule(logs, asyncQueue, audit)
   const usage = new UsageStore(sqlite)
   const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
@@ -142,6 +147,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     logs,
     asyncQueue,
     asyncRecords: asyncQueue,
+    audit,
     code,
     secrets,
     cascade: new FunctionCascade(new StoreTransactions(db, sqlite), owned),
@@ -153,6 +159,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
       // The queue's close writes the logs its waiting settlements need first; logs.close the rest.
       asyncQueue.close()
       await logs.close()
+      audit.close()
       await db.destroy()
       lock.release()
     },

@@ -4,6 +4,7 @@
  * sqlite-async-queue.test.ts.
  */
 import { describeAsyncRecordRepositoryContract } from './async-record-repository.contract.js'
+import { describeAuditTrailRepositoryContract } from './audit-trail-repository.contract.js'
 import { describeCodeRepositoryContract } from './code-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
@@ -21,3 +22,4 @@ describeAsyncRecordRepositoryContract('SQLite', openSqliteBackend)
 describeInvocationLogRepositoryContract('SQLite', openSqliteBackend)
 describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
+describeAuditTrailRepositoryContract('SQLite', openSqliteBackend)

@@ -10,6 +10,7 @@ import {
   type AsyncConfigRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
+  type AuditTrailRepository,
   type CodeRepository,
   type DependencyRepository,
   type FunctionRecord,
@@ -34,6 +35,7 @@ export interface Repositories {
   readonly asyncRecords: AsyncRecordRepository
   readonly asyncConfigs: AsyncConfigRepository
   readonly logs: InvocationLogRepository
+  readonly audit: AuditTrailRepository
   readonly code: CodeRepository
   readonly tags: TagRepository
   readonly testEvents: TestEventRepository
