@@ -182,7 +182,15 @@ export type {
   KeyPair,
   TenantRepository,
 } from './repositories/tenants.js'
+export { LOG_LEVELS } from './repositories/logs.js'
 export type {
+  AsyncStatusLogEntry,
+  AsyncStatusLogPage,
+  AsyncStatusLogSearch,
+  InvocationLogPage,
+  InvocationLogSearch,
+  LogLevel,
+  ProjectLogSettingsRepository,
   InvocationLogQuery,
   FedInvocation,
   InvocationLogFeed,

@@ -15,6 +15,7 @@ import {
   type DependencyRepository,
   type FunctionRepository,
   type InvocationLogRepository,
+  type ProjectLogSettingsRepository,
   type Limits,
   type TagRepository,
   type TenantRepository,
@@ -27,6 +28,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Database } from './database.js'
 import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
+import { ProjectLogSettingsStore } from './project-log-settings-store.js'
 import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
 import { TenantStore } from './tenant-store.js'
@@ -49,6 +51,7 @@ export interface Store {
   readonly functions: FunctionRepository
   readonly tenants: TenantRepository
   readonly logs: InvocationLogRepository
+  readonly logSettings: ProjectLogSettingsRepository
   /** Published versions and the aliases that route to them (one backend object serves both). */
   readonly versions: VersionRepository & AliasRepository
   readonly testEvents: TestEventRepository
@@ -106,6 +109,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
   const logs = new InvocationLogStore(options.dataDir, sqlite, options.onBackgroundError)
+  const logSettings = new ProjectLogSettingsStore(db)
+  await logSettings.load()
   const asyncQueue = new SqliteAsyncQueue(sqlite, {
     leaseGraceMs: options.asyncQueue?.leaseGraceMs ?? 30_000,
     fsync: options.asyncQueue?.fsync ?? true,
@@ -132,6 +137,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,
+    logSettings,
     asyncQueue,
     asyncRecords: asyncQueue,
     code,

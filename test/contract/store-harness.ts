@@ -16,6 +16,7 @@ import {
   type FunctionRepository,
   type InvocationLogRepository,
   type Limits,
+  type ProjectLogSettingsRepository,
   type StoredCode,
   type TagRepository,
   type TenantRepository,
@@ -34,6 +35,7 @@ export interface Repositories {
   readonly asyncRecords: AsyncRecordRepository
   readonly asyncConfigs: AsyncConfigRepository
   readonly logs: InvocationLogRepository
+  readonly logSettings: ProjectLogSettingsRepository
   readonly code: CodeRepository
   readonly tags: TagRepository
   readonly testEvents: TestEventRepository
