@@ -497,9 +497,6 @@ export class InvocationLogStore implements InvocationLogRepository {
   async search(query: InvocationLogSearch): Promise<InvocationLogPage> {
     await this.#settled()
     const filters: RowFilter[] = []
-    if (query.requestId !== undefined) {
-      filters.push({ sql: 'request_id = ?', params: [query.requestId] })
-    }
     if (query.minLevel !== undefined) {
       filters.push({ sql: '(levels & ?) != 0', params: [levelsFrom(query.minLevel)] })
     }
@@ -520,6 +517,11 @@ export class InvocationLogStore implements InvocationLogRepository {
       fromMs: query.fromMs,
       toMs: query.toMs,
       filters,
+      // The primary key (request_id, attempt) finds a request however old it is.
+      narrow:
+        query.requestId === undefined
+          ? undefined
+          : { sql: 'request_id = ?', params: [query.requestId] },
       order: query.order,
       cursor: query.cursor,
       limit: query.limit,

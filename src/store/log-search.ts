@@ -30,6 +30,11 @@ export interface PagedSearch {
   readonly fromMs?: number | undefined
   readonly toMs?: number | undefined
   readonly filters: readonly RowFilter[]
+  /**
+   * An indexed condition more selective than the partition (a request id): rows are found
+   * through its index, so the budget does not hide an old match.
+   */
+  readonly narrow?: RowFilter | undefined
   readonly order: 'asc' | 'desc'
   readonly cursor?: string | undefined
   readonly limit: number
@@ -86,8 +91,13 @@ export class LogSearcher {
     after: { sql: string; params: unknown[] },
   ): { where: string; params: unknown[] } {
     const { partition, time } = this.#t
-    const where = [`${partition} = ?`]
+    // `+column`: SQLite then does not use the partition's index, but the narrower one.
+    const where = [q.narrow === undefined ? `${partition} = ?` : `+${partition} = ?`]
     const params: unknown[] = [q.partitionValue]
+    if (q.narrow !== undefined) {
+      where.push(q.narrow.sql)
+      params.push(...q.narrow.params)
+    }
     if (q.fromMs !== undefined) {
       where.push(`${time} >= ?`)
       params.push(q.fromMs)
