@@ -30,6 +30,12 @@ export interface AsyncStatusLogOptions {
 export class AsyncStatusLog implements AsyncQueue {
   readonly #queue: AsyncQueue
   readonly #o: AsyncStatusLogOptions
+  /**
+   * Events whose enqueue has not resolved here yet. The queue may lease one before that (it tells
+   * the dispatcher as soon as the event is committed), so whichever comes first writes its WAIT
+   * entry: the stream never shows RUNNING before the acceptance.
+   */
+  readonly #accepting = new Map<string, NewAsyncEvent>()
 
   constructor(queue: AsyncQueue, options: AsyncStatusLogOptions) {
     this.#queue = queue
@@ -59,7 +65,22 @@ export class AsyncStatusLog implements AsyncQueue {
   }
 
   async enqueue(event: NewAsyncEvent): Promise<void> {
-    await this.#queue.enqueue(event)
+    this.#accepting.set(event.requestId, event)
+    try {
+      await this.#queue.enqueue(event)
+    } catch (err) {
+      this.#accepting.delete(event.requestId)
+      throw err
+    }
+    this.#accepted(event.requestId)
+  }
+
+  #accepted(requestId: string): void {
+    const event = this.#accepting.get(requestId)
+    if (event === undefined) {
+      return
+    }
+    this.#accepting.delete(requestId)
     this.#write(event, {
       status: 'WAIT',
       attempts: 0,
@@ -72,6 +93,7 @@ export class AsyncStatusLog implements AsyncQueue {
   async lease(request: AsyncLeaseRequest): Promise<LeasedEvent[]> {
     const events = await this.#queue.lease(request)
     for (const e of events) {
+      this.#accepted(e.requestId)
       this.#write(e, {
         status: 'RUNNING',
         attempts: e.attempt,
