@@ -35,6 +35,14 @@ beforeAll(async () => {
   client = sdkClient(strato.url)
   await strato.client.createFunction(inlineFunction('log-search', LOGGING_SOURCE))
   await strato.client.createFunction(inlineFunction('log-async', LOGGING_SOURCE))
+  // One instance at a time: a second event waits behind the first and can be cancelled.
+  await strato.client.createFunction(
+    inlineFunction(
+      'log-slow',
+      'exports.handler = async () => { await new Promise((r) => setTimeout(r, 1500)); return 1 }',
+      { strategy_config: { concurrency: 1 } },
+    ),
+  )
   await client.updateFunctionAsyncInvokeConfig(
     new fg.UpdateFunctionAsyncInvokeConfigRequest()
       .withFunctionUrn(urnOf('log-async'))
@@ -211,6 +219,32 @@ test('enableAsyncStatusLog turns on the project’s async status stream, which s
   const failEntry = (await statusLog({ request_id: bad, status: 'fail' }))[0]
   expect(failEntry).toMatchObject({ func_urn: urnOf('log-async'), error_code: 500 })
   expect(String(failEntry?.message)).toContain('asked to fail: broken')
+
+  // A cancelled event ends outside the queue, and is in the stream all the same.
+  const slow = urnOf('log-slow')
+  const invokeSlow = async (): Promise<string> =>
+    (
+      await client.asyncInvokeFunction(
+        new fg.AsyncInvokeFunctionRequest().withFunctionUrn(slow).withBody({}),
+      )
+    ).request_id as string
+  const running = await invokeSlow()
+  const waiting = await invokeSlow()
+  await waitFor(
+    async () => (await statusLog({ request_id: running, status: 'RUNNING' })).length === 1,
+    15_000,
+  )
+  const cancelled = await client.cancelAsyncInvocation(
+    new fg.CancelAsyncInvocationRequest()
+      .withFunctionUrn(slow)
+      .withBody(new fg.CancelAsyncInvocationRequestBody().withRequestId(waiting)),
+  )
+  expect(cancelled.httpStatusCode).toBe(200)
+  await waitFor(async () => (await statuses(waiting)).length === 2, 10_000)
+  expect(await statuses(waiting)).toEqual(['WAIT:0', 'FAIL:0'])
+  expect((await statusLog({ request_id: waiting, status: 'FAIL' }))[0]).toMatchObject({
+    error_code: 4208,
+  })
 
   // The switch is durable: it holds across a restart.
   await strato.close()
