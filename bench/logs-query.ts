@@ -86,6 +86,10 @@ async function main(): Promise<void> {
       ['follow from now (asc, start_time)', { order: 'asc', fromMs: last - 5_000 }],
       ['asc from the table start, level ERROR', { order: 'asc', minLevel: 'ERROR' }],
     ]
+    // One untimed pass first: the timed ones then read a warm page cache, as a running Strato does.
+    for (const [, q] of shapes) {
+      await store.logs.search({ functionId: 'fa', order: 'desc', limit: 20, ...q })
+    }
     for (const [name, q] of shapes) {
       const times: number[] = []
       let found = 0
