@@ -8,7 +8,7 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
 import { tenantCreatedRecord } from './audit/index.js'
-import { AsyncDispatcher, RetryPolicy, terminalSettlement } from './async/index.js'
+import { AsyncDispatcher, AsyncStatusLog, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
 import {
@@ -256,11 +256,17 @@ async function wire(
   // 3. Domain services: what the API, the trigger sources and the dispatcher resolve and change
   //    functions through.
   const resolution = new ResolutionService(store, config.region)
+  // Every async status change passes through this queue: projects that turned their async status
+  // log on get each one in their async-status log stream.
+  const asyncQueue = new AsyncStatusLog(store.asyncQueue, {
+    enabled: (projectId) => store.logSettings.asyncStatusLogEnabled(projectId),
+    log: store.logs,
+  })
   const lifecycle = new FunctionLifecycleService({
     store,
     quotas: config.quotas,
     invoker: pool,
-    asyncQueue: store.asyncQueue,
+    asyncQueue,
     collectUnusedCode: () => codeCollector.collectSoon(),
     logger: log,
   })
@@ -274,7 +280,7 @@ async function wire(
   const resolveAsyncTarget = (projectId: string, functionUrn: string) =>
     resolution.resolveAsyncTarget(projectId, functionUrn)
   const dispatcher = new AsyncDispatcher({
-    queue: store.asyncQueue,
+    queue: asyncQueue,
     invoker: pool,
     attemptLog: store.logs,
     resolve: resolveAsyncTarget,
@@ -308,7 +314,7 @@ async function wire(
     triggers: store.triggers,
     functions: resolution,
     invoker: pool,
-    asyncQueue: store.asyncQueue,
+    asyncQueue,
     verifier,
     authClockSkewMs: config.authClockSkewMs,
     logger: log,
@@ -327,7 +333,7 @@ async function wire(
           { ...outcome, invokeCount: ran.attempts },
         )
         if (settlement.kind === 'done') {
-          await store.asyncQueue.record(event, ran, settlement)
+          await asyncQueue.record(event, ran, settlement)
         }
       },
     },
@@ -345,7 +351,7 @@ async function wire(
     resolution,
     lifecycle,
     invoker: pool,
-    asyncQueue: store.asyncQueue,
+    asyncQueue,
     verifier,
     logger: log,
     servedTriggerTypes: triggerSources,

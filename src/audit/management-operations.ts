@@ -179,6 +179,11 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
     'POST /v2/:project_id/fgs/functions/enable-async-status-logs',
     op('enableAsyncStatusLog', 'function', () => ({ name: '', id: '', functionUrn: '' })),
   ],
+  [
+    // Strato's switch back off (FunctionGraph has no SDK method for it).
+    'DELETE /v2/:project_id/fgs/functions/enable-async-status-logs',
+    op('disableAsyncStatusLog', 'function', () => ({ name: '', id: '', functionUrn: '' })),
+  ],
   [`POST ${F}/versions`, op('createFunctionVersion', 'version', version)],
   [`POST ${F}/aliases`, op('createVersionAlias', 'alias', alias)],
   [`PUT ${F}/aliases/:alias_name`, op('updateVersionAlias', 'alias', alias)],

@@ -18,7 +18,7 @@ import {
 import { deployCommand } from './deploy-command.js'
 import { formatTable, text } from './format-table.js'
 import { formatHttpHead, unwrapHttpResult } from './http-result.js'
-import { wholeNumberIn } from './parse-options.js'
+import { parseLevel, parseSince, wholeNumberIn } from './parse-options.js'
 import { resourceCommands } from './resource-commands.js'
 import { usageCommand } from './usage-command.js'
 
@@ -125,38 +125,67 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   }
 }
 
-async function logs(
-  client: StratoClient,
-  name: string,
-  o: { requestId?: string; limit: number; follow?: boolean },
-): Promise<void> {
-  const seen = new Set<string>()
-  const stop = new AbortController()
-  const onSigint = (): void => stop.abort()
-  if (o.follow === true) {
-    process.once('SIGINT', onSigint)
-  }
-  try {
-    let first = true
-    while (!stop.signal.aborted) {
-      // After the first page, ask for more than can finish in one poll, so none is missed.
-      const limit = first ? o.limit : Math.max(o.limit, FOLLOW_PAGE_LIMIT)
-      const page = await client.logs(name, { request_id: o.requestId, limit })
-      // Newest first from the API; printed oldest first, as a log reads.
-      const entries = ((page.logs as JsonObject[] | undefined) ?? []).reverse()
-      const fresh = entries.filter((l) => !seen.has(`${text(l.request_id)}#${text(l.attempt)}`))
-      if (first && fresh.length === 0 && o.follow !== true) {
-        console.log('no logs')
-      }
-      for (const l of fresh) {
-        seen.add(`${text(l.request_id)}#${text(l.attempt)}`)
+interface LogsOptions {
+  requestId?: string
+  limit: number
+  follow?: boolean
+  since?: number
+  level?: string
+  grep?: string
+}
+
+/** An entry's identity: a follow's first pages may overlap the recent ones it printed first. */
+const entryKey = (l: JsonObject): string => `${text(l.request_id)}#${text(l.attempt)}`
+
+async function logs(client: StratoClient, name: string, o: LogsOptions): Promise<void> {
+  const filters = { request_id: o.requestId, level: o.level, contains: o.grep }
+  const printed = new Set<string>()
+  const print = (entries: JsonObject[]): void => {
+    for (const l of entries) {
+      const key = entryKey(l)
+      if (!printed.has(key)) {
+        printed.add(key)
         process.stdout.write(text(l.log))
       }
-      first = false
-      if (o.follow !== true) {
-        return
+    }
+  }
+  const followFrom = Date.now()
+  if (o.follow !== true || o.since === undefined) {
+    // The newest `limit` entries, printed oldest first as a log reads.
+    const page = await client.logs(name, { ...filters, start_time: o.since, limit: o.limit })
+    const entries = ((page.logs as JsonObject[] | undefined) ?? []).reverse()
+    if (entries.length === 0 && o.follow !== true) {
+      console.log('no logs')
+    }
+    print(entries)
+    if (o.follow !== true) {
+      return
+    }
+  }
+  const stop = new AbortController()
+  const onSigint = (): void => stop.abort()
+  process.once('SIGINT', onSigint)
+  try {
+    // In write order from a cursor: an invocation that started earlier but finished later is
+    // still printed. Without --since the first read starts at entries begun since the follow did.
+    let cursor: string | undefined
+    while (!stop.signal.aborted) {
+      const page = await client.logs(name, {
+        ...filters,
+        order: 'asc',
+        start_time: o.since ?? (cursor === undefined ? followFrom : undefined),
+        marker: cursor,
+        limit: FOLLOW_PAGE_LIMIT,
+      })
+      const entries = (page.logs as JsonObject[] | undefined) ?? []
+      print(entries)
+      cursor = text(page.next_marker) === '' ? cursor : text(page.next_marker)
+      if (printed.size > 10_000) {
+        printed.clear() // only the first pages can overlap what was printed before them
       }
-      await pause(FOLLOW_POLL_MS, stop.signal)
+      if (entries.length < FOLLOW_PAGE_LIMIT) {
+        await pause(FOLLOW_POLL_MS, stop.signal)
+      }
     }
   } finally {
     process.removeListener('SIGINT', onSigint)
@@ -170,9 +199,18 @@ function logsCommand(ctx: CliContext): Command {
     .option('--request-id <id>', 'only this invocation')
     .option('-l, --limit <n>', 'how many invocations', wholeNumberIn(1, 500, 'invocations'), 10)
     .option('-f, --follow', 'keep printing new invocations as they finish (Ctrl-C stops)')
-    .action((name: string, o: { requestId?: string; limit: number; follow?: boolean }) =>
-      logs(ctx.client(), name, o),
+    .option(
+      '--since <when>',
+      'only invocations started since: 10m, 2h, 1d or an ISO time',
+      parseSince,
     )
+    .option(
+      '--level <level>',
+      'only invocations with a line at this level or above (DEBUG, INFO, WARN, ERROR)',
+      parseLevel,
+    )
+    .option('--grep <text>', 'only invocations whose output contains this text (case-sensitive)')
+    .action((name: string, o: LogsOptions) => logs(ctx.client(), name, o))
 }
 
 function whoamiCommand(ctx: CliContext): Command {

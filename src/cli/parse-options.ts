@@ -59,3 +59,32 @@ export function collectWeight(
   }
   return { ...previous, [m[1] ?? '']: percent }
 }
+
+const DURATION = /^(\d{1,9})(ms|s|m|h|d)$/
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or a time (ISO 8601), as epoch ms. */
+export function parseSince(value: string): number {
+  const v = value.trim()
+  const m = DURATION.exec(v)
+  if (m !== null) {
+    return Date.now() - Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1_000)
+  }
+  const ms = Date.parse(v)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || !Number.isFinite(ms)) {
+    throw new InvalidArgumentError(
+      'must be a duration back from now (90s, 10m, 2h, 1d) or an ISO 8601 time (2026-12-06T07:00:00Z).',
+    )
+  }
+  return ms
+}
+
+/** `--level`: the lowest logger level to show. */
+export function parseLevel(value: string): string {
+  const v = value.trim().toUpperCase()
+  const level = v === 'WARNING' ? 'WARN' : v
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level)) {
+    throw new InvalidArgumentError('must be DEBUG, INFO, WARN or ERROR.')
+  }
+  return level
+}

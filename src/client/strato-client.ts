@@ -313,13 +313,16 @@ export class StratoClient {
     await this.#json('DELETE', this.#fn(urn))
   }
 
-  logs(urn: string, query: { request_id?: string; limit?: number } = {}): Promise<JsonObject> {
+  /**
+   * A function's invocation logs (Strato's search: `start_time`, `end_time`, `request_id`,
+   * `level`, `status`, `contains`, `order`, `marker`, `limit`); undefined values are left out.
+   */
+  logs(urn: string, query: Record<string, string | number | undefined> = {}): Promise<JsonObject> {
     const qs = new URLSearchParams()
-    if (query.request_id !== undefined) {
-      qs.set('request_id', query.request_id)
-    }
-    if (query.limit !== undefined) {
-      qs.set('limit', String(query.limit))
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) {
+        qs.set(key, String(value))
+      }
     }
     return this.#json('GET', this.#fn(urn, `/logs${qs.size > 0 ? `?${qs.toString()}` : ''}`))
   }

@@ -72,7 +72,12 @@ export type {
   Invoker,
   ResponseLike,
 } from './invocation.js'
-export { formatInvocationLog, logGroupOf, logStreamOf } from './invocation-log.js'
+export {
+  asyncStatusLogStreamOf,
+  formatInvocationLog,
+  logGroupOf,
+  logStreamOf,
+} from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
 export { readProcessStartTime } from './process-start-time.js'
@@ -182,7 +187,15 @@ export type {
   KeyPair,
   TenantRepository,
 } from './repositories/tenants.js'
+export { LOG_LEVELS } from './repositories/logs.js'
 export type {
+  AsyncStatusLogEntry,
+  AsyncStatusLogPage,
+  AsyncStatusLogSearch,
+  InvocationLogPage,
+  InvocationLogSearch,
+  LogLevel,
+  ProjectLogSettingsRepository,
   InvocationLogQuery,
   FedInvocation,
   InvocationLogFeed,

@@ -57,3 +57,14 @@ export function logStreamOf(fn: {
 }): { readonly id: string; readonly name: string } {
   return { id: fn.id, name: `${fn.packageName}-${fn.name}` }
 }
+
+/**
+ * The stream of a project's group that async status changes go to once the project turned them on
+ * (`enable-async-status-logs`); one per project, whose id is derived from the project id.
+ */
+export function asyncStatusLogStreamOf(projectId: string): {
+  readonly id: string
+  readonly name: string
+} {
+  return { id: `${projectId}-async-status`, name: 'functiongraph-async-status-log' }
+}

@@ -66,6 +66,8 @@ export interface InvocationLogsTable {
   error_message: string | null
   /** The function's own output; the Start/Finish lines are formatted when read. */
   output: string
+  /** Bit i set: a line at LOG_LEVELS[i] (see invocation-log-store.ts); null only while unknown. */
+  levels: number | null
 }
 
 export interface FunctionVersionsTable {
@@ -225,4 +227,13 @@ export interface Database {
   async_dead_letters: AsyncDeadLettersTable
   async_invoke_configs: AsyncInvokeConfigsTable
   usage_hours: UsageHoursTable
+  project_log_settings: ProjectLogSettingsTable
+}
+
+/** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
+export interface ProjectLogSettingsTable {
+  project_id: string
+  /** 1: async status changes are written to the project's async-status log stream. */
+  async_status_log: number
+  updated_at: string
 }

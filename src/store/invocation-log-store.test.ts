@@ -147,6 +147,52 @@ describe('InvocationLogStore', () => {
   })
 })
 
+describe('InvocationLogStore search on a logs.db from before the levels column', () => {
+  test('existing rows get their levels once, and level searches find them', async () => {
+    const dir = newDir()
+    await close(await open(dir))
+    // Such a file: the invocation_logs table as ADR 0008 made it, without `levels`.
+    for (const f of ['logs.db', 'logs.db-wal', 'logs.db-shm']) {
+      fs.rmSync(path.join(dir, f), { force: true })
+    }
+    const old = new SQLite(path.join(dir, 'logs.db'))
+    old.exec(`create table invocation_logs (
+      request_id text not null, attempt integer not null, project_id text not null,
+      function_id text not null, version text not null, started_at integer not null,
+      duration_ms real not null, billed_ms integer not null, memory_size_mb integer not null,
+      memory_used_mb real not null, error_type text, error_message text, output text not null,
+      constraint invocation_logs_pk primary key (request_id, attempt))`)
+    const insert = old.prepare(
+      `insert into invocation_logs values (?, 1, 'p1', 'fn-a', 'latest', ?, 3, 3, 128, 20, ?, null, ?)`,
+    )
+    insert.run('old-warn', 1, null, 't r WARN careful\n')
+    insert.run('old-info', 2, null, 't r INFO fine\n')
+    insert.run('old-failed', 3, 'Error', 'plain\n')
+    old.close()
+
+    const store = await open(dir)
+    const warned = await store.logs.search({
+      functionId: 'fn-a',
+      minLevel: 'WARN',
+      order: 'desc',
+      limit: 10,
+    })
+    expect(warned.entries.map((e) => e.entry.requestId)).toEqual(['old-failed', 'old-warn'])
+    // New rows get theirs from the writer, beside the old ones.
+    store.logs.append({ ...record(2), output: 't r ERROR new\n' }, 'p1', 'fn-a')
+    const errors = await store.logs.search({
+      functionId: 'fn-a',
+      minLevel: 'ERROR',
+      order: 'asc',
+      limit: 10,
+    })
+    expect(errors.entries.map((e) => e.entry.requestId)).toEqual([
+      'old-failed',
+      record(2).requestId,
+    ])
+  })
+})
+
 describe('InvocationLogStore with a writer thread that dies', () => {
   test('a dead writer is replaced, nobody waits on it, and after repeated deaths logs are given up on', async () => {
     const dir = newDir()

@@ -7,14 +7,21 @@ import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, type Selectable } from 'kysely'
-import type {
-  FedInvocation,
-  InvocationLogQuery,
-  InvocationLogRepository,
-  InvocationRecord,
-  StoredInvocation,
+import {
+  LOG_LEVELS,
+  type AsyncStatusLogEntry,
+  type AsyncStatusLogPage,
+  type AsyncStatusLogSearch,
+  type FedInvocation,
+  type InvocationLogPage,
+  type InvocationLogQuery,
+  type InvocationLogRepository,
+  type InvocationLogSearch,
+  type InvocationRecord,
+  type StoredInvocation,
 } from '../core/index.js'
 import type { InvocationLogsTable, LogsDatabase } from './database.js'
+import { LogSearcher, type RowFilter } from './log-search.js'
 
 /** How long a batch may wait before it goes to the writer; a full batch goes at once. */
 const FLUSH_DELAY_MS = 50
@@ -49,10 +56,65 @@ const SCHEMA_SQL = `
     constraint invocation_logs_pk primary key (request_id, attempt)
   );
   create index if not exists invocation_logs_by_function
-    on invocation_logs (function_id, started_at);`
+    on invocation_logs (function_id, started_at);
+  -- A follow reads a function's rows in write order: (function_id, rowid).
+  create index if not exists invocation_logs_by_function_position
+    on invocation_logs (function_id);
+  create table if not exists async_status_logs (
+    project_id text not null,
+    function_id text not null,
+    function_urn text not null,
+    request_id text not null,
+    status text not null,
+    attempts integer not null,
+    at integer not null,
+    error_code integer not null,
+    message text not null
+  );
+  create index if not exists async_status_logs_by_project
+    on async_status_logs (project_id, at);
+  create index if not exists async_status_logs_by_project_position
+    on async_status_logs (project_id);`
 
-const INSERT_SQL = `insert or ignore into invocation_logs (${COLUMNS})
-  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+/**
+ * The logger levels an entry's lines carry, as a bit mask (bit i: LOG_LEVELS[i]); computed by the
+ * writer thread from the output (see invocation-log-writer.js). Rows written before the column
+ * existed get it from a plainer test when it is added.
+ */
+const ADD_LEVELS_SQL = `alter table invocation_logs add column levels integer;
+  update invocation_logs set levels =
+    (instr(output, ' DEBUG ') > 0) * 1 | (instr(output, ' INFO ') > 0) * 2 |
+    (instr(output, ' WARN') > 0) * 4 | (instr(output, ' ERROR ') > 0 or error_type is not null) * 8;`
+
+/** The writer appends `levels`, which it computes, as the 14th value. */
+const INSERT_SQL = `insert or ignore into invocation_logs (${COLUMNS}, levels)
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const STATUS_COLUMNS = `project_id, function_id, function_urn, request_id, status, attempts, at,
+  error_code, message`
+const INSERT_STATUS_SQL = `insert into async_status_logs (${STATUS_COLUMNS})
+  values (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+/** The mask of `level` and every level above it. */
+function levelsFrom(level: (typeof LOG_LEVELS)[number]): number {
+  let mask = 0
+  for (let i = LOG_LEVELS.indexOf(level); i < LOG_LEVELS.length; i++) {
+    mask |= 1 << i
+  }
+  return mask
+}
+
+interface StatusRow {
+  project_id: string
+  function_id: string
+  function_urn: string
+  request_id: string
+  status: string
+  attempts: number
+  at: number
+  error_code: number
+  message: string
+}
 
 /** One row as the writer binds it: the columns of `COLUMNS`, in order. */
 type LogRow = readonly [
@@ -73,6 +135,7 @@ type LogRow = readonly [
 
 type WriterMessage =
   | { readonly rows: readonly LogRow[] }
+  | { readonly statusRows: readonly unknown[][] }
   | { readonly prune: { readonly functionId?: string; readonly before?: number } }
   | { readonly done: Int32Array }
   | { readonly ack: number }
@@ -132,6 +195,9 @@ export class InvocationLogStore implements InvocationLogRepository {
   readonly #db: Kysely<LogsDatabase>
   readonly #onError: (err: unknown) => void
   readonly #readAfter: SQLite.Statement
+  readonly #searcher: LogSearcher
+  readonly #statusSearcher: LogSearcher
+  #pendingStatus: unknown[][] = []
   #writer: Worker
   /** The current writer thread has ended (only until a new one is started). */
   #writerExited = false
@@ -168,6 +234,20 @@ export class InvocationLogStore implements InvocationLogRepository {
     this.#reader.pragma('busy_timeout = 5000')
     this.#reader.exec(SCHEMA_SQL)
     moveLegacyLogs(this.#reader, main, main.name)
+    const columns = this.#reader.pragma('table_info(invocation_logs)') as Array<{ name: string }>
+    if (!columns.some((c) => c.name === 'levels')) {
+      this.#reader.transaction(() => this.#reader.exec(ADD_LEVELS_SQL))()
+    }
+    this.#searcher = new LogSearcher(this.#reader, {
+      name: 'invocation_logs',
+      partition: 'function_id',
+      time: 'started_at',
+    })
+    this.#statusSearcher = new LogSearcher(this.#reader, {
+      name: 'async_status_logs',
+      partition: 'project_id',
+      time: 'at',
+    })
     this.#db = new Kysely<LogsDatabase>({ dialect: new SqliteDialect({ database: this.#reader }) })
     this.#readAfter = this.#reader.prepare(
       `select rowid as position, * from invocation_logs
@@ -179,7 +259,12 @@ export class InvocationLogStore implements InvocationLogRepository {
   #startWriter(): Worker {
     this.#writerExited = false
     const writer = new Worker(this.#writerScript, {
-      workerData: { file: this.#file, sqliteModule: SQLITE_MODULE, insertSql: INSERT_SQL },
+      workerData: {
+        file: this.#file,
+        sqliteModule: SQLITE_MODULE,
+        insertSql: INSERT_SQL,
+        insertStatusSql: INSERT_STATUS_SQL,
+      },
     })
     writer.on('message', (m: { error?: string; ack?: number }) => {
       if (m.error !== undefined) {
@@ -262,11 +347,39 @@ export class InvocationLogStore implements InvocationLogRepository {
     }
   }
 
+  appendAsyncStatus(e: AsyncStatusLogEntry): void {
+    if (this.#failed) {
+      return
+    }
+    this.#pendingStatus.push([
+      e.projectId,
+      e.functionId,
+      e.functionUrn,
+      e.requestId,
+      e.status,
+      e.attempts,
+      e.atMs,
+      e.errorCode,
+      e.message,
+    ])
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined
+        this.#handOver()
+      }, FLUSH_DELAY_MS)
+    }
+  }
+
   /** Gives what is queued to the writer, without waiting for it. */
   #handOver(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer)
       this.#timer = undefined
+    }
+    if (this.#pendingStatus.length > 0) {
+      const statusRows = this.#pendingStatus
+      this.#pendingStatus = []
+      this.#post({ statusRows })
     }
     if (this.#pending.length === 0) {
       return
@@ -346,7 +459,11 @@ export class InvocationLogStore implements InvocationLogRepository {
     if (this.#turnWait !== undefined) {
       return this.#turnWait
     }
-    if (this.#pending.length === 0 && this.#confirmed >= this.#posted) {
+    if (
+      this.#pending.length === 0 &&
+      this.#pendingStatus.length === 0 &&
+      this.#confirmed >= this.#posted
+    ) {
       return Promise.resolve()
     }
     const wait = new Promise<void>((resolve) => {
@@ -375,6 +492,81 @@ export class InvocationLogStore implements InvocationLogRepository {
       .limit(query.limit)
       .execute()
     return rows.map(fromRow)
+  }
+
+  async search(query: InvocationLogSearch): Promise<InvocationLogPage> {
+    await this.#settled()
+    const filters: RowFilter[] = []
+    if (query.minLevel !== undefined) {
+      filters.push({ sql: '(levels & ?) != 0', params: [levelsFrom(query.minLevel)] })
+    }
+    if (query.status !== undefined) {
+      filters.push({
+        sql: query.status === 'error' ? 'error_type is not null' : 'error_type is null',
+        params: [],
+      })
+    }
+    if (query.contains !== undefined) {
+      filters.push({
+        sql: "instr(output, ?) > 0 or instr(coalesce(error_message, ''), ?) > 0",
+        params: [query.contains, query.contains],
+      })
+    }
+    const page = this.#searcher.run<Selectable<InvocationLogsTable>>({
+      partitionValue: query.functionId,
+      fromMs: query.fromMs,
+      toMs: query.toMs,
+      filters,
+      // The primary key (request_id, attempt) finds a request however old it is.
+      narrow:
+        query.requestId === undefined
+          ? undefined
+          : { sql: 'request_id = ?', params: [query.requestId] },
+      order: query.order,
+      cursor: query.cursor,
+      limit: query.limit,
+    })
+    return {
+      entries: page.rows.map((r) => ({ position: r.cursor, entry: fromRow(r) })),
+      next: page.next,
+    }
+  }
+
+  async searchAsyncStatus(query: AsyncStatusLogSearch): Promise<AsyncStatusLogPage> {
+    await this.#settled()
+    const filters: RowFilter[] = []
+    if (query.requestId !== undefined) {
+      filters.push({ sql: 'request_id = ?', params: [query.requestId] })
+    }
+    if (query.status !== undefined) {
+      filters.push({ sql: 'status = ?', params: [query.status] })
+    }
+    const page = this.#statusSearcher.run<StatusRow>({
+      partitionValue: query.projectId,
+      fromMs: query.fromMs,
+      toMs: query.toMs,
+      filters,
+      order: query.order,
+      cursor: query.cursor,
+      limit: query.limit,
+    })
+    return {
+      entries: page.rows.map((r) => ({
+        position: r.cursor,
+        entry: {
+          projectId: r.project_id,
+          functionId: r.function_id,
+          functionUrn: r.function_urn,
+          requestId: r.request_id,
+          status: r.status,
+          attempts: r.attempts,
+          atMs: r.at,
+          errorCode: r.error_code,
+          message: r.message,
+        },
+      })),
+      next: page.next,
+    }
   }
 
   /**

@@ -364,6 +364,17 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0016-project-log-settings': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // FunctionGraph's enable-async-status-logs is a project's switch, not a function's.
+      await db.schema
+        .createTable('project_log_settings')
+        .addColumn('project_id', 'text', (c) => c.primaryKey())
+        .addColumn('async_status_log', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -17,6 +17,7 @@ import {
   type DependencyRepository,
   type FunctionRepository,
   type InvocationLogRepository,
+  type ProjectLogSettingsRepository,
   type Limits,
   type TagRepository,
   type TenantRepository,
@@ -30,6 +31,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Database } from './database.js'
 import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
+import { ProjectLogSettingsStore } from './project-log-settings-store.js'
 import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
 import { TenantStore } from './tenant-store.js'
@@ -54,6 +56,7 @@ export interface Store {
   readonly functions: FunctionRepository
   readonly tenants: TenantRepository
   readonly logs: InvocationLogRepository
+  readonly logSettings: ProjectLogSettingsRepository
   /** Published versions and the aliases that route to them (one backend object serves both). */
   readonly versions: VersionRepository & AliasRepository
   readonly testEvents: TestEventRepository
@@ -117,6 +120,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
   const logs = new InvocationLogStore(options.dataDir, sqlite, options.onBackgroundError)
+  const logSettings = new ProjectLogSettingsStore(db)
+  await logSettings.load()
   const asyncQueue = new SqliteAsyncQueue(sqlite, {
     leaseGraceMs: options.asyncQueue?.leaseGraceMs ?? 30_000,
     fsync: options.asyncQueue?.fsync ?? true,
@@ -145,6 +150,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     dependencies: new DependencyStore(db, code),
     tenants,
     logs,
+    logSettings,
     asyncQueue,
     asyncRecords: asyncQueue,
     audit,

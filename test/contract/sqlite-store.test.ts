@@ -9,6 +9,7 @@ import { describeCodeRepositoryContract } from './code-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { describeInvocationLogRepositoryContract } from './invocation-log-repository.contract.js'
+import { describeProjectLogSettingsContract } from './project-log-settings-repository.contract.js'
 import { openSqliteBackend } from './sqlite-backend.js'
 import { describeTenantRepositoryContract } from './tenant-repository.contract.js'
 import { describeTriggerRepositoryContract } from './trigger-repository.contract.js'
@@ -20,6 +21,7 @@ describeTriggerRepositoryContract('SQLite', openSqliteBackend)
 describeTenantRepositoryContract('SQLite', openSqliteBackend)
 describeAsyncRecordRepositoryContract('SQLite', openSqliteBackend)
 describeInvocationLogRepositoryContract('SQLite', openSqliteBackend)
+describeProjectLogSettingsContract('SQLite', openSqliteBackend)
 describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
 describeAuditTrailRepositoryContract('SQLite', openSqliteBackend)

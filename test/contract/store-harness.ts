@@ -17,6 +17,7 @@ import {
   type FunctionRepository,
   type InvocationLogRepository,
   type Limits,
+  type ProjectLogSettingsRepository,
   type StoredCode,
   type TagRepository,
   type TenantRepository,
@@ -36,6 +37,7 @@ export interface Repositories {
   readonly asyncConfigs: AsyncConfigRepository
   readonly logs: InvocationLogRepository
   readonly audit: AuditTrailRepository
+  readonly logSettings: ProjectLogSettingsRepository
   readonly code: CodeRepository
   readonly tags: TagRepository
   readonly testEvents: TestEventRepository

@@ -402,6 +402,68 @@ HTTPServer(("127.0.0.1", 8000), Handler).serve_forever()
     expect(await exited).toBe(0)
   })
 
+  test('logs --follow --since --grep --level prints only matching invocations made after it started, until SIGINT', async () => {
+    await cli(['deploy', path.join(FIXTURES, 'node-greeter'), '--name', 'cli-follow-filter'])
+    await cli(['invoke', 'cli-follow-filter', '--no-log', '--data', '{"name":"KeepEarly"}'])
+    const since = new Date().toISOString()
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, 'bin/strato.js'),
+        'logs',
+        'cli-follow-filter',
+        '--follow',
+        '--since',
+        since,
+        '--grep',
+        'Keep',
+        '--level',
+        'info',
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          STRATO_ENDPOINT: strato.url,
+          STRATO_PROJECT_ID: PROJECT_ID,
+          STRATO_ACCESS_KEY: ACCESS_KEY,
+          STRATO_SECRET_KEY: SECRET_KEY,
+        },
+      },
+    )
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)))
+    try {
+      await cli(['invoke', 'cli-follow-filter', '--no-log', '--data', '{"name":"Drop"}'])
+      await cli(['invoke', 'cli-follow-filter', '--no-log', '--data', '{"name":"KeepLate"}'])
+      // A failed one matches too: its ERROR line is above INFO and it contains the text.
+      await cli([
+        'invoke',
+        'cli-follow-filter',
+        '--no-log',
+        '--data',
+        '{"name":"KeepFail","fail":true}',
+      ])
+      await waitFor(() => out.includes('greeting KeepFail'), 15_000)
+      expect(out).toContain('greeting KeepLate')
+      expect(out).toContain('asked to fail')
+      expect(out).not.toContain('greeting Drop')
+      expect(out).not.toContain('greeting KeepEarly')
+      expect(out.indexOf('greeting KeepLate')).toBeLessThan(out.indexOf('greeting KeepFail'))
+      expect(out.split('greeting KeepLate').length).toBe(2)
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await exited).toBe(0)
+    // Without --follow the same filters search the recent entries.
+    const errors = await cli(['logs', 'cli-follow-filter', '--level', 'ERROR'])
+    expect(errors.stdout).toContain('greeting KeepFail')
+    expect(errors.stdout).not.toContain('greeting KeepLate')
+    const bad = await cli(['logs', 'cli-follow-filter', '--since', 'last week'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('must be a duration back from now')
+  })
+
   test('versions, aliases with weights, triggers, async config and records', async () => {
     await cli([
       'deploy',

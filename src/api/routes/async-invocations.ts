@@ -249,6 +249,27 @@ export function registerAsyncInvocationRoutes(app: FastifyInstance, deps: ApiDep
           `Invalid RequestId: the async invocation '${requestId}' is ${found}; only a waiting one can be canceled.`,
         )
       }
+      if (store.logSettings.asyncStatusLogEnabled(latest.projectId)) {
+        // A cancel ends the event outside the queue: the project's async status stream hears of
+        // it here (ADR 0020).
+        const { records } = await asyncRecords.list({
+          functionId: latest.id,
+          requestId,
+          offset: 0,
+          limit: 1,
+        })
+        store.logs.appendAsyncStatus({
+          projectId: latest.projectId,
+          functionId: latest.id,
+          functionUrn: request.params.function_urn,
+          requestId,
+          status: 'FAIL',
+          attempts: records[0]?.attempts ?? 0,
+          atMs: records[0]?.endedAtMs ?? Date.now(),
+          errorCode: records[0]?.errorCode ?? 4208,
+          message: records[0]?.errorMessage ?? 'function invocation canceled',
+        })
+      }
       // The reference documents a `null` body, but the SDK then fails setting `httpStatusCode` on
       // it (ServiceResponseException); an empty object is what the SDK can read.
       return reply.code(200).send({})
