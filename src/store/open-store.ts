@@ -16,6 +16,7 @@ import {
   type FunctionRepository,
   type InvocationLogRepository,
   type Limits,
+  type ReservedInstanceRepository,
   type TagRepository,
   type TenantRepository,
   type TestEventRepository,
@@ -40,6 +41,7 @@ import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 import { FunctionCascade } from './function-cascade.js'
 import { StoreTransactions } from './store-transaction.js'
 import { PruneSchedule } from './prune-schedule.js'
+import { ReservedInstanceStore } from './reserved-instance-store.js'
 
 /**
  * Everything persistent, behind one object that main.ts builds and closes: one repository (core's
@@ -60,6 +62,8 @@ export interface Store {
   /** What users read and cancel of the async queue (the embedded queue serves both). */
   readonly asyncRecords: AsyncRecordRepository
   readonly asyncConfigs: AsyncConfigRepository
+  /** Reserved-instance configs, re-established by the scheduler at every start. */
+  readonly reservedInstances: ReservedInstanceRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -130,6 +134,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   return {
     ...owned,
     dependencies: new DependencyStore(db, code),
+    reservedInstances: new ReservedInstanceStore(db),
     tenants,
     logs,
     asyncQueue,

@@ -8,6 +8,7 @@ import { describeCodeRepositoryContract } from './code-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { describeInvocationLogRepositoryContract } from './invocation-log-repository.contract.js'
+import { describeReservedInstanceRepositoryContract } from './reserved-instance-repository.contract.js'
 import { openSqliteBackend } from './sqlite-backend.js'
 import { describeTenantRepositoryContract } from './tenant-repository.contract.js'
 import { describeTriggerRepositoryContract } from './trigger-repository.contract.js'
@@ -21,3 +22,4 @@ describeAsyncRecordRepositoryContract('SQLite', openSqliteBackend)
 describeInvocationLogRepositoryContract('SQLite', openSqliteBackend)
 describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
+describeReservedInstanceRepositoryContract('SQLite', openSqliteBackend)

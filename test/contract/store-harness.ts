@@ -16,6 +16,7 @@ import {
   type FunctionRepository,
   type InvocationLogRepository,
   type Limits,
+  type ReservedInstanceRepository,
   type StoredCode,
   type TagRepository,
   type TenantRepository,
@@ -38,6 +39,7 @@ export interface Repositories {
   readonly tags: TagRepository
   readonly testEvents: TestEventRepository
   readonly dependencies: DependencyRepository
+  readonly reservedInstances: ReservedInstanceRepository
 }
 
 export interface BackendUnderTest {
