@@ -26,7 +26,7 @@ import {
   reapLeftoverInstances,
   sandboxScope,
 } from './runtime/index.js'
-import { InstancePool } from './scheduler/index.js'
+import { InstancePool, ReservationKeeper, reservedTargetResolver } from './scheduler/index.js'
 import { FunctionLifecycleService, ResolutionService } from './services/index.js'
 import {
   CodeCollector,
@@ -218,8 +218,17 @@ async function wire(
     openSecret: (sealed) => store.secrets.open(sealed),
     // Dependency trees are checked against their digests before an instance starts, like code.
     dependencyDirs: (fn) => verifiedDependencyDirs(store, fn),
+    onReservedExit: (functionId, version) => reservations.instanceDied(functionId, version),
   })
   opened.add('the instance pool', () => pool.close())
+  // Reserved instances: loaded from the store at start, kept alive in the pool from then on.
+  const reservations = new ReservationKeeper({
+    pool,
+    configs: store.reservedInstances,
+    resolve: reservedTargetResolver(store),
+    logger: log,
+  })
+  opened.add('the reservation keeper', () => reservations.stop())
 
   // Code no function references and no instance runs is removed at start, every 10 minutes and
   // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
@@ -327,6 +336,7 @@ async function wire(
     resolution,
     lifecycle,
     invoker: pool,
+    reservations,
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
@@ -368,6 +378,7 @@ async function wire(
         // FunctionGraph's default memory size; other sizes get cells once they are launched.
         launcher.prewarmAvailable(128, await familiesInUse(store.functions))
         await codeCollector.start()
+        await reservations.start()
         // Leases of a crashed run go back to the queue before polling.
         await dispatcher.start()
         // Attempts in flight keep their leases (retried at the next start); the pool stops them.
@@ -392,6 +403,7 @@ async function wire(
         triggers,
         dispatcher,
         pool,
+        reservations,
         launcher,
         sandbox,
         store,

@@ -24,6 +24,7 @@ import { registerFunctionRoutes } from './routes/functions.js'
 import { registerInvocationRoutes } from './routes/invocations.js'
 import { registerLogRoutes } from './routes/logs.js'
 import { registerQuotaRoutes } from './routes/quotas.js'
+import { registerReservedInstanceRoutes } from './routes/reserved-instances.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -147,6 +148,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTagRoutes(api, deps)
     registerDependencyRoutes(api, deps)
     registerQuotaRoutes(api, deps)
+    registerReservedInstanceRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
     registerWhoamiRoutes(api, deps)

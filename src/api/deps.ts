@@ -2,11 +2,33 @@
  * @module What the API is built from; main.ts supplies real implementations, tests the same.
  */
 import type { Config } from '../config/index.js'
-import type { AsyncQueue, Invoker, ServedTriggerTypes, TriggerHealth } from '../core/index.js'
+import type {
+  AsyncQueue,
+  Invoker,
+  ReservedInstanceConfig,
+  ServedTriggerTypes,
+  TriggerHealth,
+} from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
 import type { Logger } from '../observability/index.js'
+import type { MinuteValue, ReservationStatus } from '../scheduler/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
+
+/** What the reserved-instance routes tell the scheduler, and ask it (its `ReservationKeeper`). */
+export interface ReservationsPort {
+  /** Throws when a cron policy's expression cannot be parsed or never fires. */
+  checkCron(expression: string): void
+  /** A config was stored: its instances are started (or handed back) now. */
+  set(config: ReservedInstanceConfig): Promise<void>
+  remove(functionId: string, qualifier?: string): void
+  status(functionId: string, qualifier: string): ReservationStatus | undefined
+  /** The last hour's instance counts per minute (`showFuncReservedInstanceMetrics`). */
+  metricsOf(
+    functionId: string,
+    nowMs: number,
+  ): { instanceNum: MinuteValue[]; reservedInstanceNum: MinuteValue[] }
+}
 
 export interface ApiDeps {
   readonly config: Config
@@ -16,6 +38,8 @@ export interface ApiDeps {
   /** Creates, changes and deletes functions, versions and aliases. */
   readonly lifecycle: FunctionLifecycleService
   readonly invoker: Invoker
+  /** Reserved instances (absent: configs are stored but nothing keeps instances). */
+  readonly reservations?: ReservationsPort
   /** Where accepted async events go (the store's embedded queue, or a broker's). */
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier

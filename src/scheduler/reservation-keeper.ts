@@ -13,8 +13,8 @@ import type {
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import type { Store } from '../store/index.js'
-import { reservedCountAt } from './reserved-schedule.js'
-import { ReservedInstanceMetrics } from './reserved-metrics.js'
+import { checkReservedCron, reservedCountAt } from './reserved-schedule.js'
+import { ReservedInstanceMetrics, type MinuteValue } from './reserved-metrics.js'
 
 /** What the keeper needs of the pool (`InstancePool` has it). */
 export interface ReservingPool {
@@ -67,7 +67,7 @@ const keyOf = (functionId: string, qualifier: string): string => `${functionId}\
 export class ReservationKeeper {
   readonly #o: ReservationKeeperOptions
   readonly #kept = new Map<string, Kept>()
-  readonly metrics = new ReservedInstanceMetrics()
+  readonly #metrics = new ReservedInstanceMetrics()
   #timer: NodeJS.Timeout | undefined
   #ticking: Promise<void> | undefined
   #again = false
@@ -193,6 +193,13 @@ export class ReservationKeeper {
         continue
       }
       if (fn === undefined) {
+        // The function (or the version or alias) is gone; so is the config with a function.
+        kept.fn = undefined
+        const { functionId, qualifier } = kept.config
+        if ((await this.#o.configs.get(functionId, qualifier)) === undefined) {
+          this.#kept.delete(keyOf(functionId, qualifier))
+          this.#metrics.forget(functionId)
+        }
         continue
       }
       kept.fn = fn
@@ -247,8 +254,18 @@ export class ReservationKeeper {
 
   #sample(now: number): void {
     this.#settle(now)
-    this.metrics.record(now, this.#o.pool.instanceCounts())
+    this.#metrics.record(now, this.#o.pool.instanceCounts())
   }
+
+  /** The last hour of a function's instance counts, one value per minute. */
+  metricsOf(
+    functionId: string,
+    nowMs: number,
+  ): { instanceNum: MinuteValue[]; reservedInstanceNum: MinuteValue[] } {
+    return this.#metrics.of(functionId, nowMs)
+  }
+
+  readonly checkCron = checkReservedCron
 }
 
 /** Resolves a reservation's target through the store: `latest`, a published version, an alias. */
