@@ -119,18 +119,16 @@ export class InstancePool implements Invoker {
   }
 
   /** Live instances per state, for the info endpoint and tests. */
-  stats(): { idle: number; busy: number; starting: number; reserved: number } {
+  stats(): { idle: number; busy: number; starting: number } {
     let idle = 0
     let busy = 0
     let starting = 0
-    let reserved = 0
     for (const p of this.#allPools()) {
       idle += p.idle.length
       busy += p.busy.size
-      starting += p.starting
-      reserved += p.reserved.size
+      starting += p.starting + p.reservedStarting
     }
-    return { idle, busy, starting, reserved }
+    return { idle, busy, starting }
   }
 
   /** Live instances per function, and how many of them are reserved (for the minute metrics). */
@@ -285,7 +283,8 @@ export class InstancePool implements Invoker {
       }
       if (other.revision < fn.revision) {
         this.#retire(other)
-      } else {
+      } else if (other.revision > fn.revision) {
+        // (The same revision at another memory size is a sibling pool, not a newer one.)
         newer = true
       }
     }

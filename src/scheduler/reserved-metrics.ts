@@ -24,7 +24,10 @@ export class ReservedInstanceMetrics {
   readonly #byFunction = new Map<string, Bucket[]>()
 
   /** One sample of every function's counts; functions absent from `counts` had none. */
-  record(nowMs: number, counts: ReadonlyMap<string, { instances: number; reserved: number }>): void {
+  record(
+    nowMs: number,
+    counts: ReadonlyMap<string, { instances: number; reserved: number }>,
+  ): void {
     const minute = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS
     for (const [functionId, c] of counts) {
       const buckets = this.#byFunction.get(functionId) ?? []

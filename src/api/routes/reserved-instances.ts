@@ -60,8 +60,7 @@ export function registerReservedInstanceRoutes(app: FastifyInstance, deps: ApiDe
     })
     const only = ref.qualifier === undefined ? undefined : targetOf(projectId, latest.id, ref)
     return all.filter(
-      (c) =>
-        c.functionId === latest.id && (only === undefined || only.qualifier === c.qualifier),
+      (c) => c.functionId === latest.id && (only === undefined || only.qualifier === c.qualifier),
     )
   }
 
