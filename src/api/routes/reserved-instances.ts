@@ -83,9 +83,8 @@ export function registerReservedInstanceRoutes(app: FastifyInstance, deps: ApiDe
       const projectId = request.params.project_id
       const { latest, ref } = await resolveFunction(deps.resolution, request.params)
       const target = targetOf(projectId, latest.id, ref)
-      const input = parseReservedInstanceInput(
-        asBody(request.body),
-        deps.reservations?.checkCron ?? (() => undefined),
+      const input = parseReservedInstanceInput(asBody(request.body), (cron) =>
+        deps.reservations?.checkCron(cron),
       )
       // FunctionGraph: all reserved instances of an account within 90% of its concurrency. A
       // config counts with the most its policies can ask for.
