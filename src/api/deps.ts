@@ -11,11 +11,29 @@ import type {
 } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
 import type { Logger } from '../observability/index.js'
-import type { MinuteValue, ReservationStatus } from '../scheduler/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
 
-/** What the reserved-instance routes tell the scheduler, and ask it (its `ReservationKeeper`). */
+/** One minute's value of a report (`SlaReportsValue`). */
+export interface MinuteValue {
+  readonly timestamp: number
+  readonly value: number
+}
+
+/** How a reservation is doing: count in force, instances up or starting, its failure streak. */
+export interface ReservationStatus {
+  readonly target: number
+  readonly ready: number
+  readonly failures: number
+  readonly lastError: string | undefined
+  /** While backing off: the next start (ms since the epoch). */
+  readonly retryAt: number | undefined
+}
+
+/**
+ * What the reserved-instance routes tell the scheduler, and ask it: main.ts hands in the
+ * scheduler's `ReservationKeeper`, which satisfies it structurally.
+ */
 export interface ReservationsPort {
   /** Throws when a cron policy's expression cannot be parsed or never fires. */
   checkCron(expression: string): void
