@@ -248,6 +248,76 @@ describe('reserved instances', () => {
     await reserve('ri-cron', 0)
   }, 60_000)
 
+  test('a code change moves the reservation to the new revision; an alias is reserved for its version; a start that keeps failing backs off and says so', async () => {
+    await strato.client.createFunction(inlineFunction('ri-change', IDENTIFYING))
+    await reserve('ri-change', 1)
+    await waitFor(async () => (await reservedOf('ri-change')) === 1, 30_000)
+    const first = await invoke('ri-change')
+    await strato.client.updateCode('ri-change', {
+      code_type: 'inline',
+      func_code: { file: Buffer.from(IDENTIFYING + '\n// v2\n').toString('base64') },
+    })
+    const changedAt = Date.now()
+    // The next tick starts one on the new revision, before any call.
+    await waitFor(
+      async () =>
+        (await reservedOf('ri-change')) === 1 && strato.running.pool.stats().starting === 0,
+      30_000,
+    )
+    await sleep(100)
+    const callAt = Date.now()
+    const second = await invoke('ri-change')
+    expect(second.id).not.toBe(first.id)
+    expect(second.loadedAt).toBeGreaterThanOrEqual(changedAt)
+    expect(second.loadedAt).toBeLessThan(callAt)
+    await reserve('ri-change', 0)
+
+    // Initialisation that always fails: every start fails, and the config says so.
+    await strato.client.createFunction(
+      inlineFunction(
+        'ri-broken',
+        "throw new Error('cannot load')\nexports.handler = async () => 1",
+      ),
+    )
+    const published = await strato.client.publishVersion('ri-broken')
+    await strato.client.createAlias('ri-broken', {
+      name: 'prod',
+      version: String(published.version),
+    })
+    await client.updateFunctionReservedInstancesCount(
+      new fg.UpdateFunctionReservedInstancesCountRequest()
+        .withFunctionUrn(urnOf('ri-broken', '!prod'))
+        .withBody(new fg.UpdateFunctionReservedInstancesCountRequestBody().withCount(1)),
+    )
+    const statusOf = async (): Promise<Record<string, unknown> | undefined> => {
+      const res = await strato.client.raw(
+        'GET',
+        `/v2/${PROJECT_ID}/fgs/functions/reservedinstanceconfigs?function_urn=${encodeURIComponent(`urn:fss:local-1:${PROJECT_ID}:function:default:ri-broken`)}`,
+      )
+      const body = JSON.parse(res.body.toString('utf8')) as {
+        reserved_instances: Array<Record<string, unknown>>
+      }
+      expect(body.reserved_instances).toHaveLength(1)
+      expect(body.reserved_instances[0]).toMatchObject({
+        function_urn: urnOf('ri-broken', '!prod'),
+        qualifier_type: 'alias',
+        qualifier_name: 'prod',
+        min_count: 1,
+      })
+      return body.reserved_instances[0]?.['strato_status'] as Record<string, unknown> | undefined
+    }
+    await waitFor(async () => Number((await statusOf())?.['failures']) >= 2, 30_000)
+    const status = await statusOf()
+    expect(status).toMatchObject({ target: 1, ready: 0 })
+    expect(String(status?.['last_error'])).toContain('could not start')
+    expect(Date.parse(String(status?.['retry_at']))).toBeGreaterThan(Date.now())
+    await client.updateFunctionReservedInstancesCount(
+      new fg.UpdateFunctionReservedInstancesCountRequest()
+        .withFunctionUrn(urnOf('ri-broken', '!prod'))
+        .withBody(new fg.UpdateFunctionReservedInstancesCountRequestBody().withCount(0)),
+    )
+  }, 90_000)
+
   test('a reservation comes back after a restart', async () => {
     const dataDir = strato.dataDir
     await strato.client.createFunction(inlineFunction('ri-restart', IDENTIFYING))
