@@ -309,6 +309,16 @@ describe('reserved instances', () => {
     await waitFor(async () => Number((await statusOf())?.['failures']) >= 2, 30_000)
     const status = await statusOf()
     expect(status).toMatchObject({ target: 1, ready: 0 })
+    // The function's config (of the alias) says so too.
+    const shown = await client.showFunctionConfig(
+      new fg.ShowFunctionConfigRequest().withFunctionUrn(urnOf('ri-broken', '!prod')),
+    )
+    expect(shown.reserved_instance_idle_mode).toBe(false)
+    const raw = await strato.client.showConfig(urnOf('ri-broken', '!prod'))
+    expect(raw).toMatchObject({
+      reserved_instance_count: 1,
+      strato_reserved_status: { target: 1, ready: 0 },
+    })
     expect(String(status?.['last_error'])).toContain('could not start')
     expect(Date.parse(String(status?.['retry_at']))).toBeGreaterThan(Date.now())
     await client.updateFunctionReservedInstancesCount(

@@ -31,6 +31,38 @@ function targetOf(projectId: string, functionId: string, ref: FunctionRef): Rese
     : { projectId, functionId, qualifierType: 'version', qualifier: q?.version ?? 'latest' }
 }
 
+/**
+ * What the function's config shows of its reservation (of the qualifier its URN names):
+ * FunctionGraph's `reserved_instance_count` and `reserved_instance_idle_mode`, and Strato's
+ * `strato_reserved_status` while its instances fail to start or keep dying.
+ */
+export async function reservedFieldsOf(
+  deps: Pick<ApiDeps, 'store' | 'reservations'>,
+  functionId: string,
+  ref: FunctionRef,
+): Promise<Record<string, unknown>> {
+  const target = targetOf('', functionId, ref)
+  const config = await deps.store.reservedInstances.get(functionId, target.qualifier)
+  if (config === undefined) {
+    return { reserved_instance_count: 0 }
+  }
+  const status = deps.reservations?.status(functionId, target.qualifier)
+  return {
+    reserved_instance_count: config.count,
+    reserved_instance_idle_mode: config.idleMode,
+    ...(status === undefined || status.failures === 0
+      ? {}
+      : {
+          strato_reserved_status: {
+            target: status.target,
+            ready: status.ready,
+            failures: status.failures,
+            ...(status.lastError === undefined ? {} : { last_error: status.lastError }),
+          },
+        }),
+  }
+}
+
 export function registerReservedInstanceRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store } = deps
   const region = deps.config.region
