@@ -157,8 +157,9 @@ export class InstancePool implements Invoker {
     if (this.#closed) {
       throw new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.')
     }
+    const max = this.#maxInstances(fn)
     const pool = this.#poolFor(fn, false)
-    if (this.#instanceCount(fn.id) >= this.#maxInstances(fn) && !this.#evictIdle(fn.id, pool)) {
+    if (this.#instanceCount(fn.id) >= max && !this.#evictIdle(fn.id, pool)) {
       this.#dropIfEmpty(pool)
       throw new StratoError(
         'TOO_MANY_REQUESTS',
@@ -170,11 +171,12 @@ export class InstancePool implements Invoker {
     try {
       instance = await this.#launch(pool, fn)
     } catch (err) {
+      pool.reservedStarting--
+      // Nothing may be left of a pool whose only start failed (its code would count as in use).
       this.#dropIfEmpty(pool)
       throw err
-    } finally {
-      pool.reservedStarting--
     }
+    pool.reservedStarting--
     pool.reserved.add(instance)
     // Through the usual hand-back: a waiter takes it, a retired pool stops it, else it idles.
     instance.claim()

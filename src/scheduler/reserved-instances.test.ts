@@ -223,6 +223,8 @@ describe('ReservationKeeper', () => {
     await flush()
     expect(keeper?.status(fn.id, 'latest')).toMatchObject({ failures: 1, ready: 0 })
     expect(keeper?.status(fn.id, 'latest')?.lastError).toContain('no room')
+    // Nothing is left of the failed start: its code is not held as in use.
+    expect(pool.digestsInUse().size).toBe(0)
     await vi.advanceTimersByTimeAsync(1_000)
     await flush()
     expect(pool.reservedCount(fn)).toBe(1)
