@@ -27,7 +27,7 @@ import {
   reapLeftoverInstances,
   sandboxScope,
 } from './runtime/index.js'
-import { InstancePool } from './scheduler/index.js'
+import { InstancePool, ReservationKeeper, reservedTargetResolver } from './scheduler/index.js'
 import { FunctionLifecycleService, ResolutionService } from './services/index.js'
 import {
   CodeCollector,
@@ -230,8 +230,17 @@ async function wire(
     openSecret: (sealed) => store.secrets.open(sealed),
     // Dependency trees are checked against their digests before an instance starts, like code.
     dependencyDirs: (fn) => verifiedDependencyDirs(store, fn),
+    onReservedExit: (functionId, version) => reservations.instanceDied(functionId, version),
   })
   opened.add('the instance pool', () => pool.close())
+  // Reserved instances: loaded from the store at start, kept alive in the pool from then on.
+  const reservations = new ReservationKeeper({
+    pool,
+    configs: store.reservedInstances,
+    resolve: reservedTargetResolver(store),
+    logger: log,
+  })
+  opened.add('the reservation keeper', () => reservations.stop())
 
   // Code no function references and no instance runs is removed at start, every 10 minutes and
   // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
@@ -351,6 +360,7 @@ async function wire(
     resolution,
     lifecycle,
     invoker: pool,
+    reservations,
     asyncQueue,
     verifier,
     logger: log,
@@ -396,6 +406,7 @@ async function wire(
         await codeCollector.start()
         metrics.start()
         opened.add('the function metrics', () => metrics.close())
+        await reservations.start()
         // Leases of a crashed run go back to the queue before polling.
         await dispatcher.start()
         // Attempts in flight keep their leases (retried at the next start); the pool stops them.
@@ -420,6 +431,7 @@ async function wire(
         triggers,
         dispatcher,
         pool,
+        reservations,
         launcher,
         sandbox,
         store,

@@ -43,6 +43,8 @@ export interface RunningParts {
   readonly triggers: TriggerSources
   readonly dispatcher: AsyncDispatcher
   readonly pool: InstancePool
+  /** Keeps reserved instances; stopped first, so it starts none while the pool closes. */
+  readonly reservations: { stop(): void }
   readonly launcher: InstanceLauncher
   readonly sandbox: Sandbox
   readonly store: Store
@@ -59,6 +61,7 @@ export async function shutDownGracefully(parts: RunningParts): Promise<void> {
   const { app, triggers, dispatcher, pool, store } = parts
   store.pruning.stop()
   parts.codeCollector.stop()
+  parts.reservations.stop()
   // 1. Stop taking connections; let invocations in flight finish within the grace period.
   //    Kept-alive sockets go as soon as they are idle (Node closes idle ones only once, at the
   //    start of close(), and a per-response hook would cost every request).

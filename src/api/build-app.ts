@@ -27,6 +27,7 @@ import { registerLogRoutes } from './routes/logs.js'
 import { registerMetricsRoute } from './routes/metrics.js'
 import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerStatisticsRoutes } from './routes/statistics.js'
+import { registerReservedInstanceRoutes } from './routes/reserved-instances.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
@@ -159,6 +160,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerDependencyRoutes(api, deps)
     registerQuotaRoutes(api, deps)
     registerStatisticsRoutes(api, deps)
+    registerReservedInstanceRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
     registerWhoamiRoutes(api, deps)

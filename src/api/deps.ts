@@ -5,6 +5,7 @@ import type { Config } from '../config/index.js'
 import type {
   AsyncQueue,
   Invoker,
+  ReservedInstanceConfig,
   ServedTriggerTypes,
   TriggerHealth,
   UsageRepository,
@@ -14,6 +15,40 @@ import type { FunctionMetrics, Logger } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
 
+/** One minute's value of a report (`SlaReportsValue`). */
+export interface MinuteValue {
+  readonly timestamp: number
+  readonly value: number
+}
+
+/** How a reservation is doing: count in force, instances up or starting, its failure streak. */
+export interface ReservationStatus {
+  readonly target: number
+  readonly ready: number
+  readonly failures: number
+  readonly lastError: string | undefined
+  /** While backing off: the next start (ms since the epoch). */
+  readonly retryAt: number | undefined
+}
+
+/**
+ * What the reserved-instance routes tell the scheduler, and ask it: main.ts hands in the
+ * scheduler's `ReservationKeeper`, which satisfies it structurally.
+ */
+export interface ReservationsPort {
+  /** Throws when a cron policy's expression cannot be parsed or never fires. */
+  checkCron(expression: string): void
+  /** A config was stored: its instances are started (or handed back) now. */
+  set(config: ReservedInstanceConfig): Promise<void>
+  remove(functionId: string, qualifier?: string): void
+  status(functionId: string, qualifier: string): ReservationStatus | undefined
+  /** The last hour's instance counts per minute (`showFuncReservedInstanceMetrics`). */
+  metricsOf(
+    functionId: string,
+    nowMs: number,
+  ): { instanceNum: MinuteValue[]; reservedInstanceNum: MinuteValue[] }
+}
+
 export interface ApiDeps {
   readonly config: Config
   readonly store: Store
@@ -22,6 +57,8 @@ export interface ApiDeps {
   /** Creates, changes and deletes functions, versions and aliases. */
   readonly lifecycle: FunctionLifecycleService
   readonly invoker: Invoker
+  /** Reserved instances (absent: configs are stored but nothing keeps instances). */
+  readonly reservations?: ReservationsPort
   /** Where accepted async events go (the store's embedded queue, or a broker's). */
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier

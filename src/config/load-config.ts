@@ -201,6 +201,13 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
         1024,
         1024 ** 4,
       ),
+      accountConcurrency: intSetting(
+        env,
+        'STRATO_ACCOUNT_CONCURRENCY',
+        Limits.DEFAULT_QUOTAS.accountConcurrency,
+        1,
+        1_000_000,
+      ),
     },
     logRetentionMs: intSetting(env, 'STRATO_LOG_RETENTION_HOURS', 168, 1, 87_600) * 3_600_000,
     metricsToken: stringSetting(env, 'STRATO_METRICS_TOKEN'),

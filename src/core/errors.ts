@@ -119,6 +119,18 @@ export const ErrorCodes = {
     message: 'The number of functions exceeds the maximum allowed limit.',
     user: true,
   },
+  RESERVED_INSTANCE_QUOTA_EXCEEDED: {
+    status: 403,
+    fss: 'FSS.0403',
+    message: 'The number of reserved instances exceeds the quota.',
+    user: true,
+  },
+  INVALID_INSTANCE_MEMORY: {
+    status: 406,
+    fss: 'FSS.0406',
+    message: 'Not acceptable.',
+    user: true,
+  },
   VERSION_QUOTA_EXCEEDED: {
     status: 403,
     fss: 'FSS.0403',

@@ -222,3 +222,19 @@ export type {
   AuditTrailRepository,
   FedAuditRecord,
 } from './repositories/audit.js'
+export type { ReservedInstanceRepository } from './repositories/reserved.js'
+export {
+  RESERVED_SHARE_OF_CONCURRENCY,
+  parseReservedInstanceInput,
+  peakReservedCount,
+  reservedQuotaOf,
+  tacticsConfigView,
+} from './reserved-instances.js'
+export type {
+  ReservedCronPolicy,
+  ReservedInstanceConfig,
+  ReservedInstanceInput,
+  ReservedMetricPolicy,
+  ReservedTarget,
+} from './reserved-instances.js'
+export { INSTANCE_MEMORY_HEADER, requestedMemoryOf } from './instance-memory.js'

@@ -26,6 +26,11 @@ export interface InvocationRequest {
    * body). The result's `http` carries the response, and its `body` the raw response body.
    */
   readonly http?: HttpRequestMeta
+  /**
+   * Dynamic memory: the memory size (MB) of the instance to serve this request when it differs
+   * from the function's (`requestedMemoryOf`). Instances of each size are pooled apart.
+   */
+  readonly memorySizeMb?: number
 }
 
 /**

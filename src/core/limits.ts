@@ -75,6 +75,8 @@ export interface Quotas {
   readonly codeUnzippedMaxBytes: number
   /** All code packages of one project together; FSS.1071 */
   readonly codeTotalMaxBytes: number
+  /** The account's concurrency; reserved instances may take 90% of it (FSS.0403). */
+  readonly accountConcurrency: number
 }
 
 export const DEFAULT_QUOTAS: Quotas = {
@@ -84,6 +86,7 @@ export const DEFAULT_QUOTAS: Quotas = {
   codePackageMaxBytes: CODE_PACKAGE_MAX_BYTES,
   codeUnzippedMaxBytes: CODE_UNZIPPED_MAX_BYTES,
   codeTotalMaxBytes: 10 * 1024 * 1024 * 1024,
+  accountConcurrency: 100,
 }
 
 /** The JSON body that carries a package of `packageBytes` as base64, with room for the rest. */

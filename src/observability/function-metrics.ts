@@ -425,7 +425,8 @@ export class FunctionMetrics implements InvocationObserver {
       out.min_duration.push({ timestamp, value: ms(b.durationMinMs) })
       out.concurrency_num.push({ timestamp, value: b.concurrencyMax })
       out.instance_num.push({ timestamp, value: b.instancesMax })
-      // Reserved instances are not kept yet: none are ever reserved.
+      // Per function they are the reservation keeper's (showFuncReservedInstanceMetrics); the
+      // strato_instances{state="reserved"} gauge counts them all.
       out.reserved_instance_num.push({ timestamp, value: 0 })
     }
     return out

@@ -42,6 +42,20 @@ export interface InstancePoolOptions {
   readonly dependencyDirs: (fn: FunctionRecord) => Promise<string[]>
   /** Told of every outcome, throttle and start time (metrics, usage); absent in unit tests. */
   readonly observer?: InvocationObserver
+  /**
+   * A reserved instance of this function version went away on its own (crashed, killed), not
+   * because Strato stopped it: the reservation keeper replaces it, backing off if it keeps dying.
+   */
+  readonly onReservedExit?: (functionId: string, version: string) => void
+}
+
+/**
+ * The pool key of a function's instances: `instanceKeyOf`, plus the memory size when a request
+ * asked for one (dynamic memory), so a request is served only by instances of its size.
+ */
+function poolKeyOf(fn: FunctionRecord, dynamicMemory: boolean): string {
+  const key = instanceKeyOf(fn)
+  return dynamicMemory ? `${key}~${fn.memorySizeMb}MB` : key
 }
 
 /**
@@ -80,7 +94,7 @@ export class InstancePool implements Invoker {
   /** Instances of a function in any state, across its versions and revisions. */
   #instanceCount(functionId: string): number {
     return this.#poolsOf(functionId).reduce(
-      (n, p) => n + p.idle.length + p.busy.size + p.starting,
+      (n, p) => n + p.idle.length + p.busy.size + p.starting + p.reservedStarting,
       0,
     )
   }
@@ -92,7 +106,9 @@ export class InstancePool implements Invoker {
   /** Stops one idle instance of another version of the function, to make room under its cap. */
   #evictIdle(functionId: string, except: RevisionPool): boolean {
     for (const other of this.#poolsOf(functionId)) {
-      const victim = other === except ? undefined : other.idle.shift()
+      // Reserved instances are kept whatever else wants room.
+      const at = other === except ? -1 : other.idle.findIndex((i) => !other.reserved.has(i))
+      const victim = at === -1 ? undefined : other.idle.splice(at, 1)[0]
       if (victim !== undefined) {
         void victim.stop()
         this.#dropIfEmpty(other)
@@ -108,16 +124,19 @@ export class InstancePool implements Invoker {
   }
 
   /** Live instances per state, for the info endpoint and tests. */
-  stats(): { idle: number; busy: number; starting: number } {
+  stats(): { idle: number; busy: number; starting: number; reserved: number } {
     let idle = 0
     let busy = 0
     let starting = 0
+    let reserved = 0
     for (const p of this.#allPools()) {
       idle += p.idle.length
       busy += p.busy.size
-      starting += p.starting
+      starting += p.starting + p.reservedStarting
+      // Reserved instances are also idle or busy: this says how many of those are kept.
+      reserved += p.reserved.size
     }
-    return { idle, busy, starting }
+    return { idle, busy, starting, reserved }
   }
 
   /** Live instances of each function (all versions and states), sampled by metrics. */
@@ -130,10 +149,84 @@ export class InstancePool implements Invoker {
     return counts
   }
 
+  /** Live instances per function, and how many of them are reserved (for the minute metrics). */
+  instanceCounts(): Map<string, { instances: number; reserved: number }> {
+    const counts = new Map<string, { instances: number; reserved: number }>()
+    for (const p of this.#allPools()) {
+      const c = counts.get(p.functionId) ?? { instances: 0, reserved: 0 }
+      c.instances += p.idle.length + p.busy.size
+      c.reserved += p.reserved.size
+      counts.set(p.functionId, c)
+    }
+    return counts
+  }
+
+  /** Reserved instances of `fn` (its version and revision) that are up or starting. */
+  reservedCount(fn: FunctionRecord): number {
+    const pool = this.#pools.get(poolKeyOf(fn, false))
+    return pool === undefined ? 0 : pool.reserved.size + pool.reservedStarting
+  }
+
+  /**
+   * Starts one reserved instance of `fn`, counted under its max instances. It serves a waiting
+   * request at once if one waits, else goes idle and stays. Rejects when it cannot start.
+   */
+  async startReserved(fn: FunctionRecord): Promise<void> {
+    if (this.#closed) {
+      throw new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.')
+    }
+    const max = this.#maxInstances(fn)
+    const pool = this.#poolFor(fn, false)
+    if (this.#instanceCount(fn.id) >= max && !this.#evictIdle(fn.id, pool)) {
+      this.#dropIfEmpty(pool)
+      throw new StratoError(
+        'TOO_MANY_REQUESTS',
+        'The function is at its max instances: no room for another reserved instance.',
+      )
+    }
+    pool.reservedStarting++
+    let instance: PooledInstance
+    try {
+      instance = await this.#launch(pool, fn)
+    } catch (err) {
+      pool.reservedStarting--
+      // Nothing may be left of a pool whose only start failed (its code would count as in use).
+      this.#dropIfEmpty(pool)
+      throw err
+    }
+    pool.reservedStarting--
+    // Started ahead of any request: its first request is no cold start.
+    this.#initMs.delete(instance)
+    pool.reserved.add(instance)
+    // Through the usual hand-back: a waiter takes it, a retired pool stops it, else it idles.
+    instance.claim()
+    pool.busy.add(instance)
+    this.#release(pool, instance)
+  }
+
+  /** Turns `n` reserved instances of `fn` into on-demand ones (idle first): they age out as usual. */
+  unreserve(fn: FunctionRecord, n: number): void {
+    const pool = this.#pools.get(poolKeyOf(fn, false))
+    if (pool === undefined) {
+      return
+    }
+    const idleFirst = [...pool.idle.filter((i) => pool.reserved.has(i)), ...pool.reserved]
+    for (const instance of idleFirst.slice(0, n)) {
+      if (pool.reserved.delete(instance)) {
+        instance.lastUsedAt = Date.now()
+      }
+    }
+  }
+
   async invoke(request: InvocationRequest): Promise<InvocationResult> {
+    const dynamicMemory = request.memorySizeMb !== undefined
+    if (request.memorySizeMb !== undefined) {
+      // Everything downstream (launch, headers, the log's memory size) sees the asked-for size.
+      request = { ...request, fn: { ...request.fn, memorySizeMb: request.memorySizeMb } }
+    }
     const fn = request.fn
     const started = Date.now()
-    const pool = this.#poolFor(fn)
+    const pool = this.#poolFor(fn, dynamicMemory)
     let instance: PooledInstance
     try {
       instance = await this.#acquire(pool, fn, request.caller)
@@ -213,8 +306,8 @@ export class InstancePool implements Invoker {
     }
   }
 
-  #poolFor(fn: FunctionRecord): RevisionPool {
-    const key = instanceKeyOf(fn)
+  #poolFor(fn: FunctionRecord, dynamicMemory: boolean): RevisionPool {
+    const key = poolKeyOf(fn, dynamicMemory)
     const current = this.#pools.get(key)
     if (current !== undefined) {
       return current
@@ -229,7 +322,8 @@ export class InstancePool implements Invoker {
       }
       if (other.revision < fn.revision) {
         this.#retire(other)
-      } else {
+      } else if (other.revision > fn.revision) {
+        // (The same revision at another memory size is a sibling pool, not a newer one.)
         newer = true
       }
     }
@@ -269,8 +363,9 @@ export class InstancePool implements Invoker {
         return serving
       }
     }
-    // Most recently used first: it is the warmest, and the others age out sooner.
-    const warm = pool.idle.pop()
+    // Reserved first (they are kept warm for this), then the most recently used: it is the
+    // warmest, and the others age out sooner.
+    const warm = this.#takeIdle(pool)
     if (warm !== undefined) {
       warm.claim()
       pool.busy.add(warm)
@@ -320,23 +415,42 @@ export class InstancePool implements Invoker {
     })
   }
 
-  async #startFor(pool: RevisionPool, fn: FunctionRecord): Promise<PooledInstance> {
+  #takeIdle(pool: RevisionPool): PooledInstance | undefined {
+    if (pool.reserved.size > 0) {
+      for (let i = pool.idle.length - 1; i >= 0; i--) {
+        const candidate = pool.idle[i]
+        if (candidate !== undefined && pool.reserved.has(candidate)) {
+          pool.idle.splice(i, 1)
+          return candidate
+        }
+      }
+    }
+    return pool.idle.pop()
+  }
+
+  /** Verifies the code and starts one instance of `fn` for `pool`; it forgets itself on exit. */
+  async #launch(pool: RevisionPool, fn: FunctionRecord): Promise<PooledInstance> {
+    const launchStart = Date.now()
     const family = runtimeFamilyOf(fn.runtime)
     if (family === undefined) {
       throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
     }
+    // The digest is checked before every instance start: changed code is refused, never run.
+    const codeDir = await this.#o.code.verify(fn.digest)
+    const variables = variablesOf(fn, this.#o.openSecret)
+    const dependencyDirs = await this.#o.dependencyDirs(fn)
+    const instance = await this.#o.launcher.launch(
+      launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
+    )
+    this.#initMs.set(instance, Date.now() - launchStart)
+    instance.onExit(() => this.#forget(pool, instance))
+    return instance
+  }
+
+  async #startFor(pool: RevisionPool, fn: FunctionRecord): Promise<PooledInstance> {
     pool.starting++
-    const launchStart = Date.now()
     try {
-      // The digest is checked before every instance start: changed code is refused, never run.
-      const codeDir = await this.#o.code.verify(fn.digest)
-      const variables = variablesOf(fn, this.#o.openSecret)
-      const dependencyDirs = await this.#o.dependencyDirs(fn)
-      const instance = await this.#o.launcher.launch(
-        launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
-      )
-      this.#initMs.set(instance, Date.now() - launchStart)
-      instance.onExit(() => this.#forget(pool, instance))
+      const instance = await this.#launch(pool, fn)
       pool.busy.add(instance)
       instance.claim()
       // With concurrent_num > 1 the new instance can take more of the requests waiting now.
@@ -418,8 +532,9 @@ export class InstancePool implements Invoker {
       this.#dropIfEmpty(pool)
       return
     }
-    // Another version waits for room under the function's cap: this instance makes way for it.
-    const other = this.#otherWaiting(pool)
+    // Another version waits for room under the function's cap: this instance makes way for it
+    // (a reserved one stays).
+    const other = pool.reserved.has(instance) ? undefined : this.#otherWaiting(pool)
     if (other !== undefined) {
       void instance.stop()
       this.#dropIfEmpty(pool)
@@ -442,6 +557,9 @@ export class InstancePool implements Invoker {
   }
 
   #forget(pool: RevisionPool, instance: PooledInstance): void {
+    if (pool.reserved.delete(instance) && !pool.retired && !this.#closed) {
+      this.#o.onReservedExit?.(pool.functionId, pool.fn.version)
+    }
     pool.busy.delete(instance)
     const i = pool.idle.indexOf(instance)
     if (i !== -1) {
@@ -495,7 +613,7 @@ export class InstancePool implements Invoker {
     for (const pool of this.#allPools()) {
       const keep: PooledInstance[] = []
       for (const instance of pool.idle) {
-        if (instance.lastUsedAt < cutoff) {
+        if (instance.lastUsedAt < cutoff && !pool.reserved.has(instance)) {
           void instance.stop()
         } else {
           keep.push(instance)

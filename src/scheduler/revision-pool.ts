@@ -23,6 +23,14 @@ export interface RevisionPool {
   readonly waiters: Waiter[]
   /** A newer revision exists or the function is gone: no new work, instances stop when free. */
   retired: boolean
+  /**
+   * Reserved instances (idle or busy, also listed there): never reclaimed when idle, never evicted
+   * for another version, handed out first. `reservedStarting` are on their way.
+   */
+  readonly reserved: Set<PooledInstance>
+  reservedStarting: number
+  /** The memory size (MB) its instances run with: dynamic memory pools sizes apart. */
+  readonly memorySizeMb: number
 }
 
 export function newRevisionPool(key: string, fn: FunctionRecord, retired: boolean): RevisionPool {
@@ -36,6 +44,9 @@ export function newRevisionPool(key: string, fn: FunctionRecord, retired: boolea
     starting: 0,
     waiters: [],
     retired,
+    reserved: new Set(),
+    reservedStarting: 0,
+    memorySizeMb: fn.memorySizeMb,
   }
 }
 
@@ -45,6 +56,7 @@ export function isEmpty(pool: RevisionPool): boolean {
     pool.idle.length === 0 &&
     pool.busy.size === 0 &&
     pool.starting === 0 &&
+    pool.reservedStarting === 0 &&
     pool.waiters.length === 0
   )
 }

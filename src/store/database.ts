@@ -212,7 +212,24 @@ export interface LogsDatabase {
 }
 
 /** `strato.db`: everything else. */
+/** One reservation per function version or alias (`updateFunctionReservedInstancesCount`). */
+export interface ReservedInstanceConfigsTable {
+  function_id: string
+  /** `latest`, a version name or an alias name (see `qualifier_type`). */
+  qualifier: string
+  qualifier_type: 'version' | 'alias'
+  project_id: string
+  count: number
+  idle_mode: number
+  /** `ReservedCronPolicy[]` as JSON. */
+  cron_policies_json: string
+  /** `ReservedMetricPolicy[]` as JSON. */
+  metric_policies_json: string
+  updated_at: number
+}
+
 export interface Database {
+  reserved_instance_configs: ReservedInstanceConfigsTable
   function_triggers: FunctionTriggersTable
   tenants: TenantsTable
   access_keys: AccessKeysTable

@@ -364,6 +364,31 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0015-reserved-instances': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Reservations outlive restarts: the scheduler re-establishes each one at start.
+      await db.schema
+        .createTable('reserved_instance_configs')
+        .addColumn('function_id', 'text', (c) =>
+          c.notNull().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('qualifier', 'text', (c) => c.notNull())
+        .addColumn('qualifier_type', 'text', (c) => c.notNull())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('count', 'integer', (c) => c.notNull())
+        .addColumn('idle_mode', 'integer', (c) => c.notNull())
+        .addColumn('cron_policies_json', 'text', (c) => c.notNull())
+        .addColumn('metric_policies_json', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('reserved_instance_configs_pk', ['function_id', 'qualifier'])
+        .execute()
+      await db.schema
+        .createIndex('reserved_instance_configs_by_project')
+        .on('reserved_instance_configs')
+        .columns(['project_id', 'function_id'])
+        .execute()
+    },
+  },
   '0016-project-log-settings': {
     async up(db: Kysely<unknown>): Promise<void> {
       // FunctionGraph's enable-async-status-logs is a project's switch, not a function's.

@@ -19,6 +19,7 @@ import {
   type InvocationLogRepository,
   type ProjectLogSettingsRepository,
   type Limits,
+  type ReservedInstanceRepository,
   type TagRepository,
   type TenantRepository,
   type TestEventRepository,
@@ -47,6 +48,7 @@ import { StoreTransactions } from './store-transaction.js'
 import { PruneSchedule } from './prune-schedule.js'
 import { AuditTrailStore } from './audit-trail-store.js'
 import { UsageStore } from './usage-store.js'
+import { ReservedInstanceStore } from './reserved-instance-store.js'
 
 /**
  * Everything persistent, behind one object that main.ts builds and closes: one repository (core's
@@ -70,6 +72,8 @@ export interface Store {
   readonly asyncConfigs: AsyncConfigRepository
   /** Management calls (CTS traces), append-only, pruned by `pruning` past their own retention. */
   readonly audit: AuditTrailRepository
+  /** Reserved-instance configs, re-established by the scheduler at every start. */
+  readonly reservedInstances: ReservedInstanceRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -148,6 +152,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   return {
     ...owned,
     dependencies: new DependencyStore(db, code),
+    reservedInstances: new ReservedInstanceStore(db),
     tenants,
     logs,
     logSettings,

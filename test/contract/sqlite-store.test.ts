@@ -10,6 +10,7 @@ import { describeFunctionDataContract } from './function-data.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { describeInvocationLogRepositoryContract } from './invocation-log-repository.contract.js'
 import { describeProjectLogSettingsContract } from './project-log-settings-repository.contract.js'
+import { describeReservedInstanceRepositoryContract } from './reserved-instance-repository.contract.js'
 import { openSqliteBackend } from './sqlite-backend.js'
 import { describeTenantRepositoryContract } from './tenant-repository.contract.js'
 import { describeTriggerRepositoryContract } from './trigger-repository.contract.js'
@@ -25,3 +26,4 @@ describeProjectLogSettingsContract('SQLite', openSqliteBackend)
 describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
 describeAuditTrailRepositoryContract('SQLite', openSqliteBackend)
+describeReservedInstanceRepositoryContract('SQLite', openSqliteBackend)

@@ -18,6 +18,7 @@ import {
   type InvocationLogRepository,
   type Limits,
   type ProjectLogSettingsRepository,
+  type ReservedInstanceRepository,
   type StoredCode,
   type TagRepository,
   type TenantRepository,
@@ -42,6 +43,7 @@ export interface Repositories {
   readonly tags: TagRepository
   readonly testEvents: TestEventRepository
   readonly dependencies: DependencyRepository
+  readonly reservedInstances: ReservedInstanceRepository
 }
 
 export interface BackendUnderTest {

@@ -7,6 +7,7 @@ import { Limits, asBody } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { parsePageQuery } from '../pagination.js'
 import { codeView, functionView } from '../function-view.js'
+import { reservedFieldsOf } from './reserved-instances.js'
 import { resolveFunction, resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 
 interface ProjectParams {
@@ -54,8 +55,11 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
   app.get<{ Params: FunctionParams }>(
     '/v2/:project_id/fgs/functions/:function_urn/config',
     async (request) => {
-      const { fn } = await resolveFunction(deps.resolution, request.params)
-      return functionView(fn, region, store.secrets)
+      const { fn, latest, ref } = await resolveFunction(deps.resolution, request.params)
+      return {
+        ...functionView(fn, region, store.secrets),
+        ...(await reservedFieldsOf(deps, latest.id, ref)),
+      }
     },
   )
 

@@ -4,10 +4,12 @@
  */
 import type { FastifyInstance } from 'fastify'
 import {
+  INSTANCE_MEMORY_HEADER,
   Limits,
   callerPresenceOf,
   formatInvocationLog,
   httpRequestFromEvent,
+  requestedMemoryOf,
   servesHttp,
   wrapHttpResponse,
 } from '../../core/index.js'
@@ -55,6 +57,12 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         },
         cookie: (name) => cookieOf(request.headers.cookie, name),
       })
+      // Dynamic memory: served by an instance of the size asked for (FSS.0406 for no such size).
+      const memoryHeader = request.headers[INSTANCE_MEMORY_HEADER]
+      const memorySizeMb = requestedMemoryOf(
+        fn,
+        Array.isArray(memoryHeader) ? memoryHeader[0] : memoryHeader,
+      )
       // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
       const requestId = request.id
       const res = reply.raw
@@ -70,6 +78,7 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         payload: http === undefined ? body : http.body,
         invokeType: 'sync',
         ...(http === undefined ? {} : { http: http.meta }),
+        ...(memorySizeMb === undefined ? {} : { memorySizeMb }),
       })
       const result =
         invoked.http === undefined
