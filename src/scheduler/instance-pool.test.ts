@@ -94,14 +94,14 @@ describe('InstancePool (fakes, no processes)', () => {
     await flush()
     expect(a.value?.kind).toBe('success')
     expect(only.served).toEqual(['a', 'b'])
-    expect(pool.stats()).toEqual({ idle: 0, busy: 1, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 1, starting: 0, reserved: 0 })
     only.finish('b')
     await flush()
     only.finish('c')
     await flush()
     expect([b.value?.kind, c.value?.kind]).toEqual(['success', 'success'])
     expect(launcher.instances).toHaveLength(1)
-    expect(pool.stats()).toEqual({ idle: 1, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 1, busy: 0, starting: 0, reserved: 0 })
     expect(logs.map((l) => l.record.requestId)).toEqual(['a', 'b', 'c'])
   })
 
@@ -120,7 +120,7 @@ describe('InstancePool (fakes, no processes)', () => {
     first.finish('a')
     await flush()
     expect([a.settled, b.settled]).toEqual([true, true])
-    expect(pool.stats()).toEqual({ idle: 2, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 2, busy: 0, starting: 0, reserved: 0 })
 
     const c = track(pool.invoke(requestOf('c', fn)))
     await flush()
@@ -162,7 +162,7 @@ describe('InstancePool (fakes, no processes)', () => {
     await vi.advanceTimersByTimeAsync(6_000)
     await flush()
     expect(first.stopped).toBe(true)
-    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 0, reserved: 0 })
 
     track(pool.invoke(requestOf('b', fn)))
     await flush()
@@ -176,7 +176,7 @@ describe('InstancePool (fakes, no processes)', () => {
     const calls = ['a', 'b', 'c', 'd', 'e'].map((id) => track(pool.invoke(requestOf(id, fn))))
     await flush()
     expect(launcher.instances).toHaveLength(3)
-    expect(pool.stats()).toEqual({ idle: 0, busy: 3, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 3, starting: 0, reserved: 0 })
 
     await vi.advanceTimersByTimeAsync(QUEUE_WAIT_MS - 1)
     expect(calls.map((c) => c.settled)).toEqual([false, false, false, false, false])
@@ -212,13 +212,13 @@ describe('InstancePool (fakes, no processes)', () => {
     const calls = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => track(pool.invoke(requestOf(id, fn))))
     await flush()
     expect(launcher.pending).toHaveLength(4)
-    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 4 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 4, reserved: 0 })
 
     launcher.pending[0]?.start()
     await flush()
     expect(launcher.instances[0]?.served).toEqual(['a'])
     expect(launcher.pending).toHaveLength(5)
-    expect(pool.stats()).toEqual({ idle: 0, busy: 1, starting: 4 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 1, starting: 4, reserved: 0 })
     launcher.pending[1]?.start()
     await flush()
     expect(launcher.pending).toHaveLength(6)
@@ -255,7 +255,7 @@ describe('InstancePool (fakes, no processes)', () => {
     only.finish('a')
     await vi.advanceTimersByTimeAsync(QUEUE_WAIT_MS)
     expect(only.served).toEqual(['a'])
-    expect(pool.stats()).toEqual({ idle: 1, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 1, busy: 0, starting: 0, reserved: 0 })
     expect(logs.map((l) => l.record.requestId)).toEqual(['a'])
   })
 
@@ -270,7 +270,7 @@ describe('InstancePool (fakes, no processes)', () => {
     await flush()
     expect((a.error as StratoError).code).toBe('CLIENT_CLOSED')
     expect(launcher.instances[0]?.served).toEqual([])
-    expect(pool.stats()).toEqual({ idle: 1, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 1, busy: 0, starting: 0, reserved: 0 })
     // Gone before it asked: not even a start.
     await expect(
       pool.invoke(requestOf('b', fnOf(), { caller: away.caller })),
@@ -385,7 +385,7 @@ describe('InstancePool (fakes, no processes)', () => {
 
     replacement.crash() // idle this time
     await flush()
-    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 0, reserved: 0 })
     track(pool.invoke(requestOf('c', fn)))
     await flush()
     expect(launcher.instances).toHaveLength(3)
@@ -402,7 +402,7 @@ describe('InstancePool (fakes, no processes)', () => {
     launcher.nextFailure = new StratoError('INSTANCE_START_FAILED', 'no interpreter')
     await expect(pool.invoke(requestOf('b', fnOf()))).rejects.toThrow('no interpreter')
     expect(logs).toHaveLength(1)
-    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 0 })
+    expect(pool.stats()).toEqual({ idle: 0, busy: 0, starting: 0, reserved: 0 })
   })
 
   test('close rejects the waiters and stops every instance', async () => {
