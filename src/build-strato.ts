@@ -18,7 +18,7 @@ import {
   type FunctionRepository,
   type RuntimeFamily,
 } from './core/index.js'
-import type { Logger } from './observability/index.js'
+import { Tracing, type Logger } from './observability/index.js'
 import {
   DEFAULT_UID_REGISTRY_FILE,
   InstanceLauncher,
@@ -220,6 +220,13 @@ async function wire(
     dependencyDirs: (fn) => verifiedDependencyDirs(store, fn),
   })
   opened.add('the instance pool', () => pool.close())
+  // Every caller reaches the pool through the tracing invoker (spans only with an OTLP endpoint).
+  const tracing = new Tracing({
+    endpoint: config.otlpEndpoint,
+    region: config.region,
+    switchOf: (functionId) => store.tracing.isOn(functionId),
+  })
+  const invoker = tracing.wrap(pool)
 
   // Code no function references and no instance runs is removed at start, every 10 minutes and
   // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
@@ -263,7 +270,7 @@ async function wire(
     resolution.resolveAsyncTarget(projectId, functionUrn)
   const dispatcher = new AsyncDispatcher({
     queue: store.asyncQueue,
-    invoker: pool,
+    invoker,
     attemptLog: store.logs,
     resolve: resolveAsyncTarget,
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
@@ -294,7 +301,7 @@ async function wire(
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
     functions: resolution,
-    invoker: pool,
+    invoker,
     asyncQueue: store.asyncQueue,
     verifier,
     authClockSkewMs: config.authClockSkewMs,
@@ -326,7 +333,8 @@ async function wire(
     store,
     resolution,
     lifecycle,
-    invoker: pool,
+    invoker,
+    tracing,
     asyncQueue: store.asyncQueue,
     verifier,
     logger: log,
@@ -396,7 +404,7 @@ async function wire(
         sandbox,
         store,
         codeCollector,
-      })
+      }).finally(() => tracing.shutdown())
       return closing
     },
   }

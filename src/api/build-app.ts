@@ -27,6 +27,7 @@ import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
+import { registerTracingRoutes } from './routes/tracing.js'
 import { registerVersionRoutes } from './routes/versions.js'
 import { registerWhoamiRoutes } from './routes/whoami.js'
 
@@ -149,6 +150,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerQuotaRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
+    registerTracingRoutes(api, deps)
     registerWhoamiRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.

@@ -4,7 +4,7 @@
 import type { Config } from '../config/index.js'
 import type { AsyncQueue, Invoker, ServedTriggerTypes, TriggerHealth } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
-import type { Logger } from '../observability/index.js'
+import type { Logger, Tracing } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
 
@@ -16,6 +16,8 @@ export interface ApiDeps {
   /** Creates, changes and deletes functions, versions and aliases. */
   readonly lifecycle: FunctionLifecycleService
   readonly invoker: Invoker
+  /** Spans of async accepts (the invoker traces invocations itself). */
+  readonly tracing?: Pick<Tracing, 'accept'>
   /** Where accepted async events go (the store's embedded queue, or a broker's). */
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier

@@ -72,6 +72,7 @@ export type {
   Invoker,
   ResponseLike,
 } from './invocation.js'
+export type { InvocationTrace, LaunchTiming } from './invocation-trace.js'
 export { formatInvocationLog, logGroupOf, logStreamOf } from './invocation-log.js'
 export type { InvocationRecord } from './invocation-log.js'
 export * as Limits from './limits.js'
@@ -190,6 +191,7 @@ export type {
   StoredInvocation,
 } from './repositories/logs.js'
 export type { AsyncConfigRepository, AsyncRecordRepository } from './repositories/async.js'
+export type { TracingRepository, TracingSettings } from './repositories/tracing.js'
 export type {
   DependencyRepository,
   DependencyVersion,

@@ -5,6 +5,7 @@
 import type { FunctionRecord } from './function.js'
 import type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
 import type { InvocationRecord } from './invocation-log.js'
+import type { InvocationTrace } from './invocation-trace.js'
 
 export interface InvocationRequest {
   readonly fn: FunctionRecord
@@ -26,6 +27,10 @@ export interface InvocationRequest {
    * body). The result's `http` carries the response, and its `body` the raw response body.
    */
   readonly http?: HttpRequestMeta
+  /** The W3C `traceparent` the caller sent (or stored with an async event), unparsed. */
+  readonly traceparent?: string
+  /** Set by the tracing invoker: the invoker reports the invocation's phases to it. */
+  readonly trace?: InvocationTrace
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   type InvocationRequest,
   type InvocationResult,
   type Invoker,
+  type LaunchTiming,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import { FunctionFailure, type GuestOutcome } from '../runtime/index.js'
@@ -55,6 +56,8 @@ export class InstancePool implements Invoker {
   /** Retired pools that still have instances busy or requests waiting; gone once empty. */
   readonly #draining = new Set<RevisionPool>()
   readonly #reaper: NodeJS.Timeout
+  /** When each new instance was started, until the first invocation it serves takes it (tracing). */
+  readonly #launches = new WeakMap<PooledInstance, LaunchTiming>()
   #closed = false
 
   constructor(options: InstancePoolOptions) {
@@ -123,6 +126,7 @@ export class InstancePool implements Invoker {
     try {
       instance = await this.#acquire(pool, fn, request.caller)
     } catch (err) {
+      request.trace?.acquireFailed(started, err)
       // Nothing may be left of a pool that never got an instance (disabled, throttled, failed start).
       this.#dropIfEmpty(pool)
       if (err instanceof FunctionFailure) {
@@ -138,13 +142,19 @@ export class InstancePool implements Invoker {
       }
       throw err
     }
+    const launch = this.#launches.get(instance)
+    if (launch !== undefined) {
+      this.#launches.delete(instance)
+    }
+    request.trace?.acquired(started, launch)
     if (request.caller?.gone() === true) {
       // Gone while its instance started (or while it was handed over): it never runs.
       this.#release(pool, instance)
       throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
     }
     const invokeStart = Date.now()
-    let outcome: GuestOutcome
+    const traceHeaders = request.trace?.executing()
+    let outcome: GuestOutcome | undefined
     try {
       outcome = await instance.invoke({
         requestId: request.requestId,
@@ -153,11 +163,21 @@ export class InstancePool implements Invoker {
         invokeType: request.invokeType,
         alias: request.alias,
         // What FunctionGraph adds to every request an HTTP function's server receives.
-        headers: request.http === undefined ? {} : functionHeadersOf(request, this.#o.region),
+        headers:
+          request.http === undefined
+            ? (traceHeaders ?? {})
+            : { ...functionHeadersOf(request, this.#o.region), ...traceHeaders },
         ...(request.http === undefined ? {} : { http: request.http }),
       })
     } finally {
       this.#release(pool, instance)
+      request.trace?.executed(
+        outcome === undefined
+          ? 'SystemError'
+          : outcome.ok
+            ? undefined
+            : (outcome.errorType ?? 'Error'),
+      )
     }
     return this.#finish(request, invokeStart, Date.now(), outcome)
   }
@@ -294,6 +314,7 @@ export class InstancePool implements Invoker {
       throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
     }
     pool.starting++
+    const launchStart = Date.now()
     try {
       // The digest is checked before every instance start: changed code is refused, never run.
       const codeDir = await this.#o.code.verify(fn.digest)
@@ -302,6 +323,7 @@ export class InstancePool implements Invoker {
       const instance = await this.#o.launcher.launch(
         launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
       )
+      this.#launches.set(instance, { startMs: launchStart, endMs: Date.now() })
       instance.onExit(() => this.#forget(pool, instance))
       pool.busy.add(instance)
       instance.claim()

@@ -9,6 +9,7 @@ import {
   StratoError,
   type AliasRepository,
   type AsyncConfigRepository,
+  type TracingRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
   type CodeRepository,
@@ -29,6 +30,7 @@ import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
 import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
+import { TracingStore } from './tracing-store.js'
 import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
@@ -60,6 +62,7 @@ export interface Store {
   /** What users read and cancel of the async queue (the embedded queue serves both). */
   readonly asyncRecords: AsyncRecordRepository
   readonly asyncConfigs: AsyncConfigRepository
+  readonly tracing: TracingRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -130,6 +133,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   return {
     ...owned,
     dependencies: new DependencyStore(db, code),
+    tracing: new TracingStore(db),
     tenants,
     logs,
     asyncQueue,

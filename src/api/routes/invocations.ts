@@ -70,6 +70,9 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         payload: http === undefined ? body : http.body,
         invokeType: 'sync',
         ...(http === undefined ? {} : { http: http.meta }),
+        ...(typeof request.headers.traceparent === 'string'
+          ? { traceparent: request.headers.traceparent }
+          : {}),
       })
       const result =
         invoked.http === undefined
