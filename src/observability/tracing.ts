@@ -145,23 +145,24 @@ export class Tracing {
       return inner.invoke({ ...request, trace: new UntracedInvocation(request.requestId, caller) })
     }
     const async = request.invokeType === 'async'
-    const startMs = preciseNowMs()
     const root = this.#startSpan(tracer, {
       name: `${async ? 'attempt' : 'invoke'} ${request.fn.name}`,
       kind: async ? SpanKind.CONSUMER : SpanKind.SERVER,
-      startMs,
       requestId: request.requestId,
       caller,
       attributes: {
         [ATTR_FAAS_INVOCATION_ID]: request.requestId,
         [ATTR_FAAS_NAME]: request.fn.name,
         [ATTR_FAAS_VERSION]: request.version,
-        [ATTR_FAAS_TRIGGER]: request.http !== undefined ? 'http' : async ? 'pubsub' : 'other',
+        // Sync invocations answer an HTTP request (the API's or the gateway's); async ones an event.
+        [ATTR_FAAS_TRIGGER]: async ? 'pubsub' : 'http',
         [ATTR_CLOUD_REGION]: this.#o.region,
         'strato.package': request.fn.packageName,
         ...(async ? { 'strato.async.attempt': request.attempt ?? 1 } : {}),
       },
     })
+    // Read after the root started, so no child can be placed before it.
+    const startMs = preciseNowMs()
     const spans = new InvocationSpans(tracer, root, trace.setSpan(ROOT_CONTEXT, root), startMs)
     try {
       const result = await inner.invoke({ ...request, trace: spans })
@@ -195,7 +196,6 @@ export class Tracing {
     const span = this.#startSpan(tracer, {
       name: `accept ${event.functionName}`,
       kind: SpanKind.PRODUCER,
-      startMs: preciseNowMs(),
       requestId: event.requestId,
       caller,
       attributes: {
@@ -228,7 +228,6 @@ export class Tracing {
     s: {
       name: string
       kind: SpanKind
-      startMs: number
       requestId: string
       caller: SpanContext | undefined
       attributes: Record<string, string | number | boolean>
@@ -240,11 +239,8 @@ export class Tracing {
     } else {
       this.#ids.next = traceIdOfRequest(s.requestId)
     }
-    return tracer.startSpan(
-      s.name,
-      { kind: s.kind, startTime: s.startMs, attributes: s.attributes },
-      parent,
-    )
+    // No explicit start time: given one, the SDK would end the span on the millisecond clock.
+    return tracer.startSpan(s.name, { kind: s.kind, attributes: s.attributes }, parent)
   }
 
   /** Exports what is buffered, then stops; a collector that does not answer delays it 2 s at most. */
