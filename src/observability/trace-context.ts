@@ -20,7 +20,7 @@ export function callerContextOf(traceparent: string | undefined): SpanContext | 
 }
 
 export function isSampled(context: SpanContext | undefined): boolean {
-  return context !== undefined && (context.traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED
+  return context !== undefined && (context.traceFlags & TraceFlags.SAMPLED) !== 0
 }
 
 /**

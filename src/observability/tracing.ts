@@ -32,7 +32,6 @@ import type {
   InvocationResult,
   InvocationTrace,
   Invoker,
-  LaunchTiming,
 } from '../core/index.js'
 import { InvocationSpans, errorTypeOf, failSpan, preciseNowMs } from './invocation-spans.js'
 import {
@@ -85,12 +84,13 @@ class UntracedInvocation implements InvocationTrace {
     this.traceId = caller?.traceId ?? traceIdOfRequest(requestId)
   }
 
-  acquired(_waitStartMs: number, _launch: LaunchTiming | undefined): void {}
-  acquireFailed(_waitStartMs: number, _err: unknown): void {}
+  // Nothing is recorded: the phases are not told to anyone.
+  acquired(): void {}
+  acquireFailed(): void {}
   executing(): Readonly<Record<string, string>> {
     return this.#headers
   }
-  executed(_errorType: string | undefined): void {}
+  executed(): void {}
 }
 
 /** An async event's accept, as its span: the context to store with the event, and its end. */

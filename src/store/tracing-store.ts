@@ -18,7 +18,10 @@ function fromRow(r: Selectable<FunctionTracingTable>): TracingSettings {
 
 export class TracingStore implements TracingRepository {
   readonly #db: Kysely<Database>
-  /** Hits and misses (`null`): this process is the only writer, so the cache is exact. */
+  /**
+   * Hits and misses (`null`): this process is the only writer, so the cache is exact. A deleted
+   * function's row goes by its foreign key; its entry stays here, unread (ids are never reused).
+   */
   readonly #cache = new ReadThroughCache<string, TracingSettings | null>()
 
   constructor(db: Kysely<Database>) {
@@ -73,10 +76,5 @@ export class TracingStore implements TracingRepository {
     const settings = fromRow(row)
     this.#cache.set(functionId, settings)
     return settings
-  }
-
-  async deleteAllOf(functionId: string): Promise<void> {
-    await this.#db.deleteFrom('function_tracing').where('function_id', '=', functionId).execute()
-    this.#cache.set(functionId, null)
   }
 }

@@ -9,6 +9,7 @@ import { describeFunctionDataContract } from './function-data.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { describeInvocationLogRepositoryContract } from './invocation-log-repository.contract.js'
 import { openSqliteBackend } from './sqlite-backend.js'
+import { describeTracingRepositoryContract } from './tracing-repository.contract.js'
 import { describeTenantRepositoryContract } from './tenant-repository.contract.js'
 import { describeTriggerRepositoryContract } from './trigger-repository.contract.js'
 import { describeVersionRepositoryContract } from './version-repository.contract.js'
@@ -21,3 +22,4 @@ describeAsyncRecordRepositoryContract('SQLite', openSqliteBackend)
 describeInvocationLogRepositoryContract('SQLite', openSqliteBackend)
 describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
+describeTracingRepositoryContract('SQLite', openSqliteBackend)

@@ -20,6 +20,7 @@ import {
   type TagRepository,
   type TenantRepository,
   type TestEventRepository,
+  type TracingRepository,
   type TriggerRepository,
   type VersionRepository,
 } from '../../src/core/index.js'
@@ -38,6 +39,7 @@ export interface Repositories {
   readonly tags: TagRepository
   readonly testEvents: TestEventRepository
   readonly dependencies: DependencyRepository
+  readonly tracing: TracingRepository
 }
 
 export interface BackendUnderTest {

@@ -14,7 +14,7 @@ export interface TracingSettings {
 }
 
 /**
- * Tracing settings by function. `isOn` runs for invocations when spans are exported, so a backend
+ * Tracing settings by function; they go when their function is deleted. `isOn` runs for invocations when spans are exported, so a backend
  * answers it from memory once read, misses included. Each must pass
  * `test/contract/tracing-repository.contract.ts`.
  */
@@ -25,6 +25,4 @@ export interface TracingRepository {
   get(functionId: string): Promise<TracingSettings | undefined>
   /** Creates or replaces; an empty `tracingAk` turns tracing off. */
   put(functionId: string, tracingAk: string, tracingSkSealed: string): Promise<TracingSettings>
-  /** Forgets the function's settings (its delete). */
-  deleteAllOf(functionId: string): Promise<void>
 }
