@@ -76,21 +76,33 @@ class RequestTraceIds implements IdGenerator {
 
 /** What a function gets when no span of Strato's is recorded: the context passed on as it came. */
 class UntracedInvocation implements InvocationTrace {
-  readonly traceId: string
-  readonly #headers: Readonly<Record<string, string>>
+  readonly #requestId: string
+  readonly #traceparent: string | undefined
 
-  constructor(requestId: string, caller: SpanContext | undefined) {
-    this.#headers = untracedHeaders(requestId, caller)
-    this.traceId = caller?.traceId ?? traceIdOfRequest(requestId)
+  constructor(request: InvocationRequest) {
+    this.#requestId = request.requestId
+    this.#traceparent = request.traceparent
+  }
+
+  get traceId(): string {
+    return callerContextOf(this.#traceparent)?.traceId ?? traceIdOfRequest(this.#requestId)
   }
 
   // Nothing is recorded: the phases are not told to anyone.
   acquired(): void {}
   acquireFailed(): void {}
   executing(): Readonly<Record<string, string>> {
-    return this.#headers
+    return untracedHeaders(this.#requestId, callerContextOf(this.#traceparent))
   }
   executed(): void {}
+}
+
+/**
+ * `request` with `trace`. Not a spread: adding a key to a spread copy cost 1 µs here (V8 leaves
+ * the fast clone path), `Object.assign` about 0.2 µs.
+ */
+function withTrace(request: InvocationRequest, trace: InvocationTrace): InvocationRequest {
+  return Object.assign({}, request, { trace })
 }
 
 /** An async event's accept, as its span: the context to store with the event, and its end. */
@@ -133,7 +145,11 @@ export class Tracing {
   /** `inner`, with every invocation traced. */
   wrap(inner: Invoker): Invoker {
     return {
-      invoke: (request) => this.#invoke(inner, request),
+      // Without an endpoint, no promise of its own: the inner invoker's is returned as it is.
+      invoke: (request) =>
+        this.#tracer === undefined
+          ? inner.invoke(withTrace(request, new UntracedInvocation(request)))
+          : this.#invoke(inner, request),
       forget: (functionId, version, options) => inner.forget(functionId, version, options),
     }
   }
@@ -142,7 +158,7 @@ export class Tracing {
     const caller = callerContextOf(request.traceparent)
     const tracer = this.#tracer
     if (tracer === undefined || !(await this.#records(request.fn.id, caller))) {
-      return inner.invoke({ ...request, trace: new UntracedInvocation(request.requestId, caller) })
+      return inner.invoke(withTrace(request, new UntracedInvocation(request)))
     }
     const async = request.invokeType === 'async'
     const root = this.#startSpan(tracer, {
@@ -165,7 +181,7 @@ export class Tracing {
     const startMs = preciseNowMs()
     const spans = new InvocationSpans(tracer, root, trace.setSpan(ROOT_CONTEXT, root), startMs)
     try {
-      const result = await inner.invoke({ ...request, trace: spans })
+      const result = await inner.invoke(withTrace(request, spans))
       if (result.kind === 'function-error') {
         failSpan(root, result.record.errorType ?? 'Error')
       }
