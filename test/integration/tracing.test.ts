@@ -8,7 +8,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
-import { httpFunction, inlineFunction, zipFiles } from '../helpers/code.js'
+import { b64, httpFunction, inlineFunction, zipFiles } from '../helpers/code.js'
 import { fg, sdkClient } from '../helpers/sdk.js'
 import { PROJECT_ID, startTestStrato, waitFor, type TestStrato } from '../helpers/strato.js'
 
@@ -92,6 +92,10 @@ const PYTHON_TRACE = `
 def handler(event, context):
     return {"traceId": context.getTraceID()}
 `
+const PHP_TRACE = `<?php
+function handler($event, $context) {
+    return ['traceId' => $context->getTraceID()];
+}`
 /** A plain Node web server (no npm packages) answering with the trace headers it received. */
 const HTTP_APP = `require('http').createServer((req, res) => {
   res.setHeader('content-type', 'application/json')
@@ -116,6 +120,11 @@ beforeAll(async () => {
   await client.createFunction(
     inlineFunction('trace-python', PYTHON_TRACE, { runtime: 'Python3.10' }),
   )
+  await client.createFunction({
+    ...inlineFunction('trace-php', '', { runtime: 'PHP8.3' }),
+    code_type: 'zip',
+    func_code: { file: b64(await zipFiles({ 'index.php': PHP_TRACE })) },
+  })
 }, 60_000)
 
 afterAll(async () => {
@@ -164,6 +173,7 @@ describe('a caller that sends a sampled traceparent', () => {
   test.each([
     ['Node.js', 'trace-node'],
     ['Python', 'trace-python'],
+    ['PHP', 'trace-php'],
   ])(
     '%s: one trace, the caller as its parent: invoke → queue wait (→ cold start) → execute; getTraceID() is its id',
     async (_family, name) => {
