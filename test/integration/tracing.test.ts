@@ -3,14 +3,24 @@
  * sends (the exporter's JSON protocol), and functions in Node.js and Python report the trace id
  * their context gives them. The switch is set through the official SDK.
  */
+import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
 import { b64, httpFunction, inlineFunction, zipFiles } from '../helpers/code.js'
 import { fg, sdkClient } from '../helpers/sdk.js'
-import { PROJECT_ID, startTestStrato, waitFor, type TestStrato } from '../helpers/strato.js'
+import {
+  PROJECT_ID,
+  REPO_ROOT,
+  startTestStrato,
+  tmpDir,
+  waitFor,
+  type TestStrato,
+} from '../helpers/strato.js'
 
 /** One span as OTLP/JSON carries it (ids in hex). */
 interface OtlpSpan {
@@ -96,6 +106,42 @@ const PHP_TRACE = `<?php
 function handler($event, $context) {
     return ['traceId' => $context->getTraceID()];
 }`
+/** Java: the same getter of Huawei's Context, compiled here against Strato's runtime jar. */
+const JAVA_TRACE = `package strato.trace;
+import com.huawei.services.runtime.Context;
+import java.util.Collections;
+import java.util.Map;
+public class Trace {
+    public Map<String, String> handler(Map<String, Object> event, Context context) {
+        return Collections.singletonMap("traceId", context.getTraceID());
+    }
+}
+`
+const RUNTIME_JAR = path.join(REPO_ROOT, 'runtimes/java/build/strato-java-runtime.jar')
+const GSON_JAR = path.join(REPO_ROOT, 'runtimes/java/build/gson.jar')
+const hasJdk =
+  spawnSync('javac', ['-version']).status === 0 &&
+  fs.existsSync(RUNTIME_JAR) &&
+  fs.existsSync(GSON_JAR)
+
+/** Compiles JAVA_TRACE into a JAR (a JAR is a zip: uploaded as it is). */
+function javaTraceJar(): Buffer {
+  const work = tmpDir('strato-trace-java-')
+  try {
+    const source = path.join(work, 'Trace.java')
+    fs.writeFileSync(source, JAVA_TRACE)
+    const classes = path.join(work, 'classes')
+    execFileSync('javac', ['-cp', `${RUNTIME_JAR}:${GSON_JAR}`, '-d', classes, source], {
+      stdio: 'pipe',
+    })
+    const jar = path.join(work, 'trace.jar')
+    execFileSync('jar', ['--create', '--file', jar, '-C', classes, '.'], { stdio: 'pipe' })
+    return fs.readFileSync(jar)
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true })
+  }
+}
+
 /** A plain Node web server (no npm packages) answering with the trace headers it received. */
 const HTTP_APP = `require('http').createServer((req, res) => {
   res.setHeader('content-type', 'application/json')
@@ -125,6 +171,15 @@ beforeAll(async () => {
     code_type: 'zip',
     func_code: { file: b64(await zipFiles({ 'index.php': PHP_TRACE })) },
   })
+  if (hasJdk) {
+    await client.createFunction({
+      ...inlineFunction('trace-java', '', { runtime: 'Java17', memory_size: 256 }),
+      handler: 'strato.trace.Trace.handler',
+      code_type: 'zip',
+      code_filename: 'trace.jar',
+      func_code: { file: b64(javaTraceJar()) },
+    })
+  }
 }, 60_000)
 
 afterAll(async () => {
@@ -174,6 +229,7 @@ describe('a caller that sends a sampled traceparent', () => {
     ['Node.js', 'trace-node'],
     ['Python', 'trace-python'],
     ['PHP', 'trace-php'],
+    ...(hasJdk ? [['Java', 'trace-java']] : []),
   ])(
     '%s: one trace, the caller as its parent: invoke → queue wait (→ cold start) → execute; getTraceID() is its id',
     async (_family, name) => {
