@@ -236,7 +236,15 @@ export class Tracing {
       return true
     }
     const on = this.#o.switchOf(functionId)
-    return typeof on === 'boolean' ? on : await on
+    if (typeof on === 'boolean') {
+      return on
+    }
+    try {
+      return await on
+    } catch {
+      // The switch could not be read: the invocation runs untraced rather than failing.
+      return false
+    }
   }
 
   #startSpan(
