@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
@@ -390,5 +390,44 @@ describe('the API gateway and HTTP functions', () => {
     const root = only(spans, 'invoke trace-http')
     expect(root.parentSpanId).toBe(caller.parentId)
     expect(attr(root, 'faas.trigger')).toBe('http')
+  }, 60_000)
+})
+
+describe('a collector that never answers', () => {
+  test('invocations do not wait for it, and closing Strato waits for it 2 s at most', async () => {
+    // Accepts connections and reads requests, never answers.
+    const sockets = new Set<Socket>()
+    const silent = http.createServer(() => {})
+    silent.on('connection', (s) => sockets.add(s))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as AddressInfo
+    const other = await startTestStrato({ STRATO_OTLP_ENDPOINT: `http://127.0.0.1:${port}` })
+    try {
+      await other.client.createFunction(inlineFunction('hung-collector', NODE_TRACE))
+      const path = `/v2/${PROJECT_ID}/fgs/functions/${urnOf('hung-collector')}/invocations`
+      // Warm the instance, then time warm invocations that are all recorded.
+      await other.client.raw('POST', path, '{}', { traceparent: newTraceparent(true).header })
+      const started = performance.now()
+      for (let i = 0; i < 20; i++) {
+        const res = await other.client.raw('POST', path, '{}', {
+          traceparent: newTraceparent(true).header,
+        })
+        expect(res.status).toBe(200)
+      }
+      const perCallMs = (performance.now() - started) / 20
+      // A warm call takes a few ms here; a call that waited for the exporter would take seconds.
+      expect(perCallMs).toBeLessThan(250)
+      // Let the batch processor start an export that hangs, then close.
+      await new Promise((r) => setTimeout(r, 200))
+      const closing = performance.now()
+      await other.close()
+      // The exporter's own timeout is 10 s: only the 2 s bound keeps this short.
+      expect(performance.now() - closing).toBeLessThan(4_000)
+    } finally {
+      for (const s of sockets) {
+        s.destroy()
+      }
+      silent.close()
+    }
   }, 60_000)
 })
