@@ -19,7 +19,12 @@ import {
   type FunctionRepository,
   type RuntimeFamily,
 } from './core/index.js'
-import { FunctionMetrics, createMetricsRegistry, type Logger } from './observability/index.js'
+import {
+  FunctionMetrics,
+  Tracing,
+  createMetricsRegistry,
+  type Logger,
+} from './observability/index.js'
 import {
   DEFAULT_UID_REGISTRY_FILE,
   InstanceLauncher,
@@ -233,6 +238,13 @@ async function wire(
     onReservedExit: (functionId, version) => reservations.instanceDied(functionId, version),
   })
   opened.add('the instance pool', () => pool.close())
+  // Every caller reaches the pool through the tracing invoker (spans only with an OTLP endpoint).
+  const tracing = new Tracing({
+    endpoint: config.otlpEndpoint,
+    region: config.region,
+    switchOf: (functionId) => store.tracing.isOn(functionId),
+  })
+  const invoker = tracing.wrap(pool)
   // Reserved instances: loaded from the store at start, kept alive in the pool from then on.
   const reservations = new ReservationKeeper({
     pool,
@@ -290,7 +302,7 @@ async function wire(
     resolution.resolveAsyncTarget(projectId, functionUrn)
   const dispatcher = new AsyncDispatcher({
     queue: asyncQueue,
-    invoker: pool,
+    invoker,
     attemptLog: store.logs,
     resolve: resolveAsyncTarget,
     configOf: (functionId, qualifier) => store.asyncConfigs.get(functionId, qualifier),
@@ -322,7 +334,7 @@ async function wire(
   const triggers = new TriggerSources(triggerSources, {
     triggers: store.triggers,
     functions: resolution,
-    invoker: pool,
+    invoker,
     asyncQueue,
     verifier,
     authClockSkewMs: config.authClockSkewMs,
@@ -359,7 +371,8 @@ async function wire(
     store,
     resolution,
     lifecycle,
-    invoker: pool,
+    invoker,
+    tracing,
     reservations,
     asyncQueue,
     verifier,
@@ -437,7 +450,7 @@ async function wire(
         store,
         codeCollector,
         metrics,
-      })
+      }).finally(() => tracing.shutdown())
       return closing
     },
   }

@@ -146,7 +146,13 @@ function dispatch() {
       'X-CFF-Security-Secret-Key': h['x-cff-security-secret-key'] || '',
       'X-CFF-Invoke-Type': inv.header.invokeType || 'sync',
     }
-    for (const name of ['x-cff-workflow-id', 'x-cff-workflow-run-id', 'x-cff-workflow-state-id']) {
+    for (const name of [
+      'x-cff-workflow-id',
+      'x-cff-workflow-run-id',
+      'x-cff-workflow-state-id',
+      'x-cff-trace-id',
+      'traceparent',
+    ]) {
       if (h[name]) headers[name] = h[name]
     }
     // What FunctionGraph's Go runtime reads the alias from ("!alias").

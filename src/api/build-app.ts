@@ -32,6 +32,7 @@ import { registerTagRoutes } from './routes/tags.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
+import { registerTracingRoutes } from './routes/tracing.js'
 import { registerVersionRoutes } from './routes/versions.js'
 import { registerWhoamiRoutes } from './routes/whoami.js'
 
@@ -163,6 +164,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerReservedInstanceRoutes(api, deps)
     registerAsyncInvocationRoutes(api, deps)
     registerTriggerRoutes(api, deps)
+    registerTracingRoutes(api, deps)
     registerWhoamiRoutes(api, deps)
     registerTraceRoutes(api, deps)
     void api.register((raw, _o, d) => {

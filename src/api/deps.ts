@@ -11,7 +11,7 @@ import type {
   UsageRepository,
 } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
-import type { FunctionMetrics, Logger } from '../observability/index.js'
+import type { FunctionMetrics, Logger, Tracing } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
 
@@ -59,6 +59,8 @@ export interface ApiDeps {
   readonly invoker: Invoker
   /** Reserved instances (absent: configs are stored but nothing keeps instances). */
   readonly reservations?: ReservationsPort
+  /** Spans of async accepts (the invoker traces invocations itself). */
+  readonly tracing?: Pick<Tracing, 'accept'>
   /** Where accepted async events go (the store's embedded queue, or a broker's). */
   readonly asyncQueue: AsyncQueue
   readonly verifier: RequestVerifier

@@ -387,6 +387,7 @@ export class AsyncDispatcher {
         payload: event.payload,
         invokeType: 'async',
         attempt: event.attempt,
+        ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
         // Deleting the function, version or alias takes the attempt out of the line for an
         // instance, and one that has not started never starts.
         caller: attempt.caller,

@@ -75,6 +75,8 @@ export interface Config {
    * the first range from 200000 up that no other Strato on this host holds.
    */
   readonly sandboxUidBase: number | undefined
+  /** OTLP/HTTP collector base URL (spans go to `<base>/v1/traces`); undefined: no spans. */
+  readonly otlpEndpoint: string | undefined
 }
 
 export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
@@ -101,6 +103,18 @@ function intSetting(env: Env, name: string, fallback: number, min: number, max: 
     throw bad(name, raw, `must be from ${min} to ${max}`)
   }
   return n
+}
+
+/** An http(s) URL setting, without a trailing slash. */
+function urlSetting(env: Env, name: string): string | undefined {
+  const value = stringSetting(env, name)
+  if (value === undefined) {
+    return undefined
+  }
+  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+    throw bad(name, value, 'an http:// or https:// URL')
+  }
+  return value.replace(/\/+$/, '')
 }
 
 function stringSetting(env: Env, name: string): string | undefined {
@@ -234,6 +248,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
       stringSetting(env, 'STRATO_SANDBOX_UID_BASE') === undefined
         ? undefined
         : intSetting(env, 'STRATO_SANDBOX_UID_BASE', 0, 1_000, 4_000_000_000),
+    otlpEndpoint: urlSetting(env, 'STRATO_OTLP_ENDPOINT'),
   }
   return Object.freeze({
     ...config,

@@ -31,6 +31,8 @@ export async function acceptAsyncEvent(
     readonly timeoutS: number
     /** The trigger that fired it, for its records. */
     readonly triggerId?: string
+    /** The W3C trace context to continue in its attempts. */
+    readonly traceparent?: string
   },
 ): Promise<void> {
   try {
@@ -44,6 +46,9 @@ export async function acceptAsyncEvent(
       acceptedAtMs: Date.now(),
       timeoutMs: event.timeoutS * 1000,
       ...(event.triggerId === undefined ? {} : { triggerId: event.triggerId }),
+      ...(event.traceparent === undefined || event.traceparent === ''
+        ? {}
+        : { traceparent: event.traceparent }),
     })
   } catch (err) {
     throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })

@@ -55,6 +55,8 @@ export interface NewAsyncEvent {
   readonly timeoutMs: number
   /** The trigger that fired it (absent for an API call): its records show it. */
   readonly triggerId?: string
+  /** The W3C trace context it was accepted in: its attempts continue that trace. */
+  readonly traceparent?: string
 }
 
 /** An event handed to a worker. Only the holder of `leaseToken` can settle it. */

@@ -72,6 +72,7 @@ export type {
   Invoker,
   ResponseLike,
 } from './invocation.js'
+export type { InvocationTrace, LaunchTiming } from './invocation-trace.js'
 export {
   asyncStatusLogStreamOf,
   formatInvocationLog,
@@ -205,6 +206,7 @@ export type {
 export type { AsyncConfigRepository, AsyncRecordRepository } from './repositories/async.js'
 export type { AsyncBacklog, UsageHour, UsageQuery, UsageRepository } from './repositories/usage.js'
 export type { InvocationObserver } from './invocation-observer.js'
+export type { TracingRepository, TracingSettings } from './repositories/tracing.js'
 export type {
   DependencyRepository,
   DependencyVersion,

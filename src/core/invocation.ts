@@ -5,6 +5,7 @@
 import type { FunctionRecord } from './function.js'
 import type { HttpRequestMeta, HttpResponseMeta } from './http-function.js'
 import type { InvocationRecord } from './invocation-log.js'
+import type { InvocationTrace } from './invocation-trace.js'
 
 export interface InvocationRequest {
   readonly fn: FunctionRecord
@@ -31,6 +32,10 @@ export interface InvocationRequest {
    * from the function's (`requestedMemoryOf`). Instances of each size are pooled apart.
    */
   readonly memorySizeMb?: number
+  /** The W3C `traceparent` the caller sent (or stored with an async event), unparsed. */
+  readonly traceparent?: string
+  /** Set by the tracing invoker: the invoker reports the invocation's phases to it. */
+  readonly trace?: InvocationTrace
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * @module observability: the platform logger, and the function metrics that `/metrics` and the
+ * @module observability: the platform logger, invocation tracing, and the function metrics that `/metrics` and the
  * statistics methods serve.
  */
 export { createLogger } from './logger.js'
@@ -13,3 +13,5 @@ export type {
 } from './function-metrics.js'
 export { createMetricsRegistry } from './metrics-registry.js'
 export type { PlatformGauges } from './metrics-registry.js'
+export { Tracing } from './tracing.js'
+export type { AcceptSpan, TracingOptions } from './tracing.js'

@@ -12,6 +12,7 @@ import {
   type InvocationObserver,
   type InvocationResult,
   type Invoker,
+  type LaunchTiming,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import { FunctionFailure, type GuestOutcome } from '../runtime/index.js'
@@ -72,8 +73,11 @@ export class InstancePool implements Invoker {
   /** Retired pools that still have instances busy or requests waiting; gone once empty. */
   readonly #draining = new Set<RevisionPool>()
   readonly #reaper: NodeJS.Timeout
-  /** How long each new instance took to start, until the first request it serves reports it. */
-  readonly #initMs = new WeakMap<PooledInstance, number>()
+  /**
+   * When each new instance was started and ready, until the first invocation it serves takes it:
+   * that invocation's cold start (metrics' init time, tracing's cold-start span).
+   */
+  readonly #launches = new WeakMap<PooledInstance, LaunchTiming>()
   #closed = false
 
   constructor(options: InstancePoolOptions) {
@@ -196,7 +200,7 @@ export class InstancePool implements Invoker {
     }
     pool.reservedStarting--
     // Started ahead of any request: its first request is no cold start.
-    this.#initMs.delete(instance)
+    this.#launches.delete(instance)
     pool.reserved.add(instance)
     // Through the usual hand-back: a waiter takes it, a retired pool stops it, else it idles.
     instance.claim()
@@ -231,6 +235,7 @@ export class InstancePool implements Invoker {
     try {
       instance = await this.#acquire(pool, fn, request.caller)
     } catch (err) {
+      request.trace?.acquireFailed(started, err)
       // Nothing may be left of a pool that never got an instance (disabled, throttled, failed start).
       this.#dropIfEmpty(pool)
       if (err instanceof FunctionFailure) {
@@ -251,18 +256,21 @@ export class InstancePool implements Invoker {
       }
       throw err
     }
+    const launch = this.#launches.get(instance)
+    if (launch !== undefined) {
+      this.#launches.delete(instance)
+    }
+    request.trace?.acquired(started, launch)
     if (request.caller?.gone() === true) {
       // Gone while its instance started (or while it was handed over): it never runs.
       this.#release(pool, instance)
       throw new StratoError('CLIENT_CLOSED', 'The caller went away before the request started.')
     }
     const invokeStart = Date.now()
-    const initMs = this.#initMs.get(instance) ?? -1
-    if (initMs >= 0) {
-      this.#initMs.delete(instance) // the first request on a new instance is its cold start
-    }
+    const initMs = launch === undefined ? -1 : launch.endMs - launch.startMs
     this.#o.observer?.began(fn)
-    let outcome: GuestOutcome
+    const traceHeaders = request.trace?.executing()
+    let outcome: GuestOutcome | undefined
     try {
       outcome = await instance.invoke({
         requestId: request.requestId,
@@ -271,7 +279,10 @@ export class InstancePool implements Invoker {
         invokeType: request.invokeType,
         alias: request.alias,
         // What FunctionGraph adds to every request an HTTP function's server receives.
-        headers: request.http === undefined ? {} : functionHeadersOf(request, this.#o.region),
+        headers:
+          request.http === undefined
+            ? (traceHeaders ?? {})
+            : { ...functionHeadersOf(request, this.#o.region), ...traceHeaders },
         ...(request.http === undefined ? {} : { http: request.http }),
       })
     } catch (err) {
@@ -279,6 +290,13 @@ export class InstancePool implements Invoker {
       throw err
     } finally {
       this.#release(pool, instance)
+      request.trace?.executed(
+        outcome === undefined
+          ? 'SystemError'
+          : outcome.ok
+            ? undefined
+            : (outcome.errorType ?? 'Error'),
+      )
     }
     const queueWaitMs = Math.max(0, invokeStart - started - Math.max(0, initMs))
     return this.#finish(request, invokeStart, Date.now(), queueWaitMs, initMs, outcome)
@@ -442,7 +460,7 @@ export class InstancePool implements Invoker {
     const instance = await this.#o.launcher.launch(
       launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
     )
-    this.#initMs.set(instance, Date.now() - launchStart)
+    this.#launches.set(instance, { startMs: launchStart, endMs: Date.now() })
     instance.onExit(() => this.#forget(pool, instance))
     return instance
   }

@@ -153,6 +153,8 @@ export interface AsyncInvocationsTable {
   ended_at: number | null
   /** The trigger that fired the event ('' for an API call). */
   trigger_id: string
+  /** The W3C trace context it was accepted in ('' for none). */
+  traceparent: string
 }
 
 export interface AsyncDeadLettersTable {
@@ -176,6 +178,13 @@ export interface AsyncInvokeConfigsTable {
   on_failure_json: string | null
   enable_status_log: number
   created_at: string
+  last_modified: string
+}
+
+export interface FunctionTracingTable {
+  function_id: string
+  tracing_ak: string
+  tracing_sk_sealed: string
   last_modified: string
 }
 
@@ -243,6 +252,7 @@ export interface Database {
   async_invocations: AsyncInvocationsTable
   async_dead_letters: AsyncDeadLettersTable
   async_invoke_configs: AsyncInvokeConfigsTable
+  function_tracing: FunctionTracingTable
   usage_hours: UsageHoursTable
   project_log_settings: ProjectLogSettingsTable
 }

@@ -331,6 +331,25 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0013-function-tracing': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // updateTracing's switch, one row per function that ever set it; gone with the function.
+      await db.schema
+        .createTable('function_tracing')
+        .addColumn('function_id', 'text', (c) =>
+          c.primaryKey().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('tracing_ak', 'text', (c) => c.notNull())
+        .addColumn('tracing_sk_sealed', 'text', (c) => c.notNull())
+        .addColumn('last_modified', 'text', (c) => c.notNull())
+        .execute()
+      // The trace context an async event was accepted in, so its attempts join that trace.
+      await db.schema
+        .alterTable('async_invocations')
+        .addColumn('traceparent', 'text', (c) => c.notNull().defaultTo(''))
+        .execute()
+    },
+  },
   '0014-audit-trail': {
     async up(db: Kysely<unknown>): Promise<void> {
       // Management calls (CTS traces), append-only. `seq` orders them: ListTraces pages newest

@@ -10,6 +10,7 @@ import {
   type AliasRepository,
   type AsyncBacklog,
   type AsyncConfigRepository,
+  type TracingRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
   type AuditTrailRepository,
@@ -35,6 +36,7 @@ import { InvocationLogStore } from './invocation-log-store.js'
 import { ProjectLogSettingsStore } from './project-log-settings-store.js'
 import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
+import { TracingStore } from './tracing-store.js'
 import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
@@ -74,6 +76,7 @@ export interface Store {
   readonly audit: AuditTrailRepository
   /** Reserved-instance configs, re-established by the scheduler at every start. */
   readonly reservedInstances: ReservedInstanceRepository
+  readonly tracing: TracingRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -153,6 +156,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     ...owned,
     dependencies: new DependencyStore(db, code),
     reservedInstances: new ReservedInstanceStore(db),
+    tracing: new TracingStore(db),
     tenants,
     logs,
     logSettings,

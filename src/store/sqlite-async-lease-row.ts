@@ -15,6 +15,7 @@ export interface LeaseRow {
   attempts: number
   function_errors: number
   system_errors: number
+  traceparent: string
 }
 
 /** A leased row as the dispatcher sees it: `attempt` is the one this lease may run. */
@@ -32,5 +33,6 @@ export function leasedEventOf(r: LeaseRow, leaseToken: string): LeasedEvent {
     attempt: r.attempts + 1,
     functionErrors: r.function_errors,
     systemErrors: r.system_errors,
+    ...(r.traceparent === '' ? {} : { traceparent: r.traceparent }),
   }
 }

@@ -110,6 +110,7 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       e.acceptedAtMs,
       e.acceptedAtMs,
       e.triggerId ?? '',
+      e.traceparent ?? '',
     )
   }
 
@@ -125,6 +126,7 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       e.acceptedAtMs,
       e.acceptedAtMs,
       e.triggerId ?? '',
+      e.traceparent ?? '',
       e.leaseToken,
       e.attempt,
       startedAtMs,

@@ -193,6 +193,8 @@ export class ApigGateway implements TriggerSource {
     })
     const fn = resolved.fn
     const alias = resolved.alias?.name ?? ''
+    const traceparent =
+      typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined
     if (servesHttp(fn.runtime)) {
       if (async) {
         throw new StratoError(
@@ -214,7 +216,7 @@ export class ApigGateway implements TriggerSource {
     }
     const event = apigEvent(req, { requestId, trigger, match, path, query, method, body })
     if (async) {
-      await ctx.acceptAsync(trigger, fn, requestId, event)
+      await ctx.acceptAsync(trigger, fn, requestId, event, traceparent)
       res.writeHead(202, { 'content-type': 'application/json', 'x-request-id': requestId })
       res.end(JSON.stringify({ request_id: requestId }))
       return
@@ -229,6 +231,7 @@ export class ApigGateway implements TriggerSource {
         payload: event,
         invokeType: 'sync',
         caller: callerPresenceOf(res),
+        ...(traceparent === undefined ? {} : { traceparent }),
       }),
     )
     if (result.kind === 'function-error') {
@@ -271,6 +274,9 @@ export class ApigGateway implements TriggerSource {
         invokeType: 'sync',
         caller: callerPresenceOf(res),
         http: { method: r.method, path: r.path, query: r.query, headers },
+        ...(typeof req.headers.traceparent === 'string'
+          ? { traceparent: req.headers.traceparent }
+          : {}),
       }),
     )
     if (result.kind === 'function-error' || result.http === undefined) {

@@ -37,6 +37,8 @@ export interface TriggerSourceContext {
     fn: FunctionRecord,
     requestId: string,
     payload: Buffer,
+    /** The caller's W3C `traceparent`, continued by the event's attempts. */
+    traceparent?: string,
   ): Promise<void>
   /**
    * Where the source got to with a trigger (a timer's last fired tick, a subscription's last

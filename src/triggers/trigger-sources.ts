@@ -197,12 +197,14 @@ export class TriggerSources {
         fn: FunctionRecord,
         requestId: string,
         payload: Buffer,
+        traceparent?: string,
       ) =>
         acceptAsyncEvent(asyncQueue, trigger, {
           requestId,
           payload,
           timeoutS: fn.timeoutS,
           triggerId: trigger.id,
+          ...(traceparent === undefined ? {} : { traceparent }),
         }),
       cursors: triggers,
       verifier: this.#deps.verifier,

@@ -12,6 +12,7 @@ import { describeInvocationLogRepositoryContract } from './invocation-log-reposi
 import { describeProjectLogSettingsContract } from './project-log-settings-repository.contract.js'
 import { describeReservedInstanceRepositoryContract } from './reserved-instance-repository.contract.js'
 import { openSqliteBackend } from './sqlite-backend.js'
+import { describeTracingRepositoryContract } from './tracing-repository.contract.js'
 import { describeTenantRepositoryContract } from './tenant-repository.contract.js'
 import { describeTriggerRepositoryContract } from './trigger-repository.contract.js'
 import { describeVersionRepositoryContract } from './version-repository.contract.js'
@@ -27,3 +28,4 @@ describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
 describeAuditTrailRepositoryContract('SQLite', openSqliteBackend)
 describeReservedInstanceRepositoryContract('SQLite', openSqliteBackend)
+describeTracingRepositoryContract('SQLite', openSqliteBackend)

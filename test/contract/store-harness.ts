@@ -23,6 +23,7 @@ import {
   type TagRepository,
   type TenantRepository,
   type TestEventRepository,
+  type TracingRepository,
   type TriggerRepository,
   type VersionRepository,
 } from '../../src/core/index.js'
@@ -44,6 +45,7 @@ export interface Repositories {
   readonly testEvents: TestEventRepository
   readonly dependencies: DependencyRepository
   readonly reservedInstances: ReservedInstanceRepository
+  readonly tracing: TracingRepository
 }
 
 export interface BackendUnderTest {

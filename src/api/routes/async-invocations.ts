@@ -316,17 +316,37 @@ export function registerAsyncInvokeRoute(app: FastifyInstance, deps: ApiDeps): v
       }
       const qualifier = qualifierOf(ref)
       const requestId = request.id
-      // Resolves once the group commit that holds this event is done: only then the 202.
-      await acceptAsyncEvent(
-        deps.asyncQueue,
-        {
-          projectId: latest.projectId,
-          functionId: latest.id,
-          functionUrn: urnOf(deps.config.region, ref, qualifier),
-          qualifier,
-        },
-        { requestId, payload, timeoutS: fn.timeoutS },
-      )
+      const caller =
+        typeof request.headers.traceparent === 'string' ? request.headers.traceparent : undefined
+      const accept = await deps.tracing?.accept({
+        functionId: latest.id,
+        functionName: fn.name,
+        requestId,
+        traceparent: caller,
+      })
+      const traceparent = accept?.traceparent ?? caller
+      try {
+        // Resolves once the group commit that holds this event is done: only then the 202.
+        await acceptAsyncEvent(
+          deps.asyncQueue,
+          {
+            projectId: latest.projectId,
+            functionId: latest.id,
+            functionUrn: urnOf(deps.config.region, ref, qualifier),
+            qualifier,
+          },
+          {
+            requestId,
+            payload,
+            timeoutS: fn.timeoutS,
+            ...(traceparent === undefined ? {} : { traceparent }),
+          },
+        )
+      } catch (err) {
+        accept?.end(err)
+        throw err
+      }
+      accept?.end()
       return reply
         .code(202)
         .header('x-request-id', request.id)

@@ -79,6 +79,9 @@ export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): v
         invokeType: 'sync',
         ...(http === undefined ? {} : { http: http.meta }),
         ...(memorySizeMb === undefined ? {} : { memorySizeMb }),
+        ...(typeof request.headers.traceparent === 'string'
+          ? { traceparent: request.headers.traceparent }
+          : {}),
       })
       const result =
         invoked.http === undefined
