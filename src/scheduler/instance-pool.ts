@@ -147,7 +147,7 @@ export class InstancePool implements Invoker {
   instancesByFunction(): Map<string, number> {
     const counts = new Map<string, number>()
     for (const p of this.#allPools()) {
-      const n = p.idle.length + p.busy.size + p.starting
+      const n = p.idle.length + p.busy.size + p.starting + p.reservedStarting
       counts.set(p.functionId, (counts.get(p.functionId) ?? 0) + n)
     }
     return counts

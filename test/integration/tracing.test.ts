@@ -265,8 +265,8 @@ describe('a caller that sends a sampled traceparent', () => {
       expect(ms(start.endTimeUnixNano)).toBeLessThanOrEqual(ms(wait.endTimeUnixNano) + 1)
       expect(ms(execute.startTimeUnixNano)).toBeGreaterThanOrEqual(ms(wait.endTimeUnixNano) - 1)
       expect(ms(root.endTimeUnixNano)).toBeGreaterThanOrEqual(ms(execute.endTimeUnixNano) - 1)
-      // A cold start takes a visible part of the wait (a process was started).
-      expect(ms(start.endTimeUnixNano) - ms(start.startTimeUnixNano)).toBeGreaterThan(5)
+      // A cold start takes a part of the wait (a pre-started cell is specialised in a few ms).
+      expect(ms(start.endTimeUnixNano) - ms(start.startTimeUnixNano)).toBeGreaterThan(0)
       expect(services).toEqual(new Set(['strato']))
 
       // Warm: the same shape without a cold start.
