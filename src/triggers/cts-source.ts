@@ -25,6 +25,7 @@ import {
 import { ctsEvent, matchesOperations, parseCtsEventData } from '../audit/index.js'
 import { derivedRequestId } from './derived-request-id.js'
 import type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
+import { PollLoop } from './poll-loop.js'
 
 type CtsTrigger = Extract<TriggerRecord, { readonly typeCode: 'CTS' }>
 
@@ -53,17 +54,14 @@ function unqualifiedUrn(urn: string): string {
 export class CtsSource implements TriggerSource {
   readonly types: readonly TriggerTypeCode[] = ['CTS']
   readonly #trail: AuditFeed
-  readonly #pollMs: number
+  readonly #loop: PollLoop
   #ctx: TriggerSourceContext | undefined
   readonly #subscriptions = new Map<string, Subscription>()
-  #timer: NodeJS.Timeout | undefined
-  #polling: Promise<void> | undefined
-  #stopped = false
   #changedDuringLoad: Set<string> | undefined
 
   constructor(options: CtsSourceOptions) {
     this.#trail = options.trail
-    this.#pollMs = options.pollMs ?? 500
+    this.#loop = new PollLoop(options.pollMs ?? 500, () => this.#pollAll())
   }
 
   parseEventData(_typeCode: TriggerTypeCode, raw: unknown): TriggerEventData {
@@ -72,7 +70,6 @@ export class CtsSource implements TriggerSource {
 
   async start(ctx: TriggerSourceContext): Promise<void> {
     this.#ctx = ctx
-    this.#stopped = false
     const changed = new Set<string>()
     this.#changedDuringLoad = changed
     const loaded = await ctx.loadTriggers()
@@ -82,7 +79,7 @@ export class CtsSource implements TriggerSource {
         this.#subscriptions.set(trigger.id, { trigger, position: undefined, loaded: false })
       }
     }
-    this.#schedule()
+    this.#loop.start()
   }
 
   onChange({ kind, trigger }: TriggerChange): void {
@@ -104,29 +101,14 @@ export class CtsSource implements TriggerSource {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    await this.#polling
+    await this.#loop.stop()
     this.#subscriptions.clear()
     this.#ctx = undefined
   }
 
-  #schedule(): void {
-    if (this.#stopped) {
-      return
-    }
-    this.#timer = setTimeout(() => {
-      this.#polling = this.#pollAll().finally(() => {
-        this.#polling = undefined
-        this.#schedule()
-      })
-    }, this.#pollMs)
-  }
-
   async #pollAll(): Promise<void> {
     for (const sub of [...this.#subscriptions.values()]) {
-      if (this.#stopped) {
+      if (this.#loop.stopped) {
         return
       }
       await this.#poll(sub)

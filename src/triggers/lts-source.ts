@@ -30,6 +30,7 @@ import {
 } from '../core/index.js'
 import { derivedRequestId } from './derived-request-id.js'
 import type { TriggerSource, TriggerSourceContext } from './trigger-source.js'
+import { PollLoop } from './poll-loop.js'
 
 type LtsTrigger = Extract<TriggerRecord, { readonly typeCode: 'LTS' }>
 
@@ -96,18 +97,15 @@ interface LtsLine {
 export class LtsSource implements TriggerSource {
   readonly types: readonly TriggerTypeCode[] = ['LTS']
   readonly #o: LtsSourceOptions
-  readonly #pollMs: number
+  readonly #loop: PollLoop
   #ctx: TriggerSourceContext | undefined
   readonly #subscriptions = new Map<string, Subscription>()
-  #timer: NodeJS.Timeout | undefined
-  #polling: Promise<void> | undefined
-  #stopped = false
   /** Ids a change touched while `start` loaded. */
   #changedDuringLoad: Set<string> | undefined
 
   constructor(options: LtsSourceOptions) {
     this.#o = options
-    this.#pollMs = options.pollMs ?? 1_000
+    this.#loop = new PollLoop(options.pollMs ?? 1_000, () => this.#pollAll())
   }
 
   parseEventData(_typeCode: TriggerTypeCode, raw: unknown): TriggerEventData {
@@ -167,7 +165,6 @@ export class LtsSource implements TriggerSource {
 
   async start(ctx: TriggerSourceContext): Promise<void> {
     this.#ctx = ctx
-    this.#stopped = false
     const changed = new Set<string>()
     this.#changedDuringLoad = changed
     const loaded = await ctx.loadTriggers()
@@ -178,7 +175,7 @@ export class LtsSource implements TriggerSource {
         this.#subscriptions.set(trigger.id, { trigger, position: undefined, loaded: false })
       }
     }
-    this.#schedule()
+    this.#loop.start()
   }
 
   onChange({ kind, trigger }: TriggerChange): void {
@@ -202,29 +199,14 @@ export class LtsSource implements TriggerSource {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    await this.#polling
+    await this.#loop.stop()
     this.#subscriptions.clear()
     this.#ctx = undefined
   }
 
-  #schedule(): void {
-    if (this.#stopped) {
-      return
-    }
-    this.#timer = setTimeout(() => {
-      this.#polling = this.#pollAll().finally(() => {
-        this.#polling = undefined
-        this.#schedule()
-      })
-    }, this.#pollMs)
-  }
-
   async #pollAll(): Promise<void> {
     for (const sub of [...this.#subscriptions.values()]) {
-      if (this.#stopped) {
+      if (this.#loop.stopped) {
         return
       }
       await this.#poll(sub)
