@@ -336,6 +336,8 @@ function fatal(err) {
         errorType: e.errorType,
         mem: memoryUsedMb(),
         out: io.outBytes(),
+        // This process exits next: the host stops the instance rather than send it another call.
+        exiting: true,
       },
       Buffer.from(JSON.stringify(e)),
     )

@@ -103,6 +103,22 @@ describe('a function that misbehaves gets a precise error, and the next call wor
     expect((await fetch(`${strato.url}/strato/health`)).status).toBe(200)
   })
 
+  test('the call right after an uncaught exception never lands on the dying instance', async () => {
+    await client.createFunction(
+      inlineFunction(
+        'uncaught-then-ok',
+        'exports.handler = (e) => e.boom ? new Promise(() => { setTimeout(() => { throw new Error("late boom") }, 1) }) : "ok"',
+      ),
+    )
+    for (let i = 0; i < 5; i++) {
+      const crashed = await client.invoke('uncaught-then-ok', '{"boom":true}')
+      expect(JSON.parse(crashed.result)).toMatchObject({ errorMessage: 'late boom' })
+      // Sent the moment the failure is answered: the instance that threw is on its way out.
+      const next = await client.invoke('uncaught-then-ok', '{}')
+      expect([next.isFunctionError, next.result]).toEqual([false, 'ok'])
+    }
+  })
+
   test('a V8 heap bomb within memory_size is an OutOfMemoryError and the next call works', async () => {
     await client.createFunction(
       inlineFunction(
