@@ -30,11 +30,13 @@ const ALLOWED: Record<string, readonly string[]> = {
     'runtime',
     'scheduler',
     'audit',
+    'flows',
   ],
   client: ['core', 'auth'],
   cli: ['core', 'config', 'client'],
   triggers: ['core', 'config', 'observability', 'auth', 'audit'],
   audit: ['core'],
+  flows: ['core', 'config', 'observability'],
 }
 
 function sourceFiles(dir: string): string[] {

@@ -399,6 +399,48 @@ export const ErrorCodes = {
     message: 'The function behind this API failed.',
     user: true,
   },
+  FLOW_INVALID_DEFINITION: {
+    status: 400,
+    fss: 'FGS.3002',
+    message: 'Invalid parameters.',
+    user: true,
+  },
+  FLOW_INVALID_EXECUTION: {
+    status: 400,
+    fss: 'FGS.3003',
+    message: 'The execution cannot do this in its current state.',
+    user: true,
+  },
+  FLOW_NAME_EXISTS: {
+    status: 409,
+    fss: 'FGS.3004',
+    message: 'A workflow with this name already exists.',
+    user: true,
+  },
+  FLOW_QUOTA_EXCEEDED: {
+    status: 400,
+    fss: 'FGS.3005',
+    message: 'The number of workflows has reached the quota.',
+    user: true,
+  },
+  FLOW_NOT_FOUND: {
+    status: 404,
+    fss: 'FGS.5002',
+    message: 'The workflow does not exist.',
+    user: true,
+  },
+  FLOW_EXECUTION_NOT_FOUND: {
+    status: 404,
+    fss: 'FGS.5003',
+    message: 'The workflow execution does not exist.',
+    user: true,
+  },
+  FLOW_LEASE_LOST: {
+    status: 409,
+    fss: 'FGS.5009',
+    message: 'Another engine took over this execution.',
+    user: false,
+  },
   TOO_MANY_REQUESTS: { status: 429, fss: 'FSS.0429', message: 'Too many requests.', user: true },
   INTERNAL: { status: 500, fss: 'FSS.0500', message: 'Internal server error.', user: false },
   CODE_INTEGRITY: {

@@ -240,3 +240,23 @@ export type {
   ReservedTarget,
 } from './reserved-instances.js'
 export { INSTANCE_MEMORY_HEADER, requestedMemoryOf } from './instance-memory.js'
+export type {
+  ExecutionError,
+  ExecutionRecord,
+  ExecutionStatus,
+  FlowEvent,
+  FlowEventType,
+  FlowLanguage,
+  FlowMode,
+  NewFlowEvent,
+  WorkflowRecord,
+} from './flows.js'
+export { FLOW_HISTORY_LIMIT } from './flows.js'
+export type {
+  ExecutionLease,
+  ExecutionQuery,
+  ExecutionUpdate,
+  FlowRepository,
+  FlowStatistics,
+  WorkflowQuery,
+} from './repositories/flows.js'

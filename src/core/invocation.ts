@@ -32,6 +32,12 @@ export interface InvocationRequest {
    * from the function's (`requestedMemoryOf`). Instances of each size are pooled apart.
    */
   readonly memorySizeMb?: number
+  /**
+   * Extra `x-cff-*` context for the function (lower-case names), e.g. a flow's
+   * `x-cff-workflow-id` / `-run-id` / `-state-id`, which the guests expose as
+   * `context.getWorkflowID()` etc.
+   */
+  readonly contextHeaders?: Readonly<Record<string, string>>
   /** The W3C `traceparent` the caller sent (or stored with an async event), unparsed. */
   readonly traceparent?: string
   /** Set by the tracing invoker: the invoker reports the invocation's phases to it. */

@@ -281,8 +281,14 @@ export class InstancePool implements Invoker {
         // What FunctionGraph adds to every request an HTTP function's server receives.
         headers:
           request.http === undefined
-            ? (traceHeaders ?? {})
-            : { ...functionHeadersOf(request, this.#o.region), ...traceHeaders },
+            ? request.contextHeaders === undefined
+              ? (traceHeaders ?? {})
+              : { ...request.contextHeaders, ...traceHeaders }
+            : {
+                ...functionHeadersOf(request, this.#o.region),
+                ...request.contextHeaders,
+                ...traceHeaders,
+              },
         ...(request.http === undefined ? {} : { http: request.http }),
       })
     } catch (err) {

@@ -1,0 +1,118 @@
+/**
+ * @module The function-flow repository port: workflows, their executions and each execution's
+ * append-only history, with the leases that keep two engines from driving one execution.
+ */
+import type {
+  ExecutionError,
+  ExecutionRecord,
+  ExecutionStatus,
+  FlowEvent,
+  FlowMode,
+  NewFlowEvent,
+  WorkflowRecord,
+} from '../flows.js'
+
+export interface WorkflowQuery {
+  readonly projectId: string
+  /** Substring match on the name. */
+  readonly name?: string
+  readonly mode?: FlowMode
+  readonly offset: number
+  readonly limit: number
+}
+
+export interface ExecutionQuery {
+  readonly workflowId: string
+  readonly status?: ExecutionStatus
+  /** Epoch ms bounds on `beginAt`. */
+  readonly from?: number
+  readonly to?: number
+  readonly offset: number
+  readonly limit: number
+}
+
+/** Counts over executions that began in [from, to). */
+export interface FlowStatistics {
+  readonly count: number
+  /** Mean duration (ms) of finished executions. */
+  readonly durationMs: number
+  readonly failCount: number
+  readonly runningCount: number
+}
+
+/** A lease on an execution: its holder appends; a higher token fences every older one out. */
+export interface ExecutionLease {
+  readonly executionId: string
+  readonly token: number
+  readonly owner: string
+  readonly until: number
+}
+
+/** How an append ends an execution (or reopens it, for a retry). */
+export interface ExecutionUpdate {
+  readonly status: ExecutionStatus
+  readonly outputJson?: string
+  readonly error?: ExecutionError
+  readonly endAt?: number
+  readonly redriveCount?: number
+}
+
+/**
+ * Durable flows. `appendEvents` is the only way history grows: events and the execution's update
+ * commit together, and only while the caller's lease token is the current one (else it throws a
+ * StratoError `FLOW_LEASE_LOST`). Each backend must pass
+ * `test/contract/flow-repository.contract.ts`.
+ */
+export interface FlowRepository {
+  /** Throws 409 FGS.xxxx-style StratoError when the project already has a flow by that name. */
+  createWorkflow(record: WorkflowRecord): Promise<void>
+  getWorkflow(projectId: string, id: string): Promise<WorkflowRecord | undefined>
+  getWorkflowByUrn(projectId: string, urn: string): Promise<WorkflowRecord | undefined>
+  listWorkflows(query: WorkflowQuery): Promise<{ workflows: WorkflowRecord[]; total: number }>
+  updateWorkflow(record: WorkflowRecord): Promise<void>
+  /** Deletes it with its executions and their histories; false when there was none. */
+  deleteWorkflow(projectId: string, id: string): Promise<boolean>
+  countWorkflows(projectId: string): Promise<number>
+
+  /**
+   * Creates a `running` execution with its first events (ExecutionStarted) and a lease for
+   * `owner`, in one transaction. If an execution with this id exists (a caller-chosen
+   * `X-WorkflowRun-ID` sent again), nothing is written and `created` is false.
+   */
+  createExecution(
+    record: ExecutionRecord,
+    events: readonly NewFlowEvent[],
+    lease: { readonly owner: string; readonly until: number },
+  ): Promise<{ readonly created: boolean; readonly lease: ExecutionLease | undefined }>
+  getExecution(executionId: string): Promise<ExecutionRecord | undefined>
+  listExecutions(query: ExecutionQuery): Promise<{ executions: ExecutionRecord[]; total: number }>
+  /** The history in `seq` order (from `afterSeq`, exclusive). */
+  events(executionId: string, afterSeq?: number): Promise<FlowEvent[]>
+  /** Appends under the lease (see the interface comment); returns the new last seq. */
+  appendEvents(
+    lease: ExecutionLease,
+    events: readonly NewFlowEvent[],
+    update?: ExecutionUpdate,
+  ): Promise<number>
+  /**
+   * Takes the lease of a `running` execution whose lease is free or expired at `now` (a new,
+   * higher token); undefined when someone else holds it.
+   */
+  claim(
+    executionId: string,
+    owner: string,
+    now: number,
+    until: number,
+  ): Promise<ExecutionLease | undefined>
+  /** Extends a lease still held; false when it was lost. */
+  renew(lease: ExecutionLease, until: number): Promise<boolean>
+  release(lease: ExecutionLease): Promise<void>
+  /** Ids of `running` executions whose lease is free or expired at `now` (recovery, takeover). */
+  orphaned(now: number, limit: number): Promise<string[]>
+  statistics(
+    projectId: string,
+    workflowId: string | undefined,
+    from: number,
+    to: number,
+  ): Promise<FlowStatistics>
+}

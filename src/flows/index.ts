@@ -1,0 +1,31 @@
+/**
+ * @module Function flows: the ASL engine (`asl/`), Huawei's v2 language compiled to it
+ * (`huawei/`), the durable executor (`durable/`) and the FlowEngine port the API uses.
+ */
+export type {
+  AslDefinition,
+  ExecutionOutcome,
+  JsonObject,
+  JsonValue,
+  NodeRef,
+  QueryLanguage,
+  StateBase,
+} from './asl/definition.js'
+export type {
+  ExecutionContext,
+  ExecutionHost,
+  RunRequest,
+  StateEvent,
+  TaskOutcome,
+  TaskRequest,
+} from './asl/host.js'
+export type {
+  CallbackResult,
+  FlowEngine,
+  StartOptions,
+  SyncExecutionResult,
+} from './flow-engine.js'
+// asl (interpreter, validation, TestState) exports below
+// huawei (v2 compiler) exports below
+// durable (executor, history host) exports below
+// api-facing helpers (node details, views) exports below
