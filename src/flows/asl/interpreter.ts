@@ -18,10 +18,11 @@ import { runParallel } from './run-parallel.js'
 import {
   type Machine,
   type RunContext,
+  HostError,
   type Scope,
   StateFailure,
   Stopped,
-  untilStopped,
+  hostCall,
   Variables,
   Visit,
 } from './run-scope.js'
@@ -60,7 +61,7 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
   const racers: Promise<JsonValue | typeof TIMED_OUT>[] = [work]
   if (definition.TimeoutSeconds !== undefined) {
     const deadline = Date.parse(request.context.startTime) + definition.TimeoutSeconds * 1000
-    racers.push(host.sleepUntil('$execution-timeout', deadline).then(() => TIMED_OUT))
+    racers.push(hostCall(host.sleepUntil('$execution-timeout', deadline)).then(() => TIMED_OUT))
   }
   try {
     const result = await Promise.race(racers)
@@ -81,6 +82,9 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
     }
     if (error instanceof Stopped) {
       return { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was stopped' }
+    }
+    if (error instanceof HostError) {
+      throw error.original
     }
     throw error
   } finally {
@@ -104,10 +108,7 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
     scope.visits.set(name, visitNumber)
     const visit = new Visit(scope, name, state, visitNumber)
     const { host } = scope.run
-    const entered = await untilStopped(
-      host.enterState({ ...visit.event, input: value }),
-      scope.signal,
-    )
+    const entered = await hostCall(host.enterState({ ...visit.event, input: value }), scope.signal)
     visit.enteredAt = entered.enteredAt
     visit.enteredEventId = scope.run.nextEventId()
     let step: Step
@@ -116,16 +117,18 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
     } catch (error) {
       const failure = visit.failure(error)
       if (failure instanceof StateFailure) {
-        await host.exitState({
-          ...visit.event,
-          ok: false,
-          error: failure.error,
-          cause: failure.errorCause,
-        })
+        await hostCall(
+          host.exitState({
+            ...visit.event,
+            ok: false,
+            error: failure.error,
+            cause: failure.errorCause,
+          }),
+        )
       }
       throw failure
     }
-    await host.exitState({ ...visit.event, ok: true, output: step.output })
+    await hostCall(host.exitState({ ...visit.event, ok: true, output: step.output }))
     if (state.Type !== 'Fail') {
       scope.run.nextEventId()
     }
@@ -284,6 +287,6 @@ async function conditionHolds(
 async function runWait(visit: Visit, raw: JsonValue): Promise<JsonValue> {
   const input = afterInputPath(visit, raw)
   const until = await waitUntilMs(visit, raw, input)
-  await untilStopped(visit.scope.run.host.sleepUntil(visit.path, until), visit.scope.signal)
+  await hostCall(visit.scope.run.host.sleepUntil(visit.path, until), visit.scope.signal)
   return finishState(visit, raw, input, { hasResult: false })
 }

@@ -7,7 +7,7 @@
 import { errorMatches } from './asl-error.js'
 import type { JsonObject, JsonValue } from './definition.js'
 import { allowsRetry, decidingRetrier, retryDelayMs } from './retry-policy.js'
-import { StateFailure, untilStopped, type Visit } from './run-scope.js'
+import { StateFailure, hostCall, type Visit } from './run-scope.js'
 import { catcherOutput } from './state-data.js'
 
 export interface Step {
@@ -48,7 +48,7 @@ export async function withRetryAndCatch(
       visit.retryCount += 1
       const delay = retryDelayMs(retrier, done + 1, visit.random)
       const key = `${attemptPath(visit, attempt + 1)}:interval`
-      await untilStopped(host.sleepUntil(key, host.now() + delay), visit.scope.signal)
+      await hostCall(host.sleepUntil(key, host.now() + delay), visit.scope.signal)
       continue
     }
     const catcher = (visit.state.Catch ?? []).find((c) =>
