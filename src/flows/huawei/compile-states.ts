@@ -7,7 +7,7 @@
  *   output is the next action's input; the node's output is the last one's), or a Parallel with
  *   one single-Task branch per action (`parallel`: all get the node input; the output is the array
  *   of their outputs, in action order).
- * * Sleep → Wait; End → Succeed; Switch → Choice (+ `<id>:end` Succeed for `end: true` branches).
+ * * Sleep → Wait (the duration rounded up to whole seconds); End → Succeed; Switch → Choice (+ `<id>:end` Succeed for `end: true` branches).
  * * Parallel → Parallel (`Strato.CompletionType`/`NumCompleted`); each branch a sub-machine.
  * * Foreach → Map; its processor starts with `<id>:item`, a Pass that merges the item into a copy
  *   of the node input under `iteration_param`.
@@ -98,7 +98,8 @@ function compileState(model: StateModel): AslStates {
       return {
         [model.id]: state({
           Type: 'Wait',
-          Seconds: model.seconds,
+          // ASL's Wait (and so the engine) counts whole seconds; Huawei allows down to 1 ms.
+          Seconds: Math.ceil(model.seconds),
           ...io,
           ...flowOf(model.next),
           'Strato.Node': node,

@@ -473,3 +473,16 @@ test('an ASL body is recognised by its asl field and keeps the definition as sen
     'states cannot be given together with asl',
   )
 })
+
+test('a Sleep shorter than a second or fractional waits the next whole second', () => {
+  const sleep = (duration: number): JsonObject => ({
+    id: 'Nap',
+    name: 'nap',
+    type: 'Sleep',
+    duration,
+    end: true,
+  })
+  expect(compileHuaweiWorkflow(body([sleep(0.001)])).ir.States['Nap']?.['Seconds']).toBe(1)
+  expect(compileHuaweiWorkflow(body([sleep(2.5)])).ir.States['Nap']?.['Seconds']).toBe(3)
+  expect(compileHuaweiWorkflow(body([sleep(86400)])).ir.States['Nap']?.['Seconds']).toBe(86400)
+})
