@@ -28,7 +28,8 @@ import {
 } from './run-scope.js'
 import { runTask } from './run-task.js'
 import type { Step } from './retry-and-catch.js'
-import { afterInputPath, finishState, jsonataField } from './state-data.js'
+import { afterInputPath, effectiveInput, finishState, jsonataField } from './state-data.js'
+import { passResult } from './state-io.js'
 import { waitUntilMs } from './wait-time.js'
 
 const TIMED_OUT = Symbol('timed out')
@@ -148,7 +149,7 @@ async function runState(visit: Visit, raw: JsonValue): Promise<Step> {
       return { output: await runPass(visit, raw), next: nextOf(visit) }
     case 'Succeed':
       return {
-        output: await finishState(visit, raw, afterInputPath(visit, raw), { hasResult: false }),
+        output: await finishState(visit, raw, await afterInputPath(visit, raw)),
         next: undefined,
       }
     case 'Fail':
@@ -190,20 +191,8 @@ export function runChildScope(
 }
 
 async function runPass(visit: Visit, raw: JsonValue): Promise<JsonValue> {
-  const { state } = visit
-  if (visit.language === 'JSONata') {
-    return finishState(visit, raw, raw, { hasResult: false })
-  }
-  let result: JsonValue
-  if (state['Result'] !== undefined) {
-    result = state['Result'] as JsonValue
-  } else {
-    result = afterInputPath(visit, raw)
-    if (state.Parameters !== undefined) {
-      result = evaluatePayloadTemplate(state.Parameters, result, visit.pathScope())
-    }
-  }
-  return finishState(visit, raw, result, { hasResult: true })
+  const effective = await effectiveInput(visit, raw)
+  return finishState(visit, raw, passResult(visit.state, effective))
 }
 
 async function runFail(visit: Visit, raw: JsonValue): Promise<Step> {
@@ -247,7 +236,7 @@ function resolveFailPath(visit: Visit, raw: JsonValue, path: string, field: stri
 async function runChoice(visit: Visit, raw: JsonValue): Promise<Step> {
   const { state } = visit
   const rules = (state['Choices'] ?? []) as JsonObject[]
-  const input = afterInputPath(visit, raw)
+  const input = await afterInputPath(visit, raw)
   for (const rule of rules) {
     const matched =
       visit.language === 'JSONata'
@@ -255,9 +244,8 @@ async function runChoice(visit: Visit, raw: JsonValue): Promise<Step> {
         : evaluateChoiceRule(rule, input, visit.pathScope())
     if (matched) {
       const output = await finishState(visit, raw, input, {
-        hasResult: false,
-        assign: (rule['Assign'] as JsonObject | undefined) ?? state.Assign,
-        output: rule['Output'] ?? state.Output,
+        ...(rule['Assign'] === undefined ? {} : { Assign: rule['Assign'] as JsonObject }),
+        ...(rule['Output'] === undefined ? {} : { Output: rule['Output'] }),
       })
       return { output, next: rule['Next'] as string }
     }
@@ -266,7 +254,7 @@ async function runChoice(visit: Visit, raw: JsonValue): Promise<Step> {
   if (typeof fallback !== 'string') {
     throw new StateFailure('States.NoChoiceMatched', undefined, visit.name)
   }
-  return { output: await finishState(visit, raw, input, { hasResult: false }), next: fallback }
+  return { output: await finishState(visit, raw, input), next: fallback }
 }
 
 async function conditionHolds(
@@ -285,8 +273,8 @@ async function conditionHolds(
 }
 
 async function runWait(visit: Visit, raw: JsonValue): Promise<JsonValue> {
-  const input = afterInputPath(visit, raw)
+  const input = await afterInputPath(visit, raw)
   const until = await waitUntilMs(visit, raw, input)
   await hostCall(visit.scope.run.host.sleepUntil(visit.path, until), visit.scope.signal)
-  return finishState(visit, raw, input, { hasResult: false })
+  return finishState(visit, raw, input)
 }

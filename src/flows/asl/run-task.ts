@@ -63,7 +63,7 @@ export function runTask(visit: Visit, raw: JsonValue, next: string | undefined):
     if (!outcome.ok) {
       throw new AslError(outcome.error, outcome.cause)
     }
-    return finishState(visit, raw, outcome.output, { hasResult: true })
+    return finishState(visit, raw, outcome.output)
   })
 }
 
