@@ -293,7 +293,10 @@ test('Strato extensions: CompletionType atLeast needs NumCompleted within the br
   ).toBe('State "T": Strato.Callback must be a boolean')
 })
 
-test('a definition that is not an object, or has no states, is refused', () => {
+test('a definition that is not an object, has no states or an unknown top-level field, is refused', () => {
+  expect(problemOf({ StartAt: 'A', States: { A: pass }, Timeout: 3 })).toBe(
+    'The definition: field Timeout is not allowed at the top level',
+  )
   expect(problemOf('{}')).toBe('The definition must be a JSON object')
   expect(problemOf({ StartAt: 'A', States: {} })).toBe(
     'The definition: States must be an object with at least one state',

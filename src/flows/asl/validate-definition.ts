@@ -95,6 +95,14 @@ const JSONPATH_ONLY = [
 /** Fields that exist only in JSONata mode. */
 const JSONATA_ONLY = ['Arguments', 'Output', 'Items']
 
+const TOP_LEVEL = new Set([
+  'StartAt',
+  'States',
+  'Comment',
+  'Version',
+  'TimeoutSeconds',
+  'QueryLanguage',
+])
 const MAX_STATE_NAME = 80
 const JSONATA_EXPRESSION = /^\{%(.*)%\}$/s
 
@@ -120,6 +128,11 @@ export function validateDefinition(definition: unknown): AslDefinition {
   }
   if (definition['Version'] !== undefined && typeof definition['Version'] !== 'string') {
     invalid('The definition: Version must be a string')
+  }
+  for (const field of Object.keys(definition)) {
+    if (!TOP_LEVEL.has(field)) {
+      invalid(`The definition: field ${field} is not allowed at the top level`)
+    }
   }
   validateMachine(definition, topLanguage, names, 'The definition')
   return definition as unknown as AslDefinition
