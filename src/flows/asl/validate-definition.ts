@@ -7,6 +7,7 @@
 import jsonata from 'jsonata'
 import { StratoError } from '../../core/index.js'
 import type { AslDefinition, JsonValue, QueryLanguage } from './definition.js'
+import { isIntrinsicExpression } from './intrinsics.js'
 import { validateChoiceRule } from './validate-choice-rule.js'
 
 const COMMON = ['Type', 'Comment', 'QueryLanguage', 'Strato.Node']
@@ -243,6 +244,13 @@ function validateState(
     checkJsonataStrings(state, where)
   }
   checkPayloadTemplates(state, where)
+  const node = state['Strato.Node']
+  if (
+    node !== undefined &&
+    !(isObject(node) && typeof node['id'] === 'string' && typeof node['name'] === 'string')
+  ) {
+    invalid(`${where}: Strato.Node must be an object with string id and name`)
+  }
   if (state['Assign'] !== undefined && !isObject(state['Assign'])) {
     invalid(`${where}: Assign must be an object`)
   }
@@ -289,8 +297,9 @@ function validateState(
   }
 }
 
+/** A path (`$…`, `$$…`, `$name…`) or an intrinsic function call (`States.…(`, `Strato.…(`). */
 function isPath(value: unknown): value is string {
-  return typeof value === 'string' && (value.startsWith('$') || value.startsWith('States.'))
+  return typeof value === 'string' && (value.startsWith('$') || isIntrinsicExpression(value))
 }
 
 function checkReferencePath(value: unknown, where: string): void {
