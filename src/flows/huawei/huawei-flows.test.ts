@@ -497,3 +497,19 @@ test('a sequential chain with on_errors retries from its first action with the n
   expect(run.calls.map((c) => c.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 1 }, { n: 2 }])
   expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: 6 })
 })
+
+test('a Foreach over the input array itself gives each iteration {item}', async () => {
+  const body = flow([
+    {
+      id: 'Each',
+      name: 'each',
+      type: 'Foreach',
+      input_collection: '$',
+      actions: [{ function_ref: { ref_name: 'f', arguments: { twice: '$.item' } } }],
+      end: true,
+    },
+  ])
+  const run = await runFlow(body, [4, 5], { f: (p) => ({ output: field(p, 'twice') }) })
+  expect(run.calls.map((c) => c.payload)).toEqual([{ twice: 4 }, { twice: 5 }])
+  expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: [4, 5] })
+})
