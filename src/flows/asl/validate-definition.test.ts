@@ -291,6 +291,19 @@ test('Strato extensions: CompletionType atLeast needs NumCompleted within the br
       machine({ T: { Type: 'Task', Resource: 'fn', 'Strato.Callback': 'yes', End: true } }),
     ),
   ).toBe('State "T": Strato.Callback must be a boolean')
+  expect(problemOf(machine({ A: { Type: 'Pass', 'Strato.Node': { id: 'n1' }, End: true } }))).toBe(
+    'State "A": Strato.Node must be an object with string id and name',
+  )
+  expect(
+    problemOf(
+      machine({
+        A: { Type: 'Pass', Parameters: { 'x.$': 'Strato.FirstPresent($.a, 1)' }, End: true },
+      }),
+    ),
+  ).toBe('valid')
+  expect(problemOf(machine({ A: { Type: 'Pass', Parameters: { 'x.$': 'a' }, End: true } }))).toBe(
+    'State "A": Parameters.x.$ must hold a path or an intrinsic function',
+  )
 })
 
 test('a definition that is not an object, has no states or an unknown top-level field, is refused', () => {
