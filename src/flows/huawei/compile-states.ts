@@ -208,7 +208,9 @@ function foreachItems(
 ): { ItemSelector: JsonObject; ItemProcessor: AslDefinition } {
   const item = { [`${model.iterationParam}.$`]: '$$.Map.Item.Value' }
   const inner = compileBody(model.body, node, model.id)
-  if (model.inputCollection === '$') return { ItemSelector: item, ItemProcessor: inner }
+  if (model.inputCollection === '$') {
+    return { ItemSelector: item, ItemProcessor: inner }
+  }
   const name = `${model.id}:item`
   const merge = state({
     Type: 'Pass',
