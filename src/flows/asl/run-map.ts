@@ -12,6 +12,9 @@ import type { RunChildScope } from './run-parallel.js'
 import { type Machine, Stopped, type Visit } from './run-scope.js'
 import { afterInputPath, finishState, jsonataField, mapItemInput, mapItems } from './state-data.js'
 
+/** What "no limit" means: AWS runs an inline Map about 40 iterations at a time. */
+const UNLIMITED_CONCURRENCY = 40
+
 export function runMap(
   visit: Visit,
   raw: JsonValue,
@@ -90,8 +93,10 @@ export function runMap(
         await runItem(index)
       }
     }
-    const workers =
-      limit === undefined || limit === 0 ? items.length : Math.min(limit, items.length)
+    const workers = Math.min(
+      limit === undefined || limit === 0 ? UNLIMITED_CONCURRENCY : limit,
+      items.length,
+    )
     try {
       await Promise.all(Array.from({ length: workers }, worker))
     } finally {

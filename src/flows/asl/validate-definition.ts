@@ -606,7 +606,7 @@ function validateMap(
   if (concurrency !== undefined && state['MaxConcurrencyPath'] !== undefined) {
     invalid(`${where}: MaxConcurrency and MaxConcurrencyPath cannot both be set`)
   }
-  for (const field of ['ItemReader', 'ResultWriter']) {
+  for (const field of ['ItemReader', 'ResultWriter', 'ItemBatcher']) {
     if (state[field] !== undefined) {
       invalid(`${where}: ${field} (distributed Map) is not supported`)
     }
