@@ -171,8 +171,23 @@ export function evaluateIntrinsic(
   input: JsonValue,
   scope: PathScope,
 ): JsonValue {
-  const call = new Parser(expression).parseExpression()
-  return evaluateCall(call, input, scope)
+  return evaluateCall(parsed(expression), input, scope)
+}
+
+const parsedCalls = new Map<string, Call>()
+const MAX_PARSED_CALLS = 1000
+
+/** A state evaluates the same expressions on every visit, so their parse is kept. */
+function parsed(expression: string): Call {
+  let call = parsedCalls.get(expression)
+  if (call === undefined) {
+    call = new Parser(expression).parseExpression()
+    if (parsedCalls.size >= MAX_PARSED_CALLS) {
+      parsedCalls.clear()
+    }
+    parsedCalls.set(expression, call)
+  }
+  return call
 }
 
 function evaluateArgument(arg: Argument, input: JsonValue, scope: PathScope): JsonValue {

@@ -64,7 +64,12 @@ export function jsonataStates(
 }
 
 function bindings(scope: PathScope, states: JsonObject): JsonataBindings {
-  return { states, variable: scope.variable, random: scope.random }
+  return {
+    states,
+    variable: scope.variable,
+    random: scope.random,
+    ...(scope.now === undefined ? {} : { now: scope.now }),
+  }
 }
 
 function withStates(
