@@ -145,7 +145,7 @@ test('1500 random mutations either compile to a valid definition or are refused 
   const next = random(17)
   let accepted = 0
   for (let i = 0; i < 1500; i++) {
-    let body = SEED
+    let body: JsonValue = SEED
     const rounds = 1 + Math.floor(next() * 3)
     for (let m = 0; m < rounds; m++) {
       body = mutate(body, next)
