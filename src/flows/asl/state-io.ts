@@ -19,8 +19,8 @@
  * otherwise). `$states` is built here from the `states` argument (at least `{context}`; `input`
  * defaults to `raw`) plus `result` / `errorOutput` where AWS exposes them.
  *
- * A JSONata Choice rule may carry its own Output: pass the state as `{ ...state, Output: rule.Output }`.
- * A Catch uses `catcherOutput`; a Map gets its items from `mapItems` and each iteration's input
+ * A JSONata Choice rule may carry its own Output: pass the state as
+ * `{ ...state, Output: rule.Output }`. A Catch uses `catcherOutput`; a Map gets its items from `mapItems` and each iteration's input
  * from `mapItemInput`. Each function can fill a `StateIoTrace` (TestState's inspection data).
  */
 import { AslError } from './asl-error.js'
