@@ -20,8 +20,8 @@
  * defaults to `raw`) plus `result` / `errorOutput` where AWS exposes them.
  *
  * A JSONata Choice rule may carry its own Output: pass the state as
- * `{ ...state, Output: rule.Output }`. A Catch uses `catcherOutput`; a Map gets its items from `mapItems` and each iteration's input
- * from `mapItemInput`. Each function can fill a `StateIoTrace` (TestState's inspection data).
+ * `{ ...state, Output: rule.Output }`. A Catch uses `catcherOutput`; a Map gets its items from
+ * `mapItems` and each iteration's input from `mapItemInput`. Each function can fill a `StateIoTrace` (TestState's inspection data).
  */
 import { AslError } from './asl-error.js'
 import type { Catcher, JsonObject, JsonValue, QueryLanguage, StateBase } from './definition.js'
@@ -217,7 +217,7 @@ export async function stateOutput(
   return output
 }
 
-/** The output of a Catch that handled `errorOutput` (`{Error, Cause}`) for a state with `rawInput`. */
+/** The output of a Catch that handled `errorOutput` (`{Error, Cause}`) for `rawInput`. */
 export async function catcherOutput(
   catcher: Catcher,
   rawInput: JsonValue,
