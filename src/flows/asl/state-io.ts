@@ -21,7 +21,8 @@
  *
  * A JSONata Choice rule may carry its own Output: pass the state as
  * `{ ...state, Output: rule.Output }`. A Catch uses `catcherOutput`; a Map gets its items from
- * `mapItems` and each iteration's input from `mapItemInput`. Each function can fill a `StateIoTrace` (TestState's inspection data).
+ * `mapItems` and each iteration's input from `mapItemInput`. Each function can fill a
+ * `StateIoTrace` (TestState's inspection data).
  */
 import { AslError } from './asl-error.js'
 import type { Catcher, JsonObject, JsonValue, QueryLanguage, StateBase } from './definition.js'
