@@ -584,3 +584,32 @@ test('a Parallel with completion atLeast 1 succeeds with the first branch done',
   expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: ['fast', null] })
   expect(run.calls.map((c) => c.node.id)).toEqual(['Race'])
 })
+
+test('a Foreach with on_errors still puts its results at output_collection, then filters', async () => {
+  const body = flow(
+    [
+      {
+        id: 'Loop',
+        name: 'loop',
+        type: 'Foreach',
+        input_collection: '$.xs',
+        output_collection: '$.ys',
+        state_data_filter: { input: '$.job', output: '$.ys' },
+        actions: [{ function_ref: { ref_name: 'f', arguments: { x: '$.item' } } }],
+        on_errors: [{ error: '$.errorCode == 500', retry_ref: 'r' }],
+        end: true,
+      },
+    ],
+    { retries: [{ name: 'r', delay: 1, max_attempts: 1 }] },
+  )
+  const run = await runFlow(
+    body,
+    { job: { xs: [1, 2] } },
+    {
+      f: (p, call) => (call === 2 ? { error: 'E', message: 'm' } : { output: field(p, 'x') }),
+    },
+  )
+  // the node ran twice: call 2 (item 2, first run) failed, so both items ran again
+  expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: [1, 2] })
+  expect(run.calls).toHaveLength(4)
+})
