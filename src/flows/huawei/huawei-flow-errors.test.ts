@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest'
+import type { JsonValue } from '../asl/definition.js'
 import { echo, endState, field, flow, operation, runFlow } from './huawei-test-flows.js'
 
 test('an on_errors retry runs the node again after the delay and succeeds on the third attempt', async () => {
@@ -238,4 +239,54 @@ test('a Foreach with on_errors still puts its results at output_collection, then
   // the node ran twice: call 2 (item 2, first run) failed, so both items ran again
   expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: [1, 2] })
   expect(run.calls).toHaveLength(4)
+})
+
+test('error data is made from any Cause: JSON without errorType, plain text, or none', async () => {
+  const body = flow([
+    operation('Call', 'f', {
+      on_errors: [{ error: '$.errorCode == 500', transition: 'Show' }],
+      transition: 'End',
+    }),
+    operation('Show', 'g', { transition: 'End' }),
+    endState,
+  ])
+  const errorData = async (cause: string | null): Promise<JsonValue> => {
+    const run = await runFlow(
+      body,
+      {},
+      {
+        f: () => ({ error: 'Oops', message: '', cause }),
+        g: echo,
+      },
+    )
+    if (run.outcome.status !== 'SUCCEEDED') {
+      throw new Error(JSON.stringify(run.outcome))
+    }
+    return run.outcome.output
+  }
+  expect(await errorData('{"errorMessage":"m","stackTrace":["at x"]}')).toEqual({
+    errorCode: 500,
+    errorMessage: 'm',
+    errorType: 'Oops',
+    stackTrace: ['at x'],
+  })
+  expect(await errorData('disk full')).toEqual({
+    errorCode: 500,
+    errorMessage: 'disk full',
+    errorType: 'Oops',
+  })
+  expect(await errorData(null)).toEqual({ errorCode: 500, errorMessage: '', errorType: 'Oops' })
+})
+
+test('an unmatched error without a Cause fails the flow with its name alone', async () => {
+  const body = flow([
+    operation('Call', 'f', {
+      on_errors: [{ error: "$.errorType == 'Else'", transition: 'End' }],
+      transition: 'End',
+    }),
+    endState,
+  ])
+  const run = await runFlow(body, {}, { f: () => ({ error: 'Bare', message: '', cause: null }) })
+  expect(run.outcome).toMatchObject({ status: 'FAILED', error: 'Bare' })
+  expect(run.outcome).not.toHaveProperty('cause')
 })

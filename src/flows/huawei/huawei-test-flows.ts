@@ -14,7 +14,15 @@ import { compileHuaweiWorkflow } from './compile-workflow.js'
 export type FakeFunction = (
   payload: JsonValue,
   call: number,
-) => { output: JsonValue; seconds?: number } | { error: string; message: string; seconds?: number }
+) =>
+  | { output: JsonValue; seconds?: number }
+  | {
+      error: string
+      message: string
+      seconds?: number
+      /** The Cause as the host reports it; by default the durable host's JSON. */
+      cause?: string | null
+    }
 
 export const urn = (name: string): string => `urn:fss:cn-north-7:p0:function:default:${name}:latest`
 
@@ -71,8 +79,15 @@ export async function runFlow(
       }
       clock += seconds * 1000
       if ('error' in result) {
-        const cause = JSON.stringify({ errorMessage: result.message, errorType: result.error })
-        return Promise.resolve({ ok: false, error: result.error, cause })
+        const cause =
+          result.cause === undefined
+            ? JSON.stringify({ errorMessage: result.message, errorType: result.error })
+            : result.cause
+        return Promise.resolve(
+          cause === null
+            ? { ok: false, error: result.error }
+            : { ok: false, error: result.error, cause },
+        )
       }
       return Promise.resolve({ ok: true, output: result.output })
     },
