@@ -251,3 +251,103 @@ test('a Parallel with completion atLeast 1 succeeds with the first branch done',
   expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: ['fast', null] })
   expect(run.calls.map((c) => c.node.id)).toEqual(['Race'])
 })
+
+test('one flow with every construct: retry, condition, parallel, loop, wait, timeout, fallback', async () => {
+  const body = flow(
+    [
+      operation('Fetch', 'fetch', {
+        on_errors: [{ error: '$.errorCode == 500', retry_ref: 'thrice' }],
+        transition: 'Check',
+      }),
+      {
+        id: 'Check',
+        name: 'check',
+        type: 'Switch',
+        data_conditions: [{ condition: '$.items[0] >= 0', transition: 'Fan' }],
+        default_condition: { end: true },
+      },
+      {
+        id: 'Fan',
+        name: 'fan',
+        type: 'Parallel',
+        branches: [
+          { actions: [{ function_ref: { ref_name: 'sum' } }] },
+          {
+            start: 'Wait',
+            states: [{ id: 'Wait', name: 'wait', type: 'Sleep', duration: 10, end: true }],
+          },
+        ],
+        state_data_filter: { input: '', output: '$[0]' },
+        transition: 'Loop',
+      },
+      {
+        id: 'Loop',
+        name: 'loop',
+        type: 'Foreach',
+        input_collection: '$.items',
+        output_collection: '$.squares',
+        actions: [{ function_ref: { ref_name: 'square', arguments: { n: '$.item' } } }],
+        transition: 'Slow',
+      },
+      operation('Slow', 'slow', {
+        timeout: 3,
+        on_errors: [{ error: "$.errorType == 'States.Timeout'", transition: 'Fallback' }],
+        transition: 'End',
+      }),
+      operation('Fallback', 'fallback', { transition: 'End' }),
+      endState,
+    ],
+    {
+      functions: ['fetch', 'sum', 'square', 'slow', 'fallback'],
+      retries: [{ name: 'thrice', delay: 2, max_attempts: 3 }],
+    },
+  )
+  const run = await runFlow(
+    body,
+    { id: 'x' },
+    {
+      fetch: (_p, call) =>
+        call < 3 ? { error: 'Busy', message: 'try later' } : { output: { items: [1, 2, 3] } },
+      sum: (p) => ({
+        output: {
+          items: field(p, 'items'),
+          total: (field(p, 'items') as number[]).reduce((a, b) => a + b, 0),
+        },
+      }),
+      square: (p) => ({ output: (field(p, 'n') as number) ** 2 }),
+      slow: () => ({ output: 'too late', seconds: 60 }),
+      fallback: (p) => ({ output: { fellBackFrom: field(p, 'errorType') } }),
+    },
+  )
+  expect(run.outcome).toEqual({
+    status: 'SUCCEEDED',
+    output: { fellBackFrom: 'States.Timeout' },
+  })
+  expect(run.calls.map((c) => c.node.id)).toEqual([
+    'Fetch',
+    'Fetch',
+    'Fetch',
+    'Fan',
+    'Loop',
+    'Loop',
+    'Loop',
+    'Slow',
+    'Fallback',
+  ])
+  expect(run.calls.filter((c) => c.node.id === 'Loop').map((c) => c.payload)).toEqual([
+    { n: 1 },
+    { n: 2 },
+    { n: 3 },
+  ])
+  // the Slow call got the Loop's output: the sum branch's output with the squares added
+  expect(run.calls.find((c) => c.node.id === 'Slow')?.payload).toEqual({
+    items: [1, 2, 3],
+    total: 6,
+    squares: [1, 4, 9],
+  })
+  // 2 + 2 s of retry delays, the 10 s wait, the 3 s timeout
+  expect(run.elapsedMs).toBe(17_000)
+  expect(new Set(run.nodes)).toEqual(
+    new Set(['Fetch', 'Check', 'Fan', 'Wait', 'Loop', 'Slow', 'Fallback', 'End']),
+  )
+})
