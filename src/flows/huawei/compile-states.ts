@@ -7,7 +7,8 @@
  *   output is the next action's input; the node's output is the last one's), or a Parallel with
  *   one single-Task branch per action (`parallel`: all get the node input; the output is the array
  *   of their outputs, in action order).
- * * Sleep → Wait (the duration rounded up to whole seconds); End → Succeed; Switch → Choice (+ `<id>:end` Succeed for `end: true` branches).
+ * * Sleep → Wait (the duration rounded up to whole seconds); End → Succeed.
+ * * Switch → Choice (+ a Succeed `<id>:end` for `end: true` branches).
  * * Parallel → Parallel (`Strato.CompletionType`/`NumCompleted`); each branch a sub-machine.
  * * Foreach → Map; its processor starts with `<id>:item`, a Pass that merges the item into a copy
  *   of the node input under `iteration_param`.

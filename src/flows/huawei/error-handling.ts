@@ -38,7 +38,8 @@ type WorkModel = Extract<StateModel, { type: 'Operation' | 'Parallel' | 'Foreach
  */
 const ERROR_FROM_JSON_CAUSE =
   'States.JsonMerge(States.JsonMerge(' +
-  `States.StringToJson(States.Format('\\{"errorType": {}\\}', States.JsonToString($.raw.Error))), ` +
+  `States.StringToJson(States.Format('\\{"errorType": {}\\}', ` +
+  'States.JsonToString($.raw.Error))), ' +
   `States.StringToJson($.raw.Cause), false), States.StringToJson('\\{"errorCode": 500\\}'), false)`
 
 /** A `States.*` error other than a timeout: the engine's, not the function's. */

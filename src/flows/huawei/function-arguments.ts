@@ -3,9 +3,9 @@
  *
  * Huawei's arguments are an object template over the node input. A string value is
  * * a JSONPath into the input (`$.a.b[0].c`) → `"key.$": "$.a.b[0].c"`;
- * * `path | fallback`, where the fallback is a number, a `'string'`, true/false/null, another path, a constant
- *   `$CONST.x.y` or, as Huawei's own examples write it, `$.constants.x.y` (the same constant) →
- *   `"key.$": "Strato.FirstPresent($.a, $CONST.x.y)"`;
+ * * `path | fallback`, where the fallback is a number, a `'string'`, true/false/null, another path,
+ *   a constant `$CONST.x.y` or, as Huawei's own examples write it, `$.constants.x.y` (the same
+ *   constant) → `"key.$": "Strato.FirstPresent($.a, $CONST.x.y)"`;
  * * `$CONST.x.y` alone → the constant;
  * * a `'quoted string'` or any other text → that string, literally.
  *

@@ -256,7 +256,8 @@ class StateReader {
         'function_ref.invoke_mode',
         inForeach
           ? '"async" is not allowed inside a Foreach (a callback could not tell iterations apart)'
-          : '"async" is not allowed with action_mode parallel (a callback could not tell the actions apart)',
+          : '"async" is not allowed with action_mode parallel ' +
+              '(a callback could not tell the actions apart)',
       )
     }
     return { mode, actions: models, timeoutSeconds }

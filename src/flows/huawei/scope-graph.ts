@@ -75,7 +75,8 @@ export function checkScopeGraph(
     if (onStack.has(id)) {
       const cycle = [...stack.slice(stack.indexOf(id)), id].join(' → ')
       invalid(
-        `state "${id}": the transitions form a cycle (${cycle}); a flow must be a DAG (loop with a Foreach state)`,
+        `state "${id}": the transitions form a cycle (${cycle}); ` +
+          'a flow must be a DAG (loop with a Foreach state)',
       )
     }
     onStack.add(id)
