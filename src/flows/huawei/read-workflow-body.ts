@@ -135,9 +135,9 @@ class StateReader {
       if (!isObject(entry)) {
         owner.fail(`${listField}[${i}]`, 'must be an object')
       }
-      const id = new Fields(entry, '').data['id']
+      const id = entry['id']
       if (typeof id !== 'string' || id.length === 0) {
-        owner.fail(`${listField}[${i}].id`, 'is required')
+        owner.fail(`${listField}[${i}].id`, 'must be a non-empty string')
       }
       return this.state(new Fields(entry, `state "${id}"`), inForeach)
     })
