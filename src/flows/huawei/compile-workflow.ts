@@ -4,7 +4,9 @@
  * `{name, description?, mode?, asl: {StartAt, States, …}}` (whose `asl` the route validates with
  * `validateDefinition`).
  */
+import { StratoError, isStratoError } from '../../core/index.js'
 import type { AslDefinition } from '../asl/definition.js'
+import { validateDefinition } from '../asl/validate-definition.js'
 import { Fields, invalid, isObject } from './body-fields.js'
 import type { Json } from './body-fields.js'
 import { compileWorkflow } from './compile-states.js'
@@ -20,7 +22,10 @@ export interface CompiledWorkflow {
   readonly functionUrns: readonly string[]
 }
 
-/** Validates a Huawei v2 body and compiles it; FLOW_INVALID_DEFINITION names state and field. */
+/**
+ * Validates a Huawei v2 body and compiles it; FLOW_INVALID_DEFINITION names state and field.
+ * The IR has passed `validateDefinition`.
+ */
 export function compileHuaweiWorkflow(body: unknown): CompiledWorkflow {
   const model = readWorkflowBody(body)
   return {
@@ -28,8 +33,22 @@ export function compileHuaweiWorkflow(body: unknown): CompiledWorkflow {
     description: model.description,
     mode: model.mode,
     enableStreamResponse: model.enableStreamResponse,
-    ir: compileWorkflow(model),
+    ir: checkedIr(compileWorkflow(model)),
     functionUrns: model.functionUrns,
+  }
+}
+
+/** A valid body compiling to an invalid IR is Strato's fault, not the caller's: INTERNAL. */
+function checkedIr(ir: AslDefinition): AslDefinition {
+  try {
+    return validateDefinition(ir)
+  } catch (err) {
+    if (!isStratoError(err, 'FLOW_INVALID_DEFINITION')) {
+      throw err
+    }
+    throw new StratoError('INTERNAL', `The compiled workflow is invalid: ${err.message}`, {
+      cause: err,
+    })
   }
 }
 
