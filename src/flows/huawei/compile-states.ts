@@ -16,7 +16,6 @@
  */
 import type { AslDefinition, JsonObject, NodeRef, StateBase } from '../asl/definition.js'
 import { conditionToChoiceRule } from './condition-expression.js'
-import { CONSTANTS_VARIABLE } from './function-arguments.js'
 import { compileErrorHandling } from './error-handling.js'
 import { WRAPPED_INPUT, WRAPPED_RESULT } from './placement.js'
 import type { Placement } from './placement.js'
@@ -66,19 +65,7 @@ function resultIo(placement: Placement): Record<string, string | undefined> {
 }
 
 export function compileWorkflow(model: WorkflowModel): AslDefinition {
-  const definition = compileScope(model.scope)
-  if (!model.usesConstants) {
-    return definition
-  }
-  const start = model.scope.states.find((s) => s.id === model.scope.start)
-  const name = `${model.scope.start}:constants`
-  const constants = state({
-    Type: 'Pass',
-    Assign: { [CONSTANTS_VARIABLE]: model.constants },
-    Next: definition.StartAt,
-    'Strato.Node': { id: model.scope.start, name: start?.name ?? model.scope.start },
-  })
-  return { StartAt: name, States: { [name]: constants, ...definition.States } }
+  return compileScope(model.scope)
 }
 
 export function compileScope(scope: ScopeModel): AslDefinition {

@@ -161,27 +161,54 @@ test('a node without on_errors is one Task with its filters, timeout and callbac
   expect(compiled.functionUrns).toEqual([G])
 })
 
-test('constants become the CONST variable, assigned before the start node', () => {
+test("constants are resolved when compiling: as values, fallbacks and Huawei's $.constants", () => {
+  const constants = { b: 'x', deep: { list: [1, { "it's": true }] }, n: 0 }
   const compiled = compileHuaweiWorkflow(
     body(
       [
         op('Call', {
-          actions: [{ function_ref: { ref_name: 'f', arguments: { b: '$.b | $CONST.b' } } }],
+          actions: [
+            {
+              function_ref: {
+                ref_name: 'f',
+                arguments: {
+                  plain: '$CONST.b',
+                  object: '$CONST.deep',
+                  indexed: '$CONST.deep.list[1]["it\'s"]',
+                  fallback: '$.b | $CONST.b',
+                  objectFallback: '$.d | $.constants.deep',
+                  huawei: '$.constants.n',
+                  constantFirst: '$CONST.missing | $.other',
+                },
+              },
+            },
+          ],
         }),
       ],
-      { constants: { b: 'x' } },
+      { constants },
     ),
   )
-  expect(compiled.ir.StartAt).toBe('Call:constants')
-  expect(compiled.ir.States['Call:constants']).toEqual({
-    Type: 'Pass',
-    Assign: { CONST: { b: 'x' } },
-    Next: 'Call',
-    'Strato.Node': { id: 'Call', name: 'call' },
-  })
+  expect(compiled.ir.StartAt).toBe('Call')
   expect(compiled.ir.States['Call']?.Parameters).toEqual({
-    'b.$': 'Strato.FirstPresent($.b, $CONST.b)',
+    plain: 'x',
+    object: { list: [1, { "it's": true }] },
+    indexed: true,
+    'fallback.$': "Strato.FirstPresent($.b, 'x')",
+    'objectFallback.$': `Strato.FirstPresent($.d, States.StringToJson('\\{"list":[1,\\{"it\\'s":true\\}]\\}'))`,
+    'huawei.$': 'Strato.FirstPresent($.constants.n, 0)',
+    'constantFirst.$': '$.other',
   })
+  expect(
+    refusal(
+      body([
+        op('Call', {
+          actions: [{ function_ref: { ref_name: 'f', arguments: { a: '$.a | $CONST.nope' } } }],
+        }),
+      ]),
+    ),
+  ).toBe(
+    'state "Call": actions[0].function_ref.arguments.a "$CONST.nope" names nothing in constants',
+  )
 })
 
 test("fallback literals are written in intrinsic syntax with ' { } \\ escaped", () => {

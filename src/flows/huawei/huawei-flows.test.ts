@@ -133,6 +133,7 @@ test('arguments map paths, literals, constants and fallbacks into the function i
                 account: '$.account',
                 bucket: '$.input.bucket | $CONST.input.bucket',
                 region: '$.region | $.constants.region',
+                config: '$.config | $CONST.config',
                 retries: '$.retries | 3',
                 label: "$.label | 'none'",
                 fixed: "'$.not.a.path'",
@@ -145,7 +146,13 @@ test('arguments map paths, literals, constants and fallbacks into the function i
         end: true,
       }),
     ],
-    { constants: { input: { bucket: 'default-bucket' }, region: 'cn-north-7' } },
+    {
+      constants: {
+        input: { bucket: 'default-bucket' },
+        region: 'cn-north-7',
+        config: { 'a{b}': "it's \\ ok", list: [1, null] },
+      },
+    },
   )
   const run = await runFlow(body, { account: 'acc', items: ['a', 'b'], label: 'L' }, { f: echo })
   expect(run.outcome).toEqual({
@@ -154,6 +161,7 @@ test('arguments map paths, literals, constants and fallbacks into the function i
       account: 'acc',
       bucket: 'default-bucket',
       region: 'cn-north-7',
+      config: { 'a{b}': "it's \\ ok", list: [1, null] },
       retries: 3,
       label: 'L',
       fixed: '$.not.a.path',

@@ -21,6 +21,7 @@ import type {
   WorkflowModel,
 } from './workflow-model.js'
 import { checkScopeGraph } from './scope-graph.js'
+import type { JsonObject } from '../asl/definition.js'
 
 const STATE_TYPES = ['Operation', 'Sleep', 'End', 'Switch', 'Parallel', 'Foreach'] as const
 /** The function timeout's upper bound (3 days) also bounds an Operation's `timeout`. */
@@ -84,19 +85,17 @@ export function readWorkflowBody(raw: unknown): WorkflowModel {
     trigger.oneOf('trigger_type', ['FLOWTIMER', 'SMN', 'APIG', 'APIG_DE', 'OBS'], 'FLOWTIMER')
   })
 
-  const reader = new StateReader(functions, retries)
+  const reader = new StateReader(functions, retries, constants)
   const states = body.array('states', { required: true, min: 1, max: 100 })
   const scope = reader.scope(states, start, body, 'states', 'start', false)
   return {
     ...header,
-    constants,
-    usesConstants: reader.usesConstants,
     functionUrns: [...reader.calledUrns],
     scope,
   }
 }
 
-/** Constants are assigned as an ASL payload template, where a key ending in `.$` is a path. */
+/** Constants end up in ASL payload templates, where a key ending in `.$` is a path. */
 function checkConstantKeys(value: unknown, at: string): void {
   if (Array.isArray(value)) {
     value.forEach((item, i) => checkConstantKeys(item, `${at}[${i}]`))
@@ -113,13 +112,13 @@ function checkConstantKeys(value: unknown, at: string): void {
 }
 
 class StateReader {
-  usesConstants = false
   readonly calledUrns = new Set<string>()
   private readonly ids = new Set<string>()
 
   constructor(
     private readonly functions: ReadonlyMap<string, string>,
     private readonly retries: ReadonlyMap<string, RetryPolicy>,
+    private readonly constants: JsonObject,
   ) {}
 
   /** Reads a list of states (the flow's or a sub-flow's) and checks its transition graph. */
@@ -279,11 +278,8 @@ class StateReader {
       return { functionUrn, callback: mode === 'async' }
     }
     try {
-      const compiled = compileArguments(args)
-      if (compiled.usesConstants) {
-        this.usesConstants = true
-      }
-      return { functionUrn, callback: mode === 'async', parameters: compiled.parameters }
+      const parameters = compileArguments(args, this.constants)
+      return { functionUrn, callback: mode === 'async', parameters }
     } catch (err) {
       if (err instanceof ArgumentError) {
         ref.fail(`arguments.${err.key}`, err.message)

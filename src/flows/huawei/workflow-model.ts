@@ -118,8 +118,6 @@ export interface WorkflowModel {
   readonly description: string
   readonly mode: 'NORMAL' | 'EXPRESS'
   readonly enableStreamResponse: boolean
-  readonly constants: JsonObject
-  readonly usesConstants: boolean
   readonly functionUrns: readonly string[]
   readonly scope: ScopeModel
 }
