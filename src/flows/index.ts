@@ -29,3 +29,9 @@ export type {
 // huawei (v2 compiler) exports below
 // durable (executor, history host) exports below
 // api-facing helpers (node details, views) exports below
+export { NODE_DATA_MAX_CHARS, errorMessageOf, nodeExecutionDetails } from './node-details.js'
+export type {
+  NodeDetailOptions,
+  NodeExecutionDetailView,
+  NodeExecutionView,
+} from './node-details.js'
