@@ -147,7 +147,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         OWNER,
       )
-      if (lease === undefined) throw new Error('no lease')
+      if (lease === undefined) {
+        throw new Error('no lease')
+      }
       expect(
         await backend.repos.flows.appendEvents(lease, [
           event('StateEntered', 'A#1', { input: 1 }),
@@ -186,7 +188,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         { owner: 'engine-a', until: 10_000 },
       )
-      if (a === undefined) throw new Error('no lease')
+      if (a === undefined) {
+        throw new Error('no lease')
+      }
       expect(await repos.flows.claim('e1', 'engine-b', 9_000, 20_000)).toBeUndefined()
       expect(await repos.flows.orphaned(9_000, 10)).toEqual([])
       expect(await repos.flows.renew(a, 15_000)).toBe(true)
@@ -197,7 +201,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         repos.flows.appendEvents(a, [event('StateEntered', 'A#1')]),
       ).rejects.toMatchObject({ code: 'FLOW_LEASE_LOST' })
       expect(await repos.flows.renew(a, 40_000)).toBe(false)
-      if (b === undefined) throw new Error('no lease')
+      if (b === undefined) {
+        throw new Error('no lease')
+      }
       expect(await repos.flows.appendEvents(b, [event('StateEntered', 'A#1')])).toBe(2)
       expect((await repos.flows.events('e1')).map((e) => e.seq)).toEqual([1, 2])
     })
@@ -211,12 +217,16 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         { owner: 'engine-a', until: 10_000 },
       )
-      if (lease === undefined) throw new Error('no lease')
+      if (lease === undefined) {
+        throw new Error('no lease')
+      }
       expect(await repos.flows.orphaned(5_000, 10)).toEqual([])
       expect(await repos.flows.orphaned(5_000, 10, 'engine-a')).toEqual(['e1'])
       const again = await repos.flows.claim('e1', 'engine-a', 5_000, 20_000)
       expect(again?.token).toBeGreaterThan(lease.token)
-      if (again === undefined) throw new Error('no lease')
+      if (again === undefined) {
+        throw new Error('no lease')
+      }
       await repos.flows.release(again)
       expect(await repos.flows.orphaned(5_000, 10)).toEqual(['e1'])
       expect(await repos.flows.claim('e1', 'engine-b', 5_000, 20_000)).toBeDefined()
@@ -231,7 +241,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         OWNER,
       )
-      if (lease === undefined) throw new Error('no lease')
+      if (lease === undefined) {
+        throw new Error('no lease')
+      }
       expect(await repos.flows.redrive('e1', event('ExecutionRedriven'), OWNER)).toBeUndefined()
       await repos.flows.appendEvents(lease, [event('ExecutionFailed')], {
         status: 'fail',
@@ -264,7 +276,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         OWNER,
       )
-      if (lease === undefined) throw new Error('no lease')
+      if (lease === undefined) {
+        throw new Error('no lease')
+      }
       expect(await repos.flows.stopExecution('e1', event('ExecutionStopped'), 2000)).toBe(true)
       expect(await repos.flows.stopExecution('e1', event('ExecutionStopped'), 3000)).toBe(false)
       await expect(repos.flows.appendEvents(lease, [event('StateEntered')])).rejects.toMatchObject({
@@ -285,7 +299,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         OWNER,
       )
-      if (lease === undefined) throw new Error('no lease')
+      if (lease === undefined) {
+        throw new Error('no lease')
+      }
       expect(await repos.flows.recordEvent('e1', event('CallbackReceived', 'W#1'))).toBe(2)
       expect(await repos.flows.appendEvents(lease, [event('TaskSucceeded', 'W#1')])).toBe(3)
       expect((await repos.flows.events('e1')).map((e) => e.type)).toEqual([
@@ -304,7 +320,9 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         [event('ExecutionStarted')],
         OWNER,
       )
-      if (lease === undefined) throw new Error('no lease')
+      if (lease === undefined) {
+        throw new Error('no lease')
+      }
       const many = Array.from({ length: FLOW_HISTORY_LIMIT - 1 }, (_, i) =>
         event('StateEntered', `S#${i + 1}`),
       )
