@@ -156,3 +156,36 @@ describe('errorMessageOf', () => {
     expect(errorMessageOf('X', undefined)).toBe('X')
   })
 })
+
+describe('nodeExecutionDetails across redeliveries and retries of the run', () => {
+  test('a redelivery continues its attempt; a retry after the run failed adds a new one', () => {
+    const events = [
+      ev('StateEntered', 'Work#1', 'work', 1, { input: { a: 1 } }),
+      ev('TaskScheduled', 'Work#1', 'work', 2, {}, { requestId: 'r1' }),
+      // the engine crashed and delivered the same attempt again
+      ev('TaskScheduled', 'Work#1', 'work', 9, {}, { requestId: 'r1' }),
+      ev('TaskFailed', 'Work#1', 'work', 10, { error: 'FunctionError', cause: failCause }),
+      ev('StateFailed', 'Work#1', 'work', 11, { error: 'FunctionError', cause: failCause }),
+      ev('ExecutionRedriven', '', '', 20),
+      ev('StateEntered', 'Work#1', 'work', 21, { input: { a: 1 } }),
+      ev('TaskScheduled', 'Work#1', 'work', 22, {}, { requestId: 'r1b' }),
+      ev('TaskSucceeded', 'Work#1', 'work', 30, { output: 1 }),
+    ]
+    const [work] = nodeExecutionDetails('r', events, { executionStatus: 'success' })
+    expect(
+      work?.executions.map((x) => [x.status, x.begin_time, x.end_time, x.request_id, x.input]),
+    ).toEqual([
+      ['fail', 2, 10, 'r1', { a: 1 }],
+      ['success', 22, 30, 'r1b', { a: 1 }],
+    ])
+  })
+
+  test("an attempt's path carries its number even when the event's path does not", () => {
+    const events = [
+      ev('TaskScheduled', 'Work#1', 'work', 1, {}, { attempt: 2 }),
+      ev('TaskSucceeded', 'Work#1', 'work', 2, { output: 1 }, { attempt: 2 }),
+    ]
+    const [work] = nodeExecutionDetails('r', events, { executionStatus: 'success' })
+    expect(work?.executions.map((x) => [x.path, x.status])).toEqual([['Work#1@2', 'success']])
+  })
+})

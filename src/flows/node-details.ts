@@ -76,6 +76,11 @@ function visitPathOf(path: string): string {
   return path.replace(/@\d+$/, '')
 }
 
+/** The attempt's own path: `@n` is added when the event's path does not carry it. */
+function attemptPathOf(e: FlowEvent): string {
+  return e.attempt > 1 && !/@\d+$/.test(e.path) ? `${e.path}@${e.attempt}` : e.path
+}
+
 /**
  * Huawei shows a function's own message: a cause that is JSON `{errorMessage}` (what the durable
  * host records for function errors and timeouts) gives it; otherwise the error name and cause.
@@ -133,10 +138,10 @@ interface Entry {
 interface NodeAccumulator {
   readonly id: string
   readonly name: string
-  /** Task attempts by path, in the order they were scheduled. */
-  readonly tasks: Map<string, Entry>
-  /** State visits by path; only shown when the node ran no task. */
-  readonly visits: Map<string, Entry>
+  /** Task attempts in the order they were scheduled (a retry of the run adds new ones). */
+  readonly tasks: Entry[]
+  /** State visits; only shown when the node ran no task. */
+  readonly visits: Entry[]
   /** The first state of the node entered in each scope: its visits are the node's visits. */
   readonly primaryState: Map<string, string>
 }
@@ -159,6 +164,10 @@ export function nodeExecutionDetails(
   options: NodeDetailOptions,
 ): NodeExecutionDetailView[] {
   const nodes = new Map<string, NodeAccumulator>()
+  // The latest entry of each visit path and each task attempt: a redelivery after a crash
+  // continues it; once it has ended, the same key again is a retry of the run (a new entry).
+  const openVisits = new Map<string, Entry>()
+  const openTasks = new Map<string, Entry>()
   const enteredInput = new Map<string, JsonValue | undefined>()
   const nodeOf = (e: FlowEvent): NodeAccumulator | undefined => {
     if (e.nodeId === '' && e.stateName === '') {
@@ -170,8 +179,8 @@ export function nodeExecutionDetails(
       node = {
         id,
         name: e.nodeName !== '' ? e.nodeName : id,
-        tasks: new Map(),
-        visits: new Map(),
+        tasks: [],
+        visits: [],
         primaryState: new Map(),
       }
       nodes.set(id, node)
@@ -192,8 +201,9 @@ export function nodeExecutionDetails(
         if (primary === undefined) {
           node.primaryState.set(scope, e.stateName)
         }
-        if ((primary ?? e.stateName) === e.stateName) {
-          node.visits.set(e.path, {
+        const open = openVisits.get(e.path)?.end === undefined && openVisits.has(e.path)
+        if ((primary ?? e.stateName) === e.stateName && !open) {
+          const visit: Entry = {
             status: 'running',
             input: p.input,
             output: undefined,
@@ -202,13 +212,15 @@ export function nodeExecutionDetails(
             errorMessage: undefined,
             requestId: undefined,
             path: e.path,
-          })
+          }
+          openVisits.set(e.path, visit)
+          node.visits.push(visit)
         }
         break
       }
       case 'StateExited':
       case 'StateFailed': {
-        const visit = node.visits.get(e.path)
+        const visit = openVisits.get(e.path)
         if (visit !== undefined) {
           visit.end = e.at
           if (e.type === 'StateExited') {
@@ -222,8 +234,13 @@ export function nodeExecutionDetails(
         }
         break
       }
-      case 'TaskScheduled':
-        node.tasks.set(e.path, {
+      case 'TaskScheduled': {
+        const key = attemptPathOf(e)
+        const current = openTasks.get(key)
+        if (current !== undefined && current.end === undefined) {
+          break
+        }
+        const task: Entry = {
           status: 'running',
           input: p.input ?? p.payload ?? enteredInput.get(visitPathOf(e.path)),
           output: undefined,
@@ -231,13 +248,16 @@ export function nodeExecutionDetails(
           end: undefined,
           errorMessage: undefined,
           requestId: e.requestId,
-          path: e.path,
-        })
+          path: key,
+        }
+        openTasks.set(key, task)
+        node.tasks.push(task)
         break
+      }
       case 'TaskSucceeded':
       case 'TaskFailed':
       case 'CallbackReceived': {
-        const task = node.tasks.get(e.path)
+        const task = openTasks.get(attemptPathOf(e))
         if (task === undefined) {
           break
         }
@@ -281,6 +301,6 @@ export function nodeExecutionDetails(
     node_id: node.id,
     node_name: node.name,
     execution_id: executionId,
-    executions: [...(node.tasks.size > 0 ? node.tasks : node.visits).values()].map(view),
+    executions: (node.tasks.length > 0 ? node.tasks : node.visits).map(view),
   }))
 }
