@@ -183,7 +183,7 @@ async function start(flowName: string, input: Record<string, unknown>, runId?: s
   return (await sdk.startWorkflowExecution(req)).execution_id as string
 }
 
-async function show(flowName: string, executionId: string, full = false): Promise<any> {
+function show(flowName: string, executionId: string, full = false): Promise<any> {
   return sdk.showWorkflowExecution(
     new fg.ShowWorkflowExecutionRequest()
       .withWorkflowId(flowIds[flowName])
@@ -418,9 +418,7 @@ describe('workflows: executions through the SDK', () => {
   beforeAll(async () => {
     await createFlow(simpleFlow('exec-once', 'wf-once'))
     await createFlow(simpleFlow('exec-echo', 'wf-echo'))
-    await createFlow(
-      simpleFlow('exec-express', 'wf-echo', { mode: 'EXPRESS' }) as Record<string, unknown>,
-    )
+    await createFlow(simpleFlow('exec-express', 'wf-echo', { mode: 'EXPRESS' }))
     await createFlow({
       ...simpleFlow('exec-sleepy', 'wf-echo'),
       start: 'nap',
