@@ -26,6 +26,9 @@ export type {
   SyncExecutionResult,
 } from './flow-engine.js'
 // asl (interpreter, validation, TestState) exports below
+export { runStateMachine } from './asl/interpreter.js'
+export { validateDefinition } from './asl/validate-definition.js'
+export { parseTaskToken, taskTokenOf } from './asl/run-task.js'
 // huawei (v2 compiler) exports below
 // durable (executor, history host) exports below
 // api-facing helpers (node details, views) exports below
