@@ -30,6 +30,12 @@ export { runStateMachine } from './asl/interpreter.js'
 export { validateDefinition } from './asl/validate-definition.js'
 export { parseTaskToken, taskTokenOf } from './asl/run-task.js'
 // huawei (v2 compiler) exports below
+export {
+  compileAslWorkflowBody,
+  compileHuaweiWorkflow,
+  isAslWorkflowBody,
+} from './huawei/compile-workflow.js'
+export type { CompiledWorkflow } from './huawei/compile-workflow.js'
 // durable (executor, history host) exports below
 // api-facing helpers (node details, views) exports below
 export { NODE_DATA_MAX_CHARS, errorMessageOf, nodeExecutionDetails } from './node-details.js'

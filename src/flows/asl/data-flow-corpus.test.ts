@@ -40,7 +40,7 @@ interface ExecutionCase {
 }
 
 type Outcome =
-  { status: 'SUCCEEDED'; output: JsonValue } | { status: 'FAILED'; error: string; cause?: string }
+  { status: 'SUCCEEDED'; output: JsonValue } | { status: 'FAILED'; error?: string; cause?: string }
 
 function executionContext(input: JsonValue, stateName: string): JsonObject {
   return {

@@ -83,7 +83,7 @@ function stepFunctionsFunctions(random: () => number): Record<string, unknown> {
       }
       const values = Array.from({ length: count }, (_, i) => start + i * step)
       // AWS returns a JSONata sequence, and a sequence of one is that value (recorded: 1, not [1]).
-      return values.length === 1 ? values[0] : values
+      return values.length === 1 && values[0] !== undefined ? values[0] : values
     },
     hash: (data: unknown, algorithm: unknown): string => {
       const text = typeof data === 'string' ? data : JSON.stringify(data)
