@@ -28,4 +28,13 @@ export type {
 // asl (interpreter, validation, TestState) exports below
 // huawei (v2 compiler) exports below
 // durable (executor, history host) exports below
+export { DurableFlowEngine, EXPRESS_TIME_LIMIT_MS } from './durable/durable-engine.js'
+export type { DurableFlowEngineOptions } from './durable/durable-engine.js'
+export {
+  FUNCTION_ERROR,
+  FUNCTION_NOT_FOUND,
+  FUNCTION_UNAVAILABLE,
+  INVOKE_FAILED,
+} from './durable/function-calls.js'
+export { taskRequestId } from './durable/request-id.js'
 // api-facing helpers (node details, views) exports below
