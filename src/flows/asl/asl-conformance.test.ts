@@ -1,0 +1,224 @@
+/**
+ * The ASL conformance corpus (test/conformance/asl, recorded against AWS Step Functions), every
+ * execution file: each case is validated, run on the in-memory conformance host and compared as
+ * the corpus README says. test_state.json is TestState's (test-state-conformance.test.ts).
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { JSONPath } from 'jsonpath-plus'
+import { afterAll, describe, expect, test } from 'vitest'
+import { createConformanceHost } from './conformance-host.js'
+import type { ExecutionOutcome, JsonValue } from './definition.js'
+import { runStateMachine } from './interpreter.js'
+import { validateDefinition } from './validate-definition.js'
+
+interface CorpusCase {
+  readonly name: string
+  readonly definition: unknown
+  readonly input?: JsonValue
+  readonly expect: {
+    readonly status: 'SUCCEEDED' | 'FAILED'
+    readonly output?: JsonValue
+    readonly error?: string
+    readonly cause?: JsonValue
+  }
+  readonly states?: readonly string[]
+  readonly states_order?: 'loose'
+  readonly placeholders?: readonly string[]
+}
+
+const corpusDir = new URL('../../../test/conformance/asl/', import.meta.url)
+const files = readdirSync(corpusDir)
+  .filter((file) => file.endsWith('.json') && file !== 'test_state.json')
+  .sort()
+
+/** Cases this engine knowingly does not pass, with the reason. */
+const UNSUPPORTED: Record<string, string> = {}
+
+const WHOLE_VALUE_PLACEHOLDERS = new Set([
+  'date',
+  'timestamp',
+  'RequestId',
+  'RandomNumberGenerated',
+  'snf_role_arn',
+  'X-Amzn-Trace-Id',
+])
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/** An expected string with placeholders, as a pattern: each placeholder a non-empty wildcard. */
+function placeholderPattern(expected: string): RegExp {
+  const tokens = /<[^<>]+>|arn:<partition>|111111111111/g
+  let source = ''
+  let last = 0
+  for (const match of expected.matchAll(tokens)) {
+    source += escapeRegExp(expected.slice(last, match.index)) + '.+'
+    last = (match.index ?? 0) + match[0].length
+  }
+  return new RegExp(`^${source}${escapeRegExp(expected.slice(last))}$`, 's')
+}
+
+function placeholderPointers(testCase: CorpusCase): Set<string> {
+  const pointers = new Set<string>()
+  for (const path of testCase.placeholders ?? []) {
+    const found: unknown = JSONPath({
+      path,
+      json: testCase.expect as object,
+      resultType: 'pointer',
+    })
+    if (Array.isArray(found)) for (const pointer of found) pointers.add(String(pointer))
+  }
+  return pointers
+}
+
+/** Differences between expected and actual (empty = equal), placeholders as wildcards. */
+function differences(
+  expected: JsonValue | undefined,
+  actual: JsonValue | undefined,
+  pointer: string,
+  wildcards: Set<string>,
+): string[] {
+  if (wildcards.has(pointer)) {
+    if (typeof expected === 'string' && !WHOLE_VALUE_PLACEHOLDERS.has(expected)) {
+      const text = typeof actual === 'string' ? actual : JSON.stringify(actual)
+      return placeholderPattern(expected).test(text) ? [] : [`${pointer}: ${text} !~ ${expected}`]
+    }
+    return actual === undefined ? [`${pointer}: missing`] : []
+  }
+  if (
+    expected === null ||
+    typeof expected !== 'object' ||
+    actual === null ||
+    typeof actual !== 'object'
+  ) {
+    return expected === actual
+      ? []
+      : [`${pointer || '/'}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`]
+  }
+  if (Array.isArray(expected) !== Array.isArray(actual)) {
+    return [`${pointer}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`]
+  }
+  const out: string[] = []
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)])
+  if (Array.isArray(expected) && Array.isArray(actual) && expected.length !== actual.length) {
+    return [`${pointer}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`]
+  }
+  for (const key of keys) {
+    const child = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
+    const e = (expected as Record<string, JsonValue>)[key]
+    const a = (actual as Record<string, JsonValue>)[key]
+    out.push(...differences(e, a, child, wildcards))
+  }
+  return out
+}
+
+function outcomeDifferences(
+  testCase: CorpusCase,
+  outcome: ExecutionOutcome,
+  entered: readonly string[],
+): string[] {
+  const wildcards = placeholderPointers(testCase)
+  const want = testCase.expect
+  if (outcome.status !== want.status) {
+    return [`status: expected ${want.status}, got ${JSON.stringify(outcome)}`]
+  }
+  const out: string[] = []
+  if (outcome.status === 'SUCCEEDED') {
+    out.push(...differences(want.output, outcome.output, '/output', wildcards))
+  } else {
+    // A Fail state without Error fails with no error name; the outcome carries ''.
+    const error = outcome.error === '' ? undefined : outcome.error
+    out.push(...differences(want.error, error, '/error', wildcards))
+    let cause: JsonValue | undefined = outcome.cause
+    if (want.cause !== undefined && typeof want.cause !== 'string' && cause !== undefined) {
+      try {
+        cause = JSON.parse(cause) as JsonValue
+      } catch {
+        // compared as the string it is
+      }
+    }
+    out.push(...differences(want.cause, cause, '/cause', wildcards))
+  }
+  if (testCase.states) {
+    if (testCase.states_order === 'loose') {
+      const sorted = (list: readonly string[]): string => JSON.stringify([...list].sort())
+      if (sorted(testCase.states) !== sorted(entered)) {
+        out.push(`states: expected ${sorted(testCase.states)}, got ${sorted(entered)}`)
+      }
+    } else if (JSON.stringify(testCase.states) !== JSON.stringify(entered)) {
+      out.push(
+        `states: expected ${JSON.stringify(testCase.states)}, got ${JSON.stringify(entered)}`,
+      )
+    }
+  }
+  return out
+}
+
+async function runCase(testCase: CorpusCase): Promise<string[]> {
+  const host = createConformanceHost()
+  let outcome: ExecutionOutcome
+  try {
+    const definition = validateDefinition(testCase.definition)
+    outcome = await runStateMachine({
+      definition,
+      input: testCase.input ?? {},
+      host,
+      seed: testCase.name,
+      context: {
+        executionId:
+          'arn:aws:states:us-east-1:111111111111:execution:Machine:0f6c1c5e-8e0a-4c55-9a47-3f0ab1c1d2e3',
+        executionName: '0f6c1c5e-8e0a-4c55-9a47-3f0ab1c1d2e3',
+        startTime: new Date(host.now()).toISOString(),
+        stateMachineId: 'arn:aws:states:us-east-1:111111111111:stateMachine:Machine',
+        stateMachineName: 'Machine',
+        roleArn: 'arn:aws:iam::111111111111:role/snf-role',
+        redriveCount: 0,
+      },
+    })
+  } catch (error) {
+    return [`threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`]
+  }
+  return outcomeDifferences(testCase, outcome, host.enteredStates)
+}
+
+const tally: Record<string, { passed: number; failed: number; skipped: number }> = {}
+
+for (const file of files) {
+  const cases = JSON.parse(readFileSync(new URL(file, corpusDir), 'utf8')) as CorpusCase[]
+  const counts = { passed: 0, failed: 0, skipped: 0 }
+  tally[file] = counts
+  describe(file, () => {
+    for (const testCase of cases) {
+      const reason = UNSUPPORTED[testCase.name]
+      if (reason !== undefined) {
+        counts.skipped += 1
+        test.skip(`${testCase.name} — ${reason}`, () => undefined)
+        continue
+      }
+      test(testCase.name, async () => {
+        const problems = await runCase(testCase)
+        if (problems.length === 0) counts.passed += 1
+        else counts.failed += 1
+        expect(problems).toEqual([])
+      })
+    }
+  })
+}
+
+afterAll(() => {
+  const total = Object.values(tally).reduce(
+    (sum, c) => ({
+      passed: sum.passed + c.passed,
+      failed: sum.failed + c.failed,
+      skipped: sum.skipped + c.skipped,
+    }),
+    { passed: 0, failed: 0, skipped: 0 },
+  )
+  const lines = Object.entries(tally).map(
+    ([file, c]) => `${file}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} unsupported`,
+  )
+  console.log(
+    `ASL conformance (execution files)\n${lines.join('\n')}\ntotal: ${total.passed} passed, ${total.failed} failed, ${total.skipped} unsupported`,
+  )
+})

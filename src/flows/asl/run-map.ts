@@ -1,0 +1,182 @@
+/**
+ * @module The Map state (inline; a DISTRIBUTED processor runs inline too): each item runs the
+ * ItemProcessor as its own scope, at most MaxConcurrency at a time (0 = all), and the output
+ * lists the item outputs in item order. An iteration failure stops the others and fails the
+ * state, unless ToleratedFailureCount/Percentage allow it.
+ */
+import { AslError } from './asl-error.js'
+import type { JsonValue } from './definition.js'
+import { readPath } from './json-path.js'
+import { evaluatePayloadTemplate } from './payload-template.js'
+import { attemptPath, type Step, withRetryAndCatch } from './retry-and-catch.js'
+import type { RunChildScope } from './run-parallel.js'
+import { type Machine, Stopped, type Visit } from './run-scope.js'
+import { afterInputPath, finishState, jsonataField } from './state-data.js'
+
+export function runMap(
+  visit: Visit,
+  raw: JsonValue,
+  next: string | undefined,
+  runChild: RunChildScope,
+): Promise<Step> {
+  const { state } = visit
+  const processor = (state['ItemProcessor'] ?? state['Iterator']) as Machine
+  return withRetryAndCatch(visit, raw, next, async (attempt) => {
+    const input = afterInputPath(visit, raw)
+    const items = await itemsOf(visit, raw, input)
+    const limit = await integerField(visit, raw, input, 'MaxConcurrency', 'integer')
+    const toleratedCount = await integerField(visit, raw, input, 'ToleratedFailureCount', 'integer')
+    const toleratedPercentage = await integerField(
+      visit,
+      raw,
+      input,
+      'ToleratedFailurePercentage',
+      'float',
+    )
+    if (toleratedCount !== undefined && toleratedCount < 0) {
+      throw new AslError('States.Runtime', 'ToleratedFailureCount cannot be negative.')
+    }
+    if (
+      toleratedPercentage !== undefined &&
+      (toleratedPercentage < 0 || toleratedPercentage > 100)
+    ) {
+      throw new AslError('States.Runtime', 'ToleratedFailurePercentage must be between 0 and 100.')
+    }
+    const tolerates = (failures: number): boolean =>
+      (toleratedCount !== undefined && failures <= toleratedCount) ||
+      (toleratedPercentage !== undefined && (failures * 100) / items.length <= toleratedPercentage)
+    const { run } = visit.scope
+    run.nextEventId() // MapStateStarted
+    const stop = new AbortController()
+    const onOuterAbort = (): void => stop.abort()
+    visit.scope.signal.addEventListener('abort', onOuterAbort, { once: true })
+    const results: JsonValue[] = items.map(() => null)
+    let failures = 0
+    let failure: unknown
+    let nextIndex = 0
+    const runItem = async (index: number): Promise<void> => {
+      const value = items[index] ?? null
+      try {
+        const itemInput = await selectItem(visit, raw, input, { index, value })
+        run.nextEventId() // MapIterationStarted
+        const prefix = `${attemptPath(visit, attempt)}/i${index}/`
+        results[index] = await runChild(visit, processor, prefix, itemInput, stop.signal)
+        run.nextEventId() // MapIterationSucceeded
+      } catch (error) {
+        if (error instanceof Stopped) return
+        failures += 1
+        if (tolerates(failures)) return
+        if (failure === undefined) {
+          failure =
+            toleratedCount !== undefined || toleratedPercentage !== undefined
+              ? new AslError(
+                  'States.ExceedToleratedFailureThreshold',
+                  'The specified tolerated failure threshold was exceeded',
+                )
+              : error
+          stop.abort()
+        }
+      }
+    }
+    const worker = async (): Promise<void> => {
+      while (nextIndex < items.length && !stop.signal.aborted) {
+        const index = nextIndex
+        nextIndex += 1
+        await runItem(index)
+      }
+    }
+    const workers =
+      limit === undefined || limit === 0 ? items.length : Math.min(limit, items.length)
+    try {
+      await Promise.all(Array.from({ length: workers }, worker))
+    } finally {
+      visit.scope.signal.removeEventListener('abort', onOuterAbort)
+    }
+    if (failure !== undefined) throw failure
+    if (visit.scope.signal.aborted) throw new Stopped()
+    run.nextEventId() // MapStateSucceeded
+    return finishState(visit, raw, results, { hasResult: true })
+  })
+}
+
+async function itemsOf(visit: Visit, raw: JsonValue, input: JsonValue): Promise<JsonValue[]> {
+  const { state } = visit
+  if (visit.language === 'JSONata') {
+    const template = state['Items'] as JsonValue | undefined
+    if (template === undefined) {
+      if (Array.isArray(raw)) return raw
+      throw new AslError(
+        'States.QueryEvaluationError',
+        `Map state input must be an array but was: ${JSON.stringify(raw)}`,
+      )
+    }
+    const items = await jsonataField(visit, template, 'Items', visit.states(raw))
+    if (Array.isArray(items)) return items
+    const expression =
+      typeof template === 'string' ? template.slice(2, -2).trim() : JSON.stringify(template)
+    throw new AslError(
+      'States.QueryEvaluationError',
+      `The JSONata expression '${expression}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '${jsonType(items)}' for value: ${JSON.stringify(items)}`,
+    )
+  }
+  const path = typeof state['ItemsPath'] === 'string' ? state['ItemsPath'] : '$'
+  const items = readPath(input, path, visit.pathScope())
+  if (Array.isArray(items)) return items
+  throw new AslError('States.Runtime', `Reference path "${path}" must point to array.`)
+}
+
+function jsonType(value: JsonValue): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'array'
+  return typeof value
+}
+
+async function selectItem(
+  visit: Visit,
+  raw: JsonValue,
+  input: JsonValue,
+  item: { readonly index: number; readonly value: JsonValue },
+): Promise<JsonValue> {
+  const { state } = visit
+  const selector = (state['ItemSelector'] ?? state.Parameters) as JsonValue | undefined
+  if (selector === undefined) return item.value
+  if (visit.language === 'JSONata') {
+    return jsonataField(visit, selector, 'ItemSelector', visit.states(raw, {}, item))
+  }
+  return evaluatePayloadTemplate(selector, input, visit.pathScope(item))
+}
+
+/** A number field that may also come from a path (JSONPath) or an expression (JSONata). */
+async function integerField(
+  visit: Visit,
+  raw: JsonValue,
+  input: JsonValue,
+  field: string,
+  kind: 'integer' | 'float',
+): Promise<number | undefined> {
+  const { state } = visit
+  const literal = state[field] as JsonValue | undefined
+  if (literal !== undefined) {
+    if (visit.language !== 'JSONata') return Number(literal)
+    const value = await jsonataField(visit, literal, field, visit.states(raw))
+    if (typeof value !== 'number') {
+      throw new AslError(
+        'States.QueryEvaluationError',
+        `The ${field} field must be a number, but was: ${JSON.stringify(value)}`,
+      )
+    }
+    return value
+  }
+  const path = state[`${field}Path`]
+  if (typeof path !== 'string') return undefined
+  const value = readPath(input, path, visit.pathScope())
+  const valid = typeof value === 'number' && (kind === 'float' || Number.isInteger(value))
+  if (!valid) {
+    const shown = typeof value === 'string' ? value : JSON.stringify(value)
+    throw new AslError(
+      'States.Runtime',
+      `The ${field}Path field refers to value "${shown}" which is not a valid ${kind}: ${path}`,
+    )
+  }
+  return value
+}
