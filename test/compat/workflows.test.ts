@@ -107,7 +107,7 @@ const BIG_FLOW = {
     },
     {
       id: 'loop',
-      name: 'Double each',
+      name: 'Double-each',
       type: 'Foreach',
       input_collection: '$.items',
       iteration_param: 'item',
@@ -126,7 +126,7 @@ const BIG_FLOW = {
     },
     {
       id: 'fan',
-      name: 'Fan out',
+      name: 'Fan-out',
       type: 'Parallel',
       branches: [
         { actions: [call('wf-double', { x: '$.flakyCalls' })] },
