@@ -18,7 +18,9 @@ const execution = {
       node_name: 'Fetch data',
       executions: [
         run(110, 300, 'fail', 'Fan#1/b1/Fetch#1', { error_message: 'FunctionError: boom' }),
-        run(1300, 1500, 'success', 'Fan#1/b1/Fetch#1@2'),
+        run(1300, 1500, 'success', 'Fan#1/b1/Fetch#1@2', {
+          function_urn: 'urn:fss:r:p:function:default:fetcher:latest',
+        }),
       ],
     },
     { node_id: 'fan', node_name: 'fan', executions: [run(100, 1600, 'success', 'Fan#1')] },
@@ -49,14 +51,34 @@ describe('renderExecutionTree', () => {
       '│  │  └─ side  success  95ms',
       '│  └─ branch 1',
       '│     ├─ Fetch data [fetch]  fail  190ms  FunctionError: boom',
-      '│     └─ Fetch data [fetch] (attempt 2)  success  200ms',
-      '├─ Loop',
+      '│     └─ Fetch data [fetch] → fetcher (attempt 2)  success  200ms',
+      '├─ Loop  success  150ms',
       '│  ├─ iteration 0',
       '│  │  └─ work  success  100ms',
       '│  └─ iteration 1',
       '│     └─ work  success  100ms',
       '└─ nap  running  500ms…',
     ])
+  })
+
+  test("a node's calls nested in branches give it the outcome of their last attempts", () => {
+    const tree = (runs: ReturnType<typeof run>[]) =>
+      renderExecutionTree(
+        {
+          execution_id: 'e3',
+          status: 'running',
+          node_execution_details: [{ node_id: 'fan', node_name: 'fan', executions: runs }],
+        },
+        100,
+      ).split('\n')[1]
+    const retried = run(0, 10, 'fail', 'fan#1/b0/fan:a#1')
+    const succeeded = run(20, 30, 'success', 'fan#1/b0/fan:a#1@2')
+    const other = run(5, 40, 'success', 'fan#1/b1/fan:b#1')
+    expect(tree([retried, succeeded, other])).toBe('└─ fan  success  40ms')
+    expect(tree([retried, other])).toBe('└─ fan  fail  40ms')
+    expect(tree([succeeded, run(5, undefined, 'running', 'fan#1/b1/fan:b#1')])).toBe(
+      '└─ fan  running  95ms…',
+    )
   })
 
   test('a failed run names its error and node in the head line', () => {

@@ -9,10 +9,13 @@ import { text } from './format-table.js'
 
 interface TreeItem {
   readonly label: string
-  readonly status: string
-  readonly begin: number
-  readonly end: number | undefined
+  status: string
+  begin: number
+  end: number | undefined
   readonly error: string
+  /** Made up for a visit the run did not list (a node whose entries are its calls): its status
+   * and times come from what ran inside it. */
+  readonly synthetic: boolean
   /** Children by scope segment (`b0`, `i17`). */
   readonly groups: Map<string, TreeItem[]>
 }
@@ -62,7 +65,8 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
     begin: number,
     end: number | undefined,
     error: string,
-  ): TreeItem => ({ label, status, begin, end, error, groups: new Map() })
+    synthetic = false,
+  ): TreeItem => ({ label, status, begin, end, error, synthetic, groups: new Map() })
   /** Puts `item` under the visit its path's scope names (made up when the run did not list it). */
   const place = (item: TreeItem, segments: readonly string[]): void => {
     if (segments.length < 3) {
@@ -73,7 +77,7 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
     const parentKey = parentSegments.map(visitOf).join('/')
     let parent = byVisit.get(parentKey)
     if (parent === undefined) {
-      parent = newItem(stateOf(parentSegments.at(-1) ?? ''), '', item.begin, undefined, '')
+      parent = newItem(stateOf(parentSegments.at(-1) ?? ''), '', item.begin, undefined, '', true)
       byVisit.set(parentKey, parent)
       place(parent, parentSegments)
     }
@@ -91,8 +95,11 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
       const path = text(e.path)
       const segments = path === '' ? [id] : path.split('/')
       const attempt = /@(\d+)$/.exec(segments.at(-1) ?? '')?.[1]
+      // The function a call ran: `urn:fss:<region>:<project>:function:<package>:<name>:…`.
+      const fn = text(e.function_urn).split(':')[6]
+      const called = fn === undefined || fn === '' ? base : `${base} → ${fn}`
       const item = newItem(
-        attempt === undefined ? base : `${base} (attempt ${attempt})`,
+        attempt === undefined ? called : `${called} (attempt ${attempt})`,
         text(e.status),
         numberOr(e.begin_time, 0),
         typeof e.end_time === 'number' ? e.end_time : undefined,
@@ -109,7 +116,38 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
   for (const { item, segments } of entries) {
     place(item, segments)
   }
+  roots.forEach(summarise)
   return roots
+}
+
+const OUTCOME_RANK: Readonly<Record<string, number>> = {
+  running: 4,
+  fail: 3,
+  timeout: 2,
+  cancel: 1,
+  success: 0,
+}
+
+/**
+ * A made-up visit takes its times from everything inside it, and its status from the last
+ * attempt of each branch or iteration: running while one runs, else the worst outcome.
+ */
+function summarise(item: TreeItem): void {
+  const groups = [...item.groups.values()]
+  groups.forEach((children) => children.forEach(summarise))
+  if (!item.synthetic || groups.length === 0) {
+    return
+  }
+  const all = groups.flat()
+  item.begin = Math.min(...all.map((c) => c.begin))
+  const lasts = groups.map((children) => children.reduce((a, b) => (b.begin >= a.begin ? b : a)))
+  const worst = lasts.reduce((a, b) =>
+    (OUTCOME_RANK[b.status] ?? 0) > (OUTCOME_RANK[a.status] ?? 0) ? b : a,
+  )
+  item.status = worst.status
+  item.end = all.some((c) => c.end === undefined)
+    ? undefined
+    : Math.max(...all.map((c) => c.end ?? 0))
 }
 
 function line(item: TreeItem, now: number): string {
