@@ -315,6 +315,22 @@ describe('workflows: management through the SDK', () => {
     expect(gone.errorCode).toBe('FGS.5002')
   })
 
+  test('flow management calls are in the audit trail', async () => {
+    let names: string[][] = []
+    const deadline = Date.now() + 10_000
+    while (names.length < 2 && Date.now() < deadline) {
+      const page = await client.listTraces({ resource_name: 'mgmt-c', limit: '50' })
+      names = ((page.traces as any[] | undefined) ?? [])
+        .reverse()
+        .map((t) => [t.trace_name, t.resource_type, t.code])
+      await sleep(100)
+    }
+    expect(names).toEqual([
+      ['createWorkflow', 'workflow', '201'],
+      ['batchDeleteWorkflows', 'workflow', '200'],
+    ])
+  })
+
   test('the fgs_workflow_num quota counts the project flows', async () => {
     const quotas = await client.raw('GET', `/v2/${PROJECT_ID}/fgs/quotas`)
     const resources = JSON.parse(quotas.body.toString('utf8')).quotas.resources as any[]
