@@ -650,3 +650,28 @@ describe('workflows: executions through the SDK', () => {
     expect(flow.count[0]).toEqual({ timestamp: expect.any(Number), value: expect.any(Number) })
   })
 })
+
+describe('workflows: the quota', () => {
+  test('creating past fgs_workflow_num (200) is FGS.3005, also for creates sent at once', async () => {
+    const have = (await sdk.listWorkflow(new fg.ListWorkflowRequest())).total as number
+    for (let i = have; i < 190; i += 20) {
+      await Promise.all(
+        Array.from({ length: Math.min(20, 190 - i) }, (_, k) =>
+          client.createWorkflow(simpleFlow(`quota-${i + k}`, 'wf-echo')),
+        ),
+      )
+    }
+    const burst = await Promise.allSettled(
+      Array.from({ length: 25 }, (_, k) =>
+        client.createWorkflow(simpleFlow(`quota-burst-${k}`, 'wf-echo')),
+      ),
+    )
+    expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(10)
+    const over = await sdkError(
+      sdk.createWorkflow(new fg.CreateWorkflowRequest().withBody(simpleFlow('quota-x', 'wf-echo'))),
+    )
+    expect([over.httpStatusCode, over.errorCode]).toEqual([400, 'FGS.3005'])
+    const listed = await sdk.listWorkflow(new fg.ListWorkflowRequest())
+    expect([listed.total, listed.size]).toEqual([200, 200])
+  })
+})
