@@ -11,6 +11,7 @@ import type {
   UsageRepository,
 } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
+import type { FlowEngine } from '../flows/index.js'
 import type { FunctionMetrics, Logger, Tracing } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
@@ -52,6 +53,8 @@ export interface ReservationsPort {
 export interface ApiDeps {
   readonly config: Config
   readonly store: Store
+  /** Runs workflow executions (flows). */
+  readonly flowEngine: FlowEngine
   /** Finds the function a route's URN names (reads, invocations, changes). */
   readonly resolution: ResolutionService
   /** Creates, changes and deletes functions, versions and aliases. */
