@@ -80,6 +80,8 @@ export interface ApiDeps {
   readonly info: () => Record<string, unknown>
   /** `/metrics`, the statistics methods and usage; their routes are absent without it. */
   readonly metrics?: MetricsDeps
+  /** Runs workflow executions (flows). */
+  readonly flowEngine: FlowEngine
 }
 
 export interface MetricsDeps {

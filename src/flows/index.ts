@@ -26,7 +26,16 @@ export type {
   SyncExecutionResult,
 } from './flow-engine.js'
 // asl (interpreter, validation, TestState) exports below
+export { runStateMachine } from './asl/interpreter.js'
+export { validateDefinition } from './asl/validate-definition.js'
+export { parseTaskToken, taskTokenOf } from './asl/run-task.js'
 // huawei (v2 compiler) exports below
+export {
+  compileAslWorkflowBody,
+  compileHuaweiWorkflow,
+  isAslWorkflowBody,
+} from './huawei/compile-workflow.js'
+export type { CompiledWorkflow } from './huawei/compile-workflow.js'
 // durable (executor, history host) exports below
 export { DurableFlowEngine, EXPRESS_TIME_LIMIT_MS } from './durable/durable-engine.js'
 export type { DurableFlowEngineOptions } from './durable/durable-engine.js'
@@ -38,3 +47,9 @@ export {
 } from './durable/function-calls.js'
 export { taskRequestId } from './durable/request-id.js'
 // api-facing helpers (node details, views) exports below
+export { NODE_DATA_MAX_CHARS, errorMessageOf, nodeExecutionDetails } from './node-details.js'
+export type {
+  NodeDetailOptions,
+  NodeExecutionDetailView,
+  NodeExecutionView,
+} from './node-details.js'

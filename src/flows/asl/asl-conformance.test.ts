@@ -34,17 +34,12 @@ const files = readdirSync(corpusDir)
 /** Cases this engine knowingly does not pass, with the reason. */
 const UNSUPPORTED: Record<string, string> = {}
 
-const WHOLE_VALUE_PLACEHOLDERS = new Set([
-  'date',
-  'timestamp',
-  'RequestId',
-  'RandomNumberGenerated',
-  'snf_role_arn',
-  'X-Amzn-Trace-Id',
-])
-
+/**
+ * A literal part of a placeholder string. The snapshots re-serialised some JSON causes (Lambda's
+ * error JSON) with and some without spaces after `,` and `:`, so that spacing is optional.
+ */
 function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/([,:]) ?/g, '$1 ?')
 }
 
 /** An expected string with placeholders, as a pattern: each placeholder a non-empty wildcard. */
@@ -67,7 +62,11 @@ function placeholderPointers(testCase: CorpusCase): Set<string> {
       json: testCase.expect as object,
       resultType: 'pointer',
     })
-    if (Array.isArray(found)) for (const pointer of found) pointers.add(String(pointer))
+    if (Array.isArray(found)) {
+      for (const pointer of found) {
+        pointers.add(String(pointer))
+      }
+    }
   }
   return pointers
 }
@@ -80,7 +79,7 @@ function differences(
   wildcards: Set<string>,
 ): string[] {
   if (wildcards.has(pointer)) {
-    if (typeof expected === 'string' && !WHOLE_VALUE_PLACEHOLDERS.has(expected)) {
+    if (typeof expected === 'string' && /<[^<>]+>|111111111111/.test(expected)) {
       const text = typeof actual === 'string' ? actual : JSON.stringify(actual)
       return placeholderPattern(expected).test(text) ? [] : [`${pointer}: ${text} !~ ${expected}`]
     }
@@ -155,6 +154,36 @@ function outcomeDifferences(
   return out
 }
 
+interface MachineShape {
+  readonly States?: Record<string, Record<string, unknown>>
+}
+
+/**
+ * States that run inside a DISTRIBUTED Map: AWS records them in child executions, not in the
+ * parent's history (the engine runs them inline, so they are left out of the comparison).
+ */
+function childExecutionStates(
+  machine: MachineShape,
+  inside = false,
+  out = new Set<string>(),
+): Set<string> {
+  for (const [name, state] of Object.entries(machine.States ?? {})) {
+    if (inside) {
+      out.add(name)
+    }
+    for (const branch of (state['Branches'] ?? []) as MachineShape[]) {
+      childExecutionStates(branch, inside, out)
+    }
+    const processor = (state['ItemProcessor'] ?? state['Iterator']) as
+      (MachineShape & { ProcessorConfig?: { Mode?: string } }) | undefined
+    if (processor !== undefined) {
+      const distributed = processor.ProcessorConfig?.Mode === 'DISTRIBUTED'
+      childExecutionStates(processor, inside || distributed, out)
+    }
+  }
+  return out
+}
+
 async function runCase(testCase: CorpusCase): Promise<string[]> {
   const host = createConformanceHost()
   let outcome: ExecutionOutcome
@@ -179,7 +208,9 @@ async function runCase(testCase: CorpusCase): Promise<string[]> {
   } catch (error) {
     return [`threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`]
   }
-  return outcomeDifferences(testCase, outcome, host.enteredStates)
+  const hidden = childExecutionStates(testCase.definition as MachineShape)
+  const entered = host.enteredStates.filter((name) => !hidden.has(name))
+  return outcomeDifferences(testCase, outcome, entered)
 }
 
 const tally: Record<string, { passed: number; failed: number; skipped: number }> = {}
@@ -198,9 +229,14 @@ for (const file of files) {
       }
       test(testCase.name, async () => {
         const problems = await runCase(testCase)
-        if (problems.length === 0) counts.passed += 1
-        else counts.failed += 1
-        expect(problems).toEqual([])
+        if (problems.length === 0) {
+          counts.passed += 1
+        } else {
+          counts.failed += 1
+        }
+        if (problems.length > 0) {
+          expect.fail(problems.join('\n'))
+        }
       })
     }
   })
@@ -218,7 +254,7 @@ afterAll(() => {
   const lines = Object.entries(tally).map(
     ([file, c]) => `${file}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} unsupported`,
   )
-  console.log(
-    `ASL conformance (execution files)\n${lines.join('\n')}\ntotal: ${total.passed} passed, ${total.failed} failed, ${total.skipped} unsupported`,
+  process.stdout.write(
+    `ASL conformance (execution files)\n${lines.join('\n')}\ntotal: ${total.passed} passed, ${total.failed} failed, ${total.skipped} unsupported\n`,
   )
 })

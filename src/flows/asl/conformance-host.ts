@@ -26,15 +26,21 @@ export function createConformanceHost(startMs: number = Date.now()): Conformance
   const sleepers: { untilMs: number; resolve: () => void }[] = []
   let tickScheduled = false
   const scheduleTick = (): void => {
-    if (tickScheduled) return
+    if (tickScheduled) {
+      return
+    }
     tickScheduled = true
     setImmediate(() => {
       tickScheduled = false
       const sleeper = sleepers.shift()
-      if (sleeper === undefined) return
+      if (sleeper === undefined) {
+        return
+      }
       clock = Math.max(clock, sleeper.untilMs)
       sleeper.resolve()
-      if (sleepers.length > 0) scheduleTick()
+      if (sleepers.length > 0) {
+        scheduleTick()
+      }
     })
   }
   return {
@@ -73,16 +79,36 @@ function runEmulatedTask(request: TaskRequest): TaskOutcome {
       return { ok: false, error: 'States.Runtime', cause: 'lambda:invoke needs an object' }
     }
     const functionName = typeof args['FunctionName'] === 'string' ? args['FunctionName'] : ''
-    const outcome = runLambda(functionName, args['Payload'] ?? null, requestId)
-    if (!outcome.ok) return outcome
+    const outcome = runLambda(functionName, args['Payload'] ?? null, requestId, true)
+    if (!outcome.ok) {
+      return outcome
+    }
     return { ok: true, output: invokeResponse(outcome.output, requestId), requestId }
   }
   return runLambda(request.resource, request.payload, requestId)
 }
 
-function runLambda(arn: string, event: JsonValue, requestId: string): TaskOutcome {
-  if (arn.endsWith(':function:id_function')) return { ok: true, output: event, requestId }
-  if (arn.endsWith(':function:raise_exception')) {
+/** The function name of a Lambda ARN (or a bare name). */
+function functionName(arn: string): string {
+  const match = /:function:([^:]+)/.exec(arn)
+  return match?.[1] ?? arn
+}
+
+/**
+ * `viaInvoke`: through `lambda:invoke` AWS passes on the function's error JSON as Python wrote it;
+ * a direct call re-serialises it compactly.
+ */
+function runLambda(
+  arn: string,
+  event: JsonValue,
+  requestId: string,
+  viaInvoke = false,
+): TaskOutcome {
+  const name = functionName(arn)
+  if (name === 'id_function') {
+    return { ok: true, output: event, requestId }
+  }
+  if (name === 'raise_exception') {
     const cause = {
       errorMessage: 'Some exception was raised.',
       errorType: 'Exception',
@@ -91,7 +117,12 @@ function runLambda(arn: string, event: JsonValue, requestId: string): TaskOutcom
         '  File "/var/task/handler.py", line 2, in handler\n    raise Exception("Some exception was raised.")\n',
       ],
     }
-    return { ok: false, error: 'Exception', cause: JSON.stringify(cause), requestId }
+    return {
+      ok: false,
+      error: 'Exception',
+      cause: viaInvoke ? pythonJson(cause) : JSON.stringify(cause),
+      requestId,
+    }
   }
   return {
     ok: false,
@@ -101,7 +132,7 @@ function runLambda(arn: string, event: JsonValue, requestId: string): TaskOutcom
 }
 
 function invokeResponse(payload: JsonValue, requestId: string): JsonObject {
-  const length = String(Buffer.byteLength(JSON.stringify(payload)))
+  const length = String(Buffer.byteLength(pythonJson(payload)))
   const date = new Date().toUTCString()
   const trace = `Root=1-${requestId.slice(0, 8)}`
   return {
@@ -133,4 +164,16 @@ function invokeResponse(payload: JsonValue, requestId: string): JsonObject {
     SdkResponseMetadata: { RequestId: requestId },
     StatusCode: 200,
   }
+}
+
+/** JSON as Python's json.dumps writes it (the Lambda runtime's serialiser): ", " and ": ". */
+function pythonJson(value: JsonValue): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(pythonJson).join(', ')}]`
+  }
+  if (value !== null && typeof value === 'object') {
+    const fields = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+    return `{${fields.join(', ')}}`
+  }
+  return JSON.stringify(value)
 }

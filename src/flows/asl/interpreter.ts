@@ -27,8 +27,10 @@ import {
 } from './run-scope.js'
 import { runTask } from './run-task.js'
 import type { Step } from './retry-and-catch.js'
-import { afterInputPath, applyOutputPath, finishState, jsonataField } from './state-data.js'
+import { afterInputPath, finishState, jsonataField } from './state-data.js'
 import { waitUntilMs } from './wait-time.js'
+
+const TIMED_OUT = Symbol('timed out')
 
 /** Runs the whole execution; never throws for ASL failures (they are the FAILED outcome). */
 export async function runStateMachine(request: RunRequest): Promise<ExecutionOutcome> {
@@ -36,7 +38,9 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
   const stop = new AbortController()
   const onHostAbort = (): void => stop.abort()
   host.signal.addEventListener('abort', onHostAbort, { once: true })
-  if (host.signal.aborted) stop.abort()
+  if (host.signal.aborted) {
+    stop.abort()
+  }
   let eventId = 1 // ExecutionStarted
   const run: RunContext = {
     request,
@@ -53,14 +57,14 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
     signal: stop.signal,
   }
   const work = runScope(scope, request.input)
-  const racers: Promise<JsonValue | 'timeout'>[] = [work]
+  const racers: Promise<JsonValue | typeof TIMED_OUT>[] = [work]
   if (definition.TimeoutSeconds !== undefined) {
     const deadline = Date.parse(request.context.startTime) + definition.TimeoutSeconds * 1000
-    racers.push(host.sleepUntil('$execution-timeout', deadline).then(() => 'timeout' as const))
+    racers.push(host.sleepUntil('$execution-timeout', deadline).then(() => TIMED_OUT))
   }
   try {
     const result = await Promise.race(racers)
-    if (result === 'timeout') {
+    if (result === TIMED_OUT) {
       stop.abort()
       work.catch(() => undefined)
       return { status: 'FAILED', error: 'States.Timeout' }
@@ -89,9 +93,13 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
   let name: string | undefined = scope.machine.StartAt
   let value = input
   while (name !== undefined) {
-    if (scope.signal.aborted) throw new Stopped()
+    if (scope.signal.aborted) {
+      throw new Stopped()
+    }
     const state = scope.machine.States[name]
-    if (state === undefined) throw new StateFailure('States.Runtime', `No state "${name}"`, name)
+    if (state === undefined) {
+      throw new StateFailure('States.Runtime', `No state "${name}"`, name)
+    }
     const visitNumber = (scope.visits.get(name) ?? 0) + 1
     scope.visits.set(name, visitNumber)
     const visit = new Visit(scope, name, state, visitNumber)
@@ -118,7 +126,9 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
       throw failure
     }
     await host.exitState({ ...visit.event, ok: true, output: step.output })
-    if (state.Type !== 'Fail') scope.run.nextEventId()
+    if (state.Type !== 'Fail') {
+      scope.run.nextEventId()
+    }
     value = step.output
     name = step.next
   }
@@ -178,10 +188,13 @@ export function runChildScope(
 
 async function runPass(visit: Visit, raw: JsonValue): Promise<JsonValue> {
   const { state } = visit
-  if (visit.language === 'JSONata') return finishState(visit, raw, raw, { hasResult: false })
+  if (visit.language === 'JSONata') {
+    return finishState(visit, raw, raw, { hasResult: false })
+  }
   let result: JsonValue
-  if (state['Result'] !== undefined) result = state['Result'] as JsonValue
-  else {
+  if (state['Result'] !== undefined) {
+    result = state['Result'] as JsonValue
+  } else {
     result = afterInputPath(visit, raw)
     if (state.Parameters !== undefined) {
       result = evaluatePayloadTemplate(state.Parameters, result, visit.pathScope())
@@ -195,7 +208,9 @@ async function runFail(visit: Visit, raw: JsonValue): Promise<Step> {
   const field = async (name: 'Error' | 'Cause'): Promise<string | undefined> => {
     const literal = state[name]
     if (visit.language === 'JSONata') {
-      if (literal === undefined) return undefined
+      if (literal === undefined) {
+        return undefined
+      }
       const value = await jsonataField(visit, literal as JsonValue, name, visit.states(raw))
       return typeof value === 'string' ? value : JSON.stringify(value)
     }
@@ -213,7 +228,8 @@ async function runFail(visit: Visit, raw: JsonValue): Promise<Step> {
 
 function resolveFailPath(visit: Visit, raw: JsonValue, path: string, field: string): JsonValue {
   if (path.startsWith('States.')) {
-    return evaluatePayloadTemplate({ 'value.$': path }, raw, visit.pathScope()) as JsonObject
+    const evaluated = evaluatePayloadTemplate({ [`${field}.$`]: path }, raw, visit.pathScope())
+    return (evaluated as JsonObject)[field] ?? null
   }
   try {
     return readPath(raw, path, visit.pathScope())
@@ -259,7 +275,7 @@ async function conditionHolds(
   if (typeof value !== 'boolean') {
     throw new AslError(
       'States.QueryEvaluationError',
-      `The JSONata expression '${String(condition)}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '${typeof value}' for value: ${JSON.stringify(value)}`,
+      `The JSONata expression '${typeof condition === 'string' ? condition : JSON.stringify(condition)}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '${typeof value}' for value: ${JSON.stringify(value)}`,
     )
   }
   return value

@@ -162,7 +162,7 @@ class Parser {
 
 /** Whether a `.$` value is an intrinsic call rather than a path. */
 export function isIntrinsicExpression(expression: string): boolean {
-  return /^\s*(States|Strato)\.[A-Za-z]+\s*\(/.test(expression)
+  return /^\s*(States|Strato)\.[A-Za-z0-9]+\s*\(/.test(expression)
 }
 
 /** Evaluates one intrinsic expression, e.g. `States.Format('id {}', $.id)`. */
@@ -383,6 +383,10 @@ const FUNCTIONS: Readonly<Record<string, IntrinsicFunction>> = {
   'States.StringToJson': (args, _scope, name) => {
     arity(name, args, 1)
     const text = asString(name, args[0])
+    // AWS (Jackson) reads blank text as null.
+    if (text.trim() === '') {
+      return null
+    }
     try {
       return JSON.parse(text) as JsonValue
     } catch {

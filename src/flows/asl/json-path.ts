@@ -89,7 +89,8 @@ function definiteSteps(relative: string): Step[] | undefined {
         let end = i + 2
         let key = ''
         while (end < relative.length && relative[end] !== quote) {
-          if (relative[end] === '\\' && end + 1 < relative.length) {
+          // Only the quote itself is escaped (`\'`); other backslashes are literal (AWS-recorded).
+          if (relative[end] === '\\' && relative[end + 1] === quote) {
             end++
           }
           key += relative[end]

@@ -70,7 +70,7 @@ function stepFunctionsFunctions(random: () => number): Record<string, unknown> {
       }
       return chunks
     },
-    range: (start: unknown, end: unknown, step: unknown): number[] => {
+    range: (start: unknown, end: unknown, step: unknown): number | number[] => {
       if (typeof start !== 'number' || typeof end !== 'number' || typeof step !== 'number') {
         throw new Error('$range expects three numbers')
       }
@@ -81,7 +81,9 @@ function stepFunctionsFunctions(random: () => number): Record<string, unknown> {
       if (count > 1000) {
         throw new Error('$range: the range has more than 1000 items')
       }
-      return Array.from({ length: count }, (_, i) => start + i * step)
+      const values = Array.from({ length: count }, (_, i) => start + i * step)
+      // AWS returns a JSONata sequence, and a sequence of one is that value (recorded: 1, not [1]).
+      return values.length === 1 && values[0] !== undefined ? values[0] : values
     },
     hash: (data: unknown, algorithm: unknown): string => {
       const text = typeof data === 'string' ? data : JSON.stringify(data)

@@ -35,7 +35,9 @@ export async function withRetryAndCatch(
       return { output: await attemptState(attempt), next }
     } catch (error) {
       const failed = visit.failure(error)
-      if (!(failed instanceof StateFailure)) throw failed
+      if (!(failed instanceof StateFailure)) {
+        throw failed
+      }
       failure = failed
     }
     const index = decidingRetrier(retriers, failure.error)
@@ -52,9 +54,13 @@ export async function withRetryAndCatch(
     const catcher = (visit.state.Catch ?? []).find((c) =>
       errorMatches(c.ErrorEquals, failure.error),
     )
-    if (catcher === undefined) throw failure
+    if (catcher === undefined) {
+      throw failure
+    }
     const errorOutput: JsonObject = { Error: failure.error }
-    if (failure.errorCause !== undefined) errorOutput['Cause'] = failure.errorCause
+    if (failure.errorCause !== undefined) {
+      errorOutput['Cause'] = failure.errorCause
+    }
     return { output: await catcherOutput(visit, catcher, raw, errorOutput), next: catcher.Next }
   }
 }

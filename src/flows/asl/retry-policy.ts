@@ -30,7 +30,11 @@ export function retryDelayMs(retrier: Retrier, retryNumber: number, random: () =
   const interval = retrier.IntervalSeconds ?? DEFAULT_INTERVAL_SECONDS
   const rate = retrier.BackoffRate ?? DEFAULT_BACKOFF_RATE
   let seconds = interval * Math.pow(rate, retryNumber - 1)
-  if (retrier.MaxDelaySeconds !== undefined) seconds = Math.min(seconds, retrier.MaxDelaySeconds)
-  if (retrier.JitterStrategy === 'FULL') seconds = random() * seconds
+  if (retrier.MaxDelaySeconds !== undefined) {
+    seconds = Math.min(seconds, retrier.MaxDelaySeconds)
+  }
+  if (retrier.JitterStrategy === 'FULL') {
+    seconds = random() * seconds
+  }
   return Math.round(seconds * 1000)
 }

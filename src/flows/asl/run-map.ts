@@ -52,7 +52,7 @@ export function runMap(
     visit.scope.signal.addEventListener('abort', onOuterAbort, { once: true })
     const results: JsonValue[] = items.map(() => null)
     let failures = 0
-    let failure: unknown
+    let failure: Error | undefined
     let nextIndex = 0
     const runItem = async (index: number): Promise<void> => {
       const value = items[index] ?? null
@@ -63,9 +63,13 @@ export function runMap(
         results[index] = await runChild(visit, processor, prefix, itemInput, stop.signal)
         run.nextEventId() // MapIterationSucceeded
       } catch (error) {
-        if (error instanceof Stopped) return
+        if (error instanceof Stopped) {
+          return
+        }
         failures += 1
-        if (tolerates(failures)) return
+        if (tolerates(failures)) {
+          return
+        }
         if (failure === undefined) {
           failure =
             toleratedCount !== undefined || toleratedPercentage !== undefined
@@ -73,7 +77,9 @@ export function runMap(
                   'States.ExceedToleratedFailureThreshold',
                   'The specified tolerated failure threshold was exceeded',
                 )
-              : error
+              : error instanceof Error
+                ? error
+                : new Error(String(error))
           stop.abort()
         }
       }
@@ -92,8 +98,12 @@ export function runMap(
     } finally {
       visit.scope.signal.removeEventListener('abort', onOuterAbort)
     }
-    if (failure !== undefined) throw failure
-    if (visit.scope.signal.aborted) throw new Stopped()
+    if (failure !== undefined) {
+      throw failure
+    }
+    if (visit.scope.signal.aborted) {
+      throw new Stopped()
+    }
     run.nextEventId() // MapStateSucceeded
     return finishState(visit, raw, results, { hasResult: true })
   })
@@ -104,14 +114,18 @@ async function itemsOf(visit: Visit, raw: JsonValue, input: JsonValue): Promise<
   if (visit.language === 'JSONata') {
     const template = state['Items'] as JsonValue | undefined
     if (template === undefined) {
-      if (Array.isArray(raw)) return raw
+      if (Array.isArray(raw)) {
+        return raw
+      }
       throw new AslError(
         'States.QueryEvaluationError',
         `Map state input must be an array but was: ${JSON.stringify(raw)}`,
       )
     }
     const items = await jsonataField(visit, template, 'Items', visit.states(raw))
-    if (Array.isArray(items)) return items
+    if (Array.isArray(items)) {
+      return items
+    }
     const expression =
       typeof template === 'string' ? template.slice(2, -2).trim() : JSON.stringify(template)
     throw new AslError(
@@ -121,13 +135,19 @@ async function itemsOf(visit: Visit, raw: JsonValue, input: JsonValue): Promise<
   }
   const path = typeof state['ItemsPath'] === 'string' ? state['ItemsPath'] : '$'
   const items = readPath(input, path, visit.pathScope())
-  if (Array.isArray(items)) return items
+  if (Array.isArray(items)) {
+    return items
+  }
   throw new AslError('States.Runtime', `Reference path "${path}" must point to array.`)
 }
 
 function jsonType(value: JsonValue): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'array'
+  if (value === null) {
+    return 'null'
+  }
+  if (Array.isArray(value)) {
+    return 'array'
+  }
   return typeof value
 }
 
@@ -139,7 +159,9 @@ async function selectItem(
 ): Promise<JsonValue> {
   const { state } = visit
   const selector = (state['ItemSelector'] ?? state.Parameters) as JsonValue | undefined
-  if (selector === undefined) return item.value
+  if (selector === undefined) {
+    return item.value
+  }
   if (visit.language === 'JSONata') {
     return jsonataField(visit, selector, 'ItemSelector', visit.states(raw, {}, item))
   }
@@ -157,7 +179,9 @@ async function integerField(
   const { state } = visit
   const literal = state[field] as JsonValue | undefined
   if (literal !== undefined) {
-    if (visit.language !== 'JSONata') return Number(literal)
+    if (visit.language !== 'JSONata') {
+      return Number(literal)
+    }
     const value = await jsonataField(visit, literal, field, visit.states(raw))
     if (typeof value !== 'number') {
       throw new AslError(
@@ -168,15 +192,21 @@ async function integerField(
     return value
   }
   const path = state[`${field}Path`]
-  if (typeof path !== 'string') return undefined
+  if (typeof path !== 'string') {
+    return undefined
+  }
   const value = readPath(input, path, visit.pathScope())
-  const valid = typeof value === 'number' && (kind === 'float' || Number.isInteger(value))
-  if (!valid) {
+  // AWS parses the value's text, so "1" counts as 1.
+  const text = typeof value === 'number' || typeof value === 'string' ? String(value) : ''
+  const valid = (kind === 'integer' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/).test(text)
+  if (valid) {
+    return Number(text)
+  }
+  {
     const shown = typeof value === 'string' ? value : JSON.stringify(value)
     throw new AslError(
       'States.Runtime',
       `The ${field}Path field refers to value "${shown}" which is not a valid ${kind}: ${path}`,
     )
   }
-  return value
 }

@@ -37,7 +37,7 @@ export function runParallel(
     visit.scope.signal.addEventListener('abort', onOuterAbort, { once: true })
     const results: JsonValue[] = branches.map(() => null)
     let succeeded = 0
-    let failure: unknown
+    let failure: Error | undefined
     try {
       await Promise.all(
         branches.map(async (branch, index) => {
@@ -45,11 +45,15 @@ export function runParallel(
             const prefix = `${attemptPath(visit, attempt)}/b${index}/`
             results[index] = await runChild(visit, branch, prefix, input, stop.signal)
             succeeded += 1
-            if (succeeded >= needed && needed < branches.length) stop.abort()
+            if (succeeded >= needed && needed < branches.length) {
+              stop.abort()
+            }
           } catch (error) {
-            if (error instanceof Stopped) return
+            if (error instanceof Stopped) {
+              return
+            }
             if (failure === undefined && succeeded < needed) {
-              failure = error
+              failure = error instanceof Error ? error : new Error(String(error))
               stop.abort()
             }
           }
@@ -58,8 +62,12 @@ export function runParallel(
     } finally {
       visit.scope.signal.removeEventListener('abort', onOuterAbort)
     }
-    if (failure !== undefined) throw failure
-    if (visit.scope.signal.aborted) throw new Stopped()
+    if (failure !== undefined) {
+      throw failure
+    }
+    if (visit.scope.signal.aborted) {
+      throw new Stopped()
+    }
     visit.scope.run.nextEventId() // ParallelStateSucceeded
     return finishState(visit, raw, results, { hasResult: true })
   })

@@ -36,7 +36,9 @@ export class Variables {
   }
 
   assign(values: Readonly<Record<string, JsonValue>>): void {
-    for (const [name, value] of Object.entries(values)) this.own.set(name, value)
+    for (const [name, value] of Object.entries(values)) {
+      this.own.set(name, value)
+    }
   }
 }
 
@@ -109,7 +111,9 @@ export class Visit {
       Name: this.name,
       EnteredTime: new Date(this.enteredAt).toISOString(),
     }
-    if (this.state.Type === 'Task') state['RetryCount'] = this.retryCount
+    if (this.state.Type === 'Task') {
+      state['RetryCount'] = this.retryCount
+    }
     const context: JsonObject = {
       Execution: {
         Id: execution.executionId,
@@ -122,7 +126,9 @@ export class Visit {
       StateMachine: { Id: execution.stateMachineId, Name: execution.stateMachineName },
       State: state,
     }
-    if (this.taskToken !== undefined) context['Task'] = { Token: this.taskToken }
+    if (this.taskToken !== undefined) {
+      context['Task'] = { Token: this.taskToken }
+    }
     if (mapItem !== undefined) {
       context['Map'] = { Item: { Index: mapItem.index, Value: mapItem.value } }
     }
@@ -147,7 +153,9 @@ export class Visit {
    * Fail's error is passed on as it is.
    */
   failure(error: unknown): StateFailure | Stopped {
-    if (error instanceof StateFailure || error instanceof Stopped) return error
+    if (error instanceof StateFailure || error instanceof Stopped) {
+      return error
+    }
     if (error instanceof AslError) {
       const prefixed = PREFIXED_ERRORS.has(error.error) && error.cause !== undefined
       const cause = prefixed
@@ -168,7 +176,9 @@ const PREFIXED_ERRORS = new Set([
 
 /** Rejects as soon as `signal` aborts; resolves with `work` otherwise. */
 export function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Stopped())
+  if (signal.aborted) {
+    return Promise.reject(new Stopped())
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new Stopped())
     signal.addEventListener('abort', onAbort, { once: true })

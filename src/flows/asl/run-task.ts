@@ -22,7 +22,9 @@ export function taskTokenOf(executionId: string, path: string): string {
 export function parseTaskToken(token: string): { executionId: string; path: string } | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))
-    if (typeof value !== 'object' || value === null) return undefined
+    if (typeof value !== 'object' || value === null) {
+      return undefined
+    }
     const { e, p } = value as { e?: unknown; p?: unknown }
     return typeof e === 'string' && typeof p === 'string' ? { executionId: e, path: p } : undefined
   } catch {
@@ -37,7 +39,9 @@ export function runTask(visit: Visit, raw: JsonValue, next: string | undefined):
   const callback = state['Strato.Callback'] === true || resource.endsWith('.waitForTaskToken')
   return withRetryAndCatch(visit, raw, next, async (attempt) => {
     const path = attemptPath(visit, attempt)
-    if (callback) visit.taskToken = taskTokenOf(run.request.context.executionId, path)
+    if (callback) {
+      visit.taskToken = taskTokenOf(run.request.context.executionId, path)
+    }
     const payload = await effectiveInput(visit, raw)
     const timeoutMs = await secondsField(visit, raw, 'TimeoutSeconds')
     const heartbeatMs = await secondsField(visit, raw, 'HeartbeatSeconds')
@@ -56,7 +60,9 @@ export function runTask(visit: Visit, raw: JsonValue, next: string | undefined):
       visit.scope.signal,
     )
     run.nextEventId() // succeeded or failed
-    if (!outcome.ok) throw new AslError(outcome.error, outcome.cause)
+    if (!outcome.ok) {
+      throw new AslError(outcome.error, outcome.cause)
+    }
     return finishState(visit, raw, outcome.output, { hasResult: true })
   })
 }
@@ -76,7 +82,9 @@ async function secondsField(
   if (seconds === undefined && typeof path === 'string') {
     seconds = readPath(raw, path, visit.pathScope())
   }
-  if (seconds === undefined) return undefined
+  if (seconds === undefined) {
+    return undefined
+  }
   if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds <= 0) {
     throw new AslError(
       visit.language === 'JSONata' ? 'States.QueryEvaluationError' : 'States.Runtime',

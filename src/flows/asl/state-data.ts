@@ -37,8 +37,12 @@ export function jsonataField(
 /** InputPath applied to the raw input (JSONPath); `null` keeps nothing. */
 export function afterInputPath(visit: Visit, raw: JsonValue): JsonValue {
   const path = visit.state.InputPath
-  if (visit.language === 'JSONata' || path === undefined) return raw
-  if (path === null) return {}
+  if (visit.language === 'JSONata' || path === undefined) {
+    return raw
+  }
+  if (path === null) {
+    return {}
+  }
   return readPath(raw, path, visit.pathScope())
 }
 
@@ -55,11 +59,15 @@ export async function effectiveInput(
   field = visit.language === 'JSONata' ? 'Arguments' : 'Parameters',
 ): Promise<JsonValue> {
   if (visit.language === 'JSONata') {
-    if (template === undefined) return raw
+    if (template === undefined) {
+      return raw
+    }
     return jsonataField(visit, template, field, visit.states(raw))
   }
   const input = afterInputPath(visit, raw)
-  if (template === undefined) return input
+  if (template === undefined) {
+    return input
+  }
   return evaluatePayloadTemplate(template, input, visit.pathScope())
 }
 
@@ -73,7 +81,9 @@ export async function evaluateAssign(
   value: JsonValue,
   states: JsonObject,
 ): Promise<Record<string, JsonValue>> {
-  if (assign === undefined) return {}
+  if (assign === undefined) {
+    return {}
+  }
   if (visit.language === 'JSONata') {
     const out = await jsonataField(visit, assign, 'Assign', states)
     return out as Record<string, JsonValue>
@@ -120,8 +130,12 @@ export async function finishState(
 
 export function applyOutputPath(visit: Visit, value: JsonValue): JsonValue {
   const path = visit.state.OutputPath
-  if (path === undefined) return value
-  if (path === null) return {}
+  if (path === undefined) {
+    return value
+  }
+  if (path === null) {
+    return {}
+  }
   return readPath(value, path, visit.pathScope())
 }
 

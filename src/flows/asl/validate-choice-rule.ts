@@ -39,7 +39,9 @@ export function validateChoiceRule(
   language: QueryLanguage,
   topLevel: boolean,
 ): string | undefined {
-  if (!topLevel && rule['Next'] !== undefined) return ': a nested rule cannot have Next'
+  if (!topLevel && rule['Next'] !== undefined) {
+    return ': a nested rule cannot have Next'
+  }
   const allowedExtra = new Set(['Next', 'Comment', 'Assign', 'Output'])
   if (language === 'JSONata') {
     const condition = rule['Condition']
@@ -47,7 +49,9 @@ export function validateChoiceRule(
       return '.Condition must be a JSONata expression or a boolean'
     }
     for (const key of Object.keys(rule)) {
-      if (key !== 'Condition' && !allowedExtra.has(key)) return `: field ${key} is not allowed`
+      if (key !== 'Condition' && !allowedExtra.has(key)) {
+        return `: field ${key} is not allowed`
+      }
     }
     return undefined
   }
@@ -69,18 +73,25 @@ export function validateChoiceRule(
   const combinator = combinators[0]
   if (combinator === 'Not') {
     const inner = rule['Not']
-    if (!isObject(inner)) return '.Not must be a rule'
+    if (!isObject(inner)) {
+      return '.Not must be a rule'
+    }
     const problem = validateChoiceRule(inner, language, false)
     return problem === undefined ? undefined : `.Not${problem}`
   }
   if (combinator !== undefined) {
     const rules = rule[combinator]
-    if (!Array.isArray(rules) || rules.length === 0)
+    if (!Array.isArray(rules) || rules.length === 0) {
       return `.${combinator} must be a non-empty array`
+    }
     for (const [index, inner] of rules.entries()) {
-      if (!isObject(inner)) return `.${combinator}[${index}] must be a rule`
+      if (!isObject(inner)) {
+        return `.${combinator}[${index}] must be a rule`
+      }
       const problem = validateChoiceRule(inner, language, false)
-      if (problem !== undefined) return `.${combinator}[${index}]${problem}`
+      if (problem !== undefined) {
+        return `.${combinator}[${index}]${problem}`
+      }
     }
     return undefined
   }
@@ -101,7 +112,9 @@ export function validateChoiceRule(
   if (operator.startsWith('Numeric')) {
     return typeof operand === 'number' ? undefined : `.${operator} must be a number`
   }
-  if (typeof operand !== 'string') return `.${operator} must be a string`
+  if (typeof operand !== 'string') {
+    return `.${operator} must be a string`
+  }
   if (operator.startsWith('Timestamp') && Number.isNaN(Date.parse(operand))) {
     return `.${operator} must be an ISO-8601 timestamp`
   }

@@ -110,7 +110,9 @@ function invalid(detail: string): never {
 
 /** Checks `definition` and returns it typed; throws FLOW_INVALID_DEFINITION naming the problem. */
 export function validateDefinition(definition: unknown): AslDefinition {
-  if (!isObject(definition)) invalid('The definition must be a JSON object')
+  if (!isObject(definition)) {
+    invalid('The definition must be a JSON object')
+  }
   const names = new Set<string>()
   const topLanguage = queryLanguageOf(definition['QueryLanguage'], 'JSONPath', 'The definition')
   if (definition['TimeoutSeconds'] !== undefined) {
@@ -124,7 +126,9 @@ export function validateDefinition(definition: unknown): AslDefinition {
 }
 
 function queryLanguageOf(value: unknown, inherited: QueryLanguage, where: string): QueryLanguage {
-  if (value === undefined) return inherited
+  if (value === undefined) {
+    return inherited
+  }
   if (value !== 'JSONPath' && value !== 'JSONata') {
     invalid(`${where}: QueryLanguage must be "JSONPath" or "JSONata"`)
   }
@@ -146,10 +150,16 @@ function validateMachine(
     invalid(`${where}: States must be an object with at least one state`)
   }
   const startAt = machine['StartAt']
-  if (typeof startAt !== 'string') invalid(`${where}: StartAt must be a string`)
-  if (!(startAt in states)) invalid(`${where}: StartAt "${startAt}" is not a state`)
+  if (typeof startAt !== 'string') {
+    invalid(`${where}: StartAt must be a string`)
+  }
+  if (!(startAt in states)) {
+    invalid(`${where}: StartAt "${startAt}" is not a state`)
+  }
   for (const [name, state] of Object.entries(states)) {
-    if (names.has(name)) invalid(`State "${name}": the name is used by another state`)
+    if (names.has(name)) {
+      invalid(`State "${name}": the name is used by another state`)
+    }
     names.add(name)
     if (name.length === 0 || name.length > MAX_STATE_NAME) {
       invalid(`State "${name}": a state name has 1 to ${MAX_STATE_NAME} characters`)
@@ -166,7 +176,9 @@ function validateState(
   names: Set<string>,
 ): void {
   const where = `State "${name}"`
-  if (!isObject(state)) invalid(`${where}: a state must be an object`)
+  if (!isObject(state)) {
+    invalid(`${where}: a state must be an object`)
+  }
   const type = state['Type']
   if (typeof type !== 'string' || !(type in ALLOWED)) {
     invalid(`${where}: Type must be one of ${Object.keys(ALLOWED).join(', ')}`)
@@ -174,7 +186,9 @@ function validateState(
   const language = queryLanguageOf(state['QueryLanguage'], inherited, where)
   const allowed = new Set([...COMMON, ...(ALLOWED[type] ?? [])])
   for (const field of Object.keys(state)) {
-    if (!allowed.has(field)) invalid(`${where}: field ${field} is not allowed in a ${type} state`)
+    if (!allowed.has(field)) {
+      invalid(`${where}: field ${field} is not allowed in a ${type} state`)
+    }
     if (language === 'JSONata' && JSONPATH_ONLY.includes(field)) {
       invalid(`${where}: field ${field} is not allowed in a JSONata state (use Arguments/Output)`)
     }
@@ -183,8 +197,12 @@ function validateState(
     }
   }
   const target = (field: string, value: unknown): void => {
-    if (typeof value !== 'string') invalid(`${where}: ${field} must be a state name`)
-    if (!(value in states)) invalid(`${where}: ${field} "${value}" is not a state`)
+    if (typeof value !== 'string') {
+      invalid(`${where}: ${field} must be a state name`)
+    }
+    if (!(value in states)) {
+      invalid(`${where}: ${field} "${value}" is not a state`)
+    }
   }
   if (type !== 'Choice' && type !== 'Succeed' && type !== 'Fail') {
     const hasNext = state['Next'] !== undefined
@@ -192,8 +210,12 @@ function validateState(
     if (state['End'] !== undefined && typeof state['End'] !== 'boolean') {
       invalid(`${where}: End must be a boolean`)
     }
-    if (hasNext === ends) invalid(`${where}: exactly one of Next and End: true is needed`)
-    if (hasNext) target('Next', state['Next'])
+    if (hasNext === ends) {
+      invalid(`${where}: exactly one of Next and End: true is needed`)
+    }
+    if (hasNext) {
+      target('Next', state['Next'])
+    }
   }
   for (const field of ['InputPath', 'OutputPath', 'ItemsPath']) {
     const value = state[field]
@@ -204,13 +226,19 @@ function validateState(
   if (state['ResultPath'] !== undefined && state['ResultPath'] !== null) {
     checkReferencePath(state['ResultPath'], `${where}: ResultPath`)
   }
-  if (language === 'JSONata') checkJsonataStrings(state, where)
+  if (language === 'JSONata') {
+    checkJsonataStrings(state, where)
+  }
   checkPayloadTemplates(state, where)
   if (state['Assign'] !== undefined && !isObject(state['Assign'])) {
     invalid(`${where}: Assign must be an object`)
   }
-  if (state['Retry'] !== undefined) validateRetry(state['Retry'], where)
-  if (state['Catch'] !== undefined) validateCatch(state['Catch'], where, target)
+  if (state['Retry'] !== undefined) {
+    validateRetry(state['Retry'], where)
+  }
+  if (state['Catch'] !== undefined) {
+    validateCatch(state['Catch'], where, target)
+  }
   switch (type) {
     case 'Task':
       validateTask(state, where)
@@ -253,8 +281,9 @@ function isPath(value: unknown): value is string {
 }
 
 function checkReferencePath(value: unknown, where: string): void {
-  if (typeof value !== 'string' || !value.startsWith('$'))
+  if (typeof value !== 'string' || !value.startsWith('$')) {
     invalid(`${where} must be a path starting with $`)
+  }
   if (/\.\.|\*|\?\(|\[\s*-?\d*\s*:/.test(value)) {
     invalid(`${where} "${value}" must be a reference path (no "..", "*", filters or slices)`)
   }
@@ -283,10 +312,14 @@ function checkJsonataStrings(value: unknown, where: string, field = ''): void {
     value.forEach((item, index) => checkJsonataStrings(item, where, `${field}[${index}]`))
     return
   }
-  if (!isObject(value)) return
+  if (!isObject(value)) {
+    return
+  }
   for (const [key, child] of Object.entries(value)) {
     // Nested machines are checked as states of their own.
-    if (key === 'Branches' || key === 'ItemProcessor' || key === 'Iterator') continue
+    if (key === 'Branches' || key === 'ItemProcessor' || key === 'Iterator') {
+      continue
+    }
     checkJsonataStrings(child, where, field === '' ? key : `${field}.${key}`)
   }
 }
@@ -294,8 +327,12 @@ function checkJsonataStrings(value: unknown, where: string, field = ''): void {
 /** In a payload template a key ending in `.$` must hold a path or an intrinsic function. */
 function checkPayloadTemplates(state: Json, where: string): void {
   const walk = (value: unknown, field: string): void => {
-    if (Array.isArray(value)) value.forEach((item, i) => walk(item, `${field}[${i}]`))
-    if (!isObject(value)) return
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => walk(item, `${field}[${i}]`))
+    }
+    if (!isObject(value)) {
+      return
+    }
     for (const [key, child] of Object.entries(value)) {
       if (key.endsWith('.$') && !isPath(child)) {
         invalid(`${where}: ${field}.${key} must hold a path or an intrinsic function`)
@@ -304,15 +341,21 @@ function checkPayloadTemplates(state: Json, where: string): void {
     }
   }
   for (const field of ['Parameters', 'ResultSelector', 'ItemSelector']) {
-    if (state[field] !== undefined) walk(state[field], field)
+    if (state[field] !== undefined) {
+      walk(state[field], field)
+    }
   }
 }
 
 function validateRetry(value: unknown, where: string): void {
-  if (!Array.isArray(value)) invalid(`${where}: Retry must be an array`)
+  if (!Array.isArray(value)) {
+    invalid(`${where}: Retry must be an array`)
+  }
   value.forEach((retrier: unknown, index) => {
     const at = `${where}: Retry[${index}]`
-    if (!isObject(retrier)) invalid(`${at} must be an object`)
+    if (!isObject(retrier)) {
+      invalid(`${at} must be an object`)
+    }
     checkErrorEquals(retrier['ErrorEquals'], at, index === value.length - 1)
     const known = new Set([
       'ErrorEquals',
@@ -324,7 +367,9 @@ function validateRetry(value: unknown, where: string): void {
       'Comment',
     ])
     for (const field of Object.keys(retrier)) {
-      if (!known.has(field)) invalid(`${at}: field ${field} is not allowed in a retrier`)
+      if (!known.has(field)) {
+        invalid(`${at}: field ${field} is not allowed in a retrier`)
+      }
     }
     if (retrier['IntervalSeconds'] !== undefined) {
       checkInteger(retrier['IntervalSeconds'], `${at}.IntervalSeconds`, 1, 99999999)
@@ -351,14 +396,20 @@ function validateCatch(
   where: string,
   target: (field: string, value: unknown) => void,
 ): void {
-  if (!Array.isArray(value)) invalid(`${where}: Catch must be an array`)
+  if (!Array.isArray(value)) {
+    invalid(`${where}: Catch must be an array`)
+  }
   value.forEach((catcher: unknown, index) => {
     const at = `Catch[${index}]`
-    if (!isObject(catcher)) invalid(`${where}: ${at} must be an object`)
+    if (!isObject(catcher)) {
+      invalid(`${where}: ${at} must be an object`)
+    }
     checkErrorEquals(catcher['ErrorEquals'], `${where}: ${at}`, index === value.length - 1)
     const known = new Set(['ErrorEquals', 'Next', 'ResultPath', 'Output', 'Assign', 'Comment'])
     for (const field of Object.keys(catcher)) {
-      if (!known.has(field)) invalid(`${where}: ${at}: field ${field} is not allowed in a catcher`)
+      if (!known.has(field)) {
+        invalid(`${where}: ${at}: field ${field} is not allowed in a catcher`)
+      }
     }
     target(`${at}.Next`, catcher['Next'])
     if (catcher['ResultPath'] !== undefined && catcher['ResultPath'] !== null) {
@@ -372,8 +423,12 @@ function checkErrorEquals(value: unknown, at: string, last: boolean): void {
     invalid(`${at}.ErrorEquals must be a non-empty array of error names`)
   }
   if (value.includes('States.ALL')) {
-    if (value.length !== 1) invalid(`${at}.ErrorEquals: States.ALL must appear alone`)
-    if (!last) invalid(`${at}.ErrorEquals: States.ALL must be in the last one`)
+    if (value.length !== 1) {
+      invalid(`${at}.ErrorEquals: States.ALL must appear alone`)
+    }
+    if (!last) {
+      invalid(`${at}.ErrorEquals: States.ALL must be in the last one`)
+    }
   }
 }
 
@@ -383,8 +438,9 @@ function validateTask(state: Json, where: string): void {
   }
   for (const field of ['TimeoutSeconds', 'HeartbeatSeconds']) {
     const value = state[field]
-    if (value === undefined || (typeof value === 'string' && JSONATA_EXPRESSION.test(value)))
+    if (value === undefined || (typeof value === 'string' && JSONATA_EXPRESSION.test(value))) {
       continue
+    }
     checkInteger(value, `${where}: ${field}`, 1, 99999999)
     if (state[`${field}Path`] !== undefined) {
       invalid(`${where}: ${field} and ${field}Path cannot both be set`)
@@ -413,12 +469,18 @@ function validateChoice(
   }
   choices.forEach((rule: unknown, index) => {
     const at = `Choices[${index}]`
-    if (!isObject(rule)) invalid(`${where}: ${at} must be an object`)
+    if (!isObject(rule)) {
+      invalid(`${where}: ${at} must be an object`)
+    }
     target(`${at}.Next`, rule['Next'])
     const problem = validateChoiceRule(rule, language, true)
-    if (problem !== undefined) invalid(`${where}: ${at}${problem}`)
+    if (problem !== undefined) {
+      invalid(`${where}: ${at}${problem}`)
+    }
   })
-  if (state['Default'] !== undefined) target('Default', state['Default'])
+  if (state['Default'] !== undefined) {
+    target('Default', state['Default'])
+  }
 }
 
 function validateWait(state: Json, where: string, language: QueryLanguage): void {
@@ -458,7 +520,9 @@ function validateParallel(
     invalid(`${where}: Branches must be a non-empty array`)
   }
   branches.forEach((branch: unknown, index) => {
-    if (!isObject(branch)) invalid(`${where}: Branches[${index}] must be an object`)
+    if (!isObject(branch)) {
+      invalid(`${where}: Branches[${index}] must be an object`)
+    }
     const branchLanguage = queryLanguageOf(
       branch['QueryLanguage'],
       language,
@@ -488,10 +552,14 @@ function validateMap(
   if (state['ItemProcessor'] !== undefined && state['Iterator'] !== undefined) {
     invalid(`${where}: ItemProcessor and Iterator cannot both be set`)
   }
-  if (!isObject(processor)) invalid(`${where}: ItemProcessor must be an object`)
+  if (!isObject(processor)) {
+    invalid(`${where}: ItemProcessor must be an object`)
+  }
   const config = processor['ProcessorConfig']
   if (config !== undefined) {
-    if (!isObject(config)) invalid(`${where}: ItemProcessor.ProcessorConfig must be an object`)
+    if (!isObject(config)) {
+      invalid(`${where}: ItemProcessor.ProcessorConfig must be an object`)
+    }
     const mode = config['Mode']
     if (mode !== undefined && mode !== 'INLINE' && mode !== 'DISTRIBUTED') {
       invalid(`${where}: ItemProcessor.ProcessorConfig.Mode must be INLINE or DISTRIBUTED`)
@@ -517,6 +585,8 @@ function validateMap(
     invalid(`${where}: MaxConcurrency and MaxConcurrencyPath cannot both be set`)
   }
   for (const field of ['ItemReader', 'ResultWriter']) {
-    if (state[field] !== undefined) invalid(`${where}: ${field} (distributed Map) is not supported`)
+    if (state[field] !== undefined) {
+      invalid(`${where}: ${field} (distributed Map) is not supported`)
+    }
   }
 }

@@ -26,7 +26,9 @@ async function untilOf(visit: Visit, raw: JsonValue, input: JsonValue): Promise<
   const jsonata = visit.language === 'JSONata'
   if (state['Seconds'] !== undefined) {
     let seconds = state['Seconds'] as JsonValue
-    if (jsonata) seconds = await jsonataField(visit, seconds, 'Seconds', visit.states(raw))
+    if (jsonata) {
+      seconds = await jsonataField(visit, seconds, 'Seconds', visit.states(raw))
+    }
     if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
       throw new AslError(
         jsonata ? 'States.QueryEvaluationError' : 'States.Runtime',
@@ -54,7 +56,9 @@ async function untilOf(visit: Visit, raw: JsonValue, input: JsonValue): Promise<
   }
   if (state['Timestamp'] !== undefined) {
     let timestamp = state['Timestamp'] as JsonValue
-    if (jsonata) timestamp = await jsonataField(visit, timestamp, 'Timestamp', visit.states(raw))
+    if (jsonata) {
+      timestamp = await jsonataField(visit, timestamp, 'Timestamp', visit.states(raw))
+    }
     const until = typeof timestamp === 'string' ? parseTimestamp(timestamp) : undefined
     if (until === undefined) {
       throw new AslError(
