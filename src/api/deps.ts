@@ -53,8 +53,6 @@ export interface ReservationsPort {
 export interface ApiDeps {
   readonly config: Config
   readonly store: Store
-  /** Runs workflow executions (flows). */
-  readonly flowEngine: FlowEngine
   /** Finds the function a route's URN names (reads, invocations, changes). */
   readonly resolution: ResolutionService
   /** Creates, changes and deletes functions, versions and aliases. */
