@@ -31,6 +31,7 @@ import { FunctionCaller, TIMEOUT, type FunctionCallerOptions } from './function-
 import { FoldedHistory, taskKey, type CallbackPayload } from './history.js'
 import { HistoryHost, type StopReason } from './history-host.js'
 import { MemoryHost } from './memory-host.js'
+import { runStateMachine } from '../asl/interpreter.js'
 
 /** EXPRESS executions (and every sync start) end by then (Huawei's and AWS's limit). */
 export const EXPRESS_TIME_LIMIT_MS = 5 * 60_000
@@ -39,8 +40,8 @@ export interface DurableFlowEngineOptions {
   readonly repository: FlowRepository
   readonly functions: FunctionResolver
   readonly invoker: Invoker
-  /** The interpreter (`runStateMachine`). */
-  readonly run: (request: RunRequest) => Promise<ExecutionOutcome>
+  /** The interpreter; `runStateMachine` unless a test fakes it. */
+  readonly run?: (request: RunRequest) => Promise<ExecutionOutcome>
   /**
    * Who holds the leases this engine takes. Stable across restarts of one node, so a restarted
    * engine takes its own leases back at once instead of waiting for them to expire.
@@ -354,11 +355,13 @@ export class DurableFlowEngine implements FlowEngine {
         abort: (reason) => this.#abort(record.id, reason),
       })
       const definition = JSON.parse(current.irJson) as AslDefinition
-      const deadline =
-        definition.TimeoutSeconds === undefined
-          ? undefined
-          : history.driveStartedAt + definition.TimeoutSeconds * 1000
-      const outcome = await this.#runGuarded(current, definition, host, driver, deadline)
+      // The interpreter's TimeoutSeconds runs from the start of this drive (a redrive restarts it),
+      // through a timer the history keeps.
+      const drive = {
+        ...current,
+        beginAt: new Date(history.driveStartedAt || current.beginAt.getTime()),
+      }
+      const outcome = await this.#runGuarded(drive, definition, host, driver, undefined)
       const ending = this.#endingOf(outcome, driver.reason, (state) =>
         state === undefined ? undefined : (history.failedNodes.get(state)?.id ?? state),
       )
@@ -442,7 +445,7 @@ export class DurableFlowEngine implements FlowEngine {
       redriveCount: record.redriveCount,
     }
     try {
-      const outcome = await this.#o.run({
+      const outcome = await (this.#o.run ?? runStateMachine)({
         definition,
         input: JSON.parse(record.inputJson) as JsonValue,
         context,

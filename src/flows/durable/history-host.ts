@@ -136,6 +136,7 @@ export class HistoryHost implements ExecutionHost {
         {
           ...eventOf('TaskScheduled', request, request.attempt, this.now(), {
             resource: request.resource,
+            payload: request.payload,
             callback: request.callback,
             delivery,
           }),

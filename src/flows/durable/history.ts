@@ -133,8 +133,12 @@ export class FoldedHistory {
         this.callbacks.delete(key)
       }
     }
-    // Retry intervals of a failed state start over with its new attempts.
+    // Retry intervals of a failed state start over with its new attempts; so does the execution's
+    // own timeout (`$execution-timeout`, like every engine-level timer, starts with `$`).
     for (const timer of this.timers.keys()) {
+      if (timer.startsWith('$')) {
+        this.timers.delete(timer)
+      }
       for (const path of failedPaths) {
         if (timer.startsWith(path)) {
           this.timers.delete(timer)
