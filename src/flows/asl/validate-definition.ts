@@ -7,6 +7,7 @@
 import jsonata from 'jsonata'
 import { StratoError } from '../../core/index.js'
 import type { AslDefinition, JsonValue, QueryLanguage } from './definition.js'
+import { isIntrinsicExpression } from './intrinsics.js'
 import { validateChoiceRule } from './validate-choice-rule.js'
 
 const COMMON = ['Type', 'Comment', 'QueryLanguage', 'Strato.Node']
@@ -95,6 +96,14 @@ const JSONPATH_ONLY = [
 /** Fields that exist only in JSONata mode. */
 const JSONATA_ONLY = ['Arguments', 'Output', 'Items']
 
+const TOP_LEVEL = new Set([
+  'StartAt',
+  'States',
+  'Comment',
+  'Version',
+  'TimeoutSeconds',
+  'QueryLanguage',
+])
 const MAX_STATE_NAME = 80
 const JSONATA_EXPRESSION = /^\{%(.*)%\}$/s
 
@@ -120,6 +129,11 @@ export function validateDefinition(definition: unknown): AslDefinition {
   }
   if (definition['Version'] !== undefined && typeof definition['Version'] !== 'string') {
     invalid('The definition: Version must be a string')
+  }
+  for (const field of Object.keys(definition)) {
+    if (!TOP_LEVEL.has(field)) {
+      invalid(`The definition: field ${field} is not allowed at the top level`)
+    }
   }
   validateMachine(definition, topLanguage, names, 'The definition')
   return definition as unknown as AslDefinition
@@ -230,6 +244,13 @@ function validateState(
     checkJsonataStrings(state, where)
   }
   checkPayloadTemplates(state, where)
+  const node = state['Strato.Node']
+  if (
+    node !== undefined &&
+    !(isObject(node) && typeof node['id'] === 'string' && typeof node['name'] === 'string')
+  ) {
+    invalid(`${where}: Strato.Node must be an object with string id and name`)
+  }
   if (state['Assign'] !== undefined && !isObject(state['Assign'])) {
     invalid(`${where}: Assign must be an object`)
   }
@@ -276,8 +297,9 @@ function validateState(
   }
 }
 
+/** A path (`$…`, `$$…`, `$name…`) or an intrinsic function call (`States.…(`, `Strato.…(`). */
 function isPath(value: unknown): value is string {
-  return typeof value === 'string' && (value.startsWith('$') || value.startsWith('States.'))
+  return typeof value === 'string' && (value.startsWith('$') || isIntrinsicExpression(value))
 }
 
 function checkReferencePath(value: unknown, where: string): void {
@@ -584,7 +606,7 @@ function validateMap(
   if (concurrency !== undefined && state['MaxConcurrencyPath'] !== undefined) {
     invalid(`${where}: MaxConcurrency and MaxConcurrencyPath cannot both be set`)
   }
-  for (const field of ['ItemReader', 'ResultWriter']) {
+  for (const field of ['ItemReader', 'ResultWriter', 'ItemBatcher']) {
     if (state[field] !== undefined) {
       invalid(`${where}: ${field} (distributed Map) is not supported`)
     }

@@ -371,7 +371,8 @@ class StateReader {
   private foreach(
     f: Fields,
   ): Omit<Extract<StateModel, { type: 'Foreach' }>, 'type' | 'id' | 'name' | 'filter'> {
-    const inputCollection = f.path('input_collection')
+    const inputCollection =
+      f.string('input_collection')?.trim() === '$' ? '$' : f.path('input_collection')
     if (inputCollection === undefined) {
       f.fail('input_collection', 'is required (a JSONPath to the array, e.g. $.items)')
     }
