@@ -391,6 +391,13 @@ describe("workflows: the issue's flow", () => {
     // The loop doubled each item.
     const doubled = nodeOf(execution, 'flaky').executions[2].output.doubled
     expect(doubled).toEqual([{ x2: 2 }, { x2: 4 }, { x2: 6 }])
+    // The parallel branches each ran their function on the retried node's output.
+    const fan = nodeOf(execution, 'fan').executions
+    expect(fan.map((e: any) => [e.status, e.output])).toEqual([
+      ['success', { x2: 6 }],
+      ['success', { echoed: { doubled } }],
+    ])
+    expect(nodeOf(execution, 'route').executions.map((e: any) => e.status)).toEqual(['success'])
     // The wait lasted its second.
     const nap = nodeOf(execution, 'nap').executions[0]
     expect(nap.status).toBe('success')
@@ -403,6 +410,18 @@ describe("workflows: the issue's flow", () => {
     // Node times are epoch milliseconds.
     expect(Number.isInteger(nap.begin_time)).toBe(true)
     expect(nap.begin_time).toBeGreaterThan(Date.parse(execution.begin_time) - 1000)
+  })
+
+  test("the condition's default path skips the work: only prepare, route and done ran", async () => {
+    const id = await start('issue-17-flow', { kind: 'small', items: [] })
+    const small = await waitFor('issue-17-flow', id)
+    expect(small.status).toBe('success')
+    expect(small.node_execution_details.map((n: any) => n.node_id)).toEqual([
+      'prepare',
+      'route',
+      'done',
+    ])
+    expect(small.output).toMatchObject({ kind: 'small', items: [] })
   })
 
   test('each function attempt names its request id, and the function logs have it', async () => {
