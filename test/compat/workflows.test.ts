@@ -589,6 +589,50 @@ describe('workflows: executions through the SDK', () => {
     expect([unknownRun.httpStatusCode, unknownRun.errorCode]).toEqual([404, 'FGS.5003'])
   })
 
+  test('an ASL definition ({name, asl}) is created and run by the same API', async () => {
+    const asl = {
+      StartAt: 'Double',
+      States: {
+        Double: {
+          Type: 'Task',
+          Resource: urnOf('wf-double'),
+          Parameters: { 'x.$': '$.n' },
+          ResultPath: '$.result',
+          Next: 'Big?',
+        },
+        'Big?': {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.result.x2', NumericGreaterThan: 10, Next: 'Big' }],
+          Default: 'Small',
+        },
+        Big: { Type: 'Pass', Result: 'big', ResultPath: '$.size', End: true },
+        Small: { Type: 'Pass', Result: 'small', ResultPath: '$.size', End: true },
+      },
+    }
+    const created = await createFlow({ name: 'exec-asl', asl })
+    const shown = await sdk.showWorkFlow(new fg.ShowWorkFlowRequest().withWorkflowId(created.id))
+    expect(shown.definition).toEqual({ name: 'exec-asl', asl })
+    const id = await start('exec-asl', { n: 7 })
+    const done = await waitFor('exec-asl', id)
+    expect(done.status).toBe('success')
+    expect(done.output).toEqual({ n: 7, result: { x2: 14 }, size: 'big' })
+    expect(done.node_execution_details.map((n: any) => n.node_id)).toEqual([
+      'Double',
+      'Big?',
+      'Big',
+    ])
+    const badAsl = await sdkError(
+      sdk.createWorkflow(
+        new fg.CreateWorkflowRequest().withBody({
+          name: 'exec-asl-bad',
+          asl: { StartAt: 'Nowhere', States: { A: { Type: 'Pass', End: true } } },
+        }),
+      ),
+    )
+    expect([badAsl.httpStatusCode, badAsl.errorCode]).toEqual([400, 'FGS.3002'])
+    expect(badAsl.errorMsg).toContain('Nowhere')
+  })
+
   test('listWorkflowExecutions lists the last 3 days, filtered by status', async () => {
     const all = await sdk.listWorkflowExecutions(
       new fg.ListWorkflowExecutionsRequest().withWorkflowId(flowIds['exec-once']),
