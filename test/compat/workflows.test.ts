@@ -454,6 +454,7 @@ describe('workflows: executions through the SDK', () => {
     await createFlow(simpleFlow('exec-once', 'wf-once'))
     await createFlow(simpleFlow('exec-echo', 'wf-echo'))
     await createFlow(simpleFlow('exec-express', 'wf-echo', { mode: 'EXPRESS' }))
+    await createFlow(simpleFlow('exec-express-fail', 'wf-once', { mode: 'EXPRESS' }))
     await createFlow({
       ...simpleFlow('exec-sleepy', 'wf-echo'),
       start: 'nap',
@@ -528,6 +529,21 @@ describe('workflows: executions through the SDK', () => {
     expect(res).toMatchObject({ status: 'success', output: { echoed: { hello: 'flow' } } })
     expect(res.execution_id).toEqual(expect.any(String))
     expect(res.begin_time).toMatch(/Z$/)
+    const failed = await sdk.startSyncWorkflowExecution(
+      new fg.StartSyncWorkflowExecutionRequest()
+        .withWorkflowId(flowIds['exec-express-fail'])
+        .withBody({ input: {} }),
+    )
+    expect(failed.status).toBe('fail')
+    expect(failed.output).toBeUndefined()
+    expect(failed.errors).toEqual([
+      {
+        node_id: 'step',
+        error_message: expect.stringContaining('first call'),
+        begin_time: expect.stringMatching(/Z$/),
+        end_time: expect.stringMatching(/Z$/),
+      },
+    ])
     const normal = await sdkError(
       sdk.startSyncWorkflowExecution(
         new fg.StartSyncWorkflowExecutionRequest()
