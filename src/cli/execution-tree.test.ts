@@ -81,6 +81,48 @@ describe('renderExecutionTree', () => {
     )
   })
 
+  test('a visit again after a failure is the next attempt; a node calls under itself name the function', () => {
+    const fnUrn = 'urn:fss:r:p:function:default:double:latest'
+    const lines = renderExecutionTree(
+      {
+        execution_id: 'e4',
+        status: 'success',
+        node_execution_details: [
+          {
+            node_id: 'flaky',
+            node_name: 'Flaky',
+            executions: [
+              run(0, 1, 'fail', 'flaky:call#1'),
+              run(2, 3, 'timeout', 'flaky:call#2'),
+              run(4, 5, 'success', 'flaky:call#3'),
+              run(6, 7, 'success', 'flaky:call#4'),
+            ],
+          },
+          {
+            node_id: 'loop',
+            node_name: 'Each',
+            executions: [
+              run(10, 20, 'success', 'loop#1/i0/loop:a1#1', { function_urn: fnUrn }),
+              run(11, 21, 'success', 'loop#1/i1/loop:a1#1', { function_urn: fnUrn }),
+            ],
+          },
+        ],
+      },
+      100,
+    ).split('\n')
+    expect(lines.slice(1)).toEqual([
+      '├─ Flaky [flaky]  fail  1ms',
+      '├─ Flaky [flaky] (attempt 2)  timeout  1ms',
+      '├─ Flaky [flaky] (attempt 3)  success  1ms',
+      '├─ Flaky [flaky]  success  1ms',
+      '└─ Each [loop]  success  11ms',
+      '   ├─ iteration 0',
+      '   │  └─ → double  success  10ms',
+      '   └─ iteration 1',
+      '      └─ → double  success  10ms',
+    ])
+  })
+
   test('a failed run names its error and node in the head line', () => {
     const failed = {
       execution_id: 'e2',

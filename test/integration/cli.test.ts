@@ -610,9 +610,9 @@ describe('strato flows (issue 17)', () => {
     expect(tree).toEqual([
       '├─ fan  success  <t>',
       '│  ├─ branch 0',
-      '│  │  └─ fan → cli-flow-double  success  <t>',
+      '│  │  └─ → cli-flow-double  success  <t>',
       '│  └─ branch 1',
-      '│     └─ fan → cli-flow-double  success  <t>',
+      '│     └─ → cli-flow-double  success  <t>',
       '└─ done  success  <t>',
     ])
     const shown = await cli(['flows', 'show', executionId])
