@@ -98,3 +98,11 @@ test('ResultPath through a non-object is States.ResultPathMatchFailure', () => {
     'States.ResultPathMatchFailure',
   )
 })
+
+test('ResultPath copies the containers on its path and leaves the raw input as it was', () => {
+  const raw = { a: { b: { c: 1 } }, list: [{ x: 1 }], untouched: { deep: [1] } }
+  const out = writeResultPath(raw, '$.list[0].y', 2) as typeof raw & { list: [{ y: number }] }
+  expect(out.list[0]).toEqual({ x: 1, y: 2 })
+  expect(raw.list[0]).toEqual({ x: 1 })
+  expect(out.untouched).toBe(raw.untouched)
+})

@@ -98,3 +98,12 @@ test('a function as a result is an unsupported result type', async () => {
   const error = await failure('{% function($x){$x} %}', 'Items')
   expect(error.cause).toContain('returned an unsupported result type.')
 })
+
+test('$now and $millis report the given entry time, so a replay sees the same', async () => {
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5)
+  const out = await evaluateJsonataTemplate(['{% $now() %}', '{% $millis() %}'], {
+    ...bindings(),
+    now: at,
+  })
+  expect(out).toEqual(['2026-01-02T03:04:05.000Z', at])
+})

@@ -9,7 +9,7 @@ import type { JsonValue } from './definition.js'
 import { readPath } from './json-path.js'
 import { attemptPath, type Step, withRetryAndCatch } from './retry-and-catch.js'
 import type { RunChildScope } from './run-parallel.js'
-import { type Machine, Stopped, type Visit } from './run-scope.js'
+import { type Machine, StateFailure, Stopped, type Visit } from './run-scope.js'
 import { afterInputPath, finishState, jsonataField, mapItemInput, mapItems } from './state-data.js'
 
 /** What "no limit" means: AWS runs an inline Map about 40 iterations at a time. */
@@ -68,13 +68,19 @@ export function runMap(
         if (error instanceof Stopped) {
           return
         }
-        failures += 1
-        if (tolerates(failures)) {
-          return
+        // Only an iteration's StateFailure counts against the tolerated failures; an ItemSelector
+        // error is the Map's own, and a host error no failure of the flow.
+        const iterationFailed = error instanceof StateFailure
+        if (iterationFailed) {
+          failures += 1
+          if (tolerates(failures)) {
+            return
+          }
         }
         if (failure === undefined) {
+          const tolerating = toleratedCount !== undefined || toleratedPercentage !== undefined
           failure =
-            toleratedCount !== undefined || toleratedPercentage !== undefined
+            iterationFailed && tolerating
               ? new AslError(
                   'States.ExceedToleratedFailureThreshold',
                   'The specified tolerated failure threshold was exceeded',

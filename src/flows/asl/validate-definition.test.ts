@@ -306,6 +306,25 @@ test('Strato extensions: CompletionType atLeast needs NumCompleted within the br
   )
 })
 
+test('distributed-only Map fields that the engine does not run are refused', () => {
+  const map = (extra: Record<string, unknown>): unknown =>
+    machine({
+      M: {
+        Type: 'Map',
+        ItemProcessor: { StartAt: 'I', States: { I: pass } },
+        End: true,
+        ...extra,
+      },
+    })
+  expect(problemOf(map({}))).toBe('valid')
+  expect(problemOf(map({ ItemBatcher: { MaxItemsPerBatch: 2 } }))).toBe(
+    'State "M": ItemBatcher (distributed Map) is not supported',
+  )
+  expect(problemOf(map({ ItemReader: { Resource: 'arn:aws:states:::s3:getObject' } }))).toBe(
+    'State "M": ItemReader (distributed Map) is not supported',
+  )
+})
+
 test('a definition that is not an object, has no states or an unknown top-level field, is refused', () => {
   expect(problemOf({ StartAt: 'A', States: { A: pass }, Timeout: 3 })).toBe(
     'The definition: field Timeout is not allowed at the top level',

@@ -348,11 +348,21 @@ test.each([
     /^state "A": on_errors\[0\]\.transition "Z" is not a state id$/,
   ],
   [
-    op('A', { type: 'Sleep', duration: 0 }),
+    op('A', { type: 'Sleep', duration: 0, actions: [] }),
     op('B'),
     /^state "A": duration must be a number from 0\.001 to 86400$/,
   ],
   [op('A', { timeout: 1.5 }), op('B'), /^state "A": timeout must be an integer/],
+  [
+    op('A', { type: 'Sleep', duration: 1 }),
+    op('B'),
+    /^state "A": actions must be empty in a Sleep state$/,
+  ],
+  [
+    op('A', { type: 'End', actions: [], on_errors: [{ error: '$.a == 1' }] }),
+    op('B'),
+    /^state "A": on_errors is allowed on Operation, Parallel and Foreach states, not on End$/,
+  ],
   [
     {
       id: 'A',

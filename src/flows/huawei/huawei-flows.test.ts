@@ -513,3 +513,103 @@ test('a Foreach over the input array itself gives each iteration {item}', async 
   expect(run.calls.map((c) => c.payload)).toEqual([{ twice: 4 }, { twice: 5 }])
   expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: [4, 5] })
 })
+
+test('inside a Foreach, constants are readable and each iteration retries on its own', async () => {
+  const body = flow(
+    [
+      {
+        id: 'Each',
+        name: 'each',
+        type: 'Foreach',
+        input_collection: '$.ids',
+        iteration_param: 'id',
+        mode: 'sequential',
+        start: 'Fetch',
+        states: [
+          operation('Fetch', 'f', {
+            actions: [
+              {
+                function_ref: {
+                  ref_name: 'f',
+                  arguments: { id: '$.id', host: '$.host | $CONST.host' },
+                },
+              },
+            ],
+            on_errors: [{ error: "$.errorType == 'Flaky'", retry_ref: 'r' }],
+            end: true,
+          }),
+        ],
+        end: true,
+      },
+    ],
+    { constants: { host: 'db1' }, retries: [{ name: 'r', delay: 1, max_attempts: 1 }] },
+  )
+  const run = await runFlow(
+    body,
+    { ids: [1, 2] },
+    {
+      // the first call of each id fails once (odd call numbers)
+      f: (p, call) =>
+        call % 2 === 1
+          ? { error: 'Flaky', message: 'again' }
+          : { output: `${JSON.stringify(field(p, 'host'))}/${JSON.stringify(field(p, 'id'))}` },
+    },
+  )
+  expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: ['"db1"/1', '"db1"/2'] })
+  expect(run.calls).toHaveLength(4)
+})
+
+test('a Parallel with completion atLeast 1 succeeds with the first branch done', async () => {
+  const body = flow([
+    {
+      id: 'Race',
+      name: 'race',
+      type: 'Parallel',
+      completion_type: 'atLeast',
+      num_completed: 1,
+      branches: [
+        { actions: [{ function_ref: { ref_name: 'f' } }] },
+        {
+          start: 'Late',
+          states: [
+            { id: 'Late', name: 'late', type: 'Sleep', duration: 60, transition: 'Never' },
+            operation('Never', 'g', { end: true }),
+          ],
+        },
+      ],
+      end: true,
+    },
+  ])
+  const run = await runFlow(body, {}, { f: () => ({ output: 'fast' }), g: echo })
+  expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: ['fast', null] })
+  expect(run.calls.map((c) => c.node.id)).toEqual(['Race'])
+})
+
+test('a Foreach with on_errors still puts its results at output_collection, then filters', async () => {
+  const body = flow(
+    [
+      {
+        id: 'Loop',
+        name: 'loop',
+        type: 'Foreach',
+        input_collection: '$.xs',
+        output_collection: '$.ys',
+        state_data_filter: { input: '$.job', output: '$.ys' },
+        actions: [{ function_ref: { ref_name: 'f', arguments: { x: '$.item' } } }],
+        on_errors: [{ error: '$.errorCode == 500', retry_ref: 'r' }],
+        end: true,
+      },
+    ],
+    { retries: [{ name: 'r', delay: 1, max_attempts: 1 }] },
+  )
+  const run = await runFlow(
+    body,
+    { job: { xs: [1, 2] } },
+    {
+      f: (p, call) => (call === 2 ? { error: 'E', message: 'm' } : { output: field(p, 'x') }),
+    },
+  )
+  // the node ran twice: call 2 (item 2, first run) failed, so both items ran again
+  expect(run.outcome).toEqual({ status: 'SUCCEEDED', output: [1, 2] })
+  expect(run.calls).toHaveLength(4)
+})
