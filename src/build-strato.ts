@@ -7,6 +7,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
+import { DurableFlowEngine } from './flows/index.js'
 import { tenantCreatedRecord } from './audit/index.js'
 import { AsyncDispatcher, AsyncStatusLog, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
@@ -51,6 +52,9 @@ import {
   type TriggerSource,
 } from './triggers/index.js'
 import { OpenedParts, shutDownGracefully } from './strato-lifecycle.js'
+
+/** The lease owner of this node's flow engine (a cluster gives each node its own). */
+const FLOW_ENGINE_OWNER = 'strato-local'
 
 /** A root tenant this start created, with what was made up for it. */
 export interface CreatedRootTenant {
@@ -313,6 +317,17 @@ async function wire(
     maxInstancesPerFunction: config.maxInstancesPerFunction,
   })
 
+  // Function flows: executions are driven under leases; the owner is this node's, stable across
+  // restarts, so a restarted Strato takes its executions back without waiting for leases to lapse.
+  const flowEngine = new DurableFlowEngine({
+    repository: store.flows,
+    functions: resolution,
+    invoker,
+    owner: FLOW_ENGINE_OWNER,
+    leaseMs: config.flows.leaseMs,
+    logger: log,
+  })
+
   // 5. The API and the trigger sources, one per way triggers fire (register a new one in
   //    `triggerSources`). The API creates triggers only of the types they serve.
   const verifier = new RequestVerifier({
@@ -369,6 +384,7 @@ async function wire(
   const app = buildApp({
     config,
     store,
+    flowEngine,
     resolution,
     lifecycle,
     invoker,
@@ -424,6 +440,9 @@ async function wire(
         await dispatcher.start()
         // Attempts in flight keep their leases (retried at the next start); the pool stops them.
         opened.add('the async dispatcher', () => dispatcher.abandon())
+        // Executions a crash left running resume from their histories (functions through the pool).
+        opened.add('the flow engine', () => flowEngine.close())
+        await flowEngine.resume()
         const url = await app.listen({ host: config.host, port: config.port })
         log.info({ address: url, dataDir: config.dataDir }, 'Strato is listening')
         // The trigger sources start: the API gateway listens on its own port.
@@ -450,6 +469,7 @@ async function wire(
         store,
         codeCollector,
         metrics,
+        flows: flowEngine,
       }).finally(() => tracing.shutdown())
       return closing
     },

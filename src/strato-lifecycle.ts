@@ -51,6 +51,8 @@ export interface RunningParts {
   readonly codeCollector: CodeCollector
   /** Writes the usage gathered since its last write, before the store closes. */
   readonly metrics?: { close(): Promise<void> }
+  /** Stops driving flow executions (they stay running in the store; resumed at the next start). */
+  readonly flows?: { close(): Promise<void> }
 }
 
 /**
@@ -67,6 +69,8 @@ export async function shutDownGracefully(parts: RunningParts): Promise<void> {
   //    start of close(), and a per-response hook would cost every request).
   //    No new async attempts start; those running may finish within the same grace.
   dispatcher.stop()
+  // Flow executions stop where they are: their history lets the next start resume them.
+  await parts.flows?.close()
   const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
   const appClosed = Promise.all([app.close(), triggers.stop()])
   let graceTimer: NodeJS.Timeout | undefined

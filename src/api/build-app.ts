@@ -35,6 +35,8 @@ import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
 import { registerTracingRoutes } from './routes/tracing.js'
 import { registerVersionRoutes } from './routes/versions.js'
 import { registerWhoamiRoutes } from './routes/whoami.js'
+import { registerWorkflowExecutionRoutes } from './routes/workflow-executions.js'
+import { registerWorkflowRoutes } from './routes/workflows.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -167,6 +169,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTracingRoutes(api, deps)
     registerWhoamiRoutes(api, deps)
     registerTraceRoutes(api, deps)
+    registerWorkflowRoutes(api, deps)
+    registerWorkflowExecutionRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

@@ -11,6 +11,7 @@ import type {
   UsageRepository,
 } from '../core/index.js'
 import type { RequestVerifier } from '../auth/index.js'
+import type { FlowEngine } from '../flows/index.js'
 import type { FunctionMetrics, Logger, Tracing } from '../observability/index.js'
 import type { FunctionLifecycleService, ResolutionService } from '../services/index.js'
 import type { Store } from '../store/index.js'
@@ -77,6 +78,8 @@ export interface ApiDeps {
   readonly info: () => Record<string, unknown>
   /** `/metrics`, the statistics methods and usage; their routes are absent without it. */
   readonly metrics?: MetricsDeps
+  /** Runs workflow executions (flows). */
+  readonly flowEngine: FlowEngine
 }
 
 export interface MetricsDeps {

@@ -58,7 +58,10 @@ export function sendError(
   reply: FastifyReply,
   options?: ErrorResponseOptions,
 ): FastifyReply {
-  const answer = errorResponse(toStratoError(err, request.routeOptions.bodyLimit), options)
+  const answer = errorResponse(toStratoError(err, request.routeOptions.bodyLimit), {
+    ...options,
+    requestId: request.id,
+  })
   const se = answer.error
   if (se.spec.user) {
     // The cause may say more than the answer may (an unknown access key answers as a bad signature).

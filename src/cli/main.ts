@@ -16,6 +16,7 @@ import {
   type GlobalOptions,
 } from './cli-context.js'
 import { deployCommand } from './deploy-command.js'
+import { flowsCommand } from './flows-command.js'
 import { formatTable, text } from './format-table.js'
 import { formatHttpHead, unwrapHttpResult } from './http-result.js'
 import { parseLevel, parseSince, wholeNumberIn } from './parse-options.js'
@@ -277,6 +278,7 @@ export function buildProgram(): Command {
   for (const c of resourceCommands(ctx)) {
     program.addCommand(c)
   }
+  program.addCommand(flowsCommand(ctx))
   program.addCommand(whoamiCommand(ctx))
   configureTree(program)
   return program

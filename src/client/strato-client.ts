@@ -143,8 +143,9 @@ export class StratoClient {
     path: string,
     body?: JsonObject,
     options: RequestOptions = {},
+    headers: Record<string, string> = {},
   ): Promise<JsonObject> {
-    return (await this.#jsonValue(method, path, body, options)) as JsonObject
+    return (await this.#jsonValue(method, path, body, options, headers)) as JsonObject
   }
 
   /** Like #json for answers that are not objects (FunctionGraph lists some things as bare arrays). */
@@ -153,12 +154,13 @@ export class StratoClient {
     path: string,
     body?: JsonObject,
     options: RequestOptions = {},
+    headers: Record<string, string> = {},
   ): Promise<unknown> {
     const res = await this.raw(
       method,
       path,
       body === undefined ? undefined : JSON.stringify(body),
-      {},
+      headers,
       options,
     )
     const text = res.body.toString('utf8')
@@ -407,5 +409,82 @@ export class StratoClient {
     }
     const project = encodeURIComponent(this.#o.projectId)
     return this.#json('GET', `/v2/${project}/fgs/usage${qs.size > 0 ? `?${qs.toString()}` : ''}`)
+  }
+
+  #flows(suffix: string, query: Record<string, string | number | undefined> = {}): string {
+    const qs = new URLSearchParams()
+    for (const [k, v] of Object.entries(query)) {
+      if (v !== undefined) {
+        qs.set(k, String(v))
+      }
+    }
+    const tail = qs.size > 0 ? `?${qs.toString()}` : ''
+    return `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/workflows${suffix}${tail}`
+  }
+
+  /** Creates a function flow (a Huawei v2 body, or `{name, asl: {…}}`). */
+  createWorkflow(body: JsonObject): Promise<JsonObject> {
+    return this.#json('POST', this.#flows(''), body)
+  }
+
+  updateWorkflow(id: string, body: JsonObject): Promise<JsonObject> {
+    return this.#json('PUT', this.#flows(`/${encodeURIComponent(id)}`), body)
+  }
+
+  /** `{workflows, total, size}`; `workflow_name` matches part of the name. */
+  listWorkflows(
+    query: { workflow_name?: string; limit?: number; offset?: number } = {},
+  ): Promise<JsonObject> {
+    return this.#json('GET', this.#flows('', query))
+  }
+
+  showWorkflow(id: string): Promise<JsonObject> {
+    return this.#json('GET', this.#flows(`/${encodeURIComponent(id)}`))
+  }
+
+  /** `{success: [urn], fail: [{workflow_urn, error_detail}]}` */
+  deleteWorkflows(urns: readonly string[]): Promise<JsonObject> {
+    return this.#json('DELETE', this.#flows(''), { workflow_urns: [...urns] })
+  }
+
+  /** Starts an execution; `runId` is a caller-chosen execution id (`X-WorkflowRun-ID`). */
+  async startExecution(id: string, input: JsonObject, runId?: string): Promise<string> {
+    const answer = await this.#json(
+      'POST',
+      this.#flows(`/${encodeURIComponent(id)}/executions`),
+      { input },
+      {},
+      runId === undefined ? {} : { 'X-WorkflowRun-ID': runId },
+    )
+    return String(answer.execution_id)
+  }
+
+  /** `{executions, total, size}` (the last 3 days unless `start_time` says otherwise). */
+  listExecutions(
+    id: string,
+    query: { status?: string; limit?: number; offset?: number; start_time?: string } = {},
+  ): Promise<JsonObject> {
+    return this.#json('GET', this.#flows(`/${encodeURIComponent(id)}/executions`, query))
+  }
+
+  /** An execution with its node details; `full` asks for untruncated inputs and outputs. */
+  showExecution(id: string, executionId: string, full = false): Promise<JsonObject> {
+    return this.#json(
+      'GET',
+      this.#flows(`/${encodeURIComponent(id)}/executions/${encodeURIComponent(executionId)}`),
+      undefined,
+      {},
+      full ? { 'X-Get-Workflow-Full-History-Data': 'true' } : {},
+    )
+  }
+
+  async retryExecution(id: string, executionId: string): Promise<void> {
+    const e = `/${encodeURIComponent(id)}/executions/${encodeURIComponent(executionId)}`
+    await this.#json('POST', this.#flows(`${e}/retry`))
+  }
+
+  async stopExecution(id: string, executionId: string): Promise<void> {
+    const e = `/${encodeURIComponent(id)}/executions/${encodeURIComponent(executionId)}`
+    await this.#json('POST', this.#flows(`${e}/terminate`))
   }
 }

@@ -77,6 +77,8 @@ export interface Config {
   readonly sandboxUidBase: number | undefined
   /** OTLP/HTTP collector base URL (spans go to `<base>/v1/traces`); undefined: no spans. */
   readonly otlpEndpoint: string | undefined
+  /** Function flows: how long an engine's lease on an execution lasts unrenewed. */
+  readonly flows: { readonly leaseMs: number }
 }
 
 export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
@@ -249,6 +251,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
         ? undefined
         : intSetting(env, 'STRATO_SANDBOX_UID_BASE', 0, 1_000, 4_000_000_000),
     otlpEndpoint: urlSetting(env, 'STRATO_OTLP_ENDPOINT'),
+    flows: Object.freeze({
+      leaseMs: intSetting(env, 'STRATO_FLOW_LEASE_MS', 30_000, 100, 3_600_000),
+    }),
   }
   return Object.freeze({
     ...config,

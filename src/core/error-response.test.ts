@@ -30,6 +30,17 @@ describe('errorResponse (core)', () => {
     expect(r.error).toBe(err)
   })
 
+  test('workflow (FGS) errors carry the request id in the body; FSS errors do not', () => {
+    const flow = errorResponse(new StratoError('FLOW_NOT_FOUND'), { requestId: 'req-1' })
+    expect(flow.body).toEqual({
+      error_code: 'FGS.5002',
+      error_msg: ErrorCodes.FLOW_NOT_FOUND.message,
+      request_id: 'req-1',
+    })
+    const fn = errorResponse(new StratoError('FUNCTION_NOT_FOUND'), { requestId: 'req-2' })
+    expect(Object.keys(fn.body)).toEqual(['error_code', 'error_msg'])
+  })
+
   test("the gateway's own errors keep their APIG codes", () => {
     expect(
       errorResponse(new StratoError('GATEWAY_NO_ROUTE', 'No API matches GET /x.')),

@@ -5,10 +5,11 @@
  */
 import { StratoError } from './errors.js'
 
-/** FunctionGraph's error body. */
+/** FunctionGraph's error body; the workflow API's `FGS.xxxx` errors also carry `request_id`. */
 export interface ErrorBody {
   readonly error_code: string
   readonly error_msg: string
+  readonly request_id?: string
 }
 
 /** The headers an error answer carries, whatever writes it (a type, so it fits header records). */
@@ -29,6 +30,8 @@ export interface ErrorResponse {
 export interface ErrorResponseOptions {
   /** The connection closes after the answer (a refused body was drained or left unread). */
   readonly closeConnection?: boolean
+  /** The request's id: FGS-coded (workflow) errors repeat it in the body, as Huawei's do. */
+  readonly requestId?: string
 }
 
 const JSON_HEADERS: ErrorHeaders = Object.freeze({ 'content-type': 'application/json' })
@@ -48,9 +51,14 @@ const JSON_CLOSE_HEADERS: ErrorHeaders = Object.freeze({
 export function errorResponse(err: unknown, options?: ErrorResponseOptions): ErrorResponse {
   const error =
     err instanceof StratoError ? err : new StratoError('INTERNAL', undefined, { cause: err })
+  const requestId = options?.requestId
+  const body: ErrorBody =
+    requestId !== undefined && error.spec.fss.startsWith('FGS.')
+      ? { error_code: error.spec.fss, error_msg: error.message, request_id: requestId }
+      : { error_code: error.spec.fss, error_msg: error.message }
   return {
     status: error.spec.status,
-    body: { error_code: error.spec.fss, error_msg: error.message },
+    body,
     headers: options?.closeConnection === true ? JSON_CLOSE_HEADERS : JSON_HEADERS,
     error,
   }

@@ -47,4 +47,19 @@ export {
 } from './huawei/compile-workflow.js'
 export type { CompiledWorkflow } from './huawei/compile-workflow.js'
 // durable (executor, history host) exports below
+export { DurableFlowEngine, EXPRESS_TIME_LIMIT_MS } from './durable/durable-engine.js'
+export type { DurableFlowEngineOptions } from './durable/durable-engine.js'
+export {
+  FUNCTION_ERROR,
+  FUNCTION_NOT_FOUND,
+  FUNCTION_UNAVAILABLE,
+  INVOKE_FAILED,
+} from './durable/function-calls.js'
+export { taskRequestId } from './durable/request-id.js'
 // api-facing helpers (node details, views) exports below
+export { NODE_DATA_MAX_CHARS, errorMessageOf, nodeExecutionDetails } from './node-details.js'
+export type {
+  NodeDetailOptions,
+  NodeExecutionDetailView,
+  NodeExecutionView,
+} from './node-details.js'

@@ -255,6 +255,9 @@ export interface Database {
   function_tracing: FunctionTracingTable
   usage_hours: UsageHoursTable
   project_log_settings: ProjectLogSettingsTable
+  workflows: WorkflowsTable
+  flow_executions: FlowExecutionsTable
+  flow_events: FlowEventsTable
 }
 
 /** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
@@ -263,4 +266,64 @@ export interface ProjectLogSettingsTable {
   /** 1: async status changes are written to the project's async-status log stream. */
   async_status_log: number
   updated_at: string
+}
+
+/** Function flows (migration `0017-flows`); times are epoch ms. */
+export interface WorkflowsTable {
+  id: string
+  project_id: string
+  name: string
+  description: string
+  mode: string
+  urn: string
+  language: string
+  definition_json: string
+  ir_json: string
+  enable_stream_response: number
+  created_by: string
+  created_at: number
+  updated_at: number
+  /** Creation order, for stable list pages. */
+  seq: number
+}
+
+export interface FlowExecutionsTable {
+  id: string
+  workflow_id: string
+  project_id: string
+  workflow_urn: string
+  workflow_name: string
+  mode: string
+  status: string
+  input_json: string
+  output_json: string | null
+  /** `ExecutionError` as JSON. */
+  error_json: string | null
+  headers_json: string
+  ir_json: string
+  created_by: string
+  begin_at: number
+  end_at: number | null
+  updated_at: number
+  redrive_count: number
+  event_count: number
+  /** '' when nobody holds the lease. */
+  lease_owner: string
+  /** Grows with every claim: an append carrying an older token is fenced out. */
+  lease_token: number
+  lease_until: number
+}
+
+export interface FlowEventsTable {
+  execution_id: string
+  seq: number
+  type: string
+  path: string
+  state_name: string
+  node_id: string
+  node_name: string
+  attempt: number
+  at: number
+  payload_json: string
+  request_id: string | null
 }

@@ -419,6 +419,72 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0017-flows': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Function flows. A workflow's executions and their histories go with it (ON DELETE
+      // CASCADE); an execution's lease (owner, token, until) fences every append (flow-store.ts).
+      await sql`CREATE TABLE workflows (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        urn TEXT NOT NULL,
+        language TEXT NOT NULL,
+        definition_json TEXT NOT NULL,
+        ir_json TEXT NOT NULL,
+        enable_stream_response INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        UNIQUE (project_id, name)
+      )`.execute(db)
+      await sql`CREATE TABLE flow_executions (
+        id TEXT PRIMARY KEY,
+        workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+        project_id TEXT NOT NULL,
+        workflow_urn TEXT NOT NULL,
+        workflow_name TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input_json TEXT NOT NULL,
+        output_json TEXT,
+        error_json TEXT,
+        headers_json TEXT NOT NULL,
+        ir_json TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        begin_at INTEGER NOT NULL,
+        end_at INTEGER,
+        updated_at INTEGER NOT NULL,
+        redrive_count INTEGER NOT NULL,
+        event_count INTEGER NOT NULL,
+        lease_owner TEXT NOT NULL,
+        lease_token INTEGER NOT NULL,
+        lease_until INTEGER NOT NULL
+      )`.execute(db)
+      await sql`CREATE INDEX flow_executions_by_workflow
+        ON flow_executions (workflow_id, begin_at)`.execute(db)
+      await sql`CREATE INDEX flow_executions_by_project
+        ON flow_executions (project_id, begin_at)`.execute(db)
+      await sql`CREATE INDEX flow_executions_running
+        ON flow_executions (lease_until) WHERE status = 'running'`.execute(db)
+      await sql`CREATE TABLE flow_events (
+        execution_id TEXT NOT NULL REFERENCES flow_executions(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        path TEXT NOT NULL,
+        state_name TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        node_name TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        payload_json TEXT NOT NULL,
+        request_id TEXT,
+        PRIMARY KEY (execution_id, seq)
+      ) WITHOUT ROWID`.execute(db)
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -16,6 +16,7 @@ import {
   type AuditTrailRepository,
   type CodeRepository,
   type DependencyRepository,
+  type FlowRepository,
   type FunctionRepository,
   type InvocationLogRepository,
   type ProjectLogSettingsRepository,
@@ -31,6 +32,7 @@ import {
 import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Database } from './database.js'
+import { FlowStore } from './flow-store.js'
 import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
 import { ProjectLogSettingsStore } from './project-log-settings-store.js'
@@ -87,6 +89,8 @@ export interface Store {
   readonly usage: UsageRepository
   /** What the async queue holds and has not run yet, for `/metrics`. */
   readonly asyncBacklog: AsyncBacklog
+  /** Function flows: workflows, executions and their fenced, append-only histories. */
+  readonly flows: FlowRepository
   close(): Promise<void>
 }
 
@@ -144,6 +148,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const audit = new AuditTrailStore(sqlite, options.onBackgroundError)
   const pruning = new PruneSchedule(logs, asyncQueue, audit)
   const usage = new UsageStore(sqlite)
+  const transactions = new StoreTransactions(db, sqlite)
   const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
     versions: new VersionStore(db, options.quotas),
@@ -165,7 +170,8 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     audit,
     code,
     secrets,
-    cascade: new FunctionCascade(new StoreTransactions(db, sqlite), owned),
+    cascade: new FunctionCascade(transactions, owned),
+    flows: new FlowStore(db, transactions),
     pruning,
     usage,
     asyncBacklog: usage,

@@ -6,6 +6,7 @@
 import { describeAsyncRecordRepositoryContract } from './async-record-repository.contract.js'
 import { describeAuditTrailRepositoryContract } from './audit-trail-repository.contract.js'
 import { describeCodeRepositoryContract } from './code-repository.contract.js'
+import { describeFlowRepositoryContract } from './flow-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { describeInvocationLogRepositoryContract } from './invocation-log-repository.contract.js'
@@ -29,3 +30,4 @@ describeFunctionDataContract('SQLite', openSqliteBackend)
 describeAuditTrailRepositoryContract('SQLite', openSqliteBackend)
 describeReservedInstanceRepositoryContract('SQLite', openSqliteBackend)
 describeTracingRepositoryContract('SQLite', openSqliteBackend)
+describeFlowRepositoryContract('SQLite', openSqliteBackend)

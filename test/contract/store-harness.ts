@@ -11,6 +11,7 @@ import {
   type AsyncQueue,
   type AsyncRecordRepository,
   type AuditTrailRepository,
+  type FlowRepository,
   type CodeRepository,
   type DependencyRepository,
   type FunctionRecord,
@@ -46,6 +47,7 @@ export interface Repositories {
   readonly dependencies: DependencyRepository
   readonly reservedInstances: ReservedInstanceRepository
   readonly tracing: TracingRepository
+  readonly flows: FlowRepository
 }
 
 export interface BackendUnderTest {

@@ -16,6 +16,7 @@ import {
   waitFor,
 } from '../helpers/strato.js'
 import { useStrato } from '../helpers/use-strato.js'
+import { inlineFunction } from '../helpers/code.js'
 
 const strato = useStrato()
 
@@ -549,4 +550,120 @@ HTTPServer(("127.0.0.1", 8000), Handler).serve_forever()
     const wrong = await cli(['whoami'], { STRATO_SECRET_KEY: 'nope' })
     expect(wrong.code).toBe(1)
   })
+})
+
+describe('strato flows (issue 17)', () => {
+  test('deploy a flow file, start it, list and show its run as a tree; retry and stop', async () => {
+    await strato.client.createFunction(
+      inlineFunction('cli-flow-double', 'exports.handler = async (e) => ({ x2: e.x * 2 })'),
+    )
+    await strato.client.createFunction(
+      inlineFunction(
+        'cli-flow-once',
+        `const seen = new Set()
+        exports.handler = async (e, context) => {
+          const run = context.getWorkflowRunID()
+          if (!seen.has(run)) { seen.add(run); throw new Error('first call fails') }
+          return { ok: true }
+        }`,
+      ),
+    )
+    const urn = (name: string) => `urn:fss:local-1:${PROJECT_ID}:function:default:${name}:latest`
+    const flow = {
+      name: 'cli-flow',
+      start: 'fan',
+      functions: [{ name: 'double', operation: urn('cli-flow-double') }],
+      constants: {},
+      retries: [],
+      states: [
+        {
+          id: 'fan',
+          name: 'fan',
+          type: 'Parallel',
+          branches: [
+            { actions: [{ function_ref: { ref_name: 'double', arguments: { x: '$.a' } } }] },
+            { actions: [{ function_ref: { ref_name: 'double', arguments: { x: '$.b' } } }] },
+          ],
+          transition: 'done',
+        },
+        { id: 'done', name: 'done', type: 'End', end: true, transition: '', actions: [] },
+      ],
+    }
+    const dir = tmpDir('strato-cli-flow-')
+    const file = path.join(dir, 'flow.json')
+    fs.writeFileSync(file, JSON.stringify(flow))
+    const created = await cli(['flows', 'deploy', file])
+    expect(created.stderr).toBe('')
+    expect(created.stdout).toMatch(
+      /^created flow cli-flow \(urn:fss:local-1:.*:workflow:default:cli-flow:latest, id [0-9a-f-]{36}\)$/m,
+    )
+    const updated = await cli(['flows', 'deploy', file])
+    expect(updated.stdout).toMatch(/^updated flow cli-flow /m)
+
+    const run = await cli(['flows', 'start', 'cli-flow', '--input', '{"a":1,"b":5}', '--wait'])
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const lines = run.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^execution [0-9a-f-]{36} {2}success {2}\S+$/)
+    const executionId = (lines[0] ?? '').split(' ')[1] ?? ''
+    const tree = lines.slice(1).map((l) => l.replace(/ {2}\d+(\.\d)?m?s$/, '  <t>'))
+    expect(tree).toEqual([
+      '├─ fan  success  <t>',
+      '│  ├─ branch 0',
+      '│  │  └─ → cli-flow-double  success  <t>',
+      '│  └─ branch 1',
+      '│     └─ → cli-flow-double  success  <t>',
+      '└─ done  success  <t>',
+    ])
+    const shown = await cli(['flows', 'show', executionId])
+    expect(shown.stdout).toBe(run.stdout)
+
+    const flows = await cli(['flows', 'list'])
+    expect(flows.stdout).toMatch(/^NAME +MODE +ID +UPDATED$/m)
+    expect(flows.stdout).toMatch(/^cli-flow +NORMAL /m)
+    const runs = await cli(['flows', 'list', 'cli-flow'])
+    expect(runs.stdout).toMatch(new RegExp(`^${executionId} +success `, 'm'))
+
+    // A failing run, retried from its failed node.
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        ...flow,
+        start: 'once',
+        functions: [{ name: 'once', operation: urn('cli-flow-once') }],
+        states: [
+          {
+            id: 'once',
+            name: 'once',
+            type: 'Operation',
+            end: false,
+            transition: 'done',
+            actions: [{ function_ref: { ref_name: 'once' } }],
+          },
+          flow.states[1],
+        ],
+      }),
+    )
+    expect((await cli(['flows', 'deploy', file])).code).toBe(0)
+    const failed = await cli(['flows', 'start', 'cli-flow', '--wait'])
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toMatch(/^execution \S+ {2}fail /)
+    expect(failed.stdout).toContain('first call fails')
+    const failedId = failed.stdout.split(' ')[1] ?? ''
+    const retry = await cli(['flows', 'retry', failedId])
+    expect(retry.stdout.trim()).toBe(`retrying ${failedId}`)
+    await waitFor(
+      async () => /^execution \S+ {2}success/.test((await cli(['flows', 'show', failedId])).stdout),
+      20_000,
+      200,
+    )
+    const stopDone = await cli(['flows', 'stop', failedId])
+    expect(stopDone.code).toBe(1)
+    expect(stopDone.stderr).toContain('FGS.3003')
+    const unknown = await cli(['flows', 'show', 'no-such-run'])
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      2,
+      "strato: no flow has an execution 'no-such-run'",
+    ])
+  }, 60_000)
 })

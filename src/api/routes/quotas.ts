@@ -3,6 +3,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { ApiDeps } from '../deps.js'
+import { WORKFLOWS_PER_PROJECT } from './workflows.js'
 
 const MIB = 1024 * 1024
 
@@ -24,6 +25,11 @@ export function registerQuotaRoutes(app: FastifyInstance, deps: ApiDeps): void {
             quota: Math.floor(q.codeTotalMaxBytes / MIB),
             used: Math.ceil((await store.functions.totalCodeSize(projectId)) / MIB),
             unit: 'MB',
+          },
+          {
+            type: 'fgs_workflow_num',
+            quota: WORKFLOWS_PER_PROJECT,
+            used: await store.flows.countWorkflows(projectId),
           },
           { type: 'fgs_func_occurs', quota: deps.config.maxInstancesPerFunction, used: 0 },
           {

@@ -95,8 +95,9 @@ export interface FlowRepository {
     update?: ExecutionUpdate,
   ): Promise<number>
   /**
-   * Takes the lease of a `running` execution whose lease is free or expired at `now` (a new,
-   * higher token); undefined when someone else holds it.
+   * Takes the lease of a `running` execution whose lease is free, expired at `now`, or already
+   * `owner`'s (an engine restarted under the same owner takes back its own leases at once), with a
+   * new, higher token; undefined when someone else holds it or it is not running.
    */
   claim(
     executionId: string,
@@ -107,8 +108,33 @@ export interface FlowRepository {
   /** Extends a lease still held; false when it was lost. */
   renew(lease: ExecutionLease, until: number): Promise<boolean>
   release(lease: ExecutionLease): Promise<void>
-  /** Ids of `running` executions whose lease is free or expired at `now` (recovery, takeover). */
-  orphaned(now: number, limit: number): Promise<string[]>
+  /**
+   * Ids of `running` executions whose lease is free or expired at `now`, or held by `owner`
+   * (recovery after a restart, takeover), oldest first.
+   */
+  orphaned(now: number, limit: number, owner?: string): Promise<string[]>
+  /**
+   * Reopens a `fail`/`timeout` execution for a retry, in one transaction: status `running`,
+   * redrive count + 1, `event` (ExecutionRedriven) appended, and a new lease for `owner`.
+   * Undefined when it is not in `fail` or `timeout`.
+   */
+  redrive(
+    executionId: string,
+    event: NewFlowEvent,
+    lease: { readonly owner: string; readonly until: number },
+  ): Promise<ExecutionLease | undefined>
+  /**
+   * Ends a `running` execution as `cancel` with `event` (ExecutionStopped), whoever holds its
+   * lease: the lease token moves on, so its driver's next append is fenced out. False when it was
+   * not running.
+   */
+  stopExecution(executionId: string, event: NewFlowEvent, endAt: number): Promise<boolean>
+  /**
+   * Appends an event that comes from outside the driver (CallbackReceived) to a `running`
+   * execution without a lease; the driver reads it on its next replay. Undefined when it is not
+   * running (or its history is full).
+   */
+  recordEvent(executionId: string, event: NewFlowEvent): Promise<number | undefined>
   statistics(
     projectId: string,
     workflowId: string | undefined,

@@ -1,0 +1,312 @@
+import { expect, test } from 'vitest'
+import { StratoError, type FlowRepository } from '../../core/index.js'
+import {
+  engineOf,
+  eventually,
+  ScriptedInvoker,
+  task,
+  workflowOf,
+} from '../../../test/helpers/flow-engine-kit.js'
+import { useTempStores } from '../../../test/helpers/temp-stores.js'
+import type { AslDefinition, JsonValue } from '../asl/definition.js'
+import { taskRequestId } from './request-id.js'
+
+const stores = useTempStores('strato-flow-engine-')
+
+const START = { headers: {}, createdBy: 'tester' }
+
+const THREE_STEPS: AslDefinition = {
+  StartAt: 'One',
+  States: {
+    One: task('add', 'Pause', { ResultPath: '$.one' }) as never,
+    Pause: { Type: 'Wait', Seconds: 0, Next: 'Two' },
+    Two: task('add', 'Three', { ResultPath: '$.two' }) as never,
+    Three: task('add', undefined, { ResultPath: '$.three' }) as never,
+  },
+}
+
+function adder(): ScriptedInvoker {
+  return new ScriptedInvoker({ add: (p) => ((p as { n: number }).n ?? 0) + 1 })
+}
+
+async function statusOf(repo: FlowRepository, id: string): Promise<string | undefined> {
+  return (await repo.getExecution(id))?.status
+}
+
+test('an execution runs its steps in order, each committed before the next, with the flow context', async () => {
+  const { store } = await stores.open()
+  const invoker = adder()
+  const engine = engineOf({ repository: store.flows, invoker })
+  await store.flows.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await engine.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('success')
+  expect(JSON.parse(record?.outputJson ?? 'null')).toEqual({ n: 1, one: 2, two: 2, three: 2 })
+  const events = await store.flows.events(executionId)
+  const types = events.map((e) => e.type)
+  expect(types[0]).toBe('ExecutionStarted')
+  expect(types.at(-1)).toBe('ExecutionSucceeded')
+  // Every step's outcome comes before the next state is entered.
+  const succeededOne = types.indexOf('TaskSucceeded')
+  const enteredPause = events.findIndex((e) => e.type === 'StateEntered' && e.stateName === 'Pause')
+  expect(succeededOne).toBeLessThan(enteredPause)
+  expect(events.filter((e) => e.type === 'TimerStarted')).toHaveLength(1)
+  expect(invoker.calls).toHaveLength(3)
+  const first = invoker.calls[0]
+  expect(first?.contextHeaders).toEqual({
+    'x-cff-workflow-id': 'wf-1',
+    'x-cff-workflow-run-id': executionId,
+    'x-cff-workflow-state-id': 'One',
+  })
+  const scheduled = events.filter((e) => e.type === 'TaskScheduled')
+  expect(scheduled.map((e) => e.requestId)).toEqual(invoker.calls.map((c) => c.requestId))
+  expect(first?.requestId).toBe(taskRequestId(executionId, scheduled[0]?.path ?? '', 1, 0))
+  await engine.close()
+})
+
+test('after a crash the run resumes from its history: completed steps are not run again', async () => {
+  const { store } = await stores.open()
+  let release: (value: JsonValue) => void = () => undefined
+  const stuck = new ScriptedInvoker({
+    add: (p, request) =>
+      request.contextHeaders?.['x-cff-workflow-state-id'] === 'Two'
+        ? new Promise<JsonValue>((resolve) => (release = resolve))
+        : ((p as { n: number }).n ?? 0) + 1,
+  })
+  const crashed = engineOf({ repository: store.flows, invoker: stuck })
+  await store.flows.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await crashed.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await eventually(() => Promise.resolve(stuck.callsOf('add').length === 2))
+
+  // A new engine under the same owner (a restart) takes the execution back at once.
+  const invoker = adder()
+  const restarted = engineOf({ repository: store.flows, invoker })
+  await restarted.resume()
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  // The old engine's late answer is fenced out: nothing more is written for it.
+  release(100)
+  await crashed.drained(executionId)
+  expect(invoker.calls.map((c) => c.contextHeaders?.['x-cff-workflow-state-id'])).toEqual([
+    'Two',
+    'Three',
+  ])
+  const redelivered = invoker.calls[0]
+  expect(redelivered?.requestId).toBe(stuck.calls[1]?.requestId)
+  expect(redelivered?.attempt).toBe(2)
+  const events = await store.flows.events(executionId)
+  const succeeded = events.filter((e) => e.type === 'TaskSucceeded').map((e) => e.stateName)
+  expect(succeeded).toEqual(['One', 'Two', 'Three'])
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1))
+  expect(events.filter((e) => e.type === 'ExecutionSucceeded')).toHaveLength(1)
+  await crashed.close()
+  await restarted.close()
+})
+
+test('function errors carry a JSON cause; a missing function is FunctionNotFound; Catch routes', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({
+    boom: () => ({ functionError: 'it broke' }),
+    fallback: (p) => p,
+  })
+  const engine = engineOf({ repository: store.flows, invoker })
+  const definition: AslDefinition = {
+    StartAt: 'Boom',
+    States: {
+      Boom: task('boom', 'Missing', {
+        Catch: [{ ErrorEquals: ['FunctionError'], Next: 'Fallback', ResultPath: '$.caught' }],
+      }) as never,
+      Fallback: task('fallback', 'Missing') as never,
+      Missing: task('missing') as never,
+    },
+  }
+  await store.flows.createWorkflow(workflowOf(definition))
+  const { executionId } = await engine.start(workflowOf(definition), {}, START)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('fail')
+  expect(record?.error?.error).toBe('FunctionNotFound')
+  expect(record?.error?.nodeId).toBe('Missing')
+  expect(JSON.parse(record?.error?.cause ?? '{}')).toMatchObject({ errorType: 'FunctionNotFound' })
+  const fallbackInput = JSON.parse(invoker.callsOf('fallback')[0]?.payload.toString() ?? '{}') as {
+    caught: { Error: string; Cause: string }
+  }
+  expect(fallbackInput.caught.Error).toBe('FunctionError')
+  expect(JSON.parse(fallbackInput.caught.Cause)).toEqual({
+    errorMessage: 'it broke',
+    errorType: 'FunctionError',
+    stackTrace: ['at handler'],
+  })
+  await engine.close()
+})
+
+test('a retry redrives from the failed step under the same id; completed steps are not rerun', async () => {
+  const { store } = await stores.open()
+  let failing = true
+  const invoker = new ScriptedInvoker({
+    add: (p, request) =>
+      failing && request.contextHeaders?.['x-cff-workflow-state-id'] === 'Two'
+        ? { functionError: 'not yet' }
+        : ((p as { n: number }).n ?? 0) + 1,
+  })
+  const engine = engineOf({ repository: store.flows, invoker })
+  await store.flows.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await engine.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await engine.drained(executionId)
+  const failed = await store.flows.getExecution(executionId)
+  expect(failed?.status).toBe('fail')
+  expect(failed?.error?.nodeId).toBe('Two')
+  failing = false
+  if (failed === undefined) {
+    throw new Error('no execution')
+  }
+  await engine.retry(failed)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(record).toMatchObject({ status: 'success', redriveCount: 1 })
+  const states = invoker.calls.map((c) => c.contextHeaders?.['x-cff-workflow-state-id'])
+  expect(states).toEqual(['One', 'Two', 'Two', 'Three'])
+  // The redriven attempt is a new invocation: its idempotency key differs from the failed one.
+  expect(invoker.calls[2]?.requestId).not.toBe(invoker.calls[1]?.requestId)
+  await expect(engine.retry(record ?? failed)).rejects.toMatchObject({
+    code: 'FLOW_INVALID_EXECUTION',
+  })
+  await engine.close()
+})
+
+test('a stop cancels a waiting execution and its driver writes nothing more', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder() })
+  const definition: AslDefinition = {
+    StartAt: 'Long',
+    States: { Long: { Type: 'Wait', Seconds: 600, Next: 'After' }, After: task('add') as never },
+  }
+  await store.flows.createWorkflow(workflowOf(definition))
+  const { executionId } = await engine.start(workflowOf(definition), { n: 1 }, START)
+  await eventually(async () =>
+    (await store.flows.events(executionId)).some((e) => e.type === 'TimerStarted'),
+  )
+  const running = await store.flows.getExecution(executionId)
+  if (running === undefined) {
+    throw new Error('no execution')
+  }
+  await engine.stop(running)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('cancel')
+  expect((await store.flows.events(executionId)).at(-1)?.type).toBe('ExecutionStopped')
+  await expect(engine.stop(running)).rejects.toMatchObject({ code: 'FLOW_INVALID_EXECUTION' })
+  await engine.close()
+})
+
+test('a callback task waits for its callback, also one recorded while no engine ran', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({ notify: () => 'started', add: (p) => p })
+  const definition: AslDefinition = {
+    StartAt: 'Approve',
+    States: {
+      Approve: task('notify', 'After', {
+        'Strato.Callback': true,
+        ResultPath: '$.approval',
+      }) as never,
+      After: task('add') as never,
+    },
+  }
+  await store.flows.createWorkflow(workflowOf(definition))
+  const engine = engineOf({ repository: store.flows, invoker })
+  const { executionId } = await engine.start(workflowOf(definition), { n: 1 }, START)
+  await eventually(() => Promise.resolve(invoker.callsOf('notify').length === 1))
+  expect(invoker.callsOf('notify')[0]?.invokeType).toBe('async')
+  const running = await store.flows.getExecution(executionId)
+  if (running === undefined) {
+    throw new Error('no execution')
+  }
+  await expect(
+    engine.callback(running, 'After', { result: 'success', output: {} }),
+  ).rejects.toMatchObject({ code: 'FLOW_INVALID_EXECUTION' })
+  // The engine goes away (its lease is released); the callback is recorded meanwhile.
+  await engine.close()
+  const idle = engineOf({ repository: store.flows, invoker, owner: 'node-b' })
+  await idle.callback(running, 'Approve', { result: 'success', output: { ok: true } })
+  await idle.resume()
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  const record = await store.flows.getExecution(executionId)
+  expect(JSON.parse(record?.outputJson ?? '{}')).toEqual({ n: 1, approval: { ok: true } })
+  await idle.close()
+})
+
+test('a task past its TimeoutSeconds fails with States.Timeout and a JSON cause', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({
+    slow: () => new Promise((resolve) => setTimeout(() => resolve(1), 3_000)),
+  })
+  const engine = engineOf({ repository: store.flows, invoker })
+  const definition: AslDefinition = {
+    StartAt: 'Slow',
+    States: { Slow: task('slow', undefined, { TimeoutSeconds: 1 }) as never },
+  }
+  await store.flows.createWorkflow(workflowOf(definition))
+  const { executionId } = await engine.start(workflowOf(definition), {}, START)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('fail')
+  expect(record?.error?.error).toBe('States.Timeout')
+  expect(JSON.parse(record?.error?.cause ?? '{}')).toMatchObject({ errorType: 'States.Timeout' })
+  await engine.close()
+})
+
+test('throttling is retried with backoff, then fails as Strato.FunctionUnavailable', async () => {
+  const { store } = await stores.open()
+  let refusals = 2
+  const invoker = new ScriptedInvoker({
+    busy: () => {
+      if (refusals > 0) {
+        refusals -= 1
+        throw new StratoError('TOO_MANY_REQUESTS')
+      }
+      return 'served'
+    },
+    never: () => {
+      throw new StratoError('TOO_MANY_REQUESTS')
+    },
+  })
+  const engine = engineOf({ repository: store.flows, invoker })
+  const definition: AslDefinition = {
+    StartAt: 'Busy',
+    States: {
+      Busy: task('busy', 'Never', { ResultPath: '$.busy' }) as never,
+      Never: task('never') as never,
+    },
+  }
+  await store.flows.createWorkflow(workflowOf(definition))
+  const { executionId } = await engine.start(workflowOf(definition), {}, START)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(invoker.callsOf('busy')).toHaveLength(3)
+  expect(invoker.callsOf('never')).toHaveLength(3)
+  expect(record?.error?.error).toBe('Strato.FunctionUnavailable')
+  await engine.close()
+})
+
+test('EXPRESS runs in memory without a history and answers a sync start; 5 min cap → timeout', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder(), expressTimeLimitMs: 300 })
+  const express = workflowOf(THREE_STEPS, 'EXPRESS')
+  await store.flows.createWorkflow(express)
+  const result = await engine.startSync(express, { n: 4 }, START)
+  expect(result).toMatchObject({
+    status: 'success',
+    output: { n: 4, one: 5, two: 5, three: 5 },
+    errors: [],
+  })
+  const events = await store.flows.events(result.executionId)
+  expect(events.map((e) => e.type)).toEqual(['ExecutionStarted', 'ExecutionSucceeded'])
+  const waiting = workflowOf(
+    { StartAt: 'Long', States: { Long: { Type: 'Wait', Seconds: 60, End: true } } },
+    'EXPRESS',
+  )
+  const timedOut = await engine.startSync(waiting, {}, START)
+  expect(timedOut.status).toBe('timeout')
+  expect((await store.flows.getExecution(timedOut.executionId))?.status).toBe('timeout')
+  await engine.close()
+})

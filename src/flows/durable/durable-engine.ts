@@ -1,0 +1,618 @@
+/**
+ * @module DurableFlowEngine: the FlowEngine. A NORMAL execution is driven under a lease by running
+ * the interpreter over a HistoryHost: from the start on the same input after every (re)claim, the
+ * history answering what already happened (replay). An EXPRESS execution runs once in memory. See
+ * src/flows/README.md for the invariants and ADR 0021 for why replay.
+ */
+import { randomUUID } from 'node:crypto'
+import {
+  isStratoError,
+  StratoError,
+  type ExecutionLease,
+  type ExecutionRecord,
+  type ExecutionUpdate,
+  type FlowRepository,
+  type FunctionResolver,
+  type Invoker,
+  type NewFlowEvent,
+  type WorkflowRecord,
+} from '../../core/index.js'
+import type { Logger } from '../../observability/index.js'
+import type { AslDefinition, ExecutionOutcome, JsonValue } from '../asl/definition.js'
+import type { ExecutionContext, ExecutionHost, RunRequest } from '../asl/host.js'
+import type {
+  CallbackResult,
+  FlowEngine,
+  StartOptions,
+  SyncExecutionResult,
+} from '../flow-engine.js'
+import { CallbackWaits } from './callback-waits.js'
+import { FunctionCaller, TIMEOUT, type FunctionCallerOptions } from './function-calls.js'
+import { FoldedHistory, taskKey, type CallbackPayload } from './history.js'
+import { HistoryHost, type StopReason } from './history-host.js'
+import { MemoryHost } from './memory-host.js'
+import { runStateMachine } from '../asl/interpreter.js'
+
+/** EXPRESS executions (and every sync start) end by then (Huawei's and AWS's limit). */
+export const EXPRESS_TIME_LIMIT_MS = 5 * 60_000
+
+export interface DurableFlowEngineOptions {
+  readonly repository: FlowRepository
+  readonly functions: FunctionResolver
+  readonly invoker: Invoker
+  /** The interpreter; `runStateMachine` unless a test fakes it. */
+  readonly run?: (request: RunRequest) => Promise<ExecutionOutcome>
+  /**
+   * Who holds the leases this engine takes. Stable across restarts of one node, so a restarted
+   * engine takes its own leases back at once instead of waiting for them to expire.
+   */
+  readonly owner: string
+  /** How long a lease lasts unrenewed (renewed every third of it). */
+  readonly leaseMs: number
+  /** How often orphaned executions are looked for (default: half a lease). */
+  readonly scanMs?: number
+  readonly expressTimeLimitMs?: number
+  readonly logger: Pick<Logger, 'warn' | 'error'>
+  /** Overrides of the function caller's throttling retries (tests). */
+  readonly calls?: Pick<FunctionCallerOptions, 'unavailableRetries' | 'unavailableBackoffMs'>
+}
+
+interface Driver {
+  readonly controller: AbortController
+  reason: StopReason | undefined
+  readonly callbacks: CallbackWaits
+  memory: MemoryHost | undefined
+  done: Promise<void>
+}
+
+/** How a drive ended, for a sync start's answer. */
+interface Ending {
+  readonly status: 'success' | 'fail' | 'timeout'
+  readonly output: JsonValue | undefined
+  readonly error: string | undefined
+  readonly cause: string | undefined
+}
+
+export class DurableFlowEngine implements FlowEngine {
+  readonly #o: DurableFlowEngineOptions
+  readonly #caller: FunctionCaller
+  readonly #drivers = new Map<string, Driver>()
+  #scanTimer: NodeJS.Timeout | undefined
+  #scanning: Promise<void> | undefined
+  #closed = false
+
+  constructor(options: DurableFlowEngineOptions) {
+    this.#o = options
+    this.#caller = new FunctionCaller({
+      functions: options.functions,
+      invoker: options.invoker,
+      ...options.calls,
+    })
+  }
+
+  async start(
+    workflow: WorkflowRecord,
+    input: JsonValue,
+    options: StartOptions,
+  ): Promise<{ readonly executionId: string }> {
+    const { record, lease } = await this.#create(workflow, input, options)
+    if (lease !== undefined) {
+      if (workflow.mode === 'EXPRESS') {
+        void this.#runExpress(record, lease)
+      } else {
+        this.#drive(record, lease)
+      }
+    }
+    return { executionId: record.id }
+  }
+
+  async startSync(
+    workflow: WorkflowRecord,
+    input: JsonValue,
+    options: StartOptions,
+  ): Promise<SyncExecutionResult> {
+    const { record, lease } = await this.#create(workflow, input, options)
+    if (lease === undefined) {
+      throw new StratoError('FLOW_INVALID_EXECUTION', `Execution ${record.id} exists already.`)
+    }
+    const { ending, host } = await this.#runExpress(record, lease)
+    const endAt = Date.now()
+    const failures = host.failed.map((f) => ({
+      nodeId: f.nodeId,
+      errorMessage: messageOf(f.error, f.cause),
+      beginAt: f.beginAt,
+      endAt: f.endAt,
+    }))
+    if (ending.status !== 'success' && failures.length === 0) {
+      failures.push({
+        nodeId: '',
+        errorMessage: messageOf(ending.error ?? 'States.Runtime', ending.cause),
+        beginAt: record.beginAt.getTime(),
+        endAt,
+      })
+    }
+    return {
+      executionId: record.id,
+      status: ending.status,
+      output: ending.output,
+      errors: failures,
+      beginAt: record.beginAt.getTime(),
+      endAt,
+    }
+  }
+
+  async stop(execution: ExecutionRecord): Promise<void> {
+    const stopped =
+      execution.status === 'running' &&
+      (await this.#o.repository.stopExecution(
+        execution.id,
+        executionEvent('ExecutionStopped', {}),
+        Date.now(),
+      ))
+    if (!stopped) {
+      throw new StratoError('FLOW_INVALID_EXECUTION', `Execution ${execution.id} is not running.`)
+    }
+    this.#abort(execution.id, 'stopped')
+  }
+
+  async retry(execution: ExecutionRecord): Promise<void> {
+    const retriable =
+      execution.mode === 'NORMAL' && (execution.status === 'fail' || execution.status === 'timeout')
+    const lease = retriable
+      ? await this.#o.repository.redrive(
+          execution.id,
+          executionEvent('ExecutionRedriven', { redriveCount: execution.redriveCount + 1 }),
+          this.#leaseTerms(),
+        )
+      : undefined
+    const record = lease && (await this.#o.repository.getExecution(execution.id))
+    if (lease === undefined || record === undefined) {
+      throw new StratoError(
+        'FLOW_INVALID_EXECUTION',
+        `Execution ${execution.id} did not fail or time out; only those can be retried.`,
+      )
+    }
+    this.#drive(record, lease)
+  }
+
+  async callback(
+    execution: ExecutionRecord,
+    stateId: string,
+    result: CallbackResult,
+  ): Promise<void> {
+    const payload: CallbackPayload = result
+    const driver = this.#drivers.get(execution.id)
+    if (execution.status === 'running' && execution.mode === 'EXPRESS') {
+      const key = driver?.memory?.waiting.get(stateId)
+      if (driver !== undefined && key !== undefined) {
+        driver.callbacks.deliver(key, payload)
+        return
+      }
+    } else if (execution.status === 'running') {
+      const history = new FoldedHistory(await this.#o.repository.events(execution.id))
+      const waiting = history.waitingCallbacks().find((w) => w.nodeId === stateId)
+      const recorded =
+        waiting !== undefined &&
+        (await this.#o.repository.recordEvent(execution.id, {
+          ...executionEvent('CallbackReceived', payload),
+          path: waiting.path,
+          nodeId: stateId,
+          attempt: waiting.attempt,
+        })) !== undefined
+      if (waiting !== undefined && recorded) {
+        driver?.callbacks.deliver(taskKey(waiting.path, waiting.attempt), payload)
+        return
+      }
+    }
+    throw new StratoError(
+      'FLOW_INVALID_EXECUTION',
+      `No state ${stateId} of execution ${execution.id} is waiting for a callback.`,
+    )
+  }
+
+  async resume(): Promise<void> {
+    this.#scanTimer ??= setInterval(
+      () => {
+        void this.#scan()
+      },
+      this.#o.scanMs ?? Math.max(50, Math.floor(this.#o.leaseMs / 2)),
+    )
+    this.#scanTimer.unref()
+    await this.#scan()
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#scanTimer)
+    await this.#scanning
+    for (const id of this.#drivers.keys()) {
+      this.#abort(id, 'shutdown')
+    }
+    await Promise.all([...this.#drivers.values()].map((d) => d.done))
+  }
+
+  /** Resolves once this engine no longer drives the execution (tests, the bench). */
+  async drained(executionId: string): Promise<void> {
+    await this.#drivers.get(executionId)?.done
+  }
+
+  /** How many executions this engine drives now. */
+  get driving(): number {
+    return this.#drivers.size
+  }
+
+  async #create(
+    workflow: WorkflowRecord,
+    input: JsonValue,
+    options: StartOptions,
+  ): Promise<{ record: ExecutionRecord; lease: ExecutionLease | undefined }> {
+    if (this.#closed) {
+      throw new StratoError('SERVICE_UNAVAILABLE', 'The flow engine is shutting down.')
+    }
+    const now = new Date()
+    const record: ExecutionRecord = {
+      id: options.executionId ?? randomUUID(),
+      workflowId: workflow.id,
+      projectId: workflow.projectId,
+      workflowUrn: workflow.urn,
+      workflowName: workflow.name,
+      mode: workflow.mode,
+      status: 'running',
+      inputJson: JSON.stringify(input),
+      outputJson: undefined,
+      error: undefined,
+      headersJson: JSON.stringify(options.headers),
+      irJson: workflow.irJson,
+      createdBy: options.createdBy,
+      beginAt: now,
+      endAt: undefined,
+      updatedAt: now,
+      redriveCount: 0,
+      eventCount: 0,
+    }
+    const { lease } = await this.#o.repository.createExecution(
+      record,
+      [{ ...executionEvent('ExecutionStarted', { input }), at: now.getTime() }],
+      this.#leaseTerms(),
+    )
+    return { record, lease }
+  }
+
+  #leaseTerms(): { owner: string; until: number } {
+    return { owner: this.#o.owner, until: Date.now() + this.#o.leaseMs }
+  }
+
+  #register(executionId: string): Driver {
+    const driver: Driver = {
+      controller: new AbortController(),
+      reason: undefined,
+      callbacks: new CallbackWaits(),
+      memory: undefined,
+      done: Promise.resolve(),
+    }
+    this.#drivers.set(executionId, driver)
+    return driver
+  }
+
+  #abort(executionId: string, reason: StopReason): void {
+    const driver = this.#drivers.get(executionId)
+    if (driver !== undefined && !driver.controller.signal.aborted) {
+      driver.reason = reason
+      driver.controller.abort()
+    }
+  }
+
+  /** Renews the lease a third of its length before it would lapse; a lost one stops the drive. */
+  #keepLease(lease: ExecutionLease): () => void {
+    const timer = setInterval(
+      () => {
+        this.#o.repository.renew(lease, Date.now() + this.#o.leaseMs).then(
+          (held) => {
+            if (!held) {
+              this.#abort(lease.executionId, 'lease-lost')
+            }
+          },
+          (err: unknown) => this.#o.logger.warn({ err }, 'renewing a flow lease failed'),
+        )
+      },
+      Math.max(20, Math.floor(this.#o.leaseMs / 3)),
+    )
+    return () => clearInterval(timer)
+  }
+
+  #drive(record: ExecutionRecord, lease: ExecutionLease): void {
+    const driver = this.#register(record.id)
+    driver.done = this.#driveNormal(record, lease, driver)
+      .catch((err: unknown) =>
+        this.#o.logger.error({ err, executionId: record.id }, 'driving a flow execution failed'),
+      )
+      .finally(() => this.#drivers.delete(record.id))
+  }
+
+  async #driveNormal(
+    record: ExecutionRecord,
+    lease: ExecutionLease,
+    driver: Driver,
+  ): Promise<void> {
+    const stopKeeping = this.#keepLease(lease)
+    try {
+      const [events, current] = await Promise.all([
+        this.#o.repository.events(record.id),
+        this.#o.repository.getExecution(record.id),
+      ])
+      if (current?.status !== 'running') {
+        return
+      }
+      const history = new FoldedHistory(events)
+      const host = new HistoryHost({
+        execution: current,
+        history,
+        lease: () => lease,
+        repository: this.#o.repository,
+        caller: this.#caller,
+        callbacks: driver.callbacks,
+        signal: driver.controller.signal,
+        abort: (reason) => this.#abort(record.id, reason),
+      })
+      const definition = JSON.parse(current.irJson) as AslDefinition
+      // The interpreter's TimeoutSeconds runs from the start of this drive (a redrive restarts it),
+      // through a timer the history keeps.
+      const drive = {
+        ...current,
+        beginAt: new Date(history.driveStartedAt || current.beginAt.getTime()),
+      }
+      const outcome = await this.#runGuarded(drive, definition, host, driver, undefined)
+      const ending = this.#endingOf(outcome, driver.reason, (state) =>
+        state === undefined ? undefined : (history.failedNodes.get(state)?.id ?? state),
+      )
+      if (ending !== undefined) {
+        await this.#finish(lease, ending.event, ending.update)
+      } else if (driver.reason === 'shutdown') {
+        await this.#o.repository.release(lease)
+      }
+    } finally {
+      stopKeeping()
+    }
+  }
+
+  async #runExpress(
+    record: ExecutionRecord,
+    lease: ExecutionLease,
+  ): Promise<{ ending: Ending; host: MemoryHost }> {
+    const driver = this.#register(record.id)
+    const host = new MemoryHost({
+      execution: record,
+      caller: this.#caller,
+      callbacks: driver.callbacks,
+      signal: driver.controller.signal,
+    })
+    driver.memory = host
+    const stopKeeping = this.#keepLease(lease)
+    let finished!: (ending: Ending) => void
+    const result = new Promise<Ending>((resolve) => (finished = resolve))
+    driver.done = (async () => {
+      try {
+        const definition = JSON.parse(record.irJson) as AslDefinition
+        const limit = this.#o.expressTimeLimitMs ?? EXPRESS_TIME_LIMIT_MS
+        const ownLimit =
+          definition.TimeoutSeconds === undefined ? limit : definition.TimeoutSeconds * 1000
+        const deadline = record.beginAt.getTime() + Math.min(limit, ownLimit)
+        const outcome = await this.#runGuarded(record, definition, host, driver, deadline)
+        const nodeOf = (state: string | undefined): string | undefined =>
+          state === undefined
+            ? undefined
+            : (host.failed.find((f) => f.stateName === state)?.nodeId ?? state)
+        const ending = this.#endingOf(outcome, driver.reason, nodeOf)
+        if (ending === undefined) {
+          finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: undefined })
+          if (driver.reason === 'shutdown') {
+            // An EXPRESS run keeps no history to resume from: it ends here (at-most-once).
+            await this.#finish(lease, ...failedOnRestart())
+          }
+          return
+        }
+        finished(ending.summary)
+        await this.#finish(lease, ending.event, ending.update)
+      } catch (err) {
+        finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: String(err) })
+        this.#o.logger.error({ err, executionId: record.id }, 'an EXPRESS flow execution failed')
+      } finally {
+        stopKeeping()
+        this.#drivers.delete(record.id)
+      }
+    })()
+    return { ending: await result, host }
+  }
+
+  /** Runs the interpreter until it ends, the deadline passes or the driver is aborted. */
+  async #runGuarded(
+    record: ExecutionRecord,
+    definition: AslDefinition,
+    host: ExecutionHost,
+    driver: Driver,
+    deadline: number | undefined,
+  ): Promise<ExecutionOutcome | undefined> {
+    const timer =
+      deadline === undefined
+        ? undefined
+        : setTimeout(() => this.#abort(record.id, 'timeout'), Math.max(0, deadline - Date.now()))
+    const context: ExecutionContext = {
+      executionId: record.id,
+      executionName: record.id,
+      startTime: record.beginAt.toISOString(),
+      stateMachineId: record.workflowUrn,
+      stateMachineName: record.workflowName,
+      redriveCount: record.redriveCount,
+    }
+    try {
+      const outcome = await (this.#o.run ?? runStateMachine)({
+        definition,
+        input: JSON.parse(record.inputJson) as JsonValue,
+        context,
+        host,
+        seed: record.id,
+      })
+      return driver.controller.signal.aborted ? undefined : outcome
+    } catch (err) {
+      if (driver.controller.signal.aborted) {
+        return undefined
+      }
+      const message = err instanceof Error ? err.message : String(err)
+      return {
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause: JSON.stringify({ errorMessage: message, errorType: 'States.Runtime' }),
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** The final event and update, or undefined when the run must not be ended by this driver. */
+  #endingOf(
+    outcome: ExecutionOutcome | undefined,
+    reason: StopReason | undefined,
+    nodeOf: (state: string | undefined) => string | undefined,
+  ): { event: NewFlowEvent; update: ExecutionUpdate; summary: Ending } | undefined {
+    const endAt = Date.now()
+    if (outcome === undefined) {
+      if (reason === 'timeout') {
+        return failedEnding('timeout', TIMEOUT, 'The execution timed out.', undefined, endAt)
+      }
+      if (reason === 'history-full') {
+        return failedEnding(
+          'fail',
+          'States.HistoryLimitExceeded',
+          'The execution history reached its limit.',
+          undefined,
+          endAt,
+        )
+      }
+      return undefined
+    }
+    if (outcome.status === 'SUCCEEDED') {
+      return {
+        event: executionEvent('ExecutionSucceeded', { output: outcome.output }),
+        update: { status: 'success', outputJson: JSON.stringify(outcome.output), endAt },
+        summary: { status: 'success', output: outcome.output, error: undefined, cause: undefined },
+      }
+    }
+    const timedOut = outcome.error === TIMEOUT && outcome.failedState === undefined
+    return failedEnding(
+      timedOut ? 'timeout' : 'fail',
+      outcome.error,
+      outcome.cause,
+      nodeOf(outcome.failedState),
+      endAt,
+    )
+  }
+
+  async #finish(
+    lease: ExecutionLease,
+    event: NewFlowEvent,
+    update: ExecutionUpdate,
+  ): Promise<void> {
+    try {
+      await this.#o.repository.appendEvents(lease, [event], update)
+    } catch (err) {
+      // Stopped or taken over meanwhile: whoever holds it now ends it.
+      if (!isStratoError(err, 'FLOW_LEASE_LOST')) {
+        throw err
+      }
+    }
+  }
+
+  async #scan(): Promise<void> {
+    if (this.#closed || this.#scanning !== undefined) {
+      return
+    }
+    this.#scanning = this.#takeOrphans().finally(() => (this.#scanning = undefined))
+    await this.#scanning
+  }
+
+  async #takeOrphans(): Promise<void> {
+    try {
+      const now = Date.now()
+      const ids = await this.#o.repository.orphaned(now, 500, this.#o.owner)
+      for (const id of ids) {
+        if (this.#closed) {
+          return
+        }
+        if (this.#drivers.has(id)) {
+          continue
+        }
+        const lease = await this.#o.repository.claim(id, this.#o.owner, now, now + this.#o.leaseMs)
+        const record = lease && (await this.#o.repository.getExecution(id))
+        if (lease === undefined || record === undefined) {
+          continue
+        }
+        if (record.mode === 'EXPRESS') {
+          await this.#finish(lease, ...failedOnRestart())
+        } else {
+          this.#drive(record, lease)
+        }
+      }
+    } catch (err) {
+      this.#o.logger.error({ err }, 'recovering flow executions failed')
+    }
+  }
+}
+
+function executionEvent(type: NewFlowEvent['type'], payload: unknown): NewFlowEvent {
+  return {
+    type,
+    path: '',
+    stateName: '',
+    nodeId: '',
+    nodeName: '',
+    attempt: 1,
+    at: Date.now(),
+    payloadJson: JSON.stringify(payload),
+    requestId: undefined,
+  }
+}
+
+function failedEnding(
+  status: 'fail' | 'timeout',
+  error: string,
+  cause: string | undefined,
+  nodeId: string | undefined,
+  endAt: number,
+): { event: NewFlowEvent; update: ExecutionUpdate; summary: Ending } {
+  return {
+    event: executionEvent(status === 'timeout' ? 'ExecutionTimedOut' : 'ExecutionFailed', {
+      error,
+      cause,
+      nodeId,
+    }),
+    update: { status, error: { error, cause, nodeId }, endAt },
+    summary: { status, output: undefined, error, cause },
+  }
+}
+
+function failedOnRestart(): [NewFlowEvent, ExecutionUpdate] {
+  const { event, update } = failedEnding(
+    'fail',
+    'States.Runtime',
+    JSON.stringify({
+      errorMessage: 'Strato stopped during this EXPRESS execution, which keeps no history.',
+      errorType: 'States.Runtime',
+    }),
+    undefined,
+    Date.now(),
+  )
+  return [event, update]
+}
+
+/** A failure's message: the cause's `errorMessage` when it is the usual JSON, else the cause. */
+function messageOf(error: string, cause: string | undefined): string {
+  if (cause === undefined) {
+    return error
+  }
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown }
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause
+  } catch {
+    return cause
+  }
+}

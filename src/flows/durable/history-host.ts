@@ -1,0 +1,245 @@
+/**
+ * @module The durable ExecutionHost: every effect of a NORMAL execution goes through its history.
+ * A replayed effect (its event is in the history) is answered from it; a new one is appended
+ * before the interpreter moves on. A task attempt appends `TaskScheduled` (with its idempotency
+ * key) before the function is called and its outcome right after, so a crash between the two
+ * re-dispatches the attempt with the same request id (at-least-once), and a recorded outcome is
+ * never run again.
+ */
+import {
+  FLOW_HISTORY_LIMIT,
+  isStratoError,
+  type ExecutionLease,
+  type FlowRepository,
+  type NewFlowEvent,
+} from '../../core/index.js'
+import type { JsonValue } from '../asl/definition.js'
+import type { ExecutionHost, StateEvent, TaskOutcome, TaskRequest } from '../asl/host.js'
+import { callbackOutcome, type CallbackWaits } from './callback-waits.js'
+import { delay, FlowAborted, type FunctionCaller } from './function-calls.js'
+import { taskKey, type FoldedHistory } from './history.js'
+import { waitForCallback } from './task-waits.js'
+import { taskRequestId } from './request-id.js'
+
+/** Why a driver stopped driving before the run ended. */
+export type StopReason = 'stopped' | 'lease-lost' | 'history-full' | 'timeout' | 'shutdown'
+
+export interface HistoryHostOptions {
+  readonly execution: {
+    readonly id: string
+    readonly projectId: string
+    readonly workflowId: string
+    readonly redriveCount: number
+    readonly eventCount: number
+  }
+  readonly history: FoldedHistory
+  readonly lease: () => ExecutionLease
+  readonly repository: FlowRepository
+  readonly caller: FunctionCaller
+  readonly callbacks: CallbackWaits
+  readonly signal: AbortSignal
+  /** Aborts the run for a reason the host found (lost lease, full history). */
+  readonly abort: (reason: StopReason) => void
+  readonly now?: () => number
+}
+
+export class HistoryHost implements ExecutionHost {
+  readonly signal: AbortSignal
+  readonly #o: HistoryHostOptions
+  readonly #history: FoldedHistory
+  #eventCount: number
+  /** Appends run one after another, so the history's order is the order they were asked in. */
+  #tail: Promise<unknown> = Promise.resolve()
+
+  constructor(options: HistoryHostOptions) {
+    this.#o = options
+    this.signal = options.signal
+    this.#history = options.history
+    this.#eventCount = options.execution.eventCount
+  }
+
+  now(): number {
+    return this.#o.now?.() ?? Date.now()
+  }
+
+  /** How many events the history holds now. */
+  get eventCount(): number {
+    return this.#eventCount
+  }
+
+  async enterState(
+    event: StateEvent & { readonly input: JsonValue },
+  ): Promise<{ enteredAt: number }> {
+    const recorded = this.#history.entered.get(event.path)
+    if (recorded !== undefined) {
+      return { enteredAt: recorded }
+    }
+    const at = this.now()
+    this.#history.entered.set(event.path, at)
+    await this.#append([
+      eventOf('StateEntered', event, 1, at, { type: event.stateType, input: event.input }),
+    ])
+    return { enteredAt: at }
+  }
+
+  async exitState(
+    event: StateEvent &
+      (
+        | { readonly ok: true; readonly output: JsonValue }
+        | { readonly ok: false; readonly error: string; readonly cause?: string }
+      ),
+  ): Promise<void> {
+    if (this.#history.ended.has(event.path)) {
+      return
+    }
+    this.#history.ended.add(event.path)
+    const at = this.now()
+    if (event.ok) {
+      await this.#append([eventOf('StateExited', event, 1, at, { output: event.output })])
+    } else {
+      this.#history.failedNodes.set(event.stateName, event.node)
+      await this.#append([
+        eventOf('StateFailed', event, 1, at, { error: event.error, cause: event.cause }),
+      ])
+    }
+  }
+
+  async runTask(request: TaskRequest): Promise<TaskOutcome> {
+    const key = taskKey(request.path, request.attempt)
+    const recorded = this.#history.outcomes.get(key)
+    if (recorded !== undefined) {
+      return recorded
+    }
+    const requestId = taskRequestId(
+      this.#o.execution.id,
+      request.path,
+      request.attempt,
+      this.#o.execution.redriveCount,
+    )
+    const previous = this.#history.dispatches.get(key)
+    const delivery = (previous?.count ?? 0) + 1
+    const scheduledAt = previous?.firstAt ?? this.now()
+    const arrived = this.#history.callbacks.get(key)
+    let outcome: TaskOutcome
+    if (request.callback && arrived !== undefined) {
+      outcome = callbackOutcome(arrived, requestId)
+    } else {
+      this.#history.dispatches.set(key, {
+        count: delivery,
+        firstAt: scheduledAt,
+        callback: request.callback,
+        path: request.path,
+        attempt: request.attempt,
+        nodeId: request.node.id,
+      })
+      await this.#append([
+        {
+          ...eventOf('TaskScheduled', request, request.attempt, this.now(), {
+            resource: request.resource,
+            payload: request.payload,
+            callback: request.callback,
+            delivery,
+          }),
+          requestId,
+        },
+      ])
+      const call = {
+        projectId: this.#o.execution.projectId,
+        workflowId: this.#o.execution.workflowId,
+        executionId: this.#o.execution.id,
+        nodeId: request.node.id,
+        resource: request.resource,
+        payload: request.payload,
+        requestId,
+        delivery,
+        signal: this.signal,
+        ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+      }
+      outcome = request.callback
+        ? await waitForCallback({
+            caller: this.#o.caller,
+            call,
+            wait: this.#o.callbacks.wait(key),
+            deadline: request.timeoutMs === undefined ? undefined : scheduledAt + request.timeoutMs,
+            now: () => this.now(),
+          })
+        : await this.#o.caller.call(call)
+    }
+    this.#history.outcomes.set(key, outcome)
+    const done = eventOf(
+      outcome.ok ? 'TaskSucceeded' : 'TaskFailed',
+      request,
+      request.attempt,
+      this.now(),
+      outcome.ok ? { output: outcome.output } : { error: outcome.error, cause: outcome.cause },
+    )
+    await this.#append([{ ...done, requestId }])
+    return outcome
+  }
+
+  async sleepUntil(key: string, untilMs: number): Promise<void> {
+    let until = this.#history.timers.get(key)
+    if (until === undefined) {
+      until = untilMs
+      this.#history.timers.set(key, until)
+      await this.#append([
+        {
+          type: 'TimerStarted',
+          path: key,
+          stateName: '',
+          nodeId: '',
+          nodeName: '',
+          attempt: 1,
+          at: this.now(),
+          payloadJson: JSON.stringify({ until }),
+          requestId: undefined,
+        },
+      ])
+    }
+    await delay(until - this.now(), this.signal)
+  }
+
+  #append(events: readonly NewFlowEvent[]): Promise<void> {
+    const run = this.#tail.then(async () => {
+      if (this.signal.aborted) {
+        throw new FlowAborted()
+      }
+      // The last slot stays free for the event that ends the execution.
+      if (this.#eventCount + events.length > FLOW_HISTORY_LIMIT - 1) {
+        this.#o.abort('history-full')
+        throw new FlowAborted()
+      }
+      try {
+        this.#eventCount = await this.#o.repository.appendEvents(this.#o.lease(), events)
+      } catch (err) {
+        if (isStratoError(err, 'FLOW_LEASE_LOST')) {
+          this.#o.abort('lease-lost')
+          throw new FlowAborted()
+        }
+        throw err
+      }
+    })
+    this.#tail = run.catch(() => undefined)
+    return run
+  }
+}
+
+function eventOf(
+  type: NewFlowEvent['type'],
+  event: StateEvent,
+  attempt: number,
+  at: number,
+  payload: Record<string, unknown>,
+): NewFlowEvent {
+  return {
+    type,
+    path: event.path,
+    stateName: event.stateName,
+    nodeId: event.node.id,
+    nodeName: event.node.name,
+    attempt,
+    at,
+    payloadJson: JSON.stringify(payload),
+    requestId: undefined,
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * @module The EXPRESS ExecutionHost: effects happen once, in memory, with no history (at-most-once
+ * for a sync run: a crash fails it). It keeps the failed states for the sync answer's `errors`.
+ */
+import type { JsonValue } from '../asl/definition.js'
+import type { ExecutionHost, StateEvent, TaskOutcome, TaskRequest } from '../asl/host.js'
+import type { CallbackWaits } from './callback-waits.js'
+import { delay, type FunctionCaller } from './function-calls.js'
+import { taskKey } from './history.js'
+import { taskRequestId } from './request-id.js'
+import { waitForCallback } from './task-waits.js'
+
+export interface FailedState {
+  readonly stateName: string
+  readonly nodeId: string
+  readonly error: string
+  readonly cause: string | undefined
+  readonly beginAt: number
+  readonly endAt: number
+}
+
+export interface MemoryHostOptions {
+  readonly execution: {
+    readonly id: string
+    readonly projectId: string
+    readonly workflowId: string
+  }
+  readonly caller: FunctionCaller
+  readonly callbacks: CallbackWaits
+  readonly signal: AbortSignal
+}
+
+export class MemoryHost implements ExecutionHost {
+  readonly signal: AbortSignal
+  readonly failed: FailedState[] = []
+  /** Callback tasks waiting now: node id → task key. */
+  readonly waiting = new Map<string, string>()
+  readonly #o: MemoryHostOptions
+  readonly #entered = new Map<string, number>()
+
+  constructor(options: MemoryHostOptions) {
+    this.#o = options
+    this.signal = options.signal
+  }
+
+  now(): number {
+    return Date.now()
+  }
+
+  enterState(event: StateEvent & { readonly input: JsonValue }): Promise<{ enteredAt: number }> {
+    const at = this.now()
+    this.#entered.set(event.path, at)
+    return Promise.resolve({ enteredAt: at })
+  }
+
+  exitState(
+    event: StateEvent &
+      (
+        | { readonly ok: true; readonly output: JsonValue }
+        | { readonly ok: false; readonly error: string; readonly cause?: string }
+      ),
+  ): Promise<void> {
+    if (!event.ok) {
+      const endAt = this.now()
+      this.failed.push({
+        stateName: event.stateName,
+        nodeId: event.node.id,
+        error: event.error,
+        cause: event.cause,
+        beginAt: this.#entered.get(event.path) ?? endAt,
+        endAt,
+      })
+    }
+    return Promise.resolve()
+  }
+
+  async runTask(request: TaskRequest): Promise<TaskOutcome> {
+    const requestId = taskRequestId(this.#o.execution.id, request.path, request.attempt, 0)
+    const call = {
+      projectId: this.#o.execution.projectId,
+      workflowId: this.#o.execution.workflowId,
+      executionId: this.#o.execution.id,
+      nodeId: request.node.id,
+      resource: request.resource,
+      payload: request.payload,
+      requestId,
+      delivery: 1,
+      signal: this.signal,
+      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+    }
+    if (!request.callback) {
+      return this.#o.caller.call(call)
+    }
+    const key = taskKey(request.path, request.attempt)
+    this.waiting.set(request.node.id, key)
+    try {
+      return await waitForCallback({
+        caller: this.#o.caller,
+        call,
+        wait: this.#o.callbacks.wait(key),
+        deadline: request.timeoutMs === undefined ? undefined : this.now() + request.timeoutMs,
+        now: () => this.now(),
+      })
+    } finally {
+      this.waiting.delete(request.node.id)
+    }
+  }
+
+  sleepUntil(_key: string, untilMs: number): Promise<void> {
+    return delay(untilMs - this.now(), this.signal)
+  }
+}

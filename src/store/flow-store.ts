@@ -1,0 +1,618 @@
+/**
+ * @module FlowStore: the embedded FlowRepository. Workflows, their executions and each execution's
+ * append-only history (`flow_events`, PK (execution_id, seq)). Every write that touches an
+ * execution is one `StoreTransactions` transaction, so the lease check (fencing), the events and
+ * the execution's new state commit together or not at all.
+ */
+import { sql, type Kysely, type Selectable } from 'kysely'
+import {
+  FLOW_HISTORY_LIMIT,
+  StratoError,
+  type ExecutionError,
+  type ExecutionLease,
+  type ExecutionQuery,
+  type ExecutionRecord,
+  type ExecutionStatus,
+  type ExecutionUpdate,
+  type FlowEvent,
+  type FlowEventType,
+  type FlowLanguage,
+  type FlowMode,
+  type FlowRepository,
+  type FlowStatistics,
+  type NewFlowEvent,
+  type WorkflowQuery,
+  type WorkflowRecord,
+} from '../core/index.js'
+import type { Database, FlowEventsTable, FlowExecutionsTable, WorkflowsTable } from './database.js'
+import type { StoreTransaction, StoreTransactions } from './store-transaction.js'
+
+type ExecutionRow = Selectable<FlowExecutionsTable>
+
+export class FlowStore implements FlowRepository {
+  readonly #db: Kysely<Database>
+  readonly #tx: StoreTransactions
+
+  constructor(db: Kysely<Database>, transactions: StoreTransactions) {
+    this.#db = db
+    this.#tx = transactions
+  }
+
+  async createWorkflow(record: WorkflowRecord): Promise<void> {
+    await this.#tx.run((tx) => {
+      const taken = tx.rows(
+        this.#db
+          .selectFrom('workflows')
+          .select('id')
+          .where('project_id', '=', record.projectId)
+          .where('name', '=', record.name),
+      )
+      if (taken.length > 0) {
+        throw new StratoError('FLOW_NAME_EXISTS', `A workflow named ${record.name} exists.`)
+      }
+      const [last] = tx.rows(
+        this.#db.selectFrom('workflows').select((eb) => eb.fn.max('seq').as('seq')),
+      )
+      tx.run(
+        this.#db
+          .insertInto('workflows')
+          .values({ ...workflowRow(record), seq: Number(last?.seq ?? 0) + 1 }),
+      )
+    })
+  }
+
+  async getWorkflow(projectId: string, id: string): Promise<WorkflowRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row === undefined ? undefined : workflowOf(row)
+  }
+
+  async getWorkflowByUrn(projectId: string, urn: string): Promise<WorkflowRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where('urn', '=', urn)
+      .executeTakeFirst()
+    return row === undefined ? undefined : workflowOf(row)
+  }
+
+  async listWorkflows(
+    query: WorkflowQuery,
+  ): Promise<{ workflows: WorkflowRecord[]; total: number }> {
+    let q = this.#db.selectFrom('workflows').where('project_id', '=', query.projectId)
+    if (query.name !== undefined && query.name !== '') {
+      q = q.where(sql<boolean>`instr(name, ${query.name}) > 0`)
+    }
+    if (query.mode !== undefined) {
+      q = q.where('mode', '=', query.mode)
+    }
+    const [rows, count] = await Promise.all([
+      q.selectAll().orderBy('seq', 'desc').offset(query.offset).limit(query.limit).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ])
+    return { workflows: rows.map(workflowOf), total: Number(count.n) }
+  }
+
+  async updateWorkflow(record: WorkflowRecord): Promise<void> {
+    await this.#tx.run((tx) => {
+      const taken = tx.rows(
+        this.#db
+          .selectFrom('workflows')
+          .select('id')
+          .where('project_id', '=', record.projectId)
+          .where('name', '=', record.name)
+          .where('id', '!=', record.id),
+      )
+      if (taken.length > 0) {
+        throw new StratoError('FLOW_NAME_EXISTS', `A workflow named ${record.name} exists.`)
+      }
+      const changed = tx.run(
+        this.#db
+          .updateTable('workflows')
+          .set(workflowRow(record))
+          .where('project_id', '=', record.projectId)
+          .where('id', '=', record.id),
+      )
+      if (changed === 0) {
+        throw new StratoError('FLOW_NOT_FOUND')
+      }
+    })
+  }
+
+  async deleteWorkflow(projectId: string, id: string): Promise<boolean> {
+    // Executions and their events go by ON DELETE CASCADE, in this same statement.
+    return this.#tx.run(
+      (tx) =>
+        tx.run(
+          this.#db.deleteFrom('workflows').where('project_id', '=', projectId).where('id', '=', id),
+        ) > 0,
+    )
+  }
+
+  async countWorkflows(projectId: string): Promise<number> {
+    const row = await this.#db
+      .selectFrom('workflows')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('project_id', '=', projectId)
+      .executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  async createExecution(
+    record: ExecutionRecord,
+    events: readonly NewFlowEvent[],
+    lease: { readonly owner: string; readonly until: number },
+  ): Promise<{ readonly created: boolean; readonly lease: ExecutionLease | undefined }> {
+    return this.#tx.run((tx) => {
+      const existing = tx.rows(
+        this.#db.selectFrom('flow_executions').select('id').where('id', '=', record.id),
+      )
+      if (existing.length > 0) {
+        return { created: false, lease: undefined }
+      }
+      tx.run(
+        this.#db.insertInto('flow_executions').values({
+          ...executionRow(record),
+          event_count: 0,
+          lease_owner: lease.owner,
+          lease_token: 1,
+          lease_until: lease.until,
+        }),
+      )
+      this.#insertEvents(tx, record.id, 0, events)
+      tx.run(
+        this.#db
+          .updateTable('flow_executions')
+          .set({ event_count: events.length })
+          .where('id', '=', record.id),
+      )
+      return {
+        created: true,
+        lease: { executionId: record.id, token: 1, owner: lease.owner, until: lease.until },
+      }
+    })
+  }
+
+  async getExecution(executionId: string): Promise<ExecutionRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('flow_executions')
+      .selectAll()
+      .where('id', '=', executionId)
+      .executeTakeFirst()
+    return row === undefined ? undefined : executionOf(row)
+  }
+
+  async listExecutions(
+    query: ExecutionQuery,
+  ): Promise<{ executions: ExecutionRecord[]; total: number }> {
+    let q = this.#db.selectFrom('flow_executions').where('workflow_id', '=', query.workflowId)
+    if (query.status !== undefined) {
+      q = q.where('status', '=', query.status)
+    }
+    if (query.from !== undefined) {
+      q = q.where('begin_at', '>=', query.from)
+    }
+    if (query.to !== undefined) {
+      q = q.where('begin_at', '<', query.to)
+    }
+    const [rows, count] = await Promise.all([
+      q
+        .selectAll()
+        .orderBy('begin_at', 'desc')
+        .orderBy('id')
+        .offset(query.offset)
+        .limit(query.limit)
+        .execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ])
+    return { executions: rows.map(executionOf), total: Number(count.n) }
+  }
+
+  async events(executionId: string, afterSeq = 0): Promise<FlowEvent[]> {
+    const rows = await this.#db
+      .selectFrom('flow_events')
+      .selectAll()
+      .where('execution_id', '=', executionId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .execute()
+    return rows.map(eventOf)
+  }
+
+  async appendEvents(
+    lease: ExecutionLease,
+    events: readonly NewFlowEvent[],
+    update?: ExecutionUpdate,
+  ): Promise<number> {
+    return this.#tx.run((tx) => {
+      const row = this.#leaseRow(tx, lease.executionId)
+      if (row === undefined || row.lease_token !== lease.token) {
+        throw new StratoError('FLOW_LEASE_LOST', `Execution ${lease.executionId}.`)
+      }
+      const count = row.event_count + events.length
+      if (count > FLOW_HISTORY_LIMIT) {
+        throw new StratoError(
+          'FLOW_INVALID_EXECUTION',
+          `The history of execution ${lease.executionId} is full (${FLOW_HISTORY_LIMIT} events).`,
+        )
+      }
+      this.#insertEvents(tx, lease.executionId, row.event_count, events)
+      tx.run(
+        this.#db
+          .updateTable('flow_executions')
+          .set({ event_count: count, updated_at: Date.now(), ...updateRow(update) })
+          .where('id', '=', lease.executionId),
+      )
+      return count
+    })
+  }
+
+  async claim(
+    executionId: string,
+    owner: string,
+    now: number,
+    until: number,
+  ): Promise<ExecutionLease | undefined> {
+    return this.#tx.run((tx) => {
+      const row = this.#leaseRow(tx, executionId)
+      if (
+        row === undefined ||
+        row.status !== 'running' ||
+        (row.lease_owner !== '' && row.lease_owner !== owner && row.lease_until > now)
+      ) {
+        return undefined
+      }
+      return this.#setLease(tx, executionId, owner, row.lease_token + 1, until)
+    })
+  }
+
+  async renew(lease: ExecutionLease, until: number): Promise<boolean> {
+    return this.#tx.run(
+      (tx) =>
+        tx.run(
+          this.#db
+            .updateTable('flow_executions')
+            .set({ lease_until: until })
+            .where('id', '=', lease.executionId)
+            .where('lease_token', '=', lease.token),
+        ) > 0,
+    )
+  }
+
+  async release(lease: ExecutionLease): Promise<void> {
+    await this.#tx.run((tx) =>
+      tx.run(
+        this.#db
+          .updateTable('flow_executions')
+          .set({ lease_owner: '', lease_until: 0 })
+          .where('id', '=', lease.executionId)
+          .where('lease_token', '=', lease.token),
+      ),
+    )
+  }
+
+  async orphaned(now: number, limit: number, owner?: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('flow_executions')
+      .select('id')
+      .where('status', '=', 'running')
+      .where((eb) =>
+        eb.or([
+          eb('lease_until', '<=', now),
+          eb('lease_owner', '=', ''),
+          ...(owner === undefined ? [] : [eb('lease_owner', '=', owner)]),
+        ]),
+      )
+      .orderBy('begin_at')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => r.id)
+  }
+
+  async redrive(
+    executionId: string,
+    event: NewFlowEvent,
+    lease: { readonly owner: string; readonly until: number },
+  ): Promise<ExecutionLease | undefined> {
+    return this.#tx.run((tx) => {
+      const row = this.#leaseRow(tx, executionId)
+      if (row === undefined || (row.status !== 'fail' && row.status !== 'timeout')) {
+        return undefined
+      }
+      if (row.event_count + 1 > FLOW_HISTORY_LIMIT) {
+        return undefined
+      }
+      this.#insertEvents(tx, executionId, row.event_count, [event])
+      tx.run(
+        this.#db
+          .updateTable('flow_executions')
+          .set({
+            status: 'running',
+            output_json: null,
+            error_json: null,
+            end_at: null,
+            updated_at: Date.now(),
+            redrive_count: row.redrive_count + 1,
+            event_count: row.event_count + 1,
+          })
+          .where('id', '=', executionId),
+      )
+      return this.#setLease(tx, executionId, lease.owner, row.lease_token + 1, lease.until)
+    })
+  }
+
+  async stopExecution(executionId: string, event: NewFlowEvent, endAt: number): Promise<boolean> {
+    return this.#tx.run((tx) => {
+      const row = this.#leaseRow(tx, executionId)
+      if (row?.status !== 'running') {
+        return false
+      }
+      // The stop event is written even into a full history: it is the last one.
+      this.#insertEvents(tx, executionId, row.event_count, [event])
+      tx.run(
+        this.#db
+          .updateTable('flow_executions')
+          .set({
+            status: 'cancel',
+            end_at: endAt,
+            updated_at: Date.now(),
+            event_count: row.event_count + 1,
+            lease_owner: '',
+            lease_until: 0,
+            lease_token: row.lease_token + 1,
+          })
+          .where('id', '=', executionId),
+      )
+      return true
+    })
+  }
+
+  async recordEvent(executionId: string, event: NewFlowEvent): Promise<number | undefined> {
+    return this.#tx.run((tx) => {
+      const row = this.#leaseRow(tx, executionId)
+      if (row?.status !== 'running' || row.event_count + 1 > FLOW_HISTORY_LIMIT) {
+        return undefined
+      }
+      this.#insertEvents(tx, executionId, row.event_count, [event])
+      tx.run(
+        this.#db
+          .updateTable('flow_executions')
+          .set({ event_count: row.event_count + 1, updated_at: Date.now() })
+          .where('id', '=', executionId),
+      )
+      return row.event_count + 1
+    })
+  }
+
+  async statistics(
+    projectId: string,
+    workflowId: string | undefined,
+    from: number,
+    to: number,
+  ): Promise<FlowStatistics> {
+    let q = this.#db
+      .selectFrom('flow_executions')
+      .where('project_id', '=', projectId)
+      .where('begin_at', '>=', from)
+      .where('begin_at', '<', to)
+    if (workflowId !== undefined) {
+      q = q.where('workflow_id', '=', workflowId)
+    }
+    const rows = await q.select(['status', 'begin_at', 'end_at']).execute()
+    let finished = 0
+    let total = 0
+    let failCount = 0
+    let runningCount = 0
+    for (const r of rows) {
+      if (r.end_at !== null) {
+        finished += 1
+        total += r.end_at - r.begin_at
+      }
+      if (r.status === 'fail' || r.status === 'timeout') {
+        failCount += 1
+      } else if (r.status === 'running') {
+        runningCount += 1
+      }
+    }
+    return {
+      count: rows.length,
+      durationMs: finished === 0 ? 0 : Math.round(total / finished),
+      failCount,
+      runningCount,
+    }
+  }
+
+  #leaseRow(
+    tx: StoreTransaction,
+    executionId: string,
+  ):
+    | Pick<
+        ExecutionRow,
+        'status' | 'event_count' | 'lease_owner' | 'lease_token' | 'lease_until' | 'redrive_count'
+      >
+    | undefined {
+    const [row] = tx.rows(
+      this.#db
+        .selectFrom('flow_executions')
+        .select([
+          'status',
+          'event_count',
+          'lease_owner',
+          'lease_token',
+          'lease_until',
+          'redrive_count',
+        ])
+        .where('id', '=', executionId),
+    )
+    return row
+  }
+
+  #setLease(
+    tx: StoreTransaction,
+    executionId: string,
+    owner: string,
+    token: number,
+    until: number,
+  ): ExecutionLease {
+    tx.run(
+      this.#db
+        .updateTable('flow_executions')
+        .set({ lease_owner: owner, lease_token: token, lease_until: until })
+        .where('id', '=', executionId),
+    )
+    return { executionId, token, owner, until }
+  }
+
+  #insertEvents(
+    tx: StoreTransaction,
+    executionId: string,
+    lastSeq: number,
+    events: readonly NewFlowEvent[],
+  ): void {
+    // One statement per chunk keeps a long batch under SQLite's bound-parameter limit.
+    for (let i = 0; i < events.length; i += 50) {
+      const chunk = events.slice(i, i + 50)
+      tx.run(
+        this.#db.insertInto('flow_events').values(
+          chunk.map((e, j): FlowEventsTable => ({
+            execution_id: executionId,
+            seq: lastSeq + i + j + 1,
+            type: e.type,
+            path: e.path,
+            state_name: e.stateName,
+            node_id: e.nodeId,
+            node_name: e.nodeName,
+            attempt: e.attempt,
+            at: e.at,
+            payload_json: e.payloadJson,
+            request_id: e.requestId ?? null,
+          })),
+        ),
+      )
+    }
+  }
+}
+
+function workflowRow(r: WorkflowRecord): Omit<WorkflowsTable, 'seq'> {
+  return {
+    id: r.id,
+    project_id: r.projectId,
+    name: r.name,
+    description: r.description,
+    mode: r.mode,
+    urn: r.urn,
+    language: r.language,
+    definition_json: r.definitionJson,
+    ir_json: r.irJson,
+    enable_stream_response: r.enableStreamResponse ? 1 : 0,
+    created_by: r.createdBy,
+    created_at: r.createdAt.getTime(),
+    updated_at: r.updatedAt.getTime(),
+  }
+}
+
+function workflowOf(r: Selectable<WorkflowsTable>): WorkflowRecord {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    name: r.name,
+    description: r.description,
+    mode: r.mode as FlowMode,
+    urn: r.urn,
+    language: r.language as FlowLanguage,
+    definitionJson: r.definition_json,
+    irJson: r.ir_json,
+    enableStreamResponse: r.enable_stream_response === 1,
+    createdBy: r.created_by,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  }
+}
+
+function executionRow(
+  r: ExecutionRecord,
+): Omit<FlowExecutionsTable, 'event_count' | 'lease_owner' | 'lease_token' | 'lease_until'> {
+  return {
+    id: r.id,
+    workflow_id: r.workflowId,
+    project_id: r.projectId,
+    workflow_urn: r.workflowUrn,
+    workflow_name: r.workflowName,
+    mode: r.mode,
+    status: r.status,
+    input_json: r.inputJson,
+    output_json: r.outputJson ?? null,
+    error_json: r.error === undefined ? null : JSON.stringify(r.error),
+    headers_json: r.headersJson,
+    ir_json: r.irJson,
+    created_by: r.createdBy,
+    begin_at: r.beginAt.getTime(),
+    end_at: r.endAt === undefined ? null : r.endAt.getTime(),
+    updated_at: r.updatedAt.getTime(),
+    redrive_count: r.redriveCount,
+  }
+}
+
+function executionOf(r: ExecutionRow): ExecutionRecord {
+  return {
+    id: r.id,
+    workflowId: r.workflow_id,
+    projectId: r.project_id,
+    workflowUrn: r.workflow_urn,
+    workflowName: r.workflow_name,
+    mode: r.mode as FlowMode,
+    status: r.status as ExecutionStatus,
+    inputJson: r.input_json,
+    outputJson: r.output_json ?? undefined,
+    error: r.error_json === null ? undefined : errorOf(r.error_json),
+    headersJson: r.headers_json,
+    irJson: r.ir_json,
+    createdBy: r.created_by,
+    beginAt: new Date(r.begin_at),
+    endAt: r.end_at === null ? undefined : new Date(r.end_at),
+    updatedAt: new Date(r.updated_at),
+    redriveCount: r.redrive_count,
+    eventCount: r.event_count,
+  }
+}
+
+function errorOf(json: string): ExecutionError {
+  const e = JSON.parse(json) as { error: string; cause?: string; nodeId?: string }
+  return { error: e.error, cause: e.cause, nodeId: e.nodeId }
+}
+
+function updateRow(update: ExecutionUpdate | undefined): Partial<FlowExecutionsTable> {
+  if (update === undefined) {
+    return {}
+  }
+  return {
+    status: update.status,
+    ...(update.outputJson === undefined ? {} : { output_json: update.outputJson }),
+    ...(update.error === undefined ? {} : { error_json: JSON.stringify(update.error) }),
+    ...(update.endAt === undefined ? {} : { end_at: update.endAt }),
+    ...(update.redriveCount === undefined ? {} : { redrive_count: update.redriveCount }),
+    // A finished execution holds no lease: nobody drives it any more.
+    ...(update.status === 'running' ? {} : { lease_owner: '', lease_until: 0 }),
+  }
+}
+
+function eventOf(r: Selectable<FlowEventsTable>): FlowEvent {
+  return {
+    executionId: r.execution_id,
+    seq: r.seq,
+    type: r.type as FlowEventType,
+    path: r.path,
+    stateName: r.state_name,
+    nodeId: r.node_id,
+    nodeName: r.node_name,
+    attempt: r.attempt,
+    at: r.at,
+    payloadJson: r.payload_json,
+    requestId: r.request_id ?? undefined,
+  }
+}
