@@ -140,6 +140,8 @@ export class Visit {
       context: this.context(mapItem),
       variable: (name) => this.scope.variables.get(name),
       random: this.random,
+      // The entered time comes from the host (recorded on replay): `$now()` stays deterministic.
+      now: this.enteredAt,
     }
   }
 

@@ -19,7 +19,7 @@ export function jsonataField(
   const scope = visit.pathScope()
   return evaluateJsonataTemplate(
     template,
-    { states, variable: scope.variable, random: scope.random },
+    { states, variable: scope.variable, random: scope.random, now: scope.now },
     field,
   )
 }
