@@ -366,7 +366,10 @@ export class DurableFlowEngine implements FlowEngine {
         state === undefined ? undefined : (history.failedNodes.get(state)?.id ?? state),
       )
       if (ending !== undefined) {
-        await this.#finish(lease, ending.event, ending.update)
+        const pending = host.takePending()
+        // A full history has room for the end only: what waited to be appended is dropped.
+        const events = driver.reason === 'history-full' ? [] : pending
+        await this.#finish(lease, [...events, ending.event], ending.update)
       } else if (driver.reason === 'shutdown') {
         await this.#o.repository.release(lease)
       }
@@ -412,7 +415,7 @@ export class DurableFlowEngine implements FlowEngine {
           return
         }
         finished(ending.summary)
-        await this.#finish(lease, ending.event, ending.update)
+        await this.#finish(lease, [ending.event], ending.update)
       } catch (err) {
         finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: String(err) })
         this.#o.logger.error({ err, executionId: record.id }, 'an EXPRESS flow execution failed')
@@ -509,11 +512,11 @@ export class DurableFlowEngine implements FlowEngine {
 
   async #finish(
     lease: ExecutionLease,
-    event: NewFlowEvent,
+    events: readonly NewFlowEvent[],
     update: ExecutionUpdate,
   ): Promise<void> {
     try {
-      await this.#o.repository.appendEvents(lease, [event], update)
+      await this.#o.repository.appendEvents(lease, events, update)
     } catch (err) {
       // Stopped or taken over meanwhile: whoever holds it now ends it.
       if (!isStratoError(err, 'FLOW_LEASE_LOST')) {
@@ -590,7 +593,7 @@ function failedEnding(
   }
 }
 
-function failedOnRestart(): [NewFlowEvent, ExecutionUpdate] {
+function failedOnRestart(): [NewFlowEvent[], ExecutionUpdate] {
   const { event, update } = failedEnding(
     'fail',
     'States.Runtime',
@@ -601,7 +604,7 @@ function failedOnRestart(): [NewFlowEvent, ExecutionUpdate] {
     undefined,
     Date.now(),
   )
-  return [event, update]
+  return [[event], update]
 }
 
 /** A failure's message: the cause's `errorMessage` when it is the usual JSON, else the cause. */
