@@ -310,3 +310,49 @@ test('EXPRESS runs in memory without a history and answers a sync start; 5 min c
   expect((await store.flows.getExecution(timedOut.executionId))?.status).toBe('timeout')
   await engine.close()
 })
+
+test('another engine takes over an execution whose lease lapsed; the silent one is fenced out', async () => {
+  const { store } = await stores.open()
+  let release: (value: JsonValue) => void = () => undefined
+  const frozen = new ScriptedInvoker({
+    add: () => new Promise<JsonValue>((resolve) => (release = resolve)),
+  })
+  // The first engine stops renewing (a node that froze): its lease lapses.
+  const silent = new Proxy(store.flows, {
+    get(target, name): unknown {
+      if (name === 'renew') {
+        return () => Promise.resolve(true)
+      }
+      const value: unknown = Reflect.get(target, name, target)
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
+    },
+  })
+  const a = engineOf({ repository: silent, invoker: frozen, leaseMs: 300 })
+  await store.flows.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await a.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await eventually(() => Promise.resolve(frozen.calls.length === 1))
+  const invoker = adder()
+  const b = engineOf({
+    repository: store.flows,
+    invoker,
+    owner: 'node-b',
+    leaseMs: 300,
+    scanMs: 50,
+  })
+  await b.resume()
+  expect(b.driving).toBe(0)
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  release(100)
+  await a.drained(executionId)
+  const events = await store.flows.events(executionId)
+  expect(events.filter((e) => e.type === 'TaskSucceeded').map((e) => e.stateName)).toEqual([
+    'One',
+    'Two',
+    'Three',
+  ])
+  expect(invoker.calls[0]?.requestId).toBe(frozen.calls[0]?.requestId)
+  await a.close()
+  await b.close()
+})
