@@ -29,6 +29,16 @@ export type {
 export { runStateMachine } from './asl/interpreter.js'
 export { validateDefinition } from './asl/validate-definition.js'
 export { parseTaskToken, taskTokenOf } from './asl/run-task.js'
+export { testState } from './asl/test-state.js'
+export type {
+  InspectionData,
+  InspectionLevel,
+  TestStateConfiguration,
+  TestStateMock,
+  TestStateRequest,
+  TestStateResult,
+  TestStateStatus,
+} from './asl/test-state.js'
 // huawei (v2 compiler) exports below
 export {
   compileAslWorkflowBody,

@@ -48,8 +48,23 @@ export function parseTimestamp(value: string): number | undefined {
   return Number.isNaN(parsed) ? undefined : parsed
 }
 
+const patterns = new Map<string, RegExp>()
+const MAX_PATTERNS = 500
+
 /** `*` matches any run of characters; `\*` and `\\` are a literal star and backslash. */
 export function stringMatches(value: string, pattern: string): boolean {
+  let compiled = patterns.get(pattern)
+  if (compiled === undefined) {
+    compiled = wildcardPattern(pattern)
+    if (patterns.size >= MAX_PATTERNS) {
+      patterns.clear()
+    }
+    patterns.set(pattern, compiled)
+  }
+  return compiled.test(value)
+}
+
+function wildcardPattern(pattern: string): RegExp {
   let regex = '^'
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i] ?? ''
@@ -61,7 +76,7 @@ export function stringMatches(value: string, pattern: string): boolean {
       regex += escapeRegex(c)
     }
   }
-  return new RegExp(regex + '$').test(value)
+  return new RegExp(regex + '$')
 }
 
 function escapeRegex(c: string): string {

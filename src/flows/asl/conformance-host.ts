@@ -13,13 +13,27 @@ const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke'
 export interface ConformanceHost extends ExecutionHost {
   /** The names of the states entered, in the order they were entered. */
   readonly enteredStates: readonly string[]
+  /** The effect paths of the states entered, in order. */
+  readonly enteredPaths: readonly string[]
   readonly tasks: readonly TaskRequest[]
+  readonly sleeps: readonly { readonly key: string; readonly untilMs: number }[]
+  /** Stops the execution (aborts `signal`). */
+  stop(): void
 }
 
-export function createConformanceHost(startMs: number = Date.now()): ConformanceHost {
-  let clock = startMs
+export interface ConformanceHostOptions {
+  /** The fake clock's start (epoch ms); default now. */
+  readonly startMs?: number
+  /** Answers tasks instead of the emulated Lambda functions. */
+  readonly runTask?: (request: TaskRequest) => TaskOutcome | Promise<TaskOutcome>
+}
+
+export function createConformanceHost(options: ConformanceHostOptions = {}): ConformanceHost {
+  let clock = options.startMs ?? Date.now()
   const enteredStates: string[] = []
+  const enteredPaths: string[] = []
   const tasks: TaskRequest[] = []
+  const sleeps: { key: string; untilMs: number }[] = []
   const controller = new AbortController()
   // Fake time: once everything runnable has run (setImmediate comes after the pending promise
   // jobs), the earliest sleeper wakes and the clock jumps to its time.
@@ -46,22 +60,27 @@ export function createConformanceHost(startMs: number = Date.now()): Conformance
   return {
     signal: controller.signal,
     enteredStates,
+    enteredPaths,
     tasks,
+    sleeps,
+    stop: () => controller.abort(),
     now: () => clock,
     enterState: (event) => {
       enteredStates.push(event.stateName)
+      enteredPaths.push(event.path)
       return Promise.resolve({ enteredAt: clock })
     },
     exitState: () => Promise.resolve(),
-    sleepUntil: (_key, untilMs) =>
+    sleepUntil: (key, untilMs) =>
       new Promise<void>((resolve) => {
+        sleeps.push({ key, untilMs })
         sleepers.push({ untilMs, resolve })
         sleepers.sort((a, b) => a.untilMs - b.untilMs)
         scheduleTick()
       }),
     runTask: (request) => {
       tasks.push(request)
-      return Promise.resolve(runEmulatedTask(request))
+      return Promise.resolve(options.runTask?.(request) ?? runEmulatedTask(request))
     },
   }
 }

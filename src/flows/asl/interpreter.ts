@@ -18,16 +18,18 @@ import { runParallel } from './run-parallel.js'
 import {
   type Machine,
   type RunContext,
+  HostError,
   type Scope,
   StateFailure,
   Stopped,
-  untilStopped,
+  hostCall,
   Variables,
   Visit,
 } from './run-scope.js'
 import { runTask } from './run-task.js'
 import type { Step } from './retry-and-catch.js'
-import { afterInputPath, finishState, jsonataField } from './state-data.js'
+import { afterInputPath, effectiveInput, finishState, jsonataField } from './state-data.js'
+import { passResult } from './state-io.js'
 import { waitUntilMs } from './wait-time.js'
 
 const TIMED_OUT = Symbol('timed out')
@@ -60,7 +62,7 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
   const racers: Promise<JsonValue | typeof TIMED_OUT>[] = [work]
   if (definition.TimeoutSeconds !== undefined) {
     const deadline = Date.parse(request.context.startTime) + definition.TimeoutSeconds * 1000
-    racers.push(host.sleepUntil('$execution-timeout', deadline).then(() => TIMED_OUT))
+    racers.push(hostCall(host.sleepUntil('$execution-timeout', deadline)).then(() => TIMED_OUT))
   }
   try {
     const result = await Promise.race(racers)
@@ -81,6 +83,9 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
     }
     if (error instanceof Stopped) {
       return { status: 'FAILED', error: 'States.Aborted', cause: 'The execution was stopped' }
+    }
+    if (error instanceof HostError) {
+      throw error.original
     }
     throw error
   } finally {
@@ -104,10 +109,7 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
     scope.visits.set(name, visitNumber)
     const visit = new Visit(scope, name, state, visitNumber)
     const { host } = scope.run
-    const entered = await untilStopped(
-      host.enterState({ ...visit.event, input: value }),
-      scope.signal,
-    )
+    const entered = await hostCall(host.enterState({ ...visit.event, input: value }), scope.signal)
     visit.enteredAt = entered.enteredAt
     visit.enteredEventId = scope.run.nextEventId()
     let step: Step
@@ -116,16 +118,18 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
     } catch (error) {
       const failure = visit.failure(error)
       if (failure instanceof StateFailure) {
-        await host.exitState({
-          ...visit.event,
-          ok: false,
-          error: failure.error,
-          cause: failure.errorCause,
-        })
+        await hostCall(
+          host.exitState({
+            ...visit.event,
+            ok: false,
+            error: failure.error,
+            cause: failure.errorCause,
+          }),
+        )
       }
       throw failure
     }
-    await host.exitState({ ...visit.event, ok: true, output: step.output })
+    await hostCall(host.exitState({ ...visit.event, ok: true, output: step.output }))
     if (state.Type !== 'Fail') {
       scope.run.nextEventId()
     }
@@ -145,7 +149,7 @@ async function runState(visit: Visit, raw: JsonValue): Promise<Step> {
       return { output: await runPass(visit, raw), next: nextOf(visit) }
     case 'Succeed':
       return {
-        output: await finishState(visit, raw, afterInputPath(visit, raw), { hasResult: false }),
+        output: await finishState(visit, raw, await afterInputPath(visit, raw)),
         next: undefined,
       }
     case 'Fail':
@@ -187,20 +191,8 @@ export function runChildScope(
 }
 
 async function runPass(visit: Visit, raw: JsonValue): Promise<JsonValue> {
-  const { state } = visit
-  if (visit.language === 'JSONata') {
-    return finishState(visit, raw, raw, { hasResult: false })
-  }
-  let result: JsonValue
-  if (state['Result'] !== undefined) {
-    result = state['Result'] as JsonValue
-  } else {
-    result = afterInputPath(visit, raw)
-    if (state.Parameters !== undefined) {
-      result = evaluatePayloadTemplate(state.Parameters, result, visit.pathScope())
-    }
-  }
-  return finishState(visit, raw, result, { hasResult: true })
+  const effective = await effectiveInput(visit, raw)
+  return finishState(visit, raw, passResult(visit.state, effective))
 }
 
 async function runFail(visit: Visit, raw: JsonValue): Promise<Step> {
@@ -244,7 +236,7 @@ function resolveFailPath(visit: Visit, raw: JsonValue, path: string, field: stri
 async function runChoice(visit: Visit, raw: JsonValue): Promise<Step> {
   const { state } = visit
   const rules = (state['Choices'] ?? []) as JsonObject[]
-  const input = afterInputPath(visit, raw)
+  const input = await afterInputPath(visit, raw)
   for (const rule of rules) {
     const matched =
       visit.language === 'JSONata'
@@ -252,9 +244,8 @@ async function runChoice(visit: Visit, raw: JsonValue): Promise<Step> {
         : evaluateChoiceRule(rule, input, visit.pathScope())
     if (matched) {
       const output = await finishState(visit, raw, input, {
-        hasResult: false,
-        assign: (rule['Assign'] as JsonObject | undefined) ?? state.Assign,
-        output: rule['Output'] ?? state.Output,
+        ...(rule['Assign'] === undefined ? {} : { Assign: rule['Assign'] as JsonObject }),
+        ...(rule['Output'] === undefined ? {} : { Output: rule['Output'] }),
       })
       return { output, next: rule['Next'] as string }
     }
@@ -263,7 +254,7 @@ async function runChoice(visit: Visit, raw: JsonValue): Promise<Step> {
   if (typeof fallback !== 'string') {
     throw new StateFailure('States.NoChoiceMatched', undefined, visit.name)
   }
-  return { output: await finishState(visit, raw, input, { hasResult: false }), next: fallback }
+  return { output: await finishState(visit, raw, input), next: fallback }
 }
 
 async function conditionHolds(
@@ -282,8 +273,8 @@ async function conditionHolds(
 }
 
 async function runWait(visit: Visit, raw: JsonValue): Promise<JsonValue> {
-  const input = afterInputPath(visit, raw)
+  const input = await afterInputPath(visit, raw)
   const until = await waitUntilMs(visit, raw, input)
-  await untilStopped(visit.scope.run.host.sleepUntil(visit.path, until), visit.scope.signal)
-  return finishState(visit, raw, input, { hasResult: false })
+  await hostCall(visit.scope.run.host.sleepUntil(visit.path, until), visit.scope.signal)
+  return finishState(visit, raw, input)
 }

@@ -19,6 +19,8 @@ export interface PathScope {
   readonly variable: (name: string) => JsonValue | undefined
   /** A deterministic stream of numbers in [0, 1) for this state visit. */
   readonly random: () => number
+  /** Epoch ms of the state's entry, for JSONata's `$now()`/`$millis()` (absent = the clock). */
+  readonly now?: number
 }
 
 type Step = string | number
@@ -35,7 +37,27 @@ interface ParsedPath {
 
 const VARIABLE_PREFIX = /^\$([A-Za-z_][A-Za-z0-9_]*)/
 
+const parsedPaths = new Map<string, ParsedPath>()
+const MAX_PARSED_PATHS = 2000
+
+/** Paths repeat (each state visit reads the same ones), so their parse is kept. */
 function parsePath(path: string): ParsedPath {
+  const cached = parsedPaths.get(path)
+  if (cached !== undefined) {
+    return cached
+  }
+  const parsed = parseUncached(path)
+  if (parsedPaths.size >= MAX_PARSED_PATHS) {
+    const oldest = parsedPaths.keys().next()
+    if (oldest.done !== true) {
+      parsedPaths.delete(oldest.value)
+    }
+  }
+  parsedPaths.set(path, parsed)
+  return parsed
+}
+
+function parseUncached(path: string): ParsedPath {
   if (path.startsWith('$$')) {
     return withSteps('context', undefined, '$' + path.slice(2))
   }
@@ -217,15 +239,17 @@ export function isDefinitePath(path: string): boolean {
   }
 }
 
-function cloneJson<T extends JsonValue>(value: T): T {
-  return structuredClone(value)
+/** A copy of one container level; what it holds is shared. */
+function shallowCopy(value: JsonObject | JsonValue[]): JsonObject | JsonValue[] {
+  return Array.isArray(value) ? [...value] : { ...value }
 }
 
 /**
  * Combines a state's result into its raw input as `ResultPath` says: absent or `$` → the result;
  * `null` → the raw input unchanged; `$.a.b` → a copy of the raw input with the result at `a.b`
  * (missing objects on the way are created). A path through a non-object gives
- * `States.ResultPathMatchFailure`.
+ * `States.ResultPathMatchFailure`. The raw input is never changed: the containers on the path are
+ * copied and everything else is shared with it (JSON values are not mutated in the engine).
  */
 export function writeResultPath(
   raw: JsonValue,
@@ -240,7 +264,7 @@ export function writeResultPath(
   }
   const steps =
     resultPath.startsWith('$') && !resultPath.startsWith('$$')
-      ? definiteSteps(resultPath)
+      ? parsePath(resultPath).steps
       : undefined
   if (steps === undefined) {
     throw new AslError(
@@ -259,8 +283,8 @@ export function writeResultPath(
   if (typeof raw !== 'object' || raw === null) {
     throw failure()
   }
-  const output = cloneJson(raw)
-  let current: JsonValue = output
+  const output = shallowCopy(raw)
+  let current: JsonObject | JsonValue[] = output
   for (let n = 0; n < steps.length; n++) {
     const step = steps[n] as Step
     const last = n === steps.length - 1
@@ -279,25 +303,23 @@ export function writeResultPath(
         if (typeof next !== 'object' || next === null) {
           throw failure()
         }
-        current = next
+        const copy = shallowCopy(next)
+        current[index] = copy
+        current = copy
       }
     } else if (isObject(current)) {
       const key = String(step)
       if (last) {
         current[key] = result
       } else {
-        let next: JsonValue | undefined = current[key]
-        if (next === undefined || next === null) {
-          next = {}
-          current[key] = next
-        }
-        if (typeof next !== 'object') {
+        const next: JsonValue | undefined = current[key]
+        if (next !== undefined && next !== null && typeof next !== 'object') {
           throw failure()
         }
-        current = next
+        const copy = next === undefined || next === null ? {} : shallowCopy(next)
+        current[key] = copy
+        current = copy
       }
-    } else {
-      throw failure()
     }
   }
   return output

@@ -23,6 +23,11 @@ export interface JsonataBindings {
   readonly states: JsonObject
   readonly variable: (name: string) => JsonValue | undefined
   readonly random: () => number
+  /**
+   * Epoch ms that `$now()` and `$millis()` report (the state's entered time, so a replay sees the
+   * same); absent = the real clock, as JSONata has it.
+   */
+  readonly now?: number
 }
 
 function queryError(expression: string, field: string, problem: string): AslError {
@@ -54,8 +59,16 @@ function referencedVariables(node: unknown, names: Set<string>): Set<string> {
 }
 
 /** Step Functions' added functions, bound per evaluation (they close over the random stream). */
-function stepFunctionsFunctions(random: () => number): Record<string, unknown> {
+function stepFunctionsFunctions(random: () => number, now?: number): Record<string, unknown> {
+  const clock =
+    now === undefined
+      ? {}
+      : {
+          now: (): string => new Date(now).toISOString(),
+          millis: (): number => now,
+        }
   return {
+    ...clock,
     eval: null,
     partition: (array: unknown, size: unknown): unknown[] => {
       if (!Array.isArray(array)) {
@@ -134,6 +147,36 @@ function errorText(error: unknown): string {
   return String(error)
 }
 
+interface CompiledExpression {
+  readonly compiled: jsonata.Expression
+  /** The `$name` references, to bind only the variables the expression uses. */
+  readonly variables: ReadonlySet<string>
+}
+
+/**
+ * Parsing dominates a small expression's cost, and a machine evaluates the same few expressions
+ * over and over; evaluation state lives in the per-call bindings, so sharing is safe.
+ */
+const compiledExpressions = new Map<string, CompiledExpression>()
+const MAX_COMPILED_EXPRESSIONS = 1000
+
+function compile(expression: string): CompiledExpression {
+  const cached = compiledExpressions.get(expression)
+  if (cached !== undefined) {
+    return cached
+  }
+  const compiled = jsonata(expression)
+  const entry = { compiled, variables: referencedVariables(compiled.ast(), new Set()) }
+  if (compiledExpressions.size >= MAX_COMPILED_EXPRESSIONS) {
+    const oldest = compiledExpressions.keys().next()
+    if (oldest.done !== true) {
+      compiledExpressions.delete(oldest.value)
+    }
+  }
+  compiledExpressions.set(expression, entry)
+  return entry
+}
+
 /**
  * Evaluates one expression (the text inside `{% %}`); `field` names where it was written, for
  * the error message (`Output/result`).
@@ -145,9 +188,9 @@ export async function evaluateJsonataExpression(
 ): Promise<JsonValue> {
   let result: unknown
   try {
-    const compiled = jsonata(expression)
-    const values: Record<string, unknown> = stepFunctionsFunctions(bindings.random)
-    for (const name of referencedVariables(compiled.ast(), new Set())) {
+    const { compiled, variables } = compile(expression)
+    const values: Record<string, unknown> = stepFunctionsFunctions(bindings.random, bindings.now)
+    for (const name of variables) {
       if (name === 'states') {
         continue
       }

@@ -5,9 +5,9 @@
  * catcher turns the error into output and the catcher's Next.
  */
 import { errorMatches } from './asl-error.js'
-import type { JsonObject, JsonValue } from './definition.js'
+import type { JsonValue } from './definition.js'
 import { allowsRetry, decidingRetrier, retryDelayMs } from './retry-policy.js'
-import { StateFailure, untilStopped, type Visit } from './run-scope.js'
+import { StateFailure, hostCall, type Visit } from './run-scope.js'
 import { catcherOutput } from './state-data.js'
 
 export interface Step {
@@ -48,7 +48,7 @@ export async function withRetryAndCatch(
       visit.retryCount += 1
       const delay = retryDelayMs(retrier, done + 1, visit.random)
       const key = `${attemptPath(visit, attempt + 1)}:interval`
-      await untilStopped(host.sleepUntil(key, host.now() + delay), visit.scope.signal)
+      await hostCall(host.sleepUntil(key, host.now() + delay), visit.scope.signal)
       continue
     }
     const catcher = (visit.state.Catch ?? []).find((c) =>
@@ -57,10 +57,10 @@ export async function withRetryAndCatch(
     if (catcher === undefined) {
       throw failure
     }
-    const errorOutput: JsonObject = { Error: failure.error }
-    if (failure.errorCause !== undefined) {
-      errorOutput['Cause'] = failure.errorCause
-    }
+    const errorOutput =
+      failure.errorCause === undefined
+        ? { Error: failure.error }
+        : { Error: failure.error, Cause: failure.errorCause }
     return { output: await catcherOutput(visit, catcher, raw, errorOutput), next: catcher.Next }
   }
 }

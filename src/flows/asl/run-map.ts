@@ -7,11 +7,13 @@
 import { AslError } from './asl-error.js'
 import type { JsonValue } from './definition.js'
 import { readPath } from './json-path.js'
-import { evaluatePayloadTemplate } from './payload-template.js'
 import { attemptPath, type Step, withRetryAndCatch } from './retry-and-catch.js'
 import type { RunChildScope } from './run-parallel.js'
-import { type Machine, Stopped, type Visit } from './run-scope.js'
-import { afterInputPath, finishState, jsonataField } from './state-data.js'
+import { type Machine, StateFailure, Stopped, type Visit } from './run-scope.js'
+import { afterInputPath, finishState, jsonataField, mapItemInput, mapItems } from './state-data.js'
+
+/** What "no limit" means: AWS runs an inline Map about 40 iterations at a time. */
+const UNLIMITED_CONCURRENCY = 40
 
 export function runMap(
   visit: Visit,
@@ -22,8 +24,8 @@ export function runMap(
   const { state } = visit
   const processor = (state['ItemProcessor'] ?? state['Iterator']) as Machine
   return withRetryAndCatch(visit, raw, next, async (attempt) => {
-    const input = afterInputPath(visit, raw)
-    const items = await itemsOf(visit, raw, input)
+    const input = await afterInputPath(visit, raw)
+    const items = await mapItems(visit, raw, input)
     const limit = await integerField(visit, raw, input, 'MaxConcurrency', 'integer')
     const toleratedCount = await integerField(visit, raw, input, 'ToleratedFailureCount', 'integer')
     const toleratedPercentage = await integerField(
@@ -57,7 +59,7 @@ export function runMap(
     const runItem = async (index: number): Promise<void> => {
       const value = items[index] ?? null
       try {
-        const itemInput = await selectItem(visit, raw, input, { index, value })
+        const itemInput = await mapItemInput(visit, raw, input, { index, value })
         run.nextEventId() // MapIterationStarted
         const prefix = `${attemptPath(visit, attempt)}/i${index}/`
         results[index] = await runChild(visit, processor, prefix, itemInput, stop.signal)
@@ -66,13 +68,19 @@ export function runMap(
         if (error instanceof Stopped) {
           return
         }
-        failures += 1
-        if (tolerates(failures)) {
-          return
+        // Only an iteration's StateFailure counts against the tolerated failures; an ItemSelector
+        // error is the Map's own, and a host error no failure of the flow.
+        const iterationFailed = error instanceof StateFailure
+        if (iterationFailed) {
+          failures += 1
+          if (tolerates(failures)) {
+            return
+          }
         }
         if (failure === undefined) {
+          const tolerating = toleratedCount !== undefined || toleratedPercentage !== undefined
           failure =
-            toleratedCount !== undefined || toleratedPercentage !== undefined
+            iterationFailed && tolerating
               ? new AslError(
                   'States.ExceedToleratedFailureThreshold',
                   'The specified tolerated failure threshold was exceeded',
@@ -91,8 +99,10 @@ export function runMap(
         await runItem(index)
       }
     }
-    const workers =
-      limit === undefined || limit === 0 ? items.length : Math.min(limit, items.length)
+    const workers = Math.min(
+      limit === undefined || limit === 0 ? UNLIMITED_CONCURRENCY : limit,
+      items.length,
+    )
     try {
       await Promise.all(Array.from({ length: workers }, worker))
     } finally {
@@ -105,67 +115,8 @@ export function runMap(
       throw new Stopped()
     }
     run.nextEventId() // MapStateSucceeded
-    return finishState(visit, raw, results, { hasResult: true })
+    return finishState(visit, raw, results)
   })
-}
-
-async function itemsOf(visit: Visit, raw: JsonValue, input: JsonValue): Promise<JsonValue[]> {
-  const { state } = visit
-  if (visit.language === 'JSONata') {
-    const template = state['Items'] as JsonValue | undefined
-    if (template === undefined) {
-      if (Array.isArray(raw)) {
-        return raw
-      }
-      throw new AslError(
-        'States.QueryEvaluationError',
-        `Map state input must be an array but was: ${JSON.stringify(raw)}`,
-      )
-    }
-    const items = await jsonataField(visit, template, 'Items', visit.states(raw))
-    if (Array.isArray(items)) {
-      return items
-    }
-    const expression =
-      typeof template === 'string' ? template.slice(2, -2).trim() : JSON.stringify(template)
-    throw new AslError(
-      'States.QueryEvaluationError',
-      `The JSONata expression '${expression}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '${jsonType(items)}' for value: ${JSON.stringify(items)}`,
-    )
-  }
-  const path = typeof state['ItemsPath'] === 'string' ? state['ItemsPath'] : '$'
-  const items = readPath(input, path, visit.pathScope())
-  if (Array.isArray(items)) {
-    return items
-  }
-  throw new AslError('States.Runtime', `Reference path "${path}" must point to array.`)
-}
-
-function jsonType(value: JsonValue): string {
-  if (value === null) {
-    return 'null'
-  }
-  if (Array.isArray(value)) {
-    return 'array'
-  }
-  return typeof value
-}
-
-async function selectItem(
-  visit: Visit,
-  raw: JsonValue,
-  input: JsonValue,
-  item: { readonly index: number; readonly value: JsonValue },
-): Promise<JsonValue> {
-  const { state } = visit
-  const selector = (state['ItemSelector'] ?? state.Parameters) as JsonValue | undefined
-  if (selector === undefined) {
-    return item.value
-  }
-  if (visit.language === 'JSONata') {
-    return jsonataField(visit, selector, 'ItemSelector', visit.states(raw, {}, item))
-  }
-  return evaluatePayloadTemplate(selector, input, visit.pathScope(item))
 }
 
 /** A number field that may also come from a path (JSONPath) or an expression (JSONata). */

@@ -69,6 +69,6 @@ export function runParallel(
       throw new Stopped()
     }
     visit.scope.run.nextEventId() // ParallelStateSucceeded
-    return finishState(visit, raw, results, { hasResult: true })
+    return finishState(visit, raw, results)
   })
 }

@@ -152,8 +152,8 @@ export class Visit {
    * Runtime errors carry AWS's prefix naming the state and its entered event; a task's or a user
    * Fail's error is passed on as it is.
    */
-  failure(error: unknown): StateFailure | Stopped {
-    if (error instanceof StateFailure || error instanceof Stopped) {
+  failure(error: unknown): StateFailure | Stopped | HostError {
+    if (error instanceof StateFailure || error instanceof Stopped || error instanceof HostError) {
       return error
     }
     if (error instanceof AslError) {
@@ -174,22 +174,37 @@ const PREFIXED_ERRORS = new Set([
   'States.IntrinsicFailure',
 ])
 
-/** Rejects as soon as `signal` aborts; resolves with `work` otherwise. */
-export function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
+/**
+ * An error the host raised (a lost lease, a store failure): not the flow's failure, so it passes
+ * through Retry/Catch and out of `runStateMachine` as the original error.
+ */
+export class HostError extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original))
+    this.name = 'HostError'
+  }
+}
+
+/**
+ * Awaits a host call: rejects with Stopped as soon as `signal` aborts, and wraps the host's own
+ * errors as HostError.
+ */
+export function hostCall<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (signal?.aborted === true) {
+    work.catch(() => undefined)
     return Promise.reject(new Stopped())
   }
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(new Stopped())
-    signal.addEventListener('abort', onAbort, { once: true })
+    signal?.addEventListener('abort', onAbort, { once: true })
     work.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort)
+        signal?.removeEventListener('abort', onAbort)
         resolve(value)
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(error instanceof Error ? error : new Error(String(error)))
+        signal?.removeEventListener('abort', onAbort)
+        reject(new HostError(error))
       },
     )
   })

@@ -7,7 +7,7 @@ import { AslError } from './asl-error.js'
 import type { JsonValue } from './definition.js'
 import { readPath } from './json-path.js'
 import { attemptPath, type Step, withRetryAndCatch } from './retry-and-catch.js'
-import { untilStopped, type Visit } from './run-scope.js'
+import { hostCall, type Visit } from './run-scope.js'
 import { effectiveInput, finishState, jsonataField } from './state-data.js'
 
 /**
@@ -46,7 +46,7 @@ export function runTask(visit: Visit, raw: JsonValue, next: string | undefined):
     const timeoutMs = await secondsField(visit, raw, 'TimeoutSeconds')
     const heartbeatMs = await secondsField(visit, raw, 'HeartbeatSeconds')
     run.nextEventId(2) // scheduled, started
-    const outcome = await untilStopped(
+    const outcome = await hostCall(
       run.host.runTask({
         ...visit.event,
         path,
@@ -63,7 +63,7 @@ export function runTask(visit: Visit, raw: JsonValue, next: string | undefined):
     if (!outcome.ok) {
       throw new AslError(outcome.error, outcome.cause)
     }
-    return finishState(visit, raw, outcome.output, { hasResult: true })
+    return finishState(visit, raw, outcome.output)
   })
 }
 

@@ -19,8 +19,10 @@
  * otherwise). `$states` is built here from the `states` argument (at least `{context}`; `input`
  * defaults to `raw`) plus `result` / `errorOutput` where AWS exposes them.
  *
- * A Catch uses `catcherOutput`; a Map gets its items from `mapItems` and each iteration's input
- * from `mapItemInput`. Each function can fill a `StateIoTrace` (TestState's inspection data).
+ * A JSONata Choice rule may carry its own Output: pass the state as
+ * `{ ...state, Output: rule.Output }`. A Catch uses `catcherOutput`; a Map gets its items from
+ * `mapItems` and each iteration's input from `mapItemInput`. Each function can fill a
+ * `StateIoTrace` (TestState's inspection data).
  */
 import { AslError } from './asl-error.js'
 import type { Catcher, JsonObject, JsonValue, QueryLanguage, StateBase } from './definition.js'
@@ -64,7 +66,12 @@ export function jsonataStates(
 }
 
 function bindings(scope: PathScope, states: JsonObject): JsonataBindings {
-  return { states, variable: scope.variable, random: scope.random }
+  return {
+    states,
+    variable: scope.variable,
+    random: scope.random,
+    ...(scope.now === undefined ? {} : { now: scope.now }),
+  }
 }
 
 function withStates(
@@ -211,7 +218,7 @@ export async function stateOutput(
   return output
 }
 
-/** The output of a Catch that handled `errorOutput` (`{Error, Cause}`) for a state with `rawInput`. */
+/** The output of a Catch that handled `errorOutput` (`{Error, Cause}`) for `rawInput`. */
 export async function catcherOutput(
   catcher: Catcher,
   rawInput: JsonValue,

@@ -7,13 +7,13 @@
  *   output is the next action's input; the node's output is the last one's), or a Parallel with
  *   one single-Task branch per action (`parallel`: all get the node input; the output is the array
  *   of their outputs, in action order).
- * * Sleep → Wait; End → Succeed; Switch → Choice (+ `<id>:end` Succeed for `end: true` branches).
+ * * Sleep → Wait (the duration rounded up to whole seconds); End → Succeed; Switch → Choice (+ `<id>:end` Succeed for `end: true` branches).
  * * Parallel → Parallel (`Strato.CompletionType`/`NumCompleted`); each branch a sub-machine.
  * * Foreach → Map; its processor starts with `<id>:item`, a Pass that merges the item into a copy
  *   of the node input under `iteration_param`.
  * * on_errors (see `error-handling.ts`) wrap the node's work states.
  */
-import type { AslDefinition, NodeRef, StateBase } from '../asl/definition.js'
+import type { AslDefinition, JsonObject, NodeRef, StateBase } from '../asl/definition.js'
 import { conditionToChoiceRule } from './condition-expression.js'
 import { CONSTANTS_VARIABLE } from './function-arguments.js'
 import { compileErrorHandling } from './error-handling.js'
@@ -98,7 +98,8 @@ function compileState(model: StateModel): AslStates {
       return {
         [model.id]: state({
           Type: 'Wait',
-          Seconds: model.seconds,
+          // ASL's Wait (and so the engine) counts whole seconds; Huawei allows down to 1 ms.
+          Seconds: Math.ceil(model.seconds),
           ...io,
           ...flowOf(model.next),
           'Strato.Node': node,
@@ -179,11 +180,7 @@ function compileWork(
         [placement.name]: state({
           Type: 'Map',
           ItemsPath: model.inputCollection,
-          ItemSelector: {
-            'input.$': '$',
-            item: { [`${model.iterationParam}.$`]: '$$.Map.Item.Value' },
-          },
-          ItemProcessor: compileForeachBody(model.body, node, model.id),
+          ...foreachItems(model, node),
           MaxConcurrency: model.maxConcurrency,
           ...common,
           ...(model.outputCollection === undefined
@@ -199,9 +196,22 @@ function compileWork(
   }
 }
 
-function compileForeachBody(body: Body, node: NodeRef, id: string): AslDefinition {
-  const inner = compileBody(body, node, id)
-  const item = `${id}:item`
+/**
+ * ItemSelector and ItemProcessor of a Foreach. An iteration's data is a copy of the node input
+ * with the item under `iterationParam`: the selector passes both, and the processor's first state
+ * `<id>:item` merges them. When the node input is the array itself (`input_collection: "$"`),
+ * there is nothing to copy: the iteration's data is `{<iterationParam>: item}`.
+ */
+function foreachItems(
+  model: Extract<StateModel, { type: 'Foreach' }>,
+  node: NodeRef,
+): { ItemSelector: JsonObject; ItemProcessor: AslDefinition } {
+  const item = { [`${model.iterationParam}.$`]: '$$.Map.Item.Value' }
+  const inner = compileBody(model.body, node, model.id)
+  if (model.inputCollection === '$') {
+    return { ItemSelector: item, ItemProcessor: inner }
+  }
+  const name = `${model.id}:item`
   const merge = state({
     Type: 'Pass',
     Parameters: { 'value.$': 'States.JsonMerge($.input, $.item, false)' },
@@ -209,7 +219,10 @@ function compileForeachBody(body: Body, node: NodeRef, id: string): AslDefinitio
     Next: inner.StartAt,
     'Strato.Node': node,
   })
-  return { StartAt: item, States: { [item]: merge, ...inner.States } }
+  return {
+    ItemSelector: { 'input.$': '$', item },
+    ItemProcessor: { StartAt: name, States: { [name]: merge, ...inner.States } },
+  }
 }
 
 /** A Parallel branch or Foreach body as a sub-machine; `prefix` names generated states. */

@@ -2,7 +2,8 @@
  * @module `on_errors` + `retries` compiled to plain ASL (flows.md §1.2, issue 17 §2).
  *
  * Semantics: a failed call is turned into the error data `{errorCode: 500, errorMessage,
- * errorType, …}` (the host's error Cause is JSON text with errorMessage and errorType). The
+ * errorType, …}`: the durable host's error Cause is JSON text with errorMessage and errorType
+ * (errorType defaults to the error name); a Cause that is not a JSON object is the message. The
  * on_errors entries are tried in order; the first whose expression holds on that data decides:
  * with a retry_ref and retries left, the node runs again after `delay` s (each entry counts its
  * own retries, from 0 on every entry into the node); otherwise the flow goes to the entry's
@@ -13,14 +14,14 @@
  * States for node `N` (data in brackets):
  *   N            Pass    node input → [{input, attempts: {e0: 0, …}}]
  *   N:call …     work    reads $.input; result at $.value; Catch States.ALL → $.raw, N:error
- *   N:error      Choice  engine error → N:fail; else → N:error-data
- *   N:error-data Pass    [{input, attempts, raw, error: <error data>}]
- *   N:match      Choice  entry k's expression on $.error → N:retry<k> | N:to<k> | N:fail
- *   N:retry<k>   Choice  attempts.e<k> < max_attempts → N:count<k>, else N:to<k> | N:fail
+ *   N:error      Choice  engine error → N:rethrow; JSON Cause → N:error-data; else N:error-text
+ *   N:error-data Pass    [{input, attempts, raw, error: <error data>}]   (N:error-text alike)
+ *   N:match      Choice  entry k's expression on $.error → N:retry<k> | N:to<k> | N:rethrow
+ *   N:retry<k>   Choice  attempts.e<k> < max_attempts → N:count<k>, else N:to<k> | N:rethrow
  *   N:count<k>   Pass    attempts.e<k> + 1 → N:wait<k>
  *   N:wait<k>    Wait    delay → N:call
  *   N:to<k>      Pass    OutputPath $.error → the entry's transition
- *   N:fail       Fail    the original Error and Cause (N:fail-bare: an error without Cause)
+ *   N:rethrow    Choice  → N:fail (the original Error and Cause), N:fail-bare (one without Cause)
  */
 import type { JsonObject, NodeRef } from '../asl/definition.js'
 import { conditionToChoiceRule } from './condition-expression.js'
@@ -31,8 +32,14 @@ import type { ErrorHandler, StateModel } from './workflow-model.js'
 
 type WorkModel = Extract<StateModel, { type: 'Operation' | 'Parallel' | 'Foreach' }>
 
-/** An intrinsic string literal `{"errorCode": 500}` (braces escaped, as ASL requires). */
-const ERROR_CODE = `States.StringToJson('\\{"errorCode": 500\\}')`
+/**
+ * The error data from a JSON Cause: `{errorType: <Error>}`, overlaid with the Cause's fields,
+ * overlaid with `errorCode: 500` (intrinsic string literals escape their braces).
+ */
+const ERROR_FROM_JSON_CAUSE =
+  'States.JsonMerge(States.JsonMerge(' +
+  `States.StringToJson(States.Format('\\{"errorType": {}\\}', States.JsonToString($.raw.Error))), ` +
+  `States.StringToJson($.raw.Cause), false), States.StringToJson('\\{"errorCode": 500\\}'), false)`
 
 /** A `States.*` error other than a timeout: the engine's, not the function's. */
 const ENGINE_ERROR: JsonObject[] = [
@@ -58,6 +65,7 @@ export function compileErrorHandling(
       ),
     )
   const mark = { 'Strato.Node': node }
+  const carried = { 'input.$': '$.input', 'attempts.$': '$.attempts', 'raw.$': '$.raw' }
 
   const states: AslStates = {
     [id]: {
@@ -80,22 +88,33 @@ export function compileErrorHandling(
     [name('error')]: {
       Type: 'Choice',
       Choices: [
+        { And: ENGINE_ERROR, Next: name('rethrow') },
         {
-          And: [...ENGINE_ERROR, { Variable: '$.raw.Cause', IsPresent: true }],
-          Next: name('fail'),
+          And: [
+            { Variable: '$.raw.Cause', IsPresent: true },
+            { Variable: '$.raw.Cause', StringMatches: '{*}' },
+          ],
+          Next: name('error-data'),
         },
-        { And: ENGINE_ERROR, Next: name('fail-bare') },
       ],
-      Default: name('error-data'),
+      Default: name('error-text'),
       ...mark,
     },
     [name('error-data')]: {
       Type: 'Pass',
+      Parameters: { ...carried, 'error.$': ERROR_FROM_JSON_CAUSE },
+      Next: name('match'),
+      ...mark,
+    },
+    [name('error-text')]: {
+      Type: 'Pass',
       Parameters: {
-        'input.$': '$.input',
-        'attempts.$': '$.attempts',
-        'raw.$': '$.raw',
-        'error.$': `States.JsonMerge(States.StringToJson($.raw.Cause), ${ERROR_CODE}, false)`,
+        ...carried,
+        error: {
+          errorCode: 500,
+          'errorMessage.$': "Strato.FirstPresent($.raw.Cause, '')",
+          'errorType.$': '$.raw.Error',
+        },
       },
       Next: name('match'),
       ...mark,
@@ -106,7 +125,13 @@ export function compileErrorHandling(
         ...conditionToChoiceRule(handler.condition, '$.error'),
         Next: handler.retry === undefined ? afterRetries(handler, k) : name(`retry${k}`),
       })),
-      Default: name('fail'),
+      Default: name('rethrow'),
+      ...mark,
+    },
+    [name('rethrow')]: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.raw.Cause', IsPresent: true, Next: name('fail') }],
+      Default: name('fail-bare'),
       ...mark,
     },
     [name('fail')]: {
@@ -119,7 +144,7 @@ export function compileErrorHandling(
   }
 
   function afterRetries(handler: ErrorHandler, k: number): string {
-    return handler.transition === undefined ? name('fail') : name(`to${k}`)
+    return handler.transition === undefined ? name('rethrow') : name(`to${k}`)
   }
 
   model.onErrors.forEach((handler, k) => {

@@ -163,6 +163,15 @@ class StateReader {
     const filterFields = f.object('state_data_filter')
     const filter = { input: filterFields?.path('input'), output: filterFields?.path('output') }
     const common = { id, name, filter }
+    if (type === 'End' || type === 'Sleep' || type === 'Switch') {
+      // Huawei's own bodies send `actions: []` on these states; anything more would be ignored.
+      if (f.array('actions', { max: 10 }).length > 0) {
+        f.fail('actions', `must be empty in a ${type} state`)
+      }
+      if (f.array('on_errors', { max: 200 }).length > 0) {
+        f.fail('on_errors', `is allowed on Operation, Parallel and Foreach states, not on ${type}`)
+      }
+    }
     switch (type as (typeof STATE_TYPES)[number]) {
       case 'End':
         if (f.string('transition')) {
@@ -371,7 +380,8 @@ class StateReader {
   private foreach(
     f: Fields,
   ): Omit<Extract<StateModel, { type: 'Foreach' }>, 'type' | 'id' | 'name' | 'filter'> {
-    const inputCollection = f.path('input_collection')
+    const inputCollection =
+      f.string('input_collection')?.trim() === '$' ? '$' : f.path('input_collection')
     if (inputCollection === undefined) {
       f.fail('input_collection', 'is required (a JSONPath to the array, e.g. $.items)')
     }
