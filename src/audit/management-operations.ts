@@ -135,7 +135,33 @@ function dependency(input: OperationInput): AuditedResource {
   }
 }
 
+/** A function flow: by the id in the path, or the name a create or update body gives. */
+function workflow(input: OperationInput): AuditedResource {
+  return {
+    name: nameIn(input.body, 'name') || (input.params.workflow_id ?? ''),
+    id: input.params.workflow_id ?? '',
+    functionUrn: '',
+  }
+}
+
+/** A batch delete names its flows by URN: the first is recorded (a batch is one call). */
+function workflowBatch(input: OperationInput): AuditedResource {
+  const urns = (input.body as { workflow_urns?: unknown } | undefined)?.workflow_urns
+  const first = Array.isArray(urns) && typeof urns[0] === 'string' ? urns[0].slice(0, 256) : ''
+  return { name: first.split(':')[6] ?? '', id: first, functionUrn: '' }
+}
+
+/** A call on one execution (start records the flow; its answer has the execution id). */
+function execution(input: OperationInput): AuditedResource {
+  return {
+    name: input.params.workflow_id ?? '',
+    id: input.params.execution_id ?? '',
+    functionUrn: '',
+  }
+}
+
 const F = '/v2/:project_id/fgs/functions/:function_urn'
+const W = '/v2/:project_id/fgs/workflows'
 const T = '/v2/:project_id/fgs/triggers/:function_urn'
 
 function op(
@@ -211,6 +237,21 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
     'DELETE /v2/:project_id/fgs/dependencies/:depend_id/version/:version',
     op('deleteDependencyVersion', 'dependency', dependency),
   ],
+  [`POST ${W}`, op('createWorkflow', 'workflow', workflow, 'id')],
+  [`PUT ${W}/:workflow_id`, op('updateWorkFlow', 'workflow', workflow)],
+  [`DELETE ${W}`, op('batchDeleteWorkflows', 'workflow', workflowBatch)],
+  [
+    `POST ${W}/:workflow_id/executions`,
+    op('startWorkflowExecution', 'workflow', execution, 'execution_id'),
+  ],
+  [
+    `POST ${W}/:workflow_id/executions/:execution_id/retry`,
+    op('retryWorkFlow', 'workflow', execution),
+  ],
+  [
+    `POST ${W}/:workflow_id/executions/:execution_id/terminate`,
+    op('stopWorkFlow', 'workflow', execution),
+  ],
 ])
 
 /**
@@ -220,6 +261,9 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
 export const UNAUDITED_WRITES: ReadonlySet<string> = new Set([
   `POST ${F}/invocations`,
   `POST ${F}/invocations-async`,
+  // A sync flow run is an invocation; a callback is a function's answer to its flow.
+  `POST ${W}/:workflow_id/sync-executions`,
+  `POST ${W}/:workflow_id/callback`,
 ])
 
 /** The operation of a route (`method` as Fastify gives it, `url` its pattern), if it is one. */

@@ -18,7 +18,9 @@ const execution = {
       node_name: 'Fetch data',
       executions: [
         run(110, 300, 'fail', 'Fan#1/b1/Fetch#1', { error_message: 'FunctionError: boom' }),
-        run(1300, 1500, 'success', 'Fan#1/b1/Fetch#1@2'),
+        run(1300, 1500, 'success', 'Fan#1/b1/Fetch#1@2', {
+          function_urn: 'urn:fss:r:p:function:default:fetcher:latest',
+        }),
       ],
     },
     { node_id: 'fan', node_name: 'fan', executions: [run(100, 1600, 'success', 'Fan#1')] },
@@ -49,13 +51,75 @@ describe('renderExecutionTree', () => {
       '│  │  └─ side  success  95ms',
       '│  └─ branch 1',
       '│     ├─ Fetch data [fetch]  fail  190ms  FunctionError: boom',
-      '│     └─ Fetch data [fetch] (attempt 2)  success  200ms',
-      '├─ Loop',
+      '│     └─ Fetch data [fetch] → fetcher (attempt 2)  success  200ms',
+      '├─ Loop  success  150ms',
       '│  ├─ iteration 0',
       '│  │  └─ work  success  100ms',
       '│  └─ iteration 1',
       '│     └─ work  success  100ms',
       '└─ nap  running  500ms…',
+    ])
+  })
+
+  test("a node's calls nested in branches give it the outcome of their last attempts", () => {
+    const tree = (runs: ReturnType<typeof run>[]) =>
+      renderExecutionTree(
+        {
+          execution_id: 'e3',
+          status: 'running',
+          node_execution_details: [{ node_id: 'fan', node_name: 'fan', executions: runs }],
+        },
+        100,
+      ).split('\n')[1]
+    const retried = run(0, 10, 'fail', 'fan#1/b0/fan:a#1')
+    const succeeded = run(20, 30, 'success', 'fan#1/b0/fan:a#1@2')
+    const other = run(5, 40, 'success', 'fan#1/b1/fan:b#1')
+    expect(tree([retried, succeeded, other])).toBe('└─ fan  success  40ms')
+    expect(tree([retried, other])).toBe('└─ fan  fail  40ms')
+    expect(tree([succeeded, run(5, undefined, 'running', 'fan#1/b1/fan:b#1')])).toBe(
+      '└─ fan  running  95ms…',
+    )
+  })
+
+  test('a visit again after a failure is the next attempt; a node calls under itself name the function', () => {
+    const fnUrn = 'urn:fss:r:p:function:default:double:latest'
+    const lines = renderExecutionTree(
+      {
+        execution_id: 'e4',
+        status: 'success',
+        node_execution_details: [
+          {
+            node_id: 'flaky',
+            node_name: 'Flaky',
+            executions: [
+              run(0, 1, 'fail', 'flaky:call#1'),
+              run(2, 3, 'timeout', 'flaky:call#2'),
+              run(4, 5, 'success', 'flaky:call#3'),
+              run(6, 7, 'success', 'flaky:call#4'),
+            ],
+          },
+          {
+            node_id: 'loop',
+            node_name: 'Each',
+            executions: [
+              run(10, 20, 'success', 'loop#1/i0/loop:a1#1', { function_urn: fnUrn }),
+              run(11, 21, 'success', 'loop#1/i1/loop:a1#1', { function_urn: fnUrn }),
+            ],
+          },
+        ],
+      },
+      100,
+    ).split('\n')
+    expect(lines.slice(1)).toEqual([
+      '├─ Flaky [flaky]  fail  1ms',
+      '├─ Flaky [flaky] (attempt 2)  timeout  1ms',
+      '├─ Flaky [flaky] (attempt 3)  success  1ms',
+      '├─ Flaky [flaky]  success  1ms',
+      '└─ Each [loop]  success  11ms',
+      '   ├─ iteration 0',
+      '   │  └─ → double  success  10ms',
+      '   └─ iteration 1',
+      '      └─ → double  success  10ms',
     ])
   })
 

@@ -8,11 +8,14 @@ import type { JsonObject } from '../client/index.js'
 import { text } from './format-table.js'
 
 interface TreeItem {
-  readonly label: string
-  readonly status: string
-  readonly begin: number
-  readonly end: number | undefined
+  label: string
+  status: string
+  begin: number
+  end: number | undefined
   readonly error: string
+  /** Made up for a visit the run did not list (a node whose entries are its calls): its status
+   * and times come from what ran inside it. */
+  readonly synthetic: boolean
   /** Children by scope segment (`b0`, `i17`). */
   readonly groups: Map<string, TreeItem[]>
 }
@@ -62,18 +65,22 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
     begin: number,
     end: number | undefined,
     error: string,
-  ): TreeItem => ({ label, status, begin, end, error, groups: new Map() })
+    synthetic = false,
+  ): TreeItem => ({ label, status, begin, end, error, synthetic, groups: new Map() })
+  /** Each node's label, for a visit the run did not list (named by the node's state). */
+  const baseById = new Map<string, string>()
   /** Puts `item` under the visit its path's scope names (made up when the run did not list it). */
-  const place = (item: TreeItem, segments: readonly string[]): void => {
+  const place = (item: TreeItem, segments: readonly string[]): TreeItem | undefined => {
     if (segments.length < 3) {
       roots.push(item)
-      return
+      return undefined
     }
     const parentSegments = segments.slice(0, -2)
     const parentKey = parentSegments.map(visitOf).join('/')
     let parent = byVisit.get(parentKey)
     if (parent === undefined) {
-      parent = newItem(stateOf(parentSegments.at(-1) ?? ''), '', item.begin, undefined, '')
+      const state = stateOf(parentSegments.at(-1) ?? '')
+      parent = newItem(baseById.get(state) ?? state, '', item.begin, undefined, '', true)
       byVisit.set(parentKey, parent)
       place(parent, parentSegments)
     }
@@ -81,24 +88,40 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
     const siblings = parent.groups.get(group) ?? []
     siblings.push(item)
     parent.groups.set(group, siblings)
+    return parent
   }
-  const entries: { item: TreeItem; segments: string[] }[] = []
+  const entries: { item: TreeItem; segments: string[]; nodeId: string; short: string }[] = []
+  /** The run of failed visits just before, per node and scope: the next visit is a retry. */
+  const failedRuns = new Map<string, number>()
   for (const node of details) {
     const name = text(node.node_name)
     const id = text(node.node_id)
     const base = name === id || id === '' ? name : `${name} [${id}]`
+    baseById.set(id, base)
     for (const e of (node.executions as JsonObject[] | undefined) ?? []) {
       const path = text(e.path)
       const segments = path === '' ? [id] : path.split('/')
-      const attempt = /@(\d+)$/.exec(segments.at(-1) ?? '')?.[1]
+      const status = text(e.status)
+      const scopeKey = `${id}|${segments.slice(0, -1).join('/')}`
+      const failedBefore = failedRuns.get(scopeKey) ?? 0
+      failedRuns.set(scopeKey, status === 'fail' || status === 'timeout' ? failedBefore + 1 : 0)
+      // An ASL retry says its attempt in the path (`@n`); a Huawei retry visits the state again.
+      const attempt =
+        /@(\d+)$/.exec(segments.at(-1) ?? '')?.[1] ??
+        (failedBefore > 0 ? String(failedBefore + 1) : undefined)
+      const suffix = attempt === undefined ? '' : ` (attempt ${attempt})`
+      // The function a call ran: `urn:fss:<region>:<project>:function:<package>:<name>:…`.
+      const fn = text(e.function_urn).split(':')[6]
+      const called = fn === undefined || fn === '' ? base : `${base} → ${fn}`
       const item = newItem(
-        attempt === undefined ? base : `${base} (attempt ${attempt})`,
-        text(e.status),
+        `${called}${suffix}`,
+        status,
         numberOr(e.begin_time, 0),
         typeof e.end_time === 'number' ? e.end_time : undefined,
         text(e.error_message),
       )
-      entries.push({ item, segments })
+      const short = fn === undefined || fn === '' ? '' : `→ ${fn}${suffix}`
+      entries.push({ item, segments, nodeId: id, short })
       // The first attempt of a visit holds what ran inside it.
       const key = segments.map(visitOf).join('/')
       if (!byVisit.has(key)) {
@@ -106,10 +129,46 @@ function buildTree(details: readonly JsonObject[]): TreeItem[] {
       }
     }
   }
-  for (const { item, segments } of entries) {
-    place(item, segments)
+  for (const { item, segments, nodeId, short } of entries) {
+    const parent = place(item, segments)
+    // A node's own calls inside its branches or iterations (Parallel, Foreach): under the node's
+    // line, the function says enough.
+    if (parent?.synthetic === true && short !== '' && baseById.get(nodeId) === parent.label) {
+      item.label = short
+    }
   }
+  roots.forEach(summarise)
   return roots
+}
+
+const OUTCOME_RANK: Readonly<Record<string, number>> = {
+  running: 4,
+  fail: 3,
+  timeout: 2,
+  cancel: 1,
+  success: 0,
+}
+
+/**
+ * A made-up visit takes its times from everything inside it, and its status from the last
+ * attempt of each branch or iteration: running while one runs, else the worst outcome.
+ */
+function summarise(item: TreeItem): void {
+  const groups = [...item.groups.values()]
+  groups.forEach((children) => children.forEach(summarise))
+  if (!item.synthetic || groups.length === 0) {
+    return
+  }
+  const all = groups.flat()
+  item.begin = Math.min(...all.map((c) => c.begin))
+  const lasts = groups.map((children) => children.reduce((a, b) => (b.begin >= a.begin ? b : a)))
+  const worst = lasts.reduce((a, b) =>
+    (OUTCOME_RANK[b.status] ?? 0) > (OUTCOME_RANK[a.status] ?? 0) ? b : a,
+  )
+  item.status = worst.status
+  item.end = all.some((c) => c.end === undefined)
+    ? undefined
+    : Math.max(...all.map((c) => c.end ?? 0))
 }
 
 function line(item: TreeItem, now: number): string {

@@ -18,6 +18,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'event',
   'dependency',
   'tenant',
+  'workflow',
 ] as const
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number]
 

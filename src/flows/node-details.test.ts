@@ -39,7 +39,14 @@ const failCause = JSON.stringify({ errorMessage: 'boom', errorType: 'Error' })
 const history: FlowEvent[] = [
   ev('ExecutionStarted', '', '', 1000, { input: { a: 1 } }),
   ev('StateEntered', 'Work#1', 'work', 1001, { input: { a: 1 } }),
-  ev('TaskScheduled', 'Work#1', 'work', 1002, { input: { n: 1 } }, { requestId: 'r1' }),
+  ev(
+    'TaskScheduled',
+    'Work#1',
+    'work',
+    1002,
+    { input: { n: 1 }, resource: 'urn:f' },
+    { requestId: 'r1' },
+  ),
   ev('TaskFailed', 'Work#1', 'work', 1010, { error: 'FunctionError', cause: failCause }),
   ev('TaskScheduled', 'Work#1@2', 'work', 1020, { input: { n: 1 } }, { requestId: 'r2' }),
   ev('TaskFailed', 'Work#1@2', 'work', 1030, { error: 'States.Timeout', cause: timeoutCause }),
@@ -80,6 +87,7 @@ describe('nodeExecutionDetails', () => {
         error_message: 'FunctionError: boom',
         request_id: 'r1',
         path: 'Work#1',
+        function_urn: 'urn:f',
       },
       {
         status: 'timeout',

@@ -7,7 +7,7 @@
  *
  * Each entry also has `path` (a Strato extension the SDK ignores): the effect's path from the
  * history (`Fan#1/b0/Fetch#1@2`), which says where it sits in Parallel branches and Foreach
- * iterations (the CLI draws the tree from it).
+ * iterations (the CLI draws the tree from it); a function attempt also has `function_urn`.
  */
 import type { ExecutionStatus, FlowEvent } from '../core/index.js'
 import type { JsonValue } from './asl/definition.js'
@@ -22,6 +22,8 @@ export interface NodeExecutionView {
   readonly error_message: string | undefined
   readonly request_id: string | undefined
   readonly path: string
+  /** The function a task attempt called (Strato extension). */
+  readonly function_urn?: string
 }
 
 /** One node (the SDK's `NodeExecutionDetail`). */
@@ -60,6 +62,8 @@ interface Payload {
   readonly cause?: JsonValue
   /** A callback's `result` (`success` | `fail`). */
   readonly result?: JsonValue
+  /** The Task's resource (TaskScheduled). */
+  readonly resource?: JsonValue
 }
 
 function payloadOf(event: FlowEvent): Payload {
@@ -133,6 +137,7 @@ interface Entry {
   errorMessage: string | undefined
   requestId: string | undefined
   path: string
+  functionUrn?: string
 }
 
 interface NodeAccumulator {
@@ -249,6 +254,7 @@ export function nodeExecutionDetails(
           errorMessage: undefined,
           requestId: e.requestId,
           path: key,
+          ...(typeof p.resource === 'string' ? { functionUrn: p.resource } : {}),
         }
         openTasks.set(key, task)
         node.tasks.push(task)
@@ -296,6 +302,7 @@ export function nodeExecutionDetails(
     error_message: entry.errorMessage,
     request_id: entry.requestId,
     path: entry.path,
+    ...(entry.functionUrn === undefined ? {} : { function_urn: entry.functionUrn }),
   })
   return [...nodes.values()].map((node) => ({
     node_id: node.id,

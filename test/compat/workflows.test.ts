@@ -315,6 +315,22 @@ describe('workflows: management through the SDK', () => {
     expect(gone.errorCode).toBe('FGS.5002')
   })
 
+  test('flow management calls are in the audit trail', async () => {
+    let names: string[][] = []
+    const deadline = Date.now() + 10_000
+    while (names.length < 2 && Date.now() < deadline) {
+      const page = await client.listTraces({ resource_name: 'mgmt-c', limit: '50' })
+      names = ((page.traces as any[] | undefined) ?? [])
+        .reverse()
+        .map((t) => [t.trace_name, t.resource_type, t.code])
+      await sleep(100)
+    }
+    expect(names).toEqual([
+      ['createWorkflow', 'workflow', '201'],
+      ['batchDeleteWorkflows', 'workflow', '200'],
+    ])
+  })
+
   test('the fgs_workflow_num quota counts the project flows', async () => {
     const quotas = await client.raw('GET', `/v2/${PROJECT_ID}/fgs/quotas`)
     const resources = JSON.parse(quotas.body.toString('utf8')).quotas.resources as any[]
@@ -375,6 +391,13 @@ describe("workflows: the issue's flow", () => {
     // The loop doubled each item.
     const doubled = nodeOf(execution, 'flaky').executions[2].output.doubled
     expect(doubled).toEqual([{ x2: 2 }, { x2: 4 }, { x2: 6 }])
+    // The parallel branches each ran their function on the retried node's output.
+    const fan = nodeOf(execution, 'fan').executions
+    expect(fan.map((e: any) => [e.status, e.output])).toEqual([
+      ['success', { x2: 6 }],
+      ['success', { echoed: { doubled } }],
+    ])
+    expect(nodeOf(execution, 'route').executions.map((e: any) => e.status)).toEqual(['success'])
     // The wait lasted its second.
     const nap = nodeOf(execution, 'nap').executions[0]
     expect(nap.status).toBe('success')
@@ -387,6 +410,18 @@ describe("workflows: the issue's flow", () => {
     // Node times are epoch milliseconds.
     expect(Number.isInteger(nap.begin_time)).toBe(true)
     expect(nap.begin_time).toBeGreaterThan(Date.parse(execution.begin_time) - 1000)
+  })
+
+  test("the condition's default path skips the work: only prepare, route and done ran", async () => {
+    const id = await start('issue-17-flow', { kind: 'small', items: [] })
+    const small = await waitFor('issue-17-flow', id)
+    expect(small.status).toBe('success')
+    expect(small.node_execution_details.map((n: any) => n.node_id)).toEqual([
+      'prepare',
+      'route',
+      'done',
+    ])
+    expect(small.output).toMatchObject({ kind: 'small', items: [] })
   })
 
   test('each function attempt names its request id, and the function logs have it', async () => {
@@ -419,6 +454,7 @@ describe('workflows: executions through the SDK', () => {
     await createFlow(simpleFlow('exec-once', 'wf-once'))
     await createFlow(simpleFlow('exec-echo', 'wf-echo'))
     await createFlow(simpleFlow('exec-express', 'wf-echo', { mode: 'EXPRESS' }))
+    await createFlow(simpleFlow('exec-express-fail', 'wf-once', { mode: 'EXPRESS' }))
     await createFlow({
       ...simpleFlow('exec-sleepy', 'wf-echo'),
       start: 'nap',
@@ -493,6 +529,21 @@ describe('workflows: executions through the SDK', () => {
     expect(res).toMatchObject({ status: 'success', output: { echoed: { hello: 'flow' } } })
     expect(res.execution_id).toEqual(expect.any(String))
     expect(res.begin_time).toMatch(/Z$/)
+    const failed = await sdk.startSyncWorkflowExecution(
+      new fg.StartSyncWorkflowExecutionRequest()
+        .withWorkflowId(flowIds['exec-express-fail'])
+        .withBody({ input: {} }),
+    )
+    expect(failed.status).toBe('fail')
+    expect(failed.output).toBeUndefined()
+    expect(failed.errors).toEqual([
+      {
+        node_id: 'step',
+        error_message: expect.stringContaining('first call'),
+        begin_time: expect.stringMatching(/Z$/),
+        end_time: expect.stringMatching(/Z$/),
+      },
+    ])
     const normal = await sdkError(
       sdk.startSyncWorkflowExecution(
         new fg.StartSyncWorkflowExecutionRequest()
@@ -552,6 +603,50 @@ describe('workflows: executions through the SDK', () => {
       ),
     )
     expect([unknownRun.httpStatusCode, unknownRun.errorCode]).toEqual([404, 'FGS.5003'])
+  })
+
+  test('an ASL definition ({name, asl}) is created and run by the same API', async () => {
+    const asl = {
+      StartAt: 'Double',
+      States: {
+        Double: {
+          Type: 'Task',
+          Resource: urnOf('wf-double'),
+          Parameters: { 'x.$': '$.n' },
+          ResultPath: '$.result',
+          Next: 'Big?',
+        },
+        'Big?': {
+          Type: 'Choice',
+          Choices: [{ Variable: '$.result.x2', NumericGreaterThan: 10, Next: 'Big' }],
+          Default: 'Small',
+        },
+        Big: { Type: 'Pass', Result: 'big', ResultPath: '$.size', End: true },
+        Small: { Type: 'Pass', Result: 'small', ResultPath: '$.size', End: true },
+      },
+    }
+    const created = await createFlow({ name: 'exec-asl', asl })
+    const shown = await sdk.showWorkFlow(new fg.ShowWorkFlowRequest().withWorkflowId(created.id))
+    expect(shown.definition).toEqual({ name: 'exec-asl', asl })
+    const id = await start('exec-asl', { n: 7 })
+    const done = await waitFor('exec-asl', id)
+    expect(done.status).toBe('success')
+    expect(done.output).toEqual({ n: 7, result: { x2: 14 }, size: 'big' })
+    expect(done.node_execution_details.map((n: any) => n.node_id)).toEqual([
+      'Double',
+      'Big?',
+      'Big',
+    ])
+    const badAsl = await sdkError(
+      sdk.createWorkflow(
+        new fg.CreateWorkflowRequest().withBody({
+          name: 'exec-asl-bad',
+          asl: { StartAt: 'Nowhere', States: { A: { Type: 'Pass', End: true } } },
+        }),
+      ),
+    )
+    expect([badAsl.httpStatusCode, badAsl.errorCode]).toEqual([400, 'FGS.3002'])
+    expect(badAsl.errorMsg).toContain('Nowhere')
   })
 
   test('listWorkflowExecutions lists the last 3 days, filtered by status', async () => {
@@ -632,5 +727,30 @@ describe('workflows: executions through the SDK', () => {
     expect(sum(flow.count)).toBe(listed.executions.length)
     expect(sum(tenant.count)).toBeGreaterThan(sum(flow.count))
     expect(flow.count[0]).toEqual({ timestamp: expect.any(Number), value: expect.any(Number) })
+  })
+})
+
+describe('workflows: the quota', () => {
+  test('creating past fgs_workflow_num (200) is FGS.3005, also for creates sent at once', async () => {
+    const have = (await sdk.listWorkflow(new fg.ListWorkflowRequest())).total as number
+    for (let i = have; i < 190; i += 20) {
+      await Promise.all(
+        Array.from({ length: Math.min(20, 190 - i) }, (_, k) =>
+          client.createWorkflow(simpleFlow(`quota-${i + k}`, 'wf-echo')),
+        ),
+      )
+    }
+    const burst = await Promise.allSettled(
+      Array.from({ length: 25 }, (_, k) =>
+        client.createWorkflow(simpleFlow(`quota-burst-${k}`, 'wf-echo')),
+      ),
+    )
+    expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(10)
+    const over = await sdkError(
+      sdk.createWorkflow(new fg.CreateWorkflowRequest().withBody(simpleFlow('quota-x', 'wf-echo'))),
+    )
+    expect([over.httpStatusCode, over.errorCode]).toEqual([400, 'FGS.3005'])
+    const listed = await sdk.listWorkflow(new fg.ListWorkflowRequest())
+    expect([listed.total, listed.size]).toEqual([200, 200])
   })
 })
