@@ -407,15 +407,16 @@ export class DurableFlowEngine implements FlowEngine {
             : (host.failed.find((f) => f.stateName === state)?.nodeId ?? state)
         const ending = this.#endingOf(outcome, driver.reason, nodeOf)
         if (ending === undefined) {
-          finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: undefined })
           if (driver.reason === 'shutdown') {
             // An EXPRESS run keeps no history to resume from: it ends here (at-most-once).
             await this.#finish(lease, ...failedOnRestart())
           }
+          finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: undefined })
           return
         }
-        finished(ending.summary)
+        // A sync answer leaves once the end is stored: a show right after it agrees with it.
         await this.#finish(lease, [ending.event], ending.update)
+        finished(ending.summary)
       } catch (err) {
         finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: String(err) })
         this.#o.logger.error({ err, executionId: record.id }, 'an EXPRESS flow execution failed')
