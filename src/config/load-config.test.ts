@@ -47,3 +47,9 @@ test('config: STRATO_SANDBOX_UID_BASE unset leaves the range to the host-wide re
   expect(loadConfig({ STRATO_SANDBOX_UID_BASE: '300000' }, '/srv').sandboxUidBase).toBe(300_000)
   expect(() => loadConfig({ STRATO_SANDBOX_UID_BASE: '5' })).toThrow('STRATO_SANDBOX_UID_BASE')
 })
+
+test('config: a flow lease lasts 30 s unless STRATO_FLOW_LEASE_MS says otherwise', () => {
+  expect(loadConfig({}, '/srv').flows).toEqual({ leaseMs: 30_000 })
+  expect(loadConfig({ STRATO_FLOW_LEASE_MS: '500' }, '/srv').flows.leaseMs).toBe(500)
+  expect(() => loadConfig({ STRATO_FLOW_LEASE_MS: '10' })).toThrow('STRATO_FLOW_LEASE_MS')
+})

@@ -171,7 +171,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     code,
     secrets,
     cascade: new FunctionCascade(transactions, owned),
-    flows: new FlowStore(db, transactions),
+    flows: new FlowStore(db, transactions, sqlite),
     pruning,
     usage,
     asyncBacklog: usage,

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { StratoError, type FlowRepository } from '../../core/index.js'
+import { FLOW_HISTORY_LIMIT, StratoError, type FlowRepository } from '../../core/index.js'
 import {
   engineOf,
   eventually,
@@ -308,5 +308,121 @@ test('EXPRESS runs in memory without a history and answers a sync start; 5 min c
   const timedOut = await engine.startSync(waiting, {}, START)
   expect(timedOut.status).toBe('timeout')
   expect((await store.flows.getExecution(timedOut.executionId))?.status).toBe('timeout')
+  await engine.close()
+})
+
+test('another engine takes over an execution whose lease lapsed; the silent one is fenced out', async () => {
+  const { store } = await stores.open()
+  let release: (value: JsonValue) => void = () => undefined
+  const frozen = new ScriptedInvoker({
+    add: () => new Promise<JsonValue>((resolve) => (release = resolve)),
+  })
+  // The first engine stops renewing (a node that froze): its lease lapses.
+  const silent = new Proxy(store.flows, {
+    get(target, name): unknown {
+      if (name === 'renew') {
+        return () => Promise.resolve(true)
+      }
+      const value: unknown = Reflect.get(target, name, target)
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
+    },
+  })
+  const a = engineOf({ repository: silent, invoker: frozen, leaseMs: 300 })
+  await store.flows.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await a.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await eventually(() => Promise.resolve(frozen.calls.length === 1))
+  const invoker = adder()
+  const b = engineOf({
+    repository: store.flows,
+    invoker,
+    owner: 'node-b',
+    leaseMs: 300,
+    scanMs: 50,
+  })
+  await b.resume()
+  expect(b.driving).toBe(0)
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  release(100)
+  await a.drained(executionId)
+  const events = await store.flows.events(executionId)
+  expect(events.filter((e) => e.type === 'TaskSucceeded').map((e) => e.stateName)).toEqual([
+    'One',
+    'Two',
+    'Three',
+  ])
+  expect(invoker.calls[0]?.requestId).toBe(frozen.calls[0]?.requestId)
+  await a.close()
+  await b.close()
+})
+
+test('an execution past its TimeoutSeconds ends as timeout, with States.Timeout', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder() })
+  const definition: AslDefinition = {
+    StartAt: 'Long',
+    TimeoutSeconds: 1,
+    States: { Long: { Type: 'Wait', Seconds: 30, End: true } },
+  }
+  await store.flows.createWorkflow(workflowOf(definition))
+  const { executionId } = await engine.start(workflowOf(definition), {}, START)
+  await engine.drained(executionId)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('timeout')
+  expect(record?.error?.error).toBe('States.Timeout')
+  expect((await store.flows.events(executionId)).at(-1)?.type).toBe('ExecutionTimedOut')
+  await engine.close()
+})
+
+test('a run whose history would pass the limit fails with States.HistoryLimitExceeded', async () => {
+  const { store } = await stores.open()
+  const wf = workflowOf(THREE_STEPS)
+  await store.flows.createWorkflow(wf)
+  const now = new Date()
+  // A history already almost full (timers of keys the flow never asks for replay as nothing).
+  const filler = Array.from({ length: FLOW_HISTORY_LIMIT - 4 }, (_, i) => ({
+    type: 'TimerStarted' as const,
+    path: `$filler-${i}`,
+    stateName: '',
+    nodeId: '',
+    nodeName: '',
+    attempt: 1,
+    at: now.getTime(),
+    payloadJson: JSON.stringify({ until: 0 }),
+    requestId: undefined,
+  }))
+  await store.flows.createExecution(
+    {
+      id: 'full',
+      workflowId: wf.id,
+      projectId: wf.projectId,
+      workflowUrn: wf.urn,
+      workflowName: wf.name,
+      mode: 'NORMAL',
+      status: 'running',
+      inputJson: '{"n":1}',
+      outputJson: undefined,
+      error: undefined,
+      headersJson: '{}',
+      irJson: wf.irJson,
+      createdBy: 'tester',
+      beginAt: now,
+      endAt: undefined,
+      updatedAt: now,
+      redriveCount: 0,
+      eventCount: 0,
+    },
+    filler,
+    { owner: 'node-a', until: now.getTime() + 60_000 },
+  )
+  const invoker = adder()
+  const engine = engineOf({ repository: store.flows, invoker })
+  await engine.resume()
+  await engine.drained('full')
+  const record = await store.flows.getExecution('full')
+  expect(record?.status).toBe('fail')
+  expect(record?.error?.error).toBe('States.HistoryLimitExceeded')
+  expect(record?.eventCount).toBe(FLOW_HISTORY_LIMIT)
   await engine.close()
 })

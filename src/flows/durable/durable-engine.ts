@@ -27,10 +27,17 @@ import type {
   SyncExecutionResult,
 } from '../flow-engine.js'
 import { CallbackWaits } from './callback-waits.js'
-import { FunctionCaller, TIMEOUT, type FunctionCallerOptions } from './function-calls.js'
+import { FunctionCaller, type FunctionCallerOptions } from './function-calls.js'
 import { FoldedHistory, taskKey, type CallbackPayload } from './history.js'
 import { HistoryHost, type StopReason } from './history-host.js'
 import { MemoryHost } from './memory-host.js'
+import {
+  endingOf,
+  executionEvent,
+  failedOnRestart,
+  messageOf,
+  type Ending,
+} from './execution-endings.js'
 import { runStateMachine } from '../asl/interpreter.js'
 
 /** EXPRESS executions (and every sync start) end by then (Huawei's and AWS's limit). */
@@ -63,14 +70,6 @@ interface Driver {
   readonly callbacks: CallbackWaits
   memory: MemoryHost | undefined
   done: Promise<void>
-}
-
-/** How a drive ended, for a sync start's answer. */
-interface Ending {
-  readonly status: 'success' | 'fail' | 'timeout'
-  readonly output: JsonValue | undefined
-  readonly error: string | undefined
-  readonly cause: string | undefined
 }
 
 export class DurableFlowEngine implements FlowEngine {
@@ -362,11 +361,14 @@ export class DurableFlowEngine implements FlowEngine {
         beginAt: new Date(history.driveStartedAt || current.beginAt.getTime()),
       }
       const outcome = await this.#runGuarded(drive, definition, host, driver, undefined)
-      const ending = this.#endingOf(outcome, driver.reason, (state) =>
+      const ending = endingOf(outcome, driver.reason, (state) =>
         state === undefined ? undefined : (history.failedNodes.get(state)?.id ?? state),
       )
       if (ending !== undefined) {
-        await this.#finish(lease, ending.event, ending.update)
+        const pending = host.takePending()
+        // A full history has room for the end only: what waited to be appended is dropped.
+        const events = driver.reason === 'history-full' ? [] : pending
+        await this.#finish(lease, [...events, ending.event], ending.update)
       } else if (driver.reason === 'shutdown') {
         await this.#o.repository.release(lease)
       }
@@ -402,17 +404,18 @@ export class DurableFlowEngine implements FlowEngine {
           state === undefined
             ? undefined
             : (host.failed.find((f) => f.stateName === state)?.nodeId ?? state)
-        const ending = this.#endingOf(outcome, driver.reason, nodeOf)
+        const ending = endingOf(outcome, driver.reason, nodeOf)
         if (ending === undefined) {
-          finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: undefined })
           if (driver.reason === 'shutdown') {
             // An EXPRESS run keeps no history to resume from: it ends here (at-most-once).
             await this.#finish(lease, ...failedOnRestart())
           }
+          finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: undefined })
           return
         }
+        // A sync answer leaves once the end is stored: a show right after it agrees with it.
+        await this.#finish(lease, [ending.event], ending.update)
         finished(ending.summary)
-        await this.#finish(lease, ending.event, ending.update)
       } catch (err) {
         finished({ status: 'fail', output: undefined, error: 'States.Runtime', cause: String(err) })
         this.#o.logger.error({ err, executionId: record.id }, 'an EXPRESS flow execution failed')
@@ -468,52 +471,13 @@ export class DurableFlowEngine implements FlowEngine {
     }
   }
 
-  /** The final event and update, or undefined when the run must not be ended by this driver. */
-  #endingOf(
-    outcome: ExecutionOutcome | undefined,
-    reason: StopReason | undefined,
-    nodeOf: (state: string | undefined) => string | undefined,
-  ): { event: NewFlowEvent; update: ExecutionUpdate; summary: Ending } | undefined {
-    const endAt = Date.now()
-    if (outcome === undefined) {
-      if (reason === 'timeout') {
-        return failedEnding('timeout', TIMEOUT, 'The execution timed out.', undefined, endAt)
-      }
-      if (reason === 'history-full') {
-        return failedEnding(
-          'fail',
-          'States.HistoryLimitExceeded',
-          'The execution history reached its limit.',
-          undefined,
-          endAt,
-        )
-      }
-      return undefined
-    }
-    if (outcome.status === 'SUCCEEDED') {
-      return {
-        event: executionEvent('ExecutionSucceeded', { output: outcome.output }),
-        update: { status: 'success', outputJson: JSON.stringify(outcome.output), endAt },
-        summary: { status: 'success', output: outcome.output, error: undefined, cause: undefined },
-      }
-    }
-    const timedOut = outcome.error === TIMEOUT && outcome.failedState === undefined
-    return failedEnding(
-      timedOut ? 'timeout' : 'fail',
-      outcome.error,
-      outcome.cause,
-      nodeOf(outcome.failedState),
-      endAt,
-    )
-  }
-
   async #finish(
     lease: ExecutionLease,
-    event: NewFlowEvent,
+    events: readonly NewFlowEvent[],
     update: ExecutionUpdate,
   ): Promise<void> {
     try {
-      await this.#o.repository.appendEvents(lease, [event], update)
+      await this.#o.repository.appendEvents(lease, events, update)
     } catch (err) {
       // Stopped or taken over meanwhile: whoever holds it now ends it.
       if (!isStratoError(err, 'FLOW_LEASE_LOST')) {
@@ -555,64 +519,5 @@ export class DurableFlowEngine implements FlowEngine {
     } catch (err) {
       this.#o.logger.error({ err }, 'recovering flow executions failed')
     }
-  }
-}
-
-function executionEvent(type: NewFlowEvent['type'], payload: unknown): NewFlowEvent {
-  return {
-    type,
-    path: '',
-    stateName: '',
-    nodeId: '',
-    nodeName: '',
-    attempt: 1,
-    at: Date.now(),
-    payloadJson: JSON.stringify(payload),
-    requestId: undefined,
-  }
-}
-
-function failedEnding(
-  status: 'fail' | 'timeout',
-  error: string,
-  cause: string | undefined,
-  nodeId: string | undefined,
-  endAt: number,
-): { event: NewFlowEvent; update: ExecutionUpdate; summary: Ending } {
-  return {
-    event: executionEvent(status === 'timeout' ? 'ExecutionTimedOut' : 'ExecutionFailed', {
-      error,
-      cause,
-      nodeId,
-    }),
-    update: { status, error: { error, cause, nodeId }, endAt },
-    summary: { status, output: undefined, error, cause },
-  }
-}
-
-function failedOnRestart(): [NewFlowEvent, ExecutionUpdate] {
-  const { event, update } = failedEnding(
-    'fail',
-    'States.Runtime',
-    JSON.stringify({
-      errorMessage: 'Strato stopped during this EXPRESS execution, which keeps no history.',
-      errorType: 'States.Runtime',
-    }),
-    undefined,
-    Date.now(),
-  )
-  return [event, update]
-}
-
-/** A failure's message: the cause's `errorMessage` when it is the usual JSON, else the cause. */
-function messageOf(error: string, cause: string | undefined): string {
-  if (cause === undefined) {
-    return error
-  }
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown }
-    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause
-  } catch {
-    return cause
   }
 }

@@ -48,6 +48,12 @@ export class HistoryHost implements ExecutionHost {
   readonly #o: HistoryHostOptions
   readonly #history: FoldedHistory
   #eventCount: number
+  /**
+   * State entries and exits wait here for the next append (the next effect, or the end): they
+   * decide nothing outside the run, so losing them in a crash only makes replay record them again,
+   * and a step costs two commits (scheduled, outcome) instead of four.
+   */
+  #pending: NewFlowEvent[] = []
   /** Appends run one after another, so the history's order is the order they were asked in. */
   #tail: Promise<unknown> = Promise.resolve()
 
@@ -72,17 +78,17 @@ export class HistoryHost implements ExecutionHost {
   ): Promise<{ enteredAt: number }> {
     const recorded = this.#history.entered.get(event.path)
     if (recorded !== undefined) {
-      return { enteredAt: recorded }
+      return Promise.resolve({ enteredAt: recorded })
     }
     const at = this.now()
     this.#history.entered.set(event.path, at)
-    await this.#append([
+    this.#buffer(
       eventOf('StateEntered', event, 1, at, { type: event.stateType, input: event.input }),
-    ])
-    return { enteredAt: at }
+    )
+    return Promise.resolve({ enteredAt: at })
   }
 
-  async exitState(
+  exitState(
     event: StateEvent &
       (
         | { readonly ok: true; readonly output: JsonValue }
@@ -90,18 +96,17 @@ export class HistoryHost implements ExecutionHost {
       ),
   ): Promise<void> {
     if (this.#history.ended.has(event.path)) {
-      return
+      return Promise.resolve()
     }
     this.#history.ended.add(event.path)
     const at = this.now()
     if (event.ok) {
-      await this.#append([eventOf('StateExited', event, 1, at, { output: event.output })])
+      this.#buffer(eventOf('StateExited', event, 1, at, { output: event.output }))
     } else {
       this.#history.failedNodes.set(event.stateName, event.node)
-      await this.#append([
-        eventOf('StateFailed', event, 1, at, { error: event.error, cause: event.cause }),
-      ])
+      this.#buffer(eventOf('StateFailed', event, 1, at, { error: event.error, cause: event.cause }))
     }
+    return Promise.resolve()
   }
 
   async runTask(request: TaskRequest): Promise<TaskOutcome> {
@@ -199,18 +204,28 @@ export class HistoryHost implements ExecutionHost {
     await delay(until - this.now(), this.signal)
   }
 
+  /** The events not appended yet, handed to whoever appends the execution's end. */
+  takePending(): NewFlowEvent[] {
+    return this.#pending.splice(0)
+  }
+
+  #buffer(event: NewFlowEvent): void {
+    this.#pending.push(event)
+  }
+
   #append(events: readonly NewFlowEvent[]): Promise<void> {
     const run = this.#tail.then(async () => {
       if (this.signal.aborted) {
         throw new FlowAborted()
       }
+      const batch = [...this.#pending.splice(0), ...events]
       // The last slot stays free for the event that ends the execution.
-      if (this.#eventCount + events.length > FLOW_HISTORY_LIMIT - 1) {
+      if (this.#eventCount + batch.length > FLOW_HISTORY_LIMIT - 1) {
         this.#o.abort('history-full')
         throw new FlowAborted()
       }
       try {
-        this.#eventCount = await this.#o.repository.appendEvents(this.#o.lease(), events)
+        this.#eventCount = await this.#o.repository.appendEvents(this.#o.lease(), batch)
       } catch (err) {
         if (isStratoError(err, 'FLOW_LEASE_LOST')) {
           this.#o.abort('lease-lost')
