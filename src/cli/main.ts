@@ -18,6 +18,7 @@ import {
 import { deployCommand } from './deploy-command.js'
 import { formatTable, text } from './format-table.js'
 import { formatHttpHead, unwrapHttpResult } from './http-result.js'
+import { initCommand } from './init-command.js'
 import { parseLevel, parseSince, wholeNumberIn } from './parse-options.js'
 import { resourceCommands } from './resource-commands.js'
 import { usageCommand } from './usage-command.js'
@@ -278,6 +279,7 @@ export function buildProgram(): Command {
     program.addCommand(c)
   }
   program.addCommand(whoamiCommand(ctx))
+  program.addCommand(initCommand())
   configureTree(program)
   return program
 }
