@@ -29,7 +29,7 @@ import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerStatisticsRoutes } from './routes/statistics.js'
 import { registerReservedInstanceRoutes } from './routes/reserved-instances.js'
 import { registerTagRoutes } from './routes/tags.js'
-import { registerTemplateRoutes } from './routes/templates.js'
+import { registerFunctionAppRoutes } from './routes/function-apps.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -168,7 +168,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTracingRoutes(api, deps)
     registerWhoamiRoutes(api, deps)
     registerTraceRoutes(api, deps)
-    registerTemplateRoutes(api, deps)
+    registerFunctionAppRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

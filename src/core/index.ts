@@ -225,6 +225,12 @@ export type {
   FedAuditRecord,
 } from './repositories/audit.js'
 export type { ReservedInstanceRepository } from './repositories/reserved.js'
+export type {
+  FunctionApp,
+  FunctionAppMember,
+  FunctionAppRepository,
+  FunctionAppStatus,
+} from './repositories/function-apps.js'
 export {
   RESERVED_SHARE_OF_CONCURRENCY,
   parseReservedInstanceInput,

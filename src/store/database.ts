@@ -255,6 +255,7 @@ export interface Database {
   function_tracing: FunctionTracingTable
   usage_hours: UsageHoursTable
   project_log_settings: ProjectLogSettingsTable
+  function_apps: FunctionAppsTable
 }
 
 /** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
@@ -263,4 +264,20 @@ export interface ProjectLogSettingsTable {
   /** 1: async status changes are written to the project's async-status log stream. */
   async_status_log: number
   updated_at: string
+}
+
+/** Function applications (`/fgs/applications`); members and params as JSON. */
+export interface FunctionAppsTable {
+  id: string
+  project_id: string
+  name: string
+  template_id: string
+  description: string
+  /** `Record<string, string>` as JSON. */
+  params_json: string
+  status: 'creating' | 'success'
+  /** `FunctionAppMember[]` as JSON. */
+  members_json: string
+  created_at: number
+  updated_at: number
 }

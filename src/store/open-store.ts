@@ -11,6 +11,7 @@ import {
   type AsyncBacklog,
   type AsyncConfigRepository,
   type TracingRepository,
+  type FunctionAppRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
   type AuditTrailRepository,
@@ -40,6 +41,7 @@ import { TracingStore } from './tracing-store.js'
 import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
+import { FunctionAppStore } from './function-app-store.js'
 import { TagStore } from './tag-store.js'
 import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
@@ -77,6 +79,8 @@ export interface Store {
   /** Reserved-instance configs, re-established by the scheduler at every start. */
   readonly reservedInstances: ReservedInstanceRepository
   readonly tracing: TracingRepository
+  /** Function applications (groups of functions made from an app template). */
+  readonly apps: FunctionAppRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -157,6 +161,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     dependencies: new DependencyStore(db, code),
     reservedInstances: new ReservedInstanceStore(db),
     tracing: new TracingStore(db),
+    apps: new FunctionAppStore(db),
     tenants,
     logs,
     logSettings,
