@@ -30,6 +30,7 @@ import { registerStatisticsRoutes } from './routes/statistics.js'
 import { registerReservedInstanceRoutes } from './routes/reserved-instances.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerFunctionAppRoutes } from './routes/function-apps.js'
+import { registerFunctionTransferRoutes } from './routes/function-transfer.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -169,6 +170,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerWhoamiRoutes(api, deps)
     registerTraceRoutes(api, deps)
     registerFunctionAppRoutes(api, deps)
+    registerFunctionTransferRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()
