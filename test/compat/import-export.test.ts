@@ -51,9 +51,15 @@ async function exportOf(
 ): Promise<Buffer> {
   const urn = `urn:fss:local-1:${PROJECT_ID}:function:default:${name}:latest`
   let req = new fg.ExportFunctionRequest().withFunctionUrn(urn)
-  if (query.type !== undefined) req = req.withType(query.type)
-  if (query.code !== undefined) req = req.withCode(query.code === 'true')
-  if (query.config !== undefined) req = req.withConfig(query.config === 'true')
+  if (query.type !== undefined) {
+    req = req.withType(query.type)
+  }
+  if (query.code !== undefined) {
+    req = req.withCode(query.code === 'true')
+  }
+  if (query.config !== undefined) {
+    req = req.withConfig(query.config === 'true')
+  }
   const res = await binaryClient(s.url).exportFunction(req)
   expect(res.httpStatusCode).toBe(200)
   return Buffer.from(res.body as ArrayBuffer)
@@ -62,11 +68,15 @@ async function exportOf(
 function entries(zip: Buffer): Promise<Map<string, Buffer>> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(zip, { lazyEntries: true }, (err, file) => {
-      if (err !== null) return reject(err)
+      if (err !== null) {
+        return reject(err)
+      }
       const out = new Map<string, Buffer>()
       file.on('entry', (e: yauzl.Entry) =>
         file.openReadStream(e, (se, stream) => {
-          if (se !== null) return reject(se)
+          if (se !== null) {
+            return reject(se)
+          }
           const chunks: Buffer[] = []
           stream.on('data', (c: Buffer) => chunks.push(c))
           stream.on('end', () => {
@@ -171,7 +181,9 @@ test('export from one Strato, import into another: the same package comes back o
   expect(strip(JSON.parse(again.get('strato-function.json')!.toString()))).toEqual(strip(manifest))
   expect([...again.keys()].sort()).toEqual([...files.keys()].sort())
   for (const [name, bytes] of files) {
-    if (name.startsWith('code/')) expect(again.get(name)!.equals(bytes)).toBe(true)
+    if (name.startsWith('code/')) {
+      expect(again.get(name)!.equals(bytes)).toBe(true)
+    }
   }
 
   // And the wire views agree (ids and times aside).
