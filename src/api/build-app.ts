@@ -31,6 +31,9 @@ import { registerReservedInstanceRoutes } from './routes/reserved-instances.js'
 import { registerTagRoutes } from './routes/tags.js'
 import { registerFunctionAppRoutes } from './routes/function-apps.js'
 import { registerFunctionTransferRoutes } from './routes/function-transfer.js'
+import { registerCollectStateRoutes } from './routes/collect-state.js'
+import { registerResourceInstanceRoutes } from './routes/resource-instances.js'
+import { registerServiceBridgeRoutes } from './routes/service-bridge.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -171,6 +174,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTraceRoutes(api, deps)
     registerFunctionAppRoutes(api, deps)
     registerFunctionTransferRoutes(api, deps)
+    registerCollectStateRoutes(api, deps)
+    registerResourceInstanceRoutes(api, deps)
+    registerServiceBridgeRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

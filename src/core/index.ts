@@ -231,6 +231,7 @@ export type {
   FunctionAppRepository,
   FunctionAppStatus,
 } from './repositories/function-apps.js'
+export type { FunctionCollectRepository } from './repositories/function-collect.js'
 export {
   RESERVED_SHARE_OF_CONCURRENCY,
   parseReservedInstanceInput,

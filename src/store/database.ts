@@ -256,6 +256,7 @@ export interface Database {
   usage_hours: UsageHoursTable
   project_log_settings: ProjectLogSettingsTable
   function_apps: FunctionAppsTable
+  function_collect: FunctionCollectTable
 }
 
 /** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
@@ -280,4 +281,10 @@ export interface FunctionAppsTable {
   members_json: string
   created_at: number
   updated_at: number
+}
+
+/** Collected (favourite) functions: a row each. */
+export interface FunctionCollectTable {
+  function_id: string
+  collected_at: number
 }

@@ -438,6 +438,17 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0019-function-collect': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_collect')
+        .addColumn('function_id', 'text', (c) =>
+          c.primaryKey().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('collected_at', 'integer', (c) => c.notNull())
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -12,6 +12,7 @@ import {
   type AsyncConfigRepository,
   type TracingRepository,
   type FunctionAppRepository,
+  type FunctionCollectRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
   type AuditTrailRepository,
@@ -42,6 +43,7 @@ import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
 import { FunctionAppStore } from './function-app-store.js'
+import { FunctionCollectStore } from './function-collect-store.js'
 import { TagStore } from './tag-store.js'
 import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
@@ -81,6 +83,8 @@ export interface Store {
   readonly tracing: TracingRepository
   /** Function applications (groups of functions made from an app template). */
   readonly apps: FunctionAppRepository
+  /** Functions marked collected (favourite). */
+  readonly collected: FunctionCollectRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -162,6 +166,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     reservedInstances: new ReservedInstanceStore(db),
     tracing: new TracingStore(db),
     apps: new FunctionAppStore(db),
+    collected: new FunctionCollectStore(db),
     tenants,
     logs,
     logSettings,

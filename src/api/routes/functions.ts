@@ -10,6 +10,7 @@ import { codeView, functionView } from '../function-view.js'
 import { reservedFieldsOf } from './reserved-instances.js'
 import { resolveFunction, resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 import { withTemplate } from './templates.js'
+import { collectFieldsOf } from './collect-state.js'
 
 interface ProjectParams {
   project_id: string
@@ -61,6 +62,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       return {
         ...functionView(fn, region, store.secrets),
         ...(await reservedFieldsOf(deps, latest.id, ref)),
+        ...(await collectFieldsOf(deps, latest.id)),
       }
     },
   )
