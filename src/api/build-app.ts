@@ -34,6 +34,7 @@ import { registerFunctionTransferRoutes } from './routes/function-transfer.js'
 import { registerCollectStateRoutes } from './routes/collect-state.js'
 import { registerResourceInstanceRoutes } from './routes/resource-instances.js'
 import { registerServiceBridgeRoutes } from './routes/service-bridge.js'
+import { registerSnapshotRoutes } from './routes/snapshots.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -177,6 +178,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerCollectStateRoutes(api, deps)
     registerResourceInstanceRoutes(api, deps)
     registerServiceBridgeRoutes(api, deps)
+    registerSnapshotRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

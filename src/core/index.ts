@@ -232,6 +232,10 @@ export type {
   FunctionAppStatus,
 } from './repositories/function-apps.js'
 export type { FunctionCollectRepository } from './repositories/function-collect.js'
+export type {
+  FunctionSnapshotRepository,
+  SnapshotTarget,
+} from './repositories/function-snapshots.js'
 export {
   RESERVED_SHARE_OF_CONCURRENCY,
   parseReservedInstanceInput,

@@ -257,6 +257,7 @@ export interface Database {
   project_log_settings: ProjectLogSettingsTable
   function_apps: FunctionAppsTable
   function_collect: FunctionCollectTable
+  function_snapshots: FunctionSnapshotsTable
 }
 
 /** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
@@ -287,4 +288,11 @@ export interface FunctionAppsTable {
 export interface FunctionCollectTable {
   function_id: string
   collected_at: number
+}
+
+/** Functions with snapshot start on: a row each. */
+export interface FunctionSnapshotsTable {
+  function_id: string
+  project_id: string
+  enabled_at: number
 }

@@ -449,6 +449,18 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0019-function-snapshots': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_snapshots')
+        .addColumn('function_id', 'text', (c) =>
+          c.primaryKey().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('enabled_at', 'integer', (c) => c.notNull())
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

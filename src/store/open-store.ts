@@ -13,6 +13,7 @@ import {
   type TracingRepository,
   type FunctionAppRepository,
   type FunctionCollectRepository,
+  type FunctionSnapshotRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
   type AuditTrailRepository,
@@ -44,6 +45,7 @@ import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
 import { FunctionAppStore } from './function-app-store.js'
 import { FunctionCollectStore } from './function-collect-store.js'
+import { FunctionSnapshotStore } from './function-snapshot-store.js'
 import { TagStore } from './tag-store.js'
 import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
@@ -85,6 +87,8 @@ export interface Store {
   readonly apps: FunctionAppRepository
   /** Functions marked collected (favourite). */
   readonly collected: FunctionCollectRepository
+  /** Functions with snapshot start on. */
+  readonly snapshots: FunctionSnapshotRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -167,6 +171,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     tracing: new TracingStore(db),
     apps: new FunctionAppStore(db),
     collected: new FunctionCollectStore(db),
+    snapshots: new FunctionSnapshotStore(db),
     tenants,
     logs,
     logSettings,
