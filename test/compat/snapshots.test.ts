@@ -53,6 +53,7 @@ test('a Java function with snapshot start answers its first call from the kept i
     await waitFor(async () => (await idleInstances(strato)) >= 1, 30_000)
     const fromSnapshot = await timedInvoke(strato, 'snap')
     const cold = await timedInvoke(strato, 'twin')
+    // eslint-disable-next-line no-console -- the start time saved is worth seeing in the run
     console.log(
       `java first call: snapshot ${fromSnapshot.toFixed(1)} ms, cold start ${cold.toFixed(1)} ms`,
     )
@@ -65,6 +66,7 @@ test('a Java function with snapshot start answers its first call from the kept i
     await waitFor(async () => (await idleInstances(strato)) >= 1, 30_000)
     const afterRestart = await timedInvoke(strato, 'snap')
     const coldAgain = await timedInvoke(strato, 'twin')
+    // eslint-disable-next-line no-console -- the start time saved is worth seeing in the run
     console.log(
       `after a restart: snapshot ${afterRestart.toFixed(1)} ms, cold start ${coldAgain.toFixed(1)} ms`,
     )
