@@ -6,11 +6,9 @@
 import type { FastifyInstance } from 'fastify'
 import { StratoError } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
-import { resolveLatest } from '../resolve-function.js'
+import { resolveLatest, type FunctionPathParams } from '../resolve-function.js'
 
-interface CollectParams {
-  project_id: string
-  func_urn: string
+interface CollectParams extends FunctionPathParams {
   state: string
 }
 
@@ -24,7 +22,7 @@ export async function collectFieldsOf(
 
 export function registerCollectStateRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.put<{ Params: CollectParams }>(
-    '/v2/:project_id/fgs/functions/:func_urn/collect/:state',
+    '/v2/:project_id/fgs/functions/:function_urn/collect/:state',
     async (request) => {
       const { state } = request.params
       if (state !== 'true' && state !== 'false') {
@@ -33,10 +31,7 @@ export function registerCollectStateRoutes(app: FastifyInstance, deps: ApiDeps):
           `The collect state must be 'true' or 'false', not '${state}'.`,
         )
       }
-      const fn = await resolveLatest(deps.resolution, {
-        project_id: request.params.project_id,
-        function_urn: request.params.func_urn,
-      })
+      const fn = await resolveLatest(deps.resolution, request.params)
       await deps.store.collected.set(fn.id, state === 'true')
       return {}
     },
