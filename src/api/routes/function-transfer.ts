@@ -186,8 +186,9 @@ async function codeFields(
 export function registerFunctionTransferRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { store, lifecycle } = deps
   const maxEntryBytes = deps.config.quotas.codePackageMaxBytes
-  // Every version's code may travel in one package (each digest once).
-  const IMPORT_BODY_LIMIT = Limits.bodyLimitForPackage(4 * maxEntryBytes)
+  // The whole package (every version's code, each digest once) within one code upload's limit:
+  // the body is held in memory twice (base64 and bytes), so it is not allowed to grow further.
+  const IMPORT_BODY_LIMIT = Limits.bodyLimitForPackage(maxEntryBytes)
 
   app.get<{ Params: FunctionPathParams; Querystring: Record<string, string | undefined> }>(
     '/v2/:project_id/fgs/functions/:function_urn/export',
