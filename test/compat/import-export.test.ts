@@ -3,14 +3,18 @@
  * a weighted second version, triggers, an async config, sealed variables and tags is exported from
  * one Strato and imported into another; the second exports the same package and behaves the same.
  */
+import fs from 'node:fs'
 import { createRequire } from 'node:module'
+import path from 'node:path'
 import yauzl from 'yauzl'
 import { afterAll, beforeAll, expect, test } from 'vitest'
+import { runCli } from '../../src/cli/index.js'
 import {
   ACCESS_KEY,
   PROJECT_ID,
   SECRET_KEY,
   startTestStrato,
+  tmpDir,
   type TestStrato,
 } from '../helpers/strato.js'
 import { fg, sdkClient, sdkError } from '../helpers/sdk.js'
@@ -259,4 +263,36 @@ test('export type=code is the code package alone; type=config has no code and ca
   const twice = await sdkError(importOf(await exportOf(a, 'solo')))
   expect([twice.httpStatusCode, twice.errorCode]).toEqual([409, 'FSS.1061'])
   expect(JSON.parse((await b.client.invoke('solo', '{}')).result)).toBe(42)
+})
+
+test('strato export and strato import carry a function between servers', async () => {
+  const dir = tmpDir('strato-transfer-')
+  try {
+    await a.client.createFunction(
+      inlineFunction('carried', 'exports.handler = async () => "carried"'),
+    )
+    await a.client.publishVersion('carried', { version: 'v1' })
+    const keys = (s: TestStrato): string[] => [
+      '--endpoint',
+      s.url,
+      '--project-id',
+      PROJECT_ID,
+      '--access-key',
+      ACCESS_KEY,
+      '--secret-key',
+      SECRET_KEY,
+    ]
+    const file = path.join(dir, 'carried.zip')
+    expect(await runCli([...keys(a), 'export', 'carried', '-o', file])).toBe(0)
+    expect(await runCli([...keys(b), 'import', file, '-n', 'carried-here'])).toBe(0)
+    expect((await b.client.invoke('carried-here', '{}')).result).toBe('carried')
+    const versions = (await b.client.listVersions('carried-here')) as {
+      versions: Array<{ version: string }>
+    }
+    expect(versions.versions.map((v) => v.version)).toContain('v1')
+    expect(await runCli([...keys(a), 'export', 'carried', '--code-only', '--config-only'])).toBe(2)
+    expect(await runCli([...keys(b), 'import', path.join(dir, 'none.zip'), '-n', 'x'])).toBe(2)
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })
