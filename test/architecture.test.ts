@@ -31,12 +31,14 @@ const ALLOWED: Record<string, readonly string[]> = {
     'scheduler',
     'audit',
     'flows',
+    'templates',
   ],
   client: ['core', 'auth'],
-  cli: ['core', 'config', 'client'],
+  cli: ['core', 'config', 'client', 'templates'],
   triggers: ['core', 'config', 'observability', 'auth', 'audit'],
   audit: ['core'],
   flows: ['core', 'config', 'observability'],
+  templates: ['core'],
 }
 
 function sourceFiles(dir: string): string[] {

@@ -29,6 +29,12 @@ import { registerQuotaRoutes } from './routes/quotas.js'
 import { registerStatisticsRoutes } from './routes/statistics.js'
 import { registerReservedInstanceRoutes } from './routes/reserved-instances.js'
 import { registerTagRoutes } from './routes/tags.js'
+import { registerFunctionAppRoutes } from './routes/function-apps.js'
+import { registerFunctionTransferRoutes } from './routes/function-transfer.js'
+import { registerCollectStateRoutes } from './routes/collect-state.js'
+import { registerResourceInstanceRoutes } from './routes/resource-instances.js'
+import { registerServiceBridgeRoutes } from './routes/service-bridge.js'
+import { registerSnapshotRoutes } from './routes/snapshots.js'
 import { registerTestEventRoutes } from './routes/test-events.js'
 import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
@@ -171,6 +177,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerTraceRoutes(api, deps)
     registerWorkflowRoutes(api, deps)
     registerWorkflowExecutionRoutes(api, deps)
+    registerFunctionAppRoutes(api, deps)
+    registerFunctionTransferRoutes(api, deps)
+    registerCollectStateRoutes(api, deps)
+    registerResourceInstanceRoutes(api, deps)
+    registerServiceBridgeRoutes(api, deps)
+    registerSnapshotRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

@@ -125,6 +125,12 @@ function testEvent(input: OperationInput): AuditedResource {
   }
 }
 
+/** A function application: named by its body on create, by its id on delete. */
+function application(input: OperationInput): AuditedResource {
+  const id = input.params.id ?? ''
+  return { name: nameIn(input.body, 'name') || id, id, functionUrn: '' }
+}
+
 function dependency(input: OperationInput): AuditedResource {
   const id = input.params.depend_id ?? ''
   const v = input.params.version
@@ -229,6 +235,14 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
     'DELETE /v2/:project_id/:resource_type/:resource_id/tags/delete',
     op('deleteTags', 'function', onFunction),
   ],
+  ['POST /v2/:project_id/fgs/functions/import', op('importFunction', 'function', created)],
+  [`POST ${F}/snapshots/:action`, op('updateFuncSnapshot', 'function', onFunction)],
+  // An application is a group of functions: recorded as a function resource, named for it.
+  [
+    'POST /v2/:project_id/fgs/applications',
+    op('createFunctionApp', 'function', application, 'application_id'),
+  ],
+  ['DELETE /v2/:project_id/fgs/applications/:id', op('deleteFunctionApp', 'function', application)],
   [
     'POST /v2/:project_id/fgs/dependencies/version',
     op('createDependencyVersion', 'dependency', dependency, 'dep_id'),
@@ -264,6 +278,8 @@ export const UNAUDITED_WRITES: ReadonlySet<string> = new Set([
   // A sync flow run is an invocation; a callback is a function's answer to its flow.
   `POST ${W}/:workflow_id/sync-executions`,
   `POST ${W}/:workflow_id/callback`,
+  // showResInstanceInfo: a tag query sent as POST.
+  'POST /v2/:project_id/:resource_type/resource-instances/:action',
 ])
 
 /** The operation of a route (`method` as Fastify gives it, `url` its pattern), if it is one. */

@@ -19,6 +19,8 @@ import { deployCommand } from './deploy-command.js'
 import { flowsCommand } from './flows-command.js'
 import { formatTable, text } from './format-table.js'
 import { formatHttpHead, unwrapHttpResult } from './http-result.js'
+import { initCommand } from './init-command.js'
+import { transferCommands } from './transfer-commands.js'
 import { parseLevel, parseSince, wholeNumberIn } from './parse-options.js'
 import { resourceCommands } from './resource-commands.js'
 import { usageCommand } from './usage-command.js'
@@ -280,6 +282,10 @@ export function buildProgram(): Command {
   }
   program.addCommand(flowsCommand(ctx))
   program.addCommand(whoamiCommand(ctx))
+  program.addCommand(initCommand())
+  for (const c of transferCommands(ctx)) {
+    program.addCommand(c)
+  }
   configureTree(program)
   return program
 }

@@ -295,6 +295,33 @@ export class StratoClient {
     return this.#json('GET', `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions${q}`)
   }
 
+  /** The function's export package (or, with `type`, its code or its configuration alone). */
+  async exportFunction(urn: string, type?: 'code' | 'config'): Promise<Buffer> {
+    const res = await this.raw(
+      'GET',
+      this.#fn(urn, `/export${type === undefined ? '' : `?type=${type}`}`),
+    )
+    if (res.status >= 400) {
+      throw apiErrorOf(res, res.body.toString('utf8'))
+    }
+    return res.body
+  }
+
+  /** Creates `name` from an export package. */
+  importFunction(
+    name: string,
+    pkg: Buffer,
+    options: { packageName?: string; fileName?: string } = {},
+  ): Promise<JsonObject> {
+    return this.#json('POST', `/v2/${encodeURIComponent(this.#o.projectId)}/fgs/functions/import`, {
+      func_name: name,
+      file_name: options.fileName ?? `${name}.zip`,
+      file_type: 'zip',
+      file_code: pkg.toString('base64'),
+      ...(options.packageName === undefined ? {} : { package: options.packageName }),
+    })
+  }
+
   showConfig(urn: string): Promise<JsonObject> {
     return this.#json('GET', this.#fn(urn, '/config'))
   }

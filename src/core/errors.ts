@@ -473,6 +473,37 @@ export const ErrorCodes = {
     message: 'Service unavailable.',
     user: false,
   },
+  // Helper G (issue 18): templates, function applications, import/export.
+  TEMPLATE_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.0404',
+    message: 'The template does not exist.',
+    user: true,
+  },
+  TEMPLATE_NOT_DEPLOYABLE: {
+    status: 400,
+    fss: 'FSS.0400',
+    message: 'A function cannot be created from this template as it is.',
+    user: true,
+  },
+  APP_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.0404',
+    message: 'The application does not exist.',
+    user: true,
+  },
+  APP_EXISTS: {
+    status: 409,
+    fss: 'FSS.0409',
+    message: 'The application already exists.',
+    user: true,
+  },
+  INVALID_FUNCTION_PACKAGE: {
+    status: 400,
+    fss: 'FSS.0400',
+    message: 'The import package is not a Strato function export.',
+    user: true,
+  },
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ErrorCodes

@@ -225,6 +225,17 @@ export type {
   FedAuditRecord,
 } from './repositories/audit.js'
 export type { ReservedInstanceRepository } from './repositories/reserved.js'
+export type {
+  FunctionApp,
+  FunctionAppMember,
+  FunctionAppRepository,
+  FunctionAppStatus,
+} from './repositories/function-apps.js'
+export type { FunctionCollectRepository } from './repositories/function-collect.js'
+export type {
+  FunctionSnapshotRepository,
+  SnapshotTarget,
+} from './repositories/function-snapshots.js'
 export {
   RESERVED_SHARE_OF_CONCURRENCY,
   parseReservedInstanceInput,

@@ -258,6 +258,9 @@ export interface Database {
   workflows: WorkflowsTable
   flow_executions: FlowExecutionsTable
   flow_events: FlowEventsTable
+  function_apps: FunctionAppsTable
+  function_collect: FunctionCollectTable
+  function_snapshots: FunctionSnapshotsTable
 }
 
 /** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
@@ -326,4 +329,33 @@ export interface FlowEventsTable {
   at: number
   payload_json: string
   request_id: string | null
+}
+
+/** Function applications (`/fgs/applications`); members and params as JSON. */
+export interface FunctionAppsTable {
+  id: string
+  project_id: string
+  name: string
+  template_id: string
+  description: string
+  /** `Record<string, string>` as JSON. */
+  params_json: string
+  status: 'creating' | 'success'
+  /** `FunctionAppMember[]` as JSON. */
+  members_json: string
+  created_at: number
+  updated_at: number
+}
+
+/** Collected (favourite) functions: a row each. */
+export interface FunctionCollectTable {
+  function_id: string
+  collected_at: number
+}
+
+/** Functions with snapshot start on: a row each. */
+export interface FunctionSnapshotsTable {
+  function_id: string
+  project_id: string
+  enabled_at: number
 }

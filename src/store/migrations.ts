@@ -485,6 +485,48 @@ const migrations: Record<string, Migration> = {
       ) WITHOUT ROWID`.execute(db)
     },
   },
+  '0019-function-apps': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // An application's members are few and always read together: one JSON column, no join.
+      await db.schema
+        .createTable('function_apps')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('template_id', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('params_json', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('members_json', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'integer', (c) => c.notNull())
+        .addUniqueConstraint('function_apps_project_name', ['project_id', 'name'])
+        .execute()
+    },
+  },
+  '0019-function-collect': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_collect')
+        .addColumn('function_id', 'text', (c) =>
+          c.primaryKey().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('collected_at', 'integer', (c) => c.notNull())
+        .execute()
+    },
+  },
+  '0019-function-snapshots': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('function_snapshots')
+        .addColumn('function_id', 'text', (c) =>
+          c.primaryKey().references('functions.id').onDelete('cascade'),
+        )
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('enabled_at', 'integer', (c) => c.notNull())
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -11,6 +11,9 @@ import {
   type AsyncBacklog,
   type AsyncConfigRepository,
   type TracingRepository,
+  type FunctionAppRepository,
+  type FunctionCollectRepository,
+  type FunctionSnapshotRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
   type AuditTrailRepository,
@@ -42,6 +45,9 @@ import { TracingStore } from './tracing-store.js'
 import { TenantStore } from './tenant-store.js'
 import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
+import { FunctionAppStore } from './function-app-store.js'
+import { FunctionCollectStore } from './function-collect-store.js'
+import { FunctionSnapshotStore } from './function-snapshot-store.js'
 import { TagStore } from './tag-store.js'
 import { TriggerStore } from './trigger-store.js'
 import { DependencyStore } from './dependency-store.js'
@@ -79,6 +85,12 @@ export interface Store {
   /** Reserved-instance configs, re-established by the scheduler at every start. */
   readonly reservedInstances: ReservedInstanceRepository
   readonly tracing: TracingRepository
+  /** Function applications (groups of functions made from an app template). */
+  readonly apps: FunctionAppRepository
+  /** Functions marked collected (favourite). */
+  readonly collected: FunctionCollectRepository
+  /** Functions with snapshot start on. */
+  readonly snapshots: FunctionSnapshotRepository
   readonly code: CodeRepository
   readonly secrets: SecretBox
   /** Deletes of a function, a version or an alias with all they own, one transaction each. */
@@ -162,6 +174,9 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     dependencies: new DependencyStore(db, code),
     reservedInstances: new ReservedInstanceStore(db),
     tracing: new TracingStore(db),
+    apps: new FunctionAppStore(db),
+    collected: new FunctionCollectStore(db),
+    snapshots: new FunctionSnapshotStore(db),
     tenants,
     logs,
     logSettings,

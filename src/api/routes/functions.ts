@@ -9,6 +9,8 @@ import { parsePageQuery } from '../pagination.js'
 import { codeView, functionView } from '../function-view.js'
 import { reservedFieldsOf } from './reserved-instances.js'
 import { resolveFunction, resolveLatest, type FunctionPathParams } from '../resolve-function.js'
+import { withTemplate } from './templates.js'
+import { collectFieldsOf } from './collect-state.js'
 
 interface ProjectParams {
   project_id: string
@@ -25,7 +27,8 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
     '/v2/:project_id/fgs/functions',
     { bodyLimit: CODE_BODY_LIMIT_BYTES },
     async (request) => {
-      const fn = await lifecycle.create(request.params.project_id, asBody(request.body))
+      const body = await withTemplate(asBody(request.body))
+      const fn = await lifecycle.create(request.params.project_id, body)
       return functionView(fn, region, store.secrets)
     },
   )
@@ -59,6 +62,7 @@ export function registerFunctionRoutes(app: FastifyInstance, deps: ApiDeps): voi
       return {
         ...functionView(fn, region, store.secrets),
         ...(await reservedFieldsOf(deps, latest.id, ref)),
+        ...(await collectFieldsOf(deps, latest.id)),
       }
     },
   )
