@@ -33,6 +33,8 @@ export async function acceptAsyncEvent(
     readonly triggerId?: string
     /** The W3C trace context to continue in its attempts. */
     readonly traceparent?: string
+    /** Headers every attempt hands the guest (a flow's `x-cff-workflow-*`). */
+    readonly contextHeaders?: Readonly<Record<string, string>>
   },
 ): Promise<void> {
   try {
@@ -49,6 +51,7 @@ export async function acceptAsyncEvent(
       ...(event.traceparent === undefined || event.traceparent === ''
         ? {}
         : { traceparent: event.traceparent }),
+      ...(event.contextHeaders === undefined ? {} : { contextHeaders: event.contextHeaders }),
     })
   } catch (err) {
     throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })
