@@ -75,6 +75,7 @@ export class ScriptedInvoker implements Invoker {
     const payload = JSON.parse(request.payload.toString('utf8')) as JsonValue
     const answer = await handler(payload, request)
     const failed = typeof answer === 'object' && answer !== null && 'functionError' in answer
+    const errorMessage = failed ? (answer as { readonly functionError: string }).functionError : ''
     // What the invocation log keeps of an error (the async dispatcher's records read it).
     const record = {
       requestId: request.requestId,
@@ -86,7 +87,7 @@ export class ScriptedInvoker implements Invoker {
       memorySizeMb: 128,
       memoryUsedMb: 1,
       errorType: failed ? 'FunctionError' : undefined,
-      errorMessage: failed ? answer.functionError : undefined,
+      errorMessage: failed ? errorMessage : undefined,
       output: '',
     }
     const body = failed
