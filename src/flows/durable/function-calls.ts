@@ -1,7 +1,8 @@
 /**
  * @module Calling a flow's functions: a Task's `Resource` (a function URN) resolved in the
  * workflow's project, invoked through core's Invoker (the same pool as every call) with the §6.11
- * workflow context (a callback task's goes through the async queue: `callback-starts.ts`), and the result turned into a TaskOutcome in the flow's error names. The
+ * workflow context, and the result turned into a TaskOutcome in the flow's error names (a
+ * callback task's function goes through the async queue instead: `callback-starts.ts`). The
  * `cause` of every failure is JSON text `{errorMessage, errorType, stackTrace?}`: the Huawei
  * compiler turns it into `{errorCode, errorMessage, errorType}` data.
  */
