@@ -217,7 +217,7 @@ async function stopped(side: AsyncSide): Promise<void> {
   await side.dispatcher.idle()
 }
 
-test('a callback task starts its function through the async queue in the flow's context, then waits for its callback (also one recorded while idle)', async () => {
+test('a callback task starts its function through the async queue in the flow context, then waits for its callback (also one recorded while idle)', async () => {
   const { store } = await stores.open()
   const invoker = new ScriptedInvoker({ notify: () => 'started', add: (p) => p })
   const side = await asyncSideOf(store, invoker)
