@@ -322,6 +322,27 @@ test("a callback task fails when its async event ends FAIL, after the function's
   await stopped(side)
 })
 
+test('an EXPRESS callback task goes through the async queue too, and its callback ends the run', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({ notify: () => 'started', add: (p) => p })
+  const side = await asyncSideOf(store, invoker)
+  const express = workflowOf(APPROVAL, 'EXPRESS')
+  await store.flows.createWorkflow(express)
+  const engine = engineOf({ repository: store.flows, invoker, asyncQueue: side.queue })
+  const { executionId } = await engine.start(express, { n: 1 }, START)
+  const requestId = taskRequestId(executionId, 'Approve#1', 1, 0)
+  await eventually(async () => (await side.statusOf('notify', requestId)) === 'SUCCESS')
+  expect(invoker.callsOf('notify')[0]?.contextHeaders?.['x-cff-workflow-run-id']).toBe(executionId)
+  const running = await store.flows.getExecution(executionId)
+  if (running === undefined) {
+    throw new Error('no execution')
+  }
+  await engine.callback(running, 'Approve', { result: 'success', output: { ok: true } })
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  await engine.close()
+  await stopped(side)
+})
+
 test('a task past its TimeoutSeconds fails with States.Timeout and a JSON cause', async () => {
   const { store } = await stores.open()
   const invoker = new ScriptedInvoker({
