@@ -14,6 +14,7 @@ import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
 import {
   StratoError,
+  acceptAsyncEvent,
   isRuntimeName,
   runtimeFamilyOf,
   type FunctionRecord,
@@ -323,6 +324,14 @@ async function wire(
     repository: store.flows,
     functions: resolution,
     invoker,
+    // A callback task's function goes through the async queue, as any async call: its async
+    // config applies and its records show it.
+    asyncQueue: {
+      region: config.region,
+      accept: (target, event) => acceptAsyncEvent(asyncQueue, target, event),
+      record: async (functionId, requestId) =>
+        (await store.asyncRecords.list({ functionId, requestId, offset: 0, limit: 1 })).records[0],
+    },
     owner: FLOW_ENGINE_OWNER,
     leaseMs: config.flows.leaseMs,
     logger: log,

@@ -255,6 +255,43 @@ describe('AsyncDispatcher (real SQLite queue, fake invoker)', () => {
     expect((await asyncRecords.deadLetters('fa', 0, 10)).total).toBe(1)
   })
 
+  test("an event's context headers reach the guest on every attempt, not its destination's", async () => {
+    addFunction(fnOf('fa'))
+    addFunction(fnOf('sink'))
+    configure('fa', {
+      maxAsyncRetryAttempts: 1,
+      onFailure: {
+        destination: 'FunctionGraph',
+        param: JSON.stringify({ func_urn: urnOf('sink') }),
+      },
+    })
+    const contextHeaders = { 'x-cff-workflow-id': 'wf-1', 'x-cff-workflow-run-id': 'run-1' }
+    await queue.enqueue({
+      requestId: 'flow-task',
+      projectId: 'p1',
+      functionId: 'fa',
+      functionUrn: urnOf('fa'),
+      qualifier: 'latest',
+      payload: Buffer.from('{}'),
+      acceptedAtMs: Date.now(),
+      timeoutMs: 3_000,
+      contextHeaders,
+    })
+    await startDispatcher()
+    await until(() => invoker.calls.length === 1, 'the first attempt')
+    expect(invoker.call('flow-task').request.contextHeaders).toEqual(contextHeaders)
+    invoker.call('flow-task').resolve(resultOf('flow-task', 'function-error', 'Error', 'boom'))
+    await settlement(0)
+    await vi.advanceTimersByTimeAsync(FUNCTION_RETRY_MS)
+    await until(() => invoker.calls.length === 2, 'the retry')
+    expect(invoker.call('flow-task', 2).request.contextHeaders).toEqual(contextHeaders)
+    invoker.call('flow-task', 2).resolve(resultOf('flow-task', 'function-error', 'Error', 'again'))
+    const last = await settlement(1)
+    const next = last.s.kind === 'done' ? last.s.enqueue : []
+    expect(next.map((e) => e.functionId)).toEqual(['sink'])
+    expect(next[0]).not.toHaveProperty('contextHeaders')
+  })
+
   test('system errors (throttling, an instance killed under the function) retry without using the retry budget', async () => {
     addFunction(fnOf('fa'))
     configure('fa', { maxAsyncRetryAttempts: 0 })

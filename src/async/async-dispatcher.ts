@@ -388,6 +388,7 @@ export class AsyncDispatcher {
         invokeType: 'async',
         attempt: event.attempt,
         ...(event.traceparent === undefined ? {} : { traceparent: event.traceparent }),
+        ...(event.contextHeaders === undefined ? {} : { contextHeaders: event.contextHeaders }),
         // Deleting the function, version or alias takes the attempt out of the line for an
         // instance, and one that has not started never starts.
         caller: attempt.caller,

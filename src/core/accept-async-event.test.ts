@@ -36,3 +36,22 @@ test('acceptAsyncEvent: a queue that cannot store the event is ASYNC_ENQUEUE_FAI
   expect((err as StratoError).code).toBe('ASYNC_ENQUEUE_FAILED')
   expect((err as StratoError).cause).toBe(disk)
 })
+
+test('acceptAsyncEvent: context headers go with the event; none given, the event has none', async () => {
+  const stored: NewAsyncEvent[] = []
+  const queue = { enqueue: (e: NewAsyncEvent) => Promise.resolve(void stored.push(e)) }
+  const contextHeaders = { 'x-cff-workflow-id': 'wf-1', 'x-cff-workflow-run-id': 'run-1' }
+  await acceptAsyncEvent(queue, TARGET, {
+    requestId: 'r3',
+    payload: Buffer.from('{}'),
+    timeoutS: 1,
+    contextHeaders,
+  })
+  await acceptAsyncEvent(queue, TARGET, {
+    requestId: 'r4',
+    payload: Buffer.from('{}'),
+    timeoutS: 1,
+  })
+  expect(stored[0]?.contextHeaders).toEqual(contextHeaders)
+  expect(stored[1]).not.toHaveProperty('contextHeaders')
+})

@@ -16,6 +16,21 @@ export interface AsyncEventTarget {
   readonly qualifier: string
 }
 
+/** What the caller of `acceptAsyncEvent` says of the event itself. */
+export interface AcceptedAsyncEvent {
+  readonly requestId: string
+  /** The event's JSON bytes. */
+  readonly payload: Buffer
+  /** The function's timeout: the lease of an attempt lasts this long plus the queue's grace. */
+  readonly timeoutS: number
+  /** The trigger that fired it, for its records. */
+  readonly triggerId?: string
+  /** The W3C trace context to continue in its attempts. */
+  readonly traceparent?: string
+  /** Headers every attempt hands the guest (a flow's `x-cff-workflow-*`). */
+  readonly contextHeaders?: Readonly<Record<string, string>>
+}
+
 /**
  * Makes an event durable in the queue, stamped as accepted now. Resolves once it is (only then may
  * a 202 leave); a queue that cannot store it is 500 `ASYNC_ENQUEUE_FAILED`, never a 202.
@@ -23,17 +38,7 @@ export interface AsyncEventTarget {
 export async function acceptAsyncEvent(
   queue: Pick<AsyncQueue, 'enqueue'>,
   target: AsyncEventTarget,
-  event: {
-    readonly requestId: string
-    /** The event's JSON bytes. */
-    readonly payload: Buffer
-    /** The function's timeout: the lease of an attempt lasts this long plus the queue's grace. */
-    readonly timeoutS: number
-    /** The trigger that fired it, for its records. */
-    readonly triggerId?: string
-    /** The W3C trace context to continue in its attempts. */
-    readonly traceparent?: string
-  },
+  event: AcceptedAsyncEvent,
 ): Promise<void> {
   try {
     await queue.enqueue({
@@ -49,6 +54,7 @@ export async function acceptAsyncEvent(
       ...(event.traceparent === undefined || event.traceparent === ''
         ? {}
         : { traceparent: event.traceparent }),
+      ...(event.contextHeaders === undefined ? {} : { contextHeaders: event.contextHeaders }),
     })
   } catch (err) {
     throw new StratoError('ASYNC_ENQUEUE_FAILED', undefined, { cause: err })

@@ -57,6 +57,11 @@ export interface NewAsyncEvent {
   readonly triggerId?: string
   /** The W3C trace context it was accepted in: its attempts continue that trace. */
   readonly traceparent?: string
+  /**
+   * Headers every attempt hands the guest (`InvocationRequest.contextHeaders`): a flow's callback
+   * task sets the `x-cff-workflow-*` ones, so the function sees the flow it runs in.
+   */
+  readonly contextHeaders?: Readonly<Record<string, string>>
 }
 
 /** An event handed to a worker. Only the holder of `leaseToken` can settle it. */

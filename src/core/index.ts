@@ -114,7 +114,7 @@ export type {
 } from './async-invocation.js'
 export type { FunctionResolver, ResolvedFunction, RoutingInput } from './function-resolver.js'
 export { acceptAsyncEvent } from './accept-async-event.js'
-export type { AsyncEventTarget } from './accept-async-event.js'
+export type { AcceptedAsyncEvent, AsyncEventTarget } from './accept-async-event.js'
 export {
   APIG_TRIGGER_TYPES,
   TRIGGERS_PER_FUNCTION_VERSION,

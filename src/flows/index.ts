@@ -56,6 +56,7 @@ export {
   INVOKE_FAILED,
 } from './durable/function-calls.js'
 export { taskRequestId } from './durable/request-id.js'
+export type { FlowAsyncQueue } from './durable/callback-starts.js'
 // api-facing helpers (node details, views) exports below
 export { NODE_DATA_MAX_CHARS, errorMessageOf, nodeExecutionDetails } from './node-details.js'
 export type {

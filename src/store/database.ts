@@ -155,6 +155,8 @@ export interface AsyncInvocationsTable {
   trigger_id: string
   /** The W3C trace context it was accepted in ('' for none). */
   traceparent: string
+  /** The headers every attempt hands the guest, a JSON object (null for none). */
+  context_headers_json: string | null
 }
 
 export interface AsyncDeadLettersTable {

@@ -527,6 +527,16 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0020-async-context-headers': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The headers every attempt of an async event hands the guest (a flow's callback task sets
+      // the x-cff-workflow-* ones): a JSON object, null for none.
+      await db.schema
+        .alterTable('async_invocations')
+        .addColumn('context_headers_json', 'text')
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

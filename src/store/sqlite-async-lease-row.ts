@@ -1,7 +1,7 @@
 /**
  * @module A leased row of the embedded async queue, and the LeasedEvent the dispatcher sees of it.
  */
-import type { LeasedEvent } from '../core/index.js'
+import type { LeasedEvent, NewAsyncEvent } from '../core/index.js'
 
 export interface LeaseRow {
   request_id: string
@@ -16,6 +16,7 @@ export interface LeaseRow {
   function_errors: number
   system_errors: number
   traceparent: string
+  context_headers_json: string | null
 }
 
 /** A leased row as the dispatcher sees it: `attempt` is the one this lease may run. */
@@ -34,5 +35,13 @@ export function leasedEventOf(r: LeaseRow, leaseToken: string): LeasedEvent {
     functionErrors: r.function_errors,
     systemErrors: r.system_errors,
     ...(r.traceparent === '' ? {} : { traceparent: r.traceparent }),
+    ...(r.context_headers_json === null
+      ? {}
+      : { contextHeaders: JSON.parse(r.context_headers_json) as Record<string, string> }),
   }
+}
+
+/** The `context_headers_json` column of an event: null when it has none. */
+export function contextHeadersJson(e: NewAsyncEvent): string | null {
+  return e.contextHeaders === undefined ? null : JSON.stringify(e.contextHeaders)
 }

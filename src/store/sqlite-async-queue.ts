@@ -19,7 +19,7 @@ import type {
   RecoveredLease,
   StoredDeadLetter,
 } from '../core/index.js'
-import { leasedEventOf, type LeaseRow } from './sqlite-async-lease-row.js'
+import { contextHeadersJson, leasedEventOf, type LeaseRow } from './sqlite-async-lease-row.js'
 import { prepareQueueStatements, type QueueStatements } from './sqlite-async-statements.js'
 import { cancelWaiting, listDeadLetters, listRecords } from './sqlite-async-records.js'
 
@@ -111,6 +111,7 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       e.acceptedAtMs,
       e.triggerId ?? '',
       e.traceparent ?? '',
+      contextHeadersJson(e),
     )
   }
 
@@ -127,6 +128,7 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       e.acceptedAtMs,
       e.triggerId ?? '',
       e.traceparent ?? '',
+      contextHeadersJson(e),
       e.leaseToken,
       e.attempt,
       startedAtMs,
@@ -505,7 +507,8 @@ export class SqliteAsyncQueue implements AsyncQueue, AsyncRecordRepository {
       const rows = this.#db
         .prepare(
           `select request_id, project_id, function_id, function_urn, qualifier, payload,
-                  timeout_ms, accepted_at, attempts, function_errors, system_errors
+                  timeout_ms, accepted_at, attempts, function_errors, system_errors, traceparent,
+                  context_headers_json
            from async_invocations
            where status = 'WAIT' and function_id = ? ${byQualifier}
            order by not_before limit ?`,

@@ -6,14 +6,15 @@ import type SQLite from 'better-sqlite3'
 
 const INSERT_SQL = `insert or ignore into async_invocations
   (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
-   not_before, accepted_at, trigger_id, traceparent)
-  values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?, ?, ?)`
+   not_before, accepted_at, trigger_id, traceparent, context_headers_json)
+  values (?, ?, ?, ?, ?, ?, ?, 'WAIT', ?, ?, ?, ?, ?)`
 
 /** An event a trigger source ran itself, inserted as leased so that its settlement ends it. */
 const INSERT_RAN_SQL = `insert or ignore into async_invocations
   (request_id, project_id, function_id, function_urn, qualifier, payload, timeout_ms, status,
-   not_before, accepted_at, trigger_id, traceparent, lease_token, attempts, started_at)
-  values (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?)`
+   not_before, accepted_at, trigger_id, traceparent, context_headers_json, lease_token, attempts,
+   started_at)
+  values (?, ?, ?, ?, ?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?)`
 
 export interface QueueStatements {
   readonly insert: SQLite.Statement
@@ -31,7 +32,8 @@ export function prepareQueueStatements(db: SQLite.Database): QueueStatements {
     insert: db.prepare(INSERT_SQL),
     insertRan: db.prepare(INSERT_RAN_SQL),
     selectDue: db.prepare(`select request_id, project_id, function_id, function_urn, qualifier,
-        payload, timeout_ms, accepted_at, attempts, function_errors, system_errors, traceparent
+        payload, timeout_ms, accepted_at, attempts, function_errors, system_errors, traceparent,
+        context_headers_json
       from async_invocations
       where status = 'WAIT' and function_id = ? and not_before <= ?
       order by not_before limit ?`),

@@ -37,6 +37,11 @@ const FUNCTIONS: Record<string, string> = {
     return { ...event, flakyCalls: n }
   }`,
   'wf-echo': `exports.handler = async (event) => ({ echoed: event })`,
+  // A callback node's function: says which flow it runs in (its logs), then the flow waits.
+  'wf-ask': `exports.handler = async (event, context) => {
+    console.log('CTX ' + JSON.stringify({ workflow: context.getWorkflowID(), run: context.getWorkflowRunID(), state: context.getWorkflowStateID() }))
+    return { asked: true }
+  }`,
   'wf-slow': `exports.handler = async (event) => { await new Promise((r) => setTimeout(r, 4000)); return { slow: true } }`,
   'wf-fallback': `exports.handler = async (event) => ({ fallback: true, caught: event })`,
   // Fails the first call of each run: a retry of the run then succeeds.
@@ -472,7 +477,7 @@ describe('workflows: executions through the SDK', () => {
       ],
     })
     await createFlow({
-      ...simpleFlow('exec-callback', 'wf-echo'),
+      ...simpleFlow('exec-callback', 'wf-ask'),
       states: [
         {
           id: 'step',
@@ -480,7 +485,7 @@ describe('workflows: executions through the SDK', () => {
           type: 'Operation',
           end: false,
           transition: 'done',
-          actions: [{ function_ref: { ref_name: 'wf-echo', invoke_mode: 'async', arguments: {} } }],
+          actions: [{ function_ref: { ref_name: 'wf-ask', invoke_mode: 'async', arguments: {} } }],
         },
         end(),
       ],
@@ -582,6 +587,36 @@ describe('workflows: executions through the SDK', () => {
       (e) => nodeOf(e, 'step')?.executions[0]?.status === 'running',
     )
     expect(waiting.status).toBe('running')
+    // The function was invoked through the async queue, as any async call: its async records
+    // have the node's request id, and it saw the flow it runs in.
+    const requestId = nodeOf(waiting, 'step').executions[0].request_id as string
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/)
+    let record: any
+    const deadline = Date.now() + 20_000
+    while (record?.status !== 'SUCCESS' && Date.now() < deadline) {
+      const page = await sdk.listAsyncInvocations(
+        new fg.ListAsyncInvocationsRequest()
+          .withFunctionUrn(urnOf('wf-ask'))
+          .withRequestId(requestId),
+      )
+      record = page.invocations?.[0]
+      if (record?.status !== 'SUCCESS') {
+        await sleep(200)
+      }
+    }
+    expect(record).toMatchObject({ request_id: requestId, status: 'SUCCESS' })
+    let seen: any
+    while (seen === undefined && Date.now() < deadline) {
+      const res = await client.logs('wf-ask', { request_id: requestId })
+      const line = ((res.logs as Array<{ log: string }> | undefined) ?? [])
+        .flatMap((l) => l.log.split('\n'))
+        .find((l) => l.includes('CTX '))
+      seen = line === undefined ? undefined : JSON.parse(line.slice(line.indexOf('CTX ') + 4))
+      if (seen === undefined) {
+        await sleep(200)
+      }
+    }
+    expect(seen).toEqual({ workflow: flowIds['exec-callback'], run: id, state: 'step' })
     const res = await sdk.createCallbackWorkflow(
       new fg.CreateCallbackWorkflowRequest()
         .withWorkflowId(flowIds['exec-callback'])

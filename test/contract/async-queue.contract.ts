@@ -96,6 +96,55 @@ export function runAsyncQueueContract(name: string, open: () => Promise<QueueHar
       expect(leased[0]?.payload.toString()).toBe(e.payload.toString())
     })
 
+    test("an event's context headers are handed back on every lease, across a reopen", async () => {
+      const harness = await start()
+      const contextHeaders = {
+        'x-cff-workflow-id': 'wf-1',
+        'x-cff-workflow-run-id': 'run-1',
+        'x-cff-workflow-state-id': 'ask',
+      }
+      const withHeaders = event('fa', { contextHeaders, timeoutMs: 1 })
+      const without = event('fa', { timeoutMs: 1 })
+      await harness.queue.enqueue(withHeaders)
+      await harness.queue.enqueue(without)
+      const queue = await harness.reopen()
+      const first = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      const byId = new Map(first.map((l) => [l.requestId, l]))
+      expect(byId.get(withHeaders.requestId)?.contextHeaders).toEqual(contextHeaders)
+      expect(byId.get(without.requestId)).not.toHaveProperty('contextHeaders')
+      const leased = byId.get(withHeaders.requestId)
+      if (leased === undefined) {
+        throw new Error('not leased')
+      }
+      // A retry hands them back again.
+      await queue.settle(leased, {
+        kind: 'retry',
+        notBeforeMs: 0,
+        functionError: true,
+        errorMessage: 'boom',
+      })
+      const second = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(second.map((l) => [l.requestId, l.attempt, l.contextHeaders])).toEqual([
+        [withHeaders.requestId, 2, contextHeaders],
+      ])
+    })
+
+    test('enqueuing a request id already there resolves and keeps the first event, once', async () => {
+      const { queue } = await start()
+      const first = event('fa', { contextHeaders: { 'x-cff-workflow-run-id': 'run-1' } })
+      await queue.enqueue(first)
+      await queue.enqueue({ ...first, payload: Buffer.from('{"second":true}'), contextHeaders: {} })
+      const leased = await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })
+      expect(leased.map((l) => l.requestId)).toEqual([first.requestId])
+      expect(leased[0]?.payload.toString()).toBe(first.payload.toString())
+      expect(leased[0]?.contextHeaders).toEqual(first.contextHeaders)
+      // Even while it is leased (a flow re-dispatching its callback task after a restart).
+      await queue.enqueue(first)
+      const { total } = await queue.list({ functionId: 'fa', offset: 0, limit: 10 })
+      expect(total).toBe(1)
+      expect(await queue.lease({ max: 10, nowMs: Date.now(), room: always(10) })).toEqual([])
+    })
+
     test('many concurrent enqueues all resolve and are all stored (group commit)', async () => {
       const { queue } = await start()
       const events = Array.from({ length: 1000 }, () => event('fa'))

@@ -1,11 +1,13 @@
 import { expect, test } from 'vitest'
 import { FLOW_HISTORY_LIMIT, StratoError, type FlowRepository } from '../../core/index.js'
 import {
+  asyncSideOf,
   engineOf,
   eventually,
   ScriptedInvoker,
   task,
   workflowOf,
+  type AsyncSide,
 } from '../../../test/helpers/flow-engine-kit.js'
 import { useTempStores } from '../../../test/helpers/temp-stores.js'
 import type { AslDefinition, JsonValue } from '../asl/definition.js'
@@ -199,40 +201,146 @@ test('a stop cancels a waiting execution and its driver writes nothing more', as
   await engine.close()
 })
 
-test('a callback task waits for its callback, also one recorded while no engine ran', async () => {
+const APPROVAL: AslDefinition = {
+  StartAt: 'Approve',
+  States: {
+    Approve: task('notify', 'After', {
+      'Strato.Callback': true,
+      ResultPath: '$.approval',
+    }) as never,
+    After: task('add') as never,
+  },
+}
+
+async function stopped(side: AsyncSide): Promise<void> {
+  side.dispatcher.stop()
+  await side.dispatcher.idle()
+}
+
+test('a callback task starts its function through the async queue in the flow context, then waits for its callback (also one recorded while idle)', async () => {
   const { store } = await stores.open()
   const invoker = new ScriptedInvoker({ notify: () => 'started', add: (p) => p })
-  const definition: AslDefinition = {
-    StartAt: 'Approve',
-    States: {
-      Approve: task('notify', 'After', {
-        'Strato.Callback': true,
-        ResultPath: '$.approval',
-      }) as never,
-      After: task('add') as never,
+  const side = await asyncSideOf(store, invoker)
+  await store.flows.createWorkflow(workflowOf(APPROVAL))
+  const engine = engineOf({ repository: store.flows, invoker, asyncQueue: side.queue })
+  const { executionId } = await engine.start(workflowOf(APPROVAL), { n: 1 }, START)
+  const requestId = taskRequestId(executionId, 'Approve#1', 1, 0)
+  await eventually(async () => (await side.statusOf('notify', requestId)) === 'SUCCESS')
+  expect(invoker.callsOf('notify')).toHaveLength(1)
+  expect(invoker.callsOf('notify')[0]).toMatchObject({
+    requestId,
+    invokeType: 'async',
+    attempt: 1,
+    contextHeaders: {
+      'x-cff-workflow-id': 'wf-1',
+      'x-cff-workflow-run-id': executionId,
+      'x-cff-workflow-state-id': 'Approve',
     },
-  }
-  await store.flows.createWorkflow(workflowOf(definition))
-  const engine = engineOf({ repository: store.flows, invoker })
-  const { executionId } = await engine.start(workflowOf(definition), { n: 1 }, START)
-  await eventually(() => Promise.resolve(invoker.callsOf('notify').length === 1))
-  expect(invoker.callsOf('notify')[0]?.invokeType).toBe('async')
+  })
   const running = await store.flows.getExecution(executionId)
   if (running === undefined) {
     throw new Error('no execution')
   }
+  expect(running.status).toBe('running')
   await expect(
     engine.callback(running, 'After', { result: 'success', output: {} }),
   ).rejects.toMatchObject({ code: 'FLOW_INVALID_EXECUTION' })
   // The engine goes away (its lease is released); the callback is recorded meanwhile.
   await engine.close()
-  const idle = engineOf({ repository: store.flows, invoker, owner: 'node-b' })
+  const idle = engineOf({
+    repository: store.flows,
+    invoker,
+    owner: 'node-b',
+    asyncQueue: side.queue,
+  })
   await idle.callback(running, 'Approve', { result: 'success', output: { ok: true } })
   await idle.resume()
   await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
   const record = await store.flows.getExecution(executionId)
   expect(JSON.parse(record?.outputJson ?? '{}')).toEqual({ n: 1, approval: { ok: true } })
+  expect(invoker.callsOf('notify')).toHaveLength(1)
   await idle.close()
+  await stopped(side)
+})
+
+test('a callback task re-dispatched after a restart finds its async event: the function is not started again', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({ notify: () => 'started', add: (p) => p })
+  const side = await asyncSideOf(store, invoker)
+  await store.flows.createWorkflow(workflowOf(APPROVAL))
+  const first = engineOf({ repository: store.flows, invoker, asyncQueue: side.queue })
+  const { executionId } = await first.start(workflowOf(APPROVAL), { n: 1 }, START)
+  const requestId = taskRequestId(executionId, 'Approve#1', 1, 0)
+  await eventually(async () => (await side.statusOf('notify', requestId)) === 'SUCCESS')
+  await first.close()
+  const restarted = engineOf({ repository: store.flows, invoker, asyncQueue: side.queue })
+  await restarted.resume()
+  // The replay dispatched the waiting task again (a second TaskScheduled, same request id)...
+  await eventually(async () => {
+    const events = await store.flows.events(executionId)
+    return events.filter((e) => e.type === 'TaskScheduled' && e.path === 'Approve#1').length === 2
+  })
+  const scheduled = (await store.flows.events(executionId)).filter(
+    (e) => e.type === 'TaskScheduled' && e.path === 'Approve#1',
+  )
+  expect(scheduled.map((e) => e.requestId)).toEqual([requestId, requestId])
+  // ...which found the event in the queue: one record, one invocation.
+  const { total } = await store.asyncRecords.list({ functionId: 'fn-notify', offset: 0, limit: 10 })
+  expect(total).toBe(1)
+  expect(invoker.callsOf('notify')).toHaveLength(1)
+  const running = await store.flows.getExecution(executionId)
+  if (running === undefined) {
+    throw new Error('no execution')
+  }
+  await restarted.callback(running, 'Approve', { result: 'success', output: { ok: true } })
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  await restarted.close()
+  await stopped(side)
+})
+
+test("a callback task fails when its async event ends FAIL, after the function's async retries", async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({ notify: () => ({ functionError: 'cannot notify' }) })
+  const side = await asyncSideOf(store, invoker)
+  await store.flows.createWorkflow(workflowOf(APPROVAL))
+  const engine = engineOf({ repository: store.flows, invoker, asyncQueue: side.queue })
+  const { executionId } = await engine.start(workflowOf(APPROVAL), { n: 1 }, START)
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'fail')
+  // max_async_retry_attempts defaults to 1: two attempts, both in the flow's context.
+  expect(invoker.callsOf('notify').map((c) => c.attempt)).toEqual([1, 2])
+  for (const call of invoker.callsOf('notify')) {
+    expect(call.contextHeaders?.['x-cff-workflow-run-id']).toBe(executionId)
+  }
+  const requestId = taskRequestId(executionId, 'Approve#1', 1, 0)
+  expect(await side.statusOf('notify', requestId)).toBe('FAIL')
+  const failed = (await store.flows.events(executionId)).find((e) => e.type === 'TaskFailed')
+  const payload = JSON.parse(failed?.payloadJson ?? '{}') as { error: string; cause: string }
+  expect(payload.error).toBe('FunctionError')
+  expect(JSON.parse(payload.cause)).toMatchObject({ errorType: 'FunctionError' })
+  expect(JSON.parse(payload.cause).errorMessage).toContain('cannot notify')
+  await engine.close()
+  await stopped(side)
+})
+
+test('an EXPRESS callback task goes through the async queue too, and its callback ends the run', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({ notify: () => 'started', add: (p) => p })
+  const side = await asyncSideOf(store, invoker)
+  const express = workflowOf(APPROVAL, 'EXPRESS')
+  await store.flows.createWorkflow(express)
+  const engine = engineOf({ repository: store.flows, invoker, asyncQueue: side.queue })
+  const { executionId } = await engine.start(express, { n: 1 }, START)
+  const requestId = taskRequestId(executionId, 'Approve#1', 1, 0)
+  await eventually(async () => (await side.statusOf('notify', requestId)) === 'SUCCESS')
+  expect(invoker.callsOf('notify')[0]?.contextHeaders?.['x-cff-workflow-run-id']).toBe(executionId)
+  const running = await store.flows.getExecution(executionId)
+  if (running === undefined) {
+    throw new Error('no execution')
+  }
+  await engine.callback(running, 'Approve', { result: 'success', output: { ok: true } })
+  await eventually(async () => (await statusOf(store.flows, executionId)) === 'success')
+  await engine.close()
+  await stopped(side)
 })
 
 test('a task past its TimeoutSeconds fails with States.Timeout and a JSON cause', async () => {

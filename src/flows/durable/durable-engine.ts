@@ -26,6 +26,7 @@ import type {
   StartOptions,
   SyncExecutionResult,
 } from '../flow-engine.js'
+import type { CallbackStartOptions, FlowAsyncQueue } from './callback-starts.js'
 import { CallbackWaits } from './callback-waits.js'
 import { FunctionCaller, type FunctionCallerOptions } from './function-calls.js'
 import { FoldedHistory, taskKey, type CallbackPayload } from './history.js'
@@ -47,6 +48,10 @@ export interface DurableFlowEngineOptions {
   readonly repository: FlowRepository
   readonly functions: FunctionResolver
   readonly invoker: Invoker
+  /** Where callback tasks start their functions: the async queue, as any async call. */
+  readonly asyncQueue: FlowAsyncQueue
+  /** How often a waiting callback task reads its async event's record (default 1 s). */
+  readonly asyncStatusPollMs?: number
   /** The interpreter; `runStateMachine` unless a test fakes it. */
   readonly run?: (request: RunRequest) => Promise<ExecutionOutcome>
   /**
@@ -75,6 +80,7 @@ interface Driver {
 export class DurableFlowEngine implements FlowEngine {
   readonly #o: DurableFlowEngineOptions
   readonly #caller: FunctionCaller
+  readonly #starts: CallbackStartOptions
   readonly #drivers = new Map<string, Driver>()
   #scanTimer: NodeJS.Timeout | undefined
   #scanning: Promise<void> | undefined
@@ -87,6 +93,7 @@ export class DurableFlowEngine implements FlowEngine {
       invoker: options.invoker,
       ...options.calls,
     })
+    this.#starts = { queue: options.asyncQueue, pollMs: options.asyncStatusPollMs ?? 1_000 }
   }
 
   async start(
@@ -349,6 +356,7 @@ export class DurableFlowEngine implements FlowEngine {
         lease: () => lease,
         repository: this.#o.repository,
         caller: this.#caller,
+        starts: this.#starts,
         callbacks: driver.callbacks,
         signal: driver.controller.signal,
         abort: (reason) => this.#abort(record.id, reason),
@@ -385,6 +393,7 @@ export class DurableFlowEngine implements FlowEngine {
     const host = new MemoryHost({
       execution: record,
       caller: this.#caller,
+      starts: this.#starts,
       callbacks: driver.callbacks,
       signal: driver.controller.signal,
     })

@@ -1,7 +1,8 @@
 /**
  * @module Calling a flow's functions: a Task's `Resource` (a function URN) resolved in the
  * workflow's project, invoked through core's Invoker (the same pool as every call) with the §6.11
- * workflow context, and the result turned into a TaskOutcome in the flow's error names. The
+ * workflow context, and the result turned into a TaskOutcome in the flow's error names (a
+ * callback task's function goes through the async queue instead: `callback-starts.ts`). The
  * `cause` of every failure is JSON text `{errorMessage, errorType, stackTrace?}`: the Huawei
  * compiler turns it into `{errorCode, errorMessage, errorType}` data.
  */
@@ -10,6 +11,7 @@ import {
   type FunctionResolver,
   type InvocationResult,
   type Invoker,
+  type ResolvedFunction,
   type RoutingInput,
 } from '../../core/index.js'
 import type { JsonValue } from '../asl/definition.js'
@@ -66,43 +68,23 @@ export class FunctionCaller {
 
   /** Runs the function to its end (sync). Never throws except FlowAborted. */
   async call(call: FunctionCall): Promise<TaskOutcome> {
-    const invocation = this.#invoke(call, 'sync')
+    const invocation = this.#invoke(call)
     const outcome = await raceTimeout(invocation, call.timeoutMs, call.signal)
     return { ...outcome, requestId: call.requestId }
   }
 
-  /**
-   * Starts the function (`X-CFF-Invoke-Type: async`) for a callback task: resolves once it is
-   * resolved and started, with an error outcome when it cannot be; `ended` settles with how the
-   * invocation itself ended.
-   */
-  async start(
-    call: FunctionCall,
-  ): Promise<{ readonly started: TaskOutcome; readonly ended: Promise<TaskOutcome> }> {
-    const resolved = await this.#resolve(call)
-    if ('ok' in resolved) {
-      return { started: resolved, ended: Promise.resolve(resolved) }
-    }
-    const ended = this.#invokeResolved(call, resolved.fn, resolved.alias, 'async')
-    return { started: { ok: true, output: null, requestId: call.requestId }, ended }
-  }
-
-  async #invoke(call: FunctionCall, invokeType: 'sync' | 'async'): Promise<TaskOutcome> {
-    const resolved = await this.#resolve(call)
+  async #invoke(call: FunctionCall): Promise<TaskOutcome> {
+    const resolved = await this.resolve(call)
     if ('ok' in resolved) {
       return resolved
     }
-    return this.#invokeResolved(call, resolved.fn, resolved.alias, invokeType)
+    return this.#invokeResolved(call, resolved.fn, resolved.alias?.name ?? '')
   }
 
-  async #resolve(
-    call: FunctionCall,
-  ): Promise<
-    TaskOutcome | { readonly fn: Parameters<Invoker['invoke']>[0]['fn']; readonly alias: string }
-  > {
+  /** Resolves the task's function in the workflow's project; a failure outcome if it cannot. */
+  async resolve(call: FunctionCall): Promise<TaskOutcome | ResolvedFunction> {
     try {
-      const r = await this.#options.functions.resolve(call.projectId, call.resource, NO_ROUTING)
-      return { fn: r.fn, alias: r.alias?.name ?? '' }
+      return await this.#options.functions.resolve(call.projectId, call.resource, NO_ROUTING)
     } catch (err) {
       if (isStratoError(err) && err.spec.status === 404) {
         return failure(FUNCTION_NOT_FOUND, err.message)
@@ -115,7 +97,6 @@ export class FunctionCaller {
     call: FunctionCall,
     fn: Parameters<Invoker['invoke']>[0]['fn'],
     alias: string,
-    invokeType: 'sync' | 'async',
   ): Promise<TaskOutcome> {
     const payload = Buffer.from(JSON.stringify(call.payload))
     for (let retry = 0; ; retry += 1) {
@@ -126,13 +107,9 @@ export class FunctionCaller {
           alias,
           requestId: call.requestId,
           payload,
-          invokeType,
+          invokeType: 'sync',
           attempt: call.delivery,
-          contextHeaders: {
-            'x-cff-workflow-id': call.workflowId,
-            'x-cff-workflow-run-id': call.executionId,
-            'x-cff-workflow-state-id': call.nodeId,
-          },
+          contextHeaders: workflowContextHeaders(call),
         })
         return outcomeOf(result, call.requestId)
       } catch (err) {
@@ -150,6 +127,15 @@ export class FunctionCaller {
         await delay(this.#options.unavailableBackoffMs * 2 ** retry, call.signal)
       }
     }
+  }
+}
+
+/** The §6.11 headers the function reads as `context.getWorkflowID()` etc. */
+export function workflowContextHeaders(call: FunctionCall): Readonly<Record<string, string>> {
+  return {
+    'x-cff-workflow-id': call.workflowId,
+    'x-cff-workflow-run-id': call.executionId,
+    'x-cff-workflow-state-id': call.nodeId,
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../../core/index.js'
 import type { JsonValue } from '../asl/definition.js'
 import type { ExecutionHost, StateEvent, TaskOutcome, TaskRequest } from '../asl/host.js'
+import type { CallbackStartOptions } from './callback-starts.js'
 import { callbackOutcome, type CallbackWaits } from './callback-waits.js'
 import { delay, FlowAborted, type FunctionCaller } from './function-calls.js'
 import { taskKey, type FoldedHistory } from './history.js'
@@ -36,6 +37,7 @@ export interface HistoryHostOptions {
   readonly lease: () => ExecutionLease
   readonly repository: FlowRepository
   readonly caller: FunctionCaller
+  readonly starts: CallbackStartOptions
   readonly callbacks: CallbackWaits
   readonly signal: AbortSignal
   /** Aborts the run for a reason the host found (lost lease, full history). */
@@ -163,6 +165,7 @@ export class HistoryHost implements ExecutionHost {
       outcome = request.callback
         ? await waitForCallback({
             caller: this.#o.caller,
+            starts: this.#o.starts,
             call,
             wait: this.#o.callbacks.wait(key),
             deadline: request.timeoutMs === undefined ? undefined : scheduledAt + request.timeoutMs,

@@ -4,6 +4,7 @@
  */
 import type { JsonValue } from '../asl/definition.js'
 import type { ExecutionHost, StateEvent, TaskOutcome, TaskRequest } from '../asl/host.js'
+import type { CallbackStartOptions } from './callback-starts.js'
 import type { CallbackWaits } from './callback-waits.js'
 import { delay, type FunctionCaller } from './function-calls.js'
 import { taskKey } from './history.js'
@@ -26,6 +27,7 @@ export interface MemoryHostOptions {
     readonly workflowId: string
   }
   readonly caller: FunctionCaller
+  readonly starts: CallbackStartOptions
   readonly callbacks: CallbackWaits
   readonly signal: AbortSignal
 }
@@ -96,6 +98,7 @@ export class MemoryHost implements ExecutionHost {
     try {
       return await waitForCallback({
         caller: this.#o.caller,
+        starts: this.#o.starts,
         call,
         wait: this.#o.callbacks.wait(key),
         deadline: request.timeoutMs === undefined ? undefined : this.now() + request.timeoutMs,

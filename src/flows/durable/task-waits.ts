@@ -1,10 +1,12 @@
 /**
- * @module A callback task's wait: its function is started (async invoke type) and the task waits
- * for `POST …/callback`, for the function to fail, for its deadline, or for the run to be aborted,
- * whichever comes first.
+ * @module A callback task's wait: its function is started through the async queue
+ * (`callback-starts.ts`) and the task waits for `POST …/callback`, for the async event to end
+ * `FAIL` or `DISCARD` (after the function's own async retries), for its deadline, or for the run
+ * to be aborted, whichever comes first.
  */
 import type { TaskOutcome } from '../asl/host.js'
 import { callbackOutcome } from './callback-waits.js'
+import { startThroughQueue, type CallbackStartOptions } from './callback-starts.js'
 import type { CallbackPayload } from './history.js'
 import {
   delay,
@@ -17,6 +19,7 @@ import {
 
 export interface CallbackWait {
   readonly caller: FunctionCaller
+  readonly starts: CallbackStartOptions
   readonly call: FunctionCall
   readonly wait: { readonly result: Promise<CallbackPayload>; readonly cancel: () => void }
   /** Epoch ms; absent: no limit but the run's. */
@@ -25,18 +28,34 @@ export interface CallbackWait {
 }
 
 export async function waitForCallback(w: CallbackWait): Promise<TaskOutcome> {
-  const { started, ended } = await w.caller.start(w.call)
-  if (!started.ok) {
-    w.wait.cancel()
-    return started
-  }
   const local = new AbortController()
+  try {
+    const resolved = await w.caller.resolve(w.call)
+    if ('ok' in resolved) {
+      return resolved
+    }
+    const { started, ended } = await startThroughQueue(w.starts, w.call, resolved, local.signal)
+    if (!started.ok) {
+      return started
+    }
+    return await waitForOutcome(w, ended, local)
+  } finally {
+    w.wait.cancel()
+    local.abort()
+  }
+}
+
+async function waitForOutcome(
+  w: CallbackWait,
+  ended: Promise<TaskOutcome>,
+  local: AbortController,
+): Promise<TaskOutcome> {
   const onAbort = (): void => local.abort()
   w.call.signal.addEventListener('abort', onAbort, { once: true })
-  const contenders: Array<Promise<TaskOutcome | undefined>> = [
+  const contenders: Array<Promise<TaskOutcome>> = [
     w.wait.result.then((payload) => callbackOutcome(payload, w.call.requestId)),
-    // A function that failed never calls back; one that succeeded may still.
-    ended.then((outcome) => (outcome.ok ? new Promise<undefined>(() => undefined) : outcome)),
+    // A function whose async event failed never calls back; one that succeeded may still.
+    ended,
   ]
   if (w.deadline !== undefined) {
     contenders.push(
@@ -46,7 +65,7 @@ export async function waitForCallback(w: CallbackWait): Promise<TaskOutcome> {
     )
   }
   contenders.push(
-    new Promise<undefined>((_, reject) => {
+    new Promise<TaskOutcome>((_, reject) => {
       if (w.call.signal.aborted) {
         reject(new FlowAborted())
       }
@@ -54,11 +73,8 @@ export async function waitForCallback(w: CallbackWait): Promise<TaskOutcome> {
     }),
   )
   try {
-    const outcome = await Promise.race(contenders)
-    return outcome ?? failure('States.Runtime', 'The callback wait ended without an outcome.')
+    return await Promise.race(contenders)
   } finally {
-    w.wait.cancel()
     w.call.signal.removeEventListener('abort', onAbort)
-    local.abort()
   }
 }
