@@ -165,6 +165,7 @@ async function wire(
       holder: config.dataDir,
     },
     pythonCommand: config.pythonCommand,
+    egress: config.egress,
   })
   opened.add('the sandbox', () => sandbox.close())
   if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
@@ -177,6 +178,10 @@ async function wire(
     log.warn({ isolation: sandbox.level, why: notes }, sandbox.description)
   } else {
     log.info({ isolation: sandbox.level, notes }, sandbox.description)
+  }
+
+  if (!sandbox.egress.enabled && config.egress.enabled) {
+    log.warn({ why: sandbox.egress.reason }, 'instances have no network beyond their loopback')
   }
 
   // 2. Leftovers of a crashed run: instance processes, cgroups and dirs (code goes at start()).

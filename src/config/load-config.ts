@@ -4,6 +4,7 @@
  */
 import path from 'node:path'
 import { Limits, StratoError } from '../core/index.js'
+import { parseEgressSettings, type EgressSettings } from './egress-settings.js'
 
 export interface AsyncSettings {
   /** Async attempts running at once, all functions together. */
@@ -77,6 +78,8 @@ export interface Config {
   readonly sandboxUidBase: number | undefined
   /** OTLP/HTTP collector base URL (spans go to `<base>/v1/traces`); undefined: no spans. */
   readonly otlpEndpoint: string | undefined
+  /** Instances' network beyond their loopback (ADR 0023). */
+  readonly egress: EgressSettings
 }
 
 export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
@@ -249,6 +252,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
         ? undefined
         : intSetting(env, 'STRATO_SANDBOX_UID_BASE', 0, 1_000, 4_000_000_000),
     otlpEndpoint: urlSetting(env, 'STRATO_OTLP_ENDPOINT'),
+    egress: parseEgressSettings(env),
   }
   return Object.freeze({
     ...config,
