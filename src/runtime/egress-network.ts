@@ -113,6 +113,8 @@ export class EgressNetwork {
   readonly #prefix: string
   readonly #tools: Record<Tool, string>
   readonly #nft: NftRunner
+  /** Forgets a stopped instance's tracked connections; optional (Debian: conntrack). */
+  readonly #conntrack = findTool('conntrack')
 
   private constructor(
     settings: EgressSettings,
@@ -307,6 +309,11 @@ export class EgressNetwork {
         )
         if (commands !== '') {
           await this.#nft.nft(commands).catch(() => undefined)
+        }
+        // A killed instance's connections stay tracked (established, for days): they would count
+        // against the next instance given this address, and let replies reach it.
+        if (this.#conntrack !== undefined) {
+          await run(this.#conntrack, ['-D', '-s', address]).catch(() => undefined)
         }
       },
     }
