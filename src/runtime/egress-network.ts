@@ -229,48 +229,39 @@ export class EgressNetwork {
     const address = numberToIpv4(n)
     const name = `${this.#prefix}${uid.toString(36)}`
     let attached: FunctionEgress | undefined
-    const tbf = (dev: string): string[] => {
+    const tbf = (dev: string): string => {
       const rate = this.#settings.rateMbit
       // About 20 ms of traffic per burst, and never less than a few full-size packets.
       const burstKb = Math.max(32, Math.ceil((rate * 1000) / 8 / 50))
-      return ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${rate}mbit`].concat([
-        'burst',
-        `${burstKb}kb`,
-        'latency',
-        '50ms',
-      ])
+      return `qdisc replace dev ${dev} root tbf rate ${rate}mbit burst ${burstKb}kb latency 50ms`
     }
     return {
       address,
       wire: async (pid) => {
         const kid = await firstChild(pid)
-        const ns = `--net=/proc/${kid}/ns/net`
-        await run(
-          this.#tools.ip,
-          ['-batch', '-'],
-          [
-            `link add ${name} type veth peer name eth0 netns ${kid}`,
-            `link set ${name} up`,
-            `address add ${this.gateway}/32 dev ${name}`,
-            `route add ${address}/32 dev ${name} src ${this.gateway}`,
-          ].join('\n'),
-        )
-        // The gateway's DNATs lead to host loopback services; the veth carries no IPv6 at all.
-        await fsp.writeFile(`/proc/sys/net/ipv4/conf/${name}/route_localnet`, '1')
-        await fsp.writeFile(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, '1').catch(() => {})
-        await Promise.all([
-          run(this.#tools.tc, tbf(name)),
-          run(
-            this.#tools.nsenter,
-            [ns, this.#tools.ip, '-batch', '-'],
-            [
-              `address add ${address}/32 dev eth0`,
-              `link set eth0 up`,
-              `route add ${this.gateway}/32 dev eth0`,
-              `route add default via ${this.gateway} dev eth0`,
-            ].join('\n'),
-          ).then(() => run(this.#tools.nsenter, [ns, this.#tools.tc, ...tbf('eth0')])),
-        ])
+        const inside = `${this.#tools.nsenter} --net=/proc/${kid}/ns/net`
+        // One shell for the whole wiring: a spawn from Node costs more than the commands.
+        const script = [
+          'set -e',
+          `${this.#tools.ip} -batch - <<EOF`,
+          `link add ${name} type veth peer name eth0 netns ${kid}`,
+          `link set ${name} up`,
+          `address add ${this.gateway}/32 dev ${name}`,
+          `route add ${address}/32 dev ${name} src ${this.gateway}`,
+          'EOF',
+          // The gateway's DNATs lead to host loopback services; the veth carries no IPv6 at all.
+          `echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`,
+          `echo 1 > /proc/sys/net/ipv6/conf/${name}/disable_ipv6 2>/dev/null || true`,
+          `${this.#tools.tc} ${tbf(name)}`,
+          `${inside} ${this.#tools.ip} -batch - <<EOF`,
+          `address add ${address}/32 dev eth0`,
+          'link set eth0 up',
+          `route add ${this.gateway}/32 dev eth0`,
+          `route add default via ${this.gateway} dev eth0`,
+          'EOF',
+          `${inside} ${this.#tools.tc} ${tbf('eth0')}`,
+        ].join('\n')
+        await run('/bin/sh', ['-c', script])
       },
       attach: async (egress) => {
         if (
