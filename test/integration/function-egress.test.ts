@@ -12,6 +12,7 @@ import os from 'node:os'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
 import { inlineFunction } from '../helpers/code.js'
+import { sandboxScope } from '../../src/runtime/index.js'
 import { startTestStrato, type TestStrato } from '../helpers/strato.js'
 
 function which(tool: string): boolean {
@@ -72,6 +73,7 @@ let stratoPort: number
 /** Stands for any service the host offers on all its addresses. */
 let hostService: http.Server
 let hostServicePort: number
+let closedByTest = false
 
 function hostAddresses(): string[] {
   return Object.values(os.networkInterfaces())
@@ -139,7 +141,9 @@ afterAll(async () => {
   if (skipReason !== undefined) {
     return
   }
-  await strato?.close()
+  if (!closedByTest) {
+    await strato?.close()
+  }
   hostService?.close()
   server?.kill('SIGKILL')
   for (const args of [
@@ -440,6 +444,21 @@ exports.handler = async (e) => {
       // Connections closed a moment ago may still be counted; never more than the bound.
       expect(Number(r.opened)).toBeLessThanOrEqual(MAX_CONNECTIONS)
       expect(Number(r.opened)).toBeGreaterThanOrEqual(MAX_CONNECTIONS - 2)
+    })
+
+    test('closing Strato removes its nftables table and every veth of its instances', async () => {
+      const scope = sandboxScope(strato.dataDir)
+      const table = `strato_${scope}`
+      const veths = (): string[] =>
+        sh('ip', ['-o', 'link', 'show'])
+          .split('\n')
+          .filter((l) => l.includes(`sv${scope.slice(0, 5)}`))
+      expect(sh('nft', ['list', 'tables'])).toContain(table)
+      expect(veths().length).toBeGreaterThan(0)
+      closedByTest = true
+      await strato.close()
+      expect(sh('nft', ['list', 'tables'])).not.toContain(table)
+      expect(veths()).toEqual([])
     })
   },
 )
