@@ -206,6 +206,15 @@ export class EgressNetwork {
     this.#removeLeftovers()
   }
 
+  /** Through the network helper; where it cannot (no python3, no libnftables), the `nft` tool. */
+  async #apply(commands: string): Promise<void> {
+    try {
+      await this.#nft.nft(commands)
+    } catch {
+      await run(this.#tools.nft, ['-f', '-'], commands)
+    }
+  }
+
   /** The lines of the instance's /etc/hosts, /etc/resolv.conf and nsswitch.conf hosts entry. */
   get etc(): { hosts: string; resolvConf: string; nsswitchHosts: string } {
     return {
@@ -281,7 +290,7 @@ export class EgressNetwork {
           this.#settings.networks,
         )
         if (commands !== '') {
-          await this.#nft.nft(commands)
+          await this.#apply(commands)
         }
         attached = egress
       },
@@ -299,7 +308,7 @@ export class EgressNetwork {
           this.#settings.networks,
         )
         if (commands !== '') {
-          await this.#nft.nft(commands).catch(() => undefined)
+          await this.#apply(commands).catch(() => undefined)
         }
         // A killed instance's connections stay tracked (established, for days): they would count
         // against the next instance given this address, and let replies reach it.
