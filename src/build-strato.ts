@@ -396,6 +396,8 @@ async function wire(
         // The host uids this server's instances run as; no other Strato here uses them.
         uids: sandbox.uids,
       },
+      // Whether instances reach beyond their loopback (ADR 0023), and if not, why.
+      egress: sandbox.egress,
       interpreters,
       async: dispatcher.stats(),
       instances: pool.stats(),

@@ -446,6 +446,26 @@ exports.handler = async (e) => {
       expect(Number(r.opened)).toBeGreaterThanOrEqual(MAX_CONNECTIONS - 2)
     })
 
+    test('/strato/info says egress is on; with STRATO_EGRESS=off instances have only lo, and info says why', async () => {
+      const info = async (url: string): Promise<unknown> =>
+        ((await (await fetch(`${url}/strato/info`)).json()) as { egress: unknown }).egress
+      expect(await info(strato.url)).toEqual({ enabled: true })
+      const off = await startTestStrato({ STRATO_EGRESS: 'off' })
+      try {
+        expect(await info(off.url)).toEqual({
+          enabled: false,
+          reason: 'STRATO_EGRESS=off: instances have only their loopback',
+        })
+        await off.client.createFunction(inlineFunction('probe', PROBE, { timeout: 30 }))
+        const res = await off.client.invoke('probe', JSON.stringify({ etc: true }))
+        const etc = JSON.parse(res.result) as { ifs: object; resolv: string }
+        expect(Object.keys(etc.ifs)).toEqual(['lo'])
+        expect(etc.resolv).toBe('')
+      } finally {
+        await off.close()
+      }
+    })
+
     test('closing Strato removes its nftables table and every veth of its instances', async () => {
       const scope = sandboxScope(strato.dataDir)
       const table = `strato_${scope}`
