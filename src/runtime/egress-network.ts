@@ -260,6 +260,8 @@ export class EgressNetwork {
           'EOF',
           // The gateway's DNATs lead to host loopback services; the veth carries no IPv6 at all.
           `echo 1 > /proc/sys/net/ipv4/conf/${name}/route_localnet`,
+          // A source address not routed back through this veth (another instance's) is dropped.
+          `echo 1 > /proc/sys/net/ipv4/conf/${name}/rp_filter`,
           `echo 1 > /proc/sys/net/ipv6/conf/${name}/disable_ipv6 2>/dev/null || true`,
           `${this.#tools.tc} ${tbf(name)}`,
           `${inside} ${this.#tools.ip} -batch - <<EOF`,
