@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { StratoClient } from '../../src/client/index.js'
 import { inlineFunction } from '../helpers/code.js'
 import { sandboxScope } from '../../src/runtime/index.js'
-import { startTestStrato, type TestStrato } from '../helpers/strato.js'
+import {
+  spawnStrato,
+  startTestStrato,
+  tmpDir,
+  waitFor,
+  type TestStrato,
+} from '../helpers/strato.js'
 
 function which(tool: string): boolean {
   return ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => fs.existsSync(`${d}/${tool}`))
@@ -463,6 +469,46 @@ exports.handler = async (e) => {
         expect(etc.resolv).toBe('')
       } finally {
         await off.close()
+      }
+    })
+
+    test("a killed run's table and veths are replaced and removed at the next start", async () => {
+      const dataDir = tmpDir()
+      const scope = sandboxScope(dataDir)
+      const table = `strato_${scope}`
+      const ours = (): string[] =>
+        sh('ip', ['-o', 'link', 'show'])
+          .split('\n')
+          .filter((l) => l.includes(`sv${scope.slice(0, 5)}`))
+      const first = await spawnStrato(dataDir)
+      try {
+        // The pre-started cells have their veths.
+        await waitFor(() => Promise.resolve(ours().length > 0), 15_000)
+        await first.stop('SIGKILL')
+        // What a killed run could leave: its table (changed since), a veth of its scope.
+        sh('nft', ['add', 'chain', 'inet', table, 'leftover_marker'])
+        sh('ip', [
+          'link',
+          'add',
+          `sv${scope.slice(0, 5)}zz`,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          `stxl${process.pid % 100000}`,
+        ])
+        const second = await spawnStrato(dataDir)
+        try {
+          expect(sh('nft', ['list', 'table', 'inet', table])).not.toContain('leftover_marker')
+          expect(ours().filter((l) => l.includes(`sv${scope.slice(0, 5)}zz`))).toEqual([])
+        } finally {
+          await second.stop()
+        }
+        expect(sh('nft', ['list', 'tables'])).not.toContain(table)
+        expect(ours()).toEqual([])
+      } finally {
+        await first.stop('SIGKILL')
+        fs.rmSync(dataDir, { recursive: true, force: true })
       }
     })
 
