@@ -16,8 +16,14 @@ import {
   type EgressSettings,
   type NamedNetwork,
 } from '../config/index.js'
-import { StratoError, type FunctionEgress } from '../core/index.js'
-import { egressRuleset, instanceAddressNumber, policyElements } from './egress-rules.js'
+import { readProcessStartTime, StratoError, type FunctionEgress } from '../core/index.js'
+import {
+  egressRuleset,
+  holderComment,
+  holderOf,
+  instanceAddressNumber,
+  policyElements,
+} from './egress-rules.js'
 
 /** Runs nftables commands without a process per change (the network helper). */
 export interface NftRunner {
@@ -164,7 +170,8 @@ export class EgressNetwork {
 
   /** The table, IP forwarding, and no leftovers; undefined when done, else what failed. */
   #install(): string | undefined {
-    this.#removeLeftovers()
+    this.#removeLeftovers(this.#prefix)
+    this.#removeDeadServersTables()
     try {
       fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1')
     } catch (err) {
@@ -176,6 +183,7 @@ export class EgressNetwork {
       settings: this.#settings,
       gateway: this.gateway,
       resolver: this.resolver,
+      holder: holderComment(process.pid, readProcessStartTime(process.pid)),
     })
     // Declaring then deleting replaces a leftover table in one transaction, and works without one.
     const r = spawnSync(this.#tools.nft, ['-f', '-'], {
@@ -189,13 +197,35 @@ export class EgressNetwork {
     return undefined
   }
 
-  /** Host-side veths named for this server: a killed run's instances' (their namespaces live on). */
-  #removeLeftovers(): void {
+  /** Host-side veths named with `prefix`: a killed run's instances' (their namespaces live on). */
+  #removeLeftovers(prefix: string): void {
     const r = spawnSync(this.#tools.ip, ['-o', 'link', 'show'], { encoding: 'utf8' })
     for (const m of (r.stdout ?? '').matchAll(/^\d+:\s+([^:@\s]+)/gm)) {
       const name = m[1] ?? ''
-      if (name.startsWith(this.#prefix)) {
+      if (name.startsWith(prefix)) {
         spawnSync(this.#tools.ip, ['link', 'del', name])
+      }
+    }
+  }
+
+  /**
+   * Tables of other data dirs' servers that were killed (their holder process is gone, or its pid
+   * now names another process): no restart on that data dir may ever come to replace them.
+   */
+  #removeDeadServersTables(): void {
+    const listed = spawnSync(this.#tools.nft, ['list', 'tables'], { encoding: 'utf8' })
+    for (const m of (listed.stdout ?? '').matchAll(/^table inet (strato_([0-9a-f]{16}))$/gm)) {
+      const [, table = '', scope = ''] = m
+      if (table === this.#table) {
+        continue
+      }
+      const listing = spawnSync(this.#tools.nft, ['list', 'table', 'inet', table], {
+        encoding: 'utf8',
+      })
+      const holder = holderOf(listing.stdout ?? '')
+      if (holder !== undefined && readProcessStartTime(holder.pid) !== holder.startTime) {
+        spawnSync(this.#tools.nft, ['delete', 'table', 'inet', table], { stdio: 'ignore' })
+        this.#removeLeftovers(`sv${scope.slice(0, 5)}`)
       }
     }
   }
@@ -203,7 +233,7 @@ export class EgressNetwork {
   /** Removes the table (at shutdown, once instances are gone; their veths went with them). */
   close(): void {
     spawnSync(this.#tools.nft, ['delete', 'table', 'inet', this.#table], { stdio: 'ignore' })
-    this.#removeLeftovers()
+    this.#removeLeftovers(this.#prefix)
   }
 
   /** Through the network helper; where it cannot (no python3, no libnftables), the `nft` tool. */

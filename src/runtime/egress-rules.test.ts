@@ -1,6 +1,12 @@
 import { expect, test } from 'vitest'
 import { parseEgressSettings } from '../config/index.js'
-import { egressRuleset, instanceAddressNumber, policyElements } from './egress-rules.js'
+import {
+  egressRuleset,
+  holderComment,
+  holderOf,
+  instanceAddressNumber,
+  policyElements,
+} from './egress-rules.js'
 
 const settings = parseEgressSettings({
   STRATO_EGRESS_ALLOW: '10.99.0.0/24',
@@ -13,6 +19,7 @@ const rules = egressRuleset({
   settings,
   gateway: '10.208.0.1',
   resolver: '10.99.0.2',
+  holder: holderComment(4711, '123456'),
 })
 
 test('the ruleset judges only its own veths, and DNATs the host loopback only for members', () => {
@@ -51,4 +58,9 @@ test("an instance's address is its uid within the subnet, never the network's or
   expect(instanceAddressNumber('10.208.0.0/12', 200_000)).toBe(0x0ad00000 + 200_000)
   expect(instanceAddressNumber('10.208.0.0/12', 1 << 20)).toBeUndefined()
   expect(instanceAddressNumber('10.208.0.0/12', (1 << 20) + 1)).toBeUndefined()
+})
+
+test('the table names its holder, so a later server can tell a dead one left it', () => {
+  expect(holderOf(rules)).toEqual({ pid: 4711, startTime: '123456' })
+  expect(holderOf('table inet other {\n}')).toBeUndefined()
 })

@@ -31,6 +31,19 @@ export interface EgressRuleInputs {
   readonly gateway: string
   /** Where DNS queries to the gateway go (the host's resolver), or undefined: no DNS. */
   readonly resolver: string | undefined
+  /** The table's comment: which process holds it (`holderComment`). */
+  readonly holder: string
+}
+
+/** Names the server process holding a table, so a later server can tell it is gone. */
+export function holderComment(pid: number, startTime: string | undefined): string {
+  return `strato pid ${pid} start ${startTime ?? '?'}`
+}
+
+/** The holder a table's listing names, or undefined (not one of ours). */
+export function holderOf(listing: string): { pid: number; startTime: string } | undefined {
+  const m = /comment "strato pid (\d+) start (\S+)"/.exec(listing)
+  return m === null ? undefined : { pid: Number(m[1]), startTime: m[2] ?? '' }
 }
 
 /** The nft set names of one named network (by its position: names may hold `-`). */
@@ -88,6 +101,7 @@ export function egressRuleset(inputs: EgressRuleInputs): string {
         )
   return [
     `table inet ${table} {`,
+    `  comment "${inputs.holder}";`,
     '  map forward_verdicts { type ipv4_addr : verdict; }',
     '  map input_verdicts { type ipv4_addr : verdict; }',
     '  set internet_members { type ipv4_addr; }',

@@ -472,7 +472,7 @@ exports.handler = async (e) => {
       }
     })
 
-    test("a killed run's table and veths are replaced and removed at the next start", async () => {
+    test("a killed run's table and veths are replaced and removed at the next start, and so is a dead server's table of another data dir", async () => {
       const dataDir = tmpDir()
       const scope = sandboxScope(dataDir)
       const table = `strato_${scope}`
@@ -497,9 +497,16 @@ exports.handler = async (e) => {
           'name',
           `stxl${process.pid % 100000}`,
         ])
+        // And a table of another data dir's server, killed long ago (its pid is no process now).
+        const dead = `strato_${'0'.repeat(10)}${String(process.pid).padStart(6, '0').slice(-6)}`
+        sh('nft', ['add', 'table', 'inet', dead, '{ comment "strato pid 4194303 start 1"; }'])
         const second = await spawnStrato(dataDir)
         try {
+          expect(sh('nft', ['list', 'tables'])).not.toContain(dead)
           expect(sh('nft', ['list', 'table', 'inet', table])).not.toContain('leftover_marker')
+          expect(sh('nft', ['list', 'table', 'inet', table])).toContain(
+            `comment "strato pid ${second.child.pid} start`,
+          )
           expect(ours().filter((l) => l.includes(`sv${scope.slice(0, 5)}zz`))).toEqual([])
         } finally {
           await second.stop()
