@@ -206,6 +206,10 @@ export class NetnsDialer implements InstanceNetwork {
     }
     const exited = new Promise<void>((resolve) => helper.once('exit', () => resolve()))
     helper.kill('SIGTERM')
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())])
+    // A referenced timer: the helper and its channel are unreferenced, and with nothing else
+    // pending (a start that failed) an unreferenced wait would let Node exit, with code 0, here.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))])
+    clearTimeout(timer)
   }
 }
