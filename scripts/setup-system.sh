@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Strato's sandbox and runtimes use, where they are missing:
-# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare), python3 (Python functions),
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit, unshare, nsenter), nftables, iproute2
+# and conntrack (function egress, ADR 0023), python3 (Python functions),
 # php-cli (PHP functions), a JDK with Debian's Gson (Java functions;
 # scripts/build-java-runtime.sh builds the runtime with them), curl (custom runtime bootstraps),
 # and for the tests only golang-go and busybox-static (they build Go functions and a container
@@ -24,6 +25,10 @@ want() {
 command -v bwrap >/dev/null 2>&1 || want bubblewrap 'the instance sandbox'
 command -v setpriv >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
 command -v prlimit >/dev/null 2>&1 || want util-linux 'setpriv, prlimit: instance uids and limits'
+command -v nft >/dev/null 2>&1 || want nftables 'function egress: the network policy of instances'
+command -v ip >/dev/null 2>&1 || want iproute2 'function egress: veths and bandwidth bounds of instances'
+command -v tc >/dev/null 2>&1 || want iproute2 'function egress: veths and bandwidth bounds of instances'
+command -v conntrack >/dev/null 2>&1 || want conntrack "function egress: a stopped instance's connections forgotten"
 command -v python3 >/dev/null 2>&1 || want python3 'Python functions'
 command -v php >/dev/null 2>&1 || want php-cli 'PHP functions'
 command -v javac >/dev/null 2>&1 || want default-jdk-headless 'Java functions'

@@ -170,6 +170,7 @@ async function wire(
       holder: config.dataDir,
     },
     pythonCommand: config.pythonCommand,
+    egress: config.egress,
   })
   opened.add('the sandbox', () => sandbox.close())
   if (config.isolation !== 'auto' && sandbox.level !== config.isolation) {
@@ -182,6 +183,10 @@ async function wire(
     log.warn({ isolation: sandbox.level, why: notes }, sandbox.description)
   } else {
     log.info({ isolation: sandbox.level, notes }, sandbox.description)
+  }
+
+  if (!sandbox.egress.enabled && config.egress.enabled) {
+    log.warn({ why: sandbox.egress.reason }, 'instances have no network beyond their loopback')
   }
 
   // 2. Leftovers of a crashed run: instance processes, cgroups and dirs (code goes at start()).
@@ -416,6 +421,8 @@ async function wire(
         // The host uids this server's instances run as; no other Strato here uses them.
         uids: sandbox.uids,
       },
+      // Whether instances reach beyond their loopback (ADR 0023), and if not, why.
+      egress: sandbox.egress,
       interpreters,
       async: dispatcher.stats(),
       instances: pool.stats(),

@@ -4,6 +4,7 @@
  */
 import path from 'node:path'
 import { Limits, StratoError } from '../core/index.js'
+import { parseEgressSettings, type EgressSettings } from './egress-settings.js'
 
 export interface AsyncSettings {
   /** Async attempts running at once, all functions together. */
@@ -79,6 +80,8 @@ export interface Config {
   readonly otlpEndpoint: string | undefined
   /** Function flows: how long an engine's lease on an execution lasts unrenewed. */
   readonly flows: { readonly leaseMs: number }
+  /** Instances' network beyond their loopback (ADR 0023). */
+  readonly egress: EgressSettings
 }
 
 export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
@@ -254,6 +257,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     flows: Object.freeze({
       leaseMs: intSetting(env, 'STRATO_FLOW_LEASE_MS', 30_000, 100, 3_600_000),
     }),
+    egress: parseEgressSettings(env),
   }
   return Object.freeze({
     ...config,

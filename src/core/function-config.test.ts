@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { StratoError } from './errors.js'
 import {
+  functionEgressOf,
   imageOverridesOf,
   parseCodeInput,
   parseFunctionConfig,
@@ -187,4 +188,19 @@ test('code input of a Custom Image: code_type may be left out, Custom-Image-Swr 
       ),
     ),
   ).toBe('FSS.1006')
+})
+
+test('egress: the outside by default, none with disable_public_network, a named network with func_vpc', () => {
+  const of = (extra: Record<string, unknown>): ReturnType<typeof functionEgressOf> =>
+    functionEgressOf({ extra })
+  expect(of({})).toEqual({ kind: 'internet' })
+  expect(of({ network_controller: { disable_public_network: false } })).toEqual({
+    kind: 'internet',
+  })
+  expect(of({ network_controller: { disable_public_network: true } })).toEqual({ kind: 'none' })
+  expect(of({ func_vpc: { vpc_id: 'db', subnet_id: 'db-subnet' } })).toEqual({
+    kind: 'network',
+    name: 'db',
+  })
+  expect(of({ func_vpc: { vpc_id: '' } })).toEqual({ kind: 'internet' })
 })

@@ -471,3 +471,34 @@ export function parseDependVersionList(body: Body): string[] | undefined {
   }
   return ids
 }
+
+/**
+ * What an instance of a function may reach beyond its own loopback (ADR 0023): the outside but
+ * no private range (`internet`, FunctionGraph's default), nothing (`none`:
+ * `network_controller.disable_public_network` is true), or exactly what the operator's named
+ * network opens (`network`: `func_vpc.vpc_id` names it; FunctionGraph's VPC access).
+ */
+export type FunctionEgress =
+  | { readonly kind: 'internet' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'network'; readonly name: string }
+
+/** The egress a function's stored `func_vpc` and `network_controller` give it. */
+export function functionEgressOf(config: Pick<FunctionConfig, 'extra'>): FunctionEgress {
+  const vpc = config.extra.func_vpc
+  if (vpc !== null && typeof vpc === 'object') {
+    const id = (vpc as Body).vpc_id
+    if (typeof id === 'string' && id.trim() !== '') {
+      return { kind: 'network', name: id.trim() }
+    }
+  }
+  const controller = config.extra.network_controller
+  if (
+    controller !== null &&
+    typeof controller === 'object' &&
+    (controller as Body).disable_public_network === true
+  ) {
+    return { kind: 'none' }
+  }
+  return { kind: 'internet' }
+}

@@ -47,6 +47,7 @@ export {
 export type { RuntimeFamily, RuntimeFamilyTraits, RuntimeName } from './runtimes.js'
 export {
   asBody,
+  functionEgressOf,
   imageOverridesOf,
   parseDependVersionList,
   parseCodeInput,
@@ -61,7 +62,13 @@ export {
   userDataEntries,
   validateUserData,
 } from './function-environment.js'
-export type { CodeInput, CodeType, FunctionConfig, ImageOverrides } from './function-config.js'
+export type {
+  CodeInput,
+  CodeType,
+  FunctionConfig,
+  FunctionEgress,
+  ImageOverrides,
+} from './function-config.js'
 export { cpuMillicoresOf, instanceKeyOf } from './function.js'
 export type { FunctionRecord } from './function.js'
 export { callerPresenceOf } from './invocation.js'

@@ -22,6 +22,7 @@ import {
   TMP_BYTES,
   UidConfinedSandbox,
 } from './confinement.js'
+import { EgressNetwork } from './egress-network.js'
 import { hostPrograms, IMAGE_GUEST_DIR, type HostPrograms } from './image-root.js'
 import { NetnsDialer } from './netns-dialer.js'
 import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
@@ -29,6 +30,9 @@ import { buildSeccompFilter } from './seccomp-filter.js'
 
 export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
   readonly network: NetnsDialer
+  readonly egress: { readonly enabled: boolean; readonly reason: string | undefined }
+  /** Undefined: instances keep only their loopback (`egress.reason` says why). */
+  readonly #egress: EgressNetwork | undefined
   readonly level = 'bubblewrap' as const
   readonly description =
     'bubblewrap: mount, pid, net, ipc, uts and cgroup namespaces; read-only minimal root; private /tmp and /dev/shm; seccomp deny-list; per-instance cgroup (memory, pids, cpu) and unprivileged uid'
@@ -51,22 +55,69 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
     fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o755 })
     fs.rmSync(seccompFile, { force: true })
     fs.writeFileSync(seccompFile, buildSeccompFilter(), { mode: 0o444 })
+    const network = new NetnsDialer(options.pythonCommand)
+    const egress =
+      options.egress === undefined
+        ? { reason: 'no egress settings: instances have only their loopback' }
+        : EgressNetwork.setUp(options.egress, options.scope, network)
     const etc = path.join(options.stateDir, 'etc')
     fs.mkdirSync(etc, { recursive: true })
-    fs.writeFileSync(path.join(etc, 'hosts'), '127.0.0.1 localhost\n::1 localhost\n')
-    fs.writeFileSync(path.join(etc, 'resolv.conf'), '')
-    fs.writeFileSync(path.join(etc, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\n')
-    super(cgroups, options.uids)
+    const names =
+      'network' in egress
+        ? egress.network.etc
+        : {
+            hosts: '127.0.0.1 localhost\n::1 localhost\n',
+            resolvConf: '',
+            nsswitchHosts: 'hosts: files\n',
+          }
+    fs.writeFileSync(path.join(etc, 'hosts'), names.hosts)
+    fs.writeFileSync(path.join(etc, 'resolv.conf'), names.resolvConf)
+    fs.writeFileSync(
+      path.join(etc, 'nsswitch.conf'),
+      `passwd: files\ngroup: files\n${names.nsswitchHosts}`,
+    )
+    try {
+      super(cgroups, options.uids)
+    } catch (err) {
+      if ('network' in egress) {
+        egress.network.close()
+      }
+      throw err
+    }
     this.#bwrap = tools.bwrap
     this.#setpriv = tools.setpriv
     this.#prlimit = tools.prlimit
     this.#stateDir = options.stateDir
     this.#seccompFile = seccompFile
-    this.network = new NetnsDialer(options.pythonCommand)
+    this.network = network
+    this.#egress = 'network' in egress ? egress.network : undefined
+    this.egress =
+      'network' in egress ? { enabled: true, reason: undefined } : { enabled: false, ...egress }
+    if (this.#egress !== undefined) {
+      // Starts the helper now, so the first specialisation does not pay for it.
+      void network.nft('').catch(() => undefined)
+    }
   }
 
-  protected override stopLevel(): Promise<void> {
-    return this.network.stop()
+  protected override async stopLevel(): Promise<void> {
+    await this.network.stop()
+    this.#egress?.close()
+  }
+
+  /** The plan with the instance's egress: wired at boot, its policy taken back before release. */
+  #withEgress(plan: CellPlan): CellPlan {
+    const cell = plan.uid === undefined ? undefined : this.#egress?.cell(plan.uid)
+    if (cell === undefined) {
+      return plan
+    }
+    return {
+      ...plan,
+      egress: cell,
+      release: async () => {
+        await cell.detach()
+        await plan.release()
+      },
+    }
   }
 
   /** Binds for the interpreter: nothing under /usr; else its install prefix at the same path. */
@@ -85,9 +136,14 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
   }
 
   prepare(request: CellRequest): CellPlan {
-    if (request.rootFileSystem === 'image') {
-      return this.#prepareImageRoot(request)
-    }
+    return this.#withEgress(
+      request.rootFileSystem === 'image'
+        ? this.#prepareImageRoot(request)
+        : this.#prepareMinimalRoot(request),
+    )
+  }
+
+  #prepareMinimalRoot(request: CellRequest): CellPlan {
     return this.confine(request, (cgroup, uid) => {
       for (const sub of ['code', 'deps']) {
         fs.mkdirSync(path.join(request.instanceDir, sub), { mode: 0o755 })

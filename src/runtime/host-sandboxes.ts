@@ -17,12 +17,19 @@ import {
 } from './confinement.js'
 import type { CellPlan, CellRequest, Sandbox, SandboxOptions } from './sandbox.js'
 
+/** Below bubblewrap, instances get no egress (ADR 0023): only the bubblewrap level wires it. */
+const NO_EGRESS = {
+  enabled: false,
+  reason: 'egress needs the bubblewrap sandbox: instances have only their loopback',
+} as const
+
 /**
  * Namespaces and cgroups without a constructed root: the instance sees the host's filesystem as
  * its uid may (Strato makes the data dir traversable, its code trees are world-readable).
  */
 export class UnshareSandbox extends UidConfinedSandbox implements Sandbox {
   readonly network = undefined
+  readonly egress = NO_EGRESS
   readonly level = 'unshare' as const
   readonly description =
     'unshare: pid, net, ipc, uts and mount namespaces, per-instance cgroup and unprivileged uid; the host filesystem is visible (read through permissions), no seccomp filter'
@@ -91,6 +98,7 @@ export class UnshareSandbox extends UidConfinedSandbox implements Sandbox {
  */
 export class RlimitSandbox implements Sandbox {
   readonly network = undefined
+  readonly egress = NO_EGRESS
   readonly uids = undefined
   readonly level = 'rlimits' as const
   readonly description =
@@ -136,6 +144,7 @@ export class RlimitSandbox implements Sandbox {
 
 export class NoSandbox implements Sandbox {
   readonly network = undefined
+  readonly egress = NO_EGRESS
   readonly uids = undefined
   readonly level = 'none' as const
   readonly description =

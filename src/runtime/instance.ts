@@ -8,7 +8,7 @@
 import type { ChildProcess } from 'node:child_process'
 import fsp from 'node:fs/promises'
 import type { Socket } from 'node:net'
-import { StratoError } from '../core/index.js'
+import { StratoError, type FunctionEgress } from '../core/index.js'
 import { ControlChannel } from './control-channel.js'
 import {
   initializerTimeoutVerdict,
@@ -139,7 +139,8 @@ export class Instance {
     booted.catch(() => undefined)
     try {
       await awaitSpawn(child, spec.plan.command, spec.instanceDir)
-      await booted
+      // The veth is made while the interpreter boots: it costs the boot nothing it waits for.
+      await Promise.all([booted, instance.#wireEgress()])
     } catch (err) {
       void instance.stop()
       throw err
@@ -156,6 +157,30 @@ export class Instance {
     }
     instance.#to('cell')
     return instance
+  }
+
+  async #wireEgress(): Promise<void> {
+    const egress = this.#spec.plan.egress
+    const pid = this.#child.pid
+    if (egress === undefined || pid === undefined) {
+      return
+    }
+    try {
+      await egress.wire(pid)
+    } catch (err) {
+      throw new StratoError(
+        'INSTANCE_START_FAILED',
+        `The instance's network could not be made: ${(err as Error).message}`,
+      )
+    }
+  }
+
+  /**
+   * Gives the cell its function's egress (ADR 0023); before `specialise`, so the function's code
+   * never runs without it. A cell without a network (below bubblewrap, egress off) has only lo.
+   */
+  async attachEgress(egress: FunctionEgress): Promise<void> {
+    await this.#spec.plan.egress?.attach(egress)
   }
 
   /**

@@ -11,7 +11,13 @@ import { randomUUID } from 'node:crypto'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { instanceConcurrencyOf, Limits, StratoError, type RuntimeFamily } from '../core/index.js'
+import {
+  instanceConcurrencyOf,
+  Limits,
+  StratoError,
+  type FunctionEgress,
+  type RuntimeFamily,
+} from '../core/index.js'
 import {
   familySpecOf,
   GUEST_INTERPRETERS,
@@ -42,6 +48,8 @@ export interface LaunchRequest {
   readonly concurrency: number
   /** RUNTIME_* identity variables and the user's variables. */
   readonly env: Readonly<Record<string, string>>
+  /** What the instance reaches beyond its loopback (ADR 0023); by default the outside. */
+  readonly egress?: FunctionEgress
 }
 
 export interface LauncherOptions {
@@ -386,6 +394,9 @@ export class InstanceLauncher {
     this.#demand.set(name, { key, at: Date.now() })
     const cell = this.#takeCell(key) ?? (await this.#startCell(key))
     this.#refill()
+    // The policy goes in while the code is linked; the function runs only once both are done.
+    const egressAttached = cell.attachEgress(request.egress ?? { kind: 'internet' })
+    egressAttached.catch(() => undefined)
     try {
       const paths = cell.paths
       await linkTree(request.codeDir, path.join(cell.hostDir, 'code'))
@@ -396,6 +407,7 @@ export class InstanceLauncher {
         dependencyDirs.push(path.join(paths.dependencyRoot, String(i)))
       }
       cell.resize(request.memorySizeMb, request.cpuMillicores)
+      await egressAttached
       // The function's variables first, so that none of them can move its tmp dir or lift a limit.
       const env: Record<string, string> = {
         ...request.env,

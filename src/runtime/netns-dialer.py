@@ -13,8 +13,11 @@ Requests (one JSON object per line, Node's "json" IPC serialisation):
                                       given as "start": S)
   {"op": "dial", "id": I, "seq": N}  connect to 127.0.0.1:8000 in I's namespace
   {"op": "close", "id": I}           let the namespace go
+  {"op": "nft", "seq": N, "commands": T}  run nftables commands T (instance egress, ADR 0023)
+                                      through libnftables: no process started per change
 Answers: a socket as a NODE_HANDLE message whose msg is {"seq": N}, or {"seq": N, "error": text}
-for a dial, {"op": "opened" | "open-failed", "id": I, ...} for an open. Lines go out in order; a
+for a dial, {"op": "opened" | "open-failed", "id": I, ...} for an open, {"op": "nft-done" |
+"nft-failed", "seq": N, ...} for nft. Lines go out in order; a
 handle waits for Node's NODE_HANDLE_ACK before anything else is sent.
 """
 
@@ -119,8 +122,37 @@ def dial(ns_fd):
         raise
 
 
+nft_context = None
+
+
+def run_nft(commands):
+    """Runs nftables commands in this process (libnftables): ~0.1 ms, where `nft` costs ~6 ms."""
+    global nft_context
+    if nft_context is None:
+        lib = ctypes.CDLL("libnftables.so.1", use_errno=True)
+        lib.nft_ctx_new.restype = ctypes.c_void_p
+        lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
+        lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_get_error_buffer.argtypes = [ctypes.c_void_p]
+        lib.nft_ctx_get_error_buffer.restype = ctypes.c_char_p
+        lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        context = lib.nft_ctx_new(0)
+        lib.nft_ctx_buffer_error(context)
+        nft_context = (lib, context)
+    lib, context = nft_context
+    if lib.nft_run_cmd_from_buffer(context, commands.encode()) != 0:
+        raise OSError((lib.nft_ctx_get_error_buffer(context) or b"nft failed").decode().strip())
+
+
 def handle(msg):
     op = msg.get("op")
+    if op == "nft":
+        try:
+            run_nft(str(msg.get("commands", "")))
+            send({"op": "nft-done", "seq": msg.get("seq")})
+        except OSError as err:
+            send({"op": "nft-failed", "seq": msg.get("seq"), "error": str(err)})
+        return
     if op == "open":
         try:
             open_namespace(msg)

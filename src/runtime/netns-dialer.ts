@@ -81,7 +81,12 @@ export class NetnsDialer implements InstanceNetwork {
       this.#stderr = (this.#stderr + c.toString('utf8')).slice(-2000)
     })
     helper.on('message', (message: HelperAnswer, socket: unknown) => {
-      const key = message.op === undefined ? `dial:${message.seq}` : `open:${message.id}`
+      const key =
+        message.op === undefined
+          ? `dial:${message.seq}`
+          : message.op.startsWith('nft')
+            ? `nft:${message.seq}`
+            : `open:${message.id}`
       const waiting = this.#waiting.get(key)
       if (waiting === undefined) {
         if (socket instanceof net.Socket) {
@@ -91,7 +96,11 @@ export class NetnsDialer implements InstanceNetwork {
       }
       this.#waiting.delete(key)
       clearTimeout(waiting.timer)
-      if (message.error !== undefined || message.op === 'open-failed') {
+      if (
+        message.error !== undefined ||
+        message.op === 'open-failed' ||
+        message.op === 'nft-failed'
+      ) {
         waiting.reject(new Error(message.error ?? 'failed'))
       } else {
         waiting.resolve(socket instanceof net.Socket ? socket : undefined)
@@ -166,6 +175,15 @@ export class NetnsDialer implements InstanceNetwork {
     return socket
   }
 
+  /**
+   * Runs nftables commands in the helper (libnftables, no process per change): how an instance's
+   * egress policy is attached at specialisation, on the cold path (ADR 0023).
+   */
+  async nft(commands: string): Promise<void> {
+    const seq = ++this.#seq
+    await this.#ask(`nft:${seq}`, { op: 'nft', seq, commands })
+  }
+
   close(instanceId: string): void {
     this.#opened.delete(instanceId)
     const helper = this.#helper
@@ -188,6 +206,10 @@ export class NetnsDialer implements InstanceNetwork {
     }
     const exited = new Promise<void>((resolve) => helper.once('exit', () => resolve()))
     helper.kill('SIGTERM')
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000).unref())])
+    // A referenced timer: the helper and its channel are unreferenced, and with nothing else
+    // pending (a start that failed) an unreferenced wait would let Node exit, with code 0, here.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 2000)))])
+    clearTimeout(timer)
   }
 }

@@ -16,6 +16,8 @@ import path from 'node:path'
 import { bubblewrapWorks, BubblewrapSandbox } from './bubblewrap-sandbox.js'
 import { CgroupManager, type InstanceCgroup } from './cgroups.js'
 import { NoSandbox, RlimitSandbox, UnshareSandbox } from './host-sandboxes.js'
+import type { EgressSettings } from '../config/index.js'
+import type { CellEgress } from './egress-network.js'
 import type { InstanceNetwork } from './netns-dialer.js'
 import type { UidRange } from './uid-range-registry.js'
 
@@ -86,6 +88,8 @@ export interface CellPlan {
   readonly cgroup: InstanceCgroup | undefined
   /** Host uid the function runs as, or undefined when it runs as Strato's own user. */
   readonly uid: number | undefined
+  /** The instance's egress (ADR 0023): wired while it boots, attached at specialisation. */
+  readonly egress?: CellEgress
   /** Removes the cgroups and returns the uid; call once every process is gone. */
   release(): Promise<void>
 }
@@ -100,6 +104,8 @@ export interface Sandbox {
    * and FunctionGraph's interpreter paths.
    */
   readonly network: InstanceNetwork | undefined
+  /** Whether instances reach beyond their loopback (ADR 0023), and if not, why. */
+  readonly egress: { readonly enabled: boolean; readonly reason: string | undefined }
   /** The host uids this server's instances run as (reserved host-wide), or undefined: no own uids. */
   readonly uids: UidRange | undefined
   prepare(request: CellRequest): CellPlan
@@ -130,6 +136,8 @@ export interface SandboxOptions {
   }
   /** Runs the trusted helper that dials into instances' network namespaces (HTTP functions). */
   readonly pythonCommand: string
+  /** Instances' egress; undefined: none (only their loopback). */
+  readonly egress?: EgressSettings
 }
 
 /** Names one data dir's cgroups (`strato/<scope>/<instance>`): opaque, stable across restarts. */

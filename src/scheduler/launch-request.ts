@@ -5,6 +5,7 @@
 import {
   codeFormatOf,
   cpuMillicoresOf,
+  functionEgressOf,
   imageOverridesOf,
   userDataEntries,
   type FunctionRecord,
@@ -51,6 +52,7 @@ export function launchRequestOf(fn: FunctionRecord, inputs: LaunchInputs): Launc
     initializerHandler: fn.initializerHandler,
     initializerTimeoutS: fn.initializerTimeoutS,
     concurrency: fn.concurrentNum,
+    egress: functionEgressOf(fn),
     env: {
       ...inputs.variables,
       RUNTIME_PROJECT_ID: fn.projectId,

@@ -45,9 +45,14 @@ function setupSystem(pathDir: string): { status: number | null; output: string }
 }
 
 const APT = 'echo "apt-get $*"'
+/** Every tool setup-system looks for on PATH, bwrap aside (egress's too: nft, ip, tc, conntrack). */
+const HOST_TOOLS = [
+  ...['id', 'setpriv', 'prlimit', 'python3', 'php', 'javac', 'go', 'curl'],
+  ...['nft', 'ip', 'tc', 'conntrack'],
+]
 
 test('setup-system says what it will install with apt before installing it', () => {
-  const dir = fakePath(['id', 'setpriv', 'prlimit', 'python3', 'php', 'javac', 'go', 'curl'], {
+  const dir = fakePath(HOST_TOOLS, {
     'apt-get': APT,
   })
   const { status, output } = setupSystem(dir)
@@ -71,7 +76,7 @@ test('setup-system says what it will install with apt before installing it', () 
 })
 
 test('setup-system installs nothing and prints nothing when everything is present', () => {
-  const dir = fakePath(['id', 'setpriv', 'prlimit', 'python3', 'php', 'javac', 'go', 'curl'], {
+  const dir = fakePath(HOST_TOOLS, {
     'apt-get': APT,
     bwrap: 'true',
   })

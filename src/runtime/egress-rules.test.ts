@@ -1,0 +1,66 @@
+import { expect, test } from 'vitest'
+import { parseEgressSettings } from '../config/index.js'
+import {
+  egressRuleset,
+  holderComment,
+  holderOf,
+  instanceAddressNumber,
+  policyElements,
+} from './egress-rules.js'
+
+const settings = parseEgressSettings({
+  STRATO_EGRESS_ALLOW: '10.99.0.0/24',
+  STRATO_NETWORKS: '{"db": ["127.0.0.1:5432"], "side": ["10.98.0.2:8080", "10.5.0.0/16"]}',
+  STRATO_EGRESS_MAX_CONNECTIONS: '16',
+})
+const rules = egressRuleset({
+  table: 'strato_t',
+  interfacePrefix: 'svabcde',
+  settings,
+  gateway: '10.208.0.1',
+  resolver: '10.99.0.2',
+  holder: holderComment(4711, '123456'),
+})
+
+test('the ruleset judges only its own veths, and DNATs the host loopback only for members', () => {
+  expect(rules).toContain('iifname "svabcde*" jump instance_input')
+  expect(rules).toContain(
+    'iifname "svabcde*" ip saddr @members_0 ip daddr 10.208.0.1 tcp dport 5432 dnat ip to 127.0.0.1:5432',
+  )
+  expect(rules).toContain('ip daddr . tcp dport { 10.98.0.2 . 8080 } accept')
+  expect(rules).toContain('ct count over 16')
+  // The instances' own subnet is private too: no instance reaches another through the default.
+  expect(rules).toMatch(/set private \{[^}]*10\.208\.0\.0\/12/)
+  expect(rules).toMatch(/set allowed \{[^}]*10\.99\.0\.0\/24/)
+})
+
+test('attaching adds the address to the maps of its policy; none adds nothing', () => {
+  expect(policyElements('add', 'strato_t', '10.208.1.2', { kind: 'internet' }, settings.networks))
+    .toBe(`add element inet strato_t forward_verdicts { 10.208.1.2 : jump internet }
+add element inet strato_t internet_members { 10.208.1.2 }`)
+  expect(
+    policyElements(
+      'delete',
+      'strato_t',
+      '10.208.1.2',
+      { kind: 'network', name: 'side' },
+      settings.networks,
+    ),
+  ).toBe(`delete element inet strato_t forward_verdicts { 10.208.1.2 }
+delete element inet strato_t input_verdicts { 10.208.1.2 }
+delete element inet strato_t members_1 { 10.208.1.2 }`)
+  expect(policyElements('add', 'strato_t', '10.208.1.2', { kind: 'none' }, settings.networks)).toBe(
+    '',
+  )
+})
+
+test("an instance's address is its uid within the subnet, never the network's or the gateway's", () => {
+  expect(instanceAddressNumber('10.208.0.0/12', 200_000)).toBe(0x0ad00000 + 200_000)
+  expect(instanceAddressNumber('10.208.0.0/12', 1 << 20)).toBeUndefined()
+  expect(instanceAddressNumber('10.208.0.0/12', (1 << 20) + 1)).toBeUndefined()
+})
+
+test('the table names its holder, so a later server can tell a dead one left it', () => {
+  expect(holderOf(rules)).toEqual({ pid: 4711, startTime: '123456' })
+  expect(holderOf('table inet other {\n}')).toBeUndefined()
+})
