@@ -226,7 +226,7 @@ exports.handler = async (e) => new Promise((resolve) => {
     expect((await run(name, { port: target })).value).toBe('ECONNREFUSED')
   })
 
-  test('Python sees only loopback and cannot reach Strato either', async () => {
+  test('Python: its own 127.0.0.1 is not the host, so Strato is not there either', async () => {
     const name = await deploy(
       `import socket
 
