@@ -15,17 +15,16 @@ import {
 } from '../../core/index.js'
 import type { JsonValue } from '../asl/definition.js'
 import type { ExecutionHost, StateEvent, StateExit, TaskOutcome, TaskRequest } from '../asl/host.js'
-import type { CallbackStartOptions } from './callback-starts.js'
-import { callbackOutcome, type CallbackWaits } from './callback-waits.js'
-import { delay, FlowAborted, type FunctionCaller } from './function-calls.js'
+import { callbackOutcome } from './callback-waits.js'
+import { delay, FlowAborted } from './function-calls.js'
 import { taskKey, type FoldedHistory } from './history.js'
-import { dispatchTask } from './task-waits.js'
+import { dispatchTask, type TaskRunner } from './task-waits.js'
 import { taskRequestId } from './request-id.js'
 
 /** Why a driver stopped driving before the run ended. */
 export type StopReason = 'stopped' | 'lease-lost' | 'history-full' | 'timeout' | 'shutdown'
 
-export interface HistoryHostOptions {
+export interface HistoryHostOptions extends TaskRunner {
   readonly execution: {
     readonly id: string
     readonly projectId: string
@@ -36,9 +35,6 @@ export interface HistoryHostOptions {
   readonly history: FoldedHistory
   readonly lease: () => ExecutionLease
   readonly repository: FlowRepository
-  readonly caller: FunctionCaller
-  readonly starts: CallbackStartOptions
-  readonly callbacks: CallbackWaits
   readonly signal: AbortSignal
   /** Aborts the run for a reason the host found (lost lease, full history). */
   readonly abort: (reason: StopReason) => void

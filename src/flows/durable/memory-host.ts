@@ -4,12 +4,10 @@
  */
 import type { JsonValue } from '../asl/definition.js'
 import type { ExecutionHost, StateEvent, StateExit, TaskOutcome, TaskRequest } from '../asl/host.js'
-import type { CallbackStartOptions } from './callback-starts.js'
-import type { CallbackWaits } from './callback-waits.js'
-import { delay, type FunctionCaller } from './function-calls.js'
+import { delay } from './function-calls.js'
 import { taskKey } from './history.js'
 import { taskRequestId } from './request-id.js'
-import { dispatchTask } from './task-waits.js'
+import { dispatchTask, type TaskRunner } from './task-waits.js'
 
 export interface FailedState {
   readonly stateName: string
@@ -20,15 +18,7 @@ export interface FailedState {
   readonly endAt: number
 }
 
-export interface MemoryHostOptions {
-  readonly execution: {
-    readonly id: string
-    readonly projectId: string
-    readonly workflowId: string
-  }
-  readonly caller: FunctionCaller
-  readonly starts: CallbackStartOptions
-  readonly callbacks: CallbackWaits
+export interface MemoryHostOptions extends TaskRunner {
   readonly signal: AbortSignal
 }
 
