@@ -234,27 +234,39 @@ export function flowsCommand(ctx: CliContext): Command {
     .action((ref: string | undefined, o: { json?: boolean }) =>
       list(ctx.client(), ref, o.json === true),
     )
-  flows
-    .command('retry')
-    .description('run a failed execution again from where it failed (same execution id)')
-    .argument('<execution>', 'execution id')
-    .option('--workflow <workflow>', 'the flow it belongs to')
-    .action(async (id: string, o: { workflow?: string }) => {
-      const client = ctx.client()
-      const { workflowId } = await findExecution(client, id, o.workflow)
-      await client.retryExecution(workflowId, id)
-      console.log(`retrying ${id}`)
-    })
-  flows
-    .command('stop')
-    .description('stop a running execution')
-    .argument('<execution>', 'execution id')
-    .option('--workflow <workflow>', 'the flow it belongs to')
-    .action(async (id: string, o: { workflow?: string }) => {
-      const client = ctx.client()
-      const { workflowId } = await findExecution(client, id, o.workflow)
-      await client.stopExecution(workflowId, id)
-      console.log(`stopped ${id}`)
-    })
+  executionAction(flows, ctx, 'retry', {
+    description: 'run a failed execution again from where it failed (same execution id)',
+    act: (client, workflowId, id) => client.retryExecution(workflowId, id),
+    done: 'retrying',
+  })
+  executionAction(flows, ctx, 'stop', {
+    description: 'stop a running execution',
+    act: (client, workflowId, id) => client.stopExecution(workflowId, id),
+    done: 'stopped',
+  })
   return flows
+}
+
+/** A subcommand that does one thing to an execution named by its id (and maybe its flow). */
+function executionAction(
+  flows: Command,
+  ctx: CliContext,
+  name: string,
+  action: {
+    readonly description: string
+    readonly act: (client: StratoClient, workflowId: string, id: string) => Promise<unknown>
+    readonly done: string
+  },
+): void {
+  flows
+    .command(name)
+    .description(action.description)
+    .argument('<execution>', 'execution id')
+    .option('--workflow <workflow>', 'the flow it belongs to')
+    .action(async (id: string, o: { workflow?: string }) => {
+      const client = ctx.client()
+      const { workflowId } = await findExecution(client, id, o.workflow)
+      await action.act(client, workflowId, id)
+      console.log(`${action.done} ${id}`)
+    })
 }

@@ -5,7 +5,7 @@
  * the execution's new state commit together or not at all.
  */
 import type SQLite from 'better-sqlite3'
-import { sql, type Kysely, type Selectable } from 'kysely'
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely'
 import {
   FLOW_HISTORY_LIMIT,
   StratoError,
@@ -82,16 +82,7 @@ export class FlowStore implements FlowRepository {
 
   async createWorkflow(record: WorkflowRecord): Promise<void> {
     await this.#tx.run((tx) => {
-      const taken = tx.rows(
-        this.#db
-          .selectFrom('workflows')
-          .select('id')
-          .where('project_id', '=', record.projectId)
-          .where('name', '=', record.name),
-      )
-      if (taken.length > 0) {
-        throw new StratoError('FLOW_NAME_EXISTS', `A workflow named ${record.name} exists.`)
-      }
+      this.#assertNameFree(tx, record)
       const [last] = tx.rows(
         this.#db.selectFrom('workflows').select((eb) => eb.fn.max('seq').as('seq')),
       )
@@ -103,24 +94,12 @@ export class FlowStore implements FlowRepository {
     })
   }
 
-  async getWorkflow(projectId: string, id: string): Promise<WorkflowRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .executeTakeFirst()
-    return row === undefined ? undefined : workflowOf(row)
+  getWorkflow(projectId: string, id: string): Promise<WorkflowRecord | undefined> {
+    return this.#findWorkflow(projectId, 'id', id)
   }
 
-  async getWorkflowByUrn(projectId: string, urn: string): Promise<WorkflowRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where('urn', '=', urn)
-      .executeTakeFirst()
-    return row === undefined ? undefined : workflowOf(row)
+  getWorkflowByUrn(projectId: string, urn: string): Promise<WorkflowRecord | undefined> {
+    return this.#findWorkflow(projectId, 'urn', urn)
   }
 
   async listWorkflows(
@@ -142,17 +121,7 @@ export class FlowStore implements FlowRepository {
 
   async updateWorkflow(record: WorkflowRecord): Promise<void> {
     await this.#tx.run((tx) => {
-      const taken = tx.rows(
-        this.#db
-          .selectFrom('workflows')
-          .select('id')
-          .where('project_id', '=', record.projectId)
-          .where('name', '=', record.name)
-          .where('id', '!=', record.id),
-      )
-      if (taken.length > 0) {
-        throw new StratoError('FLOW_NAME_EXISTS', `A workflow named ${record.name} exists.`)
-      }
+      this.#assertNameFree(tx, record, record.id)
       const changed = tx.run(
         this.#db
           .updateTable('workflows')
@@ -366,21 +335,14 @@ export class FlowStore implements FlowRepository {
       if (row.event_count + 1 > FLOW_HISTORY_LIMIT) {
         return undefined
       }
-      this.#insertEvents(tx, executionId, row.event_count, [event])
-      tx.run(
-        this.#db
-          .updateTable('flow_executions')
-          .set({
-            status: 'running',
-            output_json: null,
-            error_json: null,
-            end_at: null,
-            updated_at: Date.now(),
-            redrive_count: row.redrive_count + 1,
-            event_count: row.event_count + 1,
-          })
-          .where('id', '=', executionId),
-      )
+      this.#appendOne(tx, executionId, row.event_count, event, {
+        status: 'running',
+        output_json: null,
+        error_json: null,
+        end_at: null,
+        updated_at: Date.now(),
+        redrive_count: row.redrive_count + 1,
+      })
       return this.#setLease(tx, executionId, lease.owner, row.lease_token + 1, lease.until)
     })
   }
@@ -392,21 +354,14 @@ export class FlowStore implements FlowRepository {
         return false
       }
       // The stop event is written even into a full history: it is the last one.
-      this.#insertEvents(tx, executionId, row.event_count, [event])
-      tx.run(
-        this.#db
-          .updateTable('flow_executions')
-          .set({
-            status: 'cancel',
-            end_at: endAt,
-            updated_at: Date.now(),
-            event_count: row.event_count + 1,
-            lease_owner: '',
-            lease_until: 0,
-            lease_token: row.lease_token + 1,
-          })
-          .where('id', '=', executionId),
-      )
+      this.#appendOne(tx, executionId, row.event_count, event, {
+        status: 'cancel',
+        end_at: endAt,
+        updated_at: Date.now(),
+        lease_owner: '',
+        lease_until: 0,
+        lease_token: row.lease_token + 1,
+      })
       return true
     })
   }
@@ -417,13 +372,7 @@ export class FlowStore implements FlowRepository {
       if (row?.status !== 'running' || row.event_count + 1 > FLOW_HISTORY_LIMIT) {
         return undefined
       }
-      this.#insertEvents(tx, executionId, row.event_count, [event])
-      tx.run(
-        this.#db
-          .updateTable('flow_executions')
-          .set({ event_count: row.event_count + 1, updated_at: Date.now() })
-          .where('id', '=', executionId),
-      )
+      this.#appendOne(tx, executionId, row.event_count, event, { updated_at: Date.now() })
       return row.event_count + 1
     })
   }
@@ -464,6 +413,52 @@ export class FlowStore implements FlowRepository {
       failCount,
       runningCount,
     }
+  }
+
+  async #findWorkflow(
+    projectId: string,
+    column: 'id' | 'urn',
+    value: string,
+  ): Promise<WorkflowRecord | undefined> {
+    const row = await this.#db
+      .selectFrom('workflows')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .where(column, '=', value)
+      .executeTakeFirst()
+    return row === undefined ? undefined : workflowOf(row)
+  }
+
+  /** Throws FLOW_NAME_EXISTS when a workflow of the project other than `exceptId` has that name. */
+  #assertNameFree(tx: StoreTransaction, record: WorkflowRecord, exceptId?: string): void {
+    let q = this.#db
+      .selectFrom('workflows')
+      .select('id')
+      .where('project_id', '=', record.projectId)
+      .where('name', '=', record.name)
+    if (exceptId !== undefined) {
+      q = q.where('id', '!=', exceptId)
+    }
+    if (tx.rows(q).length > 0) {
+      throw new StratoError('FLOW_NAME_EXISTS', `A workflow named ${record.name} exists.`)
+    }
+  }
+
+  /** Appends one event after the execution's `eventCount` and updates its row with `changes`. */
+  #appendOne(
+    tx: StoreTransaction,
+    executionId: string,
+    eventCount: number,
+    event: NewFlowEvent,
+    changes: Updateable<FlowExecutionsTable>,
+  ): void {
+    this.#insertEvents(tx, executionId, eventCount, [event])
+    tx.run(
+      this.#db
+        .updateTable('flow_executions')
+        .set({ ...changes, event_count: eventCount + 1 })
+        .where('id', '=', executionId),
+    )
   }
 
   #leaseRow(_tx: StoreTransaction, executionId: string): LeaseRow | undefined {

@@ -6,11 +6,12 @@
 import { describe, expect, test } from 'vitest'
 import {
   FLOW_HISTORY_LIMIT,
+  type ExecutionLease,
   type ExecutionRecord,
   type NewFlowEvent,
   type WorkflowRecord,
 } from '../../src/core/index.js'
-import { backendPerTest, type OpenBackend } from './store-harness.js'
+import { backendPerTest, type OpenBackend, type Repositories } from './store-harness.js'
 
 function workflow(name: string, overrides: Partial<WorkflowRecord> = {}): WorkflowRecord {
   const at = new Date(1_700_000_000_000)
@@ -70,6 +71,29 @@ function event(type: NewFlowEvent['type'], path = '', payload: unknown = {}): Ne
 }
 
 const OWNER = { owner: 'engine-a', until: 2_000_000_000_000 }
+
+function assertLease(lease: ExecutionLease | undefined): asserts lease is ExecutionLease {
+  if (lease === undefined) {
+    throw new Error('no lease')
+  }
+}
+
+/** Creates workflow `name` with one execution 'e1' (begun at 1000) and returns its lease. */
+async function startedExecution(
+  repos: Repositories,
+  name: string,
+  owner: { readonly owner: string; readonly until: number } = OWNER,
+): Promise<ExecutionLease> {
+  const wf = workflow(name)
+  await repos.flows.createWorkflow(wf)
+  const { lease } = await repos.flows.createExecution(
+    execution('e1', wf, 1000),
+    [event('ExecutionStarted')],
+    owner,
+  )
+  assertLease(lease)
+  return lease
+}
 
 export function describeFlowRepositoryContract(name: string, openBackend: OpenBackend): void {
   describe(`FlowRepository contract: ${name}`, () => {
@@ -140,16 +164,7 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
 
     test('appends number events without gaps and commit the end of the run with them', async () => {
       const backend = await open()
-      const wf = workflow('seq')
-      await backend.repos.flows.createWorkflow(wf)
-      const { lease } = await backend.repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        OWNER,
-      )
-      if (lease === undefined) {
-        throw new Error('no lease')
-      }
+      const lease = await startedExecution(backend.repos, 'seq')
       expect(
         await backend.repos.flows.appendEvents(lease, [
           event('StateEntered', 'A#1', { input: 1 }),
@@ -181,16 +196,7 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
 
     test('a claim fences the older lease out; a live lease of another owner is not taken', async () => {
       const { repos } = await open()
-      const wf = workflow('fence')
-      await repos.flows.createWorkflow(wf)
-      const { lease: a } = await repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        { owner: 'engine-a', until: 10_000 },
-      )
-      if (a === undefined) {
-        throw new Error('no lease')
-      }
+      const a = await startedExecution(repos, 'fence', { owner: 'engine-a', until: 10_000 })
       expect(await repos.flows.claim('e1', 'engine-b', 9_000, 20_000)).toBeUndefined()
       expect(await repos.flows.orphaned(9_000, 10)).toEqual([])
       expect(await repos.flows.renew(a, 15_000)).toBe(true)
@@ -201,32 +207,19 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
         repos.flows.appendEvents(a, [event('StateEntered', 'A#1')]),
       ).rejects.toMatchObject({ code: 'FLOW_LEASE_LOST' })
       expect(await repos.flows.renew(a, 40_000)).toBe(false)
-      if (b === undefined) {
-        throw new Error('no lease')
-      }
+      assertLease(b)
       expect(await repos.flows.appendEvents(b, [event('StateEntered', 'A#1')])).toBe(2)
       expect((await repos.flows.events('e1')).map((e) => e.seq)).toEqual([1, 2])
     })
 
     test('an owner takes back its own leases at once; a released lease is free', async () => {
       const { repos } = await open()
-      const wf = workflow('own')
-      await repos.flows.createWorkflow(wf)
-      const { lease } = await repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        { owner: 'engine-a', until: 10_000 },
-      )
-      if (lease === undefined) {
-        throw new Error('no lease')
-      }
+      const lease = await startedExecution(repos, 'own', { owner: 'engine-a', until: 10_000 })
       expect(await repos.flows.orphaned(5_000, 10)).toEqual([])
       expect(await repos.flows.orphaned(5_000, 10, 'engine-a')).toEqual(['e1'])
       const again = await repos.flows.claim('e1', 'engine-a', 5_000, 20_000)
       expect(again?.token).toBeGreaterThan(lease.token)
-      if (again === undefined) {
-        throw new Error('no lease')
-      }
+      assertLease(again)
       await repos.flows.release(again)
       expect(await repos.flows.orphaned(5_000, 10)).toEqual(['e1'])
       expect(await repos.flows.claim('e1', 'engine-b', 5_000, 20_000)).toBeDefined()
@@ -234,16 +227,7 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
 
     test('a finished execution is neither claimed nor orphaned; redrive reopens it', async () => {
       const { repos } = await open()
-      const wf = workflow('redrive')
-      await repos.flows.createWorkflow(wf)
-      const { lease } = await repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        OWNER,
-      )
-      if (lease === undefined) {
-        throw new Error('no lease')
-      }
+      const lease = await startedExecution(repos, 'redrive')
       expect(await repos.flows.redrive('e1', event('ExecutionRedriven'), OWNER)).toBeUndefined()
       await repos.flows.appendEvents(lease, [event('ExecutionFailed')], {
         status: 'fail',
@@ -269,16 +253,7 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
 
     test('a stop ends a running execution whoever drives it, and fences its driver', async () => {
       const { repos } = await open()
-      const wf = workflow('stop')
-      await repos.flows.createWorkflow(wf)
-      const { lease } = await repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        OWNER,
-      )
-      if (lease === undefined) {
-        throw new Error('no lease')
-      }
+      const lease = await startedExecution(repos, 'stop')
       expect(await repos.flows.stopExecution('e1', event('ExecutionStopped'), 2000)).toBe(true)
       expect(await repos.flows.stopExecution('e1', event('ExecutionStopped'), 3000)).toBe(false)
       await expect(repos.flows.appendEvents(lease, [event('StateEntered')])).rejects.toMatchObject({
@@ -292,16 +267,7 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
 
     test('events from outside the driver append without a lease, in the same sequence', async () => {
       const { repos } = await open()
-      const wf = workflow('callback')
-      await repos.flows.createWorkflow(wf)
-      const { lease } = await repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        OWNER,
-      )
-      if (lease === undefined) {
-        throw new Error('no lease')
-      }
+      const lease = await startedExecution(repos, 'callback')
       expect(await repos.flows.recordEvent('e1', event('CallbackReceived', 'W#1'))).toBe(2)
       expect(await repos.flows.appendEvents(lease, [event('TaskSucceeded', 'W#1')])).toBe(3)
       expect((await repos.flows.events('e1')).map((e) => e.type)).toEqual([
@@ -313,16 +279,7 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
 
     test('the history is bounded', async () => {
       const { repos } = await open()
-      const wf = workflow('bounded')
-      await repos.flows.createWorkflow(wf)
-      const { lease } = await repos.flows.createExecution(
-        execution('e1', wf, 1000),
-        [event('ExecutionStarted')],
-        OWNER,
-      )
-      if (lease === undefined) {
-        throw new Error('no lease')
-      }
+      const lease = await startedExecution(repos, 'bounded')
       const many = Array.from({ length: FLOW_HISTORY_LIMIT - 1 }, (_, i) =>
         event('StateEntered', `S#${i + 1}`),
       )

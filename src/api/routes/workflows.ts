@@ -130,21 +130,13 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: ApiDeps): voi
       )
     }
     const urn = workflowUrn(region, projectId, def.name)
-    if ((await store.flows.getWorkflowByUrn(projectId, urn)) !== undefined) {
-      throw new StratoError('FLOW_NAME_EXISTS', `A workflow named '${def.name}' already exists.`)
-    }
+    await assertNameFree(deps, projectId, urn, def.name)
     const now = new Date()
     const record: WorkflowRecord = {
+      ...def,
       id: randomUUID(),
       projectId,
-      name: def.name,
-      description: def.description,
-      mode: def.mode,
       urn,
-      language: def.language,
-      definitionJson: def.definitionJson,
-      irJson: def.irJson,
-      enableStreamResponse: def.enableStreamResponse,
       createdBy: callerOf(request),
       createdAt: now,
       updatedAt: now,
@@ -185,24 +177,12 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: ApiDeps): voi
       const def = await compileWorkflowBody(request.body, projectId, deps.resolution)
       const urn = workflowUrn(region, projectId, def.name)
       if (urn !== current.urn) {
-        const clash = await store.flows.getWorkflowByUrn(projectId, urn)
-        if (clash !== undefined && clash.id !== current.id) {
-          throw new StratoError(
-            'FLOW_NAME_EXISTS',
-            `A workflow named '${def.name}' already exists.`,
-          )
-        }
+        await assertNameFree(deps, projectId, urn, def.name, current.id)
       }
       const updated: WorkflowRecord = {
         ...current,
-        name: def.name,
-        description: def.description,
-        mode: def.mode,
+        ...def,
         urn,
-        language: def.language,
-        definitionJson: def.definitionJson,
-        irJson: def.irJson,
-        enableStreamResponse: def.enableStreamResponse,
         updatedAt: new Date(),
       }
       await store.flows.updateWorkflow(updated)
@@ -265,6 +245,20 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: ApiDeps): voi
 }
 
 /** A deleted flow's runs are stopped first: nothing keeps driving what is no longer there. */
+/** Throws FLOW_NAME_EXISTS when a workflow (other than `exceptId`) of the project has `urn`. */
+async function assertNameFree(
+  deps: ApiDeps,
+  projectId: string,
+  urn: string,
+  name: string,
+  exceptId?: string,
+): Promise<void> {
+  const clash = await deps.store.flows.getWorkflowByUrn(projectId, urn)
+  if (clash !== undefined && clash.id !== exceptId) {
+    throw new StratoError('FLOW_NAME_EXISTS', `A workflow named '${name}' already exists.`)
+  }
+}
+
 async function stopRunningExecutions(deps: ApiDeps, w: WorkflowRecord): Promise<void> {
   const { executions } = await deps.store.flows.listExecutions({
     workflowId: w.id,

@@ -1,11 +1,16 @@
 /**
  * The ASL conformance corpus (test/conformance/asl, recorded against AWS Step Functions), every
  * execution file: each case is validated, run on the in-memory conformance host and compared as
- * the corpus README says. test_state.json is TestState's (test-state-conformance.test.ts).
+ * the corpus README says (the comparison is test/helpers/asl-corpus.ts, shared with the TestState
+ * runner). test_state.json is TestState's (test-state-conformance.test.ts).
  */
-import { readdirSync, readFileSync } from 'node:fs'
-import { JSONPath } from 'jsonpath-plus'
+import { readdirSync } from 'node:fs'
 import { afterAll, describe, expect, test } from 'vitest'
+import {
+  jsonDifferences,
+  loadCorpus,
+  placeholderPointers,
+} from '../../../test/helpers/asl-corpus.js'
 import { createConformanceHost } from './conformance-host.js'
 import type { ExecutionOutcome, JsonValue } from './definition.js'
 import { runStateMachine } from './interpreter.js'
@@ -34,101 +39,23 @@ const files = readdirSync(corpusDir)
 /** Cases this engine knowingly does not pass, with the reason. */
 const UNSUPPORTED: Record<string, string> = {}
 
-/**
- * A literal part of a placeholder string. The snapshots re-serialised some JSON causes (Lambda's
- * error JSON) with and some without spaces after `,` and `:`, so that spacing is optional.
- */
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/([,:]) ?/g, '$1 ?')
-}
-
-/** An expected string with placeholders, as a pattern: each placeholder a non-empty wildcard. */
-function placeholderPattern(expected: string): RegExp {
-  const tokens = /<[^<>]+>|arn:<partition>|111111111111/g
-  let source = ''
-  let last = 0
-  for (const match of expected.matchAll(tokens)) {
-    source += escapeRegExp(expected.slice(last, match.index)) + '.+'
-    last = (match.index ?? 0) + match[0].length
-  }
-  return new RegExp(`^${source}${escapeRegExp(expected.slice(last))}$`, 's')
-}
-
-function placeholderPointers(testCase: CorpusCase): Set<string> {
-  const pointers = new Set<string>()
-  for (const path of testCase.placeholders ?? []) {
-    const found: unknown = JSONPath({
-      path,
-      json: testCase.expect as object,
-      resultType: 'pointer',
-    })
-    if (Array.isArray(found)) {
-      for (const pointer of found) {
-        pointers.add(String(pointer))
-      }
-    }
-  }
-  return pointers
-}
-
-/** Differences between expected and actual (empty = equal), placeholders as wildcards. */
-function differences(
-  expected: JsonValue | undefined,
-  actual: JsonValue | undefined,
-  pointer: string,
-  wildcards: Set<string>,
-): string[] {
-  if (wildcards.has(pointer)) {
-    if (typeof expected === 'string' && /<[^<>]+>|111111111111/.test(expected)) {
-      const text = typeof actual === 'string' ? actual : JSON.stringify(actual)
-      return placeholderPattern(expected).test(text) ? [] : [`${pointer}: ${text} !~ ${expected}`]
-    }
-    return actual === undefined ? [`${pointer}: missing`] : []
-  }
-  if (
-    expected === null ||
-    typeof expected !== 'object' ||
-    actual === null ||
-    typeof actual !== 'object'
-  ) {
-    return expected === actual
-      ? []
-      : [`${pointer || '/'}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`]
-  }
-  if (Array.isArray(expected) !== Array.isArray(actual)) {
-    return [`${pointer}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`]
-  }
-  const out: string[] = []
-  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)])
-  if (Array.isArray(expected) && Array.isArray(actual) && expected.length !== actual.length) {
-    return [`${pointer}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`]
-  }
-  for (const key of keys) {
-    const child = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`
-    const e = (expected as Record<string, JsonValue>)[key]
-    const a = (actual as Record<string, JsonValue>)[key]
-    out.push(...differences(e, a, child, wildcards))
-  }
-  return out
-}
-
 function outcomeDifferences(
   testCase: CorpusCase,
   outcome: ExecutionOutcome,
   entered: readonly string[],
 ): string[] {
-  const wildcards = placeholderPointers(testCase)
+  const wildcards = placeholderPointers(testCase.expect, testCase.placeholders)
   const want = testCase.expect
   if (outcome.status !== want.status) {
     return [`status: expected ${want.status}, got ${JSON.stringify(outcome)}`]
   }
   const out: string[] = []
   if (outcome.status === 'SUCCEEDED') {
-    out.push(...differences(want.output, outcome.output, '/output', wildcards))
+    out.push(...jsonDifferences(want.output, outcome.output, '/output', wildcards))
   } else {
     // A Fail state without Error fails with no error name; the outcome carries ''.
     const error = outcome.error === '' ? undefined : outcome.error
-    out.push(...differences(want.error, error, '/error', wildcards))
+    out.push(...jsonDifferences(want.error, error, '/error', wildcards))
     let cause: JsonValue | undefined = outcome.cause
     if (want.cause !== undefined && typeof want.cause !== 'string' && cause !== undefined) {
       try {
@@ -137,7 +64,7 @@ function outcomeDifferences(
         // compared as the string it is
       }
     }
-    out.push(...differences(want.cause, cause, '/cause', wildcards))
+    out.push(...jsonDifferences(want.cause, cause, '/cause', wildcards))
   }
   if (testCase.states) {
     if (testCase.states_order === 'loose') {
@@ -216,7 +143,7 @@ async function runCase(testCase: CorpusCase): Promise<string[]> {
 const tally: Record<string, { passed: number; failed: number; skipped: number }> = {}
 
 for (const file of files) {
-  const cases = JSON.parse(readFileSync(new URL(file, corpusDir), 'utf8')) as CorpusCase[]
+  const cases = loadCorpus<CorpusCase>(file)
   const counts = { passed: 0, failed: 0, skipped: 0 }
   tally[file] = counts
   describe(file, () => {

@@ -26,6 +26,13 @@ export interface StateEvent {
   readonly node: NodeRef
 }
 
+/** A state's end: its output, or the error it failed with. */
+export type StateExit = StateEvent &
+  (
+    | { readonly ok: true; readonly output: JsonValue }
+    | { readonly ok: false; readonly error: string; readonly cause?: string }
+  )
+
 export interface TaskRequest extends StateEvent {
   /** 1 for the first attempt of this visit; n for the n-th (after n-1 retries). */
   readonly attempt: number
@@ -63,13 +70,7 @@ export interface ExecutionHost {
     event: StateEvent & { readonly input: JsonValue },
   ): Promise<{ readonly enteredAt: number }>
   /** A state visit ended (recorded once; a replayed exit is ignored). */
-  exitState(
-    event: StateEvent &
-      (
-        | { readonly ok: true; readonly output: JsonValue }
-        | { readonly ok: false; readonly error: string; readonly cause?: string }
-      ),
-  ): Promise<void>
+  exitState(event: StateExit): Promise<void>
   /** Runs a task attempt, or answers it from the history. */
   runTask(request: TaskRequest): Promise<TaskOutcome>
   /**

@@ -31,6 +31,14 @@ async function run(
   return { outcome, host }
 }
 
+/** A machine of one Task state `Call` (calling `fn`, then ending) with `call`'s fields added. */
+function callMachine(call: Record<string, unknown>, more: Record<string, unknown> = {}): unknown {
+  return {
+    StartAt: 'Call',
+    States: { Call: { Type: 'Task', Resource: 'fn', ...call, End: true }, ...more },
+  }
+}
+
 const failing =
   (error: string, times = Infinity) =>
   (): ((request: { attempt: number }) => TaskOutcome) =>
@@ -95,25 +103,17 @@ test('effect paths name each visit, branch, item and attempt, and a second run r
 
 test('a retry waits IntervalSeconds × BackoffRate^(n-1), capped by MaxDelaySeconds, through the host', async () => {
   const { outcome, host } = await run(
-    {
-      StartAt: 'Call',
-      States: {
-        Call: {
-          Type: 'Task',
-          Resource: 'fn',
-          Retry: [
-            {
-              ErrorEquals: ['Boom'],
-              IntervalSeconds: 2,
-              BackoffRate: 3,
-              MaxAttempts: 3,
-              MaxDelaySeconds: 10,
-            },
-          ],
-          End: true,
+    callMachine({
+      Retry: [
+        {
+          ErrorEquals: ['Boom'],
+          IntervalSeconds: 2,
+          BackoffRate: 3,
+          MaxAttempts: 3,
+          MaxDelaySeconds: 10,
         },
-      },
-    },
+      ],
+    }),
     {},
     { runTask: failing('Boom', 3)() },
   )
@@ -136,24 +136,16 @@ test('a retry waits IntervalSeconds × BackoffRate^(n-1), capped by MaxDelaySeco
 })
 
 test('FULL jitter draws each interval below the backoff, the same for the same seed', async () => {
-  const definition = {
-    StartAt: 'Call',
-    States: {
-      Call: {
-        Type: 'Task',
-        Resource: 'fn',
-        Retry: [
-          {
-            ErrorEquals: ['States.ALL'],
-            IntervalSeconds: 100,
-            MaxAttempts: 2,
-            JitterStrategy: 'FULL',
-          },
-        ],
-        End: true,
+  const definition = callMachine({
+    Retry: [
+      {
+        ErrorEquals: ['States.ALL'],
+        IntervalSeconds: 100,
+        MaxAttempts: 2,
+        JitterStrategy: 'FULL',
       },
-    },
-  }
+    ],
+  })
   const waits = async (seed: string): Promise<number[]> => {
     const { host } = await run(definition, {}, { runTask: failing('Boom')(), seed })
     return host.sleeps.map((s) => s.untilMs)
@@ -168,22 +160,18 @@ test('FULL jitter draws each interval below the backoff, the same for the same s
 
 test('the first matching retrier decides: an exhausted one does not fall through to a later one', async () => {
   const { outcome, host } = await run(
-    {
-      StartAt: 'Call',
-      States: {
-        Call: {
-          Type: 'Task',
-          Resource: 'fn',
-          Retry: [
-            { ErrorEquals: ['Boom'], MaxAttempts: 1 },
-            { ErrorEquals: ['States.ALL'], MaxAttempts: 5 },
-          ],
-          Catch: [{ ErrorEquals: ['Boom'], Next: 'Handled', ResultPath: '$.error' }],
-          End: true,
-        },
+    callMachine(
+      {
+        Retry: [
+          { ErrorEquals: ['Boom'], MaxAttempts: 1 },
+          { ErrorEquals: ['States.ALL'], MaxAttempts: 5 },
+        ],
+        Catch: [{ ErrorEquals: ['Boom'], Next: 'Handled', ResultPath: '$.error' }],
+      },
+      {
         Handled: { Type: 'Pass', End: true },
       },
-    },
+    ),
     { id: 7 },
     { runTask: failing('Boom')() },
   )
@@ -196,18 +184,10 @@ test('the first matching retrier decides: an exhausted one does not fall through
 
 test('$$.State.RetryCount counts the retries of the visit', async () => {
   const { outcome } = await run(
-    {
-      StartAt: 'Call',
-      States: {
-        Call: {
-          Type: 'Task',
-          Resource: 'fn',
-          Parameters: { 'retries.$': '$$.State.RetryCount' },
-          Retry: [{ ErrorEquals: ['Boom'], MaxAttempts: 2 }],
-          End: true,
-        },
-      },
-    },
+    callMachine({
+      Parameters: { 'retries.$': '$$.State.RetryCount' },
+      Retry: [{ ErrorEquals: ['Boom'], MaxAttempts: 2 }],
+    }),
     {},
     {
       runTask: (request) =>
@@ -218,11 +198,7 @@ test('$$.State.RetryCount counts the retries of the visit', async () => {
 })
 
 test('an uncaught task error fails the execution and names the state', async () => {
-  const { outcome } = await run(
-    { StartAt: 'Call', States: { Call: { Type: 'Task', Resource: 'fn', End: true } } },
-    {},
-    { runTask: failing('FunctionError')() },
-  )
+  const { outcome } = await run(callMachine({}), {}, { runTask: failing('FunctionError')() })
   expect(outcome).toEqual({
     status: 'FAILED',
     error: 'FunctionError',
@@ -446,11 +422,5 @@ test('variables: an inner Map scope reads outer variables, its own assignments s
 
 test('a host error is not the flow failing: it propagates out of runStateMachine', async () => {
   const lost = new Error('lease lost')
-  await expect(
-    run(
-      { StartAt: 'Call', States: { Call: { Type: 'Task', Resource: 'fn', End: true } } },
-      {},
-      { runTask: () => Promise.reject(lost) },
-    ),
-  ).rejects.toBe(lost)
+  await expect(run(callMachine({}), {}, { runTask: () => Promise.reject(lost) })).rejects.toBe(lost)
 })

@@ -8,7 +8,7 @@ import { AslError } from './asl-error.js'
 import type { JsonValue } from './definition.js'
 import { readPath } from './json-path.js'
 import { attemptPath, type Step, withRetryAndCatch } from './retry-and-catch.js'
-import type { RunChildScope } from './run-parallel.js'
+import { runChildren, type RunChildScope } from './run-parallel.js'
 import { type Machine, StateFailure, Stopped, type Visit } from './run-scope.js'
 import { afterInputPath, finishState, jsonataField, mapItemInput, mapItems } from './state-data.js'
 
@@ -49,71 +49,55 @@ export function runMap(
       (toleratedPercentage !== undefined && (failures * 100) / items.length <= toleratedPercentage)
     const { run } = visit.scope
     run.nextEventId() // MapStateStarted
-    const stop = new AbortController()
-    const onOuterAbort = (): void => stop.abort()
-    visit.scope.signal.addEventListener('abort', onOuterAbort, { once: true })
     const results: JsonValue[] = items.map(() => null)
     let failures = 0
-    let failure: Error | undefined
     let nextIndex = 0
-    const runItem = async (index: number): Promise<void> => {
-      const value = items[index] ?? null
-      try {
-        const itemInput = await mapItemInput(visit, raw, input, { index, value })
-        run.nextEventId() // MapIterationStarted
-        const prefix = `${attemptPath(visit, attempt)}/i${index}/`
-        results[index] = await runChild(visit, processor, prefix, itemInput, stop.signal)
-        run.nextEventId() // MapIterationSucceeded
-      } catch (error) {
-        if (error instanceof Stopped) {
-          return
-        }
-        // Only an iteration's StateFailure counts against the tolerated failures; an ItemSelector
-        // error is the Map's own, and a host error no failure of the flow.
-        const iterationFailed = error instanceof StateFailure
-        if (iterationFailed) {
-          failures += 1
-          if (tolerates(failures)) {
+    await runChildren(visit, async (children) => {
+      const runItem = async (index: number): Promise<void> => {
+        const value = items[index] ?? null
+        try {
+          const itemInput = await mapItemInput(visit, raw, input, { index, value })
+          run.nextEventId() // MapIterationStarted
+          const prefix = `${attemptPath(visit, attempt)}/i${index}/`
+          results[index] = await runChild(visit, processor, prefix, itemInput, children.signal)
+          run.nextEventId() // MapIterationSucceeded
+        } catch (error) {
+          if (error instanceof Stopped) {
             return
           }
-        }
-        if (failure === undefined) {
+          // Only an iteration's StateFailure counts against the tolerated failures; an
+          // ItemSelector error is the Map's own, and a host error no failure of the flow.
+          const iterationFailed = error instanceof StateFailure
+          if (iterationFailed) {
+            failures += 1
+            if (tolerates(failures)) {
+              return
+            }
+          }
           const tolerating = toleratedCount !== undefined || toleratedPercentage !== undefined
-          failure =
+          children.fail(
             iterationFailed && tolerating
               ? new AslError(
                   'States.ExceedToleratedFailureThreshold',
                   'The specified tolerated failure threshold was exceeded',
                 )
-              : error instanceof Error
-                ? error
-                : new Error(String(error))
-          stop.abort()
+              : error,
+          )
         }
       }
-    }
-    const worker = async (): Promise<void> => {
-      while (nextIndex < items.length && !stop.signal.aborted) {
-        const index = nextIndex
-        nextIndex += 1
-        await runItem(index)
+      const worker = async (): Promise<void> => {
+        while (nextIndex < items.length && !children.signal.aborted) {
+          const index = nextIndex
+          nextIndex += 1
+          await runItem(index)
+        }
       }
-    }
-    const workers = Math.min(
-      limit === undefined || limit === 0 ? UNLIMITED_CONCURRENCY : limit,
-      items.length,
-    )
-    try {
+      const workers = Math.min(
+        limit === undefined || limit === 0 ? UNLIMITED_CONCURRENCY : limit,
+        items.length,
+      )
       await Promise.all(Array.from({ length: workers }, worker))
-    } finally {
-      visit.scope.signal.removeEventListener('abort', onOuterAbort)
-    }
-    if (failure !== undefined) {
-      throw failure
-    }
-    if (visit.scope.signal.aborted) {
-      throw new Stopped()
-    }
+    })
     run.nextEventId() // MapStateSucceeded
     return finishState(visit, raw, results)
   })

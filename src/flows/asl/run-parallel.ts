@@ -32,43 +32,75 @@ export function runParallel(
   return withRetryAndCatch(visit, raw, next, async (attempt) => {
     const input = await effectiveInput(visit, raw)
     visit.scope.run.nextEventId() // ParallelStateStarted
-    const stop = new AbortController()
-    const onOuterAbort = (): void => stop.abort()
-    visit.scope.signal.addEventListener('abort', onOuterAbort, { once: true })
     const results: JsonValue[] = branches.map(() => null)
     let succeeded = 0
-    let failure: Error | undefined
-    try {
-      await Promise.all(
+    await runChildren(visit, (children) =>
+      Promise.all(
         branches.map(async (branch, index) => {
           try {
             const prefix = `${attemptPath(visit, attempt)}/b${index}/`
-            results[index] = await runChild(visit, branch, prefix, input, stop.signal)
+            results[index] = await runChild(visit, branch, prefix, input, children.signal)
             succeeded += 1
             if (succeeded >= needed && needed < branches.length) {
-              stop.abort()
+              children.stop()
             }
           } catch (error) {
             if (error instanceof Stopped) {
               return
             }
-            if (failure === undefined && succeeded < needed) {
-              failure = error instanceof Error ? error : new Error(String(error))
-              stop.abort()
+            if (succeeded < needed) {
+              children.fail(error)
             }
           }
         }),
-      )
-    } finally {
-      visit.scope.signal.removeEventListener('abort', onOuterAbort)
-    }
-    if (failure !== undefined) {
-      throw failure
-    }
-    if (visit.scope.signal.aborted) {
-      throw new Stopped()
-    }
+      ),
+    )
     visit.scope.run.nextEventId() // ParallelStateSucceeded
     return finishState(visit, raw, results)
   })
+}
+
+/** The children of a Map or Parallel state while they run. */
+export interface Children {
+  /** Aborts when the flow is stopped or the children must stop. */
+  readonly signal: AbortSignal
+  /** Stops the children still running. */
+  stop(): void
+  /** Records the state's failure (the first one counts) and stops the children. */
+  fail(error: unknown): void
+}
+
+/**
+ * Runs a Map's iterations or a Parallel's branches through `run`, then throws the failure that
+ * was recorded, or Stopped if the flow was stopped meanwhile.
+ */
+export async function runChildren(
+  visit: Visit,
+  run: (children: Children) => Promise<unknown>,
+): Promise<void> {
+  const stop = new AbortController()
+  const onOuterAbort = (): void => stop.abort()
+  visit.scope.signal.addEventListener('abort', onOuterAbort, { once: true })
+  let failure: Error | undefined
+  const children: Children = {
+    signal: stop.signal,
+    stop: () => stop.abort(),
+    fail: (error) => {
+      if (failure === undefined) {
+        failure = error instanceof Error ? error : new Error(String(error))
+        stop.abort()
+      }
+    },
+  }
+  try {
+    await run(children)
+  } finally {
+    visit.scope.signal.removeEventListener('abort', onOuterAbort)
+  }
+  if (failure !== undefined) {
+    throw failure
+  }
+  if (visit.scope.signal.aborted) {
+    throw new Stopped()
+  }
 }

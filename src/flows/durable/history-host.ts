@@ -14,18 +14,17 @@ import {
   type NewFlowEvent,
 } from '../../core/index.js'
 import type { JsonValue } from '../asl/definition.js'
-import type { ExecutionHost, StateEvent, TaskOutcome, TaskRequest } from '../asl/host.js'
-import type { CallbackStartOptions } from './callback-starts.js'
-import { callbackOutcome, type CallbackWaits } from './callback-waits.js'
-import { delay, FlowAborted, type FunctionCaller } from './function-calls.js'
+import type { ExecutionHost, StateEvent, StateExit, TaskOutcome, TaskRequest } from '../asl/host.js'
+import { callbackOutcome } from './callback-waits.js'
+import { delay, FlowAborted } from './function-calls.js'
 import { taskKey, type FoldedHistory } from './history.js'
-import { waitForCallback } from './task-waits.js'
+import { dispatchTask, type TaskRunner } from './task-waits.js'
 import { taskRequestId } from './request-id.js'
 
 /** Why a driver stopped driving before the run ended. */
 export type StopReason = 'stopped' | 'lease-lost' | 'history-full' | 'timeout' | 'shutdown'
 
-export interface HistoryHostOptions {
+export interface HistoryHostOptions extends TaskRunner {
   readonly execution: {
     readonly id: string
     readonly projectId: string
@@ -36,9 +35,6 @@ export interface HistoryHostOptions {
   readonly history: FoldedHistory
   readonly lease: () => ExecutionLease
   readonly repository: FlowRepository
-  readonly caller: FunctionCaller
-  readonly starts: CallbackStartOptions
-  readonly callbacks: CallbackWaits
   readonly signal: AbortSignal
   /** Aborts the run for a reason the host found (lost lease, full history). */
   readonly abort: (reason: StopReason) => void
@@ -90,13 +86,7 @@ export class HistoryHost implements ExecutionHost {
     return Promise.resolve({ enteredAt: at })
   }
 
-  exitState(
-    event: StateEvent &
-      (
-        | { readonly ok: true; readonly output: JsonValue }
-        | { readonly ok: false; readonly error: string; readonly cause?: string }
-      ),
-  ): Promise<void> {
+  exitState(event: StateExit): Promise<void> {
     if (this.#history.ended.has(event.path)) {
       return Promise.resolve()
     }
@@ -150,28 +140,13 @@ export class HistoryHost implements ExecutionHost {
           requestId,
         },
       ])
-      const call = {
-        projectId: this.#o.execution.projectId,
-        workflowId: this.#o.execution.workflowId,
-        executionId: this.#o.execution.id,
-        nodeId: request.node.id,
-        resource: request.resource,
-        payload: request.payload,
+      outcome = await dispatchTask(this.#o, request, {
         requestId,
         delivery,
+        scheduledAt,
         signal: this.signal,
-        ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
-      }
-      outcome = request.callback
-        ? await waitForCallback({
-            caller: this.#o.caller,
-            starts: this.#o.starts,
-            call,
-            wait: this.#o.callbacks.wait(key),
-            deadline: request.timeoutMs === undefined ? undefined : scheduledAt + request.timeoutMs,
-            now: () => this.now(),
-          })
-        : await this.#o.caller.call(call)
+        now: () => this.now(),
+      })
     }
     this.#history.outcomes.set(key, outcome)
     const done = eventOf(

@@ -3,13 +3,11 @@
  * for a sync run: a crash fails it). It keeps the failed states for the sync answer's `errors`.
  */
 import type { JsonValue } from '../asl/definition.js'
-import type { ExecutionHost, StateEvent, TaskOutcome, TaskRequest } from '../asl/host.js'
-import type { CallbackStartOptions } from './callback-starts.js'
-import type { CallbackWaits } from './callback-waits.js'
-import { delay, type FunctionCaller } from './function-calls.js'
+import type { ExecutionHost, StateEvent, StateExit, TaskOutcome, TaskRequest } from '../asl/host.js'
+import { delay } from './function-calls.js'
 import { taskKey } from './history.js'
 import { taskRequestId } from './request-id.js'
-import { waitForCallback } from './task-waits.js'
+import { dispatchTask, type TaskRunner } from './task-waits.js'
 
 export interface FailedState {
   readonly stateName: string
@@ -20,15 +18,7 @@ export interface FailedState {
   readonly endAt: number
 }
 
-export interface MemoryHostOptions {
-  readonly execution: {
-    readonly id: string
-    readonly projectId: string
-    readonly workflowId: string
-  }
-  readonly caller: FunctionCaller
-  readonly starts: CallbackStartOptions
-  readonly callbacks: CallbackWaits
+export interface MemoryHostOptions extends TaskRunner {
   readonly signal: AbortSignal
 }
 
@@ -55,13 +45,7 @@ export class MemoryHost implements ExecutionHost {
     return Promise.resolve({ enteredAt: at })
   }
 
-  exitState(
-    event: StateEvent &
-      (
-        | { readonly ok: true; readonly output: JsonValue }
-        | { readonly ok: false; readonly error: string; readonly cause?: string }
-      ),
-  ): Promise<void> {
+  exitState(event: StateExit): Promise<void> {
     if (!event.ok) {
       const endAt = this.now()
       this.failed.push({
@@ -77,33 +61,19 @@ export class MemoryHost implements ExecutionHost {
   }
 
   async runTask(request: TaskRequest): Promise<TaskOutcome> {
-    const requestId = taskRequestId(this.#o.execution.id, request.path, request.attempt, 0)
-    const call = {
-      projectId: this.#o.execution.projectId,
-      workflowId: this.#o.execution.workflowId,
-      executionId: this.#o.execution.id,
-      nodeId: request.node.id,
-      resource: request.resource,
-      payload: request.payload,
-      requestId,
+    const dispatch = {
+      requestId: taskRequestId(this.#o.execution.id, request.path, request.attempt, 0),
       delivery: 1,
+      scheduledAt: this.now(),
       signal: this.signal,
-      ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+      now: () => this.now(),
     }
     if (!request.callback) {
-      return this.#o.caller.call(call)
+      return dispatchTask(this.#o, request, dispatch)
     }
-    const key = taskKey(request.path, request.attempt)
-    this.waiting.set(request.node.id, key)
+    this.waiting.set(request.node.id, taskKey(request.path, request.attempt))
     try {
-      return await waitForCallback({
-        caller: this.#o.caller,
-        starts: this.#o.starts,
-        call,
-        wait: this.#o.callbacks.wait(key),
-        deadline: request.timeoutMs === undefined ? undefined : this.now() + request.timeoutMs,
-        now: () => this.now(),
-      })
+      return await dispatchTask(this.#o, request, dispatch)
     } finally {
       this.waiting.delete(request.node.id)
     }

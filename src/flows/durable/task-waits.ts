@@ -4,10 +4,10 @@
  * `FAIL` or `DISCARD` (after the function's own async retries), for its deadline, or for the run
  * to be aborted, whichever comes first.
  */
-import type { TaskOutcome } from '../asl/host.js'
-import { callbackOutcome } from './callback-waits.js'
+import type { TaskOutcome, TaskRequest } from '../asl/host.js'
+import { callbackOutcome, type CallbackWaits } from './callback-waits.js'
 import { startThroughQueue, type CallbackStartOptions } from './callback-starts.js'
-import type { CallbackPayload } from './history.js'
+import { taskKey, type CallbackPayload } from './history.js'
 import {
   delay,
   failure,
@@ -16,6 +16,63 @@ import {
   type FunctionCall,
   type FunctionCaller,
 } from './function-calls.js'
+
+/** What a host runs a task attempt with. */
+export interface TaskRunner {
+  readonly execution: {
+    readonly id: string
+    readonly projectId: string
+    readonly workflowId: string
+  }
+  readonly caller: FunctionCaller
+  readonly starts: CallbackStartOptions
+  readonly callbacks: CallbackWaits
+}
+
+/** One dispatch of a task attempt. */
+export interface TaskDispatch {
+  readonly requestId: string
+  readonly delivery: number
+  /** Epoch ms the attempt was first scheduled: a callback task's deadline counts from it. */
+  readonly scheduledAt: number
+  readonly signal: AbortSignal
+  readonly now: () => number
+}
+
+/**
+ * Runs one dispatch of a task attempt, for both hosts: a plain task calls its function; a
+ * callback task starts it through the async queue and waits for its callback.
+ */
+export function dispatchTask(
+  runner: TaskRunner,
+  request: TaskRequest,
+  dispatch: TaskDispatch,
+): Promise<TaskOutcome> {
+  const call: FunctionCall = {
+    projectId: runner.execution.projectId,
+    workflowId: runner.execution.workflowId,
+    executionId: runner.execution.id,
+    nodeId: request.node.id,
+    resource: request.resource,
+    payload: request.payload,
+    requestId: dispatch.requestId,
+    delivery: dispatch.delivery,
+    signal: dispatch.signal,
+    ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+  }
+  if (!request.callback) {
+    return runner.caller.call(call)
+  }
+  return waitForCallback({
+    caller: runner.caller,
+    starts: runner.starts,
+    call,
+    wait: runner.callbacks.wait(taskKey(request.path, request.attempt)),
+    deadline:
+      request.timeoutMs === undefined ? undefined : dispatch.scheduledAt + request.timeoutMs,
+    now: dispatch.now,
+  })
+}
 
 export interface CallbackWait {
   readonly caller: FunctionCaller

@@ -159,21 +159,23 @@ export class Fields {
   }
 
   object(field: string, options: { required?: boolean } = {}): Fields | undefined {
-    const value = this.data[field]
-    if (value === undefined || value === null) {
-      if (options.required === true) {
-        this.fail(field, 'is required')
-      }
-      return undefined
-    }
-    if (!isObject(value)) {
-      this.fail(field, 'must be an object')
-    }
-    return new Fields(value, this.where, `${this.prefix}${field}.`)
+    const value = this.#objectValue(field, options)
+    return value === undefined
+      ? undefined
+      : new Fields(value, this.where, `${this.prefix}${field}.`)
   }
 
   /** A JSON object value (a template, the constants), checked to be plain JSON. */
   json(field: string, options: { required?: boolean } = {}): JsonObject | undefined {
+    const value = this.#objectValue(field, options)
+    if (value !== undefined) {
+      checkJson(value, (problem) => this.fail(field, problem))
+    }
+    return value
+  }
+
+  /** An object field's value; absent or null: undefined, or the error if it is required. */
+  #objectValue(field: string, options: { required?: boolean }): Json | undefined {
     const value = this.data[field]
     if (value === undefined || value === null) {
       if (options.required === true) {
@@ -184,7 +186,6 @@ export class Fields {
     if (!isObject(value)) {
       this.fail(field, 'must be an object')
     }
-    checkJson(value, (problem) => this.fail(field, problem))
     return value
   }
 
