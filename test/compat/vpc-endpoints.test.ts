@@ -125,6 +125,23 @@ test('deleteVpcEndpoint answers 204 for a kept endpoint, after a restart too, an
   expect([other.httpStatusCode, other.errorCode]).toEqual([404, 'FSS.0404'])
   const unknown = await sdkError(deleteEndpoint('nope', 'subnet-a'))
   expect(unknown.httpStatusCode).toBe(404)
+  // Both methods are management calls: the audit trail has them, the refused one with its code.
+  const page = (await strato.client.listTraces({
+    resource_type: 'vpc_endpoint',
+    limit: '200',
+  })) as {
+    traces: Array<{ trace_name: string; resource_id: string; code: string }>
+  }
+  const deletes = page.traces
+    .filter((t) => t.trace_name === 'deleteVpcEndpoint')
+    .map((t) => [t.resource_id, t.code])
+  expect(deletes).toEqual(
+    expect.arrayContaining([
+      ['corp/subnet-kept', '204'],
+      ['corp/subnet-kept', '404'],
+    ]),
+  )
+  expect(page.traces.some((t) => t.trace_name === 'createVpcEndpoint')).toBe(true)
 })
 
 test('a function whose func_vpc names no network is refused at once; a defined one is accepted without an endpoint', async () => {
