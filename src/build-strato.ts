@@ -300,6 +300,7 @@ async function wire(
     asyncQueue,
     collectUnusedCode: () => codeCollector.collectSoon(),
     logger: log,
+    networkNames: config.egress.networks.map((n) => n.name),
   })
 
   // 4. Asynchronous invocations (the dispatcher polls once started).

@@ -40,6 +40,7 @@ import { registerTraceRoutes } from './routes/traces.js'
 import { registerTriggerRoutes, triggerSummary } from './routes/triggers.js'
 import { registerTracingRoutes } from './routes/tracing.js'
 import { registerVersionRoutes } from './routes/versions.js'
+import { registerVpcEndpointRoutes } from './routes/vpc-endpoints.js'
 import { registerWhoamiRoutes } from './routes/whoami.js'
 import { registerWorkflowExecutionRoutes } from './routes/workflow-executions.js'
 import { registerWorkflowRoutes } from './routes/workflows.js'
@@ -183,6 +184,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     registerResourceInstanceRoutes(api, deps)
     registerServiceBridgeRoutes(api, deps)
     registerSnapshotRoutes(api, deps)
+    registerVpcEndpointRoutes(api, deps)
     void api.register((raw, _o, d) => {
       // Invocation bodies stay bytes, whatever their content type.
       raw.removeAllContentTypeParsers()

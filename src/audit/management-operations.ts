@@ -131,6 +131,13 @@ function application(input: OperationInput): AuditedResource {
   return { name: nameIn(input.body, 'name') || id, id, functionUrn: '' }
 }
 
+/** A VPC endpoint: named by its network, identified by network and subnet label. */
+function vpcEndpoint(input: OperationInput): AuditedResource {
+  const network = input.params.vpc_id ?? nameIn(input.body, 'vpc_id')
+  const subnet = input.params.subnet_id ?? nameIn(input.body, 'subnet_id')
+  return { name: network, id: `${network}/${subnet}`, functionUrn: '' }
+}
+
 function dependency(input: OperationInput): AuditedResource {
   const id = input.params.depend_id ?? ''
   const v = input.params.version
@@ -237,6 +244,11 @@ export const MANAGEMENT_OPERATIONS: ReadonlyMap<string, ManagementOperation> = n
   ],
   ['POST /v2/:project_id/fgs/functions/import', op('importFunction', 'function', created)],
   [`POST ${F}/snapshots/:action`, op('updateFuncSnapshot', 'function', onFunction)],
+  ['POST /v2/:project_id/fgs/vpc-endpoint', op('createVpcEndpoint', 'vpc_endpoint', vpcEndpoint)],
+  [
+    'DELETE /v2/:project_id/fgs/vpc-endpoint/:vpc_id/:subnet_id',
+    op('deleteVpcEndpoint', 'vpc_endpoint', vpcEndpoint),
+  ],
   // An application is a group of functions: recorded as a function resource, named for it.
   [
     'POST /v2/:project_id/fgs/applications',

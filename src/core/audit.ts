@@ -19,6 +19,7 @@ export const AUDIT_RESOURCE_TYPES = [
   'dependency',
   'tenant',
   'workflow',
+  'vpc_endpoint',
 ] as const
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number]
 

@@ -28,6 +28,12 @@ export const ErrorCodes = {
     message: 'Unsupported async invocation destination.',
     user: true,
   },
+  UNKNOWN_NETWORK: {
+    status: 400,
+    fss: 'FSS.0400',
+    message: 'The network is not defined on this Strato.',
+    user: true,
+  },
   INVALID_FUNCTION_NAME: {
     status: 400,
     fss: 'FSS.1002',
@@ -207,6 +213,12 @@ export const ErrorCodes = {
     status: 404,
     fss: 'FSS.1056',
     message: 'The dependency does not exist.',
+    user: true,
+  },
+  VPC_ENDPOINT_NOT_FOUND: {
+    status: 404,
+    fss: 'FSS.0404',
+    message: 'The VPC endpoint does not exist.',
     user: true,
   },
   TEST_EVENT_NOT_FOUND: {

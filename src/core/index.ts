@@ -243,6 +243,7 @@ export type {
   FunctionSnapshotRepository,
   SnapshotTarget,
 } from './repositories/function-snapshots.js'
+export type { VpcEndpoint, VpcEndpointRepository } from './repositories/vpc-endpoints.js'
 export {
   RESERVED_SHARE_OF_CONCURRENCY,
   parseReservedInstanceInput,

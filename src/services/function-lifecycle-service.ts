@@ -29,6 +29,7 @@ import type { Logger } from '../observability/index.js'
 import type { Alias, IngestOptions, PublishedVersion, Store, StoredCode } from '../store/index.js'
 import { parseAlias } from './alias-input.js'
 import { withSealedVariables } from './sealed-variables.js'
+import { checkFunctionNetwork } from './network-check.js'
 
 /** A create or update request's body, as FunctionGraph's API sends it (JSON, checked here). */
 export type FunctionBody = Readonly<Record<string, unknown>>
@@ -43,6 +44,11 @@ export interface FunctionLifecycleDeps {
   /** Frees code nothing references any more, in the background (after deletes). */
   readonly collectUnusedCode?: () => void
   readonly logger?: Logger
+  /**
+   * The operator's named networks (`STRATO_NETWORKS`): a `func_vpc.vpc_id` naming none is refused.
+   * Absent: not checked here (the instance start still refuses it).
+   */
+  readonly networkNames?: readonly string[]
 }
 
 function familyOf(fn: Pick<FunctionRecord, 'runtime'>): RuntimeFamily {
@@ -70,6 +76,7 @@ export class FunctionLifecycleService {
     const name = validateFunctionName(body.func_name)
     const packageName = validatePackageName(body.package)
     const cfg = withSealedVariables(store.secrets, body, parseFunctionConfig(body), undefined)
+    this.#checkNetwork(cfg)
     await this.#checkDependencyVersions(projectId, cfg)
     if ((await store.functions.get(projectId, packageName, name)) !== undefined) {
       throw new StratoError(
@@ -96,6 +103,11 @@ export class FunctionLifecycleService {
       )
     }
     const cfg = withSealedVariables(this.#d.store.secrets, body, parseFunctionConfig(body, fn), fn)
+    // Only a func_vpc the request sends: an update that leaves it alone still works after the
+    // operator removed the network it names (its instances then fail to start, saying why).
+    if ('func_vpc' in body) {
+      this.#checkNetwork(cfg)
+    }
     await this.#checkDependencyVersions(fn.projectId, cfg)
     if (familyOf(cfg) !== familyOf(fn)) {
       throw new StratoError(
@@ -109,6 +121,12 @@ export class FunctionLifecycleService {
     const updated = await this.#d.store.functions.updateConfig(fn, cfg)
     await this.#d.invoker.forget(fn.id, 'latest')
     return updated
+  }
+
+  #checkNetwork(cfg: FunctionConfig): void {
+    if (this.#d.networkNames !== undefined) {
+      checkFunctionNetwork(cfg, this.#d.networkNames)
+    }
   }
 
   /** Sets `max_instance_num` (0 disables the function). */

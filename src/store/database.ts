@@ -263,6 +263,7 @@ export interface Database {
   function_apps: FunctionAppsTable
   function_collect: FunctionCollectTable
   function_snapshots: FunctionSnapshotsTable
+  vpc_endpoints: VpcEndpointsTable
 }
 
 /** Per-project log switches (`enable-async-status-logs`); a project without a row has them off. */
@@ -360,4 +361,14 @@ export interface FunctionSnapshotsTable {
   function_id: string
   project_id: string
   enabled_at: number
+}
+
+/** VPC endpoints: a project's registrations to use a named network, a row each. */
+export interface VpcEndpointsTable {
+  project_id: string
+  vpc_id: string
+  subnet_id: string
+  flavor: string
+  xrole: string
+  created_at: number
 }

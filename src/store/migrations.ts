@@ -537,6 +537,22 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  '0021-vpc-endpoints': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // No foreign key to a network: networks are settings (STRATO_NETWORKS), not rows, and an
+      // endpoint outlives the operator removing its network (creating one checks, deleting not).
+      await db.schema
+        .createTable('vpc_endpoints')
+        .addColumn('project_id', 'text', (c) => c.notNull())
+        .addColumn('vpc_id', 'text', (c) => c.notNull())
+        .addColumn('subnet_id', 'text', (c) => c.notNull())
+        .addColumn('flavor', 'text', (c) => c.notNull())
+        .addColumn('xrole', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('vpc_endpoints_pk', ['project_id', 'vpc_id', 'subnet_id'])
+        .execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

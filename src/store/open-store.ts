@@ -13,6 +13,7 @@ import {
   type TracingRepository,
   type FunctionAppRepository,
   type FunctionCollectRepository,
+  type VpcEndpointRepository,
   type FunctionSnapshotRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
@@ -47,6 +48,7 @@ import { VersionStore } from './version-store.js'
 import { TestEventStore } from './test-event-store.js'
 import { FunctionAppStore } from './function-app-store.js'
 import { FunctionCollectStore } from './function-collect-store.js'
+import { VpcEndpointStore } from './vpc-endpoint-store.js'
 import { FunctionSnapshotStore } from './function-snapshot-store.js'
 import { TagStore } from './tag-store.js'
 import { TriggerStore } from './trigger-store.js'
@@ -89,6 +91,8 @@ export interface Store {
   readonly apps: FunctionAppRepository
   /** Functions marked collected (favourite). */
   readonly collected: FunctionCollectRepository
+  /** Projects' registrations to use the operator's named networks (VPC endpoints). */
+  readonly vpcEndpoints: VpcEndpointRepository
   /** Functions with snapshot start on. */
   readonly snapshots: FunctionSnapshotRepository
   readonly code: CodeRepository
@@ -176,6 +180,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     tracing: new TracingStore(db),
     apps: new FunctionAppStore(db),
     collected: new FunctionCollectStore(db),
+    vpcEndpoints: new VpcEndpointStore(db),
     snapshots: new FunctionSnapshotStore(db),
     tenants,
     logs,

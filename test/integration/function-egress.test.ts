@@ -319,10 +319,36 @@ exports.handler = async (e) => {
       })
     })
 
-    test('a func_vpc naming no network fails the start with a clear message', async () => {
-      const fn = await deploy(PROBE, { func_vpc: { vpc_id: 'nope', subnet_id: 'nope' } })
-      const res = await client.invoke(fn, '{}').catch((err: Error) => err)
-      expect(String(res instanceof Error ? res.message : JSON.stringify(res))).toContain("'nope'")
+    test('a func_vpc naming no network is refused at create; one whose network the operator removed fails the start, naming it', async () => {
+      const refused = await deploy(PROBE, {
+        func_vpc: { vpc_id: 'nope', subnet_id: 'nope' },
+      }).catch((err: Error) => err)
+      expect(refused).toBeInstanceOf(Error)
+      expect((refused as Error).message).toContain("network 'nope'")
+      // Stored while the network existed, started after a restart without it.
+      const dataDir = tmpDir()
+      const networks = (names: Record<string, string[]>): Record<string, string> => ({
+        STRATO_NETWORKS: JSON.stringify(names),
+      })
+      let s = await startTestStrato(
+        networks({ db: ['127.0.0.1:5432'], gone: ['10.77.0.0/24'] }),
+        dataDir,
+      )
+      try {
+        await s.client.createFunction(
+          inlineFunction('probe', PROBE, {
+            timeout: 30,
+            func_vpc: { vpc_id: 'gone', subnet_id: 'x' },
+          }),
+        )
+        await s.close()
+        s = await startTestStrato(networks({ db: ['127.0.0.1:5432'] }), dataDir)
+        const res = await s.client.invoke('probe', '{}').catch((err: Error) => err)
+        expect(String(res instanceof Error ? res.message : JSON.stringify(res))).toContain("'gone'")
+      } finally {
+        await s.close()
+        fs.rmSync(dataDir, { recursive: true, force: true })
+      }
     })
 
     test(`bandwidth is bounded (${RATE_MBIT} Mbit/s each way) and so are connections (${MAX_CONNECTIONS})`, async () => {
