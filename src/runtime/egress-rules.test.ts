@@ -22,6 +22,11 @@ const rules = egressRuleset({
   holder: holderComment(4711, '123456'),
 })
 
+/** One chain's text, from its header to its closing brace. */
+function chain(name: string): string {
+  return new RegExp(`chain ${name} \\{\\n[\\s\\S]*?\\n  \\}`).exec(rules)?.[0] ?? ''
+}
+
 test('the ruleset judges only its own veths, and DNATs the host loopback only for members', () => {
   expect(rules).toContain('iifname "svabcde*" jump instance_input')
   expect(rules).toContain(
@@ -63,4 +68,22 @@ test("an instance's address is its uid within the subnet, never the network's or
 test('the table names its holder, so a later server can tell a dead one left it', () => {
   expect(holderOf(rules)).toEqual({ pid: 4711, startTime: '123456' })
   expect(holderOf('table inet other {\n}')).toBeUndefined()
+})
+
+test("the host and forwarding accept only this table's own DNATs, each matched in full", () => {
+  // A bare `ct status dnat` would pass Docker's or kube-proxy's rewrites for every instance.
+  expect(rules).not.toMatch(/ct status dnat accept/)
+  const input = chain('instance_input')
+  const forward = chain('instance_forward')
+  const dns =
+    'ip saddr @internet_members ct original ip daddr 10.208.0.1 ip daddr 10.99.0.2 meta l4proto { tcp, udp } th dport 53 ct original proto-dst 53 accept'
+  expect(input).toContain(dns)
+  expect(forward).toContain(dns)
+  expect(input).toContain(
+    'ip saddr @members_0 ct original ip daddr 10.208.0.1 ip daddr 127.0.0.1 tcp dport 5432 ct original proto-dst 5432 accept',
+  )
+  // Every accept of a DNATed packet in these chains names the source set it is for.
+  for (const line of `${input}\n${forward}`.split('\n').filter((l) => l.includes('ct original'))) {
+    expect(line).toMatch(/ip saddr @(internet_members|members_\d+) /)
+  }
 })

@@ -99,6 +99,23 @@ export function egressRuleset(inputs: EgressRuleInputs): string {
           (proto) =>
             `    iifname ${ifaces} ip saddr @internet_members ip daddr ${gateway} ${proto} dport 53 dnat ip to ${resolver}:53`,
         )
+  // What this table's own DNATs made, matched in full (who, where to before, where to now; nft
+  // needs the protocol before `proto-dst`): a bare `ct status dnat` would also pass another table's rewrites (Docker's, kube-proxy's, a
+  // REDIRECT), for every instance, before its verdict is looked up.
+  const dnsDnatted =
+    resolver === undefined
+      ? []
+      : [
+          `    ip saddr @internet_members ct original ip daddr ${gateway} ip daddr ${resolver} meta l4proto { tcp, udp } th dport 53 ct original proto-dst 53 accept`,
+        ]
+  const loopbackDnatted = networks.flatMap(({ n, members }) =>
+    n.endpoints
+      .filter((e) => isLoopback(e.address))
+      .map(
+        (e) =>
+          `    ip saddr @${members} ct original ip daddr ${gateway} ip daddr ${e.address} tcp dport ${e.port} ct original proto-dst ${e.port} accept`,
+      ),
+  )
   return [
     `table inet ${table} {`,
     `  comment "${inputs.holder}";`,
@@ -131,7 +148,8 @@ export function egressRuleset(inputs: EgressRuleInputs): string {
     '  chain instance_input {',
     '    ct state established,related accept',
     // Only this table's DNATs: DNS for internet members, host loopback services of networks.
-    '    ct status dnat accept',
+    ...dnsDnatted,
+    ...loopbackDnatted,
     '    meta nfproto ipv4 ip saddr vmap @input_verdicts',
     ...refuse(''),
     '  }',
@@ -147,7 +165,8 @@ export function egressRuleset(inputs: EgressRuleInputs): string {
     ...refuse(
       `ct state new add @connections { ip saddr ct count over ${settings.maxConnections} }`,
     ),
-    '    ct status dnat accept',
+    // A resolver elsewhere than on the host is forwarded to.
+    ...dnsDnatted,
     '    meta nfproto ipv4 ip saddr vmap @forward_verdicts',
     ...refuse(''),
     '  }',
