@@ -39,3 +39,19 @@ test('STRATO_NETWORKS: a name opens CIDRs and address:port pairs; db = 127.0.0.1
   expect(() => parseNetworks('{"bad name": ["10.0.0.0/8"]}')).toThrow(/network name/)
   expect(() => parseNetworks('/nonexistent/networks.json')).toThrow(/readable file/)
 })
+
+test('a network reaching into STRATO_EGRESS_SUBNET (the gateway, other instances) is refused', () => {
+  expect(() => parseEgressSettings({ STRATO_NETWORKS: '{"corp": ["10.0.0.0/8"]}' })).toThrow(
+    /network 'corp' reaches into STRATO_EGRESS_SUBNET 10\.208\.0\.0\/12/,
+  )
+  expect(() => parseEgressSettings({ STRATO_NETWORKS: '{"gw": ["10.208.0.1:22"]}' })).toThrow(
+    /10\.208\.0\.1:22/,
+  )
+  // Moving the subnet out of the block makes it fine.
+  expect(
+    parseEgressSettings({
+      STRATO_NETWORKS: '{"corp": ["10.0.0.0/8"]}',
+      STRATO_EGRESS_SUBNET: '172.30.0.0/16',
+    }).networks[0]?.cidrs,
+  ).toEqual(['10.0.0.0/8'])
+})

@@ -157,6 +157,34 @@ function readNetworksFile(file: string): string {
   }
 }
 
+function overlaps(a: Cidr, b: Cidr): boolean {
+  const x = cidrRange(a)
+  const y = cidrRange(b)
+  return x.first < y.first + y.size && y.first < x.first + x.size
+}
+
+/**
+ * A network reaching into the instances' own subnet would hold the gateway (the host) and other
+ * instances' addresses: refused, so that no block opens more than its operator could have meant.
+ */
+function refuseOverlaps(networks: readonly NamedNetwork[], subnet: Cidr): void {
+  for (const n of networks) {
+    const inside = [
+      ...n.cidrs.filter((c) => overlaps(c, subnet)),
+      ...n.endpoints
+        .filter((e) => overlaps(`${e.address}/32`, subnet))
+        .map((e) => `${e.address}:${e.port}`),
+    ]
+    if (inside.length > 0) {
+      throw bad(
+        'STRATO_NETWORKS',
+        inside.join(', '),
+        `network '${n.name}' reaches into STRATO_EGRESS_SUBNET ${subnet} (the gateway, other instances); move the subnet or narrow the network`,
+      )
+    }
+  }
+}
+
 function intSetting(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') {
@@ -190,6 +218,8 @@ export function parseEgressSettings(env: Env): EgressSettings {
   if (subnet === undefined || Number(subnet.split('/')[1]) > 16) {
     throw bad('STRATO_EGRESS_SUBNET', subnetRaw, 'an IPv4 block of /16 or larger')
   }
+  const networks = parseNetworks(env.STRATO_NETWORKS)
+  refuseOverlaps(networks, subnet)
   const dns = env.STRATO_EGRESS_DNS
   if (dns !== undefined && dns !== '' && ipv4ToNumber(dns) === undefined) {
     throw bad('STRATO_EGRESS_DNS', dns, 'an IPv4 address')
@@ -197,7 +227,7 @@ export function parseEgressSettings(env: Env): EgressSettings {
   return {
     enabled: switchRaw !== 'off',
     allow,
-    networks: parseNetworks(env.STRATO_NETWORKS),
+    networks,
     subnet,
     rateMbit: intSetting(env, 'STRATO_EGRESS_RATE_MBIT', 100, 1, 100_000),
     maxConnections: intSetting(env, 'STRATO_EGRESS_MAX_CONNECTIONS', 256, 1, 1_000_000),

@@ -23,8 +23,8 @@ const rules = egressRuleset({
 })
 
 /** One chain's text, from its header to its closing brace. */
-function chain(name: string): string {
-  return new RegExp(`chain ${name} \\{\\n[\\s\\S]*?\\n  \\}`).exec(rules)?.[0] ?? ''
+function chain(name: string, ruleset = rules): string {
+  return new RegExp(`chain ${name} \\{\\n[\\s\\S]*?\\n {2}\\}`).exec(ruleset)?.[0] ?? ''
 }
 
 test('the ruleset judges only its own veths, and DNATs the host loopback only for members', () => {
@@ -86,4 +86,34 @@ test("the host and forwarding accept only this table's own DNATs, each matched i
   for (const line of `${input}\n${forward}`.split('\n').filter((l) => l.includes('ct original'))) {
     expect(line).toMatch(/ip saddr @(internet_members|members_\d+) /)
   }
+})
+
+test("a network's CIDRs open nothing on the host, even a block holding the gateway: only its named endpoints", () => {
+  // As an operator could mean 10.0.0.0/8 (settings refuse it over the default subnet; the rules
+  // must not rely on that alone).
+  const wide = egressRuleset({
+    table: 'strato_t',
+    interfacePrefix: 'svabcde',
+    settings: {
+      ...settings,
+      networks: [
+        { name: 'corp', cidrs: ['10.0.0.0/8'], endpoints: [{ address: '10.1.2.3', port: 443 }] },
+      ],
+    },
+    gateway: '10.208.0.1',
+    resolver: undefined,
+    holder: holderComment(4711, '123456'),
+  })
+  const onHost = chain('net_0_host', wide)
+  expect(onHost).toContain('ip daddr 10.208.0.1 goto refuse')
+  expect(onHost).toContain('ip daddr . tcp dport { 10.1.2.3 . 443 } accept')
+  expect(onHost).not.toContain('10.0.0.0/8')
+  expect(onHost.trim().endsWith('goto refuse\n  }')).toBe(true)
+  // Beyond the host the block is open, as the operator said.
+  expect(chain('net_0', wide)).toContain('ip daddr { 10.0.0.0/8 } accept')
+  expect(
+    policyElements('add', 'strato_t', '10.208.1.2', { kind: 'network', name: 'corp' }, [
+      { name: 'corp', cidrs: [], endpoints: [] },
+    ]),
+  ).toContain('input_verdicts { 10.208.1.2 : jump net_0_host }')
 })

@@ -47,8 +47,8 @@ export function holderOf(listing: string): { pid: number; startTime: string } | 
 }
 
 /** The nft set names of one named network (by its position: names may hold `-`). */
-function networkIds(index: number): { chain: string; members: string } {
-  return { chain: `net_${index}`, members: `members_${index}` }
+function networkIds(index: number): { chain: string; hostChain: string; members: string } {
+  return { chain: `net_${index}`, hostChain: `net_${index}_host`, members: `members_${index}` }
 }
 
 /**
@@ -64,15 +64,34 @@ function elements(list: readonly string[]): string {
   return list.length === 0 ? '' : ` elements = { ${list.join(', ')} };`
 }
 
-/** What network `n` lets a member reach directly (forward) or on the host itself (input). */
+function endpointPairs(n: NamedNetwork): string[] {
+  return n.endpoints.filter((e) => !isLoopback(e.address)).map((e) => `${e.address} . ${e.port}`)
+}
+
+/** What network `n` lets a member reach beyond the host (forward): its CIDRs and endpoints. */
 function networkChain(n: NamedNetwork, chain: string): string {
   const cidrs = n.cidrs
-  const pairs = n.endpoints
-    .filter((e) => !isLoopback(e.address))
-    .map((e) => `${e.address} . ${e.port}`)
+  const pairs = endpointPairs(n)
   return [
     `  chain ${chain} {`,
     ...(cidrs.length > 0 ? [`    ip daddr { ${cidrs.join(', ')} } accept`] : []),
+    ...(pairs.length > 0 ? [`    ip daddr . tcp dport { ${pairs.join(', ')} } accept`] : []),
+    ...refuse(''),
+    '  }',
+  ].join('\n')
+}
+
+/**
+ * What network `n` lets a member reach on the host itself (input): only the endpoints it names
+ * (its loopback ones are accepted earlier, as this table's DNATs), never through a CIDR: a block
+ * such as 10.0.0.0/8 holds the host's own addresses, and would open every port on them. The
+ * gateway is the host's address instances know; nothing reaches it undnatted.
+ */
+function networkHostChain(n: NamedNetwork, chain: string, gateway: string): string {
+  const pairs = endpointPairs(n)
+  return [
+    `  chain ${chain} {`,
+    ...refuse(`ip daddr ${gateway}`),
     ...(pairs.length > 0 ? [`    ip daddr . tcp dport { ${pairs.join(', ')} } accept`] : []),
     ...refuse(''),
     '  }',
@@ -180,6 +199,7 @@ export function egressRuleset(inputs: EgressRuleInputs): string {
     '    accept',
     '  }',
     ...networks.map(({ n, chain }) => networkChain(n, chain)),
+    ...networks.map(({ n, hostChain }) => networkHostChain(n, hostChain, gateway)),
     '}',
   ].join('\n')
 }
@@ -207,10 +227,10 @@ export function policyElements(
     ].join('\n')
   }
   const index = networks.findIndex((n) => n.name === egress.name)
-  const { chain, members } = networkIds(index)
+  const { chain, hostChain, members } = networkIds(index)
   return [
     el('forward_verdicts', op === 'add' ? `${address} : jump ${chain}` : address),
-    el('input_verdicts', op === 'add' ? `${address} : jump ${chain}` : address),
+    el('input_verdicts', op === 'add' ? `${address} : jump ${hostChain}` : address),
     el(members, address),
   ].join('\n')
 }

@@ -108,6 +108,8 @@ beforeAll(async () => {
     STRATO_NETWORKS: JSON.stringify({
       db: ['127.0.0.1:5432'],
       side: [`${CLOSED_HOST}:8080`],
+      // A block holding one of the host's own addresses (10.98.K.1, the test veth's host end).
+      wide: [`10.98.${K}.0/24`],
     }),
     STRATO_EGRESS_RATE_MBIT: String(RATE_MBIT),
     STRATO_EGRESS_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
@@ -316,6 +318,29 @@ exports.handler = async (e) => {
         [`${CLOSED_HOST}:8080`]: true,
         [`${CLOSED_HOST}:22`]: false,
         [`${OPEN_HOST}:8080`]: false,
+      })
+    })
+
+    test("a network's CIDR holding a host address opens the hosts beyond, not the host's own ports", async () => {
+      const fn = await deploy(PROBE, { func_vpc: { vpc_id: 'wide', subnet_id: 'wide' } })
+      const r = outcomes(
+        await run(fn, {
+          targets: [
+            [CLOSED_HOST, 8080],
+            [`10.98.${K}.1`, hostServicePort],
+            [`10.98.${K}.1`, stratoPort],
+            [gateway, hostServicePort],
+            [gateway, stratoPort],
+          ],
+          ms: 1000,
+        }),
+      )
+      expect(Object.fromEntries(r.map(([h, p, o]) => [`${h}:${p}`, o === 'open']))).toEqual({
+        [`${CLOSED_HOST}:8080`]: true,
+        [`10.98.${K}.1:${hostServicePort}`]: false,
+        [`10.98.${K}.1:${stratoPort}`]: false,
+        [`${gateway}:${hostServicePort}`]: false,
+        [`${gateway}:${stratoPort}`]: false,
       })
     })
 
