@@ -114,8 +114,18 @@ export class BubblewrapSandbox extends UidConfinedSandbox implements Sandbox {
       ...plan,
       egress: cell,
       release: async () => {
-        await cell.detach()
-        await plan.release()
+        let keepUid = false
+        try {
+          await cell.detach()
+        } catch (err) {
+          // The address is the uid's: handed to the next cell (the pool reuses the latest uid
+          // first), it would inherit this policy. Out of use until the server stops instead.
+          keepUid = true
+          process.emitWarning(
+            `Instance address ${cell.address} (uid ${plan.uid}) kept its egress policy (${(err as Error).message}): the uid is out of use until Strato stops.`,
+          )
+        }
+        await plan.release(keepUid)
       },
     }
   }

@@ -99,11 +99,13 @@ export function confine(
       ...build(owned, uid),
       cgroup: owned,
       uid,
-      release: async () => {
+      release: async (keepUid = false) => {
         await owned.destroy()
         // Only now: a group that could not be emptied may still hold processes of this uid, and
         // the uid then stays taken rather than go to another instance.
-        uids.release(uid)
+        if (!keepUid) {
+          uids.release(uid)
+        }
       },
     }
   } catch (err) {

@@ -19,6 +19,7 @@ import {
 import { readProcessStartTime, StratoError, type FunctionEgress } from '../core/index.js'
 import {
   egressRuleset,
+  forgetElements,
   holderComment,
   holderOf,
   instanceAddressNumber,
@@ -37,7 +38,10 @@ export interface CellEgress {
   wire(pid: number): Promise<void>
   /** Gives the instance its function's egress; once. */
   attach(egress: FunctionEgress): Promise<void>
-  /** Takes the policy back (before the address, which is the uid's, can be handed out again). */
+  /**
+   * Takes the policy back (before the address, which is the uid's, can be handed out again),
+   * after an attach still in flight; rejects when the policy may still be in place.
+   */
   detach(): Promise<void>
 }
 
@@ -245,6 +249,25 @@ export class EgressNetwork {
     }
   }
 
+  /**
+   * Takes `address` out of every map and set, ignoring those it is not in: each in its own
+   * transaction, through the helper (a missing element is the usual answer, and no reason to
+   * start the `nft` tool).
+   */
+  async #forget(address: string): Promise<void> {
+    await Promise.all(
+      forgetElements(this.#table, address, this.#settings.networks).map(async (command) => {
+        try {
+          await this.#nft.nft(command)
+        } catch (err) {
+          if (!/No such file or directory/.test((err as Error).message)) {
+            await run(this.#tools.nft, ['-f', '-'], command).catch(() => undefined)
+          }
+        }
+      }),
+    )
+  }
+
   /** The lines of the instance's /etc/hosts, /etc/resolv.conf and nsswitch.conf hosts entry. */
   get etc(): { hosts: string; resolvConf: string; nsswitchHosts: string } {
     return {
@@ -268,6 +291,8 @@ export class EgressNetwork {
     const address = numberToIpv4(n)
     const name = `${this.#prefix}${uid.toString(36)}`
     let attached: FunctionEgress | undefined
+    /** An attach in flight: a cell stopped meanwhile must undo it once it lands, not before. */
+    let attaching: Promise<void> | undefined
     const tbf = (dev: string): string => {
       const rate = this.#settings.rateMbit
       // About 20 ms of traffic per burst, and never less than a few full-size packets.
@@ -277,6 +302,9 @@ export class EgressNetwork {
     return {
       address,
       wire: async (pid) => {
+        // Whatever an earlier holder of this uid left (a detach that failed) goes before the
+        // address is routed again.
+        const forgotten = this.#forget(address)
         const kid = await firstChild(pid)
         const inside = `${this.#tools.nsenter} --net=/proc/${kid}/ns/net`
         // One shell for the whole wiring: a spawn from Node costs more than the commands.
@@ -302,45 +330,31 @@ export class EgressNetwork {
           'EOF',
           `${inside} ${this.#tools.tc} ${tbf('eth0')}`,
         ].join('\n')
-        await run('/bin/sh', ['-c', script])
+        await Promise.all([forgotten, run('/bin/sh', ['-c', script])])
       },
-      attach: async (egress) => {
-        if (
-          egress.kind === 'network' &&
-          !this.#settings.networks.some((n) => n.name === egress.name)
-        ) {
-          throw new StratoError(
-            'INSTANCE_START_FAILED',
-            `The function's func_vpc names network '${egress.name}', which this Strato does not define (STRATO_NETWORKS).`,
-          )
-        }
-        const commands = policyElements(
-          'add',
-          this.#table,
-          address,
-          egress,
-          this.#settings.networks,
-        )
-        if (commands !== '') {
-          await this.#apply(commands)
-        }
-        attached = egress
+      attach: (egress) => {
+        attaching = this.#attach(address, egress).then(() => {
+          attached = egress
+        })
+        return attaching
       },
       detach: async () => {
+        await attaching?.catch(() => undefined)
+        attaching = undefined
         const was = attached
         attached = undefined
-        if (was === undefined) {
-          return
-        }
-        const commands = policyElements(
-          'delete',
-          this.#table,
-          address,
-          was,
-          this.#settings.networks,
-        )
-        if (commands !== '') {
-          await this.#apply(commands).catch(() => undefined)
+        if (was !== undefined) {
+          const commands = policyElements(
+            'delete',
+            this.#table,
+            address,
+            was,
+            this.#settings.networks,
+          )
+          if (commands !== '') {
+            // Not caught: the caller keeps the uid (and so the address) out of use instead.
+            await this.#apply(commands)
+          }
         }
         // A killed instance's connections stay tracked (established, for days): they would count
         // against the next instance given this address, and let replies reach it.
@@ -348,6 +362,19 @@ export class EgressNetwork {
           await run(this.#conntrack, ['-D', '-s', address]).catch(() => undefined)
         }
       },
+    }
+  }
+
+  async #attach(address: string, egress: FunctionEgress): Promise<void> {
+    if (egress.kind === 'network' && !this.#settings.networks.some((n) => n.name === egress.name)) {
+      throw new StratoError(
+        'INSTANCE_START_FAILED',
+        `The function's func_vpc names network '${egress.name}', which this Strato does not define (STRATO_NETWORKS).`,
+      )
+    }
+    const commands = policyElements('add', this.#table, address, egress, this.#settings.networks)
+    if (commands !== '') {
+      await this.#apply(commands)
     }
   }
 }

@@ -2,6 +2,7 @@ import { expect, test } from 'vitest'
 import { parseEgressSettings } from '../config/index.js'
 import {
   egressRuleset,
+  forgetElements,
   holderComment,
   holderOf,
   instanceAddressNumber,
@@ -116,4 +117,14 @@ test("a network's CIDRs open nothing on the host, even a block holding the gatew
       { name: 'corp', cidrs: [], endpoints: [] },
     ]),
   ).toContain('input_verdicts { 10.208.1.2 : jump net_0_host }')
+})
+
+test('a new cell first takes its address out of every map and set, each in a transaction of its own', () => {
+  expect(forgetElements('strato_t', '10.208.1.2', settings.networks)).toEqual([
+    'delete element inet strato_t forward_verdicts { 10.208.1.2 }',
+    'delete element inet strato_t input_verdicts { 10.208.1.2 }',
+    'delete element inet strato_t internet_members { 10.208.1.2 }',
+    'delete element inet strato_t members_0 { 10.208.1.2 }',
+    'delete element inet strato_t members_1 { 10.208.1.2 }',
+  ])
 })

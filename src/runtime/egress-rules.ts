@@ -236,6 +236,24 @@ export function policyElements(
 }
 
 /**
+ * One `delete element` per map and set an address can be in, each its own transaction (a missing
+ * element fails its whole transaction): what a new cell runs first, so that no policy an earlier
+ * holder of its uid left behind survives, whatever went wrong then.
+ */
+export function forgetElements(
+  table: string,
+  address: string,
+  networks: readonly NamedNetwork[],
+): string[] {
+  return [
+    'forward_verdicts',
+    'input_verdicts',
+    'internet_members',
+    ...networks.map((_, i) => networkIds(i).members),
+  ].map((set) => `delete element inet ${table} ${set} { ${address} }`)
+}
+
+/**
  * The instance address for a uid: the subnet's first address plus the uid modulo its size
  * (uids are unique host-wide, so addresses are too while the subnet holds every range in use).
  * Undefined for the subnet's own first two addresses (network, gateway).

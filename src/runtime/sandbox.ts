@@ -90,8 +90,11 @@ export interface CellPlan {
   readonly uid: number | undefined
   /** The instance's egress (ADR 0023): wired while it boots, attached at specialisation. */
   readonly egress?: CellEgress
-  /** Removes the cgroups and returns the uid; call once every process is gone. */
-  release(): Promise<void>
+  /**
+   * Removes the cgroups and returns the uid; call once every process is gone. `keepUid`: the uid
+   * stays taken until the server stops (its address may still hold a policy, ADR 0023).
+   */
+  release(keepUid?: boolean): Promise<void>
 }
 
 export interface Sandbox {
