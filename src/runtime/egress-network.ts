@@ -234,10 +234,14 @@ export class EgressNetwork {
     }
   }
 
-  /** Removes the table (at shutdown, once instances are gone; their veths went with them). */
+  /**
+   * At shutdown, once instances are gone: the veths first, then the table. The other way round, an
+   * instance that outlived its stop would be routed, forwarded and masqueraded with no rule
+   * judging it, in the moment between (fail open); this way it is cut off first.
+   */
   close(): void {
-    spawnSync(this.#tools.nft, ['delete', 'table', 'inet', this.#table], { stdio: 'ignore' })
     this.#removeLeftovers(this.#prefix)
+    spawnSync(this.#tools.nft, ['delete', 'table', 'inet', this.#table], { stdio: 'ignore' })
   }
 
   /** Through the network helper; where it cannot (no python3, no libnftables), the `nft` tool. */
