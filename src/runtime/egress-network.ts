@@ -314,6 +314,8 @@ export class EgressNetwork {
         // One shell for the whole wiring: a spawn from Node costs more than the commands.
         const script = [
           'set -e',
+          // An earlier holder of this uid whose namespace the kernel is still taking down.
+          `${this.#tools.ip} link del ${name} 2>/dev/null || true`,
           `${this.#tools.ip} -batch - <<EOF`,
           `link add ${name} type veth peer name eth0 netns ${kid}`,
           `link set ${name} up`,
@@ -360,6 +362,9 @@ export class EgressNetwork {
             await this.#apply(commands)
           }
         }
+        // Now, not when the kernel gets round to the dead namespace: the uid may be the next
+        // cell's at once, and its `link add` of the same name would fail ("File exists").
+        await run(this.#tools.ip, ['link', 'del', name]).catch(() => undefined)
         // A killed instance's connections stay tracked (established, for days): they would count
         // against the next instance given this address, and let replies reach it.
         if (this.#conntrack !== undefined) {
