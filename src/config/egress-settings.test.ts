@@ -55,3 +55,12 @@ test('a network reaching into STRATO_EGRESS_SUBNET (the gateway, other instances
     }).networks[0]?.cidrs,
   ).toEqual(['10.0.0.0/8'])
 })
+
+test('endpoint addresses and STRATO_EGRESS_DNS are kept canonical (no leading zeros), as nftables reads them', () => {
+  const s = parseEgressSettings({
+    STRATO_NETWORKS: '{"side": ["010.098.000.002:8080"]}',
+    STRATO_EGRESS_DNS: '010.099.000.002',
+  })
+  expect(s.networks[0]?.endpoints).toEqual([{ address: '10.98.0.2', port: 8080 }])
+  expect(s.dns).toBe('10.99.0.2')
+})

@@ -109,7 +109,8 @@ function parseNetwork(name: string, value: unknown, setting: string): NamedNetwo
       if (ipv4ToNumber(pair[1] ?? '') === undefined || port < 1 || port > 65535) {
         throw bad(setting, text, `network '${name}': not an IPv4 address:port`)
       }
-      endpoints.push({ address: pair[1] ?? '', port })
+      // Canonical (no leading zeros): the rules compare it as nftables reads it.
+      endpoints.push({ address: numberToIpv4(ipv4ToNumber(pair[1] ?? '') ?? 0), port })
       continue
     }
     const cidr = canonicalCidr(text)
@@ -231,6 +232,6 @@ export function parseEgressSettings(env: Env): EgressSettings {
     subnet,
     rateMbit: intSetting(env, 'STRATO_EGRESS_RATE_MBIT', 100, 1, 100_000),
     maxConnections: intSetting(env, 'STRATO_EGRESS_MAX_CONNECTIONS', 256, 1, 1_000_000),
-    dns: dns === undefined || dns === '' ? undefined : dns,
+    dns: dns === undefined || dns === '' ? undefined : numberToIpv4(ipv4ToNumber(dns) ?? 0),
   }
 }

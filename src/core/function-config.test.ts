@@ -204,3 +204,24 @@ test('egress: the outside by default, none with disable_public_network, a named 
   })
   expect(of({ func_vpc: { vpc_id: '' } })).toEqual({ kind: 'internet' })
 })
+
+test('network_controller.disable_public_network is a boolean or refused, naming the field', () => {
+  for (const bad of ['true', 1, null, {}]) {
+    const err = (() => {
+      try {
+        parseFunctionConfig({ ...base, network_controller: { disable_public_network: bad } })
+      } catch (e) {
+        return e as StratoError
+      }
+      return undefined
+    })()
+    expect(err?.spec.fss).toBe('FSS.0400')
+    expect(err?.message).toContain('network_controller.disable_public_network')
+  }
+  expect(codeOf(() => parseFunctionConfig({ ...base, network_controller: 'off' }))).toBe('FSS.0400')
+  const closed = parseFunctionConfig({
+    ...base,
+    network_controller: { disable_public_network: true },
+  })
+  expect(functionEgressOf(closed)).toEqual({ kind: 'none' })
+})

@@ -328,6 +328,7 @@ export function parseFunctionConfig(body: Body, previous?: FunctionConfig): Func
     )
   }
   const [maxInstances, concurrentNum] = validateStrategy(body, previous)
+  validateNetworkController(body)
   const extra: Record<string, unknown> = { ...previous?.extra }
   for (const field of PASSTHROUGH_FIELDS) {
     if (field in body) {
@@ -482,6 +483,27 @@ export type FunctionEgress =
   | { readonly kind: 'internet' }
   | { readonly kind: 'none' }
   | { readonly kind: 'network'; readonly name: string }
+
+/**
+ * `network_controller.disable_public_network` switches egress off only as JSON `true`: a string
+ * "true" or a 1 would be stored, echoed, and leave the function open. Refused instead.
+ */
+function validateNetworkController(body: Body): void {
+  const controller = body.network_controller
+  if (controller === undefined || controller === null) {
+    return
+  }
+  if (typeof controller !== 'object' || Array.isArray(controller)) {
+    fail('INVALID_PARAMETER', "'network_controller' must be an object.")
+  }
+  const disable = (controller as Body).disable_public_network
+  if (disable !== undefined && typeof disable !== 'boolean') {
+    fail(
+      'INVALID_PARAMETER',
+      `'network_controller.disable_public_network' must be true or false, not ${JSON.stringify(disable)}.`,
+    )
+  }
+}
 
 /** The egress a function's stored `func_vpc` and `network_controller` give it. */
 export function functionEgressOf(config: Pick<FunctionConfig, 'extra'>): FunctionEgress {

@@ -48,8 +48,8 @@ export interface LaunchRequest {
   readonly concurrency: number
   /** RUNTIME_* identity variables and the user's variables. */
   readonly env: Readonly<Record<string, string>>
-  /** What the instance reaches beyond its loopback (ADR 0023); by default the outside. */
-  readonly egress?: FunctionEgress
+  /** What the instance reaches beyond its loopback (ADR 0023): no default, none opens by omission. */
+  readonly egress: FunctionEgress
 }
 
 export interface LauncherOptions {
@@ -395,7 +395,7 @@ export class InstanceLauncher {
     const cell = this.#takeCell(key) ?? (await this.#startCell(key))
     this.#refill()
     // The policy goes in while the code is linked; the function runs only once both are done.
-    const egressAttached = cell.attachEgress(request.egress ?? { kind: 'internet' })
+    const egressAttached = cell.attachEgress(request.egress)
     egressAttached.catch(() => undefined)
     try {
       const paths = cell.paths

@@ -283,6 +283,12 @@ exports.handler = async (e) => {
         }),
       )
       expect(r.map(([, , o]) => o)).not.toContain('open')
+      // A string "true" would have been stored and left the function open: refused, named.
+      const refused = await deploy(PROBE, {
+        network_controller: { disable_public_network: 'true' },
+      }).catch((err: Error) => err)
+      expect(refused).toBeInstanceOf(Error)
+      expect((refused as Error).message).toContain('network_controller.disable_public_network')
     })
 
     test('a function on the db network reads a row from the host PostgreSQL at 127.0.0.1:5432, and reaches nothing else', async () => {
