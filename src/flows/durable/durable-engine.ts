@@ -32,6 +32,7 @@ import { FunctionCaller, type FunctionCallerOptions } from './function-calls.js'
 import { FoldedHistory, taskKey, type CallbackPayload } from './history.js'
 import { HistoryHost, type StopReason } from './history-host.js'
 import { MemoryHost } from './memory-host.js'
+import { setLongTimeout } from './long-timer.js'
 import {
   endingOf,
   executionEvent,
@@ -444,10 +445,10 @@ export class DurableFlowEngine implements FlowEngine {
     driver: Driver,
     deadline: number | undefined,
   ): Promise<ExecutionOutcome | undefined> {
-    const timer =
+    const cancelTimer =
       deadline === undefined
         ? undefined
-        : setTimeout(() => this.#abort(record.id, 'timeout'), Math.max(0, deadline - Date.now()))
+        : setLongTimeout(() => this.#abort(record.id, 'timeout'), deadline - Date.now())
     const context: ExecutionContext = {
       executionId: record.id,
       executionName: record.id,
@@ -476,7 +477,7 @@ export class DurableFlowEngine implements FlowEngine {
         cause: JSON.stringify({ errorMessage: message, errorType: 'States.Runtime' }),
       }
     } finally {
-      clearTimeout(timer)
+      cancelTimer?.()
     }
   }
 
