@@ -534,3 +534,44 @@ test('a run whose history would pass the limit fails with States.HistoryLimitExc
   expect(record?.eventCount).toBe(FLOW_HISTORY_LIMIT)
   await engine.close()
 })
+
+const PASS_CHOICE_LOOP: AslDefinition = {
+  StartAt: 'A',
+  States: {
+    A: { Type: 'Pass', Next: 'B' },
+    B: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.stop', IsPresent: true, Next: 'Done' }],
+      Default: 'A',
+    },
+    Done: { Type: 'Succeed' },
+  },
+}
+
+test('a Pass/Choice loop with no task or wait ends at the history limit, and timers fire meanwhile', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder() })
+  const wf = workflowOf(PASS_CHOICE_LOOP)
+  await store.flows.createWorkflow(wf)
+  let ticks = 0
+  const ticker = setInterval(() => (ticks += 1), 1)
+  const { executionId } = await engine.start(wf, {}, START)
+  await engine.drained(executionId)
+  clearInterval(ticker)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('fail')
+  expect(record?.error?.error).toBe('States.HistoryLimitExceeded')
+  expect(record?.eventCount).toBeLessThanOrEqual(FLOW_HISTORY_LIMIT)
+  expect(ticks).toBeGreaterThan(0)
+  await engine.close()
+})
+
+test('an EXPRESS Pass/Choice loop ends at its time limit', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder(), expressTimeLimitMs: 200 })
+  const wf = workflowOf(PASS_CHOICE_LOOP, 'EXPRESS')
+  await store.flows.createWorkflow(wf)
+  const result = await engine.startSync(wf, {}, START)
+  expect(result.status).toBe('timeout')
+  await engine.close()
+})
