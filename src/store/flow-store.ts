@@ -304,8 +304,16 @@ export class FlowStore implements FlowRepository {
     )
   }
 
-  async orphaned(now: number, limit: number, owner?: string): Promise<string[]> {
-    const rows = await this.#db
+  async orphaned(now: number, limit: number, owner?: string, after?: string): Promise<string[]> {
+    const cursor =
+      after === undefined
+        ? undefined
+        : await this.#db
+            .selectFrom('flow_executions')
+            .select('begin_at')
+            .where('id', '=', after)
+            .executeTakeFirst()
+    let q = this.#db
       .selectFrom('flow_executions')
       .select('id')
       .where('status', '=', 'running')
@@ -316,9 +324,13 @@ export class FlowStore implements FlowRepository {
           ...(owner === undefined ? [] : [eb('lease_owner', '=', owner)]),
         ]),
       )
-      .orderBy('begin_at')
-      .limit(limit)
-      .execute()
+    if (after !== undefined && cursor !== undefined) {
+      const at = cursor.begin_at
+      q = q.where((eb) =>
+        eb.or([eb('begin_at', '>', at), eb.and([eb('begin_at', '=', at), eb('id', '>', after)])]),
+      )
+    }
+    const rows = await q.orderBy('begin_at').orderBy('id').limit(limit).execute()
     return rows.map((r) => r.id)
   }
 

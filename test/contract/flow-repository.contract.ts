@@ -225,6 +225,30 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
       expect(await repos.flows.claim('e1', 'engine-b', 5_000, 20_000)).toBeDefined()
     })
 
+    test('orphaned executions page by begin time then id, after the last id of a page', async () => {
+      const { repos } = await open()
+      const wf = workflow('paged')
+      await repos.flows.createWorkflow(wf)
+      const expired = { owner: 'engine-a', until: 2_000 }
+      for (const [id, beginAt] of [
+        ['e3', 1000],
+        ['e1', 1000],
+        ['e0', 500],
+        ['e2', 1000],
+        ['e4', 3000],
+      ] as const) {
+        await repos.flows.createExecution(
+          execution(id, wf, beginAt),
+          [event('ExecutionStarted')],
+          expired,
+        )
+      }
+      expect(await repos.flows.orphaned(5_000, 2)).toEqual(['e0', 'e1'])
+      expect(await repos.flows.orphaned(5_000, 2, undefined, 'e1')).toEqual(['e2', 'e3'])
+      expect(await repos.flows.orphaned(5_000, 2, undefined, 'e3')).toEqual(['e4'])
+      expect(await repos.flows.orphaned(5_000, 2, undefined, 'e4')).toEqual([])
+    })
+
     test('a finished execution is neither claimed nor orphaned; redrive reopens it', async () => {
       const { repos } = await open()
       const lease = await startedExecution(repos, 'redrive')

@@ -575,3 +575,23 @@ test('an EXPRESS Pass/Choice loop ends at its time limit', async () => {
   expect(result.status).toBe('timeout')
   await engine.close()
 })
+
+test("only the first orphan scan takes back this node's own leases; later scans page past a full page", async () => {
+  const { store } = await stores.open()
+  const calls: { owner: string | undefined; after: string | undefined }[] = []
+  const pages = [Array.from({ length: 500 }, (_, i) => `none-${i}`), ['none-last']]
+  const repository: FlowRepository = Object.create(store.flows) as FlowRepository
+  repository.orphaned = (now, limit, owner, after) => {
+    calls.push({ owner, after })
+    // Later scans: a full page of ids that cannot be claimed, then a short one.
+    return Promise.resolve(calls.length === 1 ? [] : (pages[(calls.length - 2) % 2] ?? []))
+  }
+  repository.claim = () => Promise.resolve(undefined)
+  const engine = engineOf({ repository, invoker: adder(), scanMs: 20 })
+  await engine.resume()
+  await eventually(() => Promise.resolve(calls.length >= 3))
+  await engine.close()
+  expect(calls[0]).toEqual({ owner: 'node-a', after: undefined })
+  expect(calls[1]).toEqual({ owner: undefined, after: undefined })
+  expect(calls[2]).toEqual({ owner: undefined, after: 'none-499' })
+})

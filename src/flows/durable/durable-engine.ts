@@ -78,6 +78,9 @@ interface Driver {
   done: Promise<void>
 }
 
+/** How many orphaned executions one store query returns. */
+const ORPHAN_PAGE = 500
+
 export class DurableFlowEngine implements FlowEngine {
   readonly #o: DurableFlowEngineOptions
   readonly #caller: FunctionCaller
@@ -225,7 +228,7 @@ export class DurableFlowEngine implements FlowEngine {
       this.#o.scanMs ?? Math.max(50, Math.floor(this.#o.leaseMs / 2)),
     )
     this.#scanTimer.unref()
-    await this.#scan()
+    await this.#scan(true)
   }
 
   async close(): Promise<void> {
@@ -496,38 +499,55 @@ export class DurableFlowEngine implements FlowEngine {
     }
   }
 
-  async #scan(): Promise<void> {
+  /**
+   * Claims orphaned executions, page by page. Only the first scan (`resume`) takes back this
+   * node's own live leases (left by its previous process); later ones would otherwise list the
+   * executions this node is driving, and never get past the first page of them.
+   */
+  async #scan(includeOwn = false): Promise<void> {
     if (this.#closed || this.#scanning !== undefined) {
       return
     }
-    this.#scanning = this.#takeOrphans().finally(() => (this.#scanning = undefined))
+    this.#scanning = this.#takeOrphans(includeOwn).finally(() => (this.#scanning = undefined))
     await this.#scanning
   }
 
-  async #takeOrphans(): Promise<void> {
+  async #takeOrphans(includeOwn: boolean): Promise<void> {
     try {
-      const now = Date.now()
-      const ids = await this.#o.repository.orphaned(now, 500, this.#o.owner)
-      for (const id of ids) {
-        if (this.#closed) {
+      const owner = includeOwn ? this.#o.owner : undefined
+      let after: string | undefined
+      for (;;) {
+        const ids = await this.#o.repository.orphaned(Date.now(), ORPHAN_PAGE, owner, after)
+        await this.#claimOrphans(ids)
+        after = ids.at(-1)
+        if (ids.length < ORPHAN_PAGE || this.#closed) {
           return
-        }
-        if (this.#drivers.has(id)) {
-          continue
-        }
-        const lease = await this.#o.repository.claim(id, this.#o.owner, now, now + this.#o.leaseMs)
-        const record = lease && (await this.#o.repository.getExecution(id))
-        if (lease === undefined || record === undefined) {
-          continue
-        }
-        if (record.mode === 'EXPRESS') {
-          await this.#finish(lease, ...failedOnRestart())
-        } else {
-          this.#drive(record, lease)
         }
       }
     } catch (err) {
       this.#o.logger.error({ err }, 'recovering flow executions failed')
+    }
+  }
+
+  async #claimOrphans(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (this.#closed) {
+        return
+      }
+      if (this.#drivers.has(id)) {
+        continue
+      }
+      const now = Date.now()
+      const lease = await this.#o.repository.claim(id, this.#o.owner, now, now + this.#o.leaseMs)
+      const record = lease && (await this.#o.repository.getExecution(id))
+      if (lease === undefined || record === undefined) {
+        continue
+      }
+      if (record.mode === 'EXPRESS') {
+        await this.#finish(lease, ...failedOnRestart())
+      } else {
+        this.#drive(record, lease)
+      }
     }
   }
 }
