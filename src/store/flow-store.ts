@@ -242,7 +242,8 @@ export class FlowStore implements FlowRepository {
   ): Promise<number> {
     return this.#tx.run((tx) => {
       const row = this.#leaseRow(tx, lease.executionId)
-      if (row === undefined || row.lease_token !== lease.token) {
+      // An ended execution takes no more events, even from the lease that ended it.
+      if (row === undefined || row.lease_token !== lease.token || row.status !== 'running') {
         throw new StratoError('FLOW_LEASE_LOST', `Execution ${lease.executionId}.`)
       }
       const count = row.event_count + events.length

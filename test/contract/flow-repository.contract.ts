@@ -225,6 +225,23 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
       expect(await repos.flows.claim('e1', 'engine-b', 5_000, 20_000)).toBeDefined()
     })
 
+    test('an ended execution takes no more events, even under the lease that ended it', async () => {
+      const { repos } = await open()
+      const lease = await startedExecution(repos, 'ended')
+      await repos.flows.appendEvents(lease, [event('ExecutionSucceeded')], {
+        status: 'success',
+        outputJson: '1',
+        endAt: 5000,
+      })
+      await expect(
+        repos.flows.appendEvents(lease, [event('TaskSucceeded', 'Late#1')]),
+      ).rejects.toMatchObject({ code: 'FLOW_LEASE_LOST' })
+      expect((await repos.flows.events('e1')).map((e) => e.type)).toEqual([
+        'ExecutionStarted',
+        'ExecutionSucceeded',
+      ])
+    })
+
     test('orphaned executions page by begin time then id, after the last id of a page', async () => {
       const { repos } = await open()
       const wf = workflow('paged')

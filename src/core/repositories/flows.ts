@@ -59,8 +59,8 @@ export interface ExecutionUpdate {
 
 /**
  * Durable flows. `appendEvents` is the only way history grows: events and the execution's update
- * commit together, and only while the caller's lease token is the current one (else it throws a
- * StratoError `FLOW_LEASE_LOST`). Each backend must pass
+ * commit together, and only while the caller's lease token is the current one and the execution
+ * is `running` (else it throws a StratoError `FLOW_LEASE_LOST`). Each backend must pass
  * `test/contract/flow-repository.contract.ts`.
  */
 export interface FlowRepository {

@@ -595,3 +595,33 @@ test("only the first orphan scan takes back this node's own leases; later scans 
   expect(calls[1]).toEqual({ owner: undefined, after: undefined })
   expect(calls[2]).toEqual({ owner: undefined, after: 'none-499' })
 })
+
+test('when a run ends, the tasks of its stopped Parallel branches are abandoned: nothing follows the final event', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({
+    slow: () => new Promise((resolve) => setTimeout(() => resolve(1), 150)),
+  })
+  const engine = engineOf({ repository: store.flows, invoker })
+  const wf = workflowOf({
+    StartAt: 'Fan',
+    States: {
+      Fan: {
+        Type: 'Parallel',
+        End: true,
+        Branches: [
+          { StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'Boom' } } },
+          { StartAt: 'Slow', States: { Slow: task('slow', undefined) as never } },
+        ],
+      },
+    },
+  })
+  await store.flows.createWorkflow(wf)
+  const { executionId } = await engine.start(wf, {}, START)
+  await engine.drained(executionId)
+  expect(await statusOf(store.flows, executionId)).toBe('fail')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const types = (await store.flows.events(executionId)).map((e) => e.type)
+  expect(types.at(-1)).toBe('ExecutionFailed')
+  expect(types).not.toContain('TaskSucceeded')
+  await engine.close()
+})

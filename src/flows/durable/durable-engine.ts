@@ -78,6 +78,17 @@ interface Driver {
   done: Promise<void>
 }
 
+/**
+ * Once a run's end is known nothing of it may go on: tasks of stopped Parallel branches or past
+ * the execution's timeout, callback polls and the `$execution-timeout` sleep all end with the
+ * driver's signal (they would otherwise run, and append, after the final event).
+ */
+function settle(driver: Driver): void {
+  if (!driver.controller.signal.aborted) {
+    driver.controller.abort()
+  }
+}
+
 /** How many orphaned executions one store query returns. */
 const ORPHAN_PAGE = 500
 
@@ -376,6 +387,7 @@ export class DurableFlowEngine implements FlowEngine {
       const ending = endingOf(outcome, driver.reason, (state) =>
         state === undefined ? undefined : (history.failedNodes.get(state)?.id ?? state),
       )
+      settle(driver)
       if (ending !== undefined) {
         const pending = host.takePending()
         // A full history has room for the end only: what waited to be appended is dropped.
@@ -418,6 +430,7 @@ export class DurableFlowEngine implements FlowEngine {
             ? undefined
             : (host.failed.find((f) => f.stateName === state)?.nodeId ?? state)
         const ending = endingOf(outcome, driver.reason, nodeOf)
+        settle(driver)
         if (ending === undefined) {
           if (driver.reason === 'shutdown') {
             // An EXPRESS run keeps no history to resume from: it ends here (at-most-once).
