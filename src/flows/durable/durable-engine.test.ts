@@ -625,3 +625,59 @@ test('when a run ends, the tasks of its stopped Parallel branches are abandoned:
   expect(types).not.toContain('TaskSucceeded')
   await engine.close()
 })
+
+test('a scan during a retry does not start a second driver for the execution', async () => {
+  const { store } = await stores.open()
+  let failing = true
+  const invoker = new ScriptedInvoker({
+    add: (p, request) =>
+      failing && request.contextHeaders?.['x-cff-workflow-state-id'] === 'Two'
+        ? { functionError: 'not yet' }
+        : ((p as { n: number }).n ?? 0) + 1,
+  })
+  let openGate = (): void => undefined
+  const gate = new Promise<void>((resolve) => (openGate = resolve))
+  const claimed: string[] = []
+  const real = store.flows
+  const repository = new Proxy(real, {
+    get(target, property) {
+      if (property === 'redrive') {
+        return async (...args: Parameters<FlowRepository['redrive']>) => {
+          const lease = await target.redrive(...args)
+          await gate
+          return lease
+        }
+      }
+      if (property === 'claim') {
+        return (...args: Parameters<FlowRepository['claim']>) => {
+          claimed.push(args[0])
+          return target.claim(...args)
+        }
+      }
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
+    },
+  })
+  const engine = engineOf({ repository, invoker })
+  await real.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await engine.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await engine.drained(executionId)
+  const failed = await real.getExecution(executionId)
+  if (failed === undefined) {
+    throw new Error('no execution')
+  }
+  failing = false
+  const retried = engine.retry(failed)
+  await eventually(async () => (await statusOf(real, executionId)) === 'running')
+  await engine.resume()
+  openGate()
+  await retried
+  await engine.drained(executionId)
+  expect(claimed).not.toContain(executionId)
+  expect(await statusOf(real, executionId)).toBe('success')
+  const states = invoker.calls.map((c) => c.contextHeaders?.['x-cff-workflow-state-id'])
+  expect(states).toEqual(['One', 'Two', 'Two', 'Three'])
+  await engine.close()
+})

@@ -179,21 +179,30 @@ export class DurableFlowEngine implements FlowEngine {
   async retry(execution: ExecutionRecord): Promise<void> {
     const retriable =
       execution.mode === 'NORMAL' && (execution.status === 'fail' || execution.status === 'timeout')
-    const lease = retriable
-      ? await this.#o.repository.redrive(
+    // Registered before the awaits, so no scan can start a second driver meanwhile.
+    const driver = retriable ? this.#register(execution.id) : undefined
+    try {
+      const lease =
+        driver &&
+        (await this.#o.repository.redrive(
           execution.id,
           executionEvent('ExecutionRedriven', { redriveCount: execution.redriveCount + 1 }),
           this.#leaseTerms(),
+        ))
+      const record = lease && (await this.#o.repository.getExecution(execution.id))
+      if (driver === undefined || lease === undefined || record === undefined) {
+        throw new StratoError(
+          'FLOW_INVALID_EXECUTION',
+          `Execution ${execution.id} did not fail or time out; only those can be retried.`,
         )
-      : undefined
-    const record = lease && (await this.#o.repository.getExecution(execution.id))
-    if (lease === undefined || record === undefined) {
-      throw new StratoError(
-        'FLOW_INVALID_EXECUTION',
-        `Execution ${execution.id} did not fail or time out; only those can be retried.`,
-      )
+      }
+      this.#drive(record, lease, driver)
+    } catch (err) {
+      if (driver !== undefined) {
+        this.#unregister(execution.id, driver)
+      }
+      throw err
     }
-    this.#drive(record, lease)
   }
 
   async callback(
@@ -341,13 +350,23 @@ export class DurableFlowEngine implements FlowEngine {
     return () => clearInterval(timer)
   }
 
-  #drive(record: ExecutionRecord, lease: ExecutionLease): void {
-    const driver = this.#register(record.id)
+  /** Forgets `driver` unless a newer one (a retry's) has taken its place. */
+  #unregister(executionId: string, driver: Driver): void {
+    if (this.#drivers.get(executionId) === driver) {
+      this.#drivers.delete(executionId)
+    }
+  }
+
+  #drive(
+    record: ExecutionRecord,
+    lease: ExecutionLease,
+    driver: Driver = this.#register(record.id),
+  ): void {
     driver.done = this.#driveNormal(record, lease, driver)
       .catch((err: unknown) =>
         this.#o.logger.error({ err, executionId: record.id }, 'driving a flow execution failed'),
       )
-      .finally(() => this.#drivers.delete(record.id))
+      .finally(() => this.#unregister(record.id, driver))
   }
 
   async #driveNormal(
@@ -447,7 +466,7 @@ export class DurableFlowEngine implements FlowEngine {
         this.#o.logger.error({ err, executionId: record.id }, 'an EXPRESS flow execution failed')
       } finally {
         stopKeeping()
-        this.#drivers.delete(record.id)
+        this.#unregister(record.id, driver)
       }
     })()
     return { ending: await result, host }
@@ -550,16 +569,26 @@ export class DurableFlowEngine implements FlowEngine {
       if (this.#drivers.has(id)) {
         continue
       }
-      const now = Date.now()
-      const lease = await this.#o.repository.claim(id, this.#o.owner, now, now + this.#o.leaseMs)
-      const record = lease && (await this.#o.repository.getExecution(id))
-      if (lease === undefined || record === undefined) {
-        continue
-      }
-      if (record.mode === 'EXPRESS') {
-        await this.#finish(lease, ...failedOnRestart())
-      } else {
-        this.#drive(record, lease)
+      // Registered before the awaits: a start, retry or other scan meanwhile sees it is driven.
+      const driver = this.#register(id)
+      let driving = false
+      try {
+        const now = Date.now()
+        const lease = await this.#o.repository.claim(id, this.#o.owner, now, now + this.#o.leaseMs)
+        const record = lease && (await this.#o.repository.getExecution(id))
+        if (lease === undefined || record === undefined) {
+          continue
+        }
+        if (record.mode === 'EXPRESS') {
+          await this.#finish(lease, ...failedOnRestart())
+        } else {
+          this.#drive(record, lease, driver)
+          driving = true
+        }
+      } finally {
+        if (!driving) {
+          this.#unregister(id, driver)
+        }
       }
     }
   }
