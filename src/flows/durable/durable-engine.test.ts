@@ -681,3 +681,24 @@ test('a scan during a retry does not start a second driver for the execution', a
   expect(states).toEqual(['One', 'Two', 'Two', 'Three'])
   await engine.close()
 })
+
+test("an execution id of another workflow's or project's execution is refused; the same workflow's start is idempotent", async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder() })
+  const first = workflowOf(THREE_STEPS)
+  const other = { ...first, id: 'wf-2', name: 'other', urn: `${first.urn}-other` }
+  const elsewhere = { ...first, projectId: 'p2' }
+  await store.flows.createWorkflow(first)
+  await store.flows.createWorkflow(other)
+  const options = { ...START, executionId: 'run-1' }
+  await engine.start(first, { n: 1 }, options)
+  await engine.drained('run-1')
+  await expect(engine.start(first, { n: 1 }, options)).resolves.toEqual({ executionId: 'run-1' })
+  for (const workflow of [other, elsewhere]) {
+    await expect(engine.start(workflow, { n: 1 }, options)).rejects.toMatchObject({
+      code: 'FLOW_EXECUTION_ID_IN_USE',
+    })
+  }
+  expect((await store.flows.getExecution('run-1'))?.workflowId).toBe('wf-1')
+  await engine.close()
+})

@@ -300,11 +300,21 @@ export class DurableFlowEngine implements FlowEngine {
       redriveCount: 0,
       eventCount: 0,
     }
-    const { lease } = await this.#o.repository.createExecution(
+    const { created, lease } = await this.#o.repository.createExecution(
       record,
       [{ ...executionEvent('ExecutionStarted', { input }), at: now.getTime() }],
       this.#leaseTerms(),
     )
+    if (!created) {
+      // A repeated start of the same workflow is idempotent; the id of another one's is not free.
+      const existing = await this.#o.repository.getExecution(record.id)
+      if (
+        existing !== undefined &&
+        (existing.workflowId !== record.workflowId || existing.projectId !== record.projectId)
+      ) {
+        throw new StratoError('FLOW_EXECUTION_ID_IN_USE', `Execution ${record.id}.`)
+      }
+    }
     return { record, lease }
   }
 
