@@ -247,7 +247,10 @@ export class FlowStore implements FlowRepository {
         throw new StratoError('FLOW_LEASE_LOST', `Execution ${lease.executionId}.`)
       }
       const count = row.event_count + events.length
-      if (count > FLOW_HISTORY_LIMIT) {
+      // The end of an execution always fits: the final event must never be refused (callbacks
+      // and redrives keep a slot for it, but the driver's count of them can be behind).
+      const ends = update !== undefined && update.status !== 'running'
+      if (count > FLOW_HISTORY_LIMIT && !ends) {
         throw new StratoError(
           'FLOW_INVALID_EXECUTION',
           `The history of execution ${lease.executionId} is full (${FLOW_HISTORY_LIMIT} events).`,
@@ -345,7 +348,8 @@ export class FlowStore implements FlowRepository {
       if (row === undefined || (row.status !== 'fail' && row.status !== 'timeout')) {
         return undefined
       }
-      if (row.event_count + 1 > FLOW_HISTORY_LIMIT) {
+      // The redrive's event and, at least, the final one.
+      if (row.event_count + 2 > FLOW_HISTORY_LIMIT) {
         return undefined
       }
       this.#appendOne(tx, executionId, row.event_count, event, {
@@ -382,7 +386,8 @@ export class FlowStore implements FlowRepository {
   async recordEvent(executionId: string, event: NewFlowEvent): Promise<number | undefined> {
     return this.#tx.run((tx) => {
       const row = this.#leaseRow(tx, executionId)
-      if (row?.status !== 'running' || row.event_count + 1 > FLOW_HISTORY_LIMIT) {
+      // The last slot stays free for the final event.
+      if (row?.status !== 'running' || row.event_count + 2 > FLOW_HISTORY_LIMIT) {
         return undefined
       }
       this.#appendOne(tx, executionId, row.event_count, event, { updated_at: Date.now() })

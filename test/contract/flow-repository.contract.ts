@@ -329,6 +329,32 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
       expect((await repos.flows.getExecution('e1'))?.eventCount).toBe(FLOW_HISTORY_LIMIT)
     })
 
+    test('callbacks and redrives keep the last slot for the final event; an ending append always fits', async () => {
+      const { repos } = await open()
+      const lease = await startedExecution(repos, 'last-slot')
+      const many = Array.from({ length: FLOW_HISTORY_LIMIT - 2 }, (_, i) =>
+        event('StateEntered', `S#${i + 1}`),
+      )
+      expect(await repos.flows.appendEvents(lease, many)).toBe(FLOW_HISTORY_LIMIT - 1)
+      expect(await repos.flows.recordEvent('e1', event('CallbackReceived', 'T#1'))).toBeUndefined()
+      await expect(
+        repos.flows.appendEvents(lease, [
+          event('StateEntered', 'X#1'),
+          event('StateExited', 'X#1'),
+        ]),
+      ).rejects.toThrow()
+      const ended = await repos.flows.appendEvents(
+        lease,
+        [event('StateFailed', 'X#1'), event('ExecutionFailed')],
+        { status: 'fail', endAt: 5000 },
+      )
+      expect(ended).toBe(FLOW_HISTORY_LIMIT + 1)
+      expect(
+        await repos.flows.redrive('e1', event('ExecutionRedriven'), { owner: 'x', until: 9_000 }),
+      ).toBeUndefined()
+      expect((await repos.flows.getExecution('e1'))?.status).toBe('fail')
+    })
+
     test('executions page newest first, filter by status and time; statistics count them', async () => {
       const { repos } = await open()
       const wf = workflow('stats')
