@@ -435,6 +435,12 @@ export const ErrorCodes = {
     message: 'The number of workflows has reached the quota.',
     user: true,
   },
+  FLOW_EXECUTION_ID_IN_USE: {
+    status: 409,
+    fss: 'FGS.3006',
+    message: 'The execution id is in use by another workflow.',
+    user: true,
+  },
   FLOW_NOT_FOUND: {
     status: 404,
     fss: 'FGS.5002',

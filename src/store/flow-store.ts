@@ -242,11 +242,15 @@ export class FlowStore implements FlowRepository {
   ): Promise<number> {
     return this.#tx.run((tx) => {
       const row = this.#leaseRow(tx, lease.executionId)
-      if (row === undefined || row.lease_token !== lease.token) {
+      // An ended execution takes no more events, even from the lease that ended it.
+      if (row === undefined || row.lease_token !== lease.token || row.status !== 'running') {
         throw new StratoError('FLOW_LEASE_LOST', `Execution ${lease.executionId}.`)
       }
       const count = row.event_count + events.length
-      if (count > FLOW_HISTORY_LIMIT) {
+      // The end of an execution always fits: the final event must never be refused (callbacks
+      // and redrives keep a slot for it, but the driver's count of them can be behind).
+      const ends = update !== undefined && update.status !== 'running'
+      if (count > FLOW_HISTORY_LIMIT && !ends) {
         throw new StratoError(
           'FLOW_INVALID_EXECUTION',
           `The history of execution ${lease.executionId} is full (${FLOW_HISTORY_LIMIT} events).`,
@@ -304,8 +308,16 @@ export class FlowStore implements FlowRepository {
     )
   }
 
-  async orphaned(now: number, limit: number, owner?: string): Promise<string[]> {
-    const rows = await this.#db
+  async orphaned(now: number, limit: number, owner?: string, after?: string): Promise<string[]> {
+    const cursor =
+      after === undefined
+        ? undefined
+        : await this.#db
+            .selectFrom('flow_executions')
+            .select('begin_at')
+            .where('id', '=', after)
+            .executeTakeFirst()
+    let q = this.#db
       .selectFrom('flow_executions')
       .select('id')
       .where('status', '=', 'running')
@@ -316,9 +328,13 @@ export class FlowStore implements FlowRepository {
           ...(owner === undefined ? [] : [eb('lease_owner', '=', owner)]),
         ]),
       )
-      .orderBy('begin_at')
-      .limit(limit)
-      .execute()
+    if (after !== undefined && cursor !== undefined) {
+      const at = cursor.begin_at
+      q = q.where((eb) =>
+        eb.or([eb('begin_at', '>', at), eb.and([eb('begin_at', '=', at), eb('id', '>', after)])]),
+      )
+    }
+    const rows = await q.orderBy('begin_at').orderBy('id').limit(limit).execute()
     return rows.map((r) => r.id)
   }
 
@@ -332,7 +348,8 @@ export class FlowStore implements FlowRepository {
       if (row === undefined || (row.status !== 'fail' && row.status !== 'timeout')) {
         return undefined
       }
-      if (row.event_count + 1 > FLOW_HISTORY_LIMIT) {
+      // The redrive's event and, at least, the final one.
+      if (row.event_count + 2 > FLOW_HISTORY_LIMIT) {
         return undefined
       }
       this.#appendOne(tx, executionId, row.event_count, event, {
@@ -369,7 +386,8 @@ export class FlowStore implements FlowRepository {
   async recordEvent(executionId: string, event: NewFlowEvent): Promise<number | undefined> {
     return this.#tx.run((tx) => {
       const row = this.#leaseRow(tx, executionId)
-      if (row?.status !== 'running' || row.event_count + 1 > FLOW_HISTORY_LIMIT) {
+      // The last slot stays free for the final event.
+      if (row?.status !== 'running' || row.event_count + 2 > FLOW_HISTORY_LIMIT) {
         return undefined
       }
       this.#appendOne(tx, executionId, row.event_count, event, { updated_at: Date.now() })

@@ -225,6 +225,47 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
       expect(await repos.flows.claim('e1', 'engine-b', 5_000, 20_000)).toBeDefined()
     })
 
+    test('an ended execution takes no more events, even under the lease that ended it', async () => {
+      const { repos } = await open()
+      const lease = await startedExecution(repos, 'ended')
+      await repos.flows.appendEvents(lease, [event('ExecutionSucceeded')], {
+        status: 'success',
+        outputJson: '1',
+        endAt: 5000,
+      })
+      await expect(
+        repos.flows.appendEvents(lease, [event('TaskSucceeded', 'Late#1')]),
+      ).rejects.toMatchObject({ code: 'FLOW_LEASE_LOST' })
+      expect((await repos.flows.events('e1')).map((e) => e.type)).toEqual([
+        'ExecutionStarted',
+        'ExecutionSucceeded',
+      ])
+    })
+
+    test('orphaned executions page by begin time then id, after the last id of a page', async () => {
+      const { repos } = await open()
+      const wf = workflow('paged')
+      await repos.flows.createWorkflow(wf)
+      const expired = { owner: 'engine-a', until: 2_000 }
+      for (const [id, beginAt] of [
+        ['e3', 1000],
+        ['e1', 1000],
+        ['e0', 500],
+        ['e2', 1000],
+        ['e4', 3000],
+      ] as const) {
+        await repos.flows.createExecution(
+          execution(id, wf, beginAt),
+          [event('ExecutionStarted')],
+          expired,
+        )
+      }
+      expect(await repos.flows.orphaned(5_000, 2)).toEqual(['e0', 'e1'])
+      expect(await repos.flows.orphaned(5_000, 2, undefined, 'e1')).toEqual(['e2', 'e3'])
+      expect(await repos.flows.orphaned(5_000, 2, undefined, 'e3')).toEqual(['e4'])
+      expect(await repos.flows.orphaned(5_000, 2, undefined, 'e4')).toEqual([])
+    })
+
     test('a finished execution is neither claimed nor orphaned; redrive reopens it', async () => {
       const { repos } = await open()
       const lease = await startedExecution(repos, 'redrive')
@@ -286,6 +327,32 @@ export function describeFlowRepositoryContract(name: string, openBackend: OpenBa
       expect(await repos.flows.appendEvents(lease, many)).toBe(FLOW_HISTORY_LIMIT)
       await expect(repos.flows.appendEvents(lease, [event('StateEntered')])).rejects.toThrow()
       expect((await repos.flows.getExecution('e1'))?.eventCount).toBe(FLOW_HISTORY_LIMIT)
+    })
+
+    test('callbacks and redrives keep the last slot for the final event; an ending append always fits', async () => {
+      const { repos } = await open()
+      const lease = await startedExecution(repos, 'last-slot')
+      const many = Array.from({ length: FLOW_HISTORY_LIMIT - 2 }, (_, i) =>
+        event('StateEntered', `S#${i + 1}`),
+      )
+      expect(await repos.flows.appendEvents(lease, many)).toBe(FLOW_HISTORY_LIMIT - 1)
+      expect(await repos.flows.recordEvent('e1', event('CallbackReceived', 'T#1'))).toBeUndefined()
+      await expect(
+        repos.flows.appendEvents(lease, [
+          event('StateEntered', 'X#1'),
+          event('StateExited', 'X#1'),
+        ]),
+      ).rejects.toThrow()
+      const ended = await repos.flows.appendEvents(
+        lease,
+        [event('StateFailed', 'X#1'), event('ExecutionFailed')],
+        { status: 'fail', endAt: 5000 },
+      )
+      expect(ended).toBe(FLOW_HISTORY_LIMIT + 1)
+      expect(
+        await repos.flows.redrive('e1', event('ExecutionRedriven'), { owner: 'x', until: 9_000 }),
+      ).toBeUndefined()
+      expect((await repos.flows.getExecution('e1'))?.status).toBe('fail')
     })
 
     test('executions page newest first, filter by status and time; statistics count them', async () => {

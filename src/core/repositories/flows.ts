@@ -59,8 +59,8 @@ export interface ExecutionUpdate {
 
 /**
  * Durable flows. `appendEvents` is the only way history grows: events and the execution's update
- * commit together, and only while the caller's lease token is the current one (else it throws a
- * StratoError `FLOW_LEASE_LOST`). Each backend must pass
+ * commit together, and only while the caller's lease token is the current one and the execution
+ * is `running` (else it throws a StratoError `FLOW_LEASE_LOST`). Each backend must pass
  * `test/contract/flow-repository.contract.ts`.
  */
 export interface FlowRepository {
@@ -110,9 +110,10 @@ export interface FlowRepository {
   release(lease: ExecutionLease): Promise<void>
   /**
    * Ids of `running` executions whose lease is free or expired at `now`, or held by `owner`
-   * (recovery after a restart, takeover), oldest first.
+   * (recovery after a restart, takeover), oldest first (by begin time, then id). `after` (an id
+   * from the previous page) pages on: only executions ordered after it are returned.
    */
-  orphaned(now: number, limit: number, owner?: string): Promise<string[]>
+  orphaned(now: number, limit: number, owner?: string, after?: string): Promise<string[]>
   /**
    * Reopens a `fail`/`timeout` execution for a retry, in one transaction: status `running`,
    * redrive count + 1, `event` (ExecutionRedriven) appended, and a new lease for `owner`.

@@ -48,6 +48,7 @@ export async function runStateMachine(request: RunRequest): Promise<ExecutionOut
     request,
     host,
     nextEventId: (count = 1) => (eventId += count),
+    visitsSinceYield: 0,
   }
   const scope: Scope = {
     run,
@@ -98,6 +99,7 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
   let name: string | undefined = scope.machine.StartAt
   let value = input
   while (name !== undefined) {
+    await yieldSometimes(scope.run)
     if (scope.signal.aborted) {
       throw new Stopped()
     }
@@ -137,6 +139,21 @@ export async function runScope(scope: Scope, input: JsonValue): Promise<JsonValu
     name = step.next
   }
   return value
+}
+
+/**
+ * Pass and Choice states settle in microtasks only, so a loop of them would never let a timer
+ * (the execution's timeout, EXPRESS's time limit) or I/O run: every YIELD_EVERY visits the run
+ * waits one macrotask turn.
+ */
+const YIELD_EVERY = 1000
+
+async function yieldSometimes(run: RunContext): Promise<void> {
+  run.visitsSinceYield += 1
+  if (run.visitsSinceYield >= YIELD_EVERY) {
+    run.visitsSinceYield = 0
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
 }
 
 function nextOf(visit: Visit): string | undefined {

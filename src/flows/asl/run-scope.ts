@@ -24,6 +24,8 @@ export interface RunContext {
    * this counter follows AWS's event sequence closely enough for sequential flows.
    */
   nextEventId(count?: number): number
+  /** State visits since the run last gave the event loop a turn (see runScope). */
+  visitsSinceYield: number
 }
 
 /** Variables of one scope; an inner scope reads its outer ones but assigns only its own. */

@@ -534,3 +534,171 @@ test('a run whose history would pass the limit fails with States.HistoryLimitExc
   expect(record?.eventCount).toBe(FLOW_HISTORY_LIMIT)
   await engine.close()
 })
+
+const PASS_CHOICE_LOOP: AslDefinition = {
+  StartAt: 'A',
+  States: {
+    A: { Type: 'Pass', Next: 'B' },
+    B: {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.stop', IsPresent: true, Next: 'Done' }],
+      Default: 'A',
+    },
+    Done: { Type: 'Succeed' },
+  },
+}
+
+test('a Pass/Choice loop with no task or wait ends at the history limit, and timers fire meanwhile', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder() })
+  const wf = workflowOf(PASS_CHOICE_LOOP)
+  await store.flows.createWorkflow(wf)
+  let ticks = 0
+  const ticker = setInterval(() => (ticks += 1), 1)
+  const { executionId } = await engine.start(wf, {}, START)
+  await engine.drained(executionId)
+  clearInterval(ticker)
+  const record = await store.flows.getExecution(executionId)
+  expect(record?.status).toBe('fail')
+  expect(record?.error?.error).toBe('States.HistoryLimitExceeded')
+  expect(record?.eventCount).toBeLessThanOrEqual(FLOW_HISTORY_LIMIT)
+  expect(ticks).toBeGreaterThan(0)
+  await engine.close()
+})
+
+test('an EXPRESS Pass/Choice loop ends at its time limit', async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder(), expressTimeLimitMs: 200 })
+  const wf = workflowOf(PASS_CHOICE_LOOP, 'EXPRESS')
+  await store.flows.createWorkflow(wf)
+  const result = await engine.startSync(wf, {}, START)
+  expect(result.status).toBe('timeout')
+  await engine.close()
+})
+
+test("only the first orphan scan takes back this node's own leases; later scans page past a full page", async () => {
+  const { store } = await stores.open()
+  const calls: { owner: string | undefined; after: string | undefined }[] = []
+  const pages = [Array.from({ length: 500 }, (_, i) => `none-${i}`), ['none-last']]
+  const repository: FlowRepository = Object.create(store.flows) as FlowRepository
+  repository.orphaned = (now, limit, owner, after) => {
+    calls.push({ owner, after })
+    // Later scans: a full page of ids that cannot be claimed, then a short one.
+    return Promise.resolve(calls.length === 1 ? [] : (pages[(calls.length - 2) % 2] ?? []))
+  }
+  repository.claim = () => Promise.resolve(undefined)
+  const engine = engineOf({ repository, invoker: adder(), scanMs: 20 })
+  await engine.resume()
+  await eventually(() => Promise.resolve(calls.length >= 3))
+  await engine.close()
+  expect(calls[0]).toEqual({ owner: 'node-a', after: undefined })
+  expect(calls[1]).toEqual({ owner: undefined, after: undefined })
+  expect(calls[2]).toEqual({ owner: undefined, after: 'none-499' })
+})
+
+test('when a run ends, the tasks of its stopped Parallel branches are abandoned: nothing follows the final event', async () => {
+  const { store } = await stores.open()
+  const invoker = new ScriptedInvoker({
+    slow: () => new Promise((resolve) => setTimeout(() => resolve(1), 150)),
+  })
+  const engine = engineOf({ repository: store.flows, invoker })
+  const wf = workflowOf({
+    StartAt: 'Fan',
+    States: {
+      Fan: {
+        Type: 'Parallel',
+        End: true,
+        Branches: [
+          { StartAt: 'Boom', States: { Boom: { Type: 'Fail', Error: 'Boom' } } },
+          { StartAt: 'Slow', States: { Slow: task('slow', undefined) as never } },
+        ],
+      },
+    },
+  })
+  await store.flows.createWorkflow(wf)
+  const { executionId } = await engine.start(wf, {}, START)
+  await engine.drained(executionId)
+  expect(await statusOf(store.flows, executionId)).toBe('fail')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const types = (await store.flows.events(executionId)).map((e) => e.type)
+  expect(types.at(-1)).toBe('ExecutionFailed')
+  expect(types).not.toContain('TaskSucceeded')
+  await engine.close()
+})
+
+test('a scan during a retry does not start a second driver for the execution', async () => {
+  const { store } = await stores.open()
+  let failing = true
+  const invoker = new ScriptedInvoker({
+    add: (p, request) =>
+      failing && request.contextHeaders?.['x-cff-workflow-state-id'] === 'Two'
+        ? { functionError: 'not yet' }
+        : ((p as { n: number }).n ?? 0) + 1,
+  })
+  let openGate = (): void => undefined
+  const gate = new Promise<void>((resolve) => (openGate = resolve))
+  const claimed: string[] = []
+  const real = store.flows
+  const repository = new Proxy(real, {
+    get(target, property) {
+      if (property === 'redrive') {
+        return async (...args: Parameters<FlowRepository['redrive']>) => {
+          const lease = await target.redrive(...args)
+          await gate
+          return lease
+        }
+      }
+      if (property === 'claim') {
+        return (...args: Parameters<FlowRepository['claim']>) => {
+          claimed.push(args[0])
+          return target.claim(...args)
+        }
+      }
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value
+    },
+  })
+  const engine = engineOf({ repository, invoker })
+  await real.createWorkflow(workflowOf(THREE_STEPS))
+  const { executionId } = await engine.start(workflowOf(THREE_STEPS), { n: 1 }, START)
+  await engine.drained(executionId)
+  const failed = await real.getExecution(executionId)
+  if (failed === undefined) {
+    throw new Error('no execution')
+  }
+  failing = false
+  const retried = engine.retry(failed)
+  await eventually(async () => (await statusOf(real, executionId)) === 'running')
+  await engine.resume()
+  openGate()
+  await retried
+  await engine.drained(executionId)
+  expect(claimed).not.toContain(executionId)
+  expect(await statusOf(real, executionId)).toBe('success')
+  const states = invoker.calls.map((c) => c.contextHeaders?.['x-cff-workflow-state-id'])
+  expect(states).toEqual(['One', 'Two', 'Two', 'Three'])
+  await engine.close()
+})
+
+test("an execution id of another workflow's or project's execution is refused; the same workflow's start is idempotent", async () => {
+  const { store } = await stores.open()
+  const engine = engineOf({ repository: store.flows, invoker: adder() })
+  const first = workflowOf(THREE_STEPS)
+  const other = { ...first, id: 'wf-2', name: 'other', urn: `${first.urn}-other` }
+  const elsewhere = { ...first, projectId: 'p2' }
+  await store.flows.createWorkflow(first)
+  await store.flows.createWorkflow(other)
+  const options = { ...START, executionId: 'run-1' }
+  await engine.start(first, { n: 1 }, options)
+  await engine.drained('run-1')
+  await expect(engine.start(first, { n: 1 }, options)).resolves.toEqual({ executionId: 'run-1' })
+  for (const workflow of [other, elsewhere]) {
+    await expect(engine.start(workflow, { n: 1 }, options)).rejects.toMatchObject({
+      code: 'FLOW_EXECUTION_ID_IN_USE',
+    })
+  }
+  expect((await store.flows.getExecution('run-1'))?.workflowId).toBe('wf-1')
+  await engine.close()
+})

@@ -32,6 +32,7 @@ import { FunctionCaller, type FunctionCallerOptions } from './function-calls.js'
 import { FoldedHistory, taskKey, type CallbackPayload } from './history.js'
 import { HistoryHost, type StopReason } from './history-host.js'
 import { MemoryHost } from './memory-host.js'
+import { setLongTimeout } from './long-timer.js'
 import {
   endingOf,
   executionEvent,
@@ -76,6 +77,20 @@ interface Driver {
   memory: MemoryHost | undefined
   done: Promise<void>
 }
+
+/**
+ * Once a run's end is known nothing of it may go on: tasks of stopped Parallel branches or past
+ * the execution's timeout, callback polls and the `$execution-timeout` sleep all end with the
+ * driver's signal (they would otherwise run, and append, after the final event).
+ */
+function settle(driver: Driver): void {
+  if (!driver.controller.signal.aborted) {
+    driver.controller.abort()
+  }
+}
+
+/** How many orphaned executions one store query returns. */
+const ORPHAN_PAGE = 500
 
 export class DurableFlowEngine implements FlowEngine {
   readonly #o: DurableFlowEngineOptions
@@ -164,21 +179,30 @@ export class DurableFlowEngine implements FlowEngine {
   async retry(execution: ExecutionRecord): Promise<void> {
     const retriable =
       execution.mode === 'NORMAL' && (execution.status === 'fail' || execution.status === 'timeout')
-    const lease = retriable
-      ? await this.#o.repository.redrive(
+    // Registered before the awaits, so no scan can start a second driver meanwhile.
+    const driver = retriable ? this.#register(execution.id) : undefined
+    try {
+      const lease =
+        driver &&
+        (await this.#o.repository.redrive(
           execution.id,
           executionEvent('ExecutionRedriven', { redriveCount: execution.redriveCount + 1 }),
           this.#leaseTerms(),
+        ))
+      const record = lease && (await this.#o.repository.getExecution(execution.id))
+      if (driver === undefined || lease === undefined || record === undefined) {
+        throw new StratoError(
+          'FLOW_INVALID_EXECUTION',
+          `Execution ${execution.id} did not fail or time out; only those can be retried.`,
         )
-      : undefined
-    const record = lease && (await this.#o.repository.getExecution(execution.id))
-    if (lease === undefined || record === undefined) {
-      throw new StratoError(
-        'FLOW_INVALID_EXECUTION',
-        `Execution ${execution.id} did not fail or time out; only those can be retried.`,
-      )
+      }
+      this.#drive(record, lease, driver)
+    } catch (err) {
+      if (driver !== undefined) {
+        this.#unregister(execution.id, driver)
+      }
+      throw err
     }
-    this.#drive(record, lease)
   }
 
   async callback(
@@ -224,7 +248,7 @@ export class DurableFlowEngine implements FlowEngine {
       this.#o.scanMs ?? Math.max(50, Math.floor(this.#o.leaseMs / 2)),
     )
     this.#scanTimer.unref()
-    await this.#scan()
+    await this.#scan(true)
   }
 
   async close(): Promise<void> {
@@ -276,11 +300,21 @@ export class DurableFlowEngine implements FlowEngine {
       redriveCount: 0,
       eventCount: 0,
     }
-    const { lease } = await this.#o.repository.createExecution(
+    const { created, lease } = await this.#o.repository.createExecution(
       record,
       [{ ...executionEvent('ExecutionStarted', { input }), at: now.getTime() }],
       this.#leaseTerms(),
     )
+    if (!created) {
+      // A repeated start of the same workflow is idempotent; the id of another one's is not free.
+      const existing = await this.#o.repository.getExecution(record.id)
+      if (
+        existing !== undefined &&
+        (existing.workflowId !== record.workflowId || existing.projectId !== record.projectId)
+      ) {
+        throw new StratoError('FLOW_EXECUTION_ID_IN_USE', `Execution ${record.id}.`)
+      }
+    }
     return { record, lease }
   }
 
@@ -326,13 +360,23 @@ export class DurableFlowEngine implements FlowEngine {
     return () => clearInterval(timer)
   }
 
-  #drive(record: ExecutionRecord, lease: ExecutionLease): void {
-    const driver = this.#register(record.id)
+  /** Forgets `driver` unless a newer one (a retry's) has taken its place. */
+  #unregister(executionId: string, driver: Driver): void {
+    if (this.#drivers.get(executionId) === driver) {
+      this.#drivers.delete(executionId)
+    }
+  }
+
+  #drive(
+    record: ExecutionRecord,
+    lease: ExecutionLease,
+    driver: Driver = this.#register(record.id),
+  ): void {
     driver.done = this.#driveNormal(record, lease, driver)
       .catch((err: unknown) =>
         this.#o.logger.error({ err, executionId: record.id }, 'driving a flow execution failed'),
       )
-      .finally(() => this.#drivers.delete(record.id))
+      .finally(() => this.#unregister(record.id, driver))
   }
 
   async #driveNormal(
@@ -372,6 +416,7 @@ export class DurableFlowEngine implements FlowEngine {
       const ending = endingOf(outcome, driver.reason, (state) =>
         state === undefined ? undefined : (history.failedNodes.get(state)?.id ?? state),
       )
+      settle(driver)
       if (ending !== undefined) {
         const pending = host.takePending()
         // A full history has room for the end only: what waited to be appended is dropped.
@@ -414,6 +459,7 @@ export class DurableFlowEngine implements FlowEngine {
             ? undefined
             : (host.failed.find((f) => f.stateName === state)?.nodeId ?? state)
         const ending = endingOf(outcome, driver.reason, nodeOf)
+        settle(driver)
         if (ending === undefined) {
           if (driver.reason === 'shutdown') {
             // An EXPRESS run keeps no history to resume from: it ends here (at-most-once).
@@ -430,7 +476,7 @@ export class DurableFlowEngine implements FlowEngine {
         this.#o.logger.error({ err, executionId: record.id }, 'an EXPRESS flow execution failed')
       } finally {
         stopKeeping()
-        this.#drivers.delete(record.id)
+        this.#unregister(record.id, driver)
       }
     })()
     return { ending: await result, host }
@@ -444,10 +490,10 @@ export class DurableFlowEngine implements FlowEngine {
     driver: Driver,
     deadline: number | undefined,
   ): Promise<ExecutionOutcome | undefined> {
-    const timer =
+    const cancelTimer =
       deadline === undefined
         ? undefined
-        : setTimeout(() => this.#abort(record.id, 'timeout'), Math.max(0, deadline - Date.now()))
+        : setLongTimeout(() => this.#abort(record.id, 'timeout'), deadline - Date.now())
     const context: ExecutionContext = {
       executionId: record.id,
       executionName: record.id,
@@ -476,7 +522,7 @@ export class DurableFlowEngine implements FlowEngine {
         cause: JSON.stringify({ errorMessage: message, errorType: 'States.Runtime' }),
       }
     } finally {
-      clearTimeout(timer)
+      cancelTimer?.()
     }
   }
 
@@ -495,25 +541,49 @@ export class DurableFlowEngine implements FlowEngine {
     }
   }
 
-  async #scan(): Promise<void> {
+  /**
+   * Claims orphaned executions, page by page. Only the first scan (`resume`) takes back this
+   * node's own live leases (left by its previous process); later ones would otherwise list the
+   * executions this node is driving, and never get past the first page of them.
+   */
+  async #scan(includeOwn = false): Promise<void> {
     if (this.#closed || this.#scanning !== undefined) {
       return
     }
-    this.#scanning = this.#takeOrphans().finally(() => (this.#scanning = undefined))
+    this.#scanning = this.#takeOrphans(includeOwn).finally(() => (this.#scanning = undefined))
     await this.#scanning
   }
 
-  async #takeOrphans(): Promise<void> {
+  async #takeOrphans(includeOwn: boolean): Promise<void> {
     try {
-      const now = Date.now()
-      const ids = await this.#o.repository.orphaned(now, 500, this.#o.owner)
-      for (const id of ids) {
-        if (this.#closed) {
+      const owner = includeOwn ? this.#o.owner : undefined
+      let after: string | undefined
+      for (;;) {
+        const ids = await this.#o.repository.orphaned(Date.now(), ORPHAN_PAGE, owner, after)
+        await this.#claimOrphans(ids)
+        after = ids.at(-1)
+        if (ids.length < ORPHAN_PAGE || this.#closed) {
           return
         }
-        if (this.#drivers.has(id)) {
-          continue
-        }
+      }
+    } catch (err) {
+      this.#o.logger.error({ err }, 'recovering flow executions failed')
+    }
+  }
+
+  async #claimOrphans(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (this.#closed) {
+        return
+      }
+      if (this.#drivers.has(id)) {
+        continue
+      }
+      // Registered before the awaits: a start, retry or other scan meanwhile sees it is driven.
+      const driver = this.#register(id)
+      let driving = false
+      try {
+        const now = Date.now()
         const lease = await this.#o.repository.claim(id, this.#o.owner, now, now + this.#o.leaseMs)
         const record = lease && (await this.#o.repository.getExecution(id))
         if (lease === undefined || record === undefined) {
@@ -522,11 +592,14 @@ export class DurableFlowEngine implements FlowEngine {
         if (record.mode === 'EXPRESS') {
           await this.#finish(lease, ...failedOnRestart())
         } else {
-          this.#drive(record, lease)
+          this.#drive(record, lease, driver)
+          driving = true
+        }
+      } finally {
+        if (!driving) {
+          this.#unregister(id, driver)
         }
       }
-    } catch (err) {
-      this.#o.logger.error({ err }, 'recovering flow executions failed')
     }
   }
 }

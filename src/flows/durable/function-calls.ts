@@ -16,6 +16,7 @@ import {
 } from '../../core/index.js'
 import type { JsonValue } from '../asl/definition.js'
 import type { TaskOutcome } from '../asl/host.js'
+import { setLongTimeout } from './long-timer.js'
 
 /** The task failed because the platform could not run the function (throttled, no instance). */
 export const FUNCTION_UNAVAILABLE = 'Strato.FunctionUnavailable'
@@ -185,11 +186,11 @@ async function raceTimeout(
   timeoutMs: number | undefined,
   signal: AbortSignal,
 ): Promise<TaskOutcome> {
-  let timer: NodeJS.Timeout | undefined
+  let cancelTimer: (() => void) | undefined
   let onAbort: (() => void) | undefined
   const limits = new Promise<TaskOutcome>((resolve, reject) => {
     if (timeoutMs !== undefined) {
-      timer = setTimeout(
+      cancelTimer = setLongTimeout(
         () => resolve(failure(TIMEOUT, `The task did not end within ${timeoutMs} ms.`)),
         timeoutMs,
       )
@@ -204,7 +205,7 @@ async function raceTimeout(
   try {
     return await Promise.race([work, limits])
   } finally {
-    clearTimeout(timer)
+    cancelTimer?.()
     if (onAbort !== undefined) {
       signal.removeEventListener('abort', onAbort)
     }
@@ -219,16 +220,13 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
       return
     }
     const onAbort = (): void => {
-      clearTimeout(timer)
+      cancelTimer()
       reject(new FlowAborted())
     }
-    const timer = setTimeout(
-      () => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      },
-      Math.max(0, ms),
-    )
+    const cancelTimer = setLongTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
     signal.addEventListener('abort', onAbort, { once: true })
   })
 }

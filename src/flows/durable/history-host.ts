@@ -87,8 +87,12 @@ export class HistoryHost implements ExecutionHost {
   }
 
   exitState(event: StateExit): Promise<void> {
+    return Promise.resolve().then(() => this.#recordExit(event))
+  }
+
+  #recordExit(event: StateExit): void {
     if (this.#history.ended.has(event.path)) {
-      return Promise.resolve()
+      return
     }
     this.#history.ended.add(event.path)
     const at = this.now()
@@ -98,7 +102,6 @@ export class HistoryHost implements ExecutionHost {
       this.#history.failedNodes.set(event.stateName, event.node)
       this.#buffer(eventOf('StateFailed', event, 1, at, { error: event.error, cause: event.cause }))
     }
-    return Promise.resolve()
   }
 
   async runTask(request: TaskRequest): Promise<TaskOutcome> {
@@ -187,7 +190,16 @@ export class HistoryHost implements ExecutionHost {
     return this.#pending.splice(0)
   }
 
+  /**
+   * Buffered events count against the limit too: a loop of Pass and Choice states appends nothing
+   * else, so without this its buffer would grow until the process runs out of memory.
+   */
   #buffer(event: NewFlowEvent): void {
+    // The last slot stays free for the event that ends the execution.
+    if (this.#eventCount + this.#pending.length + 1 > FLOW_HISTORY_LIMIT - 1) {
+      this.#o.abort('history-full')
+      throw new FlowAborted()
+    }
     this.#pending.push(event)
   }
 

@@ -126,8 +126,10 @@ export class FoldedHistory {
       this.entered.delete(path)
       this.ended.delete(path)
     }
+    // Only attempts under a failed state run again: a failure that was caught, or retried to a
+    // success, belongs to a state that completed and must keep its answer.
     for (const [key, outcome] of this.outcomes) {
-      if (!outcome.ok) {
+      if (!outcome.ok && isUnderAny(key, failedPaths)) {
         this.outcomes.delete(key)
         this.dispatches.delete(key)
         this.callbacks.delete(key)
@@ -136,16 +138,27 @@ export class FoldedHistory {
     // Retry intervals of a failed state start over with its new attempts; so does the execution's
     // own timeout (`$execution-timeout`, like every engine-level timer, starts with `$`).
     for (const timer of this.timers.keys()) {
-      if (timer.startsWith('$')) {
+      if (timer.startsWith('$') || isUnderAny(timer, failedPaths)) {
         this.timers.delete(timer)
-      }
-      for (const path of failedPaths) {
-        if (timer.startsWith(path)) {
-          this.timers.delete(timer)
-        }
       }
     }
   }
+}
+
+/**
+ * Whether `key` names `path` itself or an effect inside it: an attempt (`@`), a nested state
+ * (`/`) or a timer (`:`). A bare prefix test would put `F#10` under `F#1`.
+ */
+function isUnderAny(key: string, paths: ReadonlySet<string>): boolean {
+  for (const path of paths) {
+    if (key === path) {
+      return true
+    }
+    if (key.startsWith(path) && '@/:'.includes(key.charAt(path.length))) {
+      return true
+    }
+  }
+  return false
 }
 
 function parsePayload(json: string): Record<string, unknown> {

@@ -46,6 +46,9 @@ export class MemoryHost implements ExecutionHost {
   }
 
   exitState(event: StateExit): Promise<void> {
+    const beginAt = this.#entered.get(event.path)
+    // A long loop visits ever new paths: keep only the visits still running.
+    this.#entered.delete(event.path)
     if (!event.ok) {
       const endAt = this.now()
       this.failed.push({
@@ -53,7 +56,7 @@ export class MemoryHost implements ExecutionHost {
         nodeId: event.node.id,
         error: event.error,
         cause: event.cause,
-        beginAt: this.#entered.get(event.path) ?? endAt,
+        beginAt: beginAt ?? endAt,
         endAt,
       })
     }
