@@ -97,6 +97,12 @@ exports.handler = async () => { child ??= spawn('sleep', ['120'], { stdio: 'igno
   // The sandbox (bwrap and its init), the guest and its child, and the pre-started cells.
   expect(processes.length).toBeGreaterThanOrEqual(3)
   const instancesDir = path.join(dataDir, 'instances')
+  // The pool refills its pre-started cells in the background: a cell caught between its dir and
+  // its cgroups (its network is wired in between) is still starting. Kill once every cell is whole.
+  await waitFor(
+    () => sandboxCgroups(dataDir).length === fs.readdirSync(instancesDir).length * 3,
+    5_000,
+  ).catch(() => undefined)
   const leftDirs = fs.readdirSync(instancesDir)
   const leftCgroups = sandboxCgroups(dataDir)
   expect(leftDirs.length).toBeGreaterThanOrEqual(1)
