@@ -13,6 +13,7 @@ import { AsyncDispatcher, AsyncStatusLog, RetryPolicy, terminalSettlement } from
 import { RequestVerifier } from './auth/index.js'
 import type { Config } from './config/index.js'
 import {
+  SINGLE_NODE_CHANGES,
   StratoError,
   acceptAsyncEvent,
   isRuntimeName,
@@ -130,6 +131,13 @@ async function wire(
     quotas: config.quotas,
     onBackgroundError: (err) => log.error({ err }, 'background store write failed'),
     asyncQueue: { leaseGraceMs: config.async.leaseGraceMs, fsync: config.async.fsync },
+    cluster: {
+      nodeId: config.cluster.nodeId,
+      storeUrl: config.cluster.storeUrl,
+      masterKeyFile: config.cluster.masterKeyFile,
+      changes: SINGLE_NODE_CHANGES,
+      codeObjects: undefined,
+    },
   })
   opened.add('the store', () => store.close())
   // Generated credentials are saved before the tenant is committed and handed out at once: a start

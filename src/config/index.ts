@@ -1,6 +1,6 @@
 /** @module config: Strato's settings, parsed once. */
 export { loadConfig } from './load-config.js'
-export type { AsyncSettings, Config, Env } from './load-config.js'
+export type { AsyncSettings, ClusterSettings, Config, Env } from './load-config.js'
 export {
   canonicalCidr,
   cidrRange,

@@ -2,6 +2,8 @@
  * @module Strato's settings: read once from the environment, validated, defaulted with units, frozen.
  * This is the only module that reads environment variables (main.ts hands it `process.env`).
  */
+import { createHash } from 'node:crypto'
+import os from 'node:os'
 import path from 'node:path'
 import { Limits, StratoError } from '../core/index.js'
 import { parseEgressSettings, type EgressSettings } from './egress-settings.js'
@@ -21,6 +23,23 @@ export interface AsyncSettings {
   readonly leaseGraceMs: number
   /** Commit accepted events with an fsync (survives power loss), not only a WAL write. */
   readonly fsync: boolean
+}
+
+/**
+ * Cluster mode (docs/cluster.md): where shared state lives. Both URLs unset is the embedded
+ * default (SQLite, in-process queue and change feed); a cluster needs both.
+ */
+export interface ClusterSettings {
+  /** `postgres://…` for the shared store; undefined: embedded SQLite in the data dir. */
+  readonly storeUrl: string | undefined
+  /** `nats://…` (JetStream) for changes, membership, leases and code objects; undefined: in-process. */
+  readonly natsUrl: string | undefined
+  /** Starts every NATS stream, subject, bucket and consumer name: several clusters share one NATS. */
+  readonly natsPrefix: string
+  /** This node's name in the cluster; stable across restarts of the same data dir by default. */
+  readonly nodeId: string
+  /** The master key sealing secrets; every node of a cluster must hold the same one. */
+  readonly masterKeyFile: string
 }
 
 export interface Config {
@@ -82,6 +101,8 @@ export interface Config {
   readonly flows: { readonly leaseMs: number }
   /** Instances' network beyond their loopback (ADR 0023). */
   readonly egress: EgressSettings
+  /** Cluster mode: shared store, NATS, this node's id, the master key file. */
+  readonly cluster: ClusterSettings
 }
 
 export const ISOLATION_SETTINGS = ['auto', 'bubblewrap', 'unshare', 'rlimits', 'none'] as const
@@ -122,6 +143,48 @@ function urlSetting(env: Env, name: string): string | undefined {
   return value.replace(/\/+$/, '')
 }
 
+/** A URL setting of one of `protocols` (e.g. `['postgres:', 'postgresql:']`). */
+function serviceUrlSetting(
+  env: Env,
+  name: string,
+  protocols: readonly string[],
+): string | undefined {
+  const value = stringSetting(env, name)
+  if (value === undefined) {
+    return undefined
+  }
+  if (!URL.canParse(value) || !protocols.includes(new URL(value).protocol)) {
+    throw bad(name, value, `a ${protocols.map((p) => `${p}//`).join(' or ')} URL`)
+  }
+  return value
+}
+
+/** The cluster settings; `dataDir` is absolute. */
+function clusterSettings(env: Env, dataDir: string, cwd: string): ClusterSettings {
+  const storeUrl = serviceUrlSetting(env, 'STRATO_STORE_URL', ['postgres:', 'postgresql:'])
+  const natsUrl = serviceUrlSetting(env, 'STRATO_NATS_URL', ['nats:', 'tls:'])
+  const natsPrefix = stringSetting(env, 'STRATO_NATS_PREFIX') ?? 'strato'
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(natsPrefix)) {
+    // It starts stream and bucket names too, which allow no '.', '*', '>' or spaces.
+    throw bad('STRATO_NATS_PREFIX', natsPrefix, "letters, digits, '-' and '_' only (at most 32)")
+  }
+  // Stable for a data dir on a host, so a restarted node takes back what it held.
+  const fallbackId = `${os.hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 8)}`
+  const nodeId = stringSetting(env, 'STRATO_NODE_ID') ?? fallbackId
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) {
+    throw bad('STRATO_NODE_ID', nodeId, "letters, digits, '-' and '_' only (at most 64)")
+  }
+  const keyFile = stringSetting(env, 'STRATO_MASTER_KEY_FILE')
+  return Object.freeze({
+    storeUrl,
+    natsUrl,
+    natsPrefix,
+    nodeId,
+    masterKeyFile:
+      keyFile === undefined ? path.join(dataDir, 'master.key') : path.resolve(cwd, keyFile),
+  })
+}
+
 function stringSetting(env: Env, name: string): string | undefined {
   const raw = env[name]
   return raw === undefined || raw === '' ? undefined : raw
@@ -159,10 +222,11 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
   if (!(ISOLATION_SETTINGS as readonly string[]).includes(isolation)) {
     throw bad('STRATO_ISOLATION', isolation, `one of ${ISOLATION_SETTINGS.join(', ')}`)
   }
+  const dataDir = path.resolve(cwd, stringSetting(env, 'STRATO_DATA_DIR') ?? '.strato-data')
   const config: Config = {
     host: stringSetting(env, 'STRATO_HOST') ?? '127.0.0.1',
     port: intSetting(env, 'STRATO_PORT', 8080, 0, 65535),
-    dataDir: path.resolve(cwd, stringSetting(env, 'STRATO_DATA_DIR') ?? '.strato-data'),
+    dataDir,
     region,
     bootstrap: { projectId, accessKey, secretKey },
     logLevel: logLevel as Config['logLevel'],
@@ -258,6 +322,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
       leaseMs: intSetting(env, 'STRATO_FLOW_LEASE_MS', 30_000, 100, 3_600_000),
     }),
     egress: parseEgressSettings(env),
+    cluster: clusterSettings(env, dataDir, cwd),
   }
   return Object.freeze({
     ...config,

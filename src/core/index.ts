@@ -279,3 +279,5 @@ export type {
   FlowStatistics,
   WorkflowQuery,
 } from './repositories/flows.js'
+export { SINGLE_NODE_CHANGES } from './cluster.js'
+export type { ClusterChanges, CodeObjects } from './cluster.js'

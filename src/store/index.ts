@@ -3,7 +3,7 @@
  * builds its repositories; everyone else sees them as core's repository ports, never as classes.
  */
 export { openStore } from './open-store.js'
-export type { OpenStoreOptions, Store } from './open-store.js'
+export type { OpenStoreOptions, Store, StoreClusterOptions } from './open-store.js'
 export { DEFAULT_CODE_LIMITS, handlerModulePath } from './code-store.js'
 export type { CodeStoreLimits } from './code-store.js'
 export { PruneSchedule } from './prune-schedule.js'

@@ -17,6 +17,8 @@ import {
   type FunctionSnapshotRepository,
   type AsyncQueue,
   type AsyncRecordRepository,
+  type ClusterChanges,
+  type CodeObjects,
   type AuditTrailRepository,
   type CodeRepository,
   type DependencyRepository,
@@ -116,6 +118,22 @@ export interface OpenStoreOptions {
   readonly onBackgroundError: (err: unknown) => void
   /** Async queue settings (see SqliteAsyncQueueOptions). */
   readonly asyncQueue?: { readonly leaseGraceMs: number; readonly fsync: boolean }
+  /** Cluster mode (docs/cluster.md); absent: one embedded node. */
+  readonly cluster?: StoreClusterOptions
+}
+
+/** What a store shared by several nodes needs to know of the cluster. */
+export interface StoreClusterOptions {
+  /** This node (lease owner of its async attempts and flow executions). */
+  readonly nodeId: string
+  /** `postgres://…`: the shared store; undefined keeps SQLite in the data dir. */
+  readonly storeUrl: string | undefined
+  /** Where the master key is (`<data dir>/master.key` by default); every node needs the same. */
+  readonly masterKeyFile: string
+  /** Announcements of writes to the other nodes' caches. */
+  readonly changes: ClusterChanges
+  /** Code packages shared by the nodes; undefined: this node's code store only. */
+  readonly codeObjects: CodeObjects | undefined
 }
 
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
@@ -143,7 +161,9 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     await db.destroy()
     throw new StratoError('INTERNAL', 'Migrating the database failed.', { cause: error })
   }
-  const secrets = SecretBox.openInDataDir(options.dataDir)
+  const secrets = SecretBox.openFile(
+    options.cluster?.masterKeyFile ?? path.join(options.dataDir, 'master.key'),
+  )
   const tenants = new TenantStore(db, secrets)
   await tenants.load()
   const logs = new InvocationLogStore(options.dataDir, sqlite, options.onBackgroundError)

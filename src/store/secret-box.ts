@@ -26,7 +26,14 @@ export class SecretBox {
    * every stored secret unreadable, so it is never rewritten once it exists.
    */
   static openInDataDir(dataDir: string): SecretBox {
-    const file = path.join(dataDir, 'master.key')
+    return SecretBox.openFile(path.join(dataDir, 'master.key'))
+  }
+
+  /**
+   * The key in `file`, made (mode 0600, never overwritten) when missing. A cluster's nodes point
+   * at one file or hold copies of it; two nodes racing to make it keep the first one written.
+   */
+  static openFile(file: string): SecretBox {
     try {
       return new SecretBox(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64'))
     } catch (err) {
@@ -35,7 +42,20 @@ export class SecretBox {
       }
     }
     const key = randomBytes(KEY_BYTES)
-    fs.writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' })
+    // Written whole under another name, then linked: a node racing us reads either nothing or
+    // the whole key, and the link of the loser fails, so it reads the winner's.
+    const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+    fs.writeFileSync(draft, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' })
+    try {
+      fs.linkSync(draft, file)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw err
+      }
+      return SecretBox.openFile(file)
+    } finally {
+      fs.rmSync(draft, { force: true })
+    }
     return new SecretBox(key)
   }
 
