@@ -11,7 +11,7 @@ import type {
 } from '../core/index.js'
 import type { AsyncInvokeConfigsTable, Database } from './database.js'
 import { ReadThroughCache } from './read-through-cache.js'
-import type { StoreTransaction } from './store-transaction.js'
+import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 function destinationOf(json: string | null): AsyncDestination | undefined {
   if (json === null) {
@@ -134,8 +134,8 @@ export class AsyncConfigStore implements AsyncConfigRepository {
   }
 
   /** Deletes one qualifier's config within `tx` (its version or alias went); cached once it commits. */
-  deleteWithin(tx: StoreTransaction, functionId: string, qualifier: string): void {
-    tx.run(
+  *deleteWithin(tx: StoreTransaction, functionId: string, qualifier: string): TxWork<void> {
+    yield* tx.run(
       this.#db
         .deleteFrom('async_invoke_configs')
         .where('function_id', '=', functionId)
@@ -145,8 +145,8 @@ export class AsyncConfigStore implements AsyncConfigRepository {
   }
 
   /** Deletes every config of a function within `tx`; they leave the cache once `tx` commits. */
-  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
-    tx.run(this.#db.deleteFrom('async_invoke_configs').where('function_id', '=', functionId))
+  *deleteAllOfWithin(tx: StoreTransaction, functionId: string): TxWork<void> {
+    yield* tx.run(this.#db.deleteFrom('async_invoke_configs').where('function_id', '=', functionId))
     const prefix = key(functionId, '')
     tx.afterCommit(() => this.#cache.invalidateWhere((k) => k.startsWith(prefix)))
   }

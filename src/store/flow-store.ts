@@ -29,7 +29,10 @@ import {
   workflowOf,
   workflowRow,
 } from './flow-store-rows.js'
-import type { StoreTransaction, StoreTransactions } from './store-transaction.js'
+import type {
+  SqliteTransaction as StoreTransaction,
+  SqliteStoreTransactions,
+} from './store-transaction.js'
 
 type ExecutionRow = Selectable<FlowExecutionsTable>
 
@@ -48,11 +51,15 @@ interface HotStatements {
 
 export class FlowStore implements FlowRepository {
   readonly #db: Kysely<Database>
-  readonly #tx: StoreTransactions
+  readonly #tx: SqliteStoreTransactions
   readonly #sqlite: SQLite.Database
   #statements: HotStatements | undefined
 
-  constructor(db: Kysely<Database>, transactions: StoreTransactions, sqlite: SQLite.Database) {
+  constructor(
+    db: Kysely<Database>,
+    transactions: SqliteStoreTransactions,
+    sqlite: SQLite.Database,
+  ) {
     this.#db = db
     this.#tx = transactions
     this.#sqlite = sqlite
@@ -81,7 +88,7 @@ export class FlowStore implements FlowRepository {
   }
 
   async createWorkflow(record: WorkflowRecord): Promise<void> {
-    await this.#tx.run((tx) => {
+    await this.#tx.runSync((tx) => {
       this.#assertNameFree(tx, record)
       const [last] = tx.rows(
         this.#db.selectFrom('workflows').select((eb) => eb.fn.max('seq').as('seq')),
@@ -120,7 +127,7 @@ export class FlowStore implements FlowRepository {
   }
 
   async updateWorkflow(record: WorkflowRecord): Promise<void> {
-    await this.#tx.run((tx) => {
+    await this.#tx.runSync((tx) => {
       this.#assertNameFree(tx, record, record.id)
       const changed = tx.run(
         this.#db
@@ -137,7 +144,7 @@ export class FlowStore implements FlowRepository {
 
   async deleteWorkflow(projectId: string, id: string): Promise<boolean> {
     // Executions and their events go by ON DELETE CASCADE, in this same statement.
-    return this.#tx.run(
+    return this.#tx.runSync(
       (tx) =>
         tx.run(
           this.#db.deleteFrom('workflows').where('project_id', '=', projectId).where('id', '=', id),
@@ -159,7 +166,7 @@ export class FlowStore implements FlowRepository {
     events: readonly NewFlowEvent[],
     lease: { readonly owner: string; readonly until: number },
   ): Promise<{ readonly created: boolean; readonly lease: ExecutionLease | undefined }> {
-    return this.#tx.run((tx) => {
+    return this.#tx.runSync((tx) => {
       const existing = tx.rows(
         this.#db.selectFrom('flow_executions').select('id').where('id', '=', record.id),
       )
@@ -240,7 +247,7 @@ export class FlowStore implements FlowRepository {
     events: readonly NewFlowEvent[],
     update?: ExecutionUpdate,
   ): Promise<number> {
-    return this.#tx.run((tx) => {
+    return this.#tx.runSync((tx) => {
       const row = this.#leaseRow(tx, lease.executionId)
       // An ended execution takes no more events, even from the lease that ended it.
       if (row === undefined || row.lease_token !== lease.token || row.status !== 'running') {
@@ -277,7 +284,7 @@ export class FlowStore implements FlowRepository {
     now: number,
     until: number,
   ): Promise<ExecutionLease | undefined> {
-    return this.#tx.run((tx) => {
+    return this.#tx.runSync((tx) => {
       const row = this.#leaseRow(tx, executionId)
       if (
         row === undefined ||
@@ -291,13 +298,13 @@ export class FlowStore implements FlowRepository {
   }
 
   async renew(lease: ExecutionLease, until: number): Promise<boolean> {
-    return this.#tx.run(
+    return this.#tx.runSync(
       () => this.#hot.renew.run(until, lease.executionId, lease.token).changes > 0,
     )
   }
 
   async release(lease: ExecutionLease): Promise<void> {
-    await this.#tx.run((tx) =>
+    await this.#tx.runSync((tx) =>
       tx.run(
         this.#db
           .updateTable('flow_executions')
@@ -343,7 +350,7 @@ export class FlowStore implements FlowRepository {
     event: NewFlowEvent,
     lease: { readonly owner: string; readonly until: number },
   ): Promise<ExecutionLease | undefined> {
-    return this.#tx.run((tx) => {
+    return this.#tx.runSync((tx) => {
       const row = this.#leaseRow(tx, executionId)
       if (row === undefined || (row.status !== 'fail' && row.status !== 'timeout')) {
         return undefined
@@ -365,7 +372,7 @@ export class FlowStore implements FlowRepository {
   }
 
   async stopExecution(executionId: string, event: NewFlowEvent, endAt: number): Promise<boolean> {
-    return this.#tx.run((tx) => {
+    return this.#tx.runSync((tx) => {
       const row = this.#leaseRow(tx, executionId)
       if (row?.status !== 'running') {
         return false
@@ -384,7 +391,7 @@ export class FlowStore implements FlowRepository {
   }
 
   async recordEvent(executionId: string, event: NewFlowEvent): Promise<number | undefined> {
-    return this.#tx.run((tx) => {
+    return this.#tx.runSync((tx) => {
       const row = this.#leaseRow(tx, executionId)
       // The last slot stays free for the final event.
       if (row?.status !== 'running' || row.event_count + 2 > FLOW_HISTORY_LIMIT) {

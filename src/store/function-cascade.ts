@@ -39,36 +39,36 @@ export class FunctionCascade {
   /** The function with its triggers, versions, aliases, test events, tags and async configs. */
   deleteFunction(fn: FunctionRecord): Promise<void> {
     const p = this.#parts
-    return this.#transactions.run((tx) => {
+    return this.#transactions.run(function* (tx) {
       // Triggers first: their deletes are what the sources hear of (the foreign key's own
       // cascade would remove them silently).
-      p.triggers.deleteAllWithin(tx, fn.id)
-      p.functions.deleteWithin(tx, fn)
-      p.versions.deleteAllOfWithin(tx, fn)
-      p.testEvents.deleteAllOfWithin(tx, fn.id)
-      p.tags.deleteAllOfWithin(tx, fn.id)
-      p.asyncConfigs.deleteAllOfWithin(tx, fn.id)
+      yield* p.triggers.deleteAllWithin(tx, fn.id)
+      yield* p.functions.deleteWithin(tx, fn)
+      yield* p.versions.deleteAllOfWithin(tx, fn)
+      yield* p.testEvents.deleteAllOfWithin(tx, fn.id)
+      yield* p.tags.deleteAllOfWithin(tx, fn.id)
+      yield* p.asyncConfigs.deleteAllOfWithin(tx, fn.id)
     })
   }
 
   /** A published version with its triggers and async config; refused while an alias routes to it (FSS.1094). */
   deleteVersion(fn: FunctionRecord, version: string): Promise<void> {
     const p = this.#parts
-    return this.#transactions.run((tx) => {
-      p.versions.deleteVersionWithin(tx, fn, version)
-      p.triggers.deleteAllWithin(tx, fn.id, version)
+    return this.#transactions.run(function* (tx) {
+      yield* p.versions.deleteVersionWithin(tx, fn, version)
+      yield* p.triggers.deleteAllWithin(tx, fn.id, version)
       // A version published again under the name must not inherit the old one's config.
-      p.asyncConfigs.deleteWithin(tx, fn.id, version)
+      yield* p.asyncConfigs.deleteWithin(tx, fn.id, version)
     })
   }
 
   /** An alias with its triggers and async config (stored under the qualifier `!alias`). */
   deleteAlias(fn: FunctionRecord, name: string): Promise<void> {
     const p = this.#parts
-    return this.#transactions.run((tx) => {
-      p.versions.deleteAliasWithin(tx, fn, name)
-      p.triggers.deleteAllWithin(tx, fn.id, `!${name}`)
-      p.asyncConfigs.deleteWithin(tx, fn.id, `!${name}`)
+    return this.#transactions.run(function* (tx) {
+      yield* p.versions.deleteAliasWithin(tx, fn, name)
+      yield* p.triggers.deleteAllWithin(tx, fn.id, `!${name}`)
+      yield* p.asyncConfigs.deleteWithin(tx, fn.id, `!${name}`)
     })
   }
 }

@@ -17,7 +17,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
 import { ReadThroughCache } from './read-through-cache.js'
-import type { StoreTransaction } from './store-transaction.js'
+import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 function toRecord(row: Selectable<FunctionsTable>): FunctionRecord {
   if (!isRuntimeName(row.runtime)) {
@@ -295,8 +295,8 @@ export class FunctionStore implements FunctionRepository {
   }
 
   /** Deletes the function's row within `tx`; it leaves the cache once `tx` commits. */
-  deleteWithin(tx: StoreTransaction, fn: FunctionRecord): void {
-    tx.run(this.#db.deleteFrom('functions').where('id', '=', fn.id))
+  *deleteWithin(tx: StoreTransaction, fn: FunctionRecord): TxWork<void> {
+    yield* tx.run(this.#db.deleteFrom('functions').where('id', '=', fn.id))
     tx.afterCommit(() => this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name)))
   }
 

@@ -58,7 +58,7 @@ import { DependencyStore } from './dependency-store.js'
 import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 import { FunctionCascade } from './function-cascade.js'
-import { StoreTransactions } from './store-transaction.js'
+import { SqliteStoreTransactions } from './store-transaction.js'
 import { PruneSchedule } from './prune-schedule.js'
 import { AuditTrailStore } from './audit-trail-store.js'
 import { UsageStore } from './usage-store.js'
@@ -184,7 +184,7 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const audit = new AuditTrailStore(sqlite, options.onBackgroundError)
   const pruning = new PruneSchedule(logs, asyncQueue, audit)
   const usage = new UsageStore(sqlite)
-  const transactions = new StoreTransactions(db, sqlite)
+  const transactions = new SqliteStoreTransactions(db, sqlite)
   const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
     versions: new VersionStore(db, options.quotas),

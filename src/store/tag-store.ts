@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely'
 import { Limits, StratoError, type Tag, type TagRepository } from '../core/index.js'
 import type { Database } from './database.js'
-import type { StoreTransaction } from './store-transaction.js'
+import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 export class TagStore implements TagRepository {
   readonly #db: Kysely<Database>
@@ -84,7 +84,7 @@ export class TagStore implements TagRepository {
   }
 
   /** Deletes every tag of a function within `tx` (its delete cascade). */
-  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
-    tx.run(this.#db.deleteFrom('function_tags').where('function_id', '=', functionId))
+  *deleteAllOfWithin(tx: StoreTransaction, functionId: string): TxWork<void> {
+    yield* tx.run(this.#db.deleteFrom('function_tags').where('function_id', '=', functionId))
   }
 }

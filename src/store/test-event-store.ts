@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { Limits, StratoError, type TestEvent, type TestEventRepository } from '../core/index.js'
 import type { Database } from './database.js'
-import type { StoreTransaction } from './store-transaction.js'
+import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 export class TestEventStore implements TestEventRepository {
   readonly #db: Kysely<Database>
@@ -80,7 +80,7 @@ export class TestEventStore implements TestEventRepository {
   }
 
   /** Deletes every test event of a function within `tx` (its delete cascade). */
-  deleteAllOfWithin(tx: StoreTransaction, functionId: string): void {
-    tx.run(this.#db.deleteFrom('function_events').where('function_id', '=', functionId))
+  *deleteAllOfWithin(tx: StoreTransaction, functionId: string): TxWork<void> {
+    yield* tx.run(this.#db.deleteFrom('function_events').where('function_id', '=', functionId))
   }
 }

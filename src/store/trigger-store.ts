@@ -26,7 +26,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionTriggersTable } from './database.js'
 import type { SecretBox } from './secret-box.js'
-import type { StoreTransaction } from './store-transaction.js'
+import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 function toRecord(row: Selectable<FunctionTriggersTable>, secrets: SecretBox): TriggerRecord {
   const common = {
@@ -274,12 +274,12 @@ export class TriggerStore implements TriggerRepository {
    * Within `tx`: deletes the triggers of one qualifier, or of the whole function when none is
    * given. The sources hear of each once `tx` commits, never of a delete rolled back.
    */
-  deleteAllWithin(tx: StoreTransaction, functionId: string, qualifier?: string): void {
+  *deleteAllWithin(tx: StoreTransaction, functionId: string, qualifier?: string): TxWork<void> {
     let q = this.#db.deleteFrom('function_triggers').where('function_id', '=', functionId)
     if (qualifier !== undefined) {
       q = q.where('qualifier', '=', qualifier)
     }
-    const deleted = tx.rows(q.returningAll()).map((row) => toRecord(row, this.#secrets))
+    const deleted = (yield* tx.rows(q.returningAll())).map((row) => toRecord(row, this.#secrets))
     tx.afterCommit(() => {
       for (const trigger of deleted) {
         this.#changed('deleted', trigger)

@@ -14,7 +14,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
 import { ReadThroughCache } from './read-through-cache.js'
-import type { StoreTransaction } from './store-transaction.js'
+import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 /** What a snapshot keeps: the record as published, dates as ISO strings. */
 type Snapshot = Omit<FunctionRecord, 'createdAt' | 'lastModified' | 'version'> & {
@@ -321,12 +321,16 @@ export class VersionStore implements VersionRepository, AliasRepository {
    * Within `tx`: deletes a version, refused while an alias routes to it (FSS.1094, checked in the
    * same transaction). It leaves the cache once `tx` commits.
    */
-  deleteVersionWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>, version: string): void {
-    const aliases = tx.rows(
+  *deleteVersionWithin(
+    tx: StoreTransaction,
+    fn: Pick<FunctionRecord, 'id'>,
+    version: string,
+  ): TxWork<void> {
+    const aliases = yield* tx.rows(
       this.#db.selectFrom('function_aliases').selectAll().where('function_id', '=', fn.id),
     )
     refuseIfRouted(aliases.map(toAlias), version)
-    tx.run(
+    yield* tx.run(
       this.#db
         .deleteFrom('function_versions')
         .where('function_id', '=', fn.id)
@@ -336,8 +340,12 @@ export class VersionStore implements VersionRepository, AliasRepository {
   }
 
   /** Within `tx`: deletes an alias; it leaves the cache once `tx` commits. */
-  deleteAliasWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>, name: string): void {
-    tx.run(
+  *deleteAliasWithin(
+    tx: StoreTransaction,
+    fn: Pick<FunctionRecord, 'id'>,
+    name: string,
+  ): TxWork<void> {
+    yield* tx.run(
       this.#db
         .deleteFrom('function_aliases')
         .where('function_id', '=', fn.id)
@@ -347,9 +355,9 @@ export class VersionStore implements VersionRepository, AliasRepository {
   }
 
   /** Within `tx`: deletes every version and alias of a function (its delete cascade). */
-  deleteAllOfWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>): void {
-    tx.run(this.#db.deleteFrom('function_versions').where('function_id', '=', fn.id))
-    tx.run(this.#db.deleteFrom('function_aliases').where('function_id', '=', fn.id))
+  *deleteAllOfWithin(tx: StoreTransaction, fn: Pick<FunctionRecord, 'id'>): TxWork<void> {
+    yield* tx.run(this.#db.deleteFrom('function_versions').where('function_id', '=', fn.id))
+    yield* tx.run(this.#db.deleteFrom('function_aliases').where('function_id', '=', fn.id))
     tx.afterCommit(() => this.#forgetAllOf(fn))
   }
 

@@ -4,8 +4,11 @@
  * migration never changes once released: a change is a new one.
  */
 import type { Migration, MigrationProvider } from 'kysely'
+import { coreMigration } from './migrations/0001-core.js'
 
-const MIGRATIONS: Record<string, Migration> = {}
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-core': coreMigration,
+}
 
 export const pgMigrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(MIGRATIONS),
