@@ -3,13 +3,16 @@
  * memory: the dispatcher reads one for every attempt.
  */
 import type { Kysely, Selectable } from 'kysely'
-import type {
-  AsyncConfigRepository,
-  AsyncDestination,
-  AsyncInvokeConfig,
-  AsyncInvokeConfigInput,
+import {
+  SINGLE_NODE_CHANGES,
+  type ClusterChanges,
+  type AsyncConfigRepository,
+  type AsyncDestination,
+  type AsyncInvokeConfig,
+  type AsyncInvokeConfigInput,
 } from '../core/index.js'
 import type { AsyncInvokeConfigsTable, Database } from './database.js'
+import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -42,8 +45,11 @@ export class AsyncConfigStore implements AsyncConfigRepository {
   /** Hits and misses (`null`): this process is the only writer, so the cache is exact. */
   readonly #cache = new ReadThroughCache<string, AsyncInvokeConfig | null>()
 
-  constructor(db: Kysely<Database>) {
+  readonly #announce: Announce
+
+  constructor(db: Kysely<Database>, changes: ClusterChanges = SINGLE_NODE_CHANGES) {
     this.#db = db
+    this.#announce = linkCache(this.#cache, changes, CACHE_TOPICS.asyncConfigs)
   }
 
   async get(functionId: string, qualifier: string): Promise<AsyncInvokeConfig | undefined> {
@@ -99,6 +105,7 @@ export class AsyncConfigStore implements AsyncConfigRepository {
     const config = fromRow(row)
     // Written through: the dispatcher's next read needs no query.
     this.#cache.set(key(functionId, qualifier), config)
+    this.#announce(key(functionId, qualifier))
     return config
   }
 
@@ -110,6 +117,7 @@ export class AsyncConfigStore implements AsyncConfigRepository {
       .where('qualifier', '=', qualifier)
       .executeTakeFirst()
     this.#cache.set(key(functionId, qualifier), null)
+    this.#announce(key(functionId, qualifier))
     return r.numDeletedRows > 0n
   }
 
@@ -131,6 +139,7 @@ export class AsyncConfigStore implements AsyncConfigRepository {
       .execute()
     const prefix = key(functionId, '')
     this.#cache.invalidateWhere((k) => k.startsWith(prefix))
+    this.#announce(prefix)
   }
 
   /** Deletes one qualifier's config within `tx` (its version or alias went); cached once it commits. */
@@ -141,13 +150,19 @@ export class AsyncConfigStore implements AsyncConfigRepository {
         .where('function_id', '=', functionId)
         .where('qualifier', '=', qualifier),
     )
-    tx.afterCommit(() => this.#cache.invalidate(key(functionId, qualifier)))
+    tx.afterCommit(() => {
+      this.#cache.invalidate(key(functionId, qualifier))
+      this.#announce(key(functionId, qualifier))
+    })
   }
 
   /** Deletes every config of a function within `tx`; they leave the cache once `tx` commits. */
   *deleteAllOfWithin(tx: StoreTransaction, functionId: string): TxWork<void> {
     yield* tx.run(this.#db.deleteFrom('async_invoke_configs').where('function_id', '=', functionId))
     const prefix = key(functionId, '')
-    tx.afterCommit(() => this.#cache.invalidateWhere((k) => k.startsWith(prefix)))
+    tx.afterCommit(() => {
+      this.#cache.invalidateWhere((k) => k.startsWith(prefix))
+      this.#announce(prefix)
+    })
   }
 }

@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto'
 import { sql, type Kysely, type Selectable } from 'kysely'
 import {
+  SINGLE_NODE_CHANGES,
+  type ClusterChanges,
   StratoError,
   isRuntimeName,
   type CodeRepository,
@@ -16,6 +18,7 @@ import {
   type StoredCode,
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
+import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -92,15 +95,24 @@ export class FunctionStore implements FunctionRepository {
   readonly #code: Pick<CodeRepository, 'release' | 'unzippedSize'>
   /** Hits only: lookups of made-up names must not grow memory. */
   readonly #cache = new ReadThroughCache<string, FunctionRecord>()
+  readonly #announce: Announce
 
   constructor(
     db: Kysely<Database>,
     quotaPerProject: number,
     code: Pick<CodeRepository, 'release' | 'unzippedSize'>,
+    changes: ClusterChanges = SINGLE_NODE_CHANGES,
   ) {
     this.#db = db
     this.#quotaPerProject = quotaPerProject
     this.#code = code
+    this.#announce = linkCache(this.#cache, changes, CACHE_TOPICS.functions)
+  }
+
+  /** After a committed write: drops the entry here and on the other nodes. */
+  #forget(key: string): void {
+    this.#cache.invalidate(key)
+    this.#announce(key)
   }
 
   /** Writes the function; its code's ingest pin ends once the row exists (or the write failed). */
@@ -155,7 +167,7 @@ export class FunctionStore implements FunctionRepository {
         })
         .execute()
     })
-    this.#cache.invalidate(cacheKey(input.projectId, input.packageName, input.name))
+    this.#forget(cacheKey(input.projectId, input.packageName, input.name))
     const created = await this.get(input.projectId, input.packageName, input.name)
     if (created === undefined) {
       throw new StratoError('INTERNAL', 'A created function could not be read back.')
@@ -235,7 +247,8 @@ export class FunctionStore implements FunctionRepository {
     }
     if (query.nameContains !== undefined) {
       const escaped = query.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)
-      base = base.where(sql<boolean>`name like ${`%${escaped}%`} escape '\\'`)
+      // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not.
+      base = base.where(sql<boolean>`lower(name) like lower(${`%${escaped}%`}) escape '\\'`)
     }
     const { count } = await base
       .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -278,7 +291,7 @@ export class FunctionStore implements FunctionRepository {
       .where('id', '=', fn.id)
       .returningAll()
       .executeTakeFirst()
-    this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name))
+    this.#forget(cacheKey(fn.projectId, fn.packageName, fn.name))
     if (row === undefined) {
       throw new StratoError(
         'FUNCTION_NOT_FOUND',
@@ -291,13 +304,13 @@ export class FunctionStore implements FunctionRepository {
 
   async delete(fn: FunctionRecord): Promise<void> {
     await this.#db.deleteFrom('functions').where('id', '=', fn.id).execute()
-    this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name))
+    this.#forget(cacheKey(fn.projectId, fn.packageName, fn.name))
   }
 
   /** Deletes the function's row within `tx`; it leaves the cache once `tx` commits. */
   *deleteWithin(tx: StoreTransaction, fn: FunctionRecord): TxWork<void> {
     yield* tx.run(this.#db.deleteFrom('functions').where('id', '=', fn.id))
-    tx.afterCommit(() => this.#cache.invalidate(cacheKey(fn.projectId, fn.packageName, fn.name)))
+    tx.afterCommit(() => this.#forget(cacheKey(fn.projectId, fn.packageName, fn.name)))
   }
 
   /** Every digest some function references, for code garbage collection. */

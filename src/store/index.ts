@@ -4,6 +4,8 @@
  */
 export { openStore } from './open-store.js'
 export type { OpenStoreOptions, Store, StoreClusterOptions } from './open-store.js'
+export { openPgStore } from './pg/open-pg-store.js'
+export type { PgStoreOptions } from './pg/open-pg-store.js'
 export { DEFAULT_CODE_LIMITS, handlerModulePath } from './code-store.js'
 export type { CodeStoreLimits } from './code-store.js'
 export { PruneSchedule } from './prune-schedule.js'

@@ -1,5 +1,6 @@
 /**
- * @module Opens the embedded store: SQLite (WAL) in the data dir, migrated, plus the code store.
+ * @module Opens the embedded store: SQLite (WAL) in the data dir, migrated, plus the code store;
+ * or, in cluster mode, the shared store on PostgreSQL (`pg/open-pg-store.ts`).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -63,6 +64,7 @@ import { PruneSchedule } from './prune-schedule.js'
 import { AuditTrailStore } from './audit-trail-store.js'
 import { UsageStore } from './usage-store.js'
 import { ReservedInstanceStore } from './reserved-instance-store.js'
+import { openPgStore } from './pg/open-pg-store.js'
 
 /**
  * Everything persistent, behind one object that main.ts builds and closes: one repository (core's
@@ -136,7 +138,11 @@ export interface StoreClusterOptions {
   readonly codeObjects: CodeObjects | undefined
 }
 
+/** SQLite in the data dir; PostgreSQL (shared by a cluster's nodes) when `cluster.storeUrl` is set. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  if (options.cluster?.storeUrl !== undefined) {
+    return openPgStore(options)
+  }
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
   const lock = lockDataDir(options.dataDir)
   try {

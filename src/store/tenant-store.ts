@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import {
+  SINGLE_NODE_CHANGES,
   StratoError,
+  type ClusterChanges,
   type BootstrapHooks,
   type BootstrapOutcome,
   type BootstrapRequest,
@@ -13,6 +15,7 @@ import {
   type TenantRepository,
 } from '../core/index.js'
 import type { Database } from './database.js'
+import { CACHE_TOPICS, reloadOnChange, type Announce } from './cluster-cache.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { SecretBox } from './secret-box.js'
 
@@ -43,22 +46,48 @@ export function generateKeyPair(projectId?: string): KeyPair {
 
 /**
  * Every key pair is held in memory (`load` at start), so `lookup` is synchronous. It is filled by
- * `load` and this store's own writes; a cluster backend calls `load` again when another node
- * changes keys.
+ * `load` and this store's own writes, and loaded again when another node announces a key change
+ * (or a resync is due).
  */
 export class TenantStore implements TenantRepository {
   readonly #db: Kysely<Database>
   readonly #box: SecretBox
   readonly #keys = new ReadThroughCache<string, KeyPair>()
+  readonly #announce: Announce
+  /** Bumped by every load: a load overtaken by a newer one must not install its older rows. */
+  #loads = 0
+  #loading = 0
+  readonly #onBackgroundError: (err: unknown) => void
 
-  constructor(db: Kysely<Database>, box: SecretBox) {
+  constructor(
+    db: Kysely<Database>,
+    box: SecretBox,
+    changes: ClusterChanges = SINGLE_NODE_CHANGES,
+    onBackgroundError: (err: unknown) => void = () => undefined,
+  ) {
     this.#db = db
     this.#box = box
+    this.#onBackgroundError = onBackgroundError
+    this.#announce = reloadOnChange(
+      changes,
+      CACHE_TOPICS.tenants,
+      () => this.load(),
+      onBackgroundError,
+    )
   }
 
-  /** Loads every key pair into memory; call once at start. */
+  /** Loads every key pair into memory; at start, and when another node changed some. */
   async load(): Promise<void> {
-    const rows = await this.#db.selectFrom('access_keys').selectAll().execute()
+    const load = ++this.#loads
+    this.#loading++
+    const rows = await this.#db
+      .selectFrom('access_keys')
+      .selectAll()
+      .execute()
+      .finally(() => this.#loading--)
+    if (load !== this.#loads) {
+      return
+    }
     this.#keys.invalidateAll()
     for (const r of rows) {
       this.#keys.set(r.access_key, {
@@ -112,6 +141,19 @@ export class TenantStore implements TenantRepository {
         .execute()
     })
     this.#keys.set(keys.accessKey, keys)
+    this.#announce(keys.accessKey)
+    this.#overtakeLoads()
+  }
+
+  /**
+   * A load in flight may have read before this node's write and would wipe it: it is dropped, and
+   * one started after the write brings whatever it was loading for.
+   */
+  #overtakeLoads(): void {
+    this.#loads++
+    if (this.#loading > 0) {
+      this.load().catch(this.#onBackgroundError)
+    }
   }
 
   /**

@@ -3,8 +3,14 @@
  * an OTLP endpoint set, every invocation asks whether its function's switch is on.
  */
 import type { Kysely, Selectable } from 'kysely'
-import type { TracingRepository, TracingSettings } from '../core/index.js'
+import {
+  SINGLE_NODE_CHANGES,
+  type ClusterChanges,
+  type TracingRepository,
+  type TracingSettings,
+} from '../core/index.js'
 import type { Database, FunctionTracingTable } from './database.js'
+import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
 import { ReadThroughCache } from './read-through-cache.js'
 
 function fromRow(r: Selectable<FunctionTracingTable>): TracingSettings {
@@ -24,8 +30,11 @@ export class TracingStore implements TracingRepository {
    */
   readonly #cache = new ReadThroughCache<string, TracingSettings | null>()
 
-  constructor(db: Kysely<Database>) {
+  readonly #announce: Announce
+
+  constructor(db: Kysely<Database>, changes: ClusterChanges = SINGLE_NODE_CHANGES) {
     this.#db = db
+    this.#announce = linkCache(this.#cache, changes, CACHE_TOPICS.tracing)
   }
 
   isOn(functionId: string): boolean | Promise<boolean> {
@@ -75,6 +84,7 @@ export class TracingStore implements TracingRepository {
       .execute()
     const settings = fromRow(row)
     this.#cache.set(functionId, settings)
+    this.#announce(functionId)
     return settings
   }
 }

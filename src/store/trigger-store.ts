@@ -2,12 +2,14 @@
  * @module Triggers of every type in one table (reference §4.4); the type's settings are JSON. Trigger
  * sources read the active ones of their types through `listActive` and hear every change through
  * `onChange` (the `TriggerChangeFeed` port), so an API route or a schedule appears or goes the
- * moment its trigger does.
+ * moment its trigger does. In cluster mode the feed also carries other nodes' changes (announced on
+ * `ClusterChanges` once committed, re-read here before delivery).
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Kysely, Selectable } from 'kysely'
 import {
   APIG_TRIGGER_TYPES,
+  SINGLE_NODE_CHANGES,
   SECRET_EVENT_DATA_FIELDS,
   StratoError,
   TRIGGERS_PER_FUNCTION_VERSION,
@@ -15,6 +17,7 @@ import {
   isApigTriggerType,
   triggerErrorCodes,
   type ApigEventData,
+  type ClusterChanges,
   type TriggerChange,
   type TriggerEventData,
   type TriggerInput,
@@ -25,8 +28,17 @@ import {
   type TriggerTypeCode,
 } from '../core/index.js'
 import type { Database, FunctionTriggersTable } from './database.js'
+import { CACHE_TOPICS } from './cluster-cache.js'
 import type { SecretBox } from './secret-box.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
+
+/**
+ * What a node announces of a trigger change (`ClusterChanges` key, JSON): the id of a created or
+ * updated trigger, the deleted row itself (its secrets stay sealed under the cluster's master key).
+ */
+type RemoteChange =
+  | { readonly kind: 'created' | 'updated'; readonly id: string }
+  | { readonly kind: 'deleted'; readonly row: Selectable<FunctionTriggersTable> }
 
 function toRecord(row: Selectable<FunctionTriggersTable>, secrets: SecretBox): TriggerRecord {
   const common = {
@@ -86,9 +98,48 @@ export class TriggerStore implements TriggerRepository {
   readonly #secrets: SecretBox
   readonly #listeners = new Set<(change: TriggerChange) => void>()
 
-  constructor(db: Kysely<Database>, secrets: SecretBox) {
+  readonly #changes: ClusterChanges
+  readonly #onBackgroundError: (err: unknown) => void
+  /** Other nodes' changes, delivered one after another in the order heard. */
+  #heard: Promise<void> = Promise.resolve()
+
+  constructor(
+    db: Kysely<Database>,
+    secrets: SecretBox,
+    changes: ClusterChanges = SINGLE_NODE_CHANGES,
+    onBackgroundError: (err: unknown) => void = () => undefined,
+  ) {
     this.#db = db
     this.#secrets = secrets
+    this.#changes = changes
+    this.#onBackgroundError = onBackgroundError
+    changes.subscribe(CACHE_TOPICS.triggers, (key) => {
+      if (key !== undefined) {
+        this.#heard = this.#heard
+          .then(() => this.#deliverRemote(key))
+          .catch(this.#onBackgroundError)
+      }
+    })
+  }
+
+  /**
+   * Another node's change: a create or update is read again (the row as it is now; gone means a
+   * delete is on its way); a delete carries the row as it was (secrets sealed, as stored).
+   */
+  async #deliverRemote(key: string): Promise<void> {
+    const heard = JSON.parse(key) as RemoteChange
+    if (heard.kind === 'deleted') {
+      this.#tell('deleted', toRecord(heard.row, this.#secrets))
+      return
+    }
+    const row = await this.#db
+      .selectFrom('function_triggers')
+      .selectAll()
+      .where('id', '=', heard.id)
+      .executeTakeFirst()
+    if (row !== undefined) {
+      this.#tell(heard.kind, toRecord(row, this.#secrets))
+    }
   }
 
   /** Called after every change (create, status update, delete), once per trigger, in order. */
@@ -97,7 +148,24 @@ export class TriggerStore implements TriggerRepository {
     return () => this.#listeners.delete(listener)
   }
 
-  #changed(kind: TriggerChange['kind'], trigger: TriggerRecord): void {
+  /** After a committed write: this node's sources hear of it now, the other nodes' once told. */
+  #changed(
+    kind: TriggerChange['kind'],
+    trigger: TriggerRecord,
+    row?: Selectable<FunctionTriggersTable>,
+  ): void {
+    this.#tell(kind, trigger)
+    // A delete whose row another writer took first announces nothing to deliver (read: gone).
+    const announced: RemoteChange =
+      kind !== 'deleted'
+        ? { kind, id: trigger.id }
+        : row !== undefined
+          ? { kind, row }
+          : { kind: 'updated', id: trigger.id }
+    this.#changes.publish(CACHE_TOPICS.triggers, JSON.stringify(announced))
+  }
+
+  #tell(kind: TriggerChange['kind'], trigger: TriggerRecord): void {
     for (const listener of this.#listeners) {
       listener({ kind, trigger })
     }
@@ -253,8 +321,12 @@ export class TriggerStore implements TriggerRepository {
 
   async delete(functionId: string, typeCode: string, id: string): Promise<void> {
     const trigger = await this.get(functionId, typeCode, id)
-    await this.#db.deleteFrom('function_triggers').where('id', '=', id).execute()
-    this.#changed('deleted', trigger)
+    const row = await this.#db
+      .deleteFrom('function_triggers')
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst()
+    this.#changed('deleted', trigger, row)
   }
 
   /** Deletes the triggers of one qualifier, or of the whole function when none is given. */
@@ -266,7 +338,7 @@ export class TriggerStore implements TriggerRepository {
     // One statement: what it deleted is what the sources hear of, nothing created meanwhile.
     const rows = await q.returningAll().execute()
     for (const row of rows) {
-      this.#changed('deleted', toRecord(row, this.#secrets))
+      this.#changed('deleted', toRecord(row, this.#secrets), row)
     }
   }
 
@@ -279,10 +351,10 @@ export class TriggerStore implements TriggerRepository {
     if (qualifier !== undefined) {
       q = q.where('qualifier', '=', qualifier)
     }
-    const deleted = (yield* tx.rows(q.returningAll())).map((row) => toRecord(row, this.#secrets))
+    const deleted = yield* tx.rows(q.returningAll())
     tx.afterCommit(() => {
-      for (const trigger of deleted) {
-        this.#changed('deleted', trigger)
+      for (const row of deleted) {
+        this.#changed('deleted', toRecord(row, this.#secrets), row)
       }
     })
   }

@@ -3,6 +3,8 @@
  */
 import type { Kysely, Selectable } from 'kysely'
 import {
+  SINGLE_NODE_CHANGES,
+  type ClusterChanges,
   StratoError,
   type Alias,
   type AliasRepository,
@@ -13,6 +15,7 @@ import {
   type VersionStrategy,
 } from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
+import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -89,14 +92,30 @@ export class VersionStore implements VersionRepository, AliasRepository {
   readonly #db: Kysely<Database>
   readonly #versions = new ReadThroughCache<string, PublishedVersion>()
   readonly #aliases = new ReadThroughCache<string, Alias>()
+  readonly #announceVersion: Announce
+  readonly #announceAlias: Announce
   readonly #quotas: Pick<Limits.Quotas, 'versionsPerFunction' | 'aliasesPerFunction'>
 
   constructor(
     db: Kysely<Database>,
     quotas: Pick<Limits.Quotas, 'versionsPerFunction' | 'aliasesPerFunction'>,
+    changes: ClusterChanges = SINGLE_NODE_CHANGES,
   ) {
     this.#db = db
     this.#quotas = quotas
+    this.#announceVersion = linkCache(this.#versions, changes, CACHE_TOPICS.versions)
+    this.#announceAlias = linkCache(this.#aliases, changes, CACHE_TOPICS.aliases)
+  }
+
+  /** After a committed write: drops the version here and on the other nodes. */
+  #forgetVersion(key: string): void {
+    this.#versions.invalidate(key)
+    this.#announceVersion(key)
+  }
+
+  #forgetAlias(key: string): void {
+    this.#aliases.invalidate(key)
+    this.#announceAlias(key)
   }
 
   /**
@@ -208,7 +227,7 @@ export class VersionStore implements VersionRepository, AliasRepository {
       .where('function_id', '=', fn.id)
       .where('version', '=', version)
       .execute()
-    this.#versions.invalidate(keyOf(fn, version))
+    this.#forgetVersion(keyOf(fn, version))
   }
 
   async getAlias(fn: Pick<FunctionRecord, 'id'>, name: string): Promise<Alias | undefined> {
@@ -287,7 +306,7 @@ export class VersionStore implements VersionRepository, AliasRepository {
         .where('name', '=', alias.name)
         .execute()
     }
-    this.#aliases.invalidate(keyOf(fn, alias.name))
+    this.#forgetAlias(keyOf(fn, alias.name))
     const stored = await this.getAlias(fn, alias.name)
     if (stored === undefined) {
       throw new StratoError('INTERNAL', 'A stored alias could not be read back.')
@@ -301,7 +320,7 @@ export class VersionStore implements VersionRepository, AliasRepository {
       .where('function_id', '=', fn.id)
       .where('name', '=', name)
       .execute()
-    this.#aliases.invalidate(keyOf(fn, name))
+    this.#forgetAlias(keyOf(fn, name))
   }
 
   /** Removes every version and alias of a deleted function. */
@@ -315,6 +334,8 @@ export class VersionStore implements VersionRepository, AliasRepository {
     const prefix = keyOf(fn, '')
     this.#versions.invalidateWhere((key) => key.startsWith(prefix))
     this.#aliases.invalidateWhere((key) => key.startsWith(prefix))
+    this.#announceVersion(prefix)
+    this.#announceAlias(prefix)
   }
 
   /**
@@ -336,7 +357,7 @@ export class VersionStore implements VersionRepository, AliasRepository {
         .where('function_id', '=', fn.id)
         .where('version', '=', version),
     )
-    tx.afterCommit(() => this.#versions.invalidate(keyOf(fn, version)))
+    tx.afterCommit(() => this.#forgetVersion(keyOf(fn, version)))
   }
 
   /** Within `tx`: deletes an alias; it leaves the cache once `tx` commits. */
@@ -351,7 +372,7 @@ export class VersionStore implements VersionRepository, AliasRepository {
         .where('function_id', '=', fn.id)
         .where('name', '=', name),
     )
-    tx.afterCommit(() => this.#aliases.invalidate(keyOf(fn, name)))
+    tx.afterCommit(() => this.#forgetAlias(keyOf(fn, name)))
   }
 
   /** Within `tx`: deletes every version and alias of a function (its delete cascade). */
