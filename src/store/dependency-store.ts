@@ -12,6 +12,7 @@ import {
   type NewDependencyVersion,
 } from '../core/index.js'
 import type { Database } from './database.js'
+import { lockWithin } from './dialect.js'
 
 export class DependencyStore implements DependencyRepository {
   readonly #db: Kysely<Database>
@@ -62,6 +63,8 @@ export class DependencyStore implements DependencyRepository {
     size: number,
   ): Promise<void> {
     await this.#db.transaction().execute(async (tx) => {
+      // Nodes adding versions of one dependency at once take turns (its row, the next number).
+      await lockWithin(tx, `dependencies:${input.projectId}:${input.name}:${input.runtime}`)
       let dep = await tx
         .selectFrom('dependencies')
         .select('dep_id')

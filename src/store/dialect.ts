@@ -3,12 +3,13 @@
  * serialising checks-then-writes across nodes (PostgreSQL) and recognising a unique violation.
  */
 import { sql, type Kysely } from 'kysely'
+import type { Database } from './database.js'
 
 /**
  * True when `db` (or a transaction of it) talks to PostgreSQL: its parameters compile to `$1`
  * (SQLite's to `?`), told by Kysely's public compile rather than its internal adapter.
  */
-export function isPostgres<DB>(db: Kysely<DB>): boolean {
+export function isPostgres(db: Kysely<Database>): boolean {
   return sql`select ${1}`.compile(db).sql.includes('$1')
 }
 
@@ -18,7 +19,7 @@ export function isPostgres<DB>(db: Kysely<DB>): boolean {
  * its connection); on PostgreSQL it makes a check-then-insert (a quota, a route) atomic across
  * nodes, which READ COMMITTED alone does not.
  */
-export async function lockWithin<DB>(tx: Kysely<DB>, key: string): Promise<void> {
+export async function lockWithin(tx: Kysely<Database>, key: string): Promise<void> {
   if (isPostgres(tx)) {
     await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(tx)
   }

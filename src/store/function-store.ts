@@ -19,6 +19,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionsTable } from './database.js'
 import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
+import { isUniqueViolation, lockWithin } from './dialect.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -127,46 +128,59 @@ export class FunctionStore implements FunctionRepository {
   async #create(input: NewFunction): Promise<FunctionRecord> {
     const now = new Date().toISOString()
     const id = randomUUID()
-    await this.#db.transaction().execute(async (tx) => {
-      const existing = await tx
-        .selectFrom('functions')
-        .select('id')
-        .where('project_id', '=', input.projectId)
-        .where('package', '=', input.packageName)
-        .where('name', '=', input.name)
-        .executeTakeFirst()
-      if (existing !== undefined) {
-        throw new StratoError(
-          'FUNCTION_EXISTS',
-          `The function '${input.packageName}:${input.name}' already exists.`,
-        )
-      }
-      const { count } = await tx
-        .selectFrom('functions')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .where('project_id', '=', input.projectId)
-        .executeTakeFirstOrThrow()
-      if (Number(count) >= this.#quotaPerProject) {
-        throw new StratoError(
-          'FUNCTION_QUOTA_EXCEEDED',
-          `The project has ${count} functions; the limit is ${this.#quotaPerProject}.`,
-        )
-      }
-      await tx
-        .insertInto('functions')
-        .values({
-          id,
-          project_id: input.projectId,
-          package: input.packageName,
-          name: input.name,
-          ...configColumns(input.config),
-          ...codeColumns(input.code),
-          revision: 1,
-          created_at: now,
-          last_modified: now,
-        })
-        .execute()
-    })
+    await this.#db
+      .transaction()
+      .execute(async (tx) => {
+        // Nodes creating in one project at once take turns: the count below stays true until commit.
+        await lockWithin(tx, `functions:${input.projectId}`)
+        const existing = await tx
+          .selectFrom('functions')
+          .select('id')
+          .where('project_id', '=', input.projectId)
+          .where('package', '=', input.packageName)
+          .where('name', '=', input.name)
+          .executeTakeFirst()
+        if (existing !== undefined) {
+          throw new StratoError(
+            'FUNCTION_EXISTS',
+            `The function '${input.packageName}:${input.name}' already exists.`,
+          )
+        }
+        const { count } = await tx
+          .selectFrom('functions')
+          .select((eb) => eb.fn.countAll<number>().as('count'))
+          .where('project_id', '=', input.projectId)
+          .executeTakeFirstOrThrow()
+        if (Number(count) >= this.#quotaPerProject) {
+          throw new StratoError(
+            'FUNCTION_QUOTA_EXCEEDED',
+            `The project has ${count} functions; the limit is ${this.#quotaPerProject}.`,
+          )
+        }
+        await tx
+          .insertInto('functions')
+          .values({
+            id,
+            project_id: input.projectId,
+            package: input.packageName,
+            name: input.name,
+            ...configColumns(input.config),
+            ...codeColumns(input.code),
+            revision: 1,
+            created_at: now,
+            last_modified: now,
+          })
+          .execute()
+      })
+      .catch((err: unknown) => {
+        // The unique index has the last word (a writer that took no lock, or a different one).
+        throw isUniqueViolation(err)
+          ? new StratoError(
+              'FUNCTION_EXISTS',
+              `The function '${input.packageName}:${input.name}' already exists.`,
+            )
+          : err
+      })
     this.#forget(cacheKey(input.projectId, input.packageName, input.name))
     const created = await this.get(input.projectId, input.packageName, input.name)
     if (created === undefined) {

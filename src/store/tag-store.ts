@@ -4,6 +4,7 @@
 import type { Kysely } from 'kysely'
 import { Limits, StratoError, type Tag, type TagRepository } from '../core/index.js'
 import type { Database } from './database.js'
+import { lockWithin } from './dialect.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
 export class TagStore implements TagRepository {
@@ -46,6 +47,8 @@ export class TagStore implements TagRepository {
   /** Adds or overwrites tags; refused past 20 tags on the function. */
   async put(functionId: string, tags: readonly Tag[]): Promise<void> {
     await this.#db.transaction().execute(async (tx) => {
+      // Nodes tagging one function at once take turns: the count stays true until commit.
+      await lockWithin(tx, `tags:${functionId}`)
       const existing = await tx
         .selectFrom('function_tags')
         .select('key')

@@ -16,6 +16,7 @@ import {
 } from '../core/index.js'
 import type { Database } from './database.js'
 import { CACHE_TOPICS, reloadOnChange, type Announce } from './cluster-cache.js'
+import { lockWithin } from './dialect.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { SecretBox } from './secret-box.js'
 
@@ -103,8 +104,12 @@ export class TenantStore implements TenantRepository {
   }
 
   /** The root tenant's project id: the first tenant named root (a data dir has one). */
-  async rootProjectId(): Promise<string | undefined> {
-    const row = await this.#db
+  rootProjectId(): Promise<string | undefined> {
+    return this.#rootProjectId(this.#db)
+  }
+
+  async #rootProjectId(db: Kysely<Database>): Promise<string | undefined> {
+    const row = await db
       .selectFrom('tenants')
       .select('project_id')
       .where('name', '=', 'root')
@@ -117,32 +122,34 @@ export class TenantStore implements TenantRepository {
 
   /** Creates a tenant with one key pair (idempotent for the tenant; the key must be new). */
   async addTenantKey(keys: KeyPair, name = 'root'): Promise<void> {
-    const now = new Date().toISOString()
-    await this.#db.transaction().execute(async (tx) => {
-      await tx
-        .insertInto('tenants')
-        .values({ project_id: keys.projectId, domain_id: keys.projectId, name, created_at: now })
-        .onConflict((oc) => oc.column('project_id').doNothing())
-        .execute()
-      await tx
-        .insertInto('access_keys')
-        .values({
-          access_key: keys.accessKey,
-          project_id: keys.projectId,
-          secret_enc: this.#box.seal(keys.secretKey),
-          created_at: now,
-        })
-        .onConflict((oc) =>
-          oc.column('access_key').doUpdateSet({
-            project_id: keys.projectId,
-            secret_enc: this.#box.seal(keys.secretKey),
-          }),
-        )
-        .execute()
-    })
+    await this.#db.transaction().execute((tx) => this.#writeKey(tx, keys, name))
     this.#keys.set(keys.accessKey, keys)
     this.#announce(keys.accessKey)
     this.#overtakeLoads()
+  }
+
+  async #writeKey(tx: Kysely<Database>, keys: KeyPair, name: string): Promise<void> {
+    const now = new Date().toISOString()
+    await tx
+      .insertInto('tenants')
+      .values({ project_id: keys.projectId, domain_id: keys.projectId, name, created_at: now })
+      .onConflict((oc) => oc.column('project_id').doNothing())
+      .execute()
+    await tx
+      .insertInto('access_keys')
+      .values({
+        access_key: keys.accessKey,
+        project_id: keys.projectId,
+        secret_enc: this.#box.seal(keys.secretKey),
+        created_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column('access_key').doUpdateSet({
+          project_id: keys.projectId,
+          secret_enc: this.#box.seal(keys.secretKey),
+        }),
+      )
+      .execute()
   }
 
   /**
@@ -165,7 +172,26 @@ export class TenantStore implements TenantRepository {
     request: BootstrapRequest,
     hooks: BootstrapHooks = {},
   ): Promise<BootstrapOutcome | undefined> {
-    const rootProjectId = await this.rootProjectId()
+    // Nodes starting together on an empty shared store take turns: the first creates the root
+    // tenant, the others find it (and add their given key to it).
+    const outcome = await this.#db.transaction().execute(async (tx) => {
+      await lockWithin(tx, 'tenants:bootstrap')
+      return this.#bootstrap(tx, request, hooks)
+    })
+    if (outcome?.written === true) {
+      this.#keys.set(outcome.keys.accessKey, outcome.keys)
+      this.#announce(outcome.keys.accessKey)
+      this.#overtakeLoads()
+    }
+    return outcome?.outcome
+  }
+
+  async #bootstrap(
+    tx: Kysely<Database>,
+    request: BootstrapRequest,
+    hooks: BootstrapHooks,
+  ): Promise<{ outcome: BootstrapOutcome; keys: KeyPair; written: boolean } | undefined> {
+    const rootProjectId = await this.#rootProjectId(tx)
     if (rootProjectId === undefined) {
       const generated = generateKeyPair(request.projectId)
       const given = request.accessKey !== undefined && request.secretKey !== undefined
@@ -178,8 +204,8 @@ export class TenantStore implements TenantRepository {
         projectIdGenerated: request.projectId === undefined,
       }
       hooks.beforeCreate?.(outcome)
-      await this.addTenantKey(outcome.keys)
-      return outcome
+      await this.#writeKey(tx, outcome.keys, 'root')
+      return { outcome, keys: outcome.keys, written: true }
     }
     // A second root tenant would hold the key and leave the first one's functions unreachable.
     if (request.projectId !== undefined && request.projectId !== rootProjectId) {
@@ -191,7 +217,16 @@ export class TenantStore implements TenantRepository {
     if (request.accessKey === undefined || request.secretKey === undefined) {
       return undefined
     }
-    const existing = this.#keys.peek(request.accessKey)
+    // Read from the store, not memory: another node may have added it a moment ago.
+    const row = await tx
+      .selectFrom('access_keys')
+      .selectAll()
+      .where('access_key', '=', request.accessKey)
+      .executeTakeFirst()
+    const existing =
+      row === undefined
+        ? undefined
+        : { projectId: row.project_id, secretKey: this.#box.open(row.secret_enc) }
     if (existing !== undefined && existing.projectId !== rootProjectId) {
       throw new StratoError(
         'INVALID_PARAMETER',
@@ -203,9 +238,14 @@ export class TenantStore implements TenantRepository {
       accessKey: request.accessKey,
       secretKey: request.secretKey,
     }
-    if (existing?.secretKey !== keys.secretKey) {
-      await this.addTenantKey(keys)
+    const written = existing?.secretKey !== keys.secretKey
+    if (written) {
+      await this.#writeKey(tx, keys, 'root')
     }
-    return { keys, created: false, generated: false, projectIdGenerated: false }
+    return {
+      outcome: { keys, created: false, generated: false, projectIdGenerated: false },
+      keys,
+      written,
+    }
   }
 }

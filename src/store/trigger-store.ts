@@ -29,6 +29,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionTriggersTable } from './database.js'
 import { CACHE_TOPICS } from './cluster-cache.js'
+import { lockWithin } from './dialect.js'
 import type { SecretBox } from './secret-box.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -172,7 +173,25 @@ export class TriggerStore implements TriggerRepository {
   }
 
   async create(target: TriggerTarget, input: TriggerInput): Promise<TriggerRecord> {
-    const mine = await this.list(target.functionId, target.qualifier)
+    const created = await this.#db.transaction().execute(async (tx) => {
+      // Nodes creating at once take turns, so the quota and the checks below hold until commit:
+      // per function version, and across all functions for API routes (always in this order).
+      await lockWithin(tx, `triggers:${target.functionId}`)
+      if (isApigTriggerType(input.typeCode)) {
+        await lockWithin(tx, 'triggers:apig-routes')
+      }
+      return this.#create(tx, target, input)
+    })
+    this.#changed('created', created)
+    return created
+  }
+
+  async #create(
+    tx: Kysely<Database>,
+    target: TriggerTarget,
+    input: TriggerInput,
+  ): Promise<TriggerRecord> {
+    const mine = await this.#list(tx, target.functionId, target.qualifier)
     if (mine.length >= TRIGGERS_PER_FUNCTION_VERSION) {
       throw new StratoError(
         'TRIGGER_QUOTA_EXCEEDED',
@@ -192,7 +211,7 @@ export class TriggerStore implements TriggerRepository {
     const apig = isApigTriggerType(input.typeCode) ? (input.eventData as ApigEventData) : undefined
     if (apig !== undefined) {
       // An API route is global to the gateway: no two triggers may answer the same request.
-      for (const other of await this.listActive(APIG_TRIGGER_TYPES, true)) {
+      for (const other of await this.#listActive(tx, APIG_TRIGGER_TYPES, true)) {
         if (isApigTrigger(other) && sameRoute(other.eventData, apig)) {
           throw new StratoError(
             'APIG_PATH_EXISTS',
@@ -222,17 +241,20 @@ export class TriggerStore implements TriggerRepository {
       updated_at: now,
       source_cursor: '',
     }
-    await this.#db.insertInto('function_triggers').values(row).execute()
-    const created = toRecord(row, this.#secrets)
-    this.#changed('created', created)
-    return created
+    await tx.insertInto('function_triggers').values(row).execute()
+    return toRecord(row, this.#secrets)
   }
 
-  async list(functionId: string, qualifier?: string): Promise<TriggerRecord[]> {
-    let q = this.#db
-      .selectFrom('function_triggers')
-      .selectAll()
-      .where('function_id', '=', functionId)
+  list(functionId: string, qualifier?: string): Promise<TriggerRecord[]> {
+    return this.#list(this.#db, functionId, qualifier)
+  }
+
+  async #list(
+    db: Kysely<Database>,
+    functionId: string,
+    qualifier?: string,
+  ): Promise<TriggerRecord[]> {
+    let q = db.selectFrom('function_triggers').selectAll().where('function_id', '=', functionId)
     if (qualifier !== undefined) {
       q = q.where('qualifier', '=', qualifier)
     }
@@ -360,8 +382,16 @@ export class TriggerStore implements TriggerRepository {
   }
 
   /** Triggers of these types across all functions, active ones only unless `all`. */
-  async listActive(types: readonly TriggerTypeCode[], all = false): Promise<TriggerRecord[]> {
-    let q = this.#db.selectFrom('function_triggers').selectAll().where('type_code', 'in', types)
+  listActive(types: readonly TriggerTypeCode[], all = false): Promise<TriggerRecord[]> {
+    return this.#listActive(this.#db, types, all)
+  }
+
+  async #listActive(
+    db: Kysely<Database>,
+    types: readonly TriggerTypeCode[],
+    all: boolean,
+  ): Promise<TriggerRecord[]> {
+    let q = db.selectFrom('function_triggers').selectAll().where('type_code', 'in', types)
     if (!all) {
       q = q.where('status', '=', 'ACTIVE')
     }

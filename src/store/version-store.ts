@@ -16,6 +16,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
 import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
+import { isUniqueViolation, lockWithin } from './dialect.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -133,6 +134,8 @@ export class VersionStore implements VersionRepository, AliasRepository {
       name ??
       `v${now.toISOString().slice(0, 19).replace(/-/g, '').replace('T', '-').replace(/:/g, '')}`
     await this.#db.transaction().execute(async (tx) => {
+      // Nodes publishing the same function at once take turns (name, fingerprint and quota checks).
+      await lockWithin(tx, `versions:${latest.id}`)
       const rows = await tx
         .selectFrom('function_versions')
         .select(['version', 'snapshot_json'])
@@ -298,6 +301,12 @@ export class VersionStore implements VersionRepository, AliasRepository {
         .insertInto('function_aliases')
         .values({ function_id: fn.id, name: alias.name, created_at: now, ...values })
         .execute()
+        .catch((err: unknown) => {
+          // Another node created it since the check above.
+          throw isUniqueViolation(err)
+            ? new StratoError('ALIAS_EXISTS', `The alias '${alias.name}' already exists.`)
+            : err
+        })
     } else {
       await this.#db
         .updateTable('function_aliases')
