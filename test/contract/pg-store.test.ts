@@ -5,6 +5,7 @@
  */
 import { describeCodeRepositoryContract } from './code-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
+import { describeFunctionExtrasContract } from './function-extras.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { openPgBackend } from './pg-backend.js'
 import { describeProjectLogSettingsContract } from './project-log-settings-repository.contract.js'
@@ -21,6 +22,7 @@ describeTenantRepositoryContract('PostgreSQL', openPgBackend)
 describeProjectLogSettingsContract('PostgreSQL', openPgBackend)
 describeCodeRepositoryContract('PostgreSQL', openPgBackend)
 describeFunctionDataContract('PostgreSQL', openPgBackend)
+describeFunctionExtrasContract('PostgreSQL', openPgBackend)
 describeReservedInstanceRepositoryContract('PostgreSQL', openPgBackend)
 // The async queue's half of tracing runs once PostgreSQL's async queue is in (drop the option).
 describeTracingRepositoryContract('PostgreSQL', openPgBackend, { asyncQueue: false })

@@ -8,6 +8,7 @@ import { describeAuditTrailRepositoryContract } from './audit-trail-repository.c
 import { describeCodeRepositoryContract } from './code-repository.contract.js'
 import { describeFlowRepositoryContract } from './flow-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
+import { describeFunctionExtrasContract } from './function-extras.contract.js'
 import { describeFunctionRepositoryContract } from './function-repository.contract.js'
 import { describeInvocationLogRepositoryContract } from './invocation-log-repository.contract.js'
 import { describeProjectLogSettingsContract } from './project-log-settings-repository.contract.js'
@@ -27,6 +28,7 @@ describeInvocationLogRepositoryContract('SQLite', openSqliteBackend)
 describeProjectLogSettingsContract('SQLite', openSqliteBackend)
 describeCodeRepositoryContract('SQLite', openSqliteBackend)
 describeFunctionDataContract('SQLite', openSqliteBackend)
+describeFunctionExtrasContract('SQLite', openSqliteBackend)
 describeAuditTrailRepositoryContract('SQLite', openSqliteBackend)
 describeReservedInstanceRepositoryContract('SQLite', openSqliteBackend)
 describeTracingRepositoryContract('SQLite', openSqliteBackend)
