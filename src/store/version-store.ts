@@ -16,7 +16,7 @@ import {
 } from '../core/index.js'
 import type { Database, FunctionAliasesTable } from './database.js'
 import { CACHE_TOPICS, linkCache, type Announce } from './cluster-cache.js'
-import { isUniqueViolation, lockWithin } from './dialect.js'
+import { lockWithin } from './dialect.js'
 import { ReadThroughCache } from './read-through-cache.js'
 import type { StoreTransaction, TxWork } from './store-transaction.js'
 
@@ -267,9 +267,34 @@ export class VersionStore implements VersionRepository, AliasRepository {
     alias: Omit<Alias, 'lastModified'>,
     mode: 'create' | 'update',
   ): Promise<Alias> {
+    await this.#db.transaction().execute(async (tx) => {
+      // Nodes writing one function's aliases at once take turns: the checks hold until commit.
+      await lockWithin(tx, `aliases:${fn.id}`)
+      const rows = await tx
+        .selectFrom('function_aliases')
+        .selectAll()
+        .where('function_id', '=', fn.id)
+        .execute()
+      await this.#writeAlias(tx, fn, alias, mode, rows.map(toAlias))
+    })
+    this.#forgetAlias(keyOf(fn, alias.name))
+    const stored = await this.getAlias(fn, alias.name)
+    if (stored === undefined) {
+      throw new StratoError('INTERNAL', 'A stored alias could not be read back.')
+    }
+    return stored
+  }
+
+  async #writeAlias(
+    tx: Kysely<Database>,
+    fn: Pick<FunctionRecord, 'id'>,
+    alias: Omit<Alias, 'lastModified'>,
+    mode: 'create' | 'update',
+    all: readonly Alias[],
+  ): Promise<void> {
     const now = new Date().toISOString()
-    const others = (await this.listAliases(fn)).filter((a) => a.name !== alias.name)
-    const exists = (await this.getAlias(fn, alias.name)) !== undefined
+    const others = all.filter((a) => a.name !== alias.name)
+    const exists = others.length < all.length
     if (mode === 'create' && exists) {
       throw new StratoError('ALIAS_EXISTS', `The alias '${alias.name}' already exists.`)
     }
@@ -297,30 +322,18 @@ export class VersionStore implements VersionRepository, AliasRepository {
       last_modified: now,
     }
     if (mode === 'create') {
-      await this.#db
+      await tx
         .insertInto('function_aliases')
         .values({ function_id: fn.id, name: alias.name, created_at: now, ...values })
         .execute()
-        .catch((err: unknown) => {
-          // Another node created it since the check above.
-          throw isUniqueViolation(err)
-            ? new StratoError('ALIAS_EXISTS', `The alias '${alias.name}' already exists.`)
-            : err
-        })
     } else {
-      await this.#db
+      await tx
         .updateTable('function_aliases')
         .set(values)
         .where('function_id', '=', fn.id)
         .where('name', '=', alias.name)
         .execute()
     }
-    this.#forgetAlias(keyOf(fn, alias.name))
-    const stored = await this.getAlias(fn, alias.name)
-    if (stored === undefined) {
-      throw new StratoError('INTERNAL', 'A stored alias could not be read back.')
-    }
-    return stored
   }
 
   async deleteAlias(fn: Pick<FunctionRecord, 'id'>, name: string): Promise<void> {
