@@ -42,7 +42,10 @@ const key = (functionId: string, qualifier: string): string => `${functionId}\u0
 
 export class AsyncConfigStore implements AsyncConfigRepository {
   readonly #db: Kysely<Database>
-  /** Hits and misses (`null`): this process is the only writer, so the cache is exact. */
+  /**
+   * Hits and misses (`null`): exact, since this node invalidates what it writes and what other
+   * nodes announce (`linkCache`).
+   */
   readonly #cache = new ReadThroughCache<string, AsyncInvokeConfig | null>()
 
   readonly #announce: Announce

@@ -87,8 +87,8 @@ const cacheKey = (projectId: string, packageName: string, name: string): string 
   `${projectId}\u0000${packageName}\u0000${name}`
 
 /**
- * Functions by project, package and name. This process is the only writer of its database (a
- * cluster backend also invalidates the cache when another node writes), so the cache stays exact.
+ * Functions by project, package and name. The cache stays exact: this node invalidates what it
+ * writes, and in cluster mode what other nodes announce (`linkCache`).
  */
 export class FunctionStore implements FunctionRepository {
   readonly #db: Kysely<Database>

@@ -25,7 +25,7 @@ function fromRow(r: Selectable<FunctionTracingTable>): TracingSettings {
 export class TracingStore implements TracingRepository {
   readonly #db: Kysely<Database>
   /**
-   * Hits and misses (`null`): this process is the only writer, so the cache is exact. A deleted
+   * Hits and misses (`null`): exact, with other nodes' writes heard through `linkCache`. A deleted
    * function's row goes by its foreign key; its entry stays here, unread (ids are never reused).
    */
   readonly #cache = new ReadThroughCache<string, TracingSettings | null>()

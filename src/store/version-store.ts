@@ -87,7 +87,7 @@ function refuseIfRouted(aliases: readonly Alias[], version: string): void {
 
 /**
  * Versions and aliases of functions. Published snapshots never change, so reads are cached; alias
- * reads too (this process is the only writer, and invalidates what it writes).
+ * reads too (invalidated on this node's writes and on other nodes' announcements).
  */
 export class VersionStore implements VersionRepository, AliasRepository {
   readonly #db: Kysely<Database>
