@@ -129,6 +129,8 @@ export class PgStoreTransactions implements StoreTransactions {
     const client = await this.#pool.connect()
     const effects: Array<() => void> = []
     let result: T
+    // A client whose rollback failed may be mid-transaction or dead: the pool must not reuse it.
+    let broken: Error | undefined
     try {
       await client.query('begin')
       try {
@@ -142,11 +144,13 @@ export class PgStoreTransactions implements StoreTransactions {
         result = next.value
         await client.query('commit')
       } catch (err) {
-        await client.query('rollback').catch(() => undefined)
+        await client.query('rollback').catch((rollbackErr: unknown) => {
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr))
+        })
         throw err
       }
     } finally {
-      client.release()
+      client.release(broken)
     }
     for (const effect of effects) {
       effect()
