@@ -245,8 +245,8 @@ test('three nodes bootstrapping an empty store together make one root tenant; a 
   expect(nodes[0]?.tenants.lookup('GIVEN')?.projectId).toBe(root)
 })
 
-test('nodes creating at once keep the quota and the uniqueness of names', async () => {
-  const { nodes } = await cluster(3, { functionsPerProject: 2 })
+test('nodes creating at once keep the quotas and the uniqueness of names', async () => {
+  const { nodes } = await cluster(3, { functionsPerProject: 2, aliasesPerFunction: 2 })
   const results = await Promise.allSettled(
     ['f1', 'f2', 'f3', 'f1', 'f2', 'f3'].map((name, i) =>
       createFunction(nodes[i % 3] as Store, name),
@@ -260,6 +260,25 @@ test('nodes creating at once keep the quota and the uniqueness of names', async 
   expect(new Set(codes)).toEqual(new Set(['FUNCTION_EXISTS', 'FUNCTION_QUOTA_EXCEEDED']))
   const page = await nodes[0]?.functions.list('p1', { marker: 0, maxItems: 10 })
   expect(page?.count).toBe(2)
+
+  // Aliases of one function, on three nodes at once, past the quota of 2.
+  const [a, b, c] = nodes as [Store, Store, Store]
+  let fn = await a.functions.get('p1', 'default', 'f1')
+  fn ??= await a.functions.get('p1', 'default', 'f2')
+  if (fn === undefined) {
+    throw new Error('no function made')
+  }
+  for (const [i, memorySizeMb] of [128, 256, 512].entries()) {
+    fn = await a.functions.updateConfig(fn, { ...fn, memorySizeMb })
+    await a.versions.publish(fn, `v${i}`, '')
+  }
+  const aliases = await Promise.allSettled(
+    [a, b, c].map((node, i) => node.versions.putAlias(fn, aliasTo(`x${i}`, `v${i}`), 'create')),
+  )
+  expect(aliases.filter((r) => r.status === 'fulfilled')).toHaveLength(2)
+  expect(aliases.find((r) => r.status === 'rejected')?.reason).toMatchObject({
+    code: 'ALIAS_QUOTA_EXCEEDED',
+  })
 })
 
 function aliasTo(name: string, version: string) {
