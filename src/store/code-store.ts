@@ -25,6 +25,7 @@ import {
   StratoError,
   type CodeCollection,
   type CodeInput,
+  type CodeObjects,
   type CodeRepository,
   type IngestOptions,
   type RuntimeFamily,
@@ -76,6 +77,26 @@ interface Fingerprint {
 }
 
 const PIN_AFTER_INGEST_MS = 10 * 60_000
+/**
+ * A package in the cluster's bucket goes only once unreferenced for this long since it was last
+ * stored: an ingest on another node pins it there, not here, until its function row is written.
+ */
+export const SHARED_PACKAGE_MIN_AGE_MS = 60 * 60_000
+
+/**
+ * A shared bucket the collector can sweep (NatsCodeObjects): its packages with when each was last
+ * stored, and a delete that loses to a `put` made since the listing.
+ */
+export interface SweptCodeObjects extends CodeObjects {
+  list(): Promise<ReadonlyArray<{ readonly digest: string; readonly storedAt: number }>>
+  deleteIfStoredBy(digest: string, cutoff: number): Promise<boolean>
+}
+
+function isSwept(objects: CodeObjects): objects is SweptCodeObjects {
+  const o = objects as Partial<SweptCodeObjects>
+  return typeof o.list === 'function' && typeof o.deleteIfStoredBy === 'function'
+}
+
 /** The module file a handler names, e.g. `src/index.handler` → `src/index`. */
 export function handlerModulePath(handler: string): string {
   const dot = handler.lastIndexOf('.')
@@ -84,6 +105,13 @@ export function handlerModulePath(handler: string): string {
 }
 
 /** Content-addressed packages and trees under `<dataDir>/code`. */
+function integrityError(digest: string, why: string): StratoError {
+  return new StratoError(
+    'CODE_INTEGRITY',
+    `The stored code ${digest.slice(0, 16)}… does not match its digest (${why}); refusing to run it.`,
+  )
+}
+
 export class CodeStore implements CodeRepository {
   readonly #packagesDir: string
   readonly #treesDir: string
@@ -104,8 +132,25 @@ export class CodeStore implements CodeRepository {
   #collecting: Promise<unknown> = Promise.resolve()
   #collectionSeq = 0
   #tmpSwept = false
+  readonly #objects: CodeObjects | undefined
+  readonly #objectMinAgeMs: number
+  /** Fetches from the shared bucket in progress: verifies of one digest wait for one fetch. */
+  readonly #fetching = new Map<string, Promise<boolean>>()
 
-  constructor(dataDir: string, limits: CodeStoreLimits = DEFAULT_CODE_LIMITS) {
+  /**
+   * `objects` (cluster mode, ADR 0028): ingests put each package in the cluster's bucket before
+   * they resolve, and a digest without a local tree is fetched from it, checked and extracted on
+   * demand. Unreferenced packages stay in the bucket until `objectMinAgeMs` after they were last
+   * stored (tests shorten it).
+   */
+  constructor(
+    dataDir: string,
+    limits: CodeStoreLimits = DEFAULT_CODE_LIMITS,
+    objects?: CodeObjects,
+    objectMinAgeMs = SHARED_PACKAGE_MIN_AGE_MS,
+  ) {
+    this.#objects = objects
+    this.#objectMinAgeMs = objectMinAgeMs
     const root = path.join(dataDir, 'code')
     this.#packagesDir = path.join(root, 'packages')
     this.#treesDir = path.join(root, 'trees')
@@ -166,6 +211,7 @@ export class CodeStore implements CodeRepository {
     const digest = await this.#store(packageBytes, options)
     try {
       await this.#checkHandlerModule(digest, family, modulePath, handler)
+      await this.#share(digest, packageBytes)
       return {
         digest,
         codeSize: packageBytes.length,
@@ -221,6 +267,7 @@ export class CodeStore implements CodeRepository {
       )
     }
     const digest = await this.#store(input.bytes, options, 'image')
+    await this.#shareOrRelease(digest, input.bytes)
     return {
       digest,
       codeSize: input.bytes.length,
@@ -248,7 +295,36 @@ export class CodeStore implements CodeRepository {
       )
     }
     const digest = await this.#store(bytes, options)
+    await this.#shareOrRelease(digest, bytes)
     return { digest, size: bytes.length, unzippedSize: await this.unzippedSize(digest) }
+  }
+
+  /**
+   * Cluster mode: puts the package in the cluster's bucket, so that no row ever names a digest
+   * the other nodes cannot fetch. Called once every check passed (refused code is never shared).
+   */
+  async #share(digest: string, bytes: Buffer): Promise<void> {
+    if (this.#objects === undefined) {
+      return
+    }
+    try {
+      await this.#objects.put(digest, bytes)
+    } catch (err) {
+      throw new StratoError(
+        'SERVICE_UNAVAILABLE',
+        "Storing the code package in the cluster's object store failed; try again.",
+        { cause: err },
+      )
+    }
+  }
+
+  async #shareOrRelease(digest: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.#share(digest, bytes)
+    } catch (err) {
+      this.release(digest)
+      throw err
+    }
   }
 
   /**
@@ -287,11 +363,7 @@ export class CodeStore implements CodeRepository {
     // has already registered its removal, which this waits for before extracting afresh.
     this.#pin(digest)
     try {
-      for (;;) {
-        const busy = this.#removing.get(digest) ?? this.#extracting.get(digest)
-        if (busy === undefined) {
-          break
-        }
+      for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
         await busy.catch(() => undefined)
       }
       if (!this.#isComplete(digest)) {
@@ -310,6 +382,14 @@ export class CodeStore implements CodeRepository {
     return digest
   }
 
+  /**
+   * An extraction or removal of `digest` running on this node. Callers loop on it without an
+   * await once it is undefined, so their next check and registration happen in the same turn.
+   */
+  #busy(digest: string): Promise<unknown> | undefined {
+    return this.#removing.get(digest) ?? this.#extracting.get(digest)
+  }
+
   /** The package file is written last, so with it the tree and manifest are whole. */
   #isComplete(digest: string): boolean {
     const tree = this.treePath(digest)
@@ -326,7 +406,84 @@ export class CodeStore implements CodeRepository {
 
   /** The stored package, for show-code. */
   async readPackage(digest: string): Promise<Buffer> {
+    await this.#ensureLocal(digest)
     return fsp.readFile(path.join(this.#packagesDir, `${digest}.zip`))
+  }
+
+  /**
+   * Whether `digest` is whole on this node, after fetching it from the cluster's bucket when it
+   * is not (cluster mode). Concurrent calls for one digest share one fetch.
+   */
+  async #ensureLocal(digest: string): Promise<boolean> {
+    if (this.#objects === undefined) {
+      // Nothing to fetch from: callers find out what is missing as they always have.
+      return true
+    }
+    for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
+      await busy.catch(() => undefined)
+    }
+    if (this.#isComplete(digest)) {
+      return true
+    }
+    let fetching = this.#fetching.get(digest)
+    if (fetching === undefined) {
+      fetching = this.#fetch(digest, this.#objects).finally(() => this.#fetching.delete(digest))
+      this.#fetching.set(digest, fetching)
+    }
+    return fetching
+  }
+
+  /**
+   * Fetches a package, checks that it hashes to `digest` (CODE_INTEGRITY otherwise: nothing is
+   * written), then extracts it with every check an ingest makes (limits, names, manifest). The
+   * project's quota is not checked again: it was when the package was ingested.
+   */
+  async #fetch(digest: string, objects: CodeObjects): Promise<boolean> {
+    let bytes: Buffer | undefined
+    try {
+      bytes = await objects.get(digest)
+    } catch (err) {
+      throw new StratoError(
+        'SERVICE_UNAVAILABLE',
+        `Fetching the code ${digest.slice(0, 16)}… from the cluster's object store failed.`,
+        { cause: err },
+      )
+    }
+    if (bytes === undefined) {
+      return false
+    }
+    if (sha512Hex(bytes) !== digest) {
+      throw integrityError(digest, "the cluster's copy of the package is altered")
+    }
+    const format: PackageFormat | undefined = isZip(bytes)
+      ? 'zip'
+      : isTarArchive(bytes)
+        ? 'image'
+        : undefined
+    if (format === undefined) {
+      throw integrityError(digest, "the cluster's copy is neither a zip nor an image archive")
+    }
+    if (bytes.length > this.#limits.packageMaxBytes) {
+      throw new StratoError(
+        'CODE_TOO_LARGE',
+        `The code package is ${bytes.length} bytes; this node's limit is ${this.#limits.packageMaxBytes}.`,
+      )
+    }
+    // An ingest or a removal of the same digest may have begun on this node meanwhile.
+    for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
+      await busy.catch(() => undefined)
+    }
+    // No await between this check and registering the extraction (as in #store).
+    if (!this.#isComplete(digest)) {
+      const extraction = this.#extract(digest, bytes, {}, format)
+      this.#extracting.set(digest, extraction)
+      try {
+        await extraction
+      } finally {
+        this.#extracting.delete(digest)
+      }
+    }
+    return true
   }
 
   /** Bytes of the files `digest` extracts to (0 when it is not stored). */
@@ -334,6 +491,9 @@ export class CodeStore implements CodeRepository {
     const known = this.#unzippedSizes.get(digest)
     if (known !== undefined) {
       return known
+    }
+    if (!(await this.#ensureLocal(digest))) {
+      return 0
     }
     let manifest: Manifest
     try {
@@ -357,10 +517,10 @@ export class CodeStore implements CodeRepository {
     const tree = this.treePath(digest)
     const fail = (why: string): never => {
       this.#verified.delete(digest)
-      throw new StratoError(
-        'CODE_INTEGRITY',
-        `The stored code ${digest.slice(0, 16)}… does not match its digest (${why}); refusing to run it.`,
-      )
+      throw integrityError(digest, why)
+    }
+    if (!(await this.#ensureLocal(digest))) {
+      return fail("it is neither on this node nor in the cluster's object store")
     }
     let manifest: Manifest
     try {
@@ -453,7 +613,8 @@ export class CodeStore implements CodeRepository {
     const keep = await referenced()
     const now = Date.now()
     const failures: Array<{ what: string; error: unknown }> = []
-    let removed = 0
+    // A digest removed here, from the cluster's bucket, or both counts once.
+    const removed = new Set<string>()
     if (!this.#tmpSwept) {
       this.#tmpSwept = true
       for (const name of await fsp.readdir(this.#tmpDir)) {
@@ -480,19 +641,62 @@ export class CodeStore implements CodeRepository {
       this.#removing.set(digest, removal)
       try {
         await removal
-        removed++
+        removed.add(digest)
       } catch (error) {
         failures.push({ what: `code/trees/${digest.slice(0, 16)}…`, error })
       } finally {
         this.#removing.delete(digest)
       }
     }
+    if (this.#objects !== undefined && isSwept(this.#objects)) {
+      await this.#sweepObjects(this.#objects, keep, seq, now, removed, failures)
+    }
     for (const [digest, pin] of this.#pins) {
       if ((pin.count === 0 && pin.releasedAt < seq) || pin.until < now) {
         this.#pins.delete(digest)
       }
     }
-    return { removed, failures }
+    return { removed: removed.size, failures }
+  }
+
+  /**
+   * Deletes from the cluster's bucket what `keep` does not name, no ingest here holds, and nobody
+   * stored within `objectMinAgeMs` (an ingest on another node holds its digest there, unseen
+   * here). The delete is fenced: a `put` after the listing keeps the package.
+   */
+  async #sweepObjects(
+    objects: SweptCodeObjects,
+    keep: ReadonlySet<string>,
+    seq: number,
+    now: number,
+    removed: Set<string>,
+    failures: Array<{ what: string; error: unknown }>,
+  ): Promise<void> {
+    const cutoff = now - this.#objectMinAgeMs
+    let listed: Awaited<ReturnType<SweptCodeObjects['list']>>
+    try {
+      listed = await objects.list()
+    } catch (error) {
+      failures.push({ what: 'code objects (listing the bucket)', error })
+      return
+    }
+    for (const { digest, storedAt } of listed) {
+      if (
+        keep.has(digest) ||
+        storedAt > cutoff ||
+        this.#isPinned(digest, seq, now) ||
+        this.#extracting.has(digest)
+      ) {
+        continue
+      }
+      try {
+        if (await objects.deleteIfStoredBy(digest, cutoff)) {
+          removed.add(digest)
+        }
+      } catch (error) {
+        failures.push({ what: `code objects/${digest.slice(0, 16)}…`, error })
+      }
+    }
   }
 
   /** Package first (it marks a digest complete), then manifest, then the tree, which may fail. */
