@@ -261,6 +261,27 @@ describe('code packages shared through the NATS object store', () => {
     await b.verify(code.digest)
   })
 
+  // Large buffers are compared with `equals`: vitest's deep equality walks them byte by byte.
+  test('packages are plain object store objects: the library reads what put wrote, put reads what the library wrote', async () => {
+    const objects = await freshBucket()
+    const os = await nc.jetstream().views.os(objects.bucket)
+    const big = randomBytes(1_300_000)
+    await objects.put('a'.repeat(128), big)
+    expect(Buffer.from((await os.getBlob('a'.repeat(128))) ?? []).equals(big)).toBe(true)
+    await os.putBlob({ name: 'b'.repeat(128) }, big)
+    expect((await objects.get('b'.repeat(128)))?.equals(big)).toBe(true)
+    await objects.put('c'.repeat(128), Buffer.alloc(0))
+    expect(await objects.get('c'.repeat(128))).toEqual(Buffer.alloc(0))
+    // Two first uploads of one package at once leave one object and no stray chunks.
+    await Promise.all([objects.put('d'.repeat(128), big), objects.put('d'.repeat(128), big)])
+    expect((await objects.get('d'.repeat(128)))?.equals(big)).toBe(true)
+    const status = await os.status()
+    const perObject = (n: number): number => Math.ceil(n / (512 * 1024)) + 1
+    expect(status.streamInfo.state.messages).toBe(
+      perObject(big.length) * 2 + 1 + Math.ceil(big.length / (128 * 1024)) + 1,
+    )
+  })
+
   test('8 concurrent verifies of one digest on a cold node fetch it once', async () => {
     const objects = await freshBucket()
     const a = new CodeStore(freshDir(), DEFAULT_CODE_LIMITS, objects)
