@@ -15,6 +15,15 @@ import {
   zipSingleFile,
   type ManifestEntry,
 } from './code-archive.js'
+import {
+  fetchPackage,
+  integrityError,
+  isSwept,
+  sharePackage,
+  SHARED_PACKAGE_MIN_AGE_MS,
+  sweepObjects,
+  type PackageFormat,
+} from './code-store-shared.js'
 import { isTarArchive, unpackImage } from './image-archive.js'
 import { removeTree } from './remove-tree.js'
 import {
@@ -59,8 +68,6 @@ interface Manifest {
   /** Symbolic links and their targets (container images only: zips may hold none). */
   readonly symlinks?: ReadonlyArray<[rel: string, target: string]>
 }
-/** What a package is: a zip of files, or a container image archive (a tar of layers). */
-type PackageFormat = 'zip' | 'image'
 /** An ingest's hold on a digest until its function (or dependency) row is written. */
 interface Pin {
   count: number
@@ -77,26 +84,6 @@ interface Fingerprint {
 }
 
 const PIN_AFTER_INGEST_MS = 10 * 60_000
-/**
- * A package in the cluster's bucket goes only once unreferenced for this long since it was last
- * stored: an ingest on another node pins it there, not here, until its function row is written.
- */
-export const SHARED_PACKAGE_MIN_AGE_MS = 60 * 60_000
-
-/**
- * A shared bucket the collector can sweep (NatsCodeObjects): its packages with when each was last
- * stored, and a delete that loses to a `put` made since the listing.
- */
-export interface SweptCodeObjects extends CodeObjects {
-  list(): Promise<ReadonlyArray<{ readonly digest: string; readonly storedAt: number }>>
-  deleteIfStoredBy(digest: string, cutoff: number): Promise<boolean>
-}
-
-function isSwept(objects: CodeObjects): objects is SweptCodeObjects {
-  const o = objects as Partial<SweptCodeObjects>
-  return typeof o.list === 'function' && typeof o.deleteIfStoredBy === 'function'
-}
-
 /** The module file a handler names, e.g. `src/index.handler` → `src/index`. */
 export function handlerModulePath(handler: string): string {
   const dot = handler.lastIndexOf('.')
@@ -105,13 +92,6 @@ export function handlerModulePath(handler: string): string {
 }
 
 /** Content-addressed packages and trees under `<dataDir>/code`. */
-function integrityError(digest: string, why: string): StratoError {
-  return new StratoError(
-    'CODE_INTEGRITY',
-    `The stored code ${digest.slice(0, 16)}… does not match its digest (${why}); refusing to run it.`,
-  )
-}
-
 export class CodeStore implements CodeRepository {
   readonly #packagesDir: string
   readonly #treesDir: string
@@ -304,17 +284,8 @@ export class CodeStore implements CodeRepository {
    * the other nodes cannot fetch. Called once every check passed (refused code is never shared).
    */
   async #share(digest: string, bytes: Buffer): Promise<void> {
-    if (this.#objects === undefined) {
-      return
-    }
-    try {
-      await this.#objects.put(digest, bytes)
-    } catch (err) {
-      throw new StratoError(
-        'SERVICE_UNAVAILABLE',
-        "Storing the code package in the cluster's object store failed; try again.",
-        { cause: err },
-      )
+    if (this.#objects !== undefined) {
+      await sharePackage(this.#objects, digest, bytes)
     }
   }
 
@@ -439,35 +410,9 @@ export class CodeStore implements CodeRepository {
    * project's quota is not checked again: it was when the package was ingested.
    */
   async #fetch(digest: string, objects: CodeObjects): Promise<boolean> {
-    let bytes: Buffer | undefined
-    try {
-      bytes = await objects.get(digest)
-    } catch (err) {
-      throw new StratoError(
-        'SERVICE_UNAVAILABLE',
-        `Fetching the code ${digest.slice(0, 16)}… from the cluster's object store failed.`,
-        { cause: err },
-      )
-    }
-    if (bytes === undefined) {
+    const fetched = await fetchPackage(objects, digest, this.#limits.packageMaxBytes)
+    if (fetched === undefined) {
       return false
-    }
-    if (sha512Hex(bytes) !== digest) {
-      throw integrityError(digest, "the cluster's copy of the package is altered")
-    }
-    const format: PackageFormat | undefined = isZip(bytes)
-      ? 'zip'
-      : isTarArchive(bytes)
-        ? 'image'
-        : undefined
-    if (format === undefined) {
-      throw integrityError(digest, "the cluster's copy is neither a zip nor an image archive")
-    }
-    if (bytes.length > this.#limits.packageMaxBytes) {
-      throw new StratoError(
-        'CODE_TOO_LARGE',
-        `The code package is ${bytes.length} bytes; this node's limit is ${this.#limits.packageMaxBytes}.`,
-      )
     }
     // An ingest or a removal of the same digest may have begun on this node meanwhile.
     for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
@@ -475,7 +420,7 @@ export class CodeStore implements CodeRepository {
     }
     // No await between this check and registering the extraction (as in #store).
     if (!this.#isComplete(digest)) {
-      const extraction = this.#extract(digest, bytes, {}, format)
+      const extraction = this.#extract(digest, fetched.bytes, {}, fetched.format)
       this.#extracting.set(digest, extraction)
       try {
         await extraction
@@ -649,7 +594,10 @@ export class CodeStore implements CodeRepository {
       }
     }
     if (this.#objects !== undefined && isSwept(this.#objects)) {
-      await this.#sweepObjects(this.#objects, keep, seq, now, removed, failures)
+      const held = (digest: string): boolean =>
+        this.#isPinned(digest, seq, now) || this.#extracting.has(digest)
+      const cutoff = now - this.#objectMinAgeMs
+      await sweepObjects(this.#objects, keep, held, cutoff, removed, failures)
     }
     for (const [digest, pin] of this.#pins) {
       if ((pin.count === 0 && pin.releasedAt < seq) || pin.until < now) {
@@ -657,46 +605,6 @@ export class CodeStore implements CodeRepository {
       }
     }
     return { removed: removed.size, failures }
-  }
-
-  /**
-   * Deletes from the cluster's bucket what `keep` does not name, no ingest here holds, and nobody
-   * stored within `objectMinAgeMs` (an ingest on another node holds its digest there, unseen
-   * here). The delete is fenced: a `put` after the listing keeps the package.
-   */
-  async #sweepObjects(
-    objects: SweptCodeObjects,
-    keep: ReadonlySet<string>,
-    seq: number,
-    now: number,
-    removed: Set<string>,
-    failures: Array<{ what: string; error: unknown }>,
-  ): Promise<void> {
-    const cutoff = now - this.#objectMinAgeMs
-    let listed: Awaited<ReturnType<SweptCodeObjects['list']>>
-    try {
-      listed = await objects.list()
-    } catch (error) {
-      failures.push({ what: 'code objects (listing the bucket)', error })
-      return
-    }
-    for (const { digest, storedAt } of listed) {
-      if (
-        keep.has(digest) ||
-        storedAt > cutoff ||
-        this.#isPinned(digest, seq, now) ||
-        this.#extracting.has(digest)
-      ) {
-        continue
-      }
-      try {
-        if (await objects.deleteIfStoredBy(digest, cutoff)) {
-          removed.add(digest)
-        }
-      } catch (error) {
-        failures.push({ what: `code objects/${digest.slice(0, 16)}…`, error })
-      }
-    }
   }
 
   /** Package first (it marks a digest complete), then manifest, then the tree, which may fail. */
