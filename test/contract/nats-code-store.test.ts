@@ -11,6 +11,7 @@ import yazl from 'yazl'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { NatsCodeObjects } from '../../src/cluster/index.js'
 import { Limits, type CodeObjects } from '../../src/core/index.js'
+import { type SweptCodeObjects } from '../../src/store/code-store-shared.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from '../../src/store/code-store.js'
 import { openStore, type Store } from '../../src/store/index.js'
 import { NATS_TEST_URL, uniqueName } from '../helpers/cluster-services.js'
@@ -35,7 +36,11 @@ afterEach(async () => {
 })
 
 async function freshBucket(): Promise<NatsCodeObjects> {
-  const objects = await NatsCodeObjects.open(nc, uniqueName('codeobj'))
+  // The code store sweeps a bucket that has `list` and `deleteIfStoredBy`.
+  const objects: NatsCodeObjects & SweptCodeObjects = await NatsCodeObjects.open(
+    nc,
+    uniqueName('codeobj'),
+  )
   cleanups.push(() => objects.destroy())
   return objects
 }
@@ -280,6 +285,24 @@ describe('code packages shared through the NATS object store', () => {
     expect(status.streamInfo.state.messages).toBe(
       perObject(big.length) * 2 + 1 + Math.ceil(big.length / (128 * 1024)) + 1,
     )
+  })
+
+  test('NATS unreachable: an ingest answers SERVICE_UNAVAILABLE and holds nothing; a cold verify too', async () => {
+    const objects = await freshBucket()
+    const a = new CodeStore(freshDir(), DEFAULT_CODE_LIMITS, objects)
+    const stored = await a.ingestArchive(await zip({ 'x.txt': 'x' }))
+    const lost = await connect({ servers: NATS_TEST_URL })
+    const cut = await NatsCodeObjects.open(lost, objects.bucket.replace(/_code$/, ''))
+    await lost.close()
+    const b = new CodeStore(freshDir(), DEFAULT_CODE_LIMITS, cut)
+    await expect(b.ingestArchive(await zip({ 'y.txt': 'y' }))).rejects.toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+    })
+    await expect(b.verify(stored.digest)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' })
+    // The refused ingest's pin is gone: its local tree is collected at once.
+    expect(await b.collectGarbage(() => Promise.resolve(new Set<string>()))).toMatchObject({
+      removed: 1,
+    })
   })
 
   test('8 concurrent verifies of one digest on a cold node fetch it once', async () => {
