@@ -1,0 +1,491 @@
+/**
+ * @module Invocation logs and async status log entries in the shared PostgreSQL store, so every
+ * node serves the logs of work that ran on any other (also on one that died). Same semantics as
+ * the embedded `InvocationLogStore` (ADR 0008, ADR 0020): appends queue in memory and go out in
+ * batches, one transaction each; searches page at a bounded cost with the same cursors.
+ */
+import type { Kysely } from 'kysely'
+import type pg from 'pg'
+import {
+  LOG_LEVELS,
+  type AsyncStatusLogEntry,
+  type AsyncStatusLogPage,
+  type AsyncStatusLogSearch,
+  type FedInvocation,
+  type InvocationLogPage,
+  type InvocationLogQuery,
+  type InvocationLogRepository,
+  type InvocationLogSearch,
+  type InvocationRecord,
+  type StoredInvocation,
+} from '../../core/index.js'
+import type { Database } from '../database.js'
+import { PgLogSearcher, type PgRowFilter } from './pg-invocation-log-search.js'
+
+/** How long a batch may wait before it is written; a full batch goes at once. */
+const FLUSH_DELAY_MS = 50
+const BATCH_ROWS = 500
+/** After a failed write, its rows are tried again this much later. */
+const RETRY_DELAY_MS = 1_000
+/** Rows kept for a store that cannot be reached; past this the oldest are dropped (and said so). */
+const MAX_QUEUED_ROWS = 50_000
+/**
+ * Batches of every node insert under this transaction-scoped advisory lock: positions are then
+ * handed out in commit order, so a follow reading past position n never misses a row another
+ * node commits later with a smaller one. A batch holds it for one insert and its commit.
+ */
+const WRITE_LOCK_KEY = 0x5354524c4f47 // "STRLOG"
+
+/**
+ * The levels of an entry's logger lines as a bit mask (bit i: LOG_LEVELS[i]), computed by
+ * PostgreSQL as the batch is inserted (the event loop never scans output): a line is
+ * `<time> <request id> [<invoke id>] <LEVEL> <message>`; Python's WARNING counts as WARN; a
+ * failed invocation has an ERROR line.
+ */
+const LEVELS_SQL = `(case when r.error_type is null then 0 else 8 end) | (
+  select coalesce(bit_or(case m[1] when 'DEBUG' then 1 when 'INFO' then 2 when 'ERROR' then 8 else 4 end), 0)
+  from regexp_matches(r.output, '^\\S+ (?:\\S+ ){1,2}(DEBUG|INFO|WARNING|WARN|ERROR)(?= |$)', 'gn') m)`
+
+/** One multi-row insert per batch: each column as an array, `unnest`ed in append order. */
+const INSERT_SQL = `insert into invocation_logs (request_id, attempt, project_id, function_id,
+  version, started_at, duration_ms, billed_ms, memory_size_mb, memory_used_mb, error_type,
+  error_message, output, levels)
+  select r.request_id, r.attempt, r.project_id, r.function_id, r.version, r.started_at,
+    r.duration_ms, r.billed_ms, r.memory_size_mb, r.memory_used_mb, r.error_type, r.error_message,
+    r.output, ${LEVELS_SQL}
+  from unnest($1::text[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[],
+    $7::float8[], $8::int8[], $9::int4[], $10::float8[], $11::text[], $12::text[], $13::text[])
+    with ordinality as r(request_id, attempt, project_id, function_id, version, started_at,
+      duration_ms, billed_ms, memory_size_mb, memory_used_mb, error_type, error_message, output, n)
+  order by r.n
+  on conflict do nothing`
+
+const INSERT_STATUS_SQL = `insert into async_status_logs (project_id, function_id, function_urn,
+  request_id, status, attempts, at, error_code, message)
+  select r.project_id, r.function_id, r.function_urn, r.request_id, r.status, r.attempts, r.at,
+    r.error_code, r.message
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int4[], $7::int8[],
+    $8::int4[], $9::text[]) with ordinality as r(project_id, function_id, function_urn, request_id,
+      status, attempts, at, error_code, message, n)
+  order by r.n`
+
+/** The mask of `level` and every level above it. */
+function levelsFrom(level: (typeof LOG_LEVELS)[number]): number {
+  let mask = 0
+  for (let i = LOG_LEVELS.indexOf(level); i < LOG_LEVELS.length; i++) {
+    mask |= 1 << i
+  }
+  return mask
+}
+
+interface LogRow {
+  position: number
+  request_id: string
+  attempt: number
+  project_id: string
+  function_id: string
+  version: string
+  started_at: number
+  duration_ms: number
+  billed_ms: number
+  memory_size_mb: number
+  memory_used_mb: number
+  error_type: string | null
+  error_message: string | null
+  output: string
+}
+
+interface StatusRow {
+  project_id: string
+  function_id: string
+  function_urn: string
+  request_id: string
+  status: string
+  attempts: number
+  at: number
+  error_code: number
+  message: string
+}
+
+interface Queued {
+  readonly projectId: string
+  readonly functionId: string
+  readonly record: InvocationRecord
+}
+
+function fromRow(r: LogRow): StoredInvocation {
+  return {
+    requestId: r.request_id,
+    attempt: r.attempt,
+    projectId: r.project_id,
+    functionId: r.function_id,
+    version: r.version,
+    startedAtMs: Number(r.started_at),
+    durationMs: r.duration_ms,
+    billedDurationMs: Number(r.billed_ms),
+    memorySizeMb: r.memory_size_mb,
+    memoryUsedMb: r.memory_used_mb,
+    errorType: r.error_type ?? undefined,
+    errorMessage: r.error_message ?? undefined,
+    output: r.output,
+  }
+}
+
+/** Column arrays of a batch, as INSERT_SQL binds them. */
+function logColumns(batch: readonly Queued[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 13 }, () => [])
+  for (const { projectId, functionId, record: r } of batch) {
+    const values = [
+      r.requestId,
+      r.attempt ?? 1,
+      projectId,
+      functionId,
+      r.version,
+      r.startedAtMs,
+      r.durationMs,
+      r.billedDurationMs,
+      r.memorySizeMb,
+      r.memoryUsedMb,
+      r.errorType ?? null,
+      r.errorMessage ?? null,
+      r.output,
+    ]
+    values.forEach((v, i) => columns[i]?.push(v))
+  }
+  return columns
+}
+
+function statusColumns(batch: readonly AsyncStatusLogEntry[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 9 }, () => [])
+  for (const e of batch) {
+    const values = [
+      e.projectId,
+      e.functionId,
+      e.functionUrn,
+      e.requestId,
+      e.status,
+      e.attempts,
+      e.atMs,
+      e.errorCode,
+      e.message,
+    ]
+    values.forEach((v, i) => columns[i]?.push(v))
+  }
+  return columns
+}
+
+/**
+ * Appends are queued in memory and written in batches (50 ms or 500 rows, one multi-row insert
+ * per table in one transaction), by one write at a time in append order. `whenWritten()`
+ * resolves once everything appended before it is committed (or its write failed and was
+ * reported); an async settlement waits for it before its commit. Reads write this node's queue
+ * first; what other nodes queued shows once their batch commits (≤ 50 ms later).
+ */
+export class PgInvocationLogStore implements InvocationLogRepository {
+  readonly #db: Kysely<Database & PgLogTables>
+  readonly #pool: pg.Pool
+  readonly #onError: (err: unknown) => void
+  readonly #searcher: PgLogSearcher
+  readonly #statusSearcher: PgLogSearcher
+  #pending: Queued[] = []
+  #pendingStatus: AsyncStatusLogEntry[] = []
+  #timer: NodeJS.Timeout | undefined
+  /** The last write handed over; writes run one after another. */
+  #writes: Promise<void> = Promise.resolve()
+  #writing = 0
+  /** The wait `whenWritten` callers of this turn share. */
+  #turnWait: Promise<void> | undefined
+  #closed = false
+
+  /** `db` and `pool` are the shared store's (`openPgDatabase`); closing this leaves them open. */
+  constructor(db: Kysely<Database>, pool: pg.Pool, onError: (err: unknown) => void) {
+    this.#db = db.withTables<PgLogTables>()
+    this.#pool = pool
+    this.#onError = onError
+    this.#searcher = new PgLogSearcher(pool, {
+      name: 'invocation_logs',
+      partition: 'function_id',
+      time: 'started_at',
+    })
+    this.#statusSearcher = new PgLogSearcher(pool, {
+      name: 'async_status_logs',
+      partition: 'project_id',
+      time: 'at',
+    })
+  }
+
+  append(record: InvocationRecord, projectId: string, functionId: string): void {
+    if (this.#closed) {
+      return
+    }
+    this.#pending.push({ record, projectId, functionId })
+    if (this.#pending.length >= BATCH_ROWS) {
+      this.#handOver()
+    } else {
+      this.#schedule(FLUSH_DELAY_MS)
+    }
+  }
+
+  appendAsyncStatus(entry: AsyncStatusLogEntry): void {
+    if (this.#closed) {
+      return
+    }
+    this.#pendingStatus.push(entry)
+    this.#schedule(FLUSH_DELAY_MS)
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined
+        this.#handOver()
+      }, delayMs)
+      // close() writes what is queued: the timer never keeps Strato alive.
+      this.#timer.unref()
+    }
+  }
+
+  /** Starts writing what is queued (after the writes already handed over), without waiting. */
+  #handOver(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+    while (this.#pending.length > 0 || this.#pendingStatus.length > 0) {
+      const rows = this.#pending.splice(0, BATCH_ROWS)
+      const statusRows = this.#pendingStatus.splice(0, BATCH_ROWS)
+      this.#writing++
+      this.#writes = this.#writes
+        .then(() => this.#write(rows, statusRows))
+        .finally(() => this.#writing--)
+    }
+  }
+
+  async #write(rows: Queued[], statusRows: AsyncStatusLogEntry[]): Promise<void> {
+    let client: pg.PoolClient | undefined
+    try {
+      client = await this.#pool.connect()
+      await client.query('begin')
+      await client.query('select pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY])
+      if (rows.length > 0) {
+        await client.query(INSERT_SQL, logColumns(rows))
+      }
+      if (statusRows.length > 0) {
+        await client.query(INSERT_STATUS_SQL, statusColumns(statusRows))
+      }
+      await client.query('commit')
+    } catch (err) {
+      await client?.query('rollback').catch(() => undefined)
+      this.#onError(new Error('writing invocation logs to PostgreSQL failed', { cause: err }))
+      this.#requeue(rows, statusRows)
+    } finally {
+      client?.release()
+    }
+  }
+
+  /** Keeps a failed batch for the next write (a store that is briefly away loses nothing). */
+  #requeue(rows: Queued[], statusRows: AsyncStatusLogEntry[]): void {
+    if (this.#closed) {
+      return
+    }
+    this.#pending = rows.concat(this.#pending)
+    this.#pendingStatus = statusRows.concat(this.#pendingStatus)
+    const excess =
+      Math.max(0, this.#pending.length - MAX_QUEUED_ROWS) +
+      Math.max(0, this.#pendingStatus.length - MAX_QUEUED_ROWS)
+    if (excess > 0) {
+      this.#pending = this.#pending.slice(-MAX_QUEUED_ROWS)
+      this.#pendingStatus = this.#pendingStatus.slice(-MAX_QUEUED_ROWS)
+      this.#onError(new Error(`PostgreSQL unreachable: ${excess} queued log entries dropped`))
+    }
+    this.#schedule(RETRY_DELAY_MS)
+  }
+
+  /** Resolves once every write handed over so far has ended. */
+  #settled(): Promise<void> {
+    this.#handOver()
+    return this.#writes
+  }
+
+  /**
+   * Starts writing what is queued. PostgreSQL cannot be waited for synchronously: `close()` (or
+   * `whenWritten()`) is what waits; shutdown calls it after this.
+   */
+  flush(): void {
+    this.#handOver()
+  }
+
+  /**
+   * Resolves once every entry appended so far (and in this event-loop turn) is committed. The
+   * calls of one turn share one write: the async queue asks this per settlement.
+   */
+  whenWritten(): Promise<void> {
+    if (this.#turnWait !== undefined) {
+      return this.#turnWait
+    }
+    if (this.#pending.length === 0 && this.#pendingStatus.length === 0 && this.#writing === 0) {
+      return Promise.resolve()
+    }
+    const wait = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        this.#turnWait = undefined
+        void this.#settled().then(resolve)
+      })
+    })
+    this.#turnWait = wait
+    return wait
+  }
+
+  async list(query: InvocationLogQuery): Promise<StoredInvocation[]> {
+    await this.#settled()
+    let q = this.#db
+      .selectFrom('invocation_logs')
+      .selectAll()
+      .where('function_id', '=', query.functionId)
+    if (query.requestId !== undefined) {
+      q = q.where('request_id', '=', query.requestId)
+    }
+    const rows = await q
+      .orderBy('started_at', 'desc')
+      .orderBy('attempt', 'desc')
+      .limit(query.limit)
+      .execute()
+    return rows.map(fromRow)
+  }
+
+  async search(query: InvocationLogSearch): Promise<InvocationLogPage> {
+    await this.#settled()
+    const filters: PgRowFilter[] = []
+    if (query.minLevel !== undefined) {
+      filters.push({ sql: '(levels & ?) <> 0', params: [levelsFrom(query.minLevel)] })
+    }
+    if (query.status !== undefined) {
+      filters.push({
+        sql: query.status === 'error' ? 'error_type is not null' : 'error_type is null',
+        params: [],
+      })
+    }
+    if (query.contains !== undefined) {
+      filters.push({
+        sql: "strpos(output, ?) > 0 or strpos(coalesce(error_message, ''), ?) > 0",
+        params: [query.contains, query.contains],
+      })
+    }
+    const page = await this.#searcher.run<LogRow>({
+      partitionValue: query.functionId,
+      fromMs: query.fromMs,
+      toMs: query.toMs,
+      filters,
+      // The primary key (request_id, attempt) finds a request however old it is.
+      narrow:
+        query.requestId === undefined
+          ? undefined
+          : { sql: 'request_id = ?', params: [query.requestId] },
+      order: query.order,
+      cursor: query.cursor,
+      limit: query.limit,
+    })
+    return {
+      entries: page.rows.map((r) => ({ position: r.cursor, entry: fromRow(r) })),
+      next: page.next,
+    }
+  }
+
+  async searchAsyncStatus(query: AsyncStatusLogSearch): Promise<AsyncStatusLogPage> {
+    await this.#settled()
+    const filters: PgRowFilter[] = []
+    if (query.requestId !== undefined) {
+      filters.push({ sql: 'request_id = ?', params: [query.requestId] })
+    }
+    if (query.status !== undefined) {
+      filters.push({ sql: 'status = ?', params: [query.status] })
+    }
+    const page = await this.#statusSearcher.run<StatusRow>({
+      partitionValue: query.projectId,
+      fromMs: query.fromMs,
+      toMs: query.toMs,
+      filters,
+      order: query.order,
+      cursor: query.cursor,
+      limit: query.limit,
+    })
+    return {
+      entries: page.rows.map((r) => ({
+        position: r.cursor,
+        entry: {
+          projectId: r.project_id,
+          functionId: r.function_id,
+          functionUrn: r.function_urn,
+          requestId: r.request_id,
+          status: r.status,
+          attempts: r.attempts,
+          atMs: Number(r.at),
+          errorCode: r.error_code,
+          message: r.message,
+        },
+      })),
+      next: page.next,
+    }
+  }
+
+  /** The function's entries after `after` (a position: commit order across nodes), oldest first. */
+  async readAfter(
+    functionId: string,
+    after: string | undefined,
+    sinceMs: number,
+    limit: number,
+  ): Promise<FedInvocation[]> {
+    await this.#settled()
+    const from = Number(after ?? 0)
+    const rows = await this.#db
+      .selectFrom('invocation_logs')
+      .selectAll()
+      .where('function_id', '=', functionId)
+      .where('position', '>', Number.isSafeInteger(from) ? from : 0)
+      .where('started_at', '>=', sinceMs)
+      .orderBy('position')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => ({ position: String(r.position), entry: fromRow(r) }))
+  }
+
+  /** Deletes a function's logs (on function delete) and logs older than `before`. */
+  async prune(options: { functionId?: string; before?: Date }): Promise<void> {
+    await this.#settled()
+    const db = this.#db
+    if (options.functionId !== undefined) {
+      await db.deleteFrom('invocation_logs').where('function_id', '=', options.functionId).execute()
+      await db
+        .deleteFrom('async_status_logs')
+        .where('function_id', '=', options.functionId)
+        .execute()
+    }
+    if (options.before !== undefined) {
+      const before = options.before.getTime()
+      await db.deleteFrom('invocation_logs').where('started_at', '<', before).execute()
+      await db.deleteFrom('async_status_logs').where('at', '<', before).execute()
+    }
+  }
+
+  /** Writes what is queued; the pool stays open (the shared store closes it). */
+  async close(): Promise<void> {
+    if (this.#closed) {
+      return
+    }
+    await this.#settled()
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+}
+
+/** This store's tables, as Kysely sees them (the embedded `logs.db` shapes plus `position`). */
+// A type, not an interface: Kysely's `withTables` needs an index-compatible shape.
+// eslint-disable-next-line @typescript-eslint/consistent-type-definitions
+type PgLogTables = {
+  invocation_logs: Omit<LogRow, 'position'> & {
+    readonly position: number
+    levels: number
+  }
+  async_status_logs: StatusRow & { readonly position: number }
+}
