@@ -249,3 +249,112 @@ describe('PgFlowStore across two nodes', () => {
     })
   })
 })
+
+describe('PgInvocationLogStore and PgAuditTrailStore across two nodes', () => {
+  let cleanup: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) {
+      await step()
+    }
+    cleanup = []
+  })
+
+  test('a follow on one node sees every entry both nodes write, once, while they write', async () => {
+    const fresh = await freshPgDatabase()
+    const a = await openNode(fresh.url)
+    const b = await openNode(fresh.url)
+    // The follower is a third node: its reads wait for no queue of its own.
+    const c = await openNode(fresh.url)
+    cleanup.push(
+      () => fresh.drop(),
+      () => a.close(),
+      () => b.close(),
+      () => c.close(),
+    )
+    const seen = new Map<string, number>()
+    let position: string | undefined
+    let auditPosition: string | undefined
+    const auditSeen = new Set<string>()
+    const follow = async (): Promise<number> => {
+      const page = await c.repos.logs.readAfter('fa', position, 0, 300)
+      for (const f of page) {
+        seen.set(f.entry.requestId, (seen.get(f.entry.requestId) ?? 0) + 1)
+        position = f.position
+      }
+      const audit = await c.repos.audit.readAfter('p1', auditPosition, 0, 300)
+      for (const f of audit) {
+        expect(auditSeen.has(f.record.traceId)).toBe(false)
+        auditSeen.add(f.record.traceId)
+        auditPosition = f.position
+      }
+      return page.length + audit.length
+    }
+    const perNode = 1_500
+    const writing = (async () => {
+      for (let i = 0; i < perNode; i++) {
+        for (const [name, node] of [
+          ['a', a],
+          ['b', b],
+        ] as const) {
+          node.repos.logs.append(
+            {
+              requestId: `${name}-${i}`,
+              attempt: 1,
+              version: 'latest',
+              startedAtMs: 1_700_000_000_000 + i,
+              durationMs: 1,
+              billedDurationMs: 1,
+              memorySizeMb: 128,
+              memoryUsedMb: 1,
+              errorType: undefined,
+              errorMessage: undefined,
+              output: `x ${name}-${i} INFO hi\n`,
+            },
+            'p1',
+            'fa',
+          )
+          if (i % 10 === 0) {
+            node.repos.audit.append({
+              traceId: `${name}-${i}`,
+              projectId: 'p1',
+              timeMs: 1_700_000_000_000 + i,
+              traceName: 'createFunction',
+              resourceType: 'function',
+              resourceName: 'fa',
+              resourceId: 'urn',
+              functionUrn: 'urn',
+              code: 200,
+              errorCode: '',
+              sourceIp: '127.0.0.1',
+              accessKey: 'ak',
+              requestId: `${name}-${i}`,
+              traceType: 'ApiCall',
+            })
+          }
+        }
+        if (i % 25 === 24) {
+          // Requests arrive over time: batches of both nodes go out while the follower reads.
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      }
+      await Promise.all([a.repos.logs.whenWritten(), b.repos.logs.whenWritten()])
+      // Reads write the node's own queue first.
+      await a.repos.audit.readAfter('p1', undefined, 0, 1)
+      await b.repos.audit.readAfter('p1', undefined, 0, 1)
+    })()
+    let done = false
+    void writing.then(() => {
+      done = true
+    })
+    while (!done) {
+      await follow()
+    }
+    await writing
+    while ((await follow()) > 0) {
+      // Drain what the last batches committed.
+    }
+    expect(seen.size).toBe(2 * perNode)
+    expect([...seen.values()].every((n) => n === 1)).toBe(true)
+    expect(auditSeen.size).toBe(2 * (perNode / 10))
+  })
+})

@@ -481,7 +481,6 @@ export class PgInvocationLogStore implements InvocationLogRepository {
 
 /** This store's tables, as Kysely sees them (the embedded `logs.db` shapes plus `position`). */
 // A type, not an interface: Kysely's `withTables` needs an index-compatible shape.
-// eslint-disable-next-line @typescript-eslint/consistent-type-definitions
 type PgLogTables = {
   invocation_logs: Omit<LogRow, 'position'> & {
     readonly position: number

@@ -20,7 +20,8 @@ const COLUMNS = 'project_id, function_id, function_name, hour_start, requests, g
 /**
  * One statement per batch. Rows of one key are summed first: `on conflict do update` may not
  * touch the same row twice in one statement. The last name given wins (`package/name` when
- * written), as in the embedded store.
+ * written), as in the embedded store. Rows go in key order, so two nodes' batches lock the rows
+ * they share in the same order (no deadlock).
  */
 const UPSERT_SQL = `insert into usage_hours (${COLUMNS})
   select project_id, function_id, (array_agg(function_name order by n desc))[1], hour_start,
@@ -28,6 +29,7 @@ const UPSERT_SQL = `insert into usage_hours (${COLUMNS})
   from unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::float8[])
     with ordinality as r(project_id, function_id, function_name, hour_start, requests, gb_seconds, n)
   group by project_id, hour_start, function_id
+  order by project_id, hour_start, function_id
   on conflict (project_id, hour_start, function_id) do update set
     requests = usage_hours.requests + excluded.requests,
     gb_seconds = usage_hours.gb_seconds + excluded.gb_seconds,
