@@ -358,3 +358,53 @@ describe('PgInvocationLogStore and PgAuditTrailStore across two nodes', () => {
     expect(auditSeen.size).toBe(2 * (perNode / 10))
   })
 })
+
+describe('PgInvocationLogStore when PostgreSQL refuses a batch', () => {
+  test('the failure is reported, whenWritten still resolves, and the batch is written on retry', async () => {
+    const fresh = await freshPgDatabase()
+    const database = await openPgDatabase({ url: fresh.url, maxConnections: 4 })
+    const errors: unknown[] = []
+    const logs = new PgInvocationLogStore(database.db, database.pool, (err) => errors.push(err))
+    try {
+      // The table is away (a failover, a lock timeout): inserts fail until it is back.
+      await database.pool.query('alter table invocation_logs rename to away')
+      logs.append(
+        {
+          requestId: 'r1',
+          attempt: 1,
+          version: 'latest',
+          startedAtMs: 1_700_000_000_000,
+          durationMs: 1,
+          billedDurationMs: 1,
+          memorySizeMb: 128,
+          memoryUsedMb: 1,
+          errorType: 'Error',
+          errorMessage: 'boom',
+          output: 'x r1 WARN low\n',
+        },
+        'p1',
+        'fa',
+      )
+      await logs.whenWritten()
+      expect(errors).toHaveLength(1)
+      await database.pool.query('alter table away rename to invocation_logs')
+      // Kept and retried (about a second later), not dropped.
+      await expect
+        .poll(async () => (await logs.list({ functionId: 'fa', limit: 10 })).length, {
+          timeout: 5_000,
+        })
+        .toBe(1)
+      const page = await logs.search({
+        functionId: 'fa',
+        order: 'desc',
+        minLevel: 'WARN',
+        limit: 5,
+      })
+      expect(page.entries.map((e) => e.entry.requestId)).toEqual(['r1'])
+    } finally {
+      await logs.close()
+      await database.close()
+      await fresh.drop()
+    }
+  })
+})

@@ -169,14 +169,14 @@ export class PgAuditTrailStore implements AuditTrailRepository {
       await client.query('commit')
     } catch (err) {
       await client?.query('rollback').catch(() => undefined)
-      this.#onError(new Error('writing audit traces to PostgreSQL failed', { cause: err }))
+      this.#report(new Error('writing audit traces to PostgreSQL failed', { cause: err }))
       // Kept for the next write: an audit record is not dropped because the store was away.
       if (!this.#closed) {
         this.#queued = batch.concat(this.#queued)
         const excess = this.#queued.length - MAX_QUEUED_RECORDS
         if (excess > 0) {
           this.#queued = this.#queued.slice(excess)
-          this.#onError(new Error(`PostgreSQL unreachable: ${excess} audit traces dropped`))
+          this.#report(new Error(`PostgreSQL unreachable: ${excess} audit traces dropped`))
         }
         this.#schedule(RETRY_DELAY_MS)
       }
@@ -273,6 +273,15 @@ export class PgAuditTrailStore implements AuditTrailRepository {
     await this.#pool.query('delete from audit_traces where time_ms < $1', [before.getTime()])
   }
 
+  /** A reporter that throws must not break the chain of writes (every later read waits on it). */
+  #report(err: Error): void {
+    try {
+      this.#onError(err)
+    } catch {
+      // Reported as far as it could be.
+    }
+  }
+
   /** Writes what is queued; the pool stays open (the shared store closes it). */
   async close(): Promise<void> {
     if (this.#closed) {
@@ -282,5 +291,9 @@ export class PgAuditTrailStore implements AuditTrailRepository {
     this.#closed = true
     clearTimeout(this.#timer)
     this.#timer = undefined
+    if (this.#queued.length > 0) {
+      // Their write failed just now (reported): nobody is left to retry them.
+      this.#report(new Error(`${this.#queued.length} audit traces not written before close`))
+    }
   }
 }

@@ -295,7 +295,7 @@ export class PgInvocationLogStore implements InvocationLogRepository {
       await client.query('commit')
     } catch (err) {
       await client?.query('rollback').catch(() => undefined)
-      this.#onError(new Error('writing invocation logs to PostgreSQL failed', { cause: err }))
+      this.#report(new Error('writing invocation logs to PostgreSQL failed', { cause: err }))
       this.#requeue(rows, statusRows)
     } finally {
       client?.release()
@@ -315,7 +315,7 @@ export class PgInvocationLogStore implements InvocationLogRepository {
     if (excess > 0) {
       this.#pending = this.#pending.slice(-MAX_QUEUED_ROWS)
       this.#pendingStatus = this.#pendingStatus.slice(-MAX_QUEUED_ROWS)
-      this.#onError(new Error(`PostgreSQL unreachable: ${excess} queued log entries dropped`))
+      this.#report(new Error(`PostgreSQL unreachable: ${excess} queued log entries dropped`))
     }
     this.#schedule(RETRY_DELAY_MS)
   }
@@ -486,6 +486,15 @@ export class PgInvocationLogStore implements InvocationLogRepository {
     }
   }
 
+  /** A reporter that throws must not break the chain of writes (every later read waits on it). */
+  #report(err: Error): void {
+    try {
+      this.#onError(err)
+    } catch {
+      // Reported as far as it could be.
+    }
+  }
+
   /** Writes what is queued; the pool stays open (the shared store closes it). */
   async close(): Promise<void> {
     if (this.#closed) {
@@ -495,6 +504,11 @@ export class PgInvocationLogStore implements InvocationLogRepository {
     this.#closed = true
     clearTimeout(this.#timer)
     this.#timer = undefined
+    const lost = this.#pending.length + this.#pendingStatus.length
+    if (lost > 0) {
+      // Their write failed just now (reported): nobody is left to retry them.
+      this.#report(new Error(`${lost} log entries not written before close`))
+    }
   }
 }
 
