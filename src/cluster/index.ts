@@ -1,0 +1,15 @@
+/**
+ * @module cluster: membership, leadership leases, cluster-wide instance slots and the change feed
+ * between nodes (NATS JetStream); one node with no NATS when `STRATO_NATS_URL` is unset.
+ */
+export type { Cluster, InstanceSlots, Leadership, MemberInfo, SlotHold } from './cluster-types.js'
+export { LEADER_DUTY } from './cluster-types.js'
+export {
+  DEFAULT_CLUSTER_TIMINGS,
+  clusterBuckets,
+  openCluster,
+  type ClusterTimings,
+  type OpenClusterOptions,
+} from './open-cluster.js'
+export type { LeaseTimings } from './lease.js'
+export { singleNodeCluster } from './single-node.js'
