@@ -13,7 +13,12 @@ export const FAST_TIMINGS: ClusterTimings = {
   lease: { ttlMs: 1_500, renewMs: 250, stepDownAfterMs: 1_000 },
 }
 
-export function clusterKit(natsUrl: string, prefix: string) {
+export interface ClusterKit {
+  open(nodeId: string, timings?: ClusterTimings): Promise<Cluster>
+  cleanup(): Promise<void>
+}
+
+export function clusterKit(natsUrl: string, prefix: string): ClusterKit {
   const opened: Cluster[] = []
   return {
     async open(nodeId: string, timings: ClusterTimings = FAST_TIMINGS): Promise<Cluster> {

@@ -5,16 +5,16 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { NATS_TEST_URL, uniqueName } from '../../test/helpers/cluster-services.js'
 import type { Cluster } from './cluster-types.js'
-import { clusterKit, eventually } from './cluster-test-kit.js'
+import { clusterKit, eventually, type ClusterKit } from './cluster-test-kit.js'
 import { singleNodeCluster } from './single-node.js'
 
-let kit: ReturnType<typeof clusterKit>
+let kit: ClusterKit
 
 afterEach(async () => {
   await kit.cleanup()
 })
 
-function fresh(): ReturnType<typeof clusterKit> {
+function fresh(): ClusterKit {
   kit = clusterKit(NATS_TEST_URL, uniqueName('c'))
   return kit
 }
@@ -140,7 +140,7 @@ describe('instance slots', () => {
     await kill(b)
     const taken = await eventually(() => slotsOf(a).claim(fid, 'latest', 2))
     expect(taken.key).toBe(onB?.key)
-    // B's late release (it was thought dead) cannot free A's slot: CAS on its revision.
+    // Both slots are held by live nodes again.
     expect(await slotsOf(c).claim(fid, 'latest', 2)).toBeUndefined()
   })
 

@@ -40,7 +40,7 @@ export function clusterBuckets(prefix: string): { members: string; leases: strin
 }
 
 export async function openCluster(options: OpenClusterOptions): Promise<Cluster> {
-  const { settings, logger } = options
+  const { settings } = options
   if (settings.natsUrl === undefined) {
     return singleNodeCluster(settings.nodeId, options.advertise?.apiUrl)
   }
