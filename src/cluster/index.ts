@@ -13,3 +13,5 @@ export {
 } from './open-cluster.js'
 export type { LeaseTimings } from './lease.js'
 export { singleNodeCluster } from './single-node.js'
+export { Readiness } from './readiness.js'
+export type { ReadinessCheck, ReadinessReport } from './readiness.js'
