@@ -36,6 +36,12 @@ export class Lease implements Leadership {
   readonly #listeners = new Set<(isLeader: boolean) => void>()
   /** The revision of this node's last acknowledged write, while it leads. */
   #revision: number | undefined
+  /**
+   * After stepping down for want of a timely renewal: the revision of our last write. While the
+   * key still holds it nobody else took the lease, so a CAS on it takes the lease back at once
+   * (rather than waiting for our own stale entry to expire).
+   */
+  #stale: number | undefined
   #token: number | undefined
   /** When the last acknowledged write was sent (monotonic clock). */
   #sentAt = 0
@@ -99,7 +105,13 @@ export class Lease implements Leadership {
     const value = JSON.stringify({ nodeId: this.#nodeId, takenAt: Date.now() } satisfies LeaseValue)
     if (this.#leader && this.#revision !== undefined) {
       try {
-        this.#revision = await this.#kv.update(this.name, value, this.#revision)
+        const revision = await this.#kv.update(this.name, value, this.#revision)
+        if (!this.#leader) {
+          // Stepped down while the write was on its way: it is ours still, to take back by CAS.
+          this.#stale = revision
+          return
+        }
+        this.#revision = revision
         this.#sentAt = sentAt
       } catch (err) {
         if (isWrongRevision(err)) {
@@ -114,13 +126,19 @@ export class Lease implements Leadership {
     }
     let revision: number
     try {
-      revision = await this.#kv.create(this.name, value)
+      revision =
+        this.#stale === undefined
+          ? await this.#kv.create(this.name, value)
+          : await this.#kv.update(this.name, value, this.#stale)
     } catch (err) {
       if (isWrongRevision(err)) {
-        return // held by another node
+        // Held by another node (or, after a stale retake failed, by whoever wrote since).
+        this.#stale = undefined
+        return
       }
       throw err
     }
+    this.#stale = undefined
     if (this.#closed) {
       await this.#release(revision)
       return
@@ -135,7 +153,9 @@ export class Lease implements Leadership {
 
   #checkExpiry(): void {
     if (this.#leader && performance.now() - this.#sentAt >= this.#t.stepDownAfterMs) {
+      const revision = this.#revision
       this.#stepDown('lease not renewed in time')
+      this.#stale = revision
     }
   }
 
@@ -179,7 +199,8 @@ export class Lease implements Leadership {
     clearInterval(this.#timer)
     clearInterval(this.#watchdog)
     await this.#running
-    const revision = this.#leader ? this.#revision : undefined
+    const revision = this.#leader ? this.#revision : this.#stale
+    this.#stale = undefined
     this.#stepDown('leaving')
     if (revision !== undefined) {
       await this.#release(revision)
