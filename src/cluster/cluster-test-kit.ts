@@ -14,6 +14,7 @@ export const FAST_TIMINGS: ClusterTimings = {
 }
 
 export interface ClusterKit {
+  readonly prefix: string
   open(nodeId: string, timings?: ClusterTimings): Promise<Cluster>
   cleanup(): Promise<void>
 }
@@ -21,6 +22,7 @@ export interface ClusterKit {
 export function clusterKit(natsUrl: string, prefix: string): ClusterKit {
   const opened: Cluster[] = []
   return {
+    prefix,
     async open(nodeId: string, timings: ClusterTimings = FAST_TIMINGS): Promise<Cluster> {
       const cluster = await openCluster({
         settings: {

@@ -2,10 +2,12 @@
  * Cluster coordination on the machine's real NATS (JetStream): changes between nodes, membership,
  * leadership with failover and fencing, cluster-wide instance slots. Fresh prefix per test.
  */
+import { spawn } from 'node:child_process'
+import path from 'node:path'
 import { afterEach, describe, expect, test } from 'vitest'
 import { NATS_TEST_URL, uniqueName } from '../../test/helpers/cluster-services.js'
 import type { Cluster } from './cluster-types.js'
-import { clusterKit, eventually, type ClusterKit } from './cluster-test-kit.js'
+import { FAST_TIMINGS, clusterKit, eventually, type ClusterKit } from './cluster-test-kit.js'
 import { singleNodeCluster } from './single-node.js'
 
 let kit: ClusterKit
@@ -102,6 +104,49 @@ describe('leadership', () => {
     expect(Date.now() - before).toBeLessThan(1_500)
   })
 })
+
+test('leadership: a leader process killed with SIGKILL loses the lease to a live node only after its expiry', async () => {
+  const k = fresh()
+  const prefix = k.prefix
+  // `node --import tsx`, not the tsx binary: that one runs node as a child, which SIGKILL would miss.
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.resolve(import.meta.dirname, 'lease-holder-child.ts'),
+      NATS_TEST_URL,
+      prefix,
+      'child',
+      'duty',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let out = ''
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  try {
+    const childToken = await eventually(() => {
+      const m = /leader (\d+)/.exec(out)
+      return m === null ? undefined : Number(m[1])
+    }, 20_000)
+    const a = await k.open('a')
+    const lease = a.leadership('duty')
+    // The child renews: a stays a follower.
+    await new Promise((r) => setTimeout(r, 800))
+    expect(lease.isLeader()).toBe(false)
+    expect((await lease.holder())?.nodeId).toBe('child')
+    const killedAt = Date.now()
+    child.kill('SIGKILL')
+    await eventually(() => (lease.isLeader() ? true : undefined))
+    // Not before the child's last write could expire (the bucket's ttl after its last renewal).
+    expect(Date.now() - killedAt).toBeGreaterThan(
+      FAST_TIMINGS.lease.ttlMs - FAST_TIMINGS.lease.renewMs - 100,
+    )
+    expect(lease.token()).toBeGreaterThan(childToken)
+  } finally {
+    child.kill('SIGKILL')
+  }
+}, 30_000)
 
 function leaseIndexLeading(
   leases: ReadonlyArray<{ isLeader(): boolean }>,
