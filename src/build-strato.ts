@@ -11,7 +11,13 @@ import { DurableFlowEngine } from './flows/index.js'
 import { tenantCreatedRecord } from './audit/index.js'
 import { AsyncDispatcher, AsyncStatusLog, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
-import { LEADER_DUTY, Readiness, openCluster, type Cluster } from './cluster/index.js'
+import {
+  LEADER_DUTY,
+  NatsCodeObjects,
+  Readiness,
+  openCluster,
+  type Cluster,
+} from './cluster/index.js'
 import type { Config } from './config/index.js'
 import {
   StratoError,
@@ -149,7 +155,12 @@ async function wire(
       storeUrl: config.cluster.storeUrl,
       masterKeyFile: config.cluster.masterKeyFile,
       changes: cluster.changes,
-      codeObjects: undefined,
+      // Shared packages only with the shared store: the bucket's sweep trusts this node's
+      // references to be the whole cluster's (ADR 0028).
+      codeObjects:
+        cluster.nats !== undefined && config.cluster.storeUrl !== undefined
+          ? await NatsCodeObjects.open(cluster.nats, config.cluster.natsPrefix)
+          : undefined,
     },
   })
   opened.add('the store', () => store.close())
