@@ -4,8 +4,11 @@
  * migration never changes once released: a change is a new one.
  */
 import type { Migration, MigrationProvider } from 'kysely'
+import { asyncQueueMigration } from './migrations/0005-async.js'
 
-const MIGRATIONS: Record<string, Migration> = {}
+const MIGRATIONS: Record<string, Migration> = {
+  '0005-async': asyncQueueMigration,
+}
 
 export const pgMigrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(MIGRATIONS),
