@@ -34,6 +34,7 @@ import {
   leasedEventOfRow,
   RECOVER,
   SETTLE_DONE,
+  SETTLE_DONE_MANY,
   SETTLE_RETRY,
   WAITING_FUNCTIONS,
   type PgLeaseRow,
@@ -248,10 +249,10 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
         if (enqueues.length > 0) {
           await client.query(INSERT_EVENTS, eventArrays(enqueues.map((p) => p.item)))
         }
-        const out: boolean[] = []
-        for (const s of settles) {
-          out.push(await this.#applySettlement(client, s.item))
-        }
+        const out = await this.#applySettlements(
+          client,
+          settles.map((p) => p.item),
+        )
         const follows = settles.some(
           (s, i) =>
             out[i] === true &&
@@ -294,6 +295,53 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
       client.release()
       throw err
     }
+  }
+
+  /**
+   * Plain terminal settlements (most of them: no destination, no dead letter) go in one
+   * statement; the others one statement each, after.
+   */
+  async #applySettlements(client: Queryable, settles: readonly Settling[]): Promise<boolean[]> {
+    const plain = new Map<string, number>()
+    settles.forEach((s, i) => {
+      const t = s.settlement
+      if (
+        s.ran === undefined &&
+        t.kind === 'done' &&
+        t.enqueue.length === 0 &&
+        t.deadLetter === undefined &&
+        !plain.has(s.event.requestId)
+      ) {
+        plain.set(s.event.requestId, i)
+      }
+    })
+    const out = settles.map(() => false)
+    if (plain.size > 0) {
+      const batch = [...plain.values()].map((i) => settles[i] as Settling)
+      const done = (s: Settling): Extract<AsyncSettlement, { kind: 'done' }> =>
+        s.settlement as Extract<AsyncSettlement, { kind: 'done' }>
+      const { rows } = await client.query<{ request_id: string }>(SETTLE_DONE_MANY, [
+        batch.map((s) => s.event.requestId),
+        batch.map((s) => s.event.leaseToken),
+        batch.map((s) => done(s).status),
+        batch.map((s) => done(s).errorCode),
+        batch.map((s) => done(s).errorMessage),
+        batch.map((s) => done(s).endedAtMs),
+      ])
+      for (const r of rows) {
+        const i = plain.get(r.request_id)
+        if (i !== undefined) {
+          out[i] = true
+        }
+      }
+    }
+    const inPlain = new Set(plain.values())
+    for (let i = 0; i < settles.length; i++) {
+      if (!inPlain.has(i)) {
+        out[i] = await this.#applySettlement(client, settles[i] as Settling)
+      }
+    }
+    return out
   }
 
   async #applySettlement(client: Queryable, s: Settling): Promise<boolean> {

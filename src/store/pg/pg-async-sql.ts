@@ -218,3 +218,16 @@ export const RECOVER = `with lost as (
   from lost where a.request_id = lost.request_id
   returning a.request_id, a.project_id, a.function_id, a.qualifier, a.attempts, lost.leased_at,
     lost.lease_until, lost.timeout_ms`
+
+/**
+ * Many plain terminal settlements (no destination event, no dead letter) in one statement: $1
+ * request ids, $2 lease tokens, $3 statuses, $4 codes, $5 messages, $6 ended at. Returns the
+ * request ids whose lease still held.
+ */
+export const SETTLE_DONE_MANY = `update async_invocations a
+  set status = s.status, error_code = s.error_code, error_message = s.error_message,
+      ended_at = s.ended_at, lease_token = null, lease_until = null, lease_owner = null
+  from unnest($1::text[], $2::text[], $3::text[], $4::int4[], $5::text[], $6::int8[])
+    as s(request_id, lease_token, status, error_code, error_message, ended_at)
+  where a.request_id = s.request_id and a.status = 'RUNNING' and a.lease_token = s.lease_token
+  returning a.request_id`
