@@ -19,7 +19,12 @@ interface Node {
   close(): Promise<void>
 }
 
-async function openNode(schema: string, nodeId: string, leaseGraceMs = 1_000): Promise<Node> {
+async function openNode(
+  schema: string,
+  nodeId: string,
+  leaseGraceMs = 1_000,
+  logsWritten: () => Promise<void> = () => Promise.resolve(),
+): Promise<Node> {
   const pg = await openPgDatabase({ url: PG_TEST_URL, schema, maxConnections: 8 })
   const queue = new PgAsyncQueue(pg.db, pg.pool, {
     nodeId,
@@ -27,7 +32,7 @@ async function openNode(schema: string, nodeId: string, leaseGraceMs = 1_000): P
     onError: (err) => {
       throw err
     },
-    logsWritten: () => Promise.resolve(),
+    logsWritten,
   })
   await queue.started()
   return {
@@ -201,8 +206,11 @@ describe('PgAsyncQueue in a cluster: several nodes on one schema', () => {
         b.enqueue({ ...t, payload: Buffer.from('{"node":"b"}') }),
       ]),
     )
+    // And twice in one turn of one node (one multi-row insert).
+    const twice = event('timer')
+    await Promise.all([a.enqueue(twice), a.enqueue({ ...twice, payload: Buffer.from('2') })])
     const { total } = await a.list({ functionId: 'timer', offset: 0, limit: 1 })
-    expect(total).toBe(50)
+    expect(total).toBe(51)
   })
 
   test("an enqueue on one node wakes the other's onReady", async () => {
@@ -222,5 +230,35 @@ describe('PgAsyncQueue in a cluster: several nodes on one schema', () => {
     await b.lease({ max: 1, nowMs: Date.now(), room: (id) => (id === 'fb' ? 1 : 0) })
     await a.refreshBacklog()
     expect(a.backlog()).toEqual({ waiting: 1, oldestAcceptedAtMs: 1_000 })
+  })
+
+  test("a settlement commits only after the attempt's logs are written", async () => {
+    const fresh = freshPgSchema()
+    cleanup.push(() => fresh.drop())
+    let written: () => void = () => undefined
+    const logs = new Promise<void>((resolve) => {
+      written = resolve
+    })
+    const node = await openNode(fresh.schema, 'node-a', 1_000, () => logs)
+    cleanup.push(() => node.close())
+    const e = event('fa')
+    await node.queue.enqueue(e)
+    const [l] = await node.queue.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+    const settled = node.queue.settle(l as LeasedEvent, {
+      kind: 'done',
+      status: 'SUCCESS',
+      errorCode: 0,
+      errorMessage: '',
+      endedAtMs: Date.now(),
+      enqueue: [],
+      deadLetter: undefined,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const before = await node.queue.list({ functionId: 'fa', offset: 0, limit: 1 })
+    expect(before.records[0]?.status).toBe('RUNNING')
+    written()
+    expect(await settled).toBe(true)
+    const after = await node.queue.list({ functionId: 'fa', offset: 0, limit: 1 })
+    expect(after.records[0]?.status).toBe('SUCCESS')
   })
 })

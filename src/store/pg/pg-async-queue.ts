@@ -99,7 +99,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   #scheduled = false
   #closed = false
   #rotation = 0
-  #channel = ''
+  #channel: string | undefined
   #listener: pg.PoolClient | undefined
   #relisten: NodeJS.Timeout | undefined
   #backlog: { waiting: number; oldestAcceptedAtMs: number | undefined } = {
@@ -117,6 +117,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
     this.#db = db as unknown as Kysely<PgAsyncTables>
     this.#pool = pool
     this.#o = options
+    this.#channel = options.channel
     this.#started = this.#start()
     this.#started.catch((err: unknown) => this.#o.onError(err))
     this.#backlogTimer = setInterval(() => {
@@ -126,15 +127,26 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   }
 
   async #start(): Promise<void> {
-    if (this.#o.channel !== undefined) {
-      this.#channel = this.#o.channel
-    } else {
+    await this.#channelName()
+    await Promise.all([
+      this.#listen().catch((err: unknown) => {
+        // Enqueues still commit and the dispatcher still polls: only the wake-up waits.
+        this.#relistenLater()
+        throw err
+      }),
+      this.refreshBacklog(),
+    ])
+  }
+
+  /** The NOTIFY channel, named from the schema on first use (read again if that read failed). */
+  async #channelName(): Promise<string> {
+    if (this.#channel === undefined) {
       const { rows } = await this.#pool.query<{ schema: string }>(
         'select current_schema() as schema',
       )
       this.#channel = `strato_async_${rows[0]?.schema ?? 'public'}`.slice(0, 63)
     }
-    await Promise.all([this.#listen(), this.refreshBacklog()])
+    return this.#channel
   }
 
   /** Resolves once this node hears other nodes' enqueues and the backlog figure was read. */
@@ -144,31 +156,47 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
 
   /** A connection of the pool kept for LISTEN; taken again (and listeners woken) if it breaks. */
   async #listen(): Promise<void> {
+    const channel = await this.#channelName()
     const client = await this.#pool.connect()
     if (this.#closed) {
       client.release()
       return
     }
     client.on('notification', (message) => {
-      if (message.channel === this.#channel) {
+      if (message.channel === channel) {
         this.#wake()
       }
     })
     client.on('error', (err) => {
       this.#o.onError(err)
       this.#dropListener(true)
-      this.#relisten = setTimeout(() => {
-        this.#relisten = undefined
-        // What was enqueued while it was away would be missed: wake after listening again.
-        this.#listen().then(
-          () => this.#wake(),
-          (e: unknown) => this.#o.onError(e),
-        )
-      }, RELISTEN_DELAY_MS)
-      this.#relisten.unref()
+      this.#relistenLater()
     })
-    await client.query(`listen "${this.#channel.replaceAll('"', '""')}"`)
+    try {
+      await client.query(`listen "${channel.replaceAll('"', '""')}"`)
+    } catch (err) {
+      client.release(true)
+      throw err
+    }
     this.#listener = client
+  }
+
+  #relistenLater(): void {
+    if (this.#closed || this.#relisten !== undefined) {
+      return
+    }
+    this.#relisten = setTimeout(() => {
+      this.#relisten = undefined
+      // What was enqueued while it was away would be missed: wake after listening again.
+      this.#listen().then(
+        () => this.#wake(),
+        (e: unknown) => {
+          this.#o.onError(e)
+          this.#relistenLater()
+        },
+      )
+    }, RELISTEN_DELAY_MS)
+    this.#relisten.unref()
   }
 
   #dropListener(broken: boolean): void {
@@ -244,7 +272,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   ): Promise<void> {
     let results: boolean[]
     try {
-      await this.#started
+      const channel = await this.#channelName()
       results = await this.#transaction(async (client) => {
         if (enqueues.length > 0) {
           await client.query(INSERT_EVENTS, eventArrays(enqueues.map((p) => p.item)))
@@ -261,7 +289,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
         )
         if (enqueues.length > 0 || follows) {
           // Delivered at commit, to every node listening (this one too).
-          await client.query('select pg_notify($1, $2)', [this.#channel, ''])
+          await client.query('select pg_notify($1, $2)', [channel, ''])
         }
         return out
       })
