@@ -28,17 +28,15 @@ import { cancelWaiting, listDeadLetters, listRecords } from './pg-async-records.
 import {
   eventArrays,
   INSERT_EVENTS,
-  INSERT_RAN,
   LEASE_DELETED,
   LEASE_DUE,
   leasedEventOfRow,
   RECOVER,
-  SETTLE_DONE,
-  SETTLE_DONE_MANY,
-  SETTLE_RETRY,
   WAITING_FUNCTIONS,
   type PgLeaseRow,
 } from './pg-async-sql.js'
+import { PgAsyncListener } from './pg-async-listener.js'
+import { applySettlements, type Queryable, type Settling } from './pg-async-settle.js'
 import type { PgAsyncTables } from './pg-async-tables.js'
 
 export interface PgAsyncQueueOptions {
@@ -72,18 +70,6 @@ interface Pending<T> {
   readonly reject: (err: unknown) => void
 }
 
-interface Settling {
-  readonly event: LeasedEvent
-  readonly settlement: AsyncSettlement
-  /** Set for an event its trigger source ran itself (`record`): inserted, then settled. */
-  readonly ran?: { readonly startedAtMs: number }
-}
-
-type Queryable = Pick<pg.PoolClient, 'query'>
-
-/** Reconnecting the LISTEN connection after it broke. */
-const RELISTEN_DELAY_MS = 1_000
-
 /** The queue and its records (one pair of tables), and the backlog figure of `/metrics`. */
 export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBacklog {
   readonly #db: Kysely<PgAsyncTables>
@@ -100,8 +86,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   #closed = false
   #rotation = 0
   #channel: string | undefined
-  #listener: pg.PoolClient | undefined
-  #relisten: NodeJS.Timeout | undefined
+  readonly #listener: PgAsyncListener
   #backlog: { waiting: number; oldestAcceptedAtMs: number | undefined } = {
     waiting: 0,
     oldestAcceptedAtMs: undefined,
@@ -118,6 +103,12 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
     this.#pool = pool
     this.#o = options
     this.#channel = options.channel
+    this.#listener = new PgAsyncListener(
+      pool,
+      () => this.#channelName(),
+      () => this.#wake(),
+      options.onError,
+    )
     this.#started = this.#start()
     this.#started.catch((err: unknown) => this.#o.onError(err))
     this.#backlogTimer = setInterval(() => {
@@ -128,14 +119,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
 
   async #start(): Promise<void> {
     await this.#channelName()
-    await Promise.all([
-      this.#listen().catch((err: unknown) => {
-        // Enqueues still commit and the dispatcher still polls: only the wake-up waits.
-        this.#relistenLater()
-        throw err
-      }),
-      this.refreshBacklog(),
-    ])
+    await Promise.all([this.#listener.start(), this.refreshBacklog()])
   }
 
   /** The NOTIFY channel, named from the schema on first use (read again if that read failed). */
@@ -152,58 +136,6 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   /** Resolves once this node hears other nodes' enqueues and the backlog figure was read. */
   started(): Promise<void> {
     return this.#started
-  }
-
-  /** A connection of the pool kept for LISTEN; taken again (and listeners woken) if it breaks. */
-  async #listen(): Promise<void> {
-    const channel = await this.#channelName()
-    const client = await this.#pool.connect()
-    if (this.#closed) {
-      client.release()
-      return
-    }
-    client.on('notification', (message) => {
-      if (message.channel === channel) {
-        this.#wake()
-      }
-    })
-    client.on('error', (err) => {
-      this.#o.onError(err)
-      this.#dropListener(true)
-      this.#relistenLater()
-    })
-    try {
-      await client.query(`listen "${channel.replaceAll('"', '""')}"`)
-    } catch (err) {
-      client.release(true)
-      throw err
-    }
-    this.#listener = client
-  }
-
-  #relistenLater(): void {
-    if (this.#closed || this.#relisten !== undefined) {
-      return
-    }
-    this.#relisten = setTimeout(() => {
-      this.#relisten = undefined
-      // What was enqueued while it was away would be missed: wake after listening again.
-      this.#listen().then(
-        () => this.#wake(),
-        (e: unknown) => {
-          this.#o.onError(e)
-          this.#relistenLater()
-        },
-      )
-    }, RELISTEN_DELAY_MS)
-    this.#relisten.unref()
-  }
-
-  #dropListener(broken: boolean): void {
-    const client = this.#listener
-    this.#listener = undefined
-    // Destroyed rather than returned: a pooled connection must not keep listening.
-    client?.release(broken ? new Error('LISTEN connection closed') : true)
   }
 
   #wake(): void {
@@ -277,9 +209,10 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
         if (enqueues.length > 0) {
           await client.query(INSERT_EVENTS, eventArrays(enqueues.map((p) => p.item)))
         }
-        const out = await this.#applySettlements(
+        const out = await applySettlements(
           client,
           settles.map((p) => p.item),
+          this.#o.nodeId,
         )
         const follows = settles.some(
           (s, i) =>
@@ -323,95 +256,6 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
       client.release()
       throw err
     }
-  }
-
-  /**
-   * Plain terminal settlements (most of them: no destination, no dead letter) go in one
-   * statement; the others one statement each, after.
-   */
-  async #applySettlements(client: Queryable, settles: readonly Settling[]): Promise<boolean[]> {
-    const plain = new Map<string, number>()
-    settles.forEach((s, i) => {
-      const t = s.settlement
-      if (
-        s.ran === undefined &&
-        t.kind === 'done' &&
-        t.enqueue.length === 0 &&
-        t.deadLetter === undefined &&
-        !plain.has(s.event.requestId)
-      ) {
-        plain.set(s.event.requestId, i)
-      }
-    })
-    const out = settles.map(() => false)
-    if (plain.size > 0) {
-      const batch = [...plain.values()].map((i) => settles[i] as Settling)
-      const done = (s: Settling): Extract<AsyncSettlement, { kind: 'done' }> =>
-        s.settlement as Extract<AsyncSettlement, { kind: 'done' }>
-      const { rows } = await client.query<{ request_id: string }>(SETTLE_DONE_MANY, [
-        batch.map((s) => s.event.requestId),
-        batch.map((s) => s.event.leaseToken),
-        batch.map((s) => done(s).status),
-        batch.map((s) => done(s).errorCode),
-        batch.map((s) => done(s).errorMessage),
-        batch.map((s) => done(s).endedAtMs),
-      ])
-      for (const r of rows) {
-        const i = plain.get(r.request_id)
-        if (i !== undefined) {
-          out[i] = true
-        }
-      }
-    }
-    const inPlain = new Set(plain.values())
-    for (let i = 0; i < settles.length; i++) {
-      if (!inPlain.has(i)) {
-        out[i] = await this.#applySettlement(client, settles[i] as Settling)
-      }
-    }
-    return out
-  }
-
-  async #applySettlement(client: Queryable, s: Settling): Promise<boolean> {
-    const { event, settlement } = s
-    if (s.ran !== undefined) {
-      await client.query(INSERT_RAN, [
-        ...eventArrays([event]),
-        event.leaseToken,
-        event.attempt,
-        s.ran.startedAtMs,
-        this.#o.nodeId,
-      ])
-    }
-    if (settlement.kind === 'retry') {
-      const r = await client.query(SETTLE_RETRY, [
-        settlement.notBeforeMs,
-        settlement.functionError ? 1 : 0,
-        settlement.functionError ? 0 : 1,
-        settlement.errorMessage,
-        event.requestId,
-        event.leaseToken,
-      ])
-      return r.rowCount === 1
-    }
-    const d = settlement.deadLetter
-    const r = await client.query<{ settled: number }>(SETTLE_DONE, [
-      settlement.status,
-      settlement.errorCode,
-      settlement.errorMessage,
-      settlement.endedAtMs,
-      event.requestId,
-      event.leaseToken,
-      d !== undefined,
-      d?.projectId ?? '',
-      d?.functionId ?? '',
-      d?.requestId ?? '',
-      d?.createdAtMs ?? 0,
-      d?.record ?? '',
-      ...eventArrays(settlement.enqueue),
-    ])
-    // 0: the lease was lost; whoever holds it now settles the event.
-    return r.rows[0]?.settled === 1
   }
 
   enqueue(event: NewAsyncEvent): Promise<void> {
@@ -633,12 +477,9 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   async close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#backlogTimer)
-    if (this.#relisten !== undefined) {
-      clearTimeout(this.#relisten)
-    }
     await this.#started.catch(() => undefined)
     await Promise.all(this.#awaitingLogs)
     await this.#idle()
-    this.#dropListener(false)
+    this.#listener.close()
   }
 }
