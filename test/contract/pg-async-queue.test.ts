@@ -197,6 +197,34 @@ describe('PgAsyncQueue in a cluster: several nodes on one schema', () => {
     expect(await b.settle(again as LeasedEvent, done)).toBe(true)
   })
 
+  test('two nodes sweeping at once recover each expired lease once', async () => {
+    const [a, b] = await twoNodes(10)
+    await Promise.all(Array.from({ length: 40 }, () => a.enqueue(event('fa', { timeoutMs: 10 }))))
+    const held = await a.lease({ max: 40, nowMs: Date.now(), room: always(40) })
+    expect(held).toHaveLength(40)
+    const later = Date.now() + 1_000
+    const swept = await Promise.all([
+      a.recoverLeases({ nowMs: later, all: false }),
+      b.recoverLeases({ nowMs: later, all: false }),
+      b.recoverLeases({ nowMs: later, all: false }),
+    ])
+    const ids = swept.flat().map((r) => r.requestId)
+    expect(ids).toHaveLength(40)
+    expect(new Set(ids).size).toBe(40)
+    const again = await b.lease({ max: 40, nowMs: later, room: always(40) })
+    expect(again.every((l) => l.systemErrors === 1 && l.attempt === 2)).toBe(true)
+  })
+
+  test('events of 256 KiB accepted in one turn are split over several commits', async () => {
+    const [a, b] = await twoNodes()
+    const big = Buffer.alloc(256 * 1024, 'a')
+    await Promise.all(Array.from({ length: 200 }, () => a.enqueue(event('big', { payload: big }))))
+    const { total } = await b.list({ functionId: 'big', offset: 0, limit: 1 })
+    expect(total).toBe(200)
+    const [one] = await b.lease({ max: 1, nowMs: Date.now(), room: always(1) })
+    expect(one?.payload.equals(big)).toBe(true)
+  }, 30_000)
+
   test('one request id enqueued by two nodes at once yields one event', async () => {
     const [a, b] = await twoNodes()
     const ticks = Array.from({ length: 50 }, () => event('timer'))

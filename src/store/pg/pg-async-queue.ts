@@ -70,6 +70,11 @@ interface Pending<T> {
   readonly reject: (err: unknown) => void
 }
 
+/** Payload bytes one group commit writes at most; the rest goes in the next one. */
+const MAX_COMMIT_PAYLOAD_BYTES = 32 * 1024 * 1024
+/** Settlements one commit writes at most (each may be a statement of its own). */
+const MAX_SETTLES_PER_COMMIT = 1_000
+
 /** The queue and its records (one pair of tables), and the backlog figure of `/metrics`. */
 export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBacklog {
   readonly #db: Kysely<PgAsyncTables>
@@ -172,21 +177,37 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
 
   /** Starts a commit of everything pending, unless `maxCommits` are in flight already. */
   #pump(): void {
-    if (this.#commits.size >= (this.#o.maxCommits ?? 4)) {
-      return // the one in flight that ends first takes what is pending then
+    while (
+      this.#commits.size < (this.#o.maxCommits ?? 4) &&
+      (this.#enqueues.length > 0 || this.#settles.length > 0)
+    ) {
+      const enqueues = this.#takeEnqueues()
+      const settles = this.#settles.splice(0, MAX_SETTLES_PER_COMMIT)
+      const commit = this.#commit(enqueues, settles).finally(() => {
+        this.#commits.delete(commit)
+        this.#pump()
+      })
+      this.#commits.add(commit)
     }
-    if (this.#enqueues.length === 0 && this.#settles.length === 0) {
-      return
+    // At the limit, the commit in flight that ends first takes what is pending then.
+  }
+
+  /**
+   * The pending events one commit takes: all of them up to MAX_COMMIT_PAYLOAD_BYTES of payload
+   * (a statement's parameter cannot exceed 1 GiB; 2,000 events of 256 KiB accepted in one turn
+   * would), at least one.
+   */
+  #takeEnqueues(): Array<Pending<NewAsyncEvent>> {
+    let bytes = 0
+    let n = 0
+    while (n < this.#enqueues.length) {
+      bytes += this.#enqueues[n]?.item.payload.length ?? 0
+      if (n > 0 && bytes > MAX_COMMIT_PAYLOAD_BYTES) {
+        break
+      }
+      n++
     }
-    const enqueues = this.#enqueues
-    const settles = this.#settles
-    this.#enqueues = []
-    this.#settles = []
-    const commit = this.#commit(enqueues, settles).finally(() => {
-      this.#commits.delete(commit)
-      this.#pump()
-    })
-    this.#commits.add(commit)
+    return this.#enqueues.splice(0, n)
   }
 
   /** Resolves once everything pending now is committed (or failed). */
