@@ -25,7 +25,7 @@ async function openNode(
   leaseGraceMs = 1_000,
   logsWritten: () => Promise<void> = () => Promise.resolve(),
 ): Promise<Node> {
-  const pg = await openPgDatabase({ url: PG_TEST_URL, schema, maxConnections: 8 })
+  const pg = await openPgDatabase({ url: PG_TEST_URL, schema, maxConnections: 6 })
   const queue = new PgAsyncQueue(pg.db, pg.pool, {
     nodeId,
     leaseGraceMs,

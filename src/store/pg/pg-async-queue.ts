@@ -8,20 +8,21 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type pg from 'pg'
-import type {
-  AsyncBacklog,
-  AsyncLeaseRequest,
-  AsyncQueue,
-  AsyncRecord,
-  AsyncRecordQuery,
-  AsyncRecordRepository,
-  AsyncSettlement,
-  AsyncStatus,
-  DeletedAsyncTarget,
-  LeasedEvent,
-  NewAsyncEvent,
-  RecoveredLease,
-  StoredDeadLetter,
+import {
+  StratoError,
+  type AsyncBacklog,
+  type AsyncLeaseRequest,
+  type AsyncQueue,
+  type AsyncRecord,
+  type AsyncRecordQuery,
+  type AsyncRecordRepository,
+  type AsyncSettlement,
+  type AsyncStatus,
+  type DeletedAsyncTarget,
+  type LeasedEvent,
+  type NewAsyncEvent,
+  type RecoveredLease,
+  type StoredDeadLetter,
 } from '../../core/index.js'
 import type { Database } from '../database.js'
 import { cancelWaiting, listDeadLetters, listRecords } from './pg-async-records.js'
@@ -68,6 +69,10 @@ interface Pending<T> {
   readonly item: T
   readonly resolve: (value: boolean) => void
   readonly reject: (err: unknown) => void
+}
+
+function closedError(): StratoError {
+  return new StratoError('SERVICE_UNAVAILABLE', 'The async queue is closed: this node is stopping.')
 }
 
 /** Payload bytes one group commit writes at most; the rest goes in the next one. */
@@ -248,8 +253,15 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
         return out
       })
     } catch (err) {
+      // Nothing of it is known to be committed (a commit cut off midway may have been: an event
+      // then runs once its 503 was answered, at least once as always).
+      const failed = new StratoError(
+        'SERVICE_UNAVAILABLE',
+        'The async queue could not commit to PostgreSQL.',
+        { cause: err },
+      )
       for (const p of [...enqueues, ...settles]) {
-        p.reject(err)
+        p.reject(failed)
       }
       this.#o.onError(err)
       return
@@ -273,15 +285,19 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
       client.release()
       return result
     } catch (err) {
-      await client.query('rollback').catch(() => undefined)
-      client.release()
+      // A connection that cannot even roll back is broken: destroyed, not returned to the pool.
+      const rolledBack = await client.query('rollback').then(
+        () => true,
+        () => false,
+      )
+      client.release(!rolledBack)
       throw err
     }
   }
 
   enqueue(event: NewAsyncEvent): Promise<void> {
     if (this.#closed) {
-      return Promise.reject(new Error('The async queue is closed.'))
+      return Promise.reject(closedError())
     }
     return new Promise<boolean>((resolve, reject) => {
       this.#enqueues.push({ item: event, resolve, reject })
@@ -321,7 +337,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
     settlement: Extract<AsyncSettlement, { kind: 'done' }>,
   ): Promise<void> {
     if (this.#closed) {
-      return Promise.reject(new Error('The async queue is closed.'))
+      return Promise.reject(closedError())
     }
     const leased: LeasedEvent = {
       ...event,
