@@ -14,7 +14,12 @@ import { AckPolicy, connect, StorageType, type JetStreamClient } from 'nats'
 import type { LeasedEvent, NewAsyncEvent } from '../src/core/index.js'
 import { PgAsyncQueue } from '../src/store/pg/pg-async-queue.js'
 import { openPgDatabase } from '../src/store/pg/pg-database.js'
-import { freshPgDatabase, NATS_TEST_URL, uniqueName } from '../test/helpers/cluster-services.js'
+import {
+  freshPgSchema,
+  NATS_TEST_URL,
+  PG_TEST_URL,
+  uniqueName,
+} from '../test/helpers/cluster-services.js'
 import { compactTable, summarize } from './lib/report.js'
 import { envInt, RESULTS_DIR } from './lib/settings.js'
 
@@ -122,9 +127,8 @@ async function jetStream(rows: Row[]): Promise<void> {
 }
 
 async function postgres(rows: Row[]): Promise<void> {
-  // A database of its own: Kysely's migrator would take another schema's lock table for its own.
-  const fresh = await freshPgDatabase()
-  const pg = await openPgDatabase({ url: fresh.url, maxConnections: 40 })
+  const fresh = freshPgSchema()
+  const pg = await openPgDatabase({ url: PG_TEST_URL, schema: fresh.schema, maxConnections: 40 })
   const queue = new PgAsyncQueue(pg.db, pg.pool, {
     nodeId: 'bench',
     leaseGraceMs: 10_000,

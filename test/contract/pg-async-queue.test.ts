@@ -2,54 +2,16 @@
  * PgAsyncQueue (the cluster's async queue) against the AsyncQueue and AsyncRecordRepository
  * contracts, on the PostgreSQL this machine runs (a fresh schema per test), plus what only a
  * cluster does: several nodes on one schema. Fails, never skips, when PostgreSQL is unreachable.
- *
- * The schemas live in a database of this file's own: Kysely's migrator, run without
- * `migrationTableSchema`, takes a `kysely_migration_lock` table in ANY schema of the database for
- * its own and then finds none in its search_path, so the schemas of other suites running at the
- * same time made migrations fail now and then.
  */
 import { randomUUID } from 'node:crypto'
-import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
+import { afterEach, describe, expect, test } from 'vitest'
 import type { LeasedEvent, NewAsyncEvent } from '../../src/core/index.js'
 import { openPgDatabase, type PgDatabase } from '../../src/store/pg/pg-database.js'
 import { PgAsyncQueue } from '../../src/store/pg/pg-async-queue.js'
-import { freshPgDatabase, uniqueName } from '../helpers/cluster-services.js'
+import { freshPgSchema, PG_TEST_URL } from '../helpers/cluster-services.js'
 import { runAsyncQueueContract } from './async-queue.contract.js'
 import { describeAsyncRecordRepositoryContract } from './async-record-repository.contract.js'
 import type { BackendUnderTest, Repositories } from './store-harness.js'
-
-let database: { url: string; drop(): Promise<void> } | undefined
-beforeAll(async () => {
-  database = await freshPgDatabase()
-})
-afterAll(async () => {
-  await database?.drop()
-})
-
-function databaseUrl(): string {
-  if (database === undefined) {
-    throw new Error('The test database is not created yet.')
-  }
-  return database.url
-}
-
-/** A fresh schema in this file's database; `drop` removes it with everything in it. */
-function freshPgSchema(): { schema: string; drop(): Promise<void> } {
-  const schema = uniqueName('t')
-  return {
-    schema,
-    async drop() {
-      const client = new pg.Client({ connectionString: databaseUrl() })
-      await client.connect()
-      try {
-        await client.query(`drop schema if exists ${schema} cascade`)
-      } finally {
-        await client.end()
-      }
-    },
-  }
-}
 
 interface Node {
   readonly db: PgDatabase
@@ -63,7 +25,7 @@ async function openNode(
   leaseGraceMs = 1_000,
   logsWritten: () => Promise<void> = () => Promise.resolve(),
 ): Promise<Node> {
-  const db = await openPgDatabase({ url: databaseUrl(), schema, maxConnections: 6 })
+  const db = await openPgDatabase({ url: PG_TEST_URL, schema, maxConnections: 6 })
   const queue = new PgAsyncQueue(db.db, db.pool, {
     nodeId,
     leaseGraceMs,
