@@ -11,9 +11,15 @@ import { DurableFlowEngine } from './flows/index.js'
 import { tenantCreatedRecord } from './audit/index.js'
 import { AsyncDispatcher, AsyncStatusLog, RetryPolicy, terminalSettlement } from './async/index.js'
 import { RequestVerifier } from './auth/index.js'
+import {
+  LEADER_DUTY,
+  NatsCodeObjects,
+  Readiness,
+  openCluster,
+  type Cluster,
+} from './cluster/index.js'
 import type { Config } from './config/index.js'
 import {
-  SINGLE_NODE_CHANGES,
   StratoError,
   acceptAsyncEvent,
   isRuntimeName,
@@ -49,14 +55,12 @@ import {
   CtsSource,
   LtsSource,
   TimerSource,
+  LeaderOnlySource,
   RabbitmqSource,
   TriggerSources,
   type TriggerSource,
 } from './triggers/index.js'
 import { OpenedParts, shutDownGracefully } from './strato-lifecycle.js'
-
-/** The lease owner of this node's flow engine (a cluster gives each node its own). */
-const FLOW_ENGINE_OWNER = 'strato-local'
 
 /** A root tenant this start created, with what was made up for it. */
 export interface CreatedRootTenant {
@@ -83,6 +87,8 @@ export interface BuiltStrato {
   readonly dispatcher: AsyncDispatcher
   readonly app: FastifyInstance
   readonly bootstrap: BootstrapOutcome | undefined
+  /** This node's part in the cluster (a cluster of one without `STRATO_NATS_URL`). */
+  readonly cluster: Cluster
   /**
    * Starts the periodic jobs (log pruning, code collection), the stem cells, the async dispatcher,
    * the API and the trigger sources; resolves once all listen. If a step fails, everything built
@@ -126,6 +132,19 @@ async function wire(
   hooks: StartHooks,
   opened: OpenedParts,
 ): Promise<BuiltStrato> {
+  // The cluster first and closed last: the store and everything else may announce changes and
+  // hold slots and leases until they are closed.
+  const configuredEndpoint = endpointFor(config.host, config.port)
+  const cluster = await openCluster({
+    settings: config.cluster,
+    logger: log,
+    advertise: configuredEndpoint === undefined ? {} : { apiUrl: configuredEndpoint },
+  })
+  opened.add('the cluster', () => cluster.close())
+  // One leader per cluster runs what must happen once: timers, the CTS and LTS feeds, and the
+  // reserved instances (ADR 0027). A single node always leads.
+  const leadership = cluster.leadership(LEADER_DUTY)
+  const clustered = cluster.mode === 'cluster'
   const store = await openStore({
     dataDir: config.dataDir,
     quotas: config.quotas,
@@ -135,14 +154,18 @@ async function wire(
       nodeId: config.cluster.nodeId,
       storeUrl: config.cluster.storeUrl,
       masterKeyFile: config.cluster.masterKeyFile,
-      changes: SINGLE_NODE_CHANGES,
-      codeObjects: undefined,
+      changes: cluster.changes,
+      // Shared packages only with the shared store: the bucket's sweep trusts this node's
+      // references to be the whole cluster's (ADR 0028).
+      codeObjects:
+        cluster.nats !== undefined && config.cluster.storeUrl !== undefined
+          ? await NatsCodeObjects.open(cluster.nats, config.cluster.natsPrefix)
+          : undefined,
     },
   })
   opened.add('the store', () => store.close())
   // Generated credentials are saved before the tenant is committed and handed out at once: a start
   // that fails later (a port in use) must not make them unrecoverable.
-  const configuredEndpoint = endpointFor(config.host, config.port)
   let created: CreatedRootTenant | undefined
   const bootstrap = await store.tenants.ensureBootstrap(config.bootstrap, {
     beforeCreate: (outcome) => {
@@ -254,6 +277,8 @@ async function wire(
     // Dependency trees are checked against their digests before an instance starts, like code.
     dependencyDirs: (fn) => verifiedDependencyDirs(store, fn),
     onReservedExit: (functionId, version) => reservations.instanceDied(functionId, version),
+    // Cluster mode: max instances holds across nodes (slots claimed at launch, never when warm).
+    ...(cluster.instanceSlots === undefined ? {} : { slots: cluster.instanceSlots }),
   })
   opened.add('the instance pool', () => pool.close())
   // Every caller reaches the pool through the tracing invoker (spans only with an OTLP endpoint).
@@ -269,8 +294,14 @@ async function wire(
     configs: store.reservedInstances,
     resolve: reservedTargetResolver(store),
     logger: log,
+    // The leader keeps every reservation; it reads configs other nodes stored.
+    ...(clustered ? { reloadEveryMs: 5_000 } : {}),
   })
   opened.add('the reservation keeper', () => reservations.stop())
+  if (clustered) {
+    // Kept only while this node leads; taken over by the next leader when it dies.
+    await reservations.setActive(false)
+  }
 
   // Code no function references and no instance runs is removed at start, every 10 minutes and
   // right after a delete. What cannot be removed is logged and skipped: it never stops a start.
@@ -346,7 +377,8 @@ async function wire(
       record: async (functionId, requestId) =>
         (await store.asyncRecords.list({ functionId, requestId, offset: 0, limit: 1 })).records[0],
     },
-    owner: FLOW_ENGINE_OWNER,
+    // Each node drives executions under its own lease owner, stable across its restarts.
+    owner: config.cluster.nodeId,
     leaseMs: config.flows.leaseMs,
     logger: log,
   })
@@ -362,11 +394,15 @@ async function wire(
     region: config.region,
     maxInstancesPerFunction: config.maxInstancesPerFunction,
   })
+  // Sources reading shared feeds with cursors run on the leader only in a cluster; the gateway
+  // (every node serves it) and RabbitMQ (competing consumers) run everywhere.
+  const onLeader = (make: () => TriggerSource): TriggerSource =>
+    clustered ? new LeaderOnlySource(make, leadership) : make()
   const triggerSources: readonly TriggerSource[] = [
     gateway,
-    new TimerSource(),
-    new LtsSource({ logs: store.logs, functions: store.functions }),
-    new CtsSource({ trail: store.audit }),
+    onLeader(() => new TimerSource()),
+    onLeader(() => new LtsSource({ logs: store.logs, functions: store.functions })),
+    onLeader(() => new CtsSource({ trail: store.audit })),
     rabbitmq,
   ]
   const triggers = new TriggerSources(triggerSources, {
@@ -402,6 +438,18 @@ async function wire(
     asyncBacklog: () => store.asyncBacklog.backlog(),
     asyncInflight: () => dispatcher.stats().inflight,
   })
+  // 503 on /strato/health/ready until started, once draining, and while the store or NATS fail.
+  const readiness = new Readiness([
+    {
+      name: 'store',
+      // A one-row read: answers only when the store does (no ping in the store's surface).
+      check: async () => {
+        await store.tenants.rootProjectId()
+        return true
+      },
+    },
+    ...(clustered ? [{ name: 'nats', check: () => cluster.connected() }] : []),
+  ])
   // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
   let gatewayUrl = ''
   const app = buildApp({
@@ -421,6 +469,8 @@ async function wire(
     collectUnusedCode: () => codeCollector.collectSoon(),
     gatewayUrl: () => (gatewayUrl === '' ? undefined : gatewayUrl),
     metrics: { registry: metricsRegistry, functions: metrics, usage: store.usage },
+    readiness: () => readiness.report(),
+    clusterInfo: () => clusterInfoOf(cluster),
     info: () => ({
       region: config.region,
       isolation: {
@@ -448,6 +498,7 @@ async function wire(
     dispatcher,
     app,
     bootstrap,
+    cluster,
     async start() {
       try {
         store.pruning.start({
@@ -461,6 +512,15 @@ async function wire(
         metrics.start()
         opened.add('the function metrics', () => metrics.close())
         await reservations.start()
+        if (clustered) {
+          leadership.onChange((isLeader) => {
+            reservations
+              .setActive(isLeader)
+              .catch((err: unknown) =>
+                log.error({ err }, 'switching the reservation keeper failed'),
+              )
+          })
+        }
         // Leases of a crashed run go back to the queue before polling.
         await dispatcher.start()
         // Attempts in flight keep their leases (retried at the next start); the pool stops them.
@@ -475,6 +535,7 @@ async function wire(
         await triggers.start()
         gatewayUrl = gateway.url
         log.info({ address: gatewayUrl }, 'API gateway is listening')
+        readiness.running()
         return { url, gatewayUrl }
       } catch (err) {
         await opened.closeAll()
@@ -495,6 +556,12 @@ async function wire(
         codeCollector,
         metrics,
         flows: flowEngine,
+        readiness,
+        cluster: {
+          setDraining: () => cluster.setDraining(),
+          giveUpLeadership: () => leadership.close(),
+          close: () => cluster.close(),
+        },
       }).finally(() => tracing.shutdown())
       return closing
     },
@@ -523,4 +590,23 @@ async function familiesInUse(
     }
   }
   return families
+}
+
+/** `cluster` of `/strato/info`: who this node is, who is up, who leads. */
+async function clusterInfoOf(cluster: Cluster): Promise<Record<string, unknown>> {
+  const leadership = cluster.leadership(LEADER_DUTY)
+  const [members, holder] = await Promise.all([
+    cluster.members().catch(() => []),
+    leadership.holder().catch(() => undefined),
+  ])
+  return {
+    nodeId: cluster.nodeId,
+    mode: cluster.mode,
+    draining: cluster.draining,
+    members,
+    leader:
+      holder === undefined
+        ? null
+        : { nodeId: holder.nodeId, token: holder.revision, self: leadership.isLeader() },
+  }
 }

@@ -97,7 +97,9 @@ async function main(): Promise<void> {
     printRootTenant(created, running.url)
   }
   const stop = (signal: string): void => {
-    running.app.log.info({ signal }, 'shutting down')
+    // Drains: readiness 503 and "draining" in membership at once, leadership handed over, work in
+    // flight finished within the grace period, then slots, leases and membership given back.
+    running.app.log.info({ signal }, 'draining, then shutting down')
     running.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -53,6 +53,14 @@ export interface RunningParts {
   readonly metrics?: { close(): Promise<void> }
   /** Stops driving flow executions (they stay running in the store; resumed at the next start). */
   readonly flows?: { close(): Promise<void> }
+  /** Readiness goes 503 the moment shutdown begins (a load balancer stops sending requests). */
+  readonly readiness?: { draining(): void }
+  /** This node's part in the cluster: drained first, closed last (after the store). */
+  readonly cluster?: {
+    setDraining(): Promise<void>
+    giveUpLeadership(): Promise<void>
+    close(): Promise<void>
+  }
 }
 
 /**
@@ -61,6 +69,11 @@ export interface RunningParts {
  */
 export async function shutDownGracefully(parts: RunningParts): Promise<void> {
   const { app, triggers, dispatcher, pool, store } = parts
+  // 0. Drain: not ready from now on, and marked draining in membership. Leadership goes at once so
+  //    another node takes the leader's duties (timers, feeds, reservations) while this one finishes.
+  parts.readiness?.draining()
+  await parts.cluster?.setDraining().catch(() => undefined)
+  await parts.cluster?.giveUpLeadership().catch(() => undefined)
   store.pruning.stop()
   parts.codeCollector.stop()
   parts.reservations.stop()
@@ -90,4 +103,6 @@ export async function shutDownGracefully(parts: RunningParts): Promise<void> {
   clearInterval(sweeper)
   await parts.metrics?.close()
   await store.close()
+  // Last: slots of the stopped instances, leases and membership go back to the cluster.
+  await parts.cluster?.close()
 }

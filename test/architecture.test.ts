@@ -38,6 +38,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   triggers: ['core', 'config', 'observability', 'auth', 'audit'],
   audit: ['core'],
   flows: ['core', 'config', 'observability'],
+  cluster: ['core', 'config', 'observability'],
   templates: ['core'],
 }
 

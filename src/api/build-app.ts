@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify'
 import { StratoError, newRequestId } from '../core/index.js'
@@ -130,8 +131,22 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     }
   })
 
-  app.get('/strato/health', () => ({ status: 'ok' }))
-  app.get('/strato/info', async () => ({ ...deps.info(), triggers: await triggerSummary(deps) }))
+  // Liveness: 200 whenever the process answers. Readiness (`?ready`, or /ready): 503 while
+  // starting, draining, or when the store or NATS do not answer (a load balancer stops sending).
+  const ready = async (reply: FastifyReply): Promise<Record<string, unknown>> => {
+    const report = (await deps.readiness?.()) ?? { ready: true }
+    void reply.code(report.ready ? 200 : 503)
+    return { status: report.ready ? 'ok' : 'unavailable', ...report }
+  }
+  app.get('/strato/health', (request, reply) =>
+    Object.hasOwn(request.query as object, 'ready') ? ready(reply) : { status: 'ok' },
+  )
+  app.get('/strato/health/ready', (_request, reply) => ready(reply))
+  app.get('/strato/info', async () => ({
+    ...deps.info(),
+    triggers: await triggerSummary(deps),
+    ...(deps.clusterInfo === undefined ? {} : { cluster: await deps.clusterInfo() }),
+  }))
   registerMetricsRoute(app, deps)
 
   // Everything under /v2 is signed. The cheap checks run before the body is read.

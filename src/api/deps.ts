@@ -76,6 +76,17 @@ export interface ApiDeps {
   readonly gatewayUrl?: () => string | undefined
   /** Platform facts for GET /strato/info (isolation level, interpreters, instance counts). */
   readonly info: () => Record<string, unknown>
+  /**
+   * Readiness for `/strato/health/ready` (and `/strato/health?ready`): 503 unless ready. Absent:
+   * ready whenever the API answers.
+   */
+  readonly readiness?: () => Promise<{
+    readonly ready: boolean
+    readonly state?: string
+    readonly failing?: readonly string[]
+  }>
+  /** `cluster` of GET /strato/info: node id, mode, members, the leader. */
+  readonly clusterInfo?: () => Promise<Record<string, unknown>>
   /** `/metrics`, the statistics methods and usage; their routes are absent without it. */
   readonly metrics?: MetricsDeps
   /** Runs workflow executions (flows). */

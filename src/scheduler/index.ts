@@ -1,7 +1,13 @@
 /** @module scheduler: the local instance pool, which implements core's Invoker port. */
 export { InstancePool } from './instance-pool.js'
 export type { InstancePoolOptions } from './instance-pool.js'
-export type { CodeVerifier, InvocationLogSink, Launcher, PooledInstance } from './pool-ports.js'
+export type {
+  CodeVerifier,
+  InstanceSlotClaims,
+  InvocationLogSink,
+  Launcher,
+  PooledInstance,
+} from './pool-ports.js'
 export { ReservationKeeper, reservedTargetResolver } from './reservation-keeper.js'
 export type {
   ReservationKeeperOptions,

@@ -18,7 +18,13 @@ import type { Logger } from '../observability/index.js'
 import { FunctionFailure, type GuestOutcome } from '../runtime/index.js'
 import { invocationRecordOf } from './invocation-record.js'
 import { functionHeadersOf, launchRequestOf, variablesOf } from './launch-request.js'
-import type { CodeVerifier, InvocationLogSink, Launcher, PooledInstance } from './pool-ports.js'
+import type {
+  CodeVerifier,
+  InstanceSlotClaims,
+  InvocationLogSink,
+  Launcher,
+  PooledInstance,
+} from './pool-ports.js'
 import {
   deletedWhileWaiting,
   isEmpty,
@@ -48,7 +54,22 @@ export interface InstancePoolOptions {
    * because Strato stopped it: the reservation keeper replaces it, backing off if it keeps dying.
    */
   readonly onReservedExit?: (functionId: string, version: string) => void
+  /**
+   * Cluster mode: max instances holds across the cluster. A slot is claimed before each launch and
+   * given back when the instance is gone; warm requests never touch it. Absent: local count only.
+   */
+  readonly slots?: InstanceSlotClaims
 }
+
+/** Every cluster-wide slot of the function version is held: the request waits as at the local max. */
+class NoFreeSlot extends Error {
+  constructor() {
+    super('Every instance slot of the function is held across the cluster.')
+  }
+}
+
+/** While requests wait for a cluster-wide slot, how often one is tried again. */
+const SLOT_RETRY_MS = 250
 
 /**
  * The pool key of a function's instances: `instanceKeyOf`, plus the memory size when a request
@@ -78,6 +99,8 @@ export class InstancePool implements Invoker {
    * that invocation's cold start (metrics' init time, tracing's cold-start span).
    */
   readonly #launches = new WeakMap<PooledInstance, LaunchTiming>()
+  /** Pools whose waiters try for a cluster-wide slot again soon. */
+  readonly #slotRetries = new Map<RevisionPool, NodeJS.Timeout>()
   #closed = false
 
   constructor(options: InstancePoolOptions) {
@@ -196,6 +219,12 @@ export class InstancePool implements Invoker {
       pool.reservedStarting--
       // Nothing may be left of a pool whose only start failed (its code would count as in use).
       this.#dropIfEmpty(pool)
+      if (err instanceof NoFreeSlot) {
+        throw new StratoError(
+          'TOO_MANY_REQUESTS',
+          'The function is at its max instances across the cluster: no room for another reserved instance.',
+        )
+      }
       throw err
     }
     pool.reservedStarting--
@@ -399,9 +428,29 @@ export class InstancePool implements Invoker {
       // Max instances holds across the function's versions: room may be made by stopping an idle
       // instance of another version.
       if (this.#instanceCount(fn.id) < max || this.#evictIdle(fn.id, pool)) {
-        return this.#startFor(pool, fn)
+        if (this.#o.slots === undefined) {
+          return this.#startFor(pool, fn)
+        }
+        try {
+          return await this.#startFor(pool, fn)
+        } catch (err) {
+          if (!(err instanceof NoFreeSlot)) {
+            throw err
+          }
+          // The cluster is at the function's max: wait as at the local max, trying for a slot.
+          this.#retrySlotSoon(pool)
+        }
       }
     }
+    return this.#wait(pool, max, caller)
+  }
+
+  /** Queues the request until an instance of the pool frees up, or 429 after `queueWaitMs`. */
+  #wait(
+    pool: RevisionPool,
+    max: number,
+    caller: CallerPresence | undefined,
+  ): Promise<PooledInstance> {
     return new Promise<PooledInstance>((resolve, reject) => {
       const leave = (err: StratoError): void => {
         const i = pool.waiters.indexOf(waiter)
@@ -452,23 +501,114 @@ export class InstancePool implements Invoker {
     return pool.idle.pop()
   }
 
-  /** Verifies the code and starts one instance of `fn` for `pool`; it forgets itself on exit. */
+  /**
+   * Verifies the code and starts one instance of `fn` for `pool`; it forgets itself on exit. In
+   * cluster mode it first claims a slot (throws `NoFreeSlot` when none is free), given back when
+   * the instance is gone or its start failed.
+   */
   async #launch(pool: RevisionPool, fn: FunctionRecord): Promise<PooledInstance> {
     const launchStart = Date.now()
     const family = runtimeFamilyOf(fn.runtime)
     if (family === undefined) {
       throw new StratoError('INVALID_RUNTIME', `Runtime '${fn.runtime}' cannot run here.`)
     }
-    // The digest is checked before every instance start: changed code is refused, never run.
-    const codeDir = await this.#o.code.verify(fn.digest)
-    const variables = variablesOf(fn, this.#o.openSecret)
-    const dependencyDirs = await this.#o.dependencyDirs(fn)
-    const instance = await this.#o.launcher.launch(
-      launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
-    )
+    const slot = await this.#claimSlot(fn)
+    let instance: PooledInstance
+    try {
+      // The digest is checked before every instance start: changed code is refused, never run.
+      const codeDir = await this.#o.code.verify(fn.digest)
+      const variables = variablesOf(fn, this.#o.openSecret)
+      const dependencyDirs = await this.#o.dependencyDirs(fn)
+      instance = await this.#o.launcher.launch(
+        launchRequestOf(fn, { family, codeDir, dependencyDirs, variables, region: this.#o.region }),
+      )
+    } catch (err) {
+      void slot?.release()
+      throw err
+    }
     this.#launches.set(instance, { startMs: launchStart, endMs: Date.now() })
-    instance.onExit(() => this.#forget(pool, instance))
+    instance.onExit(() => {
+      void slot?.release()
+      this.#forget(pool, instance)
+      // The slot may be what another waiter of the cluster-wide max needs.
+      if (slot !== undefined && pool.waiters.length > 0) {
+        this.#retrySlotSoon(pool)
+      }
+    })
     return instance
+  }
+
+  async #claimSlot(fn: FunctionRecord): Promise<{ release(): Promise<void> } | undefined> {
+    const slots = this.#o.slots
+    if (slots === undefined) {
+      return undefined
+    }
+    const max = this.#maxInstances(fn)
+    let hold: { release(): Promise<void> } | undefined
+    try {
+      hold = await slots.claim(fn.id, fn.version, max)
+    } catch (err) {
+      this.#o.logger.warn({ err, functionId: fn.id }, 'claiming a cluster instance slot failed')
+      throw new StratoError(
+        'SERVICE_UNAVAILABLE',
+        'The cluster could not be asked for an instance slot; try again.',
+      )
+    }
+    if (hold === undefined) {
+      throw new NoFreeSlot()
+    }
+    if (this.#closed) {
+      void hold.release()
+      throw new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.')
+    }
+    return hold
+  }
+
+  /** Cluster mode: requests wait for a slot another node may free; try again shortly. */
+  #retrySlotSoon(pool: RevisionPool): void {
+    if (this.#closed || this.#slotRetries.has(pool)) {
+      return
+    }
+    const timer = setTimeout(() => {
+      this.#slotRetries.delete(pool)
+      if (pool.waiters.length > 0) {
+        this.#startForWaiters(pool)
+      }
+    }, SLOT_RETRY_MS)
+    timer.unref()
+    this.#slotRetries.set(pool, timer)
+  }
+
+  /**
+   * Cluster mode: starts an instance for the pool's waiters without taking one out of line first
+   * (a start refused for want of a slot leaves them waiting, their timers running). The new
+   * instance goes through the usual hand-back: the first waiter takes it.
+   */
+  #startSpare(pool: RevisionPool): void {
+    pool.starting++
+    this.#launch(pool, pool.fn).then(
+      (instance) => {
+        pool.starting--
+        instance.claim()
+        pool.busy.add(instance)
+        this.#release(pool, instance)
+        this.#startForWaiters(pool)
+      },
+      (err: unknown) => {
+        pool.starting--
+        if (err instanceof NoFreeSlot) {
+          this.#retrySlotSoon(pool)
+          return
+        }
+        // As without slots: the failed start is the outcome of the first request in line.
+        const waiter = pool.waiters.shift()
+        if (waiter !== undefined) {
+          waiter.settle()
+          waiter.reject(err)
+        }
+        this.#dropIfEmpty(pool)
+      },
+    )
   }
 
   async #startFor(pool: RevisionPool, fn: FunctionRecord): Promise<PooledInstance> {
@@ -508,6 +648,10 @@ export class InstancePool implements Invoker {
       return
     }
     if (this.#instanceCount(pool.functionId) >= max && !this.#evictIdle(pool.functionId, pool)) {
+      return
+    }
+    if (this.#o.slots !== undefined) {
+      this.#startSpare(pool)
       return
     }
     const waiter = pool.waiters.shift()
@@ -572,6 +716,12 @@ export class InstancePool implements Invoker {
   #serveWaiters(pool: RevisionPool): void {
     // Waiters queue only when the pool is full; a death frees a slot, so start one instance for
     // the first waiter rather than letting it sit until its wait runs out.
+    if (this.#o.slots !== undefined) {
+      if (pool.waiters.length > 0 && !this.#closed) {
+        this.#startSpare(pool)
+      }
+      return
+    }
     const waiter = pool.waiters.shift()
     if (waiter === undefined || this.#closed) {
       return
@@ -652,6 +802,10 @@ export class InstancePool implements Invoker {
   async close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#reaper)
+    for (const timer of this.#slotRetries.values()) {
+      clearTimeout(timer)
+    }
+    this.#slotRetries.clear()
     const stops: Array<Promise<void>> = []
     for (const pool of this.#allPools()) {
       rejectWaiters(pool, new StratoError('SERVICE_UNAVAILABLE', 'Strato is shutting down.'))

@@ -46,3 +46,17 @@ export interface CodeVerifier {
 export interface InvocationLogSink {
   append(record: InvocationRecord, projectId: string, functionId: string): void
 }
+
+/**
+ * Cluster-wide instance slots (cluster's `InstanceSlots` has this shape): the pool claims one
+ * before it launches an instance and gives it back when the instance is gone. Absent on a single
+ * node, where the pool's own count is the limit.
+ */
+export interface InstanceSlotClaims {
+  /** One of the `max` slots of the function version, or undefined when all are held. */
+  claim(
+    functionId: string,
+    scope: string,
+    max: number,
+  ): Promise<{ release(): Promise<void> } | undefined>
+}

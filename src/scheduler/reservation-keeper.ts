@@ -37,6 +37,11 @@ export interface ReservationKeeperOptions {
   readonly maxBackoffMs?: number
   /** A reservation without failures for this long (and complete) starts its back-off afresh. */
   readonly stableMs?: number
+  /**
+   * Cluster mode: how often the stored reservations are read again, so the leader (the one node
+   * that keeps them, ADR 0027) sees configs other nodes stored. Unset: only at start.
+   */
+  readonly reloadEveryMs?: number
 }
 
 /** How one reservation is doing, as `listReservedInstanceConfigs` shows it. */
@@ -72,6 +77,9 @@ export class ReservationKeeper {
   #ticking: Promise<void> | undefined
   #again = false
   #stopped = false
+  /** Keeping reservations now: always on one node; in a cluster, while this node leads. */
+  #active = true
+  #loadedAt = 0
 
   constructor(options: ReservationKeeperOptions) {
     this.#o = options
@@ -79,8 +87,8 @@ export class ReservationKeeper {
 
   /** Loads every stored reservation and starts reconciling. */
   async start(): Promise<void> {
-    for (const config of await this.#o.configs.listAll()) {
-      this.#kept.set(keyOf(config.functionId, config.qualifier), this.#fresh(config))
+    if (this.#active) {
+      await this.#load()
     }
     this.#timer = setInterval(() => void this.reconcile(), this.#o.tickMs ?? 1_000)
     this.#timer.unref()
@@ -90,6 +98,51 @@ export class ReservationKeeper {
   stop(): void {
     this.#stopped = true
     clearInterval(this.#timer)
+  }
+
+  /**
+   * Cluster mode: this node took (true) or lost (false) the leader's lease. Losing it hands every
+   * reserved instance here back to on-demand use (they age out); taking it reads the stored
+   * reservations afresh and starts what they ask for.
+   */
+  async setActive(active: boolean): Promise<void> {
+    if (active === this.#active) {
+      return
+    }
+    this.#active = active
+    if (!active) {
+      for (const kept of this.#kept.values()) {
+        if (kept.fn !== undefined) {
+          this.#o.pool.unreserve(kept.fn, Number.MAX_SAFE_INTEGER)
+        }
+      }
+      return
+    }
+    await this.#load()
+    await this.reconcile()
+  }
+
+  /** Reads every stored reservation; a changed or new one starts afresh, a gone one is dropped. */
+  async #load(): Promise<void> {
+    this.#loadedAt = Date.now()
+    const configs = await this.#o.configs.listAll()
+    const seen = new Set<string>()
+    for (const config of configs) {
+      const key = keyOf(config.functionId, config.qualifier)
+      seen.add(key)
+      const kept = this.#kept.get(key)
+      if (kept === undefined || JSON.stringify(kept.config) !== JSON.stringify(config)) {
+        this.#kept.set(key, this.#fresh(config))
+      }
+    }
+    for (const [key, kept] of [...this.#kept]) {
+      if (!seen.has(key)) {
+        this.#kept.delete(key)
+        if (kept.fn !== undefined) {
+          this.#o.pool.unreserve(kept.fn, Number.MAX_SAFE_INTEGER)
+        }
+      }
+    }
   }
 
   #fresh(config: ReservedInstanceConfig): Kept {
@@ -181,6 +234,18 @@ export class ReservationKeeper {
 
   async #pass(): Promise<void> {
     const now = Date.now()
+    if (!this.#active) {
+      this.#sample(now)
+      return
+    }
+    const reloadEvery = this.#o.reloadEveryMs
+    if (reloadEvery !== undefined && now - this.#loadedAt >= reloadEvery) {
+      try {
+        await this.#load()
+      } catch (err) {
+        this.#o.logger.warn({ err }, 'reading reservations failed; keeping the last ones read')
+      }
+    }
     for (const kept of [...this.#kept.values()]) {
       if (this.#stopped) {
         return

@@ -276,4 +276,26 @@ describe('scheduled policies', () => {
     expect(() => checkReservedCron('every day')).toThrow()
     expect(() => checkReservedCron('0 0 0 30 2 ?')).toThrow()
   })
+
+  test('cluster mode: only the leader keeps reservations; losing the lease hands them back', async () => {
+    const fn = fnOf()
+    const keeperOf = new ReservationKeeper({
+      pool,
+      configs: repoOf([configOf(fn, { count: 2 })]),
+      resolve: () => Promise.resolve(fn),
+      logger: createLogger('silent'),
+      tickMs: 1_000,
+    })
+    keeper = keeperOf
+    await keeperOf.setActive(false)
+    await keeperOf.start()
+    await flush()
+    expect(pool.reservedCount(fn)).toBe(0)
+    await keeperOf.setActive(true)
+    await flush()
+    expect(pool.reservedCount(fn)).toBe(2)
+    await keeperOf.setActive(false)
+    expect(pool.reservedCount(fn)).toBe(0)
+    expect(pool.stats().idle).toBe(2) // on-demand now: they age out as usual
+  })
 })

@@ -15,6 +15,15 @@ import {
   zipSingleFile,
   type ManifestEntry,
 } from './code-archive.js'
+import {
+  fetchPackage,
+  integrityError,
+  isSwept,
+  sharePackage,
+  SHARED_PACKAGE_MIN_AGE_MS,
+  sweepObjects,
+  type PackageFormat,
+} from './code-store-shared.js'
 import { isTarArchive, unpackImage } from './image-archive.js'
 import { removeTree } from './remove-tree.js'
 import {
@@ -25,6 +34,7 @@ import {
   StratoError,
   type CodeCollection,
   type CodeInput,
+  type CodeObjects,
   type CodeRepository,
   type IngestOptions,
   type RuntimeFamily,
@@ -58,8 +68,6 @@ interface Manifest {
   /** Symbolic links and their targets (container images only: zips may hold none). */
   readonly symlinks?: ReadonlyArray<[rel: string, target: string]>
 }
-/** What a package is: a zip of files, or a container image archive (a tar of layers). */
-type PackageFormat = 'zip' | 'image'
 /** An ingest's hold on a digest until its function (or dependency) row is written. */
 interface Pin {
   count: number
@@ -104,8 +112,25 @@ export class CodeStore implements CodeRepository {
   #collecting: Promise<unknown> = Promise.resolve()
   #collectionSeq = 0
   #tmpSwept = false
+  readonly #objects: CodeObjects | undefined
+  readonly #objectMinAgeMs: number
+  /** Fetches from the shared bucket in progress: verifies of one digest wait for one fetch. */
+  readonly #fetching = new Map<string, Promise<boolean>>()
 
-  constructor(dataDir: string, limits: CodeStoreLimits = DEFAULT_CODE_LIMITS) {
+  /**
+   * `objects` (cluster mode, ADR 0028): ingests put each package in the cluster's bucket before
+   * they resolve, and a digest without a local tree is fetched from it, checked and extracted on
+   * demand. Unreferenced packages stay in the bucket until `objectMinAgeMs` after they were last
+   * stored (tests shorten it).
+   */
+  constructor(
+    dataDir: string,
+    limits: CodeStoreLimits = DEFAULT_CODE_LIMITS,
+    objects?: CodeObjects,
+    objectMinAgeMs = SHARED_PACKAGE_MIN_AGE_MS,
+  ) {
+    this.#objects = objects
+    this.#objectMinAgeMs = objectMinAgeMs
     const root = path.join(dataDir, 'code')
     this.#packagesDir = path.join(root, 'packages')
     this.#treesDir = path.join(root, 'trees')
@@ -166,6 +191,7 @@ export class CodeStore implements CodeRepository {
     const digest = await this.#store(packageBytes, options)
     try {
       await this.#checkHandlerModule(digest, family, modulePath, handler)
+      await this.#share(digest, packageBytes)
       return {
         digest,
         codeSize: packageBytes.length,
@@ -221,6 +247,7 @@ export class CodeStore implements CodeRepository {
       )
     }
     const digest = await this.#store(input.bytes, options, 'image')
+    await this.#shareOrRelease(digest, input.bytes)
     return {
       digest,
       codeSize: input.bytes.length,
@@ -248,7 +275,27 @@ export class CodeStore implements CodeRepository {
       )
     }
     const digest = await this.#store(bytes, options)
+    await this.#shareOrRelease(digest, bytes)
     return { digest, size: bytes.length, unzippedSize: await this.unzippedSize(digest) }
+  }
+
+  /**
+   * Cluster mode: puts the package in the cluster's bucket, so that no row ever names a digest
+   * the other nodes cannot fetch. Called once every check passed (refused code is never shared).
+   */
+  async #share(digest: string, bytes: Buffer): Promise<void> {
+    if (this.#objects !== undefined) {
+      await sharePackage(this.#objects, digest, bytes)
+    }
+  }
+
+  async #shareOrRelease(digest: string, bytes: Buffer): Promise<void> {
+    try {
+      await this.#share(digest, bytes)
+    } catch (err) {
+      this.release(digest)
+      throw err
+    }
   }
 
   /**
@@ -287,11 +334,7 @@ export class CodeStore implements CodeRepository {
     // has already registered its removal, which this waits for before extracting afresh.
     this.#pin(digest)
     try {
-      for (;;) {
-        const busy = this.#removing.get(digest) ?? this.#extracting.get(digest)
-        if (busy === undefined) {
-          break
-        }
+      for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
         await busy.catch(() => undefined)
       }
       if (!this.#isComplete(digest)) {
@@ -310,6 +353,14 @@ export class CodeStore implements CodeRepository {
     return digest
   }
 
+  /**
+   * An extraction or removal of `digest` running on this node. Callers loop on it without an
+   * await once it is undefined, so their next check and registration happen in the same turn.
+   */
+  #busy(digest: string): Promise<unknown> | undefined {
+    return this.#removing.get(digest) ?? this.#extracting.get(digest)
+  }
+
   /** The package file is written last, so with it the tree and manifest are whole. */
   #isComplete(digest: string): boolean {
     const tree = this.treePath(digest)
@@ -326,7 +377,58 @@ export class CodeStore implements CodeRepository {
 
   /** The stored package, for show-code. */
   async readPackage(digest: string): Promise<Buffer> {
+    await this.#ensureLocal(digest)
     return fsp.readFile(path.join(this.#packagesDir, `${digest}.zip`))
+  }
+
+  /**
+   * Whether `digest` is whole on this node, after fetching it from the cluster's bucket when it
+   * is not (cluster mode). Concurrent calls for one digest share one fetch.
+   */
+  async #ensureLocal(digest: string): Promise<boolean> {
+    if (this.#objects === undefined) {
+      // Nothing to fetch from: callers find out what is missing as they always have.
+      return true
+    }
+    for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
+      await busy.catch(() => undefined)
+    }
+    if (this.#isComplete(digest)) {
+      return true
+    }
+    let fetching = this.#fetching.get(digest)
+    if (fetching === undefined) {
+      fetching = this.#fetch(digest, this.#objects).finally(() => this.#fetching.delete(digest))
+      this.#fetching.set(digest, fetching)
+    }
+    return fetching
+  }
+
+  /**
+   * Fetches a package, checks that it hashes to `digest` (CODE_INTEGRITY otherwise: nothing is
+   * written), then extracts it with every check an ingest makes (limits, names, manifest). The
+   * project's quota is not checked again: it was when the package was ingested.
+   */
+  async #fetch(digest: string, objects: CodeObjects): Promise<boolean> {
+    const fetched = await fetchPackage(objects, digest, this.#limits.packageMaxBytes)
+    if (fetched === undefined) {
+      return false
+    }
+    // An ingest or a removal of the same digest may have begun on this node meanwhile.
+    for (let busy = this.#busy(digest); busy !== undefined; busy = this.#busy(digest)) {
+      await busy.catch(() => undefined)
+    }
+    // No await between this check and registering the extraction (as in #store).
+    if (!this.#isComplete(digest)) {
+      const extraction = this.#extract(digest, fetched.bytes, {}, fetched.format)
+      this.#extracting.set(digest, extraction)
+      try {
+        await extraction
+      } finally {
+        this.#extracting.delete(digest)
+      }
+    }
+    return true
   }
 
   /** Bytes of the files `digest` extracts to (0 when it is not stored). */
@@ -334,6 +436,9 @@ export class CodeStore implements CodeRepository {
     const known = this.#unzippedSizes.get(digest)
     if (known !== undefined) {
       return known
+    }
+    if (!(await this.#ensureLocal(digest))) {
+      return 0
     }
     let manifest: Manifest
     try {
@@ -357,10 +462,10 @@ export class CodeStore implements CodeRepository {
     const tree = this.treePath(digest)
     const fail = (why: string): never => {
       this.#verified.delete(digest)
-      throw new StratoError(
-        'CODE_INTEGRITY',
-        `The stored code ${digest.slice(0, 16)}… does not match its digest (${why}); refusing to run it.`,
-      )
+      throw integrityError(digest, why)
+    }
+    if (!(await this.#ensureLocal(digest))) {
+      return fail("it is neither on this node nor in the cluster's object store")
     }
     let manifest: Manifest
     try {
@@ -453,7 +558,8 @@ export class CodeStore implements CodeRepository {
     const keep = await referenced()
     const now = Date.now()
     const failures: Array<{ what: string; error: unknown }> = []
-    let removed = 0
+    // A digest removed here, from the cluster's bucket, or both counts once.
+    const removed = new Set<string>()
     if (!this.#tmpSwept) {
       this.#tmpSwept = true
       for (const name of await fsp.readdir(this.#tmpDir)) {
@@ -480,19 +586,25 @@ export class CodeStore implements CodeRepository {
       this.#removing.set(digest, removal)
       try {
         await removal
-        removed++
+        removed.add(digest)
       } catch (error) {
         failures.push({ what: `code/trees/${digest.slice(0, 16)}…`, error })
       } finally {
         this.#removing.delete(digest)
       }
     }
+    if (this.#objects !== undefined && isSwept(this.#objects)) {
+      const held = (digest: string): boolean =>
+        this.#isPinned(digest, seq, now) || this.#extracting.has(digest)
+      const cutoff = now - this.#objectMinAgeMs
+      await sweepObjects(this.#objects, keep, held, cutoff, removed, failures)
+    }
     for (const [digest, pin] of this.#pins) {
       if ((pin.count === 0 && pin.releasedAt < seq) || pin.until < now) {
         this.#pins.delete(digest)
       }
     }
-    return { removed, failures }
+    return { removed: removed.size, failures }
   }
 
   /** Package first (it marks a digest complete), then manifest, then the tree, which may fail. */

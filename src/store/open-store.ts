@@ -182,11 +182,15 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
     logsWritten: () => logs.whenWritten(),
     flushLogs: () => logs.flush(),
   })
-  const code = new CodeStore(options.dataDir, {
-    ...DEFAULT_CODE_LIMITS,
-    packageMaxBytes: options.quotas.codePackageMaxBytes,
-    unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
-  })
+  const code = new CodeStore(
+    options.dataDir,
+    {
+      ...DEFAULT_CODE_LIMITS,
+      packageMaxBytes: options.quotas.codePackageMaxBytes,
+      unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
+    },
+    options.cluster?.codeObjects,
+  )
   const audit = new AuditTrailStore(sqlite, options.onBackgroundError)
   const pruning = new PruneSchedule(logs, asyncQueue, audit)
   const usage = new UsageStore(sqlite)

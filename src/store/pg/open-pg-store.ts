@@ -96,11 +96,15 @@ async function build(
   await tenants.load()
   const logSettings = new ProjectLogSettingsStore(db, changes, onError)
   await logSettings.load()
-  const code = new CodeStore(options.dataDir, {
-    ...DEFAULT_CODE_LIMITS,
-    packageMaxBytes: options.quotas.codePackageMaxBytes,
-    unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
-  })
+  const code = new CodeStore(
+    options.dataDir,
+    {
+      ...DEFAULT_CODE_LIMITS,
+      packageMaxBytes: options.quotas.codePackageMaxBytes,
+      unzippedMaxBytes: options.quotas.codeUnzippedMaxBytes,
+    },
+    cluster.codeObjects,
+  )
   // The other helpers' PostgreSQL classes replace these at merge (docs/decisions/0025).
   const logs = notYetOnPg<InvocationLogRepository & Pick<InvocationLogStore, 'prune'>>('logs')
   const audit = notYetOnPg<AuditTrailRepository>('audit')

@@ -63,6 +63,8 @@ export async function openPgDatabase(options: OpenPgOptions): Promise<PgDatabase
       const { error } = await new Migrator({
         db,
         provider: options.migrations ?? pgMigrationProvider,
+        // Kysely looks for its own tables in every schema it sees: pin them to ours.
+        ...(schema === undefined ? {} : { migrationTableSchema: schema }),
       }).migrateToLatest()
       if (error !== undefined) {
         throw error instanceof Error ? error : new Error('migration failed', { cause: error })
