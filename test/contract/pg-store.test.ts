@@ -1,7 +1,7 @@
 /**
- * The shared store (PostgreSQL + local code store) against the contract suites of the repositories
- * it implements so far; logs, audit, usage, flows and the async queue join with their PostgreSQL
- * classes. Needs the machine's PostgreSQL (test/helpers/cluster-services.ts): fails without it.
+ * The shared store (PostgreSQL + local code store), opened as a node opens it, against the
+ * contract suites of its core repositories (logs, audit, flows and the async queue run theirs in
+ * pg-logs-flows.test.ts and pg-async-queue.test.ts). Needs the machine's PostgreSQL (test/helpers/cluster-services.ts): fails without it.
  */
 import { describeCodeRepositoryContract } from './code-repository.contract.js'
 import { describeFunctionDataContract } from './function-data.contract.js'
@@ -24,5 +24,4 @@ describeCodeRepositoryContract('PostgreSQL', openPgBackend)
 describeFunctionDataContract('PostgreSQL', openPgBackend)
 describeFunctionExtrasContract('PostgreSQL', openPgBackend)
 describeReservedInstanceRepositoryContract('PostgreSQL', openPgBackend)
-// The async queue's half of tracing runs once PostgreSQL's async queue is in (drop the option).
-describeTracingRepositoryContract('PostgreSQL', openPgBackend, { asyncQueue: false })
+describeTracingRepositoryContract('PostgreSQL', openPgBackend)

@@ -1,19 +1,11 @@
 /**
- * @module Opens the shared store (cluster mode, ADR 0025): the repositories on PostgreSQL, their
- * caches kept exact through `ClusterChanges`, the code store still this node's data dir (its
- * packages shared through `CodeObjects` by the code store's owner), the master key from the
- * cluster's key file, and the data dir locked per node as on SQLite.
+ * @module Opens the shared store (cluster mode, ADR 0025): the repositories on PostgreSQL (the
+ * core ones with their caches kept exact through `ClusterChanges`; logs, audit, usage, flows and
+ * the async queue: ADR 0026 and the store README), the code store still this node's data dir (its
+ * packages shared through `CodeObjects`), the master key from the cluster's key file, and the data
+ * dir locked per node as on SQLite.
  */
 import fs from 'node:fs'
-import {
-  type AsyncBacklog,
-  type AsyncQueue,
-  type AsyncRecordRepository,
-  type AuditTrailRepository,
-  type FlowRepository,
-  type InvocationLogRepository,
-  type UsageRepository,
-} from '../../core/index.js'
 import { AsyncConfigStore } from '../async-config-store.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from '../code-store.js'
 import { lockDataDir } from '../data-dir-lock.js'
@@ -23,7 +15,6 @@ import { FunctionCascade } from '../function-cascade.js'
 import { FunctionCollectStore } from '../function-collect-store.js'
 import { FunctionSnapshotStore } from '../function-snapshot-store.js'
 import { FunctionStore } from '../function-store.js'
-import type { InvocationLogStore } from '../invocation-log-store.js'
 import type { OpenStoreOptions, Store, StoreClusterOptions } from '../open-store.js'
 import { ProjectLogSettingsStore } from '../project-log-settings-store.js'
 import { PruneSchedule } from '../prune-schedule.js'
@@ -37,8 +28,12 @@ import { TracingStore } from '../tracing-store.js'
 import { TriggerStore } from '../trigger-store.js'
 import { VersionStore } from '../version-store.js'
 import { VpcEndpointStore } from '../vpc-endpoint-store.js'
-import { notYetOnPg } from './not-yet-on-pg.js'
+import { PgAsyncQueue } from './pg-async-queue.js'
+import { PgAuditTrailStore } from './pg-audit-trail-store.js'
 import { openPgDatabase } from './pg-database.js'
+import { PgFlowStore } from './pg-flow-store.js'
+import { PgInvocationLogStore } from './pg-invocation-log-store.js'
+import { PgUsageStore } from './pg-usage-store.js'
 
 export interface PgStoreOptions {
   /** The PostgreSQL schema (search_path); tests give each store their own. Default: `public`'s. */
@@ -69,6 +64,7 @@ export async function openPgStore(
     })
     try {
       return await build(options, cluster, pg.db, pg.pool, async () => {
+        // After every class that writes through the pool has committed what it holds.
         await pg.close()
         lock.release()
       })
@@ -105,11 +101,18 @@ async function build(
     },
     cluster.codeObjects,
   )
-  // The other helpers' PostgreSQL classes replace these at merge (docs/decisions/0025).
-  const logs = notYetOnPg<InvocationLogRepository & Pick<InvocationLogStore, 'prune'>>('logs')
-  const audit = notYetOnPg<AuditTrailRepository>('audit')
-  const usage = notYetOnPg<UsageRepository & AsyncBacklog>('usage')
-  const asyncQueue = notYetOnPg<AsyncQueue & AsyncRecordRepository>('asyncQueue')
+  const logs = new PgInvocationLogStore(db, pool, onError)
+  const audit = new PgAuditTrailStore(pool, onError)
+  const usage = new PgUsageStore(pool)
+  const asyncQueue = new PgAsyncQueue(db, pool, {
+    nodeId: cluster.nodeId,
+    leaseGraceMs: options.asyncQueue?.leaseGraceMs ?? 30_000,
+    onError,
+    logsWritten: () => logs.whenWritten(),
+  })
+  // Handed out once it hears other nodes' enqueues.
+  await asyncQueue.started()
+  const pruning = new PruneSchedule(logs, asyncQueue, audit)
   const owned = {
     functions: new FunctionStore(db, options.quotas.functionsPerProject, code, changes),
     versions: new VersionStore(db, options.quotas, changes),
@@ -136,10 +139,17 @@ async function build(
     code,
     secrets,
     cascade: new FunctionCascade(new PgStoreTransactions(pool), owned),
-    flows: notYetOnPg<FlowRepository>('flows'),
-    pruning: new PruneSchedule(logs, asyncQueue, audit),
+    flows: new PgFlowStore(db),
+    pruning,
     usage,
-    asyncBacklog: usage,
-    close,
+    asyncBacklog: asyncQueue,
+    async close() {
+      pruning.stop()
+      // The queue's close commits settlements waiting for their logs; the logs' close the rest.
+      await asyncQueue.close()
+      await logs.close()
+      await audit.close()
+      await close()
+    },
   }
 }
