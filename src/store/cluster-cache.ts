@@ -9,18 +9,18 @@ import type { ClusterChanges } from '../core/index.js'
 import type { ReadThroughCache } from './read-through-cache.js'
 
 /**
- * The announcement topics of the store's caches (the NATS carrier may use them in subjects; keys
- * are arbitrary strings and belong in the payload).
+ * The announcement topics of the store's caches: letters, digits and '-' (the NATS carrier makes
+ * subjects of them); keys are arbitrary strings, carried in the message body.
  */
 export const CACHE_TOPICS = {
-  functions: 'store.functions',
-  versions: 'store.versions',
-  aliases: 'store.aliases',
-  asyncConfigs: 'store.async-configs',
-  tracing: 'store.tracing',
-  tenants: 'store.tenants',
-  logSettings: 'store.log-settings',
-  triggers: 'store.triggers',
+  functions: 'store-functions',
+  versions: 'store-versions',
+  aliases: 'store-aliases',
+  asyncConfigs: 'store-async-configs',
+  tracing: 'store-tracing',
+  tenants: 'store-tenants',
+  logSettings: 'store-log-settings',
+  triggers: 'store-triggers',
 } as const
 
 /**
