@@ -13,10 +13,9 @@ import { tmpDir } from '../helpers/strato.js'
 import type { OpenBackend } from './store-harness.js'
 
 /**
- * Creates `schema` with Kysely's migration tables in it, once, before any node opens it. Without
- * them Kysely's migrator finds another test schema's tables in the same database (its existence
- * check looks in every schema unless `migrationTableSchema` is set, which pg-database.ts does not
- * do yet), skips creating its own and fails; see the pgstore report.
+ * Creates `schema` with Kysely's migration tables in it, once, before any node opens it, so nodes
+ * opening together never race to create them. (Written before `openPgDatabase` pinned Kysely's
+ * tables to the schema with `migrationTableSchema`; now a belt to those braces.)
  */
 export async function prepareSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_TEST_URL })
