@@ -47,11 +47,54 @@ interface Row {
   readonly asyncDrainedPerSec: number
   readonly createP50Ms: number
   readonly firstInvokeP50Ms: number
+  /** PostgreSQL commits per 1,000 warm sync invocations (shared store only). */
+  readonly pgCommitsPer1kSync: number | undefined
+  /** PostgreSQL commits and rows written per async event, accept to end (shared store only). */
+  readonly pgCommitsPerAsync: number | undefined
+  readonly pgRowsPerAsync: number | undefined
+}
+
+/** What PostgreSQL did for one database so far (its statistics, flushed within ~1 s). */
+interface PgActivity {
+  readonly commits: number
+  readonly rows: number
+}
+
+async function pgActivity(database: string | undefined): Promise<PgActivity | undefined> {
+  if (database === undefined) {
+    return undefined
+  }
+  await sleep(1_500)
+  const client = new pg.Client({ connectionString: PG_URL })
+  await client.connect()
+  try {
+    const res = await client.query<{ commits: string; rows: string }>(
+      `select xact_commit as commits, tup_inserted + tup_updated + tup_deleted as rows
+         from pg_stat_database where datname = $1`,
+      [database],
+    )
+    const row = res.rows[0]
+    return row === undefined ? undefined : { commits: Number(row.commits), rows: Number(row.rows) }
+  } finally {
+    await client.end()
+  }
+}
+
+function perUnit(
+  before: PgActivity | undefined,
+  after: PgActivity | undefined,
+  units: number,
+  key: keyof PgActivity,
+): number | undefined {
+  return before === undefined || after === undefined || units === 0
+    ? undefined
+    : round((after[key] - before[key]) / units, 2)
 }
 
 const SETUPS: readonly Setup[] = [
   { label: 'SQLite, in-process', nodes: 1, shared: false },
   { label: 'PostgreSQL + NATS', nodes: 1, shared: true },
+  { label: 'PostgreSQL + NATS', nodes: 2, shared: true },
   { label: 'PostgreSQL + NATS', nodes: 3, shared: true },
 ]
 
@@ -75,7 +118,7 @@ function createBody(name: string, extra: object = {}): object {
 async function startNodes(
   setup: Setup,
   tag: string,
-): Promise<{ nodes: BenchStrato[]; done(): Promise<void> }> {
+): Promise<{ nodes: BenchStrato[]; database?: string; done(): Promise<void> }> {
   if (!setup.shared) {
     const node = await startBenchStrato(processes, reportProblem, {
       dataDirPrefix: 'strato-bench-cluster-',
@@ -107,6 +150,7 @@ async function startNodes(
   )
   return {
     nodes,
+    database,
     async done() {
       await Promise.all(nodes.map((n) => n.stop()))
       fs.rmSync(keyDir, { recursive: true, force: true })
@@ -140,6 +184,7 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
         strategy_config: { concurrency: 4 * setup.nodes, concurrent_num: 100 },
       }),
     )
+    const beforeSync = await pgActivity(started.database)
     const loads = await Promise.all(
       nodes.map((node) => {
         const req = signedRequest(
@@ -160,6 +205,8 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
         )
       }),
     )
+    const afterSync = await pgActivity(started.database)
+    const syncRequests = loads.reduce((sum, l) => sum + l.result.requests.total, 0)
     const syncReqPerSec = loads.reduce((sum, l) => sum + l.result.requests.average, 0)
     const syncP50Ms = Math.max(...loads.map((l) => l.result.latency.p50))
 
@@ -172,6 +219,7 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
         strategy_config: { concurrency: 8 * setup.nodes, concurrent_num: 1 },
       }),
     )
+    const beforeAsync = await pgActivity(started.database)
     let next = 0
     const t0 = performance.now()
     await Promise.all(
@@ -198,6 +246,7 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
       await sleep(100)
     }
     const drainedMs = performance.now() - t0
+    const afterAsync = await pgActivity(started.database)
 
     // Management and a new function's first invoke (through the node that did not create it).
     const creates: number[] = []
@@ -225,6 +274,9 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
       asyncDrainedPerSec: round(ASYNC_EVENTS / (drainedMs / 1000), 0),
       createP50Ms: round(summarize(creates).p50, 1),
       firstInvokeP50Ms: round(summarize(firsts).p50, 1),
+      pgCommitsPer1kSync: perUnit(beforeSync, afterSync, syncRequests / 1000, 'commits'),
+      pgCommitsPerAsync: perUnit(beforeAsync, afterAsync, ASYNC_EVENTS, 'commits'),
+      pgRowsPerAsync: perUnit(beforeAsync, afterAsync, ASYNC_EVENTS, 'rows'),
     }
   } finally {
     await started.done()
@@ -251,6 +303,9 @@ const header = [
   'async drained/s',
   'create p50 ms',
   'first invoke p50 ms',
+  'PG commits / 1k sync',
+  'PG commits / async event',
+  'PG rows / async event',
 ]
 console.log(
   compactTable(
@@ -265,6 +320,9 @@ console.log(
         r.asyncDrainedPerSec,
         r.createP50Ms,
         r.firstInvokeP50Ms,
+        r.pgCommitsPer1kSync ?? '-',
+        r.pgCommitsPerAsync ?? '-',
+        r.pgRowsPerAsync ?? '-',
       ].map(String),
     ),
   ).join('\n'),

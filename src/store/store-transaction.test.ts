@@ -2,7 +2,6 @@ import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, sql } from 'kysely'
 import { afterEach, describe, expect, test } from 'vitest'
 import { freshPgSchema, PG_TEST_URL } from '../../test/helpers/cluster-services.js'
-import { prepareSchema } from '../../test/contract/pg-backend.js'
 import type { Database } from './database.js'
 import { openPgDatabase } from './pg/pg-database.js'
 import {
@@ -33,7 +32,6 @@ async function sqliteDriver(): Promise<{ db: Kysely<Database>; tx: StoreTransact
 
 async function pgDriver(): Promise<{ db: Kysely<Database>; tx: StoreTransactions }> {
   const fresh = freshPgSchema()
-  await prepareSchema(fresh.schema)
   const pg = await openPgDatabase({
     url: PG_TEST_URL,
     schema: fresh.schema,

@@ -5,33 +5,11 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import pg from 'pg'
 import { Limits, SINGLE_NODE_CHANGES, type ClusterChanges } from '../../src/core/index.js'
 import { openPgStore, type Store } from '../../src/store/index.js'
 import { freshPgSchema, PG_TEST_URL } from '../helpers/cluster-services.js'
 import { tmpDir } from '../helpers/strato.js'
 import type { OpenBackend } from './store-harness.js'
-
-/**
- * Creates `schema` with Kysely's migration tables in it, once, before any node opens it, so nodes
- * opening together never race to create them. (Written before `openPgDatabase` pinned Kysely's
- * tables to the schema with `migrationTableSchema`; now a belt to those braces.)
- */
-export async function prepareSchema(schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_TEST_URL })
-  await client.connect()
-  try {
-    await client.query(`create schema if not exists ${schema}`)
-    await client.query(
-      `create table if not exists ${schema}.kysely_migration (name varchar(255) not null primary key, timestamp varchar(255) not null)`,
-    )
-    await client.query(
-      `create table if not exists ${schema}.kysely_migration_lock (id varchar(255) not null primary key, is_locked integer default 0 not null)`,
-    )
-  } finally {
-    await client.end()
-  }
-}
 
 /** Opens a PostgreSQL store on `schema` with its own data dir (one node of a test cluster). */
 export function openPgNode(
@@ -65,7 +43,6 @@ export function openPgNode(
 export const openPgBackend: OpenBackend = async (quotas = {}) => {
   const dir = tmpDir('strato-pg-contract-')
   const fresh = freshPgSchema()
-  await prepareSchema(fresh.schema)
   const open = (): Promise<Store> => openPgNode(fresh.schema, dir, { quotas })
   let store = await open()
   return {

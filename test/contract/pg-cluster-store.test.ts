@@ -11,7 +11,7 @@ import { type ClusterChanges, type TriggerChange, type TriggerInput } from '../.
 import type { Store } from '../../src/store/index.js'
 import { freshPgSchema } from '../helpers/cluster-services.js'
 import { tmpDir } from '../helpers/strato.js'
-import { openPgNode, prepareSchema } from './pg-backend.js'
+import { openPgNode } from './pg-backend.js'
 import { createFunction } from './store-harness.js'
 
 /** Announcements between in-memory nodes, held until `deliver()` (NATS core's role in production). */
@@ -76,7 +76,6 @@ afterEach(async () => {
 /** `count` nodes on one fresh schema, sharing a master key and a changes bus. */
 async function cluster(count: number, quotas = {}): Promise<{ nodes: Store[]; bus: ChangesBus }> {
   const fresh = freshPgSchema()
-  await prepareSchema(fresh.schema)
   const bus = new ChangesBus()
   const keyDir = tmpDir('strato-pg-key-')
   const masterKeyFile = path.join(keyDir, 'master.key')

@@ -1,9 +1,7 @@
 /**
  * The shared PostgreSQL store's logs, audit trail and flows against their repository contracts,
  * on the machine's PostgreSQL (a fresh database per backend, dropped after; a restart reopens the
- * same database). A database, not a schema: Kysely's migrator looks for its own tables in every
- * schema it can see, so another test's schema would hide them from this one's (openPgDatabase
- * does not pass `migrationTableSchema` yet). Plus what only a cluster has: two nodes (two pools, two stores) on one execution
+ * same database). Plus what only a cluster has: two nodes (two pools, two stores) on one execution
  * fence each other. PostgreSQL unreachable fails these tests, never skips them.
  */
 import { afterEach, describe, expect, test } from 'vitest'

@@ -2,7 +2,7 @@
  * @module The shared store's connection (cluster mode): a `pg` pool behind Kysely, with the
  * schema migrated once however many nodes start together.
  */
-import { Kysely, Migrator, PostgresDialect, type MigrationProvider } from 'kysely'
+import { Kysely, PostgresDialect, sql, type MigrationProvider } from 'kysely'
 import pg from 'pg'
 import { StratoError } from '../../core/index.js'
 import type { Database } from '../database.js'
@@ -35,8 +35,7 @@ export interface OpenPgOptions {
 }
 
 /**
- * Connects and migrates. Kysely's migrator takes a row lock on its lock table inside a
- * transaction, so nodes starting together run each migration once, one after another.
+ * Connects and migrates: nodes starting together run each migration once, one after another.
  */
 export async function openPgDatabase(options: OpenPgOptions): Promise<PgDatabase> {
   const schema = options.schema
@@ -52,23 +51,14 @@ export async function openPgDatabase(options: OpenPgOptions): Promise<PgDatabase
   pool.on('error', () => undefined)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   try {
-    // Kysely's own lock table is created with `if not exists`, which races between nodes starting
-    // at once; a session advisory lock around the whole run serialises them.
+    // A session advisory lock around the whole run serialises nodes starting at once.
     const lockHolder = await pool.connect()
     try {
       await lockHolder.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
       if (schema !== undefined) {
         await lockHolder.query(`create schema if not exists ${schema}`)
       }
-      const { error } = await new Migrator({
-        db,
-        provider: options.migrations ?? pgMigrationProvider,
-        // Kysely looks for its own tables in every schema it sees: pin them to ours.
-        ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-      }).migrateToLatest()
-      if (error !== undefined) {
-        throw error instanceof Error ? error : new Error('migration failed', { cause: error })
-      }
+      await migrate(db, lockHolder, options.migrations ?? pgMigrationProvider)
     } finally {
       await lockHolder.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {})
       lockHolder.release()
@@ -83,5 +73,37 @@ export async function openPgDatabase(options: OpenPgOptions): Promise<PgDatabase
     db,
     pool,
     close: () => db.destroy(),
+  }
+}
+
+/**
+ * Runs the migrations not yet recorded in `strato_migrations`, in name order, each in its own
+ * transaction with its record. Not Kysely's `Migrator`: it looks for its tables by introspecting
+ * every table of the database, which fails while another schema's tables are being created or
+ * dropped (seen with tests running side by side); the caller holds the advisory lock.
+ */
+async function migrate(
+  db: Kysely<Database>,
+  lockHolder: pg.PoolClient,
+  provider: MigrationProvider,
+): Promise<void> {
+  await lockHolder.query(
+    'create table if not exists strato_migrations (name text primary key, executed_at timestamptz not null default now())',
+  )
+  const done = new Set(
+    (await lockHolder.query<{ name: string }>('select name from strato_migrations')).rows.map(
+      (r) => r.name,
+    ),
+  )
+  const migrations = await provider.getMigrations()
+  for (const name of Object.keys(migrations).sort()) {
+    const migration = migrations[name]
+    if (done.has(name) || migration === undefined) {
+      continue
+    }
+    await db.transaction().execute(async (trx) => {
+      await migration.up(trx)
+      await sql`insert into strato_migrations (name) values (${name})`.execute(trx)
+    })
   }
 }
