@@ -145,6 +145,12 @@ async function wire(
   // reserved instances (ADR 0027). A single node always leads.
   const leadership = cluster.leadership(LEADER_DUTY)
   const clustered = cluster.mode === 'cluster'
+  if (!clustered && config.cluster.storeUrl !== undefined) {
+    log.warn(
+      'STRATO_STORE_URL without STRATO_NATS_URL: run one node only on this store (other nodes would ' +
+        'serve stale caches, and each would run timers as if it led)',
+    )
+  }
   const store = await openStore({
     dataDir: config.dataDir,
     quotas: config.quotas,
@@ -438,7 +444,7 @@ async function wire(
     asyncBacklog: () => store.asyncBacklog.backlog(),
     asyncInflight: () => dispatcher.stats().inflight,
   })
-  // 503 on /strato/health/ready until started, once draining, and while the store or NATS fail.
+  // 503 on /strato/health/ready until started, once draining, and while the store fails.
   const readiness = new Readiness([
     {
       name: 'store',
@@ -448,7 +454,8 @@ async function wire(
         return true
       },
     },
-    ...(clustered ? [{ name: 'nats', check: () => cluster.connected() }] : []),
+    // Not NATS: while it is down warm instances keep serving, and a balancer must not lose every
+    // node at once (launches needing a slot answer 503 meanwhile; ADR 0027).
   ])
   // Known once the gateway listens, after the API (which names it in triggers' invoke_url).
   let gatewayUrl = ''

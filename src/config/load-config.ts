@@ -163,6 +163,14 @@ function serviceUrlSetting(
 function clusterSettings(env: Env, dataDir: string, cwd: string): ClusterSettings {
   const storeUrl = serviceUrlSetting(env, 'STRATO_STORE_URL', ['postgres:', 'postgresql:'])
   const natsUrl = serviceUrlSetting(env, 'STRATO_NATS_URL', ['nats:', 'tls:'])
+  if (natsUrl !== undefined && storeUrl === undefined) {
+    // Only the leader runs timers and the CTS/LTS feeds: on separate SQLite stores the other nodes'
+    // triggers would never fire.
+    throw new StratoError(
+      'INVALID_PARAMETER',
+      'Setting STRATO_NATS_URL needs STRATO_STORE_URL too: the nodes of a cluster share one PostgreSQL store.',
+    )
+  }
   const natsPrefix = stringSetting(env, 'STRATO_NATS_PREFIX') ?? 'strato'
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(natsPrefix)) {
     // It starts stream and bucket names too, which allow no '.', '*', '>' or spaces.

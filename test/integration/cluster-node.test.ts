@@ -1,25 +1,35 @@
 /**
- * Strato nodes in cluster mode (NATS on this machine; each node keeps its own SQLite store here,
- * the shared PostgreSQL store being another part): readiness, `/strato/info`'s cluster view with
- * one leader, and a drained node giving its leadership to the other.
+ * Strato nodes in cluster mode (the machine's NATS and a fresh PostgreSQL database, one master key):
+ * readiness, `/strato/info`'s cluster view with one leader, and a drained node giving its
+ * leadership to the other. A NATS URL without a shared store is refused.
  */
 import { afterEach, expect, test } from 'vitest'
 import { connect } from 'nats'
-import { clusterBuckets } from '../../src/cluster/index.js'
-import { NATS_TEST_URL, uniqueName } from '../helpers/cluster-services.js'
-import { startTestStrato, type TestStrato } from '../helpers/strato.js'
+import path from 'node:path'
+import { loadConfig } from '../../src/config/index.js'
+import { NATS_TEST_URL, freshPgDatabase, uniqueName } from '../helpers/cluster-services.js'
+import { startTestStrato, tmpDir, type TestStrato } from '../helpers/strato.js'
 
 const nodes: TestStrato[] = []
+const cleanups: Array<() => Promise<void>> = []
 let prefix = ''
 
 afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.close().catch(() => undefined)))
-  const nc = await connect({ servers: NATS_TEST_URL })
-  const jsm = await nc.jetstreamManager()
-  for (const bucket of Object.values(clusterBuckets(prefix))) {
-    await jsm.streams.delete(`KV_${bucket}`).catch(() => undefined)
+  if (prefix !== '') {
+    const nc = await connect({ servers: NATS_TEST_URL })
+    const jsm = await nc.jetstreamManager()
+    for await (const info of jsm.streams.list()) {
+      if (info.config.name.includes(prefix)) {
+        await jsm.streams.delete(info.config.name).catch(() => undefined)
+      }
+    }
+    await nc.close()
+    prefix = ''
   }
-  await nc.close()
+  for (const cleanup of cleanups.splice(0)) {
+    await cleanup()
+  }
 })
 
 interface ClusterView {
@@ -50,7 +60,12 @@ async function until<T>(f: () => Promise<T | undefined>, ms = 15_000): Promise<T
 
 test('cluster mode: two nodes, ready, one leader; closing the leader hands leadership over', async () => {
   prefix = uniqueName('n')
+  const database = await freshPgDatabase()
+  cleanups.push(() => database.drop())
+  const keyFile = path.join(tmpDir('strato-key-'), 'master.key')
   const env = (id: string): Record<string, string> => ({
+    STRATO_STORE_URL: database.url,
+    STRATO_MASTER_KEY_FILE: keyFile,
     STRATO_NATS_URL: NATS_TEST_URL,
     STRATO_NATS_PREFIX: prefix,
     STRATO_NODE_ID: id,
@@ -97,4 +112,8 @@ test('single-node mode: /strato/info says so; readiness is 200 once started', as
   })
   expect(view.members.map((m) => m.nodeId)).toEqual(['solo'])
   expect((await fetch(`${(nodes[0] as TestStrato).url}/strato/health/ready`)).status).toBe(200)
+})
+
+test('a NATS URL without a shared store is refused: each node would lead its own SQLite alone', () => {
+  expect(() => loadConfig({ STRATO_NATS_URL: NATS_TEST_URL })).toThrow('STRATO_STORE_URL')
 })
