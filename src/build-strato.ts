@@ -439,6 +439,8 @@ async function wire(
       },
     },
   })
+  // Trigger changes other nodes announced while this one was cut off from NATS are not resent.
+  cluster.changes.onResync(() => void triggers.resync())
   const metricsRegistry = createMetricsRegistry(metrics, {
     instances: () => pool.stats(),
     asyncBacklog: () => store.asyncBacklog.backlog(),

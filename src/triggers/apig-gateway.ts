@@ -113,6 +113,10 @@ export class ApigGateway implements TriggerSource {
     )
   }
 
+  resync(): Promise<void> {
+    return this.reload()
+  }
+
   /** Re-reads the triggers; calls that arrive during a reload coalesce into one more. */
   reload(): Promise<void> {
     const ctx = this.#ctx

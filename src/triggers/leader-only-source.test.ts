@@ -76,3 +76,16 @@ test('leader-only source: leader at start, the inner source has started when sta
   expect(log).toEqual(['start 1'])
   await source.stop()
 })
+
+test('leader-only source: a resync starts a fresh term while leading, and nothing while not', async () => {
+  const lead = new FlipLeadership(true)
+  const { make, log } = recordingSources()
+  const source = new LeaderOnlySource(make, lead)
+  await source.start(ctx)
+  await source.resync()
+  expect(log).toEqual(['start 1', 'stop 1', 'start 2'])
+  lead.set(false)
+  await source.resync()
+  expect(log).toEqual(['start 1', 'stop 1', 'start 2', 'stop 2'])
+  await source.stop()
+})

@@ -103,6 +103,18 @@ export class LeaderOnlySource implements TriggerSource {
     this.#inner?.onChange(change)
   }
 
+  /** While leader: a fresh term, whose source loads the triggers as they are now (also after a
+   * term whose start failed). */
+  resync(): Promise<void> {
+    this.#transitions = this.#transitions.then(async () => {
+      if (this.#leader) {
+        await this.#endTerm()
+        await this.#startTerm()
+      }
+    })
+    return this.#transitions
+  }
+
   async stop(): Promise<void> {
     this.#unsubscribe?.()
     this.#unsubscribe = undefined

@@ -140,4 +140,9 @@ export interface TriggerSource extends ServedTriggerTypes {
   /** A trigger of one of `types` was created, enabled or disabled, or deleted. */
   onChange(change: TriggerChange): void
   stop(): Promise<void>
+  /**
+   * Reads its triggers again from the store: changes may have been missed (a cluster node that
+   * lost NATS for a while). Optional: a source without it keeps what it has until the next change.
+   */
+  resync?(): Promise<void>
 }

@@ -143,6 +143,22 @@ export class TriggerSources {
     await Promise.all(this.#sources.map((s) => s.stop()))
   }
 
+  /**
+   * Every started source that can reads its triggers again: changes announced by other nodes
+   * may have been missed (called on a cluster resync). A failure is logged, never thrown.
+   */
+  async resync(): Promise<void> {
+    await Promise.all(
+      [...this.#started].map(async (source) => {
+        try {
+          await source.resync?.()
+        } catch (err) {
+          this.#deps.logger.error({ err, types: source.types }, 'a trigger source failed to resync')
+        }
+      }),
+    )
+  }
+
   /** A trigger's health as its source last reported it (`ok` when it never did). */
   healthOf(triggerId: string): TriggerHealth {
     return this.#health.get(triggerId) ?? { health: 'ok' }
