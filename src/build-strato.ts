@@ -14,6 +14,7 @@ import { RequestVerifier } from './auth/index.js'
 import {
   LEADER_DUTY,
   NatsCodeObjects,
+  type Leadership,
   Readiness,
   openCluster,
   type Cluster,
@@ -143,7 +144,10 @@ async function wire(
   opened.add('the cluster', () => cluster.close())
   // One leader per cluster runs what must happen once: timers, the CTS and LTS feeds, and the
   // reserved instances (ADR 0027). A single node always leads.
-  const leadership = cluster.leadership(LEADER_DUTY)
+  // The lease is competed for only once this node can do the duties (just before the trigger
+  // sources start): a node still migrating or resuming must not hold them up for the cluster.
+  let leaderLease: Leadership | undefined
+  const leadership = (): Leadership => (leaderLease ??= cluster.leadership(LEADER_DUTY))
   const clustered = cluster.mode === 'cluster'
   if (!clustered && config.cluster.storeUrl !== undefined) {
     log.warn(
@@ -403,7 +407,9 @@ async function wire(
   // Sources reading shared feeds with cursors run on the leader only in a cluster; the gateway
   // (every node serves it) and RabbitMQ (competing consumers) run everywhere.
   const onLeader = (make: () => TriggerSource): TriggerSource =>
-    clustered ? new LeaderOnlySource(make, leadership) : make()
+    clustered
+      ? new LeaderOnlySource(make, { onChange: (listener) => leadership().onChange(listener) })
+      : make()
   const triggerSources: readonly TriggerSource[] = [
     gateway,
     onLeader(() => new TimerSource()),
@@ -521,15 +527,6 @@ async function wire(
         metrics.start()
         opened.add('the function metrics', () => metrics.close())
         await reservations.start()
-        if (clustered) {
-          leadership.onChange((isLeader) => {
-            reservations
-              .setActive(isLeader)
-              .catch((err: unknown) =>
-                log.error({ err }, 'switching the reservation keeper failed'),
-              )
-          })
-        }
         // Leases of a crashed run go back to the queue before polling.
         await dispatcher.start()
         // Attempts in flight keep their leases (retried at the next start); the pool stops them.
@@ -541,6 +538,15 @@ async function wire(
         log.info({ address: url, dataDir: config.dataDir }, 'Strato is listening')
         // The trigger sources start: the API gateway listens on its own port.
         opened.add('the trigger sources', () => triggers.stop())
+        if (clustered) {
+          leadership().onChange((isLeader) => {
+            reservations
+              .setActive(isLeader)
+              .catch((err: unknown) =>
+                log.error({ err }, 'switching the reservation keeper failed'),
+              )
+          })
+        }
         await triggers.start()
         gatewayUrl = gateway.url
         log.info({ address: gatewayUrl }, 'API gateway is listening')
@@ -568,7 +574,7 @@ async function wire(
         readiness,
         cluster: {
           setDraining: () => cluster.setDraining(),
-          giveUpLeadership: () => leadership.close(),
+          giveUpLeadership: () => leaderLease?.close() ?? Promise.resolve(),
           close: () => cluster.close(),
         },
       }).finally(() => tracing.shutdown())

@@ -48,9 +48,11 @@ export class Membership {
   }
 
   async members(): Promise<MemberInfo[]> {
-    const keys: string[] = []
+    // A set: the key listing can name a key twice when it is written while being listed
+    // (heartbeats every second), seen as a node listed twice.
+    const keys = new Set<string>()
     for await (const key of await this.#kv.keys()) {
-      keys.push(key)
+      keys.add(key)
     }
     const members: MemberInfo[] = []
     for (const key of keys) {
