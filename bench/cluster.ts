@@ -26,6 +26,7 @@ const NATS_URL = process.env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222'
 const CONNECTIONS = envInt('BENCH_CLUSTER_CONNECTIONS', 32, 8)
 const ASYNC_EVENTS = envInt('BENCH_CLUSTER_ASYNC_EVENTS', 3000, 300)
 const CREATES = envInt('BENCH_CLUSTER_CREATES', 10, 4)
+const IDLE_S = envInt('BENCH_CLUSTER_IDLE_S', 5, 2)
 const HELLO = `exports.handler = async () => ({ statusCode: 200, body: 'hello' })`
 
 const reportProblem = (problem: string): void => console.error(`bench/cluster: ${problem}`)
@@ -52,12 +53,44 @@ interface Row {
   /** PostgreSQL commits and rows written per async event, accept to end (shared store only). */
   readonly pgCommitsPerAsync: number | undefined
   readonly pgRowsPerAsync: number | undefined
+  /** PostgreSQL server CPU µs per warm sync invocation and per async event. */
+  readonly pgCpuUsPerSync: number | undefined
+  readonly pgCpuUsPerAsync: number | undefined
+  /** With no requests at all: commits/s and PostgreSQL/NATS CPU (ms per s) the nodes cause. */
+  readonly idleCommitsPerSec: number | undefined
+  readonly idlePgCpuMsPerSec: number | undefined
+  readonly idleNatsCpuMsPerSec: number | undefined
+}
+
+/** CPU ms all processes named `comm` used so far (exited children through their parent). */
+function serviceCpuMs(comm: string): number {
+  let ticks = 0
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) {
+      continue
+    }
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      if (name !== comm) {
+        continue
+      }
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * 10 // USER_HZ 100
 }
 
 /** What PostgreSQL did for one database so far (its statistics, flushed within ~1 s). */
 interface PgActivity {
   readonly commits: number
   readonly rows: number
+  /** CPU ms of every PostgreSQL and NATS server process on the machine so far. */
+  readonly pgCpuMs: number
+  readonly natsCpuMs: number
 }
 
 async function pgActivity(database: string | undefined): Promise<PgActivity | undefined> {
@@ -74,7 +107,14 @@ async function pgActivity(database: string | undefined): Promise<PgActivity | un
       [database],
     )
     const row = res.rows[0]
-    return row === undefined ? undefined : { commits: Number(row.commits), rows: Number(row.rows) }
+    return row === undefined
+      ? undefined
+      : {
+          commits: Number(row.commits),
+          rows: Number(row.rows),
+          pgCpuMs: serviceCpuMs('postgres'),
+          natsCpuMs: serviceCpuMs('nats-server'),
+        }
   } finally {
     await client.end()
   }
@@ -175,6 +215,10 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
   const nodes = started.nodes
   try {
     const first = nodes[0] as BenchStrato
+    // Idle: what the nodes cost PostgreSQL and NATS with nothing to do (polls, heartbeats, leases).
+    const idleBefore = await pgActivity(started.database)
+    await sleep(IDLE_S * 1000)
+    const idleAfter = await pgActivity(started.database)
     // Warm sync throughput: one function, one instance per node serving many at once.
     await callApi(
       first.url,
@@ -277,6 +321,12 @@ async function measure(setup: Setup, tag: string): Promise<Row> {
       pgCommitsPer1kSync: perUnit(beforeSync, afterSync, syncRequests / 1000, 'commits'),
       pgCommitsPerAsync: perUnit(beforeAsync, afterAsync, ASYNC_EVENTS, 'commits'),
       pgRowsPerAsync: perUnit(beforeAsync, afterAsync, ASYNC_EVENTS, 'rows'),
+      pgCpuUsPerSync: perUnit(beforeSync, afterSync, syncRequests / 1000, 'pgCpuMs'),
+      pgCpuUsPerAsync: perUnit(beforeAsync, afterAsync, ASYNC_EVENTS / 1000, 'pgCpuMs'),
+      // Less the 1.5 s each reading waits for the statistics to flush, which counts in both.
+      idleCommitsPerSec: perUnit(idleBefore, idleAfter, IDLE_S + 1.5, 'commits'),
+      idlePgCpuMsPerSec: perUnit(idleBefore, idleAfter, IDLE_S + 1.5, 'pgCpuMs'),
+      idleNatsCpuMsPerSec: perUnit(idleBefore, idleAfter, IDLE_S + 1.5, 'natsCpuMs'),
     }
   } finally {
     await started.done()
@@ -306,6 +356,11 @@ const header = [
   'PG commits / 1k sync',
   'PG commits / async event',
   'PG rows / async event',
+  'PG CPU µs / sync',
+  'PG CPU µs / async event',
+  'idle: PG commits/s',
+  'idle: PG CPU ms/s',
+  'idle: NATS CPU ms/s',
 ]
 console.log(
   compactTable(
@@ -323,6 +378,11 @@ console.log(
         r.pgCommitsPer1kSync ?? '-',
         r.pgCommitsPerAsync ?? '-',
         r.pgRowsPerAsync ?? '-',
+        r.pgCpuUsPerSync ?? '-',
+        r.pgCpuUsPerAsync ?? '-',
+        r.idleCommitsPerSec ?? '-',
+        r.idlePgCpuMsPerSec ?? '-',
+        r.idleNatsCpuMsPerSec ?? '-',
       ].map(String),
     ),
   ).join('\n'),
