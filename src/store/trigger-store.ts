@@ -308,7 +308,11 @@ export class TriggerStore implements TriggerRepository {
       .updateTable('function_triggers')
       .set({
         status: change.status,
-        event_data_json: JSON.stringify(change.eventData),
+        // `change.eventData` is plaintext (the route merges into the opened record): sealed at
+        // rest as `create` seals it, or every later read of the row fails to open it.
+        event_data_json: JSON.stringify(
+          withSecrets(change.eventData, (v) => this.#secrets.seal(v)),
+        ),
         updated_at: updated,
       })
       .where('id', '=', id)

@@ -290,3 +290,90 @@ describe('PgAsyncQueue in a cluster: several nodes on one schema', () => {
     expect(after.records[0]?.status).toBe('SUCCESS')
   })
 })
+
+describe('PgAsyncQueue with text PostgreSQL cannot hold', () => {
+  let cleanup: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const c of cleanup.reverse()) {
+      await c()
+    }
+    cleanup = []
+  })
+
+  test('settlements whose error message, dead letter or destination hold a NUL commit with the enqueues of their group commit', async () => {
+    const fresh = freshPgSchema()
+    cleanup.push(() => fresh.drop())
+    const node = await openNode(fresh.schema, 'node-a')
+    cleanup.push(() => node.close())
+    const q = node.queue
+    const [e1, e2, e3] = [event('fa'), event('fa'), event('fa')]
+    await Promise.all([q.enqueue(e1), q.enqueue(e2), q.enqueue(e3)])
+    const leased = await q.lease({ max: 3, nowMs: Date.now(), room: always(3) })
+    const byId = new Map(leased.map((l) => [l.requestId, l]))
+    const l1 = byId.get(e1.requestId) as LeasedEvent
+    const l2 = byId.get(e2.requestId) as LeasedEvent
+    const l3 = byId.get(e3.requestId) as LeasedEvent
+    const destination = event('dest', {
+      triggerId: 't\0',
+      contextHeaders: { 'x-h': 'v\0' },
+    })
+    const now = Date.now()
+    // One turn: the settlements and the unrelated enqueue share one group commit.
+    const results = await Promise.all([
+      // Plain terminal: new Error("a\0b") thrown by the function.
+      q.settle(l1, {
+        kind: 'done',
+        status: 'FAIL',
+        errorCode: 500,
+        errorMessage: 'Error: a\0b',
+        endedAtMs: now,
+        enqueue: [],
+        deadLetter: undefined,
+      }),
+      // With a dead letter and a destination event.
+      q.settle(l2, {
+        kind: 'done',
+        status: 'FAIL',
+        errorCode: 500,
+        errorMessage: 'Error: c\0d',
+        endedAtMs: now,
+        enqueue: [destination],
+        deadLetter: {
+          projectId: 'p1',
+          functionId: 'fa',
+          requestId: e2.requestId,
+          createdAtMs: now,
+          record: '{"error":"c\\u0000d","raw":"\0"}',
+        },
+      }),
+      q.settle(l3, {
+        kind: 'retry',
+        notBeforeMs: now + 60_000,
+        functionError: true,
+        errorMessage: 'Error: e\0f',
+      }),
+      q.enqueue(event('other')).then(() => true),
+    ])
+    expect(results).toEqual([true, true, true, true])
+    const { records } = await q.list({ functionId: 'fa', offset: 0, limit: 10 })
+    const messages = new Map(records.map((r) => [r.requestId, [r.status, r.errorMessage]]))
+    expect(messages.get(e1.requestId)).toEqual(['FAIL', 'Error: a\uFFFDb'])
+    expect(messages.get(e2.requestId)).toEqual(['FAIL', 'Error: c\uFFFDd'])
+    expect(messages.get(e3.requestId)).toEqual(['WAIT', 'Error: e\uFFFDf'])
+    const dead = await q.deadLetters('fa', 0, 10)
+    expect(dead.entries.map((d) => d.record)).toEqual(['{"error":"c\\u0000d","raw":"\uFFFD"}'])
+    expect((await q.list({ functionId: 'other', offset: 0, limit: 1 })).total).toBe(1)
+    // The destination event: its trigger id stored in place, its headers as given (JSON-escaped).
+    const [dest] = await q.lease({
+      max: 1,
+      nowMs: Date.now(),
+      room: (id) => (id === 'dest' ? 1 : 0),
+    })
+    expect(dest).toMatchObject({
+      requestId: destination.requestId,
+      contextHeaders: { 'x-h': 'v\0' },
+    })
+    const destRecord = await q.list({ functionId: 'dest', offset: 0, limit: 1 })
+    expect(destRecord.records[0]?.triggerId).toBe('t\uFFFD')
+  })
+})

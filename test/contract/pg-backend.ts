@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs'
 import path from 'node:path'
+import pg from 'pg'
 import { Limits, SINGLE_NODE_CHANGES, type ClusterChanges } from '../../src/core/index.js'
 import { openPgStore, type Store } from '../../src/store/index.js'
 import { freshPgSchema, PG_TEST_URL } from '../helpers/cluster-services.js'
@@ -56,6 +57,15 @@ export const openPgBackend: OpenBackend = async (quotas = {}) => {
       await store.close()
       await fresh.drop()
       fs.rmSync(dir, { recursive: true, force: true })
+    },
+    async storedRows(table) {
+      const client = new pg.Client({ connectionString: PG_TEST_URL })
+      await client.connect()
+      try {
+        return (await client.query(`select * from "${fresh.schema}"."${table}"`)).rows
+      } finally {
+        await client.end()
+      }
     },
   }
 }

@@ -5,7 +5,7 @@
  * fence each other. PostgreSQL unreachable fails these tests, never skips them.
  */
 import { afterEach, describe, expect, test } from 'vitest'
-import type { ExecutionRecord, NewFlowEvent } from '../../src/core/index.js'
+import type { ExecutionRecord, InvocationRecord, NewFlowEvent } from '../../src/core/index.js'
 import { openPgDatabase, type PgDatabase } from '../../src/store/pg/pg-database.js'
 import { PgAuditTrailStore } from '../../src/store/pg/pg-audit-trail-store.js'
 import { PgFlowStore } from '../../src/store/pg/pg-flow-store.js'
@@ -404,5 +404,120 @@ describe('PgInvocationLogStore when PostgreSQL refuses a batch', () => {
       await database.close()
       await fresh.drop()
     }
+  })
+})
+
+function logRecord(requestId: string, extra: Partial<InvocationRecord> = {}): InvocationRecord {
+  return {
+    requestId,
+    attempt: 1,
+    version: 'latest',
+    startedAtMs: 1_700_000_000_000,
+    durationMs: 1,
+    billedDurationMs: 1,
+    memorySizeMb: 128,
+    memoryUsedMb: 1,
+    errorType: undefined,
+    errorMessage: undefined,
+    output: `x ${requestId} INFO hi\n`,
+    ...extra,
+  }
+}
+
+describe('PgInvocationLogStore and PgAuditTrailStore with text PostgreSQL cannot hold', () => {
+  let cleanup: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) {
+      await step()
+    }
+    cleanup = []
+  })
+
+  async function open(): Promise<{
+    logs: PgInvocationLogStore
+    audit: PgAuditTrailStore
+    errors: unknown[]
+  }> {
+    const fresh = await freshPgDatabase()
+    const database = await openPgDatabase({ url: fresh.url, maxConnections: 4 })
+    const errors: unknown[] = []
+    const logs = new PgInvocationLogStore(database.db, database.pool, (err) => errors.push(err))
+    const audit = new PgAuditTrailStore(database.pool, (err) => errors.push(err))
+    cleanup.push(
+      () => fresh.drop(),
+      () => database.close(),
+      () => audit.close(),
+      () => logs.close(),
+    )
+    return { logs, audit, errors }
+  }
+
+  test('a NUL a function printed or threw is stored as U+FFFD, and later batches are written', async () => {
+    const { logs, audit, errors } = await open()
+    logs.append(
+      logRecord('r1', { output: 'x r1 INFO a\0b\n', errorType: 'Error', errorMessage: 'c\0d' }),
+      'p1',
+      'fa',
+    )
+    logs.appendAsyncStatus({
+      projectId: 'p1',
+      functionId: 'fa',
+      functionUrn: 'urn',
+      requestId: 'r1',
+      status: 'FAIL',
+      attempts: 1,
+      atMs: 1_700_000_000_000,
+      errorCode: 500,
+      message: 'Error: c\0d',
+    })
+    audit.append({
+      traceId: 't1',
+      projectId: 'p1',
+      timeMs: 1_700_000_000_000,
+      traceName: 'createFunction',
+      resourceType: 'function',
+      resourceName: 'f\0',
+      resourceId: 'urn',
+      functionUrn: 'urn',
+      code: 200,
+      errorCode: '',
+      sourceIp: '127.0.0.1',
+      accessKey: 'ak',
+      requestId: 'r1',
+      traceType: 'ApiCall',
+    })
+    await logs.whenWritten()
+    logs.append(logRecord('r2'), 'p1', 'fa')
+    await logs.whenWritten()
+    expect(errors).toEqual([])
+    const stored = await logs.list({ functionId: 'fa', limit: 10 })
+    expect(stored.map((e) => e.requestId).sort()).toEqual(['r1', 'r2'])
+    expect(stored.find((e) => e.requestId === 'r1')).toMatchObject({
+      output: 'x r1 INFO a\uFFFDb\n',
+      errorMessage: 'c\uFFFDd',
+    })
+    // A search for a NUL finds what was stored in its place (and does not fail).
+    const found = await logs.search({ functionId: 'fa', order: 'desc', contains: 'a\0b', limit: 5 })
+    expect(found.entries.map((e) => e.entry.requestId)).toEqual(['r1'])
+    const status = await logs.searchAsyncStatus({ projectId: 'p1', order: 'asc', limit: 5 })
+    expect(status.entries.map((e) => e.entry.message)).toEqual(['Error: c\uFFFDd'])
+    const traces = await audit.list({ projectId: 'p1', resourceName: 'f\0', limit: 5 })
+    expect(traces.records.map((r) => r.resourceName)).toEqual(['f\uFFFD'])
+    expect(errors).toEqual([])
+  })
+
+  test('a row PostgreSQL refuses is dropped and reported; the rest of its batch and later ones are written', async () => {
+    const { logs, errors } = await open()
+    // bigint refuses a fraction: the whole batch's insert fails, at every retry.
+    logs.append(logRecord('bad', { billedDurationMs: 1.5 }), 'p1', 'fa')
+    logs.append(logRecord('good'), 'p1', 'fa')
+    await logs.whenWritten()
+    expect(errors).toHaveLength(1)
+    expect(String(errors[0])).toContain('refused 1 log entries')
+    logs.append(logRecord('later'), 'p1', 'fa')
+    await logs.whenWritten()
+    const stored = await logs.list({ functionId: 'fa', limit: 10 })
+    expect(stored.map((e) => e.requestId).sort()).toEqual(['good', 'later'])
+    expect(errors).toHaveLength(1)
   })
 })

@@ -3,6 +3,8 @@
  * a temp dir, removed on close.
  */
 import fs from 'node:fs'
+import path from 'node:path'
+import SQLite from 'better-sqlite3'
 import { Limits } from '../../src/core/index.js'
 import { openStore, type Store } from '../../src/store/index.js'
 import { tmpDir } from '../helpers/strato.js'
@@ -30,6 +32,14 @@ export const openSqliteBackend: OpenBackend = async (quotas = {}) => {
     async close() {
       await store.close()
       fs.rmSync(dir, { recursive: true, force: true })
+    },
+    storedRows(table) {
+      const db = new SQLite(path.join(dir, 'strato.db'), { readonly: true })
+      try {
+        return Promise.resolve(db.prepare(`select * from "${table}"`).all())
+      } finally {
+        db.close()
+      }
     },
   }
 }

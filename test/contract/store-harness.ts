@@ -55,6 +55,11 @@ export interface BackendUnderTest {
   /** Closes the backend and opens it again on the same storage. */
   reopen(): Promise<Repositories>
   close(): Promise<void>
+  /**
+   * The rows of `table` as stored (what is at rest, secrets sealed): backends that can read their
+   * storage directly offer it, for tests of what a store keeps at rest.
+   */
+  storedRows?(table: string): Promise<unknown[]>
 }
 
 /** Opens a backend on fresh storage, with these quotas over the defaults. */

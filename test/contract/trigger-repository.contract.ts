@@ -261,5 +261,53 @@ export function describeTriggerRepositoryContract(name: string, openBackend: Ope
       const reopened = await backend.reopen()
       expect((await reopened.triggers.listActive(['RABBITMQ']))[0]?.eventData).toEqual(eventData)
     })
+
+    test("an update keeps a broker trigger's password sealed at rest, changed or not", async () => {
+      const backend = await open()
+      const { repos } = backend
+      const { fa } = await twoFunctions(repos)
+      const eventData = {
+        connect_address: '127.0.0.1:5672',
+        exchange_name: 'orders',
+        access_user: 'u',
+        access_password: 'first-secret',
+        batch_size: 10,
+      }
+      const t = await repos.triggers.create(target(fa), {
+        typeCode: 'RABBITMQ',
+        status: 'ACTIVE',
+        eventTypeCode: '',
+        eventData,
+      })
+      const atRest = async (): Promise<string> => {
+        if (backend.storedRows === undefined) {
+          throw new Error(`${name}: the backend does not offer its stored rows.`)
+        }
+        const rows = JSON.stringify(await backend.storedRows('function_triggers'))
+        expect(rows).toContain('access_password')
+        return rows
+      }
+      // What the PUT route passes: the opened record's settings with the change merged in.
+      const unchanged = { ...t.eventData, batch_size: 20 }
+      const updated = await repos.triggers.update(fa, 'RABBITMQ', t.id, {
+        status: 'ACTIVE',
+        eventData: unchanged,
+      })
+      expect(updated.eventData).toEqual(unchanged)
+      expect((await repos.triggers.get(fa, 'RABBITMQ', t.id)).eventData).toEqual(unchanged)
+      expect((await repos.triggers.list(fa))[0]?.eventData).toEqual(unchanged)
+      expect((await repos.triggers.listActive(['RABBITMQ']))[0]?.eventData).toEqual(unchanged)
+      expect(await atRest()).not.toContain('first-secret')
+      const changed = { ...unchanged, access_password: 'second-secret' }
+      await repos.triggers.update(fa, 'RABBITMQ', t.id, { status: 'DISABLED', eventData: changed })
+      const reopened = await backend.reopen()
+      expect((await reopened.triggers.get(fa, 'RABBITMQ', t.id)).eventData).toEqual(changed)
+      expect((await reopened.triggers.listActive(['RABBITMQ'], true))[0]?.eventData).toEqual(
+        changed,
+      )
+      const stored = await atRest()
+      expect(stored).not.toContain('second-secret')
+      expect(stored).not.toContain('first-secret')
+    })
   })
 }

@@ -37,7 +37,8 @@ import {
   type PgLeaseRow,
 } from './pg-async-sql.js'
 import { PgAsyncListener } from './pg-async-listener.js'
-import { applySettlements, type Queryable, type Settling } from './pg-async-settle.js'
+import { applySettlements, pgEvent, type Queryable, type Settling } from './pg-async-settle.js'
+import { pgText } from './pg-text.js'
 import type { PgAsyncTables } from './pg-async-tables.js'
 
 export interface PgAsyncQueueOptions {
@@ -233,7 +234,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
       const channel = await this.#channelName()
       results = await this.#transaction(async (client) => {
         if (enqueues.length > 0) {
-          await client.query(INSERT_EVENTS, eventArrays(enqueues.map((p) => p.item)))
+          await client.query(INSERT_EVENTS, eventArrays(enqueues.map((p) => pgEvent(p.item))))
         }
         const out = await applySettlements(
           client,
@@ -432,11 +433,15 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
   }
 
   cancel(functionId: string, requestId: string, nowMs: number): Promise<AsyncStatus | undefined> {
-    return cancelWaiting(this.#db, functionId, requestId, nowMs)
+    return cancelWaiting(this.#db, functionId, pgText(requestId), nowMs)
   }
 
   list(query: AsyncRecordQuery): Promise<{ records: AsyncRecord[]; total: number }> {
-    return listRecords(this.#db, query)
+    // A request id from a URL may hold a NUL: it finds what was stored in its place.
+    return listRecords(
+      this.#db,
+      query.requestId === undefined ? query : { ...query, requestId: pgText(query.requestId) },
+    )
   }
 
   deadLetters(

@@ -4,7 +4,7 @@
  * statement each, so each one's outbox commits with it.
  */
 import type pg from 'pg'
-import type { AsyncSettlement, LeasedEvent } from '../../core/index.js'
+import type { AsyncSettlement, LeasedEvent, NewAsyncEvent } from '../../core/index.js'
 import {
   eventArrays,
   INSERT_RAN,
@@ -12,6 +12,7 @@ import {
   SETTLE_DONE_MANY,
   SETTLE_RETRY,
 } from './pg-async-sql.js'
+import { pgText } from './pg-text.js'
 
 export type Queryable = Pick<pg.PoolClient, 'query'>
 
@@ -23,6 +24,63 @@ export interface Settling {
 }
 
 /**
+ * The event with its text NUL-free (`pgText`; the same object when it has none). The context
+ * headers need nothing: they are bound as JSON, where a NUL is the escape `\u0000`.
+ */
+export function pgEvent<T extends NewAsyncEvent>(e: T): T {
+  const texts = [
+    e.requestId,
+    e.projectId,
+    e.functionId,
+    e.functionUrn,
+    e.qualifier,
+    e.triggerId ?? '',
+    e.traceparent ?? '',
+  ]
+  if (!texts.some((t) => t.includes('\u0000'))) {
+    return e
+  }
+  return {
+    ...e,
+    requestId: pgText(e.requestId),
+    projectId: pgText(e.projectId),
+    functionId: pgText(e.functionId),
+    functionUrn: pgText(e.functionUrn),
+    qualifier: pgText(e.qualifier),
+    ...(e.triggerId === undefined ? {} : { triggerId: pgText(e.triggerId) }),
+    ...(e.traceparent === undefined ? {} : { traceparent: pgText(e.traceparent) }),
+  }
+}
+
+/**
+ * The settlement with its text NUL-free: a function's error message is its own (`new
+ * Error("a\0b")`), and one NUL would roll back the whole group commit it joined, every time.
+ */
+function pgSettling(s: Settling): Settling {
+  const t = s.settlement
+  const d = t.kind === 'done' ? t.deadLetter : undefined
+  const settlement: AsyncSettlement =
+    t.kind === 'retry'
+      ? { ...t, errorMessage: pgText(t.errorMessage) }
+      : {
+          ...t,
+          errorMessage: pgText(t.errorMessage),
+          enqueue: t.enqueue.map(pgEvent),
+          deadLetter:
+            d === undefined
+              ? undefined
+              : {
+                  ...d,
+                  projectId: pgText(d.projectId),
+                  functionId: pgText(d.functionId),
+                  requestId: pgText(d.requestId),
+                  record: pgText(d.record),
+                },
+        }
+  return { ...s, event: pgEvent(s.event), settlement }
+}
+
+/**
  * Plain terminal settlements (most of them: no destination, no dead letter) go in one
  * statement; the others one statement each, after.
  */
@@ -31,6 +89,7 @@ export async function applySettlements(
   settles: readonly Settling[],
   nodeId: string,
 ): Promise<boolean[]> {
+  settles = settles.map(pgSettling)
   const plain = new Map<string, number>()
   settles.forEach((s, i) => {
     const t = s.settlement

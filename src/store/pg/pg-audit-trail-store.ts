@@ -13,6 +13,7 @@ import {
   type AuditTrailRepository,
   type FedAuditRecord,
 } from '../../core/index.js'
+import { pgText } from './pg-text.js'
 
 interface Row {
   seq: number
@@ -85,21 +86,22 @@ function recordOf(r: Row): AuditRecord {
 function columnsOf(batch: readonly AuditRecord[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 14 }, () => [])
   for (const r of batch) {
+    // Names come from requests (a resource name, a header): pgText on every text.
     const values = [
-      r.traceId,
-      r.projectId,
+      pgText(r.traceId),
+      pgText(r.projectId),
       r.timeMs,
-      r.traceName,
-      r.resourceType,
-      r.resourceName,
-      r.resourceId,
-      r.functionUrn,
+      pgText(r.traceName),
+      pgText(r.resourceType),
+      pgText(r.resourceName),
+      pgText(r.resourceId),
+      pgText(r.functionUrn),
       r.code,
-      r.errorCode,
-      r.sourceIp,
-      r.accessKey,
-      r.requestId,
-      r.traceType,
+      pgText(r.errorCode),
+      pgText(r.sourceIp),
+      pgText(r.accessKey),
+      pgText(r.requestId),
+      pgText(r.traceType),
     ]
     values.forEach((v, i) => columns[i]?.push(v))
   }
@@ -198,11 +200,12 @@ export class PgAuditTrailStore implements AuditTrailRepository {
 
   async list(query: AuditTraceQuery): Promise<{ records: AuditRecord[]; more: boolean }> {
     await this.#settled()
-    const params: unknown[] = [query.projectId]
+    const params: unknown[] = [pgText(query.projectId)]
     const where: string[] = ['project_id = $1']
     const eq = (column: string, value: string | undefined): void => {
       if (value !== undefined) {
-        params.push(value)
+        // A filter with a NUL finds what was stored in its place (and does not fail the query).
+        params.push(pgText(value))
         where.push(`${column} = $${params.length}`)
       }
     }
@@ -232,7 +235,7 @@ export class PgAuditTrailStore implements AuditTrailRepository {
     if (query.beforeTraceId !== undefined) {
       const { rows } = await this.#pool.query<{ seq: number }>(
         'select seq from audit_traces where trace_id = $1 and project_id = $2',
-        [query.beforeTraceId, query.projectId],
+        [pgText(query.beforeTraceId), pgText(query.projectId)],
       )
       const marker = rows[0]
       if (marker === undefined) {

@@ -8,6 +8,7 @@ import {
   type InvocationRecord,
   type StoredInvocation,
 } from '../../core/index.js'
+import { pgText, pgTextOrNull } from './pg-text.js'
 
 /**
  * A logger line is `<time> <request id> [<invoke id>] <LEVEL> <message>` (Node, Python, Java, Go,
@@ -126,20 +127,21 @@ export function fromRow(r: LogRow): StoredInvocation {
 export function logColumns(batch: readonly Queued[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 14 }, () => [])
   for (const { projectId, functionId, record: r } of batch) {
+    // Output and error text are the function's own (a guest may print "\0"): pgText on all.
     const values = [
-      r.requestId,
+      pgText(r.requestId),
       r.attempt ?? 1,
-      projectId,
-      functionId,
-      r.version,
+      pgText(projectId),
+      pgText(functionId),
+      pgText(r.version),
       r.startedAtMs,
       r.durationMs,
       r.billedDurationMs,
       r.memorySizeMb,
       r.memoryUsedMb,
-      r.errorType ?? null,
-      r.errorMessage ?? null,
-      r.output,
+      pgTextOrNull(r.errorType),
+      pgTextOrNull(r.errorMessage),
+      pgText(r.output),
       levelsOf(r.output, r.errorType),
     ]
     values.forEach((v, i) => columns[i]?.push(v))
@@ -151,15 +153,15 @@ export function statusColumns(batch: readonly AsyncStatusLogEntry[]): unknown[][
   const columns: unknown[][] = Array.from({ length: 9 }, () => [])
   for (const e of batch) {
     const values = [
-      e.projectId,
-      e.functionId,
-      e.functionUrn,
-      e.requestId,
-      e.status,
+      pgText(e.projectId),
+      pgText(e.functionId),
+      pgText(e.functionUrn),
+      pgText(e.requestId),
+      pgText(e.status),
       e.attempts,
       e.atMs,
       e.errorCode,
-      e.message,
+      pgText(e.message),
     ]
     values.forEach((v, i) => columns[i]?.push(v))
   }

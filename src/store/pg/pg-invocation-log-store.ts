@@ -32,6 +32,7 @@ import {
   type StatusRow,
 } from './pg-invocation-log-rows.js'
 import { PgLogSearcher, type PgRowFilter } from './pg-invocation-log-search.js'
+import { pgText } from './pg-text.js'
 
 /** How long a batch may wait before it is written; a full batch goes at once. */
 const FLUSH_DELAY_MS = 50
@@ -46,6 +47,44 @@ const MAX_QUEUED_ROWS = 50_000
  * node commits later with a smaller one. A batch holds it for one insert and its commit.
  */
 const WRITE_LOCK_KEY = 0x5354524c4f47 // "STRLOG"
+
+/**
+ * An error of the statement's values (SQLSTATE class 22 data exception, 23 integrity constraint,
+ * 54 program limit): the same rows fail again, unlike an unreachable server or a missing table.
+ */
+function isRowError(err: unknown): boolean {
+  const code = (err as { readonly code?: unknown } | null)?.code
+  return typeof code === 'string' && /^(?:22|23|54)[0-9A-Z]{3}$/.test(code)
+}
+
+interface Dropped {
+  readonly count: number
+  readonly first: unknown
+}
+
+/** Runs each statement under a savepoint; those failing with a row error are skipped. */
+async function insertEach(
+  client: pg.PoolClient,
+  statements: ReadonlyArray<{ readonly sql: string; readonly params: unknown[] }>,
+): Promise<Dropped | undefined> {
+  let count = 0
+  let first: unknown
+  for (const { sql, params } of statements) {
+    await client.query('savepoint log_row')
+    try {
+      await client.query(sql, params)
+      await client.query('release savepoint log_row')
+    } catch (err) {
+      if (!isRowError(err)) {
+        throw err
+      }
+      await client.query('rollback to savepoint log_row')
+      count++
+      first ??= err
+    }
+  }
+  return count === 0 ? undefined : { count, first }
+}
 
 /**
  * Appends are queued in memory and written in batches (50 ms or 500 rows, one multi-row insert
@@ -135,6 +174,36 @@ export class PgInvocationLogStore implements InvocationLogRepository {
   }
 
   async #write(rows: Queued[], statusRows: AsyncStatusLogEntry[]): Promise<void> {
+    let failure: unknown
+    try {
+      await this.#insert(rows, statusRows, false)
+      return
+    } catch (err) {
+      failure = err
+    }
+    if (isRowError(failure)) {
+      // A value PostgreSQL refuses fails its whole batch at every retry, and every entry queued
+      // behind it with it: the batch is written again row by row, and only the refused rows go.
+      try {
+        await this.#insert(rows, statusRows, true)
+        return
+      } catch (err) {
+        failure = err
+      }
+    }
+    this.#report(new Error('writing invocation logs to PostgreSQL failed', { cause: failure }))
+    this.#requeue(rows, statusRows)
+  }
+
+  /**
+   * One transaction: the batch as one insert per table, or (`oneByOne`) each row under its own
+   * savepoint, a row PostgreSQL refuses for its values dropped (reported once committed).
+   */
+  async #insert(
+    rows: Queued[],
+    statusRows: AsyncStatusLogEntry[],
+    oneByOne: boolean,
+  ): Promise<void> {
     let client: pg.PoolClient | undefined
     try {
       client = await this.#pool.connect()
@@ -147,17 +216,31 @@ export class PgInvocationLogStore implements InvocationLogRepository {
       // store's crash loses its last batch.
       await client.query('set local synchronous_commit = off')
       await client.query('select pg_advisory_xact_lock($1)', [WRITE_LOCK_KEY])
-      if (rows.length > 0) {
-        await client.query(INSERT_SQL, logColumns(rows))
-      }
-      if (statusRows.length > 0) {
-        await client.query(INSERT_STATUS_SQL, statusColumns(statusRows))
+      let dropped: Dropped | undefined
+      if (oneByOne) {
+        dropped = await insertEach(client, [
+          ...rows.map((r) => ({ sql: INSERT_SQL, params: logColumns([r]) })),
+          ...statusRows.map((r) => ({ sql: INSERT_STATUS_SQL, params: statusColumns([r]) })),
+        ])
+      } else {
+        if (rows.length > 0) {
+          await client.query(INSERT_SQL, logColumns(rows))
+        }
+        if (statusRows.length > 0) {
+          await client.query(INSERT_STATUS_SQL, statusColumns(statusRows))
+        }
       }
       await client.query('commit')
+      if (dropped !== undefined) {
+        this.#report(
+          new Error(`PostgreSQL refused ${dropped.count} log entries: dropped`, {
+            cause: dropped.first,
+          }),
+        )
+      }
     } catch (err) {
       await client?.query('rollback').catch(() => undefined)
-      this.#report(new Error('writing invocation logs to PostgreSQL failed', { cause: err }))
-      this.#requeue(rows, statusRows)
+      throw err
     } finally {
       client?.release()
     }
@@ -223,7 +306,7 @@ export class PgInvocationLogStore implements InvocationLogRepository {
       .selectAll()
       .where('function_id', '=', query.functionId)
     if (query.requestId !== undefined) {
-      q = q.where('request_id', '=', query.requestId)
+      q = q.where('request_id', '=', pgText(query.requestId))
     }
     const rows = await q
       .orderBy('started_at', 'desc')
@@ -248,7 +331,7 @@ export class PgInvocationLogStore implements InvocationLogRepository {
     if (query.contains !== undefined) {
       filters.push({
         sql: "strpos(output, ?) > 0 or strpos(coalesce(error_message, ''), ?) > 0",
-        params: [query.contains, query.contains],
+        params: [pgText(query.contains), pgText(query.contains)],
       })
     }
     const page = await this.#searcher.run<LogRow>({
@@ -260,7 +343,7 @@ export class PgInvocationLogStore implements InvocationLogRepository {
       narrow:
         query.requestId === undefined
           ? undefined
-          : { sql: 'request_id = ?', params: [query.requestId] },
+          : { sql: 'request_id = ?', params: [pgText(query.requestId)] },
       order: query.order,
       cursor: query.cursor,
       limit: query.limit,
@@ -275,7 +358,7 @@ export class PgInvocationLogStore implements InvocationLogRepository {
     await this.#settled()
     const filters: PgRowFilter[] = []
     if (query.requestId !== undefined) {
-      filters.push({ sql: 'request_id = ?', params: [query.requestId] })
+      filters.push({ sql: 'request_id = ?', params: [pgText(query.requestId)] })
     }
     if (query.status !== undefined) {
       filters.push({ sql: 'status = ?', params: [query.status] })
