@@ -21,6 +21,9 @@ export function slotToken(part: string): string {
 /** How often failed releases are retried and this node's orphan slot keys removed. */
 export const SLOT_SWEEP_MS = 30_000
 
+/** How long a sweep may take to read the bucket before it gives up (and the next one tries). */
+const SWEEP_READ_MS = 10_000
+
 /** Test seam: the KV calls that write, so a test can make one fail as a NATS timeout would. */
 export interface SlotKvWrites {
   create(kv: KV, key: string, value: string): Promise<number>
@@ -268,7 +271,10 @@ export class KvInstanceSlots implements InstanceSlots {
     return removed
   }
 
-  /** The latest entry of every key, in one ordered consumer (not one get per key). */
+  /**
+   * The latest entry of every key, in one ordered consumer (not one get per key). Gives up after
+   * `SWEEP_READ_MS` (NATS gone mid-read): a sweep that never ended would block every later one.
+   */
   async #entries(): Promise<KvEntry[]> {
     const entries: KvEntry[] = []
     let initialized: () => void = () => undefined
@@ -281,8 +287,18 @@ export class KvInstanceSlots implements InstanceSlots {
         entries.push(entry)
       }
     })()
-    await done
-    watch.stop()
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), SWEEP_READ_MS)
+    })
+    try {
+      if (await Promise.race([done.then(() => false), timedOut])) {
+        throw new Error('reading the instance slots timed out')
+      }
+    } finally {
+      clearTimeout(timer)
+      watch.stop()
+    }
     await reading
     return entries
   }
