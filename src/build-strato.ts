@@ -371,6 +371,7 @@ async function wire(
     concurrency: config.async.concurrency,
     pollMs: config.async.pollMs,
     maxInstancesPerFunction: config.maxInstancesPerFunction,
+    nodeId: config.cluster.nodeId,
   })
 
   // Function flows: executions are driven under leases; the owner is this node's, stable across

@@ -133,6 +133,7 @@ function startDispatcher(concurrency = 8): Promise<void> {
     concurrency,
     pollMs: POLL_MS,
     maxInstancesPerFunction: 10,
+    nodeId: 'node-a',
   })
   return dispatcher.start()
 }

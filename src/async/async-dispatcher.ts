@@ -19,6 +19,7 @@ import {
   type InvocationResult,
   type Invoker,
   type LeasedEvent,
+  type RecoveredLease,
 } from '../core/index.js'
 import type { Logger } from '../observability/index.js'
 import type {
@@ -44,11 +45,18 @@ export interface AsyncDispatcherOptions {
   readonly pollMs: number
   /** The platform's cap on instances per function (`STRATO_MAX_INSTANCES_PER_FUNCTION`). */
   readonly maxInstancesPerFunction: number
+  /**
+   * This node's id (`config.cluster.nodeId`): a lease the sweep recovers from another node is an
+   * attempt that will never log itself.
+   */
+  readonly nodeId: string
+  /** How often expired leases are swept back to the queue (default 5 s; tests shorten it). */
+  readonly leaseSweepMs?: number
 }
 
 const GONE_CODES = ['FUNCTION_NOT_FOUND', 'VERSION_NOT_FOUND', 'ALIAS_NOT_FOUND'] as const
 
-/** How often leases that outlived their deadline in this process are returned to the queue. */
+/** How often leases that outlived their deadline (here or on another node) are returned. */
 const LEASE_SWEEP_MS = 5_000
 /** Waiting events of a deleted version or alias are discarded this many at a time. */
 const DISCARD_BATCH = 500
@@ -104,9 +112,7 @@ export class AsyncDispatcher {
     if (recovered.length > 0) {
       // Their attempts left no log of their own (or one the store keeps: an entry for the same
       // attempt is ignored), so each gets one saying what happened.
-      for (const lease of recovered) {
-        this.#o.attemptLog.append(lostAttemptRecord(lease), lease.projectId, lease.functionId)
-      }
+      this.#logLost(recovered)
       this.#o.logger.warn(
         { recovered: recovered.length },
         'async events of a previous run returned to the queue',
@@ -119,7 +125,12 @@ export class AsyncDispatcher {
       this.#o.queue
         .recoverLeases({ nowMs: Date.now(), all: false })
         .then((recovered) => {
-          // Their attempts may still be running here and will log themselves.
+          // This node's attempts may still be running here and will log themselves. Another
+          // node's (in a cluster: usually a node that died) never will: each gets its log here,
+          // or the record's attempts would count an attempt with no log entry.
+          this.#logLost(
+            recovered.filter((l) => l.owner !== undefined && l.owner !== this.#o.nodeId),
+          )
           if (recovered.length > 0) {
             this.#o.logger.warn(
               { recovered: recovered.length },
@@ -128,9 +139,15 @@ export class AsyncDispatcher {
           }
         })
         .catch((err: unknown) => this.#o.logger.error({ err }, 'recovering async leases failed'))
-    }, LEASE_SWEEP_MS)
+    }, this.#o.leaseSweepMs ?? LEASE_SWEEP_MS)
     this.#sweepTimer.unref()
     this.#pump()
+  }
+
+  #logLost(leases: readonly RecoveredLease[]): void {
+    for (const lease of leases) {
+      this.#o.attemptLog.append(lostAttemptRecord(lease), lease.projectId, lease.functionId)
+    }
   }
 
   /**

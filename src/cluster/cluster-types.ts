@@ -43,13 +43,13 @@ export interface SlotHold {
   release(): Promise<void>
 }
 
-/** Slots bounding the instances of a function version across the cluster. */
+/** Slots bounding the instances of a function (all its versions together) across the cluster. */
 export interface InstanceSlots {
   /**
-   * Claims one of the `max` slots of `functionId`/`scope` (a version or qualifier): undefined when
-   * every slot is held by a live node. Never throws for contention; throws when NATS fails.
+   * Claims one of the `max` slots of `functionId`: undefined when every slot is held by a live
+   * node. Never throws for contention; throws when NATS fails.
    */
-  claim(functionId: string, scope: string, max: number): Promise<SlotHold | undefined>
+  claim(functionId: string, max: number): Promise<SlotHold | undefined>
   /** Slots this node holds now (for tests and info). */
   held(): number
 }

@@ -4,10 +4,13 @@
  */
 import { spawn } from 'node:child_process'
 import path from 'node:path'
+import { pino } from 'pino'
 import { afterEach, describe, expect, test } from 'vitest'
 import { NATS_TEST_URL, uniqueName } from '../../test/helpers/cluster-services.js'
 import type { Cluster } from './cluster-types.js'
 import { FAST_TIMINGS, clusterKit, eventually, type ClusterKit } from './cluster-test-kit.js'
+import { KvInstanceSlots } from './instance-slots.js'
+import { clusterBuckets } from './open-cluster.js'
 import { singleNodeCluster } from './single-node.js'
 
 let kit: ClusterKit
@@ -167,35 +170,89 @@ describe('instance slots', () => {
       return n.instanceSlots
     }
     const fid = 'f0d1a2b3-c4d5-4e6f-8a9b-0c1d2e3f4a5b'
-    const onA = await slotsOf(a).claim(fid, 'latest', 2)
-    const onB = await slotsOf(b).claim(fid, 'latest', 2)
+    const onA = await slotsOf(a).claim(fid, 2)
+    const onB = await slotsOf(b).claim(fid, 2)
     expect(onA).toBeDefined()
     expect(onB).toBeDefined()
     expect(onA?.key).not.toBe(onB?.key)
-    expect(await slotsOf(c).claim(fid, 'latest', 2)).toBeUndefined()
-    // Another version has slots of its own.
-    expect(await slotsOf(c).claim(fid, '1', 2)).toBeDefined()
+    expect(await slotsOf(c).claim(fid, 2)).toBeUndefined()
+    // Another function has slots of its own.
+    const other = await slotsOf(c).claim('f-other', 2)
+    expect(other).toBeDefined()
+    await other?.release()
 
     await onA?.release()
-    const onC = await slotsOf(c).claim(fid, 'latest', 2)
+    const onC = await slotsOf(c).claim(fid, 2)
     expect(onC?.key).toBe(onA?.key)
-    expect(await slotsOf(a).claim(fid, 'latest', 2)).toBeUndefined()
+    expect(await slotsOf(a).claim(fid, 2)).toBeUndefined()
 
     // B dies holding its slot: once it is out of membership, its slot is taken over.
     await kill(b)
-    const taken = await eventually(() => slotsOf(a).claim(fid, 'latest', 2))
+    const taken = await eventually(() => slotsOf(a).claim(fid, 2))
     expect(taken.key).toBe(onB?.key)
     // Both slots are held by live nodes again.
-    expect(await slotsOf(c).claim(fid, 'latest', 2)).toBeUndefined()
+    expect(await slotsOf(c).claim(fid, 2)).toBeUndefined()
+  })
+
+  test('a release whose delete fails is retried; an orphan key of this node is swept', async () => {
+    const k = fresh()
+    const [a, b] = [await k.open('a'), await k.open('b')]
+    if (a.nats === undefined || b.instanceSlots === undefined) {
+      throw new Error('cluster mode')
+    }
+    const kv = await a.nats.jetstream().views.kv(clusterBuckets(k.prefix).slots)
+    // A second slots object of node A whose next delete fails as a NATS timeout would.
+    let failDeletes = 1
+    const slots = new KvInstanceSlots(
+      kv,
+      'a',
+      () => Promise.resolve(new Set(['a', 'b'])),
+      pino({ level: 'silent' }),
+      {
+        writes: {
+          create: (bucket, key, value) => bucket.create(key, value),
+          delete: (bucket, key, revision) => {
+            if (failDeletes > 0) {
+              failDeletes--
+              return Promise.reject(new Error('TIMEOUT'))
+            }
+            return bucket.delete(key, { previousSeq: revision })
+          },
+        },
+      },
+    )
+    const hold = await slots.claim('f', 1)
+    expect(hold).toBeDefined()
+    await hold?.release()
+    expect(slots.held()).toBe(0)
+    expect(slots.unreleased()).toBe(1)
+    // Still A's: B (A is alive) cannot have it.
+    expect(await b.instanceSlots.claim('f', 1)).toBeUndefined()
+    await slots.retryReleases()
+    expect(slots.unreleased()).toBe(0)
+    const onB = await b.instanceSlots.claim('f', 1)
+    expect(onB).toBeDefined()
+    await onB?.release()
+
+    // A key naming A that A does not hold (a create whose reply was lost): the sweep removes it,
+    // and leaves the slots A holds and other nodes' slots alone.
+    await kv.put('g.0', 'a')
+    const heldByA = await slots.claim('h', 1)
+    const heldByB = await b.instanceSlots.claim('g', 2)
+    expect(await slots.sweep()).toBe(1)
+    expect((await kv.get('g.0'))?.operation).not.toBe('PUT')
+    expect((await kv.get(heldByA?.key ?? ''))?.string()).toBe('a')
+    expect((await kv.get(heldByB?.key ?? ''))?.string()).toBe('b')
+    expect(await b.instanceSlots.claim('g', 2)).toBeDefined()
   })
 
   test('a restarted node gives back the slots its previous run held', async () => {
     const k = fresh()
     const a = await k.open('a')
-    expect(await a.instanceSlots?.claim('f', 'latest', 1)).toBeDefined()
+    expect(await a.instanceSlots?.claim('f', 1)).toBeDefined()
     await kill(a)
     const again = await k.open('a')
-    expect(await again.instanceSlots?.claim('f', 'latest', 1)).toBeDefined()
+    expect(await again.instanceSlots?.claim('f', 1)).toBeDefined()
   })
 })
 

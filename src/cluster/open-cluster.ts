@@ -143,6 +143,7 @@ class NatsCluster implements Cluster {
       logger.warn({ slots: leftovers }, 'gave back instance slots a previous run of this node held')
     }
     await membership.join()
+    cluster.instanceSlots.startSweeping()
     cluster.#watchStatus()
     return cluster
   }
@@ -158,6 +159,10 @@ class NatsCluster implements Cluster {
           this.#log.info('NATS connection back')
           // Announcements sent while we were away are lost: caches start over.
           this.changes.resync()
+          // Slots whose release failed while NATS was away are given back now.
+          this.instanceSlots
+            .retryReleases()
+            .catch((err: unknown) => this.#log.warn({ err }, 'giving back instance slots failed'))
         }
       }
     })().catch((err: unknown) => this.#log.warn({ err }, 'watching the NATS connection failed'))
@@ -197,6 +202,7 @@ class NatsCluster implements Cluster {
   }
 
   async #close(): Promise<void> {
+    this.instanceSlots.stopSweeping()
     // Each step is best effort: what cannot be given back expires (leases, membership) or is
     // taken over (slots of a node that left membership).
     const steps: Array<[string, () => Promise<unknown>]> = [

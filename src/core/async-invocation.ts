@@ -149,6 +149,12 @@ export interface RecoveredLease {
   readonly attempt: number
   /** When that attempt was leased (epoch ms). */
   readonly leasedAtMs: number
+  /**
+   * The node that held the lease (a cluster's queue says; undefined: a single node's queue, whose
+   * leases are all this node's). An attempt of another node will never log itself: that node is
+   * gone or has lost the lease.
+   */
+  readonly owner?: string | undefined
 }
 
 /** The message of a record discarded because `target` was deleted. */

@@ -18,8 +18,11 @@ const QUEUE_WAIT_MS = 1_000
 class SlotTable implements InstanceSlotClaims {
   readonly held: string[] = []
   claims = 0
-  claim(_functionId: string, _scope: string, max: number) {
+  /** The function id of each claim. */
+  readonly claimedFor: string[] = []
+  claim(functionId: string, max: number) {
     this.claims++
+    this.claimedFor.push(functionId)
     if (this.held.length >= max) {
       return Promise.resolve(undefined)
     }
@@ -121,4 +124,41 @@ test('slots: a slot another node frees while the request waits starts its instan
   launcher.serving('a').finish('a')
   await flush()
   expect(a.value?.kind).toBe('success')
+})
+
+test('slots: a start failing for another reason fails the first waiter; the next gets its own start', async () => {
+  slots.held.push('other', 'other')
+  const fn = fnOf({ maxInstances: 2 })
+  const a = track(pool.invoke(requestOf('a', fn)))
+  const b = track(pool.invoke(requestOf('b', fn)))
+  await flush()
+  expect(launcher.instances).toHaveLength(0)
+  slots.held.pop()
+  launcher.nextFailure = new Error('image pull failed')
+  for (let t = 0; t < 600; t += 100) {
+    vi.advanceTimersByTime(100)
+    await flush()
+    await flush()
+  }
+  expect(a.error).toMatchObject({ message: 'image pull failed' })
+  // Well before the queue wait: b is not left waiting for a retry nobody scheduled.
+  expect(launcher.instances).toHaveLength(1)
+  launcher.serving('b').finish('b')
+  await flush()
+  expect(b.value?.kind).toBe('success')
+})
+
+test('slots: every version of a function claims from the slots of its function, whose max counts them all', async () => {
+  const latest = fnOf({ maxInstances: 2 })
+  const v1 = fnOf({ maxInstances: 2, version: '1', revision: 2 })
+  const a = track(pool.invoke(requestOf('a', latest)))
+  const b = track(pool.invoke(requestOf('b', v1)))
+  await flush()
+  launcher.serving('a').finish('a')
+  launcher.serving('b').finish('b')
+  await flush()
+  expect(a.value?.kind).toBe('success')
+  expect(b.value?.kind).toBe('success')
+  expect(slots.claimedFor).toEqual([latest.id, latest.id])
+  expect(slots.held).toHaveLength(2)
 })

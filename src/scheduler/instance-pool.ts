@@ -61,7 +61,7 @@ export interface InstancePoolOptions {
   readonly slots?: InstanceSlotClaims
 }
 
-/** Every cluster-wide slot of the function version is held: the request waits as at the local max. */
+/** Every cluster-wide slot of the function is held: the request waits as at the local max. */
 class NoFreeSlot extends Error {
   constructor() {
     super('Every instance slot of the function is held across the cluster.')
@@ -546,7 +546,8 @@ export class InstancePool implements Invoker {
     const max = this.#maxInstances(fn)
     let hold: { release(): Promise<void> } | undefined
     try {
-      hold = await slots.claim(fn.id, fn.version, max)
+      // Per function, not per version: the max counts every version's instances, as the local cap does.
+      hold = await slots.claim(fn.id, max)
     } catch (err) {
       this.#o.logger.warn({ err, functionId: fn.id }, 'claiming a cluster instance slot failed')
       throw new StratoError(
@@ -600,11 +601,15 @@ export class InstancePool implements Invoker {
           this.#retrySlotSoon(pool)
           return
         }
-        // As without slots: the failed start is the outcome of the first request in line.
+        // As without slots: the failed start is the outcome of the first request in line. The
+        // others keep waiting for a start of their own: try again shortly, as without a slot.
         const waiter = pool.waiters.shift()
         if (waiter !== undefined) {
           waiter.settle()
           waiter.reject(err)
+        }
+        if (pool.waiters.length > 0) {
+          this.#retrySlotSoon(pool)
         }
         this.#dropIfEmpty(pool)
       },

@@ -53,10 +53,9 @@ export interface InvocationLogSink {
  * node, where the pool's own count is the limit.
  */
 export interface InstanceSlotClaims {
-  /** One of the `max` slots of the function version, or undefined when all are held. */
-  claim(
-    functionId: string,
-    scope: string,
-    max: number,
-  ): Promise<{ release(): Promise<void> } | undefined>
+  /**
+   * One of the `max` slots of the function (all its versions share them, as they share the local
+   * cap), or undefined when all are held.
+   */
+  claim(functionId: string, max: number): Promise<{ release(): Promise<void> } | undefined>
 }

@@ -177,6 +177,7 @@ export async function asyncSideOf(store: Store, invoker: Invoker): Promise<Async
     concurrency: 4,
     pollMs: 20,
     maxInstancesPerFunction: 10,
+    nodeId: 'node-a',
   })
   await dispatcher.start()
   const record = async (functionId: string, requestId: string) =>

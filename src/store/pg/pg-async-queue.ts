@@ -418,6 +418,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
       leased_at: number | null
       lease_until: number | null
       timeout_ms: number
+      lease_owner: string | null
     }>(RECOVER, [options.nowMs, options.all, this.#o.nodeId])
     if (rows.length > 0) {
       this.#wake()
@@ -429,6 +430,7 @@ export class PgAsyncQueue implements AsyncQueue, AsyncRecordRepository, AsyncBac
       qualifier: r.qualifier,
       attempt: r.attempts,
       leasedAtMs: r.leased_at ?? (r.lease_until ?? 0) - r.timeout_ms - this.#o.leaseGraceMs,
+      owner: r.lease_owner ?? undefined,
     }))
   }
 

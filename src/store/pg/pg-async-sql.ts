@@ -207,7 +207,7 @@ export const SETTLE_DONE = `with fin as (
  * false: anyone's whose lease ended before $1 (a dead node's).
  */
 export const RECOVER = `with lost as (
-    select request_id, leased_at, lease_until, timeout_ms from async_invocations
+    select request_id, leased_at, lease_until, timeout_ms, lease_owner from async_invocations
     where status = 'RUNNING' and (case when $2::bool then lease_owner = $3 else lease_until < $1 end)
     for update skip locked
   )
@@ -217,7 +217,7 @@ export const RECOVER = `with lost as (
       error_message = 'The attempt was lost (a Strato node stopped or the worker hung); retrying.'
   from lost where a.request_id = lost.request_id
   returning a.request_id, a.project_id, a.function_id, a.qualifier, a.attempts, lost.leased_at,
-    lost.lease_until, lost.timeout_ms`
+    lost.lease_until, lost.timeout_ms, lost.lease_owner`
 
 /**
  * Many plain terminal settlements (no destination event, no dead letter) in one statement: $1
