@@ -4,6 +4,7 @@
  * the async dispatcher and the listeners. With main.ts, the only module that names concrete
  * implementations.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildApp } from './api/index.js'
@@ -46,6 +47,7 @@ import { InstancePool, ReservationKeeper, reservedTargetResolver } from './sched
 import { FunctionLifecycleService, ResolutionService } from './services/index.js'
 import {
   CodeCollector,
+  lockDataDir,
   openStore,
   writeRootCredentialsFile,
   type BootstrapOutcome,
@@ -136,6 +138,17 @@ async function wire(
   // The cluster first and closed last: the store and everything else may announce changes and
   // hold slots and leases until they are closed.
   const configuredEndpoint = endpointFor(config.host, config.port)
+  // The data dir's lock before anything else: a second process on this data dir (or this node id)
+  // must be refused before it joins the cluster and gives back the live node's slots.
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+  const dataDirLock = lockDataDir(config.dataDir)
+  let lockHandedOver = false
+  opened.add('the data dir lock', () => {
+    if (!lockHandedOver) {
+      dataDirLock.release()
+    }
+    return Promise.resolve()
+  })
   const cluster = await openCluster({
     settings: config.cluster,
     logger: log,
@@ -155,7 +168,9 @@ async function wire(
         'serve stale caches, and each would run timers as if it led)',
     )
   }
+  lockHandedOver = true // the store releases it on close, or when its open fails
   const store = await openStore({
+    dataDirLock,
     dataDir: config.dataDir,
     quotas: config.quotas,
     onBackgroundError: (err) => log.error({ err }, 'background store write failed'),

@@ -46,3 +46,5 @@ export type {
   VersionRule,
   VersionStrategy,
 } from '../core/index.js'
+export { lockDataDir } from './data-dir-lock.js'
+export type { DataDirLock } from './data-dir-lock.js'

@@ -122,6 +122,13 @@ export interface OpenStoreOptions {
   readonly asyncQueue?: { readonly leaseGraceMs: number; readonly fsync: boolean }
   /** Cluster mode (docs/cluster.md); absent: one embedded node. */
   readonly cluster?: StoreClusterOptions
+  /**
+   * The data dir's lock, when the caller took it first (`lockDataDir`): a cluster node takes it
+   * before it joins the cluster, so that a second process on the same data dir is refused before
+   * it can touch the first one's slots or membership. The store releases it on close (or on a
+   * failed open).
+   */
+  readonly dataDirLock?: DataDirLock
 }
 
 /** What a store shared by several nodes needs to know of the cluster. */
@@ -144,7 +151,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     return openPgStore(options)
   }
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
-  const lock = lockDataDir(options.dataDir)
+  const lock = options.dataDirLock ?? lockDataDir(options.dataDir)
   try {
     return await openLocked(options, lock)
   } catch (err) {

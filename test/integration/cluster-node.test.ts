@@ -85,6 +85,13 @@ test('cluster mode: two nodes, ready, one leader; closing the leader hands leade
   })
   expect(view.mode).toBe('cluster')
   expect(view.members.map((m) => m.nodeId)).toEqual(['node-a', 'node-b'])
+
+  // A second process on node-a's data dir is refused before it joins: node-a stays a member.
+  await expect(startTestStrato(env('node-a'), a.dataDir)).rejects.toMatchObject({
+    code: 'DATA_DIR_IN_USE',
+  })
+  await new Promise((r) => setTimeout(r, 300))
+  expect((await clusterOf(b)).members.map((m) => m.nodeId)).toEqual(['node-a', 'node-b'])
   const leaderNode = view.leader?.nodeId === 'node-a' ? a : b
   const other = leaderNode === a ? b : a
   // (A lease renewal can lag while two Stratos start in one process: allow it to settle.)

@@ -53,7 +53,7 @@ export async function openPgStore(
     throw new TypeError('openPgStore needs options.cluster.storeUrl')
   }
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
-  const lock = lockDataDir(options.dataDir)
+  const lock = options.dataDirLock ?? lockDataDir(options.dataDir)
   try {
     const pg = await openPgDatabase({
       url,
