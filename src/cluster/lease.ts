@@ -143,6 +143,12 @@ export class Lease implements Leadership {
       await this.#release(revision)
       return
     }
+    if (performance.now() - sentAt >= this.#t.stepDownAfterMs) {
+      // The answer came so late that the key may already be free for others: not a term. It is
+      // ours to take back by CAS on the next attempt if nobody wrote since.
+      this.#stale = revision
+      return
+    }
     this.#revision = revision
     this.#token = revision
     this.#sentAt = sentAt
