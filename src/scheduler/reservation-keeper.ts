@@ -284,6 +284,11 @@ export class ReservationKeeper {
   #startOne(kept: Kept, fn: FunctionRecord): void {
     this.#o.pool.startReserved(fn).then(
       () => {
+        if (!this.#active) {
+          // Leadership went while it started: it joins the others handed back to on-demand use.
+          this.#o.pool.unreserve(fn, Number.MAX_SAFE_INTEGER)
+          return
+        }
         if (kept.failures > 0) {
           this.#o.logger.info(
             { functionId: fn.id, qualifier: kept.config.qualifier },

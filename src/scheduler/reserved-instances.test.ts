@@ -298,4 +298,28 @@ describe('scheduled policies', () => {
     expect(pool.reservedCount(fn)).toBe(0)
     expect(pool.stats().idle).toBe(2) // on-demand now: they age out as usual
   })
+
+  test('cluster mode: an instance still starting when the lease goes is not kept reserved', async () => {
+    const fn = fnOf()
+    const keeperOf = new ReservationKeeper({
+      pool,
+      configs: repoOf([configOf(fn, { count: 2 })]),
+      resolve: () => Promise.resolve(fn),
+      logger: createLogger('silent'),
+      tickMs: 1_000,
+    })
+    keeper = keeperOf
+    await keeperOf.setActive(false)
+    await keeperOf.start()
+    launcher.manual = true
+    await keeperOf.setActive(true) // launches begin
+    await flush()
+    expect(launcher.pending.length).toBeGreaterThan(0)
+    await keeperOf.setActive(false) // before they finished
+    for (const p of launcher.pending.splice(0)) {
+      p.start()
+    }
+    await flush()
+    expect(pool.reservedCount(fn)).toBe(0)
+  })
 })
