@@ -106,8 +106,9 @@ export class AsyncConfigStore implements AsyncConfigRepository {
       )
       .execute()
     const config = fromRow(row)
-    // Written through: the dispatcher's next read needs no query.
-    this.#cache.set(key(functionId, qualifier), config)
+    // Invalidated, not written through: another node's write to the same key may have been
+    // announced (and heard) before this one's answer came back; the next read asks the store.
+    this.#cache.invalidate(key(functionId, qualifier))
     this.#announce(key(functionId, qualifier))
     return config
   }
@@ -119,7 +120,7 @@ export class AsyncConfigStore implements AsyncConfigRepository {
       .where('function_id', '=', functionId)
       .where('qualifier', '=', qualifier)
       .executeTakeFirst()
-    this.#cache.set(key(functionId, qualifier), null)
+    this.#cache.invalidate(key(functionId, qualifier))
     this.#announce(key(functionId, qualifier))
     return r.numDeletedRows > 0n
   }
