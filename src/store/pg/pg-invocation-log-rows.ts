@@ -3,7 +3,7 @@
  * order), each entry's logger levels, rows back to entries, and the tables as Kysely sees them.
  */
 import type { AsyncStatusLogEntry, InvocationRecord } from '../../core/index.js'
-import type { StatusRow } from '../invocation-log-rows.js'
+import type { InvocationLogRow, StatusRow } from '../invocation-log-rows.js'
 import { pgText, pgTextOrNull } from './pg-text.js'
 
 /**
@@ -57,22 +57,8 @@ export const INSERT_STATUS_SQL = `insert into async_status_logs (project_id, fun
       status, attempts, at, error_code, message, n)
   order by r.n`
 
-export interface LogRow {
-  position: number
-  request_id: string
-  attempt: number
-  project_id: string
-  function_id: string
-  version: string
-  started_at: number
-  duration_ms: number
-  billed_ms: number
-  memory_size_mb: number
-  memory_used_mb: number
-  error_type: string | null
-  error_message: string | null
-  output: string
-}
+/** A stored row: the embedded table's columns (no `levels`) and the write order `position`. */
+export type LogRow = InvocationLogRow & { position: number }
 
 export interface Queued {
   readonly projectId: string
