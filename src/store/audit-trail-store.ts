@@ -7,61 +7,19 @@ import type BetterSqlite3 from 'better-sqlite3'
 import {
   StratoError,
   type AuditRecord,
-  type AuditResourceType,
   type AuditTraceQuery,
   type AuditTrailRepository,
   type FedAuditRecord,
 } from '../core/index.js'
-
-interface Row {
-  seq: number
-  trace_id: string
-  project_id: string
-  time_ms: number
-  trace_name: string
-  resource_type: string
-  resource_name: string
-  resource_id: string
-  function_urn: string
-  code: number
-  error_code: string
-  source_ip: string
-  access_key: string
-  request_id: string
-  trace_type: string
-}
-
-const COLUMNS =
-  'seq, trace_id, project_id, time_ms, trace_name, resource_type, resource_name, resource_id, function_urn, code, error_code, source_ip, access_key, request_id, trace_type'
-
-/** Written once this many wait, or after FLUSH_AFTER_MS. */
-const BATCH_RECORDS = 256
-const FLUSH_AFTER_MS = 200
-
-function recordOf(r: Row): AuditRecord {
-  return {
-    traceId: r.trace_id,
-    projectId: r.project_id,
-    timeMs: r.time_ms,
-    traceName: r.trace_name,
-    resourceType: r.resource_type as AuditResourceType,
-    resourceName: r.resource_name,
-    resourceId: r.resource_id,
-    functionUrn: r.function_urn,
-    code: r.code,
-    errorCode: r.error_code,
-    sourceIp: r.source_ip,
-    accessKey: r.access_key,
-    requestId: r.request_id,
-    traceType: r.trace_type === 'SystemAction' ? 'SystemAction' : 'ApiCall',
-  }
-}
-
-/** A feed position as written by `readAfter`; anything else reads from the start. */
-function positionOf(after: string | undefined): number {
-  const n = after === undefined ? 0 : Number(after)
-  return Number.isSafeInteger(n) && n > 0 ? n : 0
-}
+import {
+  AUDIT_BATCH_RECORDS,
+  AUDIT_COLUMNS,
+  AUDIT_FLUSH_AFTER_MS,
+  auditPositionOf,
+  auditRatingCondition,
+  auditRecordOf,
+  type AuditRow,
+} from './audit-trail-rows.js'
 
 export class AuditTrailStore implements AuditTrailRepository {
   readonly #sqlite: BetterSqlite3.Database
@@ -91,10 +49,10 @@ export class AuditTrailStore implements AuditTrailRepository {
 
   append(record: AuditRecord): void {
     this.#queued.push(record)
-    if (this.#queued.length >= BATCH_RECORDS) {
+    if (this.#queued.length >= AUDIT_BATCH_RECORDS) {
       setImmediate(() => this.#flushInBackground())
     } else {
-      this.#timer ??= setTimeout(() => this.#flushInBackground(), FLUSH_AFTER_MS)
+      this.#timer ??= setTimeout(() => this.#flushInBackground(), AUDIT_FLUSH_AFTER_MS)
       this.#timer.unref()
     }
   }
@@ -149,13 +107,7 @@ export class AuditTrailStore implements AuditTrailRepository {
       params.toMs = query.toMs
     }
     if (query.traceRating !== undefined) {
-      where.push(
-        query.traceRating === 'normal'
-          ? 'code < 400'
-          : query.traceRating === 'warning'
-            ? 'code >= 400 AND code < 500'
-            : 'code >= 500',
-      )
+      where.push(auditRatingCondition(query.traceRating))
     }
     if (query.beforeTraceId !== undefined) {
       const marker = this.#sqlite
@@ -175,11 +127,11 @@ export class AuditTrailStore implements AuditTrailRepository {
     params.limit = query.limit + 1
     const rows = this.#sqlite
       .prepare(
-        `SELECT ${COLUMNS} FROM audit_traces WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`,
+        `SELECT ${AUDIT_COLUMNS} FROM audit_traces WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`,
       )
-      .all(params) as Row[]
+      .all(params) as AuditRow[]
     const more = rows.length > query.limit
-    return Promise.resolve({ records: rows.slice(0, query.limit).map(recordOf), more })
+    return Promise.resolve({ records: rows.slice(0, query.limit).map(auditRecordOf), more })
   }
 
   readAfter(
@@ -191,11 +143,11 @@ export class AuditTrailStore implements AuditTrailRepository {
     this.flush()
     const rows = this.#sqlite
       .prepare(
-        `SELECT ${COLUMNS} FROM audit_traces
+        `SELECT ${AUDIT_COLUMNS} FROM audit_traces
          WHERE project_id = ? AND seq > ? AND time_ms >= ? ORDER BY seq LIMIT ?`,
       )
-      .all(projectId, positionOf(after), sinceMs, limit) as Row[]
-    return Promise.resolve(rows.map((r) => ({ position: String(r.seq), record: recordOf(r) })))
+      .all(projectId, auditPositionOf(after), sinceMs, limit) as AuditRow[]
+    return Promise.resolve(rows.map((r) => ({ position: String(r.seq), record: auditRecordOf(r) })))
   }
 
   prune(before: Date): Promise<void> {

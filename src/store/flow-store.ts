@@ -10,25 +10,16 @@ import {
   FLOW_HISTORY_LIMIT,
   StratoError,
   type ExecutionLease,
-  type ExecutionQuery,
   type ExecutionRecord,
   type ExecutionUpdate,
-  type FlowEvent,
   type FlowRepository,
   type FlowStatistics,
   type NewFlowEvent,
-  type WorkflowQuery,
   type WorkflowRecord,
 } from '../core/index.js'
 import type { Database, FlowExecutionsTable } from './database.js'
-import {
-  eventOf,
-  executionOf,
-  executionRow,
-  updateRow,
-  workflowOf,
-  workflowRow,
-} from './flow-store-rows.js'
+import { FlowStoreReads } from './flow-store-reads.js'
+import { executionRow, updateRow, workflowRow } from './flow-store-rows.js'
 import type {
   SqliteTransaction as StoreTransaction,
   SqliteStoreTransactions,
@@ -49,7 +40,7 @@ interface HotStatements {
   readonly renew: SQLite.Statement<[number, string, number]>
 }
 
-export class FlowStore implements FlowRepository {
+export class FlowStore extends FlowStoreReads implements FlowRepository {
   readonly #db: Kysely<Database>
   readonly #tx: SqliteStoreTransactions
   readonly #sqlite: SQLite.Database
@@ -60,6 +51,7 @@ export class FlowStore implements FlowRepository {
     transactions: SqliteStoreTransactions,
     sqlite: SQLite.Database,
   ) {
+    super(db, (part) => sql<boolean>`instr(name, ${part}) > 0`)
     this.#db = db
     this.#tx = transactions
     this.#sqlite = sqlite
@@ -101,31 +93,6 @@ export class FlowStore implements FlowRepository {
     })
   }
 
-  getWorkflow(projectId: string, id: string): Promise<WorkflowRecord | undefined> {
-    return this.#findWorkflow(projectId, 'id', id)
-  }
-
-  getWorkflowByUrn(projectId: string, urn: string): Promise<WorkflowRecord | undefined> {
-    return this.#findWorkflow(projectId, 'urn', urn)
-  }
-
-  async listWorkflows(
-    query: WorkflowQuery,
-  ): Promise<{ workflows: WorkflowRecord[]; total: number }> {
-    let q = this.#db.selectFrom('workflows').where('project_id', '=', query.projectId)
-    if (query.name !== undefined && query.name !== '') {
-      q = q.where(sql<boolean>`instr(name, ${query.name}) > 0`)
-    }
-    if (query.mode !== undefined) {
-      q = q.where('mode', '=', query.mode)
-    }
-    const [rows, count] = await Promise.all([
-      q.selectAll().orderBy('seq', 'desc').offset(query.offset).limit(query.limit).execute(),
-      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ])
-    return { workflows: rows.map(workflowOf), total: Number(count.n) }
-  }
-
   async updateWorkflow(record: WorkflowRecord): Promise<void> {
     await this.#tx.runSync((tx) => {
       this.#assertNameFree(tx, record, record.id)
@@ -150,15 +117,6 @@ export class FlowStore implements FlowRepository {
           this.#db.deleteFrom('workflows').where('project_id', '=', projectId).where('id', '=', id),
         ) > 0,
     )
-  }
-
-  async countWorkflows(projectId: string): Promise<number> {
-    const row = await this.#db
-      .selectFrom('workflows')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('project_id', '=', projectId)
-      .executeTakeFirstOrThrow()
-    return Number(row.n)
   }
 
   async createExecution(
@@ -194,52 +152,6 @@ export class FlowStore implements FlowRepository {
         lease: { executionId: record.id, token: 1, owner: lease.owner, until: lease.until },
       }
     })
-  }
-
-  async getExecution(executionId: string): Promise<ExecutionRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('flow_executions')
-      .selectAll()
-      .where('id', '=', executionId)
-      .executeTakeFirst()
-    return row === undefined ? undefined : executionOf(row)
-  }
-
-  async listExecutions(
-    query: ExecutionQuery,
-  ): Promise<{ executions: ExecutionRecord[]; total: number }> {
-    let q = this.#db.selectFrom('flow_executions').where('workflow_id', '=', query.workflowId)
-    if (query.status !== undefined) {
-      q = q.where('status', '=', query.status)
-    }
-    if (query.from !== undefined) {
-      q = q.where('begin_at', '>=', query.from)
-    }
-    if (query.to !== undefined) {
-      q = q.where('begin_at', '<', query.to)
-    }
-    const [rows, count] = await Promise.all([
-      q
-        .selectAll()
-        .orderBy('begin_at', 'desc')
-        .orderBy('id')
-        .offset(query.offset)
-        .limit(query.limit)
-        .execute(),
-      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ])
-    return { executions: rows.map(executionOf), total: Number(count.n) }
-  }
-
-  async events(executionId: string, afterSeq = 0): Promise<FlowEvent[]> {
-    const rows = await this.#db
-      .selectFrom('flow_events')
-      .selectAll()
-      .where('execution_id', '=', executionId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .execute()
-    return rows.map(eventOf)
   }
 
   async appendEvents(
@@ -313,36 +225,6 @@ export class FlowStore implements FlowRepository {
           .where('lease_token', '=', lease.token),
       ),
     )
-  }
-
-  async orphaned(now: number, limit: number, owner?: string, after?: string): Promise<string[]> {
-    const cursor =
-      after === undefined
-        ? undefined
-        : await this.#db
-            .selectFrom('flow_executions')
-            .select('begin_at')
-            .where('id', '=', after)
-            .executeTakeFirst()
-    let q = this.#db
-      .selectFrom('flow_executions')
-      .select('id')
-      .where('status', '=', 'running')
-      .where((eb) =>
-        eb.or([
-          eb('lease_until', '<=', now),
-          eb('lease_owner', '=', ''),
-          ...(owner === undefined ? [] : [eb('lease_owner', '=', owner)]),
-        ]),
-      )
-    if (after !== undefined && cursor !== undefined) {
-      const at = cursor.begin_at
-      q = q.where((eb) =>
-        eb.or([eb('begin_at', '>', at), eb.and([eb('begin_at', '=', at), eb('id', '>', after)])]),
-      )
-    }
-    const rows = await q.orderBy('begin_at').orderBy('id').limit(limit).execute()
-    return rows.map((r) => r.id)
   }
 
   async redrive(
@@ -438,20 +320,6 @@ export class FlowStore implements FlowRepository {
       failCount,
       runningCount,
     }
-  }
-
-  async #findWorkflow(
-    projectId: string,
-    column: 'id' | 'urn',
-    value: string,
-  ): Promise<WorkflowRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where(column, '=', value)
-      .executeTakeFirst()
-    return row === undefined ? undefined : workflowOf(row)
   }
 
   /** Throws FLOW_NAME_EXISTS when a workflow of the project other than `exceptId` has that name. */

@@ -8,7 +8,6 @@ import { Worker } from 'node:worker_threads'
 import SQLite from 'better-sqlite3'
 import { Kysely, SqliteDialect, type Selectable } from 'kysely'
 import {
-  LOG_LEVELS,
   type AsyncStatusLogEntry,
   type AsyncStatusLogPage,
   type AsyncStatusLogSearch,
@@ -21,7 +20,16 @@ import {
   type StoredInvocation,
 } from '../core/index.js'
 import type { InvocationLogsTable, LogsDatabase } from './database.js'
-import { LogSearcher, type RowFilter } from './log-search.js'
+import {
+  fromRow,
+  invocationLogFilters,
+  requestNarrow,
+  statusEntryOf,
+  statusLogFilters,
+  type LogFilterDialect,
+  type StatusRow,
+} from './invocation-log-rows.js'
+import { LogSearcher } from './log-search.js'
 
 /** How long a batch may wait before it goes to the writer; a full batch goes at once. */
 const FLUSH_DELAY_MS = 50
@@ -95,25 +103,10 @@ const STATUS_COLUMNS = `project_id, function_id, function_urn, request_id, statu
 const INSERT_STATUS_SQL = `insert into async_status_logs (${STATUS_COLUMNS})
   values (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-/** The mask of `level` and every level above it. */
-function levelsFrom(level: (typeof LOG_LEVELS)[number]): number {
-  let mask = 0
-  for (let i = LOG_LEVELS.indexOf(level); i < LOG_LEVELS.length; i++) {
-    mask |= 1 << i
-  }
-  return mask
-}
-
-interface StatusRow {
-  project_id: string
-  function_id: string
-  function_urn: string
-  request_id: string
-  status: string
-  attempts: number
-  at: number
-  error_code: number
-  message: string
+/** SQLite's side of the shared log filters. */
+const SQLITE_FILTERS: LogFilterDialect = {
+  text: (value) => value,
+  containsSql: "instr(output, ?) > 0 or instr(coalesce(error_message, ''), ?) > 0",
 }
 
 /** One row as the writer binds it: the columns of `COLUMNS`, in order. */
@@ -140,24 +133,6 @@ type WriterMessage =
   | { readonly done: Int32Array }
   | { readonly ack: number }
   | { readonly close: true }
-
-function fromRow(r: Selectable<InvocationLogsTable>): StoredInvocation {
-  return {
-    requestId: r.request_id,
-    attempt: r.attempt,
-    projectId: r.project_id,
-    functionId: r.function_id,
-    version: r.version,
-    startedAtMs: r.started_at,
-    durationMs: r.duration_ms,
-    billedDurationMs: r.billed_ms,
-    memorySizeMb: r.memory_size_mb,
-    memoryUsedMb: r.memory_used_mb,
-    errorType: r.error_type ?? undefined,
-    errorMessage: r.error_message ?? undefined,
-    output: r.output,
-  }
-}
 
 /**
  * Data dirs from before `logs.db` kept the logs in `strato.db`: they are copied over once (a copy
@@ -496,32 +471,12 @@ export class InvocationLogStore implements InvocationLogRepository {
 
   async search(query: InvocationLogSearch): Promise<InvocationLogPage> {
     await this.#settled()
-    const filters: RowFilter[] = []
-    if (query.minLevel !== undefined) {
-      filters.push({ sql: '(levels & ?) != 0', params: [levelsFrom(query.minLevel)] })
-    }
-    if (query.status !== undefined) {
-      filters.push({
-        sql: query.status === 'error' ? 'error_type is not null' : 'error_type is null',
-        params: [],
-      })
-    }
-    if (query.contains !== undefined) {
-      filters.push({
-        sql: "instr(output, ?) > 0 or instr(coalesce(error_message, ''), ?) > 0",
-        params: [query.contains, query.contains],
-      })
-    }
     const page = this.#searcher.run<Selectable<InvocationLogsTable>>({
       partitionValue: query.functionId,
       fromMs: query.fromMs,
       toMs: query.toMs,
-      filters,
-      // The primary key (request_id, attempt) finds a request however old it is.
-      narrow:
-        query.requestId === undefined
-          ? undefined
-          : { sql: 'request_id = ?', params: [query.requestId] },
+      filters: invocationLogFilters(query, SQLITE_FILTERS),
+      narrow: requestNarrow(query.requestId, SQLITE_FILTERS),
       order: query.order,
       cursor: query.cursor,
       limit: query.limit,
@@ -534,37 +489,17 @@ export class InvocationLogStore implements InvocationLogRepository {
 
   async searchAsyncStatus(query: AsyncStatusLogSearch): Promise<AsyncStatusLogPage> {
     await this.#settled()
-    const filters: RowFilter[] = []
-    if (query.requestId !== undefined) {
-      filters.push({ sql: 'request_id = ?', params: [query.requestId] })
-    }
-    if (query.status !== undefined) {
-      filters.push({ sql: 'status = ?', params: [query.status] })
-    }
     const page = this.#statusSearcher.run<StatusRow>({
       partitionValue: query.projectId,
       fromMs: query.fromMs,
       toMs: query.toMs,
-      filters,
+      filters: statusLogFilters(query, SQLITE_FILTERS),
       order: query.order,
       cursor: query.cursor,
       limit: query.limit,
     })
     return {
-      entries: page.rows.map((r) => ({
-        position: r.cursor,
-        entry: {
-          projectId: r.project_id,
-          functionId: r.function_id,
-          functionUrn: r.function_urn,
-          requestId: r.request_id,
-          status: r.status,
-          attempts: r.attempts,
-          atMs: r.at,
-          errorCode: r.error_code,
-          message: r.message,
-        },
-      })),
+      entries: page.rows.map((r) => ({ position: r.cursor, entry: statusEntryOf(r) })),
       next: page.next,
     }
   }

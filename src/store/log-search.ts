@@ -59,6 +59,24 @@ function badCursor(cursor: string): StratoError {
   )
 }
 
+/** The position an `a<position>` cursor goes on after; INVALID_QUERY for any other cursor. */
+export function ascCursorStart(cursor: string): number {
+  const m = ASC_CURSOR.exec(cursor)
+  if (m === null) {
+    throw badCursor(cursor)
+  }
+  return Number(m[1])
+}
+
+/** The (time, position) a `d<time>.<position>` cursor goes on before; INVALID_QUERY otherwise. */
+export function descCursorBefore(cursor: string): [number, number] {
+  const m = DESC_CURSOR.exec(cursor)
+  if (m === null) {
+    throw badCursor(cursor)
+  }
+  return [Number(m[1]), Number(m[2])]
+}
+
 type Row = Record<string, unknown> & { position: number }
 
 /** Runs searches over one table, with its statements prepared once per shape. */
@@ -145,11 +163,7 @@ export class LogSearcher {
     const { name: table, partition, time } = this.#t
     let start: number
     if (q.cursor !== undefined) {
-      const m = ASC_CURSOR.exec(q.cursor)
-      if (m === null) {
-        throw badCursor(q.cursor)
-      }
-      start = Number(m[1])
+      start = ascCursorStart(q.cursor)
     } else if (q.fromMs !== undefined) {
       // A follow from a time: start just before the first row written that started since then
       // (an index range over the recent rows), not at the table's beginning.
@@ -186,11 +200,7 @@ export class LogSearcher {
     const time = this.#t.time
     let after = { sql: '', params: [] as unknown[] }
     if (q.cursor !== undefined) {
-      const m = DESC_CURSOR.exec(q.cursor)
-      if (m === null) {
-        throw badCursor(q.cursor)
-      }
-      after = { sql: `(${time}, rowid) < (?, ?)`, params: [Number(m[1]), Number(m[2])] }
+      after = { sql: `(${time}, rowid) < (?, ?)`, params: descCursorBefore(q.cursor) }
     }
     const candidates = this.#candidates(q, after)
     const { rows, scanned, boundary } = this.#page(

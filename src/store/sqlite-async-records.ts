@@ -5,29 +5,19 @@
  */
 import type SQLite from 'better-sqlite3'
 import {
-  ASYNC_STATUSES,
   AsyncErrorCodes,
   type AsyncRecord,
   type AsyncRecordQuery,
   type AsyncStatus,
   type StoredDeadLetter,
 } from '../core/index.js'
-
-interface RecordRow {
-  request_id: string
-  status: string
-  error_code: number
-  error_message: string
-  accepted_at: number
-  started_at: number | null
-  ended_at: number | null
-  attempts: number
-  trigger_id: string
-}
-
-function isStatus(s: string): s is AsyncStatus {
-  return (ASYNC_STATUSES as readonly string[]).includes(s)
-}
+import {
+  asyncRecordOf,
+  deadLetterOf,
+  isAsyncStatus,
+  type AsyncRecordRow,
+  type DeadLetterRow,
+} from './async-record-rows.js'
 
 /** Cancels a `WAIT` event (→ `FAIL`, 4208); the status found, undefined if none. */
 export function cancelWaiting(
@@ -50,7 +40,7 @@ export function cancelWaiting(
   const row = db
     .prepare(`select status from async_invocations where request_id = ? and function_id = ?`)
     .get(requestId, functionId) as { status: string } | undefined
-  return row !== undefined && isStatus(row.status) ? row.status : undefined
+  return row !== undefined && isAsyncStatus(row.status) ? row.status : undefined
 }
 
 export function listRecords(
@@ -88,20 +78,10 @@ export function listRecords(
        from async_invocations where ${clause}
        order by accepted_at desc, rowid desc limit ? offset ?`,
     )
-    .all(...args, query.limit, query.offset) as RecordRow[]
+    .all(...args, query.limit, query.offset) as AsyncRecordRow[]
   return {
     total,
-    records: rows.map((r) => ({
-      requestId: r.request_id,
-      status: isStatus(r.status) ? r.status : 'WAIT',
-      errorCode: r.error_code,
-      errorMessage: r.error_message,
-      acceptedAtMs: r.accepted_at,
-      startedAtMs: r.started_at ?? undefined,
-      endedAtMs: r.ended_at ?? undefined,
-      attempts: r.attempts,
-      triggerId: r.trigger_id,
-    })),
+    records: rows.map(asyncRecordOf),
   }
 }
 
@@ -121,23 +101,9 @@ export function listDeadLetters(
       `select id, project_id, function_id, request_id, created_at, record
        from async_dead_letters where function_id = ? order by id desc limit ? offset ?`,
     )
-    .all(functionId, limit, offset) as Array<{
-    id: number
-    project_id: string
-    function_id: string
-    request_id: string
-    created_at: number
-    record: string
-  }>
+    .all(functionId, limit, offset) as DeadLetterRow[]
   return {
     total,
-    entries: rows.map((r) => ({
-      id: r.id,
-      projectId: r.project_id,
-      functionId: r.function_id,
-      requestId: r.request_id,
-      createdAtMs: r.created_at,
-      record: r.record,
-    })),
+    entries: rows.map(deadLetterOf),
   }
 }

@@ -23,6 +23,17 @@ interface PgNode {
 }
 
 /** One node's stores on `url`: what the suites touch (logs, audit, flows), nothing else. */
+/** Steps run after each test of the calling describe, the last pushed first. */
+function cleanupAfterEach(): Array<() => Promise<void>> {
+  const steps: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const step of steps.splice(0).reverse()) {
+      await step()
+    }
+  })
+  return steps
+}
+
 async function openNode(url: string): Promise<PgNode> {
   const database: PgDatabase = await openPgDatabase({ url, maxConnections: 4 })
   const onError = (err: unknown): void => {
@@ -103,13 +114,7 @@ function event(type: NewFlowEvent['type'], path = ''): NewFlowEvent {
 }
 
 describe('PgFlowStore across two nodes', () => {
-  let cleanup: Array<() => Promise<void>> = []
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) {
-      await step()
-    }
-    cleanup = []
-  })
+  const cleanup = cleanupAfterEach()
 
   async function twoNodes(): Promise<[PgNode, PgNode]> {
     const fresh = await freshPgDatabase()
@@ -249,13 +254,7 @@ describe('PgFlowStore across two nodes', () => {
 })
 
 describe('PgInvocationLogStore and PgAuditTrailStore across two nodes', () => {
-  let cleanup: Array<() => Promise<void>> = []
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) {
-      await step()
-    }
-    cleanup = []
-  })
+  const cleanup = cleanupAfterEach()
 
   test('a follow on one node sees every entry both nodes write, once, while they write', async () => {
     const fresh = await freshPgDatabase()
@@ -425,13 +424,7 @@ function logRecord(requestId: string, extra: Partial<InvocationRecord> = {}): In
 }
 
 describe('PgInvocationLogStore and PgAuditTrailStore with text PostgreSQL cannot hold', () => {
-  let cleanup: Array<() => Promise<void>> = []
-  afterEach(async () => {
-    for (const step of cleanup.reverse()) {
-      await step()
-    }
-    cleanup = []
-  })
+  const cleanup = cleanupAfterEach()
 
   async function open(): Promise<{
     logs: PgInvocationLogStore

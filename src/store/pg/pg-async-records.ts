@@ -5,18 +5,14 @@
  */
 import type { Kysely } from 'kysely'
 import {
-  ASYNC_STATUSES,
   AsyncErrorCodes,
   type AsyncRecord,
   type AsyncRecordQuery,
   type AsyncStatus,
   type StoredDeadLetter,
 } from '../../core/index.js'
+import { asyncRecordOf, deadLetterOf, isAsyncStatus } from '../async-record-rows.js'
 import type { PgAsyncTables } from './pg-async-tables.js'
-
-function isStatus(s: string): s is AsyncStatus {
-  return (ASYNC_STATUSES as readonly string[]).includes(s)
-}
 
 /** Cancels a `WAIT` event (→ `FAIL`, 4208); the status found, undefined if none. */
 export async function cancelWaiting(
@@ -47,7 +43,7 @@ export async function cancelWaiting(
     .where('request_id', '=', requestId)
     .where('function_id', '=', functionId)
     .executeTakeFirst()
-  return row !== undefined && isStatus(row.status) ? row.status : undefined
+  return row !== undefined && isAsyncStatus(row.status) ? row.status : undefined
 }
 
 export async function listRecords(
@@ -89,17 +85,7 @@ export async function listRecords(
   ])
   return {
     total: Number(count.n),
-    records: rows.map((r) => ({
-      requestId: r.request_id,
-      status: isStatus(r.status) ? r.status : 'WAIT',
-      errorCode: r.error_code,
-      errorMessage: r.error_message,
-      acceptedAtMs: r.accepted_at,
-      startedAtMs: r.started_at ?? undefined,
-      endedAtMs: r.ended_at ?? undefined,
-      attempts: r.attempts,
-      triggerId: r.trigger_id,
-    })),
+    records: rows.map(asyncRecordOf),
   }
 }
 
@@ -121,13 +107,6 @@ export async function listDeadLetters(
   ])
   return {
     total: Number(count.n),
-    entries: rows.map((r) => ({
-      id: r.id,
-      projectId: r.project_id,
-      functionId: r.function_id,
-      requestId: r.request_id,
-      createdAtMs: r.created_at,
-      record: r.record,
-    })),
+    entries: rows.map(deadLetterOf),
   }
 }

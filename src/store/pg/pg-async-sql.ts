@@ -4,51 +4,24 @@
  * dead letter are one statement (data-modifying CTEs), so they commit together or not at all.
  */
 import type { LeasedEvent, NewAsyncEvent } from '../../core/index.js'
+import { leasedEventOf, type LeaseRow } from '../sqlite-async-lease-row.js'
 
 /** The columns a lease returns, as `LeasedEvent` needs them. */
 const LEASED_COLUMNS = `a.request_id, a.project_id, a.function_id, a.function_urn, a.qualifier,
   a.payload, a.timeout_ms, a.accepted_at, a.not_before, a.attempts, a.function_errors,
   a.system_errors, a.traceparent, a.context_headers_json, a.lease_token`
 
-export interface PgLeaseRow {
-  request_id: string
-  project_id: string
-  function_id: string
-  function_urn: string
-  qualifier: string
-  payload: Buffer
-  timeout_ms: number
-  accepted_at: number
+export interface PgLeaseRow extends LeaseRow {
   not_before: number
   /** Attempts counted so far, this lease's included when it counts one. */
   attempts: number
-  function_errors: number
-  system_errors: number
-  traceparent: string
-  context_headers_json: string | null
   lease_token: string
 }
 
 /** A leased row as the dispatcher sees it; `counted`: the lease counted its attempt already. */
 export function leasedEventOfRow(r: PgLeaseRow, counted: boolean): LeasedEvent {
-  return {
-    requestId: r.request_id,
-    projectId: r.project_id,
-    functionId: r.function_id,
-    functionUrn: r.function_urn,
-    qualifier: r.qualifier,
-    payload: r.payload,
-    acceptedAtMs: r.accepted_at,
-    timeoutMs: r.timeout_ms,
-    leaseToken: r.lease_token,
-    attempt: counted ? r.attempts : r.attempts + 1,
-    functionErrors: r.function_errors,
-    systemErrors: r.system_errors,
-    ...(r.traceparent === '' ? {} : { traceparent: r.traceparent }),
-    ...(r.context_headers_json === null
-      ? {}
-      : { contextHeaders: JSON.parse(r.context_headers_json) as Record<string, string> }),
-  }
+  // The embedded queue's mapping; only `attempt` differs (an attempt the lease counted already).
+  return { ...leasedEventOf(r, r.lease_token), attempt: counted ? r.attempts : r.attempts + 1 }
 }
 
 /** Events as the arrays `unnest` reads: one array per column, `$1`…`$11` of INSERT_EVENTS. */

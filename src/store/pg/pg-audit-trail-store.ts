@@ -8,37 +8,21 @@ import type pg from 'pg'
 import {
   StratoError,
   type AuditRecord,
-  type AuditResourceType,
   type AuditTraceQuery,
   type AuditTrailRepository,
   type FedAuditRecord,
 } from '../../core/index.js'
+import {
+  AUDIT_BATCH_RECORDS as BATCH_RECORDS,
+  AUDIT_COLUMNS as COLUMNS,
+  AUDIT_FLUSH_AFTER_MS as FLUSH_AFTER_MS,
+  auditPositionOf,
+  auditRatingCondition,
+  auditRecordOf,
+  type AuditRow,
+} from '../audit-trail-rows.js'
 import { pgText } from './pg-text.js'
 
-interface Row {
-  seq: number
-  trace_id: string
-  project_id: string
-  time_ms: number
-  trace_name: string
-  resource_type: string
-  resource_name: string
-  resource_id: string
-  function_urn: string
-  code: number
-  error_code: string
-  source_ip: string
-  access_key: string
-  request_id: string
-  trace_type: string
-}
-
-const COLUMNS =
-  'seq, trace_id, project_id, time_ms, trace_name, resource_type, resource_name, resource_id, function_urn, code, error_code, source_ip, access_key, request_id, trace_type'
-
-/** Written once this many wait, or after FLUSH_AFTER_MS. */
-const BATCH_RECORDS = 256
-const FLUSH_AFTER_MS = 200
 /** After a failed write, its records are tried again this much later. */
 const RETRY_DELAY_MS = 1_000
 /** Records kept for a store that cannot be reached; past this the oldest are dropped (said so). */
@@ -64,25 +48,6 @@ const INSERT_SQL = `insert into audit_traces (trace_id, project_id, time_ms, tra
   order by r.n
   on conflict (trace_id) do nothing`
 
-function recordOf(r: Row): AuditRecord {
-  return {
-    traceId: r.trace_id,
-    projectId: r.project_id,
-    timeMs: Number(r.time_ms),
-    traceName: r.trace_name,
-    resourceType: r.resource_type as AuditResourceType,
-    resourceName: r.resource_name,
-    resourceId: r.resource_id,
-    functionUrn: r.function_urn,
-    code: r.code,
-    errorCode: r.error_code,
-    sourceIp: r.source_ip,
-    accessKey: r.access_key,
-    requestId: r.request_id,
-    traceType: r.trace_type === 'SystemAction' ? 'SystemAction' : 'ApiCall',
-  }
-}
-
 function columnsOf(batch: readonly AuditRecord[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 14 }, () => [])
   for (const r of batch) {
@@ -106,12 +71,6 @@ function columnsOf(batch: readonly AuditRecord[]): unknown[][] {
     values.forEach((v, i) => columns[i]?.push(v))
   }
   return columns
-}
-
-/** A feed position as written by `readAfter`; anything else reads from the start. */
-function positionOf(after: string | undefined): number {
-  const n = after === undefined ? 0 : Number(after)
-  return Number.isSafeInteger(n) && n > 0 ? n : 0
 }
 
 export class PgAuditTrailStore implements AuditTrailRepository {
@@ -224,13 +183,7 @@ export class PgAuditTrailStore implements AuditTrailRepository {
       where.push(`time_ms <= $${params.length}`)
     }
     if (query.traceRating !== undefined) {
-      where.push(
-        query.traceRating === 'normal'
-          ? 'code < 400'
-          : query.traceRating === 'warning'
-            ? 'code >= 400 and code < 500'
-            : 'code >= 500',
-      )
+      where.push(auditRatingCondition(query.traceRating))
     }
     if (query.beforeTraceId !== undefined) {
       const { rows } = await this.#pool.query<{ seq: number }>(
@@ -248,12 +201,12 @@ export class PgAuditTrailStore implements AuditTrailRepository {
       where.push(`seq < $${params.length}`)
     }
     params.push(query.limit + 1)
-    const { rows } = await this.#pool.query<Row>(
+    const { rows } = await this.#pool.query<AuditRow>(
       `select ${COLUMNS} from audit_traces where ${where.join(' and ')} order by seq desc limit $${params.length}`,
       params,
     )
     const more = rows.length > query.limit
-    return { records: rows.slice(0, query.limit).map(recordOf), more }
+    return { records: rows.slice(0, query.limit).map(auditRecordOf), more }
   }
 
   async readAfter(
@@ -263,12 +216,12 @@ export class PgAuditTrailStore implements AuditTrailRepository {
     limit: number,
   ): Promise<FedAuditRecord[]> {
     await this.#settled()
-    const { rows } = await this.#pool.query<Row>(
+    const { rows } = await this.#pool.query<AuditRow>(
       `select ${COLUMNS} from audit_traces
        where project_id = $1 and seq > $2 and time_ms >= $3 order by seq limit $4`,
-      [projectId, positionOf(after), sinceMs, limit],
+      [projectId, auditPositionOf(after), sinceMs, limit],
     )
-    return rows.map((r) => ({ position: String(r.seq), record: recordOf(r) }))
+    return rows.map((r) => ({ position: String(r.seq), record: auditRecordOf(r) }))
   }
 
   async prune(before: Date): Promise<void> {

@@ -11,25 +11,16 @@ import {
   FLOW_HISTORY_LIMIT,
   StratoError,
   type ExecutionLease,
-  type ExecutionQuery,
   type ExecutionRecord,
   type ExecutionUpdate,
-  type FlowEvent,
   type FlowRepository,
   type FlowStatistics,
   type NewFlowEvent,
-  type WorkflowQuery,
   type WorkflowRecord,
 } from '../../core/index.js'
 import type { Database, FlowExecutionsTable } from '../database.js'
-import {
-  eventOf,
-  executionOf,
-  executionRow,
-  updateRow,
-  workflowOf,
-  workflowRow,
-} from '../flow-store-rows.js'
+import { FlowStoreReads } from '../flow-store-reads.js'
+import { executionRow, updateRow, workflowRow } from '../flow-store-rows.js'
 
 type Tx = Transaction<Database>
 
@@ -53,7 +44,7 @@ function nameTaken(err: unknown, record: WorkflowRecord): unknown {
     : err
 }
 
-export class PgFlowStore implements FlowRepository {
+export class PgFlowStore extends FlowStoreReads implements FlowRepository {
   readonly #db: Kysely<Database>
 
   /**
@@ -61,6 +52,7 @@ export class PgFlowStore implements FlowRepository {
    * (int8 columns read as numbers: openPgDatabase sets the parser).
    */
   constructor(db: Kysely<Database>) {
+    super(db, (part) => sql<boolean>`strpos(name, ${part}) > 0`)
     this.#db = db
   }
 
@@ -74,31 +66,6 @@ export class PgFlowStore implements FlowRepository {
     } catch (err) {
       throw nameTaken(err, record)
     }
-  }
-
-  getWorkflow(projectId: string, id: string): Promise<WorkflowRecord | undefined> {
-    return this.#findWorkflow(projectId, 'id', id)
-  }
-
-  getWorkflowByUrn(projectId: string, urn: string): Promise<WorkflowRecord | undefined> {
-    return this.#findWorkflow(projectId, 'urn', urn)
-  }
-
-  async listWorkflows(
-    query: WorkflowQuery,
-  ): Promise<{ workflows: WorkflowRecord[]; total: number }> {
-    let q = this.#db.selectFrom('workflows').where('project_id', '=', query.projectId)
-    if (query.name !== undefined && query.name !== '') {
-      q = q.where(sql<boolean>`strpos(name, ${query.name}) > 0`)
-    }
-    if (query.mode !== undefined) {
-      q = q.where('mode', '=', query.mode)
-    }
-    const [rows, count] = await Promise.all([
-      q.selectAll().orderBy('seq', 'desc').offset(query.offset).limit(query.limit).execute(),
-      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ])
-    return { workflows: rows.map(workflowOf), total: Number(count.n) }
   }
 
   async updateWorkflow(record: WorkflowRecord): Promise<void> {
@@ -129,15 +96,6 @@ export class PgFlowStore implements FlowRepository {
     return result.numDeletedRows > 0n
   }
 
-  async countWorkflows(projectId: string): Promise<number> {
-    const row = await this.#db
-      .selectFrom('workflows')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('project_id', '=', projectId)
-      .executeTakeFirstOrThrow()
-    return Number(row.n)
-  }
-
   async createExecution(
     record: ExecutionRecord,
     events: readonly NewFlowEvent[],
@@ -166,52 +124,6 @@ export class PgFlowStore implements FlowRepository {
         lease: { executionId: record.id, token: 1, owner: lease.owner, until: lease.until },
       }
     })
-  }
-
-  async getExecution(executionId: string): Promise<ExecutionRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('flow_executions')
-      .selectAll()
-      .where('id', '=', executionId)
-      .executeTakeFirst()
-    return row === undefined ? undefined : executionOf(row)
-  }
-
-  async listExecutions(
-    query: ExecutionQuery,
-  ): Promise<{ executions: ExecutionRecord[]; total: number }> {
-    let q = this.#db.selectFrom('flow_executions').where('workflow_id', '=', query.workflowId)
-    if (query.status !== undefined) {
-      q = q.where('status', '=', query.status)
-    }
-    if (query.from !== undefined) {
-      q = q.where('begin_at', '>=', query.from)
-    }
-    if (query.to !== undefined) {
-      q = q.where('begin_at', '<', query.to)
-    }
-    const [rows, count] = await Promise.all([
-      q
-        .selectAll()
-        .orderBy('begin_at', 'desc')
-        .orderBy('id')
-        .offset(query.offset)
-        .limit(query.limit)
-        .execute(),
-      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ])
-    return { executions: rows.map(executionOf), total: Number(count.n) }
-  }
-
-  async events(executionId: string, afterSeq = 0): Promise<FlowEvent[]> {
-    const rows = await this.#db
-      .selectFrom('flow_events')
-      .selectAll()
-      .where('execution_id', '=', executionId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .execute()
-    return rows.map(eventOf)
   }
 
   async appendEvents(
@@ -280,36 +192,6 @@ export class PgFlowStore implements FlowRepository {
       .where('id', '=', lease.executionId)
       .where('lease_token', '=', lease.token)
       .execute()
-  }
-
-  async orphaned(now: number, limit: number, owner?: string, after?: string): Promise<string[]> {
-    const cursor =
-      after === undefined
-        ? undefined
-        : await this.#db
-            .selectFrom('flow_executions')
-            .select('begin_at')
-            .where('id', '=', after)
-            .executeTakeFirst()
-    let q = this.#db
-      .selectFrom('flow_executions')
-      .select('id')
-      .where('status', '=', 'running')
-      .where((eb) =>
-        eb.or([
-          eb('lease_until', '<=', now),
-          eb('lease_owner', '=', ''),
-          ...(owner === undefined ? [] : [eb('lease_owner', '=', owner)]),
-        ]),
-      )
-    if (after !== undefined && cursor !== undefined) {
-      const at = cursor.begin_at
-      q = q.where((eb) =>
-        eb.or([eb('begin_at', '>', at), eb.and([eb('begin_at', '=', at), eb('id', '>', after)])]),
-      )
-    }
-    const rows = await q.orderBy('begin_at').orderBy('id').limit(limit).execute()
-    return rows.map((r) => r.id)
   }
 
   async redrive(
@@ -400,20 +282,6 @@ export class PgFlowStore implements FlowRepository {
       failCount: Number(row.fail_count),
       runningCount: Number(row.running_count),
     }
-  }
-
-  async #findWorkflow(
-    projectId: string,
-    column: 'id' | 'urn',
-    value: string,
-  ): Promise<WorkflowRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('workflows')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .where(column, '=', value)
-      .executeTakeFirst()
-    return row === undefined ? undefined : workflowOf(row)
   }
 
   /**

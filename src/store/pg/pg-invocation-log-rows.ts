@@ -2,12 +2,8 @@
  * @module PgInvocationLogStore's rows: the batch inserts (column arrays `unnest`ed in append
  * order), each entry's logger levels, rows back to entries, and the tables as Kysely sees them.
  */
-import {
-  LOG_LEVELS,
-  type AsyncStatusLogEntry,
-  type InvocationRecord,
-  type StoredInvocation,
-} from '../../core/index.js'
+import type { AsyncStatusLogEntry, InvocationRecord } from '../../core/index.js'
+import type { InvocationLogRow, StatusRow } from '../invocation-log-rows.js'
 import { pgText, pgTextOrNull } from './pg-text.js'
 
 /**
@@ -61,66 +57,13 @@ export const INSERT_STATUS_SQL = `insert into async_status_logs (project_id, fun
       status, attempts, at, error_code, message, n)
   order by r.n`
 
-/** The mask of `level` and every level above it. */
-export function levelsFrom(level: (typeof LOG_LEVELS)[number]): number {
-  let mask = 0
-  for (let i = LOG_LEVELS.indexOf(level); i < LOG_LEVELS.length; i++) {
-    mask |= 1 << i
-  }
-  return mask
-}
-
-export interface LogRow {
-  position: number
-  request_id: string
-  attempt: number
-  project_id: string
-  function_id: string
-  version: string
-  started_at: number
-  duration_ms: number
-  billed_ms: number
-  memory_size_mb: number
-  memory_used_mb: number
-  error_type: string | null
-  error_message: string | null
-  output: string
-}
-
-export interface StatusRow {
-  project_id: string
-  function_id: string
-  function_urn: string
-  request_id: string
-  status: string
-  attempts: number
-  at: number
-  error_code: number
-  message: string
-}
+/** A stored row: the embedded table's columns (no `levels`) and the write order `position`. */
+export type LogRow = InvocationLogRow & { position: number }
 
 export interface Queued {
   readonly projectId: string
   readonly functionId: string
   readonly record: InvocationRecord
-}
-
-export function fromRow(r: LogRow): StoredInvocation {
-  return {
-    requestId: r.request_id,
-    attempt: r.attempt,
-    projectId: r.project_id,
-    functionId: r.function_id,
-    version: r.version,
-    startedAtMs: Number(r.started_at),
-    durationMs: r.duration_ms,
-    billedDurationMs: Number(r.billed_ms),
-    memorySizeMb: r.memory_size_mb,
-    memoryUsedMb: r.memory_used_mb,
-    errorType: r.error_type ?? undefined,
-    errorMessage: r.error_message ?? undefined,
-    output: r.output,
-  }
 }
 
 /** Column arrays of a batch, as INSERT_SQL binds them. */

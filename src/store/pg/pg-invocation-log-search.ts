@@ -6,8 +6,14 @@
  * rowid; cursors keep SQLite's shapes (`a<position>`, `d<time>.<position>`).
  */
 import type pg from 'pg'
-import { StratoError } from '../../core/index.js'
-import { SCAN_BUDGET } from '../log-search.js'
+import {
+  ascCursorStart,
+  descCursorBefore,
+  SCAN_BUDGET,
+  type PagedRows,
+  type PagedSearch,
+  type RowFilter,
+} from '../log-search.js'
 
 /** A log table as a search sees it. */
 export interface PgLogTable {
@@ -22,37 +28,9 @@ export interface PgLogTable {
  * A filter on the rows in the budget: SQL over the table's columns with `?` for each parameter
  * (numbered when the statement is built).
  */
-export interface PgRowFilter {
-  readonly sql: string
-  readonly params: readonly unknown[]
-}
-
-export interface PgPagedSearch {
-  readonly partitionValue: string
-  readonly fromMs?: number | undefined
-  readonly toMs?: number | undefined
-  readonly filters: readonly PgRowFilter[]
-  /** An indexed condition more selective than the partition (a request id). */
-  readonly narrow?: PgRowFilter | undefined
-  readonly order: 'asc' | 'desc'
-  readonly cursor?: string | undefined
-  readonly limit: number
-}
-
-export interface PgPagedRows<R> {
-  readonly rows: Array<R & { position: number; cursor: string }>
-  readonly next: string | undefined
-}
-
-const ASC_CURSOR = /^a(\d{1,16})$/
-const DESC_CURSOR = /^d(\d{1,16})\.(\d{1,16})$/
-
-function badCursor(cursor: string): StratoError {
-  return new StratoError(
-    'INVALID_QUERY',
-    `Invalid query parameter 'marker' (${JSON.stringify(cursor.slice(0, 40))}): pass a next_marker of an earlier page of the same order.`,
-  )
-}
+export type PgRowFilter = RowFilter
+export type PgPagedSearch = PagedSearch
+export type PgPagedRows<R> = PagedRows<R>
 
 type Row = Record<string, unknown> & { position: number }
 
@@ -142,11 +120,7 @@ export class PgLogSearcher {
     const { name: table, partition, time } = this.#t
     let start: number
     if (q.cursor !== undefined) {
-      const m = ASC_CURSOR.exec(q.cursor)
-      if (m === null) {
-        throw badCursor(q.cursor)
-      }
-      start = Number(m[1])
+      start = ascCursorStart(q.cursor)
     } else if (q.fromMs !== undefined) {
       // A follow from a time: start just before the first row written that started since then,
       // or past the partition's last row (later rows of it get larger positions).
@@ -182,11 +156,7 @@ export class PgLogSearcher {
     const time = this.#t.time
     let after: PgRowFilter | undefined
     if (q.cursor !== undefined) {
-      const m = DESC_CURSOR.exec(q.cursor)
-      if (m === null) {
-        throw badCursor(q.cursor)
-      }
-      after = { sql: `(${time}, position) < (?, ?)`, params: [Number(m[1]), Number(m[2])] }
+      after = { sql: `(${time}, position) < (?, ?)`, params: descCursorBefore(q.cursor) }
     }
     const { rows, scanned, boundary } = await this.#page(
       q,

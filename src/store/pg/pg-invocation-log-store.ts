@@ -21,17 +21,23 @@ import {
 import type { Database } from '../database.js'
 import {
   fromRow,
+  invocationLogFilters,
+  requestNarrow,
+  statusEntryOf,
+  statusLogFilters,
+  type LogFilterDialect,
+  type StatusRow,
+} from '../invocation-log-rows.js'
+import {
   INSERT_SQL,
   INSERT_STATUS_SQL,
-  levelsFrom,
   logColumns,
   statusColumns,
   type LogRow,
   type PgLogTables,
   type Queued,
-  type StatusRow,
 } from './pg-invocation-log-rows.js'
-import { PgLogSearcher, type PgRowFilter } from './pg-invocation-log-search.js'
+import { PgLogSearcher } from './pg-invocation-log-search.js'
 import { pgText } from './pg-text.js'
 
 /** How long a batch may wait before it is written; a full batch goes at once. */
@@ -47,6 +53,12 @@ const MAX_QUEUED_ROWS = 50_000
  * node commits later with a smaller one. A batch holds it for one insert and its commit.
  */
 const WRITE_LOCK_KEY = 0x5354524c4f47 // "STRLOG"
+
+/** PostgreSQL's side of the shared log filters: a NUL in a filter finds what was stored for it. */
+const PG_FILTERS: LogFilterDialect = {
+  text: pgText,
+  containsSql: "strpos(output, ?) > 0 or strpos(coalesce(error_message, ''), ?) > 0",
+}
 
 /**
  * An error of the statement's values (SQLSTATE class 22 data exception, 23 integrity constraint,
@@ -318,32 +330,12 @@ export class PgInvocationLogStore implements InvocationLogRepository {
 
   async search(query: InvocationLogSearch): Promise<InvocationLogPage> {
     await this.#settled()
-    const filters: PgRowFilter[] = []
-    if (query.minLevel !== undefined) {
-      filters.push({ sql: '(levels & ?) <> 0', params: [levelsFrom(query.minLevel)] })
-    }
-    if (query.status !== undefined) {
-      filters.push({
-        sql: query.status === 'error' ? 'error_type is not null' : 'error_type is null',
-        params: [],
-      })
-    }
-    if (query.contains !== undefined) {
-      filters.push({
-        sql: "strpos(output, ?) > 0 or strpos(coalesce(error_message, ''), ?) > 0",
-        params: [pgText(query.contains), pgText(query.contains)],
-      })
-    }
     const page = await this.#searcher.run<LogRow>({
       partitionValue: query.functionId,
       fromMs: query.fromMs,
       toMs: query.toMs,
-      filters,
-      // The primary key (request_id, attempt) finds a request however old it is.
-      narrow:
-        query.requestId === undefined
-          ? undefined
-          : { sql: 'request_id = ?', params: [pgText(query.requestId)] },
+      filters: invocationLogFilters(query, PG_FILTERS),
+      narrow: requestNarrow(query.requestId, PG_FILTERS),
       order: query.order,
       cursor: query.cursor,
       limit: query.limit,
@@ -356,37 +348,17 @@ export class PgInvocationLogStore implements InvocationLogRepository {
 
   async searchAsyncStatus(query: AsyncStatusLogSearch): Promise<AsyncStatusLogPage> {
     await this.#settled()
-    const filters: PgRowFilter[] = []
-    if (query.requestId !== undefined) {
-      filters.push({ sql: 'request_id = ?', params: [pgText(query.requestId)] })
-    }
-    if (query.status !== undefined) {
-      filters.push({ sql: 'status = ?', params: [query.status] })
-    }
     const page = await this.#statusSearcher.run<StatusRow>({
       partitionValue: query.projectId,
       fromMs: query.fromMs,
       toMs: query.toMs,
-      filters,
+      filters: statusLogFilters(query, PG_FILTERS),
       order: query.order,
       cursor: query.cursor,
       limit: query.limit,
     })
     return {
-      entries: page.rows.map((r) => ({
-        position: r.cursor,
-        entry: {
-          projectId: r.project_id,
-          functionId: r.function_id,
-          functionUrn: r.function_urn,
-          requestId: r.request_id,
-          status: r.status,
-          attempts: r.attempts,
-          atMs: Number(r.at),
-          errorCode: r.error_code,
-          message: r.message,
-        },
-      })),
+      entries: page.rows.map((r) => ({ position: r.cursor, entry: statusEntryOf(r) })),
       next: page.next,
     }
   }
