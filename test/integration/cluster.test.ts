@@ -57,18 +57,22 @@ describe('cluster of 3 nodes', () => {
       func_code: { file: source },
     })
     const updatedAt = Date.now()
-    const seenAfter: number[] = []
-    for (const i of [0, 1, 2]) {
-      await waitFor(
-        async () => JSON.parse((await client(i).invoke(urnOf(name), '{}')).result).v === 2,
-        5_000,
-        20,
-      )
-      seenAfter.push(Date.now() - updatedAt)
-    }
+    // Each node is asked on its own, all at once: when it first answers with the new code.
+    const seenAfter = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        await waitFor(
+          async () => JSON.parse((await client(i).invoke(urnOf(name), '{}')).result).v === 2,
+          5_000,
+          20,
+        )
+        return Date.now() - updatedAt
+      }),
+    )
     // The last node answered the new code at most 1 s after the update's answer (cold start of
     // the new revision included).
     expect(Math.max(...seenAfter)).toBeLessThan(1_000)
+    // eslint-disable-next-line no-console -- how long it took is worth seeing
+    console.log(`code update seen by the 3 nodes after ${seenAfter.join(', ')} ms`)
   }, 30_000)
 
   test('max instances 2 holds across the 3 nodes', async () => {
