@@ -135,11 +135,9 @@ async function wire(
   hooks: StartHooks,
   opened: OpenedParts,
 ): Promise<BuiltStrato> {
-  // The cluster first and closed last: the store and everything else may announce changes and
-  // hold slots and leases until they are closed.
   const configuredEndpoint = endpointFor(config.host, config.port)
-  // The data dir's lock before anything else: a second process on this data dir (or this node id)
-  // must be refused before it joins the cluster and gives back the live node's slots.
+  // The data dir's lock before anything else: a second process on this data dir must be refused
+  // before it joins the cluster and gives back the live node's slots.
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const dataDirLock = lockDataDir(config.dataDir)
   let lockHandedOver = false
@@ -149,6 +147,8 @@ async function wire(
     }
     return Promise.resolve()
   })
+  // The cluster next, closed last: the store and everything else may announce changes and hold
+  // slots and leases until they are closed.
   const cluster = await openCluster({
     settings: config.cluster,
     logger: log,
@@ -168,6 +168,12 @@ async function wire(
         'serve stale caches, and each would run timers as if it led)',
     )
   }
+  // Shared packages only with the shared store: the bucket's sweep trusts this node's
+  // references to be the whole cluster's (ADR 0028).
+  const codeObjects =
+    cluster.nats !== undefined && config.cluster.storeUrl !== undefined
+      ? await NatsCodeObjects.open(cluster.nats, config.cluster.natsPrefix)
+      : undefined
   lockHandedOver = true // the store releases it on close, or when its open fails
   const store = await openStore({
     dataDirLock,
@@ -180,12 +186,7 @@ async function wire(
       storeUrl: config.cluster.storeUrl,
       masterKeyFile: config.cluster.masterKeyFile,
       changes: cluster.changes,
-      // Shared packages only with the shared store: the bucket's sweep trusts this node's
-      // references to be the whole cluster's (ADR 0028).
-      codeObjects:
-        cluster.nats !== undefined && config.cluster.storeUrl !== undefined
-          ? await NatsCodeObjects.open(cluster.nats, config.cluster.natsPrefix)
-          : undefined,
+      codeObjects,
     },
   })
   opened.add('the store', () => store.close())
