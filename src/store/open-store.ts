@@ -7,6 +7,7 @@ import path from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
 import {
+  SINGLE_NODE_CHANGES,
   StratoError,
   type AliasRepository,
   type AsyncBacklog,
@@ -38,32 +39,20 @@ import {
 } from '../core/index.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from './code-store.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
+import { kyselyRepositories } from './kysely-repositories.js'
 import type { Database } from './database.js'
 import { FlowStore } from './flow-store.js'
-import { FunctionStore } from './function-store.js'
 import { InvocationLogStore } from './invocation-log-store.js'
 import { ProjectLogSettingsStore } from './project-log-settings-store.js'
 import { migrationProvider } from './migrations.js'
 import { SecretBox } from './secret-box.js'
-import { TracingStore } from './tracing-store.js'
 import { TenantStore } from './tenant-store.js'
-import { VersionStore } from './version-store.js'
-import { TestEventStore } from './test-event-store.js'
-import { FunctionAppStore } from './function-app-store.js'
-import { FunctionCollectStore } from './function-collect-store.js'
-import { VpcEndpointStore } from './vpc-endpoint-store.js'
-import { FunctionSnapshotStore } from './function-snapshot-store.js'
-import { TagStore } from './tag-store.js'
-import { TriggerStore } from './trigger-store.js'
-import { DependencyStore } from './dependency-store.js'
-import { AsyncConfigStore } from './async-config-store.js'
 import { SqliteAsyncQueue } from './sqlite-async-queue.js'
 import { FunctionCascade } from './function-cascade.js'
 import { SqliteStoreTransactions } from './store-transaction.js'
 import { PruneSchedule } from './prune-schedule.js'
 import { AuditTrailStore } from './audit-trail-store.js'
 import { UsageStore } from './usage-store.js'
-import { ReservedInstanceStore } from './reserved-instance-store.js'
 import { openPgStore } from './pg/open-pg-store.js'
 
 /**
@@ -202,23 +191,17 @@ async function openLocked(options: OpenStoreOptions, lock: DataDirLock): Promise
   const pruning = new PruneSchedule(logs, asyncQueue, audit)
   const usage = new UsageStore(sqlite)
   const transactions = new SqliteStoreTransactions(db, sqlite)
-  const owned = {
-    functions: new FunctionStore(db, options.quotas.functionsPerProject, code),
-    versions: new VersionStore(db, options.quotas),
-    triggers: new TriggerStore(db, secrets),
-    testEvents: new TestEventStore(db),
-    tags: new TagStore(db),
-    asyncConfigs: new AsyncConfigStore(db),
-  }
+  const { owned, others } = kyselyRepositories({
+    db,
+    code,
+    secrets,
+    quotas: options.quotas,
+    changes: SINGLE_NODE_CHANGES,
+    onBackgroundError: options.onBackgroundError,
+  })
   return {
     ...owned,
-    dependencies: new DependencyStore(db, code),
-    reservedInstances: new ReservedInstanceStore(db),
-    tracing: new TracingStore(db),
-    apps: new FunctionAppStore(db),
-    collected: new FunctionCollectStore(db),
-    vpcEndpoints: new VpcEndpointStore(db),
-    snapshots: new FunctionSnapshotStore(db),
+    ...others,
     tenants,
     logs,
     logSettings,

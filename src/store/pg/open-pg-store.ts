@@ -6,28 +6,16 @@
  * dir locked per node as on SQLite.
  */
 import fs from 'node:fs'
-import { AsyncConfigStore } from '../async-config-store.js'
 import { CodeStore, DEFAULT_CODE_LIMITS } from '../code-store.js'
 import { lockDataDir } from '../data-dir-lock.js'
-import { DependencyStore } from '../dependency-store.js'
-import { FunctionAppStore } from '../function-app-store.js'
+import { kyselyRepositories } from '../kysely-repositories.js'
 import { FunctionCascade } from '../function-cascade.js'
-import { FunctionCollectStore } from '../function-collect-store.js'
-import { FunctionSnapshotStore } from '../function-snapshot-store.js'
-import { FunctionStore } from '../function-store.js'
 import type { OpenStoreOptions, Store, StoreClusterOptions } from '../open-store.js'
 import { ProjectLogSettingsStore } from '../project-log-settings-store.js'
 import { PruneSchedule } from '../prune-schedule.js'
-import { ReservedInstanceStore } from '../reserved-instance-store.js'
 import { SecretBox } from '../secret-box.js'
 import { PgStoreTransactions } from '../store-transaction.js'
-import { TagStore } from '../tag-store.js'
 import { TenantStore } from '../tenant-store.js'
-import { TestEventStore } from '../test-event-store.js'
-import { TracingStore } from '../tracing-store.js'
-import { TriggerStore } from '../trigger-store.js'
-import { VersionStore } from '../version-store.js'
-import { VpcEndpointStore } from '../vpc-endpoint-store.js'
 import { PgAsyncQueue } from './pg-async-queue.js'
 import { PgAuditTrailStore } from './pg-audit-trail-store.js'
 import { openPgDatabase } from './pg-database.js'
@@ -113,23 +101,17 @@ async function build(
   // Handed out once it hears other nodes' enqueues.
   await asyncQueue.started()
   const pruning = new PruneSchedule(logs, asyncQueue, audit)
-  const owned = {
-    functions: new FunctionStore(db, options.quotas.functionsPerProject, code, changes),
-    versions: new VersionStore(db, options.quotas, changes),
-    triggers: new TriggerStore(db, secrets, changes, onError),
-    testEvents: new TestEventStore(db),
-    tags: new TagStore(db),
-    asyncConfigs: new AsyncConfigStore(db, changes),
-  }
+  const { owned, others } = kyselyRepositories({
+    db,
+    code,
+    secrets,
+    quotas: options.quotas,
+    changes,
+    onBackgroundError: onError,
+  })
   return {
     ...owned,
-    dependencies: new DependencyStore(db, code),
-    reservedInstances: new ReservedInstanceStore(db),
-    tracing: new TracingStore(db, changes),
-    apps: new FunctionAppStore(db),
-    collected: new FunctionCollectStore(db),
-    vpcEndpoints: new VpcEndpointStore(db),
-    snapshots: new FunctionSnapshotStore(db),
+    ...others,
     tenants,
     logs,
     logSettings,
