@@ -17,6 +17,7 @@ import { installAuditHooks } from './audit-hooks.js'
 import { answerClientError } from './client-error.js'
 import { handleRouteError, sendError } from './error-handler.js'
 import { parseJsonBody } from './json-body.js'
+import { leanInvokeRoute } from './lean-invoke-route.js'
 import {
   registerAsyncInvocationRoutes,
   registerAsyncInvokeRoute,
@@ -64,13 +65,17 @@ interface ProjectScoped {
 export function buildApp(deps: ApiDeps): FastifyInstance {
   // Fastify's logger type is a structural subset of pino's Logger.
   const logger: FastifyBaseLogger = deps.logger
+  // The sync invoke route is served before Fastify (see lean-invoke-route.ts); the same route
+  // registered below answers what it leaves (and `inject`).
+  const maxParamLength = 1024
+  const lean = leanInvokeRoute(deps, maxParamLength)
   const app = Fastify({
     loggerInstance: logger,
     // Per-request access logs cost more than the invocations they describe; errors are logged.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: newRequestId,
     // A 136-character URN is ordinary; the default 100 would answer 414.
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: { maxParamLength },
     // The default for bodies is 1 MiB; routes that take code or events set their own limits.
     bodyLimit: 1024 * 1024,
     // Node checks request and header deadlines only every `connectionsCheckingInterval` (30 s by
@@ -83,7 +88,11 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
           connectionsCheckingInterval: 1_000,
           keepAliveTimeout: 65_000,
         },
-        handler,
+        (req, res) => {
+          if (!lean(req, res)) {
+            handler(req, res)
+          }
+        },
       ),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',

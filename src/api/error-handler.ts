@@ -51,6 +51,23 @@ export function toStratoError(err: unknown, bodyLimitBytes?: number): StratoErro
   return new StratoError('INTERNAL', undefined, { cause: err })
 }
 
+/** What the error logs need of a logger (Fastify's request logger, or pino's child). */
+export interface ErrorLog {
+  info(obj: object, msg: string): void
+  error(obj: object, msg: string): void
+}
+
+/** Logs an answered error: user errors at `info`, others at `error` with their cause. */
+export function logAnsweredError(log: ErrorLog, se: StratoError): void {
+  if (se.spec.user) {
+    // The cause may say more than the answer may (an unknown access key answers as a bad signature).
+    const reason = se.cause instanceof Error ? { reason: se.cause.message } : {}
+    log.info({ code: se.code, fss: se.spec.fss, ...reason }, se.message)
+  } else {
+    log.error({ err: se.cause ?? se, code: se.code }, se.message)
+  }
+}
+
 /** Logs `err` (user errors at `info`, others at `error` with their cause) and answers it. */
 export function sendError(
   err: unknown,
@@ -62,14 +79,7 @@ export function sendError(
     ...options,
     requestId: request.id,
   })
-  const se = answer.error
-  if (se.spec.user) {
-    // The cause may say more than the answer may (an unknown access key answers as a bad signature).
-    const reason = se.cause instanceof Error ? { reason: se.cause.message } : {}
-    request.log.info({ code: se.code, fss: se.spec.fss, ...reason }, se.message)
-  } else {
-    request.log.error({ err: se.cause ?? se, code: se.code }, se.message)
-  }
+  logAnsweredError(request.log, answer.error)
   return reply
     .code(answer.status)
     .header('x-request-id', request.id)
@@ -85,7 +95,7 @@ export function sendError(
 export const DISCARD_PAST_LIMIT_BYTES = 16 * 1024 * 1024
 
 /** Reads and drops the rest of a request body, until its end or `maxBytes` in all. */
-function discardBody(raw: IncomingMessage, maxBytes: number): Promise<void> {
+export function discardBody(raw: IncomingMessage, maxBytes: number): Promise<void> {
   return new Promise((resolve) => {
     if (raw.complete || raw.readableEnded || raw.destroyed) {
       resolve()

@@ -7,7 +7,7 @@ import { StratoError } from '../core/index.js'
 import {
   EMPTY_BODY_SHA256,
   buildCanonicalRequest,
-  computeSignature,
+  computeSignatureBytes,
   parseSdkDate,
   sha256Hex,
 } from './canonical-request.js'
@@ -49,7 +49,7 @@ export type PrecheckedRequest = ParsedAuthorization
 
 interface ParsedAuthorization {
   readonly accessKey: string
-  readonly signedHeaders: string[]
+  readonly signedHeaders: readonly string[]
   readonly signature: string
   readonly sdkDate: string
   readonly key: AccessKeyEntry
@@ -61,6 +61,40 @@ const AUTHORIZATION =
 
 function unauthorized(detail: string): StratoError {
   return new StratoError('UNAUTHORIZED', detail)
+}
+
+/**
+ * The names of a SignedHeaders list, checked: lowercase, sorted, no repeats, `host` and
+ * `x-sdk-date` among them. A client sends the same list on every request, so checked lists are
+ * kept (bounded: made-up lists cannot grow it); a refused one is checked again each time.
+ */
+const signedHeaderLists = new Map<string, readonly string[]>()
+const SIGNED_HEADER_LIST_ENTRIES = 256
+
+function signedHeaderListOf(list: string): readonly string[] {
+  const known = signedHeaderLists.get(list)
+  if (known !== undefined) {
+    return known
+  }
+  const signedHeaders = list.split(';')
+  const sorted = [...signedHeaders].sort()
+  if (
+    signedHeaders.some((h, i) => h !== h.toLowerCase() || h === '' || h !== sorted[i]) ||
+    new Set(signedHeaders).size !== signedHeaders.length
+  ) {
+    throw unauthorized('SignedHeaders must be lowercase, sorted and without repeats.')
+  }
+  for (const required of ['host', 'x-sdk-date']) {
+    if (!signedHeaders.includes(required)) {
+      throw unauthorized(`SignedHeaders must include '${required}'.`)
+    }
+  }
+  if (signedHeaderLists.size >= SIGNED_HEADER_LIST_ENTRIES) {
+    signedHeaderLists.clear()
+  }
+  Object.freeze(signedHeaders)
+  signedHeaderLists.set(list, signedHeaders)
+  return signedHeaders
 }
 
 /** Verifies requests signed with SDK-HMAC-SHA256; one instance per server. */
@@ -99,19 +133,7 @@ export class RequestVerifier {
       )
     }
     const [, accessKey = '', signedList = '', signature = ''] = m
-    const signedHeaders = signedList.split(';')
-    const sorted = [...signedHeaders].sort()
-    if (
-      signedHeaders.some((h, i) => h !== h.toLowerCase() || h === '' || h !== sorted[i]) ||
-      new Set(signedHeaders).size !== signedHeaders.length
-    ) {
-      throw unauthorized('SignedHeaders must be lowercase, sorted and without repeats.')
-    }
-    for (const required of ['host', 'x-sdk-date']) {
-      if (!signedHeaders.includes(required)) {
-        throw unauthorized(`SignedHeaders must include '${required}'.`)
-      }
-    }
+    const signedHeaders = signedHeaderListOf(signedList)
     for (const mustBeSigned of ['x-project-id', 'x-security-token']) {
       if (header(mustBeSigned) !== undefined && !signedHeaders.includes(mustBeSigned)) {
         throw unauthorized(`The header '${mustBeSigned}' is sent but not signed.`)
@@ -172,7 +194,8 @@ export class RequestVerifier {
           : // SDK quirk: a body given to the SDK as a pre-serialised string is hashed as
             // JSON.stringify(string), quotes included, while the bare string is sent.
             [() => sha256Hex(body), () => sha256Hex(JSON.stringify(body.toString('utf8')))]
-    const given = Buffer.from(signature.toLowerCase(), 'utf8')
+    // 64 hex digits (the pattern says so): 32 bytes, compared with the expected digest's bytes.
+    const given = Buffer.from(signature, 'hex')
     for (const payloadHash of candidates) {
       const canonical = buildCanonicalRequest({
         method: input.method,
@@ -181,7 +204,7 @@ export class RequestVerifier {
         header,
         payloadHash: payloadHash(),
       })
-      const expected = Buffer.from(computeSignature(key.secretKey, sdkDate, canonical), 'utf8')
+      const expected = computeSignatureBytes(key.secretKey, sdkDate, canonical)
       if (expected.length === given.length && timingSafeEqual(expected, given)) {
         return { accessKey: key.accessKey, projectId: key.projectId }
       }

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest'
-import { FrameDecoder } from './protocol.js'
+import { FrameDecoder, invokeFrameJson, type InvokeFrame } from './protocol.js'
 
 function frame(header: object, payload = Buffer.alloc(0)): Buffer {
   const h = Buffer.from(JSON.stringify(header))
@@ -32,4 +32,30 @@ test('protocol: an oversized frame is refused from its prefix, before it is buff
   prefix.writeUInt32BE(10, 0)
   prefix.writeUInt32BE(512 * 1024 * 1024, 4)
   expect(() => new FrameDecoder().push(prefix)).toThrow(/too large/)
+})
+
+test('protocol: an invoke frame built by hand is the text JSON.stringify makes of it', () => {
+  const frames: InvokeFrame[] = [
+    {
+      t: 'invoke',
+      id: 7,
+      requestId: '0193a0b1-2c3d-7e4f-8a9b-0c1d2e3f4a5b',
+      deadline: 1_733_500_000_123,
+      invokeType: 'sync',
+      alias: '',
+      headers: {},
+    },
+    {
+      t: 'invoke',
+      id: 1,
+      requestId: 'quote " back\\slash \n newline é \u2028 \u0001',
+      deadline: 0,
+      invokeType: 'async',
+      alias: 'prod"alias',
+      headers: { 'x-cff-trace-id': 'abc', 'we"ird': 'v\\al\tue', ü: '😀' },
+    },
+  ]
+  for (const f of frames) {
+    expect(invokeFrameJson(f)).toBe(JSON.stringify(f))
+  }
 })

@@ -78,13 +78,36 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024 + 256 * 1024
  * this one), so a 6 MB event is never copied into a new buffer.
  */
 export function encodeFrameHead(header: HostFrame, payloadBytes: number): Buffer {
-  const h = JSON.stringify(header)
+  const h = header.t === 'invoke' ? invokeFrameJson(header) : JSON.stringify(header)
   const hLen = Buffer.byteLength(h)
   const head = Buffer.allocUnsafe(PREFIX_BYTES + hLen)
   head.writeUInt32BE(hLen, 0)
   head.writeUInt32BE(payloadBytes, 4)
   head.write(h, PREFIX_BYTES, 'utf8')
   return head
+}
+
+// Printable ASCII without `"` and `\\`: a string of only these is its own JSON body.
+const PLAIN_JSON_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/
+
+function jsonString(value: string): string {
+  return PLAIN_JSON_TEXT.test(value) ? `"${value}"` : JSON.stringify(value)
+}
+
+/**
+ * `JSON.stringify(frame)`, built by hand: one is encoded per invocation, and the generic
+ * stringifier (a nested object, dictionary-mode headers) was 4 % of the API process's CPU per warm
+ * request. Same text, key for key (tested against JSON.stringify).
+ */
+export function invokeFrameJson(frame: InvokeFrame): string {
+  let headers = ''
+  for (const name in frame.headers) {
+    const value = frame.headers[name]
+    if (value !== undefined) {
+      headers += `${headers === '' ? '' : ','}${jsonString(name)}:${jsonString(value)}`
+    }
+  }
+  return `{"t":"invoke","id":${frame.id},"requestId":${jsonString(frame.requestId)},"deadline":${frame.deadline},"invokeType":${jsonString(frame.invokeType)},"alias":${jsonString(frame.alias)},"headers":{${headers}}}`
 }
 
 const GUEST_FRAME_TYPES: ReadonlySet<string> = new Set([

@@ -1,6 +1,8 @@
 /**
- * @module Synchronous invocation (reference §4.7), in its own plugin so the body stays raw bytes:
- * the event is parsed once, inside the instance, and the signature is checked on those bytes.
+ * @module Synchronous invocation (reference §4.7). `answerSyncInvocation` is the whole route: the
+ * lean route (`lean-invoke-route.ts`, on node:http before Fastify) and the Fastify route below both
+ * write what it answers, so the two cannot drift. The body stays raw bytes: the event is parsed
+ * once, inside the instance, and the signature is checked on those bytes.
  */
 import type { FastifyInstance } from 'fastify'
 import {
@@ -12,6 +14,7 @@ import {
   requestedMemoryOf,
   servesHttp,
   wrapHttpResponse,
+  type CallerPresence,
 } from '../../core/index.js'
 import type { ApiDeps } from '../deps.js'
 import { resolveFunction, type FunctionPathParams } from '../resolve-function.js'
@@ -45,92 +48,124 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
   return undefined
 }
 
+/** A sync invocation as the route sees it: the path's parameters, the request, its raw body. */
+export interface SyncInvocationInput {
+  readonly params: FunctionPathParams
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly requestId: string
+  readonly body: Buffer
+  readonly caller: CallerPresence
+}
+
+/**
+ * The answer of a sync invocation: headers as a flat `[name, value, …]` list (what
+ * `ServerResponse.writeHead` takes without building an object), the body's bytes.
+ */
+export interface SyncInvocationAnswer {
+  readonly headers: string[]
+  readonly body: Buffer
+}
+
+const firstOf = (v: string | string[] | undefined): string | undefined =>
+  Array.isArray(v) ? v[0] : v
+
+/**
+ * Resolves, invokes and formats the answer; throws StratoErrors (the caller maps them). Always
+ * status 200: a function's own error is told by `X-Is-Func-Err`, as FunctionGraph does.
+ */
+export async function answerSyncInvocation(
+  deps: ApiDeps,
+  input: SyncInvocationInput,
+): Promise<SyncInvocationAnswer> {
+  const { headers, requestId, body } = input
+  const { fn, alias } = await resolveFunction(deps.resolution, input.params, {
+    header: (name) => firstOf(headers[name]),
+    cookie: (name) => cookieOf(firstOf(headers.cookie), name),
+  })
+  // Dynamic memory: served by an instance of the size asked for (FSS.0406 for no such size).
+  const memorySizeMb = requestedMemoryOf(fn, firstOf(headers[INSTANCE_MEMORY_HEADER]))
+  // An HTTP function takes an APIG-style event here and answers with the wrapped response.
+  const http = servesHttp(fn.runtime) ? httpRequestFromEvent(body) : undefined
+  const traceparent = headers.traceparent
+  const invoked = await deps.invoker.invoke({
+    caller: input.caller,
+    fn,
+    version: fn.version,
+    alias: alias?.name ?? '',
+    requestId,
+    payload: http === undefined ? body : http.body,
+    invokeType: 'sync',
+    ...(http === undefined ? {} : { http: http.meta }),
+    ...(memorySizeMb === undefined ? {} : { memorySizeMb }),
+    ...(typeof traceparent === 'string' ? { traceparent } : {}),
+  })
+  const resultBody =
+    invoked.http === undefined ? invoked.body : wrapHttpResponse(invoked.http, invoked.body)
+  const bodyIsText = invoked.http === undefined && invoked.bodyIsText
+  const logType = headers['x-cff-log-type']
+  const wantsTail = typeof logType === 'string' && logType.toLowerCase() === 'tail'
+  const version = headers['x-cff-request-version']
+  const v1 = typeof version === 'string' && version.toLowerCase() === 'v1'
+  const failed = invoked.kind === 'function-error'
+  const r = invoked.record
+  const out = [
+    'x-request-id',
+    requestId,
+    'x-cff-request-id',
+    requestId,
+    'x-cff-response-version',
+    v1 ? 'v1' : 'v0',
+    'x-cff-invoke-summary',
+    // Strato addition: `version`, which version served (an alias may route to several).
+    `{"duration":${r.durationMs},"billingDuration":${r.billedDurationMs},"memorySize":${r.memorySizeMb},"memoryUsed":${r.memoryUsedMb},"version":${JSON.stringify(r.version)}}`,
+    'x-cff-billing-duration',
+    String(r.billedDurationMs),
+    'x-is-func-err',
+    failed ? 'true' : 'false',
+    'x-func-err-code',
+    failed ? '500' : '0',
+  ]
+  // The log text is formatted only when the caller asked for it.
+  const log = wantsTail ? formatInvocationLog(r) : ''
+  if (wantsTail) {
+    out.push('x-cff-function-log', tail(log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'))
+  }
+  if (v1) {
+    out.push('content-type', 'application/json')
+    const answer = JSON.stringify({
+      request_id: requestId,
+      result: resultBody.toString('utf8'),
+      log: wantsTail ? tail(log, Limits.LOG_TAIL_BODY_BYTES).toString('utf8') : '',
+      status: failed ? 500 : 200,
+    })
+    return { headers: out, body: Buffer.from(answer, 'utf8') }
+  }
+  out.push('content-type', bodyIsText ? 'text/plain; charset=utf-8' : 'application/json')
+  return { headers: out, body: resultBody }
+}
+
+/**
+ * The same invocation as a Fastify route: what `app.inject` reaches, and requests the lean route
+ * leaves to Fastify (a path it does not take apart itself, such as one with bad percent-encoding).
+ */
 export function registerInvocationRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Params: Params; Body: Buffer }>(
     '/v2/:project_id/fgs/functions/:function_urn/invocations',
     { bodyLimit: Limits.SYNC_PAYLOAD_MAX_BYTES },
     async (request, reply) => {
-      const { fn, alias } = await resolveFunction(deps.resolution, request.params, {
-        header: (name) => {
-          const v = request.headers[name]
-          return Array.isArray(v) ? v[0] : v
-        },
-        cookie: (name) => cookieOf(request.headers.cookie, name),
+      const answer = await answerSyncInvocation(deps, {
+        params: request.params,
+        headers: request.headers,
+        // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
+        requestId: request.id,
+        body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+        caller: callerPresenceOf(reply.raw),
       })
-      // Dynamic memory: served by an instance of the size asked for (FSS.0406 for no such size).
-      const memoryHeader = request.headers[INSTANCE_MEMORY_HEADER]
-      const memorySizeMb = requestedMemoryOf(
-        fn,
-        Array.isArray(memoryHeader) ? memoryHeader[0] : memoryHeader,
-      )
-      // The request id Fastify gave this request is the invocation's id too (one UUID, one name).
-      const requestId = request.id
-      const res = reply.raw
-      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-      // An HTTP function takes an APIG-style event here and answers with the wrapped response.
-      const http = servesHttp(fn.runtime) ? httpRequestFromEvent(body) : undefined
-      const invoked = await deps.invoker.invoke({
-        caller: callerPresenceOf(res),
-        fn,
-        version: fn.version,
-        alias: alias?.name ?? '',
-        requestId,
-        payload: http === undefined ? body : http.body,
-        invokeType: 'sync',
-        ...(http === undefined ? {} : { http: http.meta }),
-        ...(memorySizeMb === undefined ? {} : { memorySizeMb }),
-        ...(typeof request.headers.traceparent === 'string'
-          ? { traceparent: request.headers.traceparent }
-          : {}),
-      })
-      const result =
-        invoked.http === undefined
-          ? invoked
-          : { ...invoked, body: wrapHttpResponse(invoked.http, invoked.body), bodyIsText: false }
-      const wantsTail = String(request.headers['x-cff-log-type'] ?? '').toLowerCase() === 'tail'
-      const v1 = String(request.headers['x-cff-request-version'] ?? '').toLowerCase() === 'v1'
-      const failed = result.kind === 'function-error'
-      const r = result.record
-      reply
-        .header('x-request-id', request.id)
-        .header('x-cff-request-id', requestId)
-        .header('x-cff-response-version', v1 ? 'v1' : 'v0')
-        .header(
-          'x-cff-invoke-summary',
-          JSON.stringify({
-            duration: r.durationMs,
-            billingDuration: r.billedDurationMs,
-            memorySize: r.memorySizeMb,
-            memoryUsed: r.memoryUsedMb,
-            // Strato addition: which version served (an alias may route to several).
-            version: r.version,
-          }),
-        )
-        .header('x-cff-billing-duration', String(r.billedDurationMs))
-        .header('x-is-func-err', failed ? 'true' : 'false')
-        .header('x-func-err-code', failed ? '500' : '0')
-      // The log text is formatted only when the caller asked for it.
-      const log = wantsTail ? formatInvocationLog(r) : ''
-      if (wantsTail) {
-        reply.header(
-          'x-cff-function-log',
-          tail(log, Limits.LOG_TAIL_HEADER_BYTES).toString('base64'),
-        )
+      const h = answer.headers
+      for (let i = 0; i < h.length; i += 2) {
+        void reply.header(h[i] as string, h[i + 1])
       }
-      if (v1) {
-        return reply.header('content-type', 'application/json').send({
-          request_id: requestId,
-          result: result.body.toString('utf8'),
-          log: wantsTail ? tail(log, Limits.LOG_TAIL_BODY_BYTES).toString('utf8') : '',
-          status: failed ? 500 : 200,
-        })
-      }
-      return reply
-        .header(
-          'content-type',
-          result.bodyIsText ? 'text/plain; charset=utf-8' : 'application/json',
-        )
-        .send(result.body)
+      return reply.send(answer.body)
     },
   )
 }
