@@ -9,6 +9,7 @@ import {
   parseFunctionUrn,
   qualifierOf,
   type FunctionRecord,
+  type FunctionRef,
   type FunctionResolver,
   type ResolvedFunction,
   type RoutingInput,
@@ -76,6 +77,28 @@ export function routeAlias(
   return alias.version
 }
 
+/**
+ * Parsed URNs: every call to a function names it the same way, and parsing (a split, two regular
+ * expressions, a new object) was 2 % of a warm invocation's CPU. Bounded: made-up URNs cannot grow
+ * it. Only URNs that parsed are kept; a bad one throws each time.
+ */
+const parsedUrns = new Map<string, FunctionRef>()
+const PARSED_URN_ENTRIES = 4096
+
+function parsedUrnOf(functionUrn: string, projectId: string): FunctionRef {
+  const key = `${projectId}\n${functionUrn}`
+  const known = parsedUrns.get(key)
+  if (known !== undefined) {
+    return known
+  }
+  const ref = Object.freeze(parseFunctionUrn(functionUrn, projectId))
+  if (parsedUrns.size >= PARSED_URN_ENTRIES) {
+    parsedUrns.clear()
+  }
+  parsedUrns.set(key, ref)
+  return ref
+}
+
 /** Resolves URNs over the store's function, version and alias repositories (served from memory). */
 export class ResolutionService implements FunctionResolver {
   readonly #store: Pick<Store, 'functions' | 'versions'>
@@ -91,7 +114,7 @@ export class ResolutionService implements FunctionResolver {
     functionUrn: string,
     routing?: RoutingInput,
   ): Promise<ResolvedFunctionWithAlias> {
-    const ref = parseFunctionUrn(functionUrn, projectId)
+    const ref = parsedUrnOf(functionUrn, projectId)
     if (ref.projectId !== projectId) {
       throw new StratoError(
         'FORBIDDEN',
