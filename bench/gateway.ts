@@ -19,22 +19,65 @@ import { startBenchStrato } from './lib/strato-server.js'
 
 const CONNECTIONS = [1, 8]
 /**
- * The function's memory: its CPU share follows it as FunctionGraph computes it
+ * The memory of the non-default shapes: its CPU share follows it as FunctionGraph computes it
  * (memory/128*100+200 millicores as cpu.shares), so 1024 MB weighs like one full process.
  */
 const MEMORY_MB = Number(process.env.BENCH_GATEWAY_MEMORY_MB ?? 1024)
-/** Max instances and concurrent_num (requests one instance serves at once) of each run. */
-const SHAPES: ReadonlyArray<{ max: number; concurrentNum: number }> = [
-  { max: 1, concurrentNum: 1 },
-  { max: 2, concurrentNum: 1 },
-  { max: 1, concurrentNum: 8 },
+
+interface Shape {
+  /** How `BENCH_GATEWAY_SHAPES` names it. */
+  readonly name: string
+  readonly label: string
+  readonly memoryMb: number
+  /** `strategy_config`, or none: the platform's defaults. */
+  readonly strategy: { concurrency: number; concurrent_num: number } | undefined
+}
+
+/**
+ * `default` is the issue's target: the smallest memory (128 MB, the console's default; the API
+ * requires one) and no `strategy_config` (max instances 400, concurrent_num 1). The others pin max
+ * instances and concurrent_num (requests one instance serves at once) at `MEMORY_MB`.
+ */
+const ALL_SHAPES: readonly Shape[] = [
+  {
+    name: 'default',
+    label: 'defaults: 128 MB, no strategy_config',
+    memoryMb: 128,
+    strategy: undefined,
+  },
+  ...[
+    { max: 1, concurrentNum: 1 },
+    { max: 2, concurrentNum: 1 },
+    { max: 1, concurrentNum: 8 },
+  ].map(({ max, concurrentNum }) => ({
+    name: `${max}x${concurrentNum}`,
+    label: `${MEMORY_MB} MB, max ${max} inst., concurrent_num ${concurrentNum}`,
+    memoryMb: MEMORY_MB,
+    strategy: { concurrency: max, concurrent_num: concurrentNum },
+  })),
 ]
+/** `BENCH_GATEWAY_SHAPES`: a comma-separated subset of the names above (all by default). */
+const SHAPES = ((): readonly Shape[] => {
+  const wanted = (process.env.BENCH_GATEWAY_SHAPES ?? '').split(',').filter((n) => n !== '')
+  if (wanted.length === 0) {
+    return ALL_SHAPES
+  }
+  const unknown = wanted.filter((n) => !ALL_SHAPES.some((s) => s.name === n))
+  if (unknown.length > 0) {
+    throw new Error(
+      `BENCH_GATEWAY_SHAPES: unknown ${unknown.join(', ')}; known: ${ALL_SHAPES.map((s) => s.name).join(', ')}`,
+    )
+  }
+  return ALL_SHAPES.filter((s) => wanted.includes(s.name))
+})()
 /** The app as a developer runs it locally; PORT only so that the direct run can pick a free one. */
 const APP = `const express = require('express')
 const app = express()
 app.get('/bench/hello', (req, res) => res.json({ hello: 'world', q: req.query.q }))
 app.listen(Number(process.env.PORT || 8000), '127.0.0.1')
 `
+
+const us = (v: number): string => (Number.isFinite(v) ? v.toFixed(0) : 'n/a')
 
 const reportProblem = (problem: string): void => console.error(`bench/gateway: ${problem}`)
 const processes = new ChildProcesses(reportProblem)
@@ -50,6 +93,8 @@ interface Row {
   connections: number
   /** Gateway rows: req/s of the direct run made just before this one, with the same connections. */
   directReqPerSec?: number
+  /** Gateway rows: CPU per request of the direct app (its own process) in that run. */
+  directCpuUs?: number
   reqPerSec: number
   p50: number
   p99: number
@@ -118,17 +163,17 @@ async function main(): Promise<void> {
     })
     const base = strato.url
     const code = (await zipDirectory(appDir)).toString('base64')
-    for (const { max, concurrentNum } of SHAPES) {
+    for (const shape of SHAPES) {
       const created = (await callApi(base, 'POST', `/v2/${BENCH_PROJECT_ID}/fgs/functions`, {
-        func_name: `express-${max}-${concurrentNum}`,
+        func_name: `express-${shape.name.replace('x', '-')}`,
         package: 'default',
         runtime: 'http',
         handler: 'bootstrap',
-        memory_size: MEMORY_MB,
+        memory_size: shape.memoryMb,
         timeout: 30,
         code_type: 'zip',
         func_code: { file: code },
-        strategy_config: { concurrency: max, concurrent_num: concurrentNum },
+        ...(shape.strategy === undefined ? {} : { strategy_config: shape.strategy }),
       })) as { func_urn: string }
       // The app's own route is /bench/hello: a prefix trigger on /bench hands it requests as
       // they came. One function at a time holds the route.
@@ -137,7 +182,7 @@ async function main(): Promise<void> {
         trigger_type_code: 'APIG',
         trigger_status: 'ACTIVE',
         event_data: {
-          name: `bench_${max}_${concurrentNum}`,
+          name: `bench_${shape.name.replace('x', '_')}`,
           path: '/bench',
           req_method: 'GET',
           auth: 'NONE',
@@ -151,12 +196,16 @@ async function main(): Promise<void> {
         const directRow = await load('Express directly', directUrl, c, direct.proc.pid ?? 0)
         rows.push(directRow)
         const gatewayRow = await load(
-          `gateway → HTTP function (max ${max} inst., concurrent_num ${concurrentNum})`,
+          `gateway → HTTP function (${shape.label})`,
           url,
           c,
           strato.child.proc.pid ?? 0,
         )
-        rows.push({ ...gatewayRow, directReqPerSec: directRow.reqPerSec })
+        rows.push({
+          ...gatewayRow,
+          directReqPerSec: directRow.reqPerSec,
+          directCpuUs: directRow.cpu.stratoUs,
+        })
       }
       await callApi(base, 'DELETE', triggers, {})
     }
@@ -172,6 +221,9 @@ async function main(): Promise<void> {
           'failures',
           'direct just before',
           'vs direct',
+          'strato µs/req (sys)',
+          'instance µs/req',
+          'direct app µs/req',
         ],
         rows
           .filter((r) => r.directReqPerSec !== undefined)
@@ -186,6 +238,9 @@ async function main(): Promise<void> {
               String(r.non2xx),
               String(Math.round(d)),
               formatRatio(ratio(r.reqPerSec, d)),
+              `${us(r.cpu.stratoUs)} (${us(r.cpu.stratoSysUs)})`,
+              us(r.cpu.instancesUs),
+              us(r.directCpuUs ?? NaN),
             ]
           }),
       ),

@@ -210,24 +210,21 @@ export class HttpTransport implements GuestTransport {
  * `Connection` names (RFC 9110 §7.6.1); `Content-Length` is kept, as FunctionGraph shows it.
  */
 export function wrappedHeadersOf(raw: readonly Buffer[]): Record<string, string[]> {
-  const pairs: Array<[string, string, string]> = []
-  const dropped = new Set<string>()
+  // No prototype: a server may send a header named `__proto__`.
+  const out = Object.create(null) as Record<string, string[]>
+  const spelling = new Map<string, string>()
+  let connectionListed: string[] | undefined
+  // One pass; what `Connection` names (rarely anything) is removed at the end.
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1')
     const value = (raw[i + 1] as Buffer).toString('latin1')
     const lower = name.toLowerCase()
     if (lower === 'connection') {
       for (const listed of value.split(',')) {
-        dropped.add(listed.trim().toLowerCase())
+        ;(connectionListed ??= []).push(listed.trim().toLowerCase())
       }
     }
-    pairs.push([name, lower, value])
-  }
-  // No prototype: a server may send a header named `__proto__`.
-  const out = Object.create(null) as Record<string, string[]>
-  const spelling = new Map<string, string>()
-  for (const [name, lower, value] of pairs) {
-    if (lower !== 'content-length' && (HOP_BY_HOP_HEADERS.has(lower) || dropped.has(lower))) {
+    if (lower !== 'content-length' && HOP_BY_HOP_HEADERS.has(lower)) {
       continue
     }
     let key = spelling.get(lower)
@@ -236,6 +233,12 @@ export function wrappedHeadersOf(raw: readonly Buffer[]): Record<string, string[
       spelling.set(lower, key)
     }
     ;(out[key] ??= []).push(value)
+  }
+  for (const lower of connectionListed ?? []) {
+    const key = spelling.get(lower)
+    if (key !== undefined && lower !== 'content-length') {
+      delete out[key]
+    }
   }
   return out
 }

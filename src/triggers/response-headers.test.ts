@@ -110,3 +110,12 @@ describe('gatewayResponseHeaders', () => {
     }
   })
 })
+
+describe('gatewayResponseHeaders and its input', () => {
+  test("leaves the caller's lists as they were when it merges spellings", () => {
+    const first = ['a']
+    const headers = { 'X-Dup': first, 'x-dup': ['b'] }
+    expect(headersOf(headers)['X-Dup']).toBe('a, b')
+    expect(first).toEqual(['a'])
+  })
+})

@@ -53,9 +53,7 @@ export function gatewayResponseHeaders(r: FunctionResponse): Record<string, stri
   const fields = new Map<string, { name: string; values: string[] }>()
   const connectionListed = new Set<string>()
   for (const [name, raw] of Object.entries(r.headers)) {
-    const values = (Array.isArray(raw) ? (raw as unknown[]) : [raw])
-      .filter((v) => v !== undefined && v !== null)
-      .map(String)
+    const values = valuesOf(raw)
     const lower = name.toLowerCase()
     if (lower === 'connection') {
       for (const v of values) {
@@ -68,7 +66,8 @@ export function gatewayResponseHeaders(r: FunctionResponse): Record<string, stri
     if (field === undefined) {
       fields.set(lower, { name, values })
     } else {
-      field.values.push(...values)
+      // A new list: `values` may be the caller's own.
+      field.values = [...field.values, ...values]
     }
   }
   const declaredLength = lengthOf(fields.get('content-length')?.values ?? [])
@@ -115,9 +114,26 @@ function contentLengthOf(r: FunctionResponse, declared: number | undefined): num
   return r.body.length
 }
 
+/** A header's values as strings, without `undefined` and `null`. */
+function valuesOf(raw: unknown): string[] {
+  // HTTP functions' headers arrive as lists of strings: no copy for them.
+  if (Array.isArray(raw) && raw.every((v) => typeof v === 'string')) {
+    return raw
+  }
+  return (Array.isArray(raw) ? (raw as unknown[]) : [raw])
+    .filter((v) => v !== undefined && v !== null)
+    .map(String)
+}
+
+const DIGITS = /^\d{1,15}$/
+
 /** The one length all `Content-Length` values agree on, or undefined. */
 function lengthOf(values: readonly string[]): number | undefined {
+  const [first] = values
+  if (values.length === 1 && first !== undefined && DIGITS.test(first)) {
+    return Number(first) // the usual case: one plain number
+  }
   const all = new Set(values.flatMap((v) => v.split(',')).map((v) => v.trim()))
   const [only] = all
-  return all.size === 1 && only !== undefined && /^\d{1,15}$/.test(only) ? Number(only) : undefined
+  return all.size === 1 && only !== undefined && DIGITS.test(only) ? Number(only) : undefined
 }
