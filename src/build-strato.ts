@@ -271,6 +271,7 @@ async function wire(
     },
     startTimeoutMs: config.instanceStartTimeoutMs,
     stemCells: config.stemCells,
+    stemCellBoots: config.stemCellBoots,
     onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
   })
   opened.add('the launcher', () => launcher.close())

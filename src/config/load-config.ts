@@ -90,6 +90,8 @@ export interface Config {
   readonly isolation: IsolationSetting
   /** Pre-started runtime sandboxes kept per runtime; 0 turns the pool off. */
   readonly stemCells: number
+  /** Pre-started runtime sandboxes booted at most at once while the pool refills. */
+  readonly stemCellBoots: number
   /**
    * Instances run as host uids from here up (one per live instance), exactly this range; undefined:
    * the first range from 200000 up that no other Strato on this host holds.
@@ -321,6 +323,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     isolation: isolation as IsolationSetting,
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
     stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),
+    stemCellBoots: intSetting(env, 'STRATO_STEM_CELL_BOOTS', 2, 1, 16),
     sandboxUidBase:
       stringSetting(env, 'STRATO_SANDBOX_UID_BASE') === undefined
         ? undefined

@@ -61,6 +61,8 @@ export interface LauncherOptions {
   readonly startTimeoutMs: number
   /** Pre-started cells kept per runtime (and memory size, for Node.js); 0 turns the pool off. */
   readonly stemCells: number
+  /** Background cell boots at most at once while the pool refills (1 when not given). */
+  readonly stemCellBoots?: number
   /** A background cell start failed (the next launch starts its own cell). */
   readonly onBackgroundError?: (err: unknown) => void
 }
@@ -167,10 +169,15 @@ export class InstanceLauncher {
   readonly #interpreters = new Map<string, string>()
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
-  /** Keys launched recently, with when: the pool refills only these. */
-  readonly #demand = new Map<string, { key: CellKey; at: number }>()
-  /** The background cell start in progress, if any (close() waits for it). */
-  #refilling: Promise<void> | undefined
+  /**
+   * Keys launched (or prewarmed) recently, with when: the pool refills only these. A key only
+   * prewarmed (a runtime nobody has launched yet) keeps one cell, not `stemCells`.
+   */
+  readonly #demand = new Map<string, { key: CellKey; at: number; launched: boolean }>()
+  /** Background cell boots in flight (close() waits for them). */
+  readonly #boots = new Set<Promise<void>>()
+  /** How many of those are for each key. */
+  readonly #bootingByKey = new Map<string, number>()
   #closed = false
 
   constructor(options: LauncherOptions) {
@@ -282,13 +289,17 @@ export class InstanceLauncher {
     return undefined
   }
 
-  /** Keeps `stemCells` pre-started cells for every runtime launched lately; one boot at a time. */
+  /**
+   * Keeps `stemCells` pre-started cells for every runtime launched lately. Boots run side by side,
+   * up to `stemCellBoots` at once, only while more than one cell is missing: a burst of new
+   * functions drains the pool faster than one boot at a time refills it (a boot is ~10x a
+   * specialisation), and each cold start that finds the pool empty pays for a whole boot.
+   */
   #refill(): void {
-    if (this.#refilling !== undefined || this.#closed || this.#options.stemCells <= 0) {
+    if (this.#closed || this.#options.stemCells <= 0) {
       return
     }
     const now = Date.now()
-    let next: CellKey | undefined
     for (const [name, d] of this.#demand) {
       if (now - d.at > CELL_DEMAND_TTL_MS) {
         this.#demand.delete(name)
@@ -296,26 +307,41 @@ export class InstanceLauncher {
           void cell.stop()
         }
         this.#cells.delete(name)
-        continue
-      }
-      const have = (this.#cells.get(name) ?? []).filter((c) => c.state === 'cell').length
-      if (have < this.#options.stemCells) {
-        next = d.key
-        break
       }
     }
-    if (next === undefined) {
-      return
+    const maxBoots = Math.max(1, this.#options.stemCellBoots ?? 1)
+    while (this.#boots.size < maxBoots) {
+      // The runtime missing the most cells first: one drained runtime does not starve the others.
+      let next: CellKey | undefined
+      let mostMissing = 0
+      for (const [name, d] of this.#demand) {
+        const want = d.launched ? this.#options.stemCells : 1
+        const missing =
+          want -
+          (this.#cells.get(name) ?? []).filter((c) => c.state === 'cell').length -
+          (this.#bootingByKey.get(name) ?? 0)
+        if (missing > mostMissing) {
+          mostMissing = missing
+          next = d.key
+        }
+      }
+      if (next === undefined) {
+        return
+      }
+      this.#bootInBackground(next)
     }
-    const key = next
-    this.#refilling = this.#startCell(key)
+  }
+
+  #bootInBackground(key: CellKey): void {
+    const name = this.#keyName(key)
+    this.#bootingByKey.set(name, (this.#bootingByKey.get(name) ?? 0) + 1)
+    const boot: Promise<void> = this.#startCell(key)
       .then(
         async (cell) => {
-          if (this.#closed) {
+          if (this.#closed || !this.#demand.has(name)) {
             await cell.stop()
             return
           }
-          const name = this.#keyName(key)
           const cells = this.#cells.get(name) ?? []
           cells.push(cell)
           this.#cells.set(name, cells)
@@ -323,15 +349,24 @@ export class InstanceLauncher {
         (err: unknown) => this.#options.onBackgroundError?.(err),
       )
       .finally(() => {
-        this.#refilling = undefined
+        this.#boots.delete(boot)
+        const left = (this.#bootingByKey.get(name) ?? 1) - 1
+        if (left > 0) {
+          this.#bootingByKey.set(name, left)
+        } else {
+          this.#bootingByKey.delete(name)
+        }
         this.#refill()
       })
+    this.#boots.add(boot)
   }
 
   /** Starts keeping cells for this runtime before the first launch asks for one. */
   prewarm(family: RuntimeFamily, memorySizeMb: number): void {
     const key = this.#keyOf(family, memorySizeMb)
-    this.#demand.set(this.#keyName(key), { key, at: Date.now() })
+    const name = this.#keyName(key)
+    const launched = this.#demand.get(name)?.launched ?? false
+    this.#demand.set(name, { key, at: Date.now(), launched })
     this.#refill()
   }
 
@@ -391,7 +426,7 @@ export class InstanceLauncher {
     }
     const key = this.#keyOf(request.family, request.memorySizeMb)
     const name = this.#keyName(key)
-    this.#demand.set(name, { key, at: Date.now() })
+    this.#demand.set(name, { key, at: Date.now(), launched: true })
     const cell = this.#takeCell(key) ?? (await this.#startCell(key))
     this.#refill()
     // The policy goes in while the code is linked; the function runs only once both are done.
@@ -448,6 +483,6 @@ export class InstanceLauncher {
     this.#closed = true
     const cells = [...this.#cells.values()].flat()
     this.#cells.clear()
-    await Promise.all([...cells.map((c) => c.stop()), this.#refilling])
+    await Promise.all([...cells.map((c) => c.stop()), ...this.#boots])
   }
 }
