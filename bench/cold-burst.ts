@@ -51,13 +51,17 @@ const CONFIGS: readonly Config[] = (process.env.BENCH_BURST_CONFIGS ?? '1x1;')
     if (spec === '') {
       return { label: 'defaults', env: {} }
     }
-    const [cells, boots] = spec.split('x')
+    const nice = /n(\d+)$/.exec(spec)?.[1] ?? ''
+    const [cells, boots] = spec.replace(/n\d+$/, '').split('x')
     const env: Record<string, string> = { STRATO_STEM_CELLS: cells ?? '' }
+    if (nice !== '') {
+      env.STRATO_STEM_CELL_BOOT_NICE = nice
+    }
     if (boots !== undefined) {
       env.STRATO_STEM_CELL_BOOTS = boots
     }
     return {
-      label: `STRATO_STEM_CELLS=${cells ?? ''}${boots === undefined ? '' : `, STRATO_STEM_CELL_BOOTS=${boots}`}`,
+      label: `STRATO_STEM_CELLS=${cells ?? ''}${boots === undefined ? '' : `, STRATO_STEM_CELL_BOOTS=${boots}`}${nice === '' ? '' : `, STRATO_STEM_CELL_BOOT_NICE=${nice}`}`,
       env,
     }
   })

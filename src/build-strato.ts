@@ -272,6 +272,7 @@ async function wire(
     startTimeoutMs: config.instanceStartTimeoutMs,
     stemCells: config.stemCells,
     stemCellBoots: config.stemCellBoots,
+    stemCellBootNiceness: config.stemCellBootNice,
     onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
   })
   opened.add('the launcher', () => launcher.close())

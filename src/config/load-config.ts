@@ -92,6 +92,8 @@ export interface Config {
   readonly stemCells: number
   /** Pre-started runtime sandboxes booted at most at once while the pool refills. */
   readonly stemCellBoots: number
+  /** The nice value pre-started sandboxes boot at (0: off); they get 0 when specialised. */
+  readonly stemCellBootNice: number
   /**
    * Instances run as host uids from here up (one per live instance), exactly this range; undefined:
    * the first range from 200000 up that no other Strato on this host holds.
@@ -324,6 +326,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
     stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),
     stemCellBoots: intSetting(env, 'STRATO_STEM_CELL_BOOTS', 2, 1, 16),
+    stemCellBootNice: intSetting(env, 'STRATO_STEM_CELL_BOOT_NICE', 10, 0, 19),
     sandboxUidBase:
       stringSetting(env, 'STRATO_SANDBOX_UID_BASE') === undefined
         ? undefined

@@ -59,6 +59,7 @@ function launcherWith(
   sandbox: Sandbox,
   stemCells: number,
   stemCellBoots: number,
+  stemCellBootNiceness = 0,
 ): InstanceLauncher {
   launcher = new InstanceLauncher({
     sandbox,
@@ -67,6 +68,7 @@ function launcherWith(
     startTimeoutMs: 10_000,
     stemCells,
     stemCellBoots,
+    stemCellBootNiceness,
     onBackgroundError: (err) => {
       throw err
     },
@@ -169,3 +171,49 @@ test('a burst of launches is served from the pool and the pool refills behind it
   expect(sandbox.prepared - preparedBefore).toBe(3)
   await Promise.all([first, ...burst].map((i) => i.stop()))
 })
+
+/** The nice value of `pid`, from /proc (field 19 of stat). */
+function niceOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+}
+
+/** This process's children that run the Node.js guest: the cells. */
+function guestChildren(): number[] {
+  const kids: number[] = []
+  for (const task of fs.readdirSync(`/proc/${process.pid}/task`)) {
+    const text = fs.readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8')
+    kids.push(
+      ...text
+        .split(' ')
+        .filter((k) => k.trim() !== '')
+        .map(Number),
+    )
+  }
+  return kids.filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node/bootstrap.cjs')
+    } catch {
+      return false
+    }
+  })
+}
+
+// Only root may give a process its priority back, so only a root Strato lowers it.
+baseTest.runIf(process.geteuid?.() === 0)(
+  'a background boot runs at the boot nice value; the specialised instance at 0',
+  async () => {
+    const sandbox = new SlowBootSandbox()
+    const l = launcherWith(sandbox, 1, 1, 10)
+    l.prewarm('node', 128)
+    await until('the cell', () => l.stemCellCount() === 1)
+    const [pid] = guestChildren()
+    expect(pid).toBeDefined()
+    expect(niceOf(pid as number)).toBe(10)
+    const instance = await l.launch(requestOf(codeDir))
+    expect(instance.pid).toBe(pid)
+    expect(niceOf(pid as number)).toBe(0)
+    await instance.stop()
+  },
+  30_000,
+)

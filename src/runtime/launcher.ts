@@ -63,6 +63,12 @@ export interface LauncherOptions {
   readonly stemCells: number
   /** Background cell boots at most at once while the pool refills (1 when not given). */
   readonly stemCellBoots?: number
+  /**
+   * The nice value background cell boots run at until specialised, so that they yield the CPU to
+   * cold starts in progress; 0 (or not given) turns it off. Only a root Strato can give a cell
+   * its priority back, so elsewhere it is off too.
+   */
+  readonly stemCellBootNiceness?: number
   /** A background cell start failed (the next launch starts its own cell). */
   readonly onBackgroundError?: (err: unknown) => void
 }
@@ -179,9 +185,11 @@ export class InstanceLauncher {
   /** How many of those are for each key. */
   readonly #bootingByKey = new Map<string, number>()
   #closed = false
+  readonly #bootNiceness: number
 
   constructor(options: LauncherOptions) {
     this.#options = options
+    this.#bootNiceness = process.geteuid?.() === 0 ? (options.stemCellBootNiceness ?? 0) : 0
   }
 
   get sandbox(): Sandbox {
@@ -230,7 +238,7 @@ export class InstanceLauncher {
   }
 
   /** Boots one unspecialised cell. */
-  async #startCell(key: CellKey): Promise<Instance> {
+  async #startCell(key: CellKey, background = false): Promise<Instance> {
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
     await fsp.mkdir(instanceDir, { mode: 0o700 })
@@ -275,6 +283,7 @@ export class InstanceLauncher {
       plan,
       instanceDir,
       startTimeoutMs: this.#options.startTimeoutMs,
+      ...(background && this.#bootNiceness > 0 ? { bootNiceness: this.#bootNiceness } : {}),
     })
   }
 
@@ -335,7 +344,7 @@ export class InstanceLauncher {
   #bootInBackground(key: CellKey): void {
     const name = this.#keyName(key)
     this.#bootingByKey.set(name, (this.#bootingByKey.get(name) ?? 0) + 1)
-    const boot: Promise<void> = this.#startCell(key)
+    const boot: Promise<void> = this.#startCell(key, true)
       .then(
         async (cell) => {
           if (this.#closed || !this.#demand.has(name)) {
