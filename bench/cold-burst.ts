@@ -5,10 +5,10 @@
  * invoke is timed (and each create, apart). Run with `npm run bench` or
  * `node --import tsx bench/cold-burst.ts` after `npm run build`.
  *
- * Each configuration (a `STRATO_STEM_CELLS` value and `STRATO_STEM_CELL_BOOTS`) gets its own Strato;
+ * Each configuration (`STRATO_STEM_CELLS`, `STRATO_STEM_CELL_BOOTS`, `STRATO_STEM_CELL_BOOT_NICE`) gets its own Strato;
  * all run side by side and take turns burst by burst (the order flips each round), so this shared
- * machine's load falls on all alike. Before each burst the pool is back at its steady state (the
- * info endpoint's `stemCells`). Every process and dir started here is removed on the way out.
+ * machine's load falls on all alike. Before each burst every Strato's pool is back at its steady
+ * state (the info endpoint's `stemCells`), so no other Strato's refill competes with the burst. Every process and dir started here is removed on the way out.
  * Timing never fails the run.
  */
 import fs from 'node:fs'
@@ -40,11 +40,12 @@ interface Config {
 }
 
 /**
- * `BENCH_BURST_CONFIGS`: `;`-separated configurations, each `STRATO_STEM_CELLS[xSTRATO_STEM_CELL_BOOTS]`
- * (e.g. `1x1;4x2`); an empty one is Strato's defaults. Default: the old pool (one cell, one boot
- * at a time) against the defaults.
+ * `BENCH_BURST_CONFIGS`: `;`-separated configurations, each `CELLS[xBOOTS][nNICE]`
+ * (`STRATO_STEM_CELLS`, `STRATO_STEM_CELL_BOOTS`, `STRATO_STEM_CELL_BOOT_NICE`, e.g. `1x1n0;4x2`);
+ * an empty one is Strato's defaults. Default: the pool before ADR 0029 (one cell, one boot at a
+ * time, at full priority) against the defaults.
  */
-const CONFIGS: readonly Config[] = (process.env.BENCH_BURST_CONFIGS ?? '1x1;')
+const CONFIGS: readonly Config[] = (process.env.BENCH_BURST_CONFIGS ?? '1x1n0;')
   .split(';')
   .map((c) => {
     const spec = c.trim()
@@ -102,6 +103,24 @@ interface Target {
 async function stemCells(url: string): Promise<number> {
   const info = (await getJson(`${url}/strato/info`)) as { stemCells?: number }
   return info.stemCells ?? 0
+}
+
+/** The pool's size once it stops growing (unchanged for 2 s; at most 20 s). */
+async function steadyStemCells(url: string): Promise<number> {
+  const deadline = Date.now() + 20_000
+  let last = -1
+  let since = Date.now()
+  while (Date.now() < deadline) {
+    const n = await stemCells(url)
+    if (n !== last) {
+      last = n
+      since = Date.now()
+    } else if (Date.now() - since >= 2000) {
+      break
+    }
+    await sleep(100)
+  }
+  return last
 }
 
 /** Waits until the pool is back to `target` cells (at most 10 s): each burst starts alike. */
@@ -229,15 +248,17 @@ async function main(): Promise<void> {
     for (const t of targets) {
       await burst(t, -1, false, 1)
     }
-    await sleep(2000)
     for (const t of targets) {
-      t.steadyCells = await stemCells(t.strato.url)
+      t.steadyCells = await steadyStemCells(t.strato.url)
     }
     const rss = new Map(targets.map((t) => [t, idleCellRssKib(t.strato)]))
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse()
       for (const t of order) {
-        await poolRefilled(t.strato.url, t.steadyCells)
+        // Every Strato's pool, not only this one's: another's refill would share the CPU.
+        for (const each of targets) {
+          await poolRefilled(each.strato.url, each.steadyCells)
+        }
         await burst(t, round, true, BURST_N)
       }
     }
