@@ -64,9 +64,9 @@ export interface LauncherOptions {
   /** Background cell boots at most at once while the pool refills (1 when not given). */
   readonly stemCellBoots?: number
   /**
-   * The nice value background cell boots run at until specialised, so that they yield the CPU to
-   * cold starts in progress; 0 (or not given) turns it off. Only a root Strato can give a cell
-   * its priority back, so elsewhere it is off too.
+   * The nice value a spare cell (booted while its key still has one ready) runs at until
+   * specialised, so that it yields the CPU to cold starts in progress; 0 (or not given) turns it
+   * off. Only a root Strato can give a cell its priority back, so elsewhere it is off too.
    */
   readonly stemCellBootNiceness?: number
   /** A background cell start failed (the next launch starts its own cell). */
@@ -238,7 +238,7 @@ export class InstanceLauncher {
   }
 
   /** Boots one unspecialised cell. */
-  async #startCell(key: CellKey, background = false): Promise<Instance> {
+  async #startCell(key: CellKey, spare = false): Promise<Instance> {
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
     await fsp.mkdir(instanceDir, { mode: 0o700 })
@@ -283,7 +283,7 @@ export class InstanceLauncher {
       plan,
       instanceDir,
       startTimeoutMs: this.#options.startTimeoutMs,
-      ...(background && this.#bootNiceness > 0 ? { bootNiceness: this.#bootNiceness } : {}),
+      ...(spare && this.#bootNiceness > 0 ? { bootNiceness: this.#bootNiceness } : {}),
     })
   }
 
@@ -344,7 +344,10 @@ export class InstanceLauncher {
   #bootInBackground(key: CellKey): void {
     const name = this.#keyName(key)
     this.#bootingByKey.set(name, (this.#bootingByKey.get(name) ?? 0) + 1)
-    const boot: Promise<void> = this.#startCell(key, true)
+    // A spare (the key still has a cell ready) yields the CPU; a boot the next cold start of the
+    // key will wait for does not.
+    const spare = (this.#cells.get(name) ?? []).some((c) => c.state === 'cell')
+    const boot: Promise<void> = this.#startCell(key, spare)
       .then(
         async (cell) => {
           if (this.#closed || !this.#demand.has(name)) {
