@@ -271,6 +271,8 @@ async function wire(
     },
     startTimeoutMs: config.instanceStartTimeoutMs,
     stemCells: config.stemCells,
+    stemCellBoots: config.stemCellBoots,
+    stemCellBootNiceness: config.stemCellBootNice,
     onBackgroundError: (err) => log.warn({ err }, 'starting a pre-started runtime sandbox failed'),
   })
   opened.add('the launcher', () => launcher.close())

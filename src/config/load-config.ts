@@ -88,8 +88,15 @@ export interface Config {
   readonly gatewayPort: number
   /** The sandbox level to use; `auto` takes the strongest this machine supports. */
   readonly isolation: IsolationSetting
-  /** Pre-started runtime sandboxes kept per runtime; 0 turns the pool off. */
+  /**
+   * Pre-started runtime sandboxes kept per runtime launched lately (one for a runtime only
+   * prewarmed); 0 turns the pool off.
+   */
   readonly stemCells: number
+  /** Pre-started runtime sandboxes booted at most at once while the pool refills. */
+  readonly stemCellBoots: number
+  /** The nice value pre-started sandboxes boot at (0: off); they get 0 when specialised. */
+  readonly stemCellBootNice: number
   /**
    * Instances run as host uids from here up (one per live instance), exactly this range; undefined:
    * the first range from 200000 up that no other Strato on this host holds.
@@ -320,7 +327,9 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     javaCommand: stringSetting(env, 'STRATO_JAVA') ?? 'java',
     isolation: isolation as IsolationSetting,
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
-    stemCells: intSetting(env, 'STRATO_STEM_CELLS', 1, 0, 64),
+    stemCells: intSetting(env, 'STRATO_STEM_CELLS', 8, 0, 64),
+    stemCellBoots: intSetting(env, 'STRATO_STEM_CELL_BOOTS', 2, 1, 16),
+    stemCellBootNice: intSetting(env, 'STRATO_STEM_CELL_BOOT_NICE', 10, 0, 19),
     sandboxUidBase:
       stringSetting(env, 'STRATO_SANDBOX_UID_BASE') === undefined
         ? undefined

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { StratoError, readProcessStartTime } from '../core/index.js'
 import type { ExitStatus } from './death-classifier.js'
@@ -83,4 +84,39 @@ export function whenClosed(child: ChildProcess, onExit: (exit: ExitStatus) => vo
     })
     child.once('error', () => resolve())
   })
+}
+
+/** `pid` and its descendants (those still there), from /proc. */
+function processTree(pid: number): number[] {
+  const all = [pid]
+  for (let i = 0; i < all.length; i++) {
+    const p = all[i] as number
+    try {
+      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
+        const kids = fs.readFileSync(`/proc/${p}/task/${task}/children`, 'utf8')
+        for (const kid of kids.split(' ')) {
+          if (kid.trim() !== '') {
+            all.push(Number(kid))
+          }
+        }
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return all
+}
+
+/**
+ * Sets the nice value of `pid` and every process below it; best effort (a process may be gone,
+ * and only a privileged Strato may lower a nice value again).
+ */
+export function reniceTree(pid: number, niceness: number): void {
+  for (const p of processTree(pid)) {
+    try {
+      os.setPriority(p, niceness)
+    } catch {
+      // gone, or not ours to change
+    }
+  }
 }

@@ -11,6 +11,11 @@ export interface CellSpec {
   readonly instanceDir: string
   /** For booting the interpreter, and again for loading the handler module. */
   readonly startTimeoutMs: number
+  /**
+   * The nice value the cell boots at (a background boot yields the CPU to cold starts in
+   * progress); `specialise` puts every process of the cell back to 0. Undefined: 0 throughout.
+   */
+  readonly bootNiceness?: number
 }
 
 export interface Specialisation {

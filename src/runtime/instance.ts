@@ -34,7 +34,7 @@ import {
 } from './guest-transport.js'
 import type { CellSpec, Specialisation } from './instance-spec.js'
 import { transition, type InstanceState } from './instance-state.js'
-import { awaitSpawn, spawnGuest, whenClosed } from './guest-process.js'
+import { awaitSpawn, reniceTree, spawnGuest, whenClosed } from './guest-process.js'
 import { MemoryGauge } from './memory-gauge.js'
 import { OutputLedger } from './output-ledger.js'
 import type { GuestFrame } from './protocol.js'
@@ -127,6 +127,10 @@ export class Instance {
     let child: ChildProcess
     try {
       child = spawnGuest(spec.plan)
+      if (spec.bootNiceness !== undefined && child.pid !== undefined) {
+        // Before the sandbox forks the interpreter, which inherits it.
+        reniceTree(child.pid, spec.bootNiceness)
+      }
     } catch (err) {
       await spec.plan.release().catch(() => undefined)
       throw err
@@ -192,6 +196,9 @@ export class Instance {
       throw new StratoError('INTERNAL', `Instance ${this.id} is ${this.#state}, not a cell.`)
     }
     this.#to('starting')
+    if (this.#spec.bootNiceness !== undefined && this.#child.pid !== undefined) {
+      reniceTree(this.#child.pid, 0)
+    }
     this.memorySizeMb = s.memorySizeMb
     this.#capacity = Math.max(1, s.concurrency)
     this.#initializerTimeoutMs = s.initializerTimeoutMs

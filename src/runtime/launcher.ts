@@ -61,6 +61,14 @@ export interface LauncherOptions {
   readonly startTimeoutMs: number
   /** Pre-started cells kept per runtime (and memory size, for Node.js); 0 turns the pool off. */
   readonly stemCells: number
+  /** Background cell boots at most at once while the pool refills (1 when not given). */
+  readonly stemCellBoots?: number
+  /**
+   * The nice value a spare cell (booted while its key still has one ready) runs at until
+   * specialised, so that it yields the CPU to cold starts in progress; 0 (or not given) turns it
+   * off. Only a root Strato can give a cell its priority back, so elsewhere it is off too.
+   */
+  readonly stemCellBootNiceness?: number
   /** A background cell start failed (the next launch starts its own cell). */
   readonly onBackgroundError?: (err: unknown) => void
 }
@@ -167,14 +175,21 @@ export class InstanceLauncher {
   readonly #interpreters = new Map<string, string>()
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
-  /** Keys launched recently, with when: the pool refills only these. */
-  readonly #demand = new Map<string, { key: CellKey; at: number }>()
-  /** The background cell start in progress, if any (close() waits for it). */
-  #refilling: Promise<void> | undefined
+  /**
+   * Keys launched (or prewarmed) recently, with when: the pool refills only these. A key only
+   * prewarmed (a runtime nobody has launched yet) keeps one cell, not `stemCells`.
+   */
+  readonly #demand = new Map<string, { key: CellKey; at: number; launched: boolean }>()
+  /** Background cell boots in flight (close() waits for them). */
+  readonly #boots = new Set<Promise<void>>()
+  /** How many of those are for each key. */
+  readonly #bootingByKey = new Map<string, number>()
   #closed = false
+  readonly #bootNiceness: number
 
   constructor(options: LauncherOptions) {
     this.#options = options
+    this.#bootNiceness = process.geteuid?.() === 0 ? (options.stemCellBootNiceness ?? 0) : 0
   }
 
   get sandbox(): Sandbox {
@@ -223,7 +238,7 @@ export class InstanceLauncher {
   }
 
   /** Boots one unspecialised cell. */
-  async #startCell(key: CellKey): Promise<Instance> {
+  async #startCell(key: CellKey, spare = false): Promise<Instance> {
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
     await fsp.mkdir(instanceDir, { mode: 0o700 })
@@ -268,6 +283,7 @@ export class InstanceLauncher {
       plan,
       instanceDir,
       startTimeoutMs: this.#options.startTimeoutMs,
+      ...(spare && this.#bootNiceness > 0 ? { bootNiceness: this.#bootNiceness } : {}),
     })
   }
 
@@ -282,13 +298,17 @@ export class InstanceLauncher {
     return undefined
   }
 
-  /** Keeps `stemCells` pre-started cells for every runtime launched lately; one boot at a time. */
+  /**
+   * Keeps `stemCells` pre-started cells for every runtime launched lately. Boots run side by side,
+   * up to `stemCellBoots` at once, only while more than one cell is missing: a burst of new
+   * functions drains the pool faster than one boot at a time refills it (a boot is ~10x a
+   * specialisation), and each cold start that finds the pool empty pays for a whole boot.
+   */
   #refill(): void {
-    if (this.#refilling !== undefined || this.#closed || this.#options.stemCells <= 0) {
+    if (this.#closed || this.#options.stemCells <= 0) {
       return
     }
     const now = Date.now()
-    let next: CellKey | undefined
     for (const [name, d] of this.#demand) {
       if (now - d.at > CELL_DEMAND_TTL_MS) {
         this.#demand.delete(name)
@@ -296,26 +316,44 @@ export class InstanceLauncher {
           void cell.stop()
         }
         this.#cells.delete(name)
-        continue
-      }
-      const have = (this.#cells.get(name) ?? []).filter((c) => c.state === 'cell').length
-      if (have < this.#options.stemCells) {
-        next = d.key
-        break
       }
     }
-    if (next === undefined) {
-      return
+    const maxBoots = Math.max(1, this.#options.stemCellBoots ?? 1)
+    while (this.#boots.size < maxBoots) {
+      // The runtime missing the most cells first: one drained runtime does not starve the others.
+      let next: CellKey | undefined
+      let mostMissing = 0
+      for (const [name, d] of this.#demand) {
+        const want = d.launched ? this.#options.stemCells : 1
+        const missing =
+          want -
+          (this.#cells.get(name) ?? []).filter((c) => c.state === 'cell').length -
+          (this.#bootingByKey.get(name) ?? 0)
+        if (missing > mostMissing) {
+          mostMissing = missing
+          next = d.key
+        }
+      }
+      if (next === undefined) {
+        return
+      }
+      this.#bootInBackground(next)
     }
-    const key = next
-    this.#refilling = this.#startCell(key)
+  }
+
+  #bootInBackground(key: CellKey): void {
+    const name = this.#keyName(key)
+    this.#bootingByKey.set(name, (this.#bootingByKey.get(name) ?? 0) + 1)
+    // A spare (the key still has a cell ready) yields the CPU; a boot the next cold start of the
+    // key will wait for does not.
+    const spare = (this.#cells.get(name) ?? []).some((c) => c.state === 'cell')
+    const boot: Promise<void> = this.#startCell(key, spare)
       .then(
         async (cell) => {
-          if (this.#closed) {
+          if (this.#closed || !this.#demand.has(name)) {
             await cell.stop()
             return
           }
-          const name = this.#keyName(key)
           const cells = this.#cells.get(name) ?? []
           cells.push(cell)
           this.#cells.set(name, cells)
@@ -323,15 +361,24 @@ export class InstanceLauncher {
         (err: unknown) => this.#options.onBackgroundError?.(err),
       )
       .finally(() => {
-        this.#refilling = undefined
+        this.#boots.delete(boot)
+        const left = (this.#bootingByKey.get(name) ?? 1) - 1
+        if (left > 0) {
+          this.#bootingByKey.set(name, left)
+        } else {
+          this.#bootingByKey.delete(name)
+        }
         this.#refill()
       })
+    this.#boots.add(boot)
   }
 
   /** Starts keeping cells for this runtime before the first launch asks for one. */
   prewarm(family: RuntimeFamily, memorySizeMb: number): void {
     const key = this.#keyOf(family, memorySizeMb)
-    this.#demand.set(this.#keyName(key), { key, at: Date.now() })
+    const name = this.#keyName(key)
+    const launched = this.#demand.get(name)?.launched ?? false
+    this.#demand.set(name, { key, at: Date.now(), launched })
     this.#refill()
   }
 
@@ -391,7 +438,7 @@ export class InstanceLauncher {
     }
     const key = this.#keyOf(request.family, request.memorySizeMb)
     const name = this.#keyName(key)
-    this.#demand.set(name, { key, at: Date.now() })
+    this.#demand.set(name, { key, at: Date.now(), launched: true })
     const cell = this.#takeCell(key) ?? (await this.#startCell(key))
     this.#refill()
     // The policy goes in while the code is linked; the function runs only once both are done.
@@ -448,6 +495,6 @@ export class InstanceLauncher {
     this.#closed = true
     const cells = [...this.#cells.values()].flat()
     this.#cells.clear()
-    await Promise.all([...cells.map((c) => c.stop()), this.#refilling])
+    await Promise.all([...cells.map((c) => c.stop()), ...this.#boots])
   }
 }

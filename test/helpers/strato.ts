@@ -48,6 +48,9 @@ export async function startTestStrato(
       STRATO_PROJECT_ID: PROJECT_ID,
       STRATO_ACCESS_KEY: ACCESS_KEY,
       STRATO_SECRET_KEY: SECRET_KEY,
+      // The pool the suite's timings were set against: deeper pools boot in the background while
+      // tests time deadlines on two cores (src/runtime/launcher.test.ts covers the pool itself).
+      STRATO_STEM_CELLS: '1',
       ...env,
     },
     createLogger(process.env.STRATO_TEST_LOG ?? 'silent'),
