@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ChildProcesses } from './lib/child-processes.js'
 import { getJson } from './lib/http-request.js'
+import { descendantsOf } from './lib/process-cpu.js'
 import { compactTable, describeError, summarize } from './lib/report.js'
 import {
   createHelloFunction,
@@ -164,28 +165,6 @@ async function burst(t: Target, round: number, timed: boolean, n: number): Promi
   }
 }
 
-/** The pids of `pid`'s descendants, `pid` included. */
-function processTree(pid: number): number[] {
-  const all = [pid]
-  for (let i = 0; i < all.length; i++) {
-    const p = all[i] as number
-    try {
-      for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-        const kids = fs.readFileSync(`/proc/${p}/task/${task}/children`, 'utf8')
-        all.push(
-          ...kids
-            .split(' ')
-            .filter((k) => k.trim() !== '')
-            .map(Number),
-        )
-      }
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return all
-}
-
 /**
  * Resident memory of one idle cell's processes (bubblewrap, the interpreter), the mean over the
  * cells idle now: what each cell of a deeper pool costs. Shared pages count once per process.
@@ -204,7 +183,7 @@ function idleCellRssKib(strato: BenchStrato): number | undefined {
       continue
     }
     let kib = 0
-    for (const pid of processTree(leader)) {
+    for (const pid of [leader, ...descendantsOf(leader)]) {
       try {
         const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
         kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)

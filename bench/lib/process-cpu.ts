@@ -21,8 +21,8 @@ function ticksOf(pid: number): { user: number; sys: number } | undefined {
   }
 }
 
-/** `root` and every process below it. */
-function descendantsOf(root: number): number[] {
+/** Every process below `root` (not `root` itself). */
+export function descendantsOf(root: number): number[] {
   let out: string
   try {
     out = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
