@@ -220,3 +220,24 @@ baseTest.runIf(process.geteuid?.() === 0)(
   },
   30_000,
 )
+
+test('an interpreter that cannot run is probed once, not on every cell boot', async () => {
+  // A "php" that notes each run and fails, as a missing interpreter or guest jar does.
+  const runs = path.join(dir, 'php-runs')
+  const fakePhp = path.join(dir, 'fake-php')
+  fs.writeFileSync(fakePhp, `#!/bin/sh\necho run >> '${runs}'\nexit 1\n`, { mode: 0o755 })
+  launcher = new InstanceLauncher({
+    sandbox: new NoSandbox(),
+    instancesDir: path.join(dir, 'instances'),
+    interpreterCommands: { php: fakePhp },
+    startTimeoutMs: 10_000,
+    stemCells: 0,
+  })
+  expect(launcher.interpreters().php).toBeUndefined()
+  for (let i = 0; i < 3; i++) {
+    const instance = await launcher.launch(requestOf(codeDir))
+    await instance.stop()
+  }
+  expect(launcher.interpreters().php).toBeUndefined()
+  expect(fs.readFileSync(runs, 'utf8').trim().split('\n')).toHaveLength(1)
+})

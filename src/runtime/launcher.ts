@@ -78,6 +78,9 @@ const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const MIB = 1024 * 1024
 /** Memory a cell not kept per memory size gets until it is specialised. */
 const UNKEYED_CELL_MEMORY_MB = 128
+/** How long an interpreter that could not run is not probed again. */
+const FAILED_PROBE_TTL_MS = 60_000
+
 /** A runtime nobody launched for this long loses its pre-started cells. */
 const CELL_DEMAND_TTL_MS = 10 * 60_000
 
@@ -173,6 +176,8 @@ export class InstanceLauncher {
   readonly #options: LauncherOptions
   /** Resolved interpreters by name. */
   readonly #interpreters = new Map<string, string>()
+  /** When each interpreter that cannot run was last probed. */
+  readonly #failedProbes = new Map<string, number>()
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
   /**
@@ -207,10 +212,24 @@ export class InstanceLauncher {
     return resolved
   }
 
+  /**
+   * The interpreter, or undefined where it cannot run. A failed probe is remembered for
+   * `FAILED_PROBE_TTL_MS`: every cell boot asks for every interpreter (an HTTP function's bootstrap
+   * may start any), and a probe is a `spawnSync` that holds the event loop, ~100 ms and more for a
+   * JVM that cannot find its class. Found: a missing Java guest jar held Strato's event loop on
+   * every boot. An interpreter installed later is seen after the TTL.
+   */
   #probe(interpreter: GuestInterpreter): string | undefined {
+    const failedAt = this.#failedProbes.get(interpreter.name)
+    if (failedAt !== undefined && Date.now() - failedAt < FAILED_PROBE_TTL_MS) {
+      return undefined
+    }
     try {
-      return this.#interpreter(interpreter)
+      const resolved = this.#interpreter(interpreter)
+      this.#failedProbes.delete(interpreter.name)
+      return resolved
     } catch {
+      this.#failedProbes.set(interpreter.name, Date.now())
       return undefined
     }
   }
