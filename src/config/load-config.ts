@@ -327,7 +327,7 @@ export function loadConfig(env: Env, cwd: string = process.cwd()): Readonly<Conf
     javaCommand: stringSetting(env, 'STRATO_JAVA') ?? 'java',
     isolation: isolation as IsolationSetting,
     gatewayPort: intSetting(env, 'STRATO_GATEWAY_PORT', 8081, 0, 65535),
-    stemCells: intSetting(env, 'STRATO_STEM_CELLS', 8, 0, 64),
+    stemCells: intSetting(env, 'STRATO_STEM_CELLS', 20, 0, 64),
     stemCellBoots: intSetting(env, 'STRATO_STEM_CELL_BOOTS', 2, 1, 16),
     stemCellBootNice: intSetting(env, 'STRATO_STEM_CELL_BOOT_NICE', 10, 0, 19),
     sandboxUidBase:

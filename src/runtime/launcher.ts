@@ -78,6 +78,9 @@ const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const MIB = 1024 * 1024
 /** Memory a cell not kept per memory size gets until it is specialised. */
 const UNKEYED_CELL_MEMORY_MB = 128
+/** Launches must pause this long before the pool refills. */
+const REFILL_AFTER_LAUNCHES_MS = 50
+
 /** How long an interpreter that could not run is not probed again. */
 const FAILED_PROBE_TTL_MS = 60_000
 
@@ -178,6 +181,8 @@ export class InstanceLauncher {
   readonly #interpreters = new Map<string, string>()
   /** When each interpreter that cannot run was last probed. */
   readonly #failedProbes = new Map<string, number>()
+  /** The refill waiting for launches to pause (`#refillWhenLaunchesPause`). */
+  #refillTimer: NodeJS.Timeout | undefined
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
   /**
@@ -392,6 +397,24 @@ export class InstanceLauncher {
     this.#boots.add(boot)
   }
 
+  /**
+   * Refills once no launch has come for `REFILL_AFTER_LAUNCHES_MS`. A boot started right when a
+   * cell is taken forks Strato (a synchronous spawn on the event loop) and then takes the CPU the
+   * specialisation needs: measured on 2 cores, 20 back-to-back cold starts with a pool deep enough
+   * for all of them still took p50 35–40 ms, against ~10 ms for one alone. A burst now drains the
+   * pool at full speed and the pool refills behind it.
+   */
+  #refillWhenLaunchesPause(): void {
+    if (this.#refillTimer !== undefined) {
+      clearTimeout(this.#refillTimer)
+    }
+    this.#refillTimer = setTimeout(() => {
+      this.#refillTimer = undefined
+      this.#refill()
+    }, REFILL_AFTER_LAUNCHES_MS)
+    this.#refillTimer.unref()
+  }
+
   /** Starts keeping cells for this runtime before the first launch asks for one. */
   prewarm(family: RuntimeFamily, memorySizeMb: number): void {
     const key = this.#keyOf(family, memorySizeMb)
@@ -459,7 +482,7 @@ export class InstanceLauncher {
     const name = this.#keyName(key)
     this.#demand.set(name, { key, at: Date.now(), launched: true })
     const cell = this.#takeCell(key) ?? (await this.#startCell(key))
-    this.#refill()
+    this.#refillWhenLaunchesPause()
     // The policy goes in while the code is linked; the function runs only once both are done.
     const egressAttached = cell.attachEgress(request.egress)
     egressAttached.catch(() => undefined)
@@ -512,6 +535,7 @@ export class InstanceLauncher {
   /** Stops the pre-started cells; instances in use are the pool's to stop. */
   async close(): Promise<void> {
     this.#closed = true
+    clearTimeout(this.#refillTimer)
     const cells = [...this.#cells.values()].flat()
     this.#cells.clear()
     await Promise.all([...cells.map((c) => c.stop()), ...this.#boots])
