@@ -68,7 +68,8 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   // The sync invoke route is served before Fastify (see lean-invoke-route.ts); the same route
   // registered below answers what it leaves (and `inject`).
   const maxParamLength = 1024
-  const lean = leanInvokeRoute(deps, maxParamLength)
+  let closing = false
+  const lean = leanInvokeRoute(deps, maxParamLength, () => closing)
   const app = Fastify({
     loggerInstance: logger,
     // Per-request access logs cost more than the invocations they describe; errors are logged.
@@ -105,6 +106,10 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     },
     // Node's own errors before a request exists (slow bodies, malformed or oversized heads).
     clientErrorHandler: (err, socket) => answerClientError(err, socket),
+  })
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
   })
   app.decorateRequest('rawBody', undefined)
   app.decorateRequest('prechecked', undefined)

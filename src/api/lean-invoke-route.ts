@@ -82,7 +82,13 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     const onError = (err: Error): void => {
       stop()
-      reject(err)
+      // Node's 'aborted' (the client went away mid-upload, or a request timeout cut it): the
+      // caller's doing, as Fastify's body reader answered it, not Strato's.
+      reject(
+        new StratoError('CLIENT_CLOSED', 'The caller went away while sending the request.', {
+          cause: err,
+        }),
+      )
     }
     const onClose = (): void => {
       stop()
@@ -95,8 +101,16 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   })
 }
 
-/** The lean route for `deps`; `maxParamLength` is the router's (longer parameters go to Fastify). */
-export function leanInvokeRoute(deps: ApiDeps, maxParamLength: number): LeanRoute {
+/**
+ * The lean route for `deps`; `maxParamLength` is the router's (longer parameters go to Fastify).
+ * While `closing()` (the app is shutting down) every answer says `Connection: close`, as Fastify's
+ * routes do then, so kept-alive clients leave a draining server.
+ */
+export function leanInvokeRoute(
+  deps: ApiDeps,
+  maxParamLength: number,
+  closing: () => boolean,
+): LeanRoute {
   return (req, res) => {
     const url = req.url
     if (req.method !== 'POST' || url === undefined || !url.startsWith('/v2/')) {
@@ -111,7 +125,7 @@ export function leanInvokeRoute(deps: ApiDeps, maxParamLength: number): LeanRout
     if (projectId === undefined || functionUrn === undefined) {
       return false
     }
-    void serve(deps, req, res, url, projectId, functionUrn)
+    void serve(deps, req, res, url, projectId, functionUrn, closing)
     return true
   }
 }
@@ -139,6 +153,7 @@ async function serve(
   target: string,
   projectId: string,
   functionUrn: string,
+  closing: () => boolean,
 ): Promise<void> {
   // One id names the request and the invocation (as Fastify's genReqId did).
   const requestId = newRequestId()
@@ -162,10 +177,13 @@ async function serve(
     })
     const headers = answer.headers
     headers.push('content-length', String(answer.body.length))
+    if (closing()) {
+      headers.push('connection', 'close')
+    }
     res.writeHead(200, headers)
     endWith(res, answer.body)
   } catch (err) {
-    await answerError(deps, req, res, requestId, err)
+    await answerError(deps, req, res, requestId, err, closing)
   }
 }
 
@@ -175,6 +193,7 @@ async function answerError(
   res: ServerResponse,
   requestId: string,
   err: unknown,
+  closing: () => boolean,
 ): Promise<void> {
   let error = err
   const tooLarge = err instanceof BodyTooLarge
@@ -192,7 +211,7 @@ async function answerError(
   }
   const answer = errorResponse(toStratoError(error), {
     requestId,
-    ...(tooLarge ? { closeConnection: true } : {}),
+    ...(tooLarge || closing() ? { closeConnection: true } : {}),
   })
   logAnsweredError(deps.logger.child({ reqId: requestId }), answer.error)
   if (res.headersSent || res.destroyed) {

@@ -113,10 +113,19 @@ function processTree(pid: number): number[] {
  */
 export function reniceTree(pid: number, niceness: number): void {
   for (const p of processTree(pid)) {
+    // Nice is per thread on Linux: every task of the process (a JVM's or V8's helper threads).
+    let tasks: string[]
     try {
-      os.setPriority(p, niceness)
+      tasks = fs.readdirSync(`/proc/${p}/task`)
     } catch {
-      // gone, or not ours to change
+      tasks = [String(p)]
+    }
+    for (const task of tasks) {
+      try {
+        os.setPriority(Number(task), niceness)
+      } catch {
+        // gone, or not ours to change
+      }
     }
   }
 }

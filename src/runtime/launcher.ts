@@ -78,8 +78,12 @@ const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const MIB = 1024 * 1024
 /** Memory a cell not kept per memory size gets until it is specialised. */
 const UNKEYED_CELL_MEMORY_MB = 128
-/** Launches must pause this long before the pool refills. */
+/** Launches must pause this long before the pool refills... */
 const REFILL_AFTER_LAUNCHES_MS = 50
+/** ...but the refill waits no longer than this after the first launch it waited for. */
+const REFILL_MAX_DEFERRAL_MS = 1_000
+/** A key whose background boot failed is not booted in the background again for this long. */
+const FAILED_BOOT_BACKOFF_MS = 30_000
 
 /** How long an interpreter that could not run is not probed again. */
 const FAILED_PROBE_TTL_MS = 60_000
@@ -179,10 +183,13 @@ export class InstanceLauncher {
   readonly #options: LauncherOptions
   /** Resolved interpreters by name. */
   readonly #interpreters = new Map<string, string>()
-  /** When each interpreter that cannot run was last probed. */
-  readonly #failedProbes = new Map<string, number>()
-  /** The refill waiting for launches to pause (`#refillWhenLaunchesPause`). */
+  /** Each interpreter that cannot run: when it was last probed, and why it failed. */
+  readonly #failedProbes = new Map<string, { at: number; error: unknown }>()
+  /** The refill waiting for launches to pause (`#refillWhenLaunchesPause`), and since when. */
   #refillTimer: NodeJS.Timeout | undefined
+  #refillDeferredSince: number | undefined
+  /** When a background boot of each key last failed (that key waits `FAILED_BOOT_BACKOFF_MS`). */
+  readonly #bootFailedAt = new Map<string, number>()
   /** Pre-started cells by key, oldest first. */
   readonly #cells = new Map<string, Instance[]>()
   /**
@@ -218,23 +225,32 @@ export class InstanceLauncher {
   }
 
   /**
-   * The interpreter, or undefined where it cannot run. A failed probe is remembered for
-   * `FAILED_PROBE_TTL_MS`: every cell boot asks for every interpreter (an HTTP function's bootstrap
-   * may start any), and a probe is a `spawnSync` that holds the event loop, ~100 ms and more for a
-   * JVM that cannot find its class. Found: a missing Java guest jar held Strato's event loop on
-   * every boot. An interpreter installed later is seen after the TTL.
+   * The interpreter, or throws where it cannot run. A failed probe is remembered (and its error
+   * thrown again) for `FAILED_PROBE_TTL_MS`: every cell boot asks for every interpreter (an HTTP
+   * function's bootstrap may start any), and a probe is a `spawnSync` that holds the event loop,
+   * ~100 ms and more for a JVM that cannot find its class. Found: a missing Java guest jar held
+   * Strato's event loop on every boot. An interpreter installed later is seen after the TTL.
    */
-  #probe(interpreter: GuestInterpreter): string | undefined {
-    const failedAt = this.#failedProbes.get(interpreter.name)
-    if (failedAt !== undefined && Date.now() - failedAt < FAILED_PROBE_TTL_MS) {
-      return undefined
+  #checkedInterpreter(interpreter: GuestInterpreter): string {
+    const failed = this.#failedProbes.get(interpreter.name)
+    if (failed !== undefined && Date.now() - failed.at < FAILED_PROBE_TTL_MS) {
+      throw failed.error
     }
     try {
       const resolved = this.#interpreter(interpreter)
       this.#failedProbes.delete(interpreter.name)
       return resolved
+    } catch (err) {
+      this.#failedProbes.set(interpreter.name, { at: Date.now(), error: err })
+      throw err
+    }
+  }
+
+  /** The interpreter, or undefined where it cannot run (`#checkedInterpreter`). */
+  #probe(interpreter: GuestInterpreter): string | undefined {
+    try {
+      return this.#checkedInterpreter(interpreter)
     } catch {
-      this.#failedProbes.set(interpreter.name, Date.now())
       return undefined
     }
   }
@@ -263,10 +279,12 @@ export class InstanceLauncher {
 
   /** Boots one unspecialised cell. */
   async #startCell(key: CellKey, spare = false): Promise<Instance> {
+    const spec = familySpecOf(key.family)
+    // Before anything is made: a runtime that cannot run here fails without leaving a dir behind.
+    const familyInterpreter = this.#checkedInterpreter(spec.interpreter)
     const instanceId = randomUUID()
     const instanceDir = path.join(this.#options.instancesDir, instanceId)
     await fsp.mkdir(instanceDir, { mode: 0o700 })
-    const spec = familySpecOf(key.family)
     // Every interpreter this machine has: an HTTP function's bootstrap may start any of them.
     const interpreters: SandboxInterpreter[] = []
     for (const interpreter of GUEST_INTERPRETERS) {
@@ -282,7 +300,7 @@ export class InstanceLauncher {
     const plan = this.#options.sandbox.prepare({
       instanceId,
       instanceDir,
-      interpreter: this.#interpreter(spec.interpreter),
+      interpreter: familyInterpreter,
       interpreters,
       interpreterArgs: spec.interpreterArgs(key.memorySizeMb),
       guest: { dir: GUEST_DIR, folders: spec.guest.folders, script: spec.guest.script },
@@ -348,6 +366,11 @@ export class InstanceLauncher {
       let next: CellKey | undefined
       let mostMissing = 0
       for (const [name, d] of this.#demand) {
+        const failedAt = this.#bootFailedAt.get(name)
+        if (failedAt !== undefined && now - failedAt < FAILED_BOOT_BACKOFF_MS) {
+          // A runtime that cannot boot here would otherwise win every round and starve the rest.
+          continue
+        }
         const want = d.launched ? this.#options.stemCells : 1
         const missing =
           want -
@@ -378,11 +401,15 @@ export class InstanceLauncher {
             await cell.stop()
             return
           }
+          this.#bootFailedAt.delete(name)
           const cells = this.#cells.get(name) ?? []
           cells.push(cell)
           this.#cells.set(name, cells)
         },
-        (err: unknown) => this.#options.onBackgroundError?.(err),
+        (err: unknown) => {
+          this.#bootFailedAt.set(name, Date.now())
+          this.#options.onBackgroundError?.(err)
+        },
       )
       .finally(() => {
         this.#boots.delete(boot)
@@ -405,11 +432,21 @@ export class InstanceLauncher {
    * pool at full speed and the pool refills behind it.
    */
   #refillWhenLaunchesPause(): void {
+    const now = Date.now()
+    this.#refillDeferredSince ??= now
     if (this.#refillTimer !== undefined) {
       clearTimeout(this.#refillTimer)
+      this.#refillTimer = undefined
+    }
+    // Bounded: a long ramp of launches (one function scaling out) does not keep the pool empty.
+    if (now - this.#refillDeferredSince >= REFILL_MAX_DEFERRAL_MS) {
+      this.#refillDeferredSince = undefined
+      this.#refill()
+      return
     }
     this.#refillTimer = setTimeout(() => {
       this.#refillTimer = undefined
+      this.#refillDeferredSince = undefined
       this.#refill()
     }, REFILL_AFTER_LAUNCHES_MS)
     this.#refillTimer.unref()
