@@ -213,31 +213,28 @@ export class InstanceLauncher {
     return this.#options.sandbox
   }
 
-  #interpreter(interpreter: GuestInterpreter): string {
-    let resolved = this.#interpreters.get(interpreter.name)
-    if (resolved === undefined) {
-      const command =
-        this.#options.interpreterCommands[interpreter.name] ?? interpreter.defaultCommand
-      resolved = resolveInterpreter(command, interpreter)
-      this.#interpreters.set(interpreter.name, resolved)
-    }
-    return resolved
-  }
-
   /**
-   * The interpreter, or throws where it cannot run. A failed probe is remembered (and its error
-   * thrown again) for `FAILED_PROBE_TTL_MS`: every cell boot asks for every interpreter (an HTTP
-   * function's bootstrap may start any), and a probe is a `spawnSync` that holds the event loop,
-   * ~100 ms and more for a JVM that cannot find its class. Found: a missing Java guest jar held
-   * Strato's event loop on every boot. An interpreter installed later is seen after the TTL.
+   * The interpreter, resolved once, or throws where it cannot run. A failed probe is remembered
+   * (and its error thrown again) for `FAILED_PROBE_TTL_MS`: every cell boot asks for every
+   * interpreter (an HTTP function's bootstrap may start any), and a probe is a `spawnSync` that
+   * holds the event loop, ~100 ms and more for a JVM that cannot find its class. Found: a missing
+   * Java guest jar held Strato's event loop on every boot. An interpreter installed later is seen
+   * after the TTL.
    */
   #checkedInterpreter(interpreter: GuestInterpreter): string {
+    const known = this.#interpreters.get(interpreter.name)
+    if (known !== undefined) {
+      return known
+    }
     const failed = this.#failedProbes.get(interpreter.name)
     if (failed !== undefined && Date.now() - failed.at < FAILED_PROBE_TTL_MS) {
       throw failed.error
     }
+    const command =
+      this.#options.interpreterCommands[interpreter.name] ?? interpreter.defaultCommand
     try {
-      const resolved = this.#interpreter(interpreter)
+      const resolved = resolveInterpreter(command, interpreter)
+      this.#interpreters.set(interpreter.name, resolved)
       this.#failedProbes.delete(interpreter.name)
       return resolved
     } catch (err) {
