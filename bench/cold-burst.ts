@@ -8,7 +8,10 @@
  * Each configuration (`STRATO_STEM_CELLS`, `STRATO_STEM_CELL_BOOTS`, `STRATO_STEM_CELL_BOOT_NICE`) gets its own Strato;
  * all run side by side and take turns burst by burst (the order flips each round), so this shared
  * machine's load falls on all alike. Before each burst every Strato's pool is back at its steady
- * state (the info endpoint's `stemCells`), so no other Strato's refill competes with the burst. Every process and dir started here is removed on the way out.
+ * state (the info endpoint's `stemCells`), so no other Strato's refill competes with the burst. The
+ * pool learns its depth from launches that find no cell (ADR 0029), so a first, untimed-apart burst
+ * teaches it the burst's size: its p50 is reported on its own (the cost of a burst the pool has not
+ * seen lately). Every process and dir started here is removed on the way out.
  * Timing never fails the run.
  */
 import fs from 'node:fs'
@@ -73,6 +76,8 @@ interface Row {
   invokeP50: number
   invokeP90: number
   invokeMax: number
+  /** The first burst's, while the pool learned the burst's depth. */
+  firstBurstP50: number
   createP50: number
   createP90: number
   /** RSS of one idle pre-started cell's processes (KiB), where /proc says. */
@@ -96,6 +101,8 @@ interface Target {
   readonly client: SdkClient
   readonly invokeMs: number[]
   readonly createMs: number[]
+  /** The first burst's invokes (the pool learning its depth). */
+  readonly firstBurstMs: number[]
   failures: number
   /** The pool's steady state: the most cells seen idle between bursts. */
   steadyCells: number
@@ -133,7 +140,12 @@ async function poolRefilled(url: string, target: number): Promise<void> {
 }
 
 /** One burst: create, invoke, create, invoke ... with no pause; the functions go afterwards. */
-async function burst(t: Target, round: number, timed: boolean, n: number): Promise<void> {
+async function burst(
+  t: Target,
+  round: number,
+  into: { invokeMs: number[]; createMs: number[] },
+  n: number,
+): Promise<void> {
   const urns: string[] = []
   for (let i = 0; i < n; i++) {
     const c0 = performance.now()
@@ -155,9 +167,9 @@ async function burst(t: Target, round: number, timed: boolean, n: number): Promi
     const ms = performance.now() - t0
     if (!ok) {
       t.failures++
-    } else if (timed) {
-      t.invokeMs.push(ms)
-      t.createMs.push(c)
+    } else {
+      into.invokeMs.push(ms)
+      into.createMs.push(c)
     }
   }
   for (const urn of urns) {
@@ -219,13 +231,14 @@ async function main(): Promise<void> {
         client: sdkClient(strato.url),
         invokeMs: [],
         createMs: [],
+        firstBurstMs: [],
         failures: 0,
         steadyCells: 0,
       })
     }
-    // Untimed: the first instance pays for Strato's own lazy paths and starts the pool.
+    // Apart: the first burst pays for Strato's own lazy paths and teaches the pool its depth.
     for (const t of targets) {
-      await burst(t, -1, false, 1)
+      await burst(t, -1, { invokeMs: t.firstBurstMs, createMs: [] }, BURST_N)
     }
     for (const t of targets) {
       t.steadyCells = await steadyStemCells(t.strato.url)
@@ -238,7 +251,7 @@ async function main(): Promise<void> {
         for (const each of targets) {
           await poolRefilled(each.strato.url, each.steadyCells)
         }
-        await burst(t, round, true, BURST_N)
+        await burst(t, round, t, BURST_N)
       }
     }
     for (const t of targets) {
@@ -249,6 +262,7 @@ async function main(): Promise<void> {
         invokeP50: orZero(invoke.p50),
         invokeP90: orZero(invoke.p90),
         invokeMax: orZero(invoke.max),
+        firstBurstP50: orZero(summarize(t.firstBurstMs).p50),
         createP50: orZero(create.p50),
         createP90: orZero(create.p90),
         idleCellRssKib: rss.get(t),
@@ -256,7 +270,7 @@ async function main(): Promise<void> {
       }
       rows.push(row)
       console.log(
-        `  ${row.config}: first invoke p50 ${row.invokeP50.toFixed(1)} ms, p90 ${row.invokeP90.toFixed(1)} ms, max ${row.invokeMax.toFixed(1)} ms; create p50 ${row.createP50.toFixed(1)} ms`,
+        `  ${row.config}: first invoke p50 ${row.invokeP50.toFixed(1)} ms, p90 ${row.invokeP90.toFixed(1)} ms, max ${row.invokeMax.toFixed(1)} ms (first burst p50 ${row.firstBurstP50.toFixed(1)} ms); create p50 ${row.createP50.toFixed(1)} ms`,
       )
     }
   } finally {
@@ -270,6 +284,7 @@ async function main(): Promise<void> {
         'invoke p50 ms',
         'invoke p90 ms',
         'invoke max ms',
+        'first burst p50 ms',
         'create p50 ms',
         'create p90 ms',
         'idle cell RSS MiB',
@@ -280,6 +295,7 @@ async function main(): Promise<void> {
         r.invokeP50.toFixed(1),
         r.invokeP90.toFixed(1),
         r.invokeMax.toFixed(1),
+        r.firstBurstP50.toFixed(1),
         r.createP50.toFixed(1),
         r.createP90.toFixed(1),
         r.idleCellRssKib === undefined ? '-' : (r.idleCellRssKib / 1024).toFixed(1),

@@ -520,6 +520,8 @@ async function wire(
       async: dispatcher.stats(),
       instances: pool.stats(),
       stemCells: launcher.stemCellCount(),
+      // The pool's learned depth per runtime key (ADR 0029): what it refills each key to.
+      stemCellDepths: launcher.stemCellDepths(),
     }),
   })
   opened.add('the API', () => app.close())

@@ -1,7 +1,7 @@
 /**
  * The stem cell pool of InstanceLauncher with real Node.js guests at the `none` level (plain child
- * processes): how many cells it keeps, how many it boots at once while refilling, and that a burst
- * of launches is served from the pool. Each boot is held back by a fixed delay (a shell in front of
+ * processes): how deep it learns to be for a runtime and how that depth decays, how many cells it
+ * boots at once while refilling, and that a burst of launches is served from the pool. Each boot is held back by a fixed delay (a shell in front of
  * the interpreter), so "boots in flight" can be counted before any of them has finished.
  */
 import fs from 'node:fs'
@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, expect, test as baseTest } from 'vitest'
 import { NoSandbox } from './host-sandboxes.js'
+import type { Instance } from './instance.js'
 import { InstanceLauncher, type LaunchRequest } from './launcher.js'
 import type { CellPlan, CellRequest, Sandbox } from './sandbox.js'
 
@@ -69,6 +70,8 @@ function launcherWith(
     stemCells,
     stemCellBoots,
     stemCellBootNiceness,
+    // The tests take the decay's steps themselves.
+    stemCellDecayMs: 0,
     onBackgroundError: (err) => {
       throw err
     },
@@ -120,42 +123,86 @@ test('a runtime only prewarmed, never launched, keeps one cell whatever stemCell
   expect(sandbox.prepared).toBe(1)
 })
 
-test('a launched runtime gets stemCells cells, booted up to stemCellBoots at once', async () => {
+/** `n` launches at once, as a burst of new functions makes them. */
+function launchAtOnce(l: InstanceLauncher, n: number): Promise<Instance[]> {
+  return Promise.all(Array.from({ length: n }, () => l.launch(requestOf(codeDir))))
+}
+
+test('each launch that finds no cell deepens the pool by one, up to stemCells; refills boot up to stemCellBoots at once', async () => {
+  const sandbox = new SlowBootSandbox()
+  const l = launcherWith(sandbox, 4, 2)
+  l.prewarm('node', 128)
+  await until('the prewarmed cell', () => l.stemCellCount() === 1)
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
+  // The first takes the prewarmed cell; four find none: 1 + 4, at most stemCells.
+  const launching = launchAtOnce(l, 5)
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 4 })
+  // While the four boot their own cells, the refill boots two at once of the four missing.
+  await until('the refill boots', () => sandbox.prepared >= 7)
+  await sleep(100)
+  expect(sandbox.prepared).toBe(7)
+  const launched = await launching
+  await until('the pool full', () => l.stemCellCount() === 4)
+  expect(sandbox.prepared).toBe(9)
+  await sleep(BOOT_DELAY_S * 1000 + 200)
+  expect(sandbox.prepared).toBe(9)
+  await Promise.all(launched.map((i) => i.stop()))
+})
+
+test('a launch served from the pool leaves its depth as it was', async () => {
   const sandbox = new SlowBootSandbox()
   const l = launcherWith(sandbox, 4, 2)
   l.prewarm('node', 128)
   await until('the prewarmed cell', () => l.stemCellCount() === 1)
   const instance = await l.launch(requestOf(codeDir))
-  // The launch took the one cell: four are missing, two boot at once (none has finished yet).
-  await until('the refill boots', () => sandbox.prepared >= 3)
-  await sleep(100)
-  expect(l.stemCellCount()).toBe(0)
-  expect(sandbox.prepared).toBe(3)
+  await until('the refilled cell', () => l.stemCellCount() === 1)
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
+  expect(sandbox.prepared).toBe(2)
   await instance.stop()
-  await until('two cells', () => l.stemCellCount() === 2)
-  await until('the pool full', () => l.stemCellCount() === 4)
-  expect(sandbox.prepared).toBe(5)
-  await sleep(BOOT_DELAY_S * 1000 + 200)
-  expect(sandbox.prepared).toBe(5)
 })
 
 test('one boot at a time when stemCellBoots is 1', async () => {
   const sandbox = new SlowBootSandbox()
   const l = launcherWith(sandbox, 3, 1)
-  const instance = await l.launch(requestOf(codeDir))
-  // The launch booted its own cell; the pool's refill boots one cell, then the next.
-  await until('the refill boot', () => sandbox.prepared >= 2)
+  const launched = await launchAtOnce(l, 3)
+  // The launches booted their own cells; the pool's refill boots one cell, then the next.
+  await until('the refill boot', () => sandbox.prepared >= 4)
   await sleep(100)
-  expect(sandbox.prepared).toBe(2)
-  await instance.stop()
-  await until('the pool full', () => l.stemCellCount() === 3)
   expect(sandbox.prepared).toBe(4)
+  await until('the pool full', () => l.stemCellCount() === 3)
+  expect(sandbox.prepared).toBe(6)
+  await Promise.all(launched.map((i) => i.stop()))
+})
+
+test('the depth halves by the cells unused since the last step, down to one; a drained pool keeps it', async () => {
+  const sandbox = new SlowBootSandbox()
+  const l = launcherWith(sandbox, 4, 4)
+  const launched = await launchAtOnce(l, 4)
+  await until('the pool full', () => l.stemCellCount() === 4)
+  // Since the last step, launches left no cell ready: all four were needed.
+  l.decayCellDepths()
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 4 })
+  expect(l.stemCellCount()).toBe(4)
+  // No launch since: four sat unused, the depth loses two and so does the pool.
+  l.decayCellDepths()
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 2 })
+  expect(l.stemCellCount()).toBe(2)
+  // One launch left one cell unused all along: the depth loses one.
+  launched.push(await l.launch(requestOf(codeDir)))
+  await until('the refilled pool', () => l.stemCellCount() === 2)
+  l.decayCellDepths()
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
+  expect(l.stemCellCount()).toBe(1)
+  l.decayCellDepths()
+  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
+  expect(l.stemCellCount()).toBe(1)
+  await Promise.all(launched.map((i) => i.stop()))
 })
 
 test('a burst of launches is served from the pool and the pool refills behind it', async () => {
   const sandbox = new SlowBootSandbox()
   const l = launcherWith(sandbox, 3, 3)
-  const first = await l.launch(requestOf(codeDir))
+  const first = await launchAtOnce(l, 3)
   await until('the pool full', () => l.stemCellCount() === 3)
   const preparedBefore = sandbox.prepared
   const started = Date.now()
@@ -169,7 +216,7 @@ test('a burst of launches is served from the pool and the pool refills behind it
   }
   await until('the pool refilled', () => l.stemCellCount() === 3)
   expect(sandbox.prepared - preparedBefore).toBe(3)
-  await Promise.all([first, ...burst].map((i) => i.stop()))
+  await Promise.all([...first, ...burst].map((i) => i.stop()))
 })
 
 /** The nice value of `pid`, from /proc (field 19 of stat). */
@@ -205,7 +252,7 @@ baseTest.runIf(process.geteuid?.() === 0)(
   async () => {
     const sandbox = new SlowBootSandbox()
     const l = launcherWith(sandbox, 2, 1, 10)
-    const first = await l.launch(requestOf(codeDir))
+    const first = await launchAtOnce(l, 2)
     await until('the pool full', () => l.stemCellCount() === 2)
     // The first refill found the pool empty (the next cold start waits for it): full priority;
     // the second booted a spare.
@@ -216,7 +263,7 @@ baseTest.runIf(process.geteuid?.() === 0)(
     const b = await l.launch(requestOf(codeDir))
     expect([a.pid, b.pid]).toContain(spare)
     expect(niceOf(spare)).toBe(0)
-    await Promise.all([first, a, b].map((i) => i.stop()))
+    await Promise.all([...first, a, b].map((i) => i.stop()))
   },
   30_000,
 )

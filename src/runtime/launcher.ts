@@ -26,6 +26,7 @@ import {
   type RuntimeFamilySpec,
 } from './families/index.js'
 import { Instance } from './instance.js'
+import { CELL_DEPTH_DECAY_MS, StemCellPool, type CellKey } from './stem-cell-pool.js'
 import type { Sandbox, SandboxInterpreter } from './sandbox.js'
 
 /** Everything the runtime needs to start an instance; it knows nothing of the database. */
@@ -59,8 +60,16 @@ export interface LauncherOptions {
   /** The command of each guest interpreter by name (`node`, `python`); else its default. */
   readonly interpreterCommands: Readonly<Record<string, string>>
   readonly startTimeoutMs: number
-  /** Pre-started cells kept per runtime (and memory size, for Node.js); 0 turns the pool off. */
+  /**
+   * The most pre-started cells kept per runtime (and memory size, for Node.js); 0 turns the pool
+   * off. Each runtime's depth is learned below that: `InstanceLauncher.decayCellDepths`.
+   */
   readonly stemCells: number
+  /**
+   * How often the depth of runtimes whose cells sat unused is halved (120 s when not given; 0 leaves
+   * it to `decayCellDepths` calls, as tests do).
+   */
+  readonly stemCellDecayMs?: number
   /** Background cell boots at most at once while the pool refills (1 when not given). */
   readonly stemCellBoots?: number
   /**
@@ -78,18 +87,8 @@ const GUEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const MIB = 1024 * 1024
 /** Memory a cell not kept per memory size gets until it is specialised. */
 const UNKEYED_CELL_MEMORY_MB = 128
-/** Launches must pause this long before the pool refills... */
-const REFILL_AFTER_LAUNCHES_MS = 50
-/** ...but the refill waits no longer than this after the first launch it waited for. */
-const REFILL_MAX_DEFERRAL_MS = 1_000
-/** A key whose background boot failed is not booted in the background again for this long. */
-const FAILED_BOOT_BACKOFF_MS = 30_000
-
 /** How long an interpreter that could not run is not probed again. */
 const FAILED_PROBE_TTL_MS = 60_000
-
-/** A runtime nobody launched for this long loses its pre-started cells. */
-const CELL_DEMAND_TTL_MS = 10 * 60_000
 
 /**
  * Where the guest finds modules of dependency packages: the family's variable (`NODE_PATH`,
@@ -174,39 +173,27 @@ function ignoreExisting(err: NodeJS.ErrnoException): void {
   }
 }
 
-interface CellKey {
-  readonly family: RuntimeFamily
-  readonly memorySizeMb: number
-}
-
 export class InstanceLauncher {
   readonly #options: LauncherOptions
   /** Resolved interpreters by name. */
   readonly #interpreters = new Map<string, string>()
   /** Each interpreter that cannot run: when it was last probed, and why it failed. */
   readonly #failedProbes = new Map<string, { at: number; error: unknown }>()
-  /** The refill waiting for launches to pause (`#refillWhenLaunchesPause`), and since when. */
-  #refillTimer: NodeJS.Timeout | undefined
-  #refillDeferredSince: number | undefined
-  /** When a background boot of each key last failed (that key waits `FAILED_BOOT_BACKOFF_MS`). */
-  readonly #bootFailedAt = new Map<string, number>()
-  /** Pre-started cells by key, oldest first. */
-  readonly #cells = new Map<string, Instance[]>()
-  /**
-   * Keys launched (or prewarmed) recently, with when: the pool refills only these. A key only
-   * prewarmed (a runtime nobody has launched yet) keeps one cell, not `stemCells`.
-   */
-  readonly #demand = new Map<string, { key: CellKey; at: number; launched: boolean }>()
-  /** Background cell boots in flight (close() waits for them). */
-  readonly #boots = new Set<Promise<void>>()
-  /** How many of those are for each key. */
-  readonly #bootingByKey = new Map<string, number>()
-  #closed = false
   readonly #bootNiceness: number
+  readonly #pool: StemCellPool
 
   constructor(options: LauncherOptions) {
     this.#options = options
     this.#bootNiceness = process.geteuid?.() === 0 ? (options.stemCellBootNiceness ?? 0) : 0
+    this.#pool = new StemCellPool({
+      maxDepth: options.stemCells,
+      maxBoots: options.stemCellBoots ?? 1,
+      decayMs: options.stemCellDecayMs ?? CELL_DEPTH_DECAY_MS,
+      boot: (key, spare) => this.#startCell(key, spare),
+      ...(options.onBackgroundError === undefined
+        ? {}
+        : { onBootError: options.onBackgroundError }),
+    })
   }
 
   get sandbox(): Sandbox {
@@ -270,10 +257,6 @@ export class InstanceLauncher {
       : { family, memorySizeMb: UNKEYED_CELL_MEMORY_MB }
   }
 
-  #keyName(key: CellKey): string {
-    return `${key.family}:${key.memorySizeMb}`
-  }
-
   /** Boots one unspecialised cell. */
   async #startCell(key: CellKey, spare = false): Promise<Instance> {
     const spec = familySpecOf(key.family)
@@ -326,136 +309,14 @@ export class InstanceLauncher {
     })
   }
 
-  #takeCell(key: CellKey): Instance | undefined {
-    const cells = this.#cells.get(this.#keyName(key))
-    while (cells !== undefined && cells.length > 0) {
-      const cell = cells.shift()
-      if (cell !== undefined && cell.state === 'cell') {
-        return cell
-      }
-    }
-    return undefined
-  }
-
-  /**
-   * Keeps `stemCells` pre-started cells for every runtime launched lately. Boots run side by side,
-   * up to `stemCellBoots` at once, only while more than one cell is missing: a burst of new
-   * functions drains the pool faster than one boot at a time refills it (a boot is ~10x a
-   * specialisation), and each cold start that finds the pool empty pays for a whole boot.
-   */
-  #refill(): void {
-    if (this.#closed || this.#options.stemCells <= 0) {
-      return
-    }
-    const now = Date.now()
-    for (const [name, d] of this.#demand) {
-      if (now - d.at > CELL_DEMAND_TTL_MS) {
-        this.#demand.delete(name)
-        for (const cell of this.#cells.get(name) ?? []) {
-          void cell.stop()
-        }
-        this.#cells.delete(name)
-      }
-    }
-    const maxBoots = Math.max(1, this.#options.stemCellBoots ?? 1)
-    while (this.#boots.size < maxBoots) {
-      // The runtime missing the most cells first: one drained runtime does not starve the others.
-      let next: CellKey | undefined
-      let mostMissing = 0
-      for (const [name, d] of this.#demand) {
-        const failedAt = this.#bootFailedAt.get(name)
-        if (failedAt !== undefined && now - failedAt < FAILED_BOOT_BACKOFF_MS) {
-          // A runtime that cannot boot here would otherwise win every round and starve the rest.
-          continue
-        }
-        const want = d.launched ? this.#options.stemCells : 1
-        const missing =
-          want -
-          (this.#cells.get(name) ?? []).filter((c) => c.state === 'cell').length -
-          (this.#bootingByKey.get(name) ?? 0)
-        if (missing > mostMissing) {
-          mostMissing = missing
-          next = d.key
-        }
-      }
-      if (next === undefined) {
-        return
-      }
-      this.#bootInBackground(next)
-    }
-  }
-
-  #bootInBackground(key: CellKey): void {
-    const name = this.#keyName(key)
-    this.#bootingByKey.set(name, (this.#bootingByKey.get(name) ?? 0) + 1)
-    // A spare (the key still has a cell ready) yields the CPU; a boot the next cold start of the
-    // key will wait for does not.
-    const spare = (this.#cells.get(name) ?? []).some((c) => c.state === 'cell')
-    const boot: Promise<void> = this.#startCell(key, spare)
-      .then(
-        async (cell) => {
-          if (this.#closed || !this.#demand.has(name)) {
-            await cell.stop()
-            return
-          }
-          this.#bootFailedAt.delete(name)
-          const cells = this.#cells.get(name) ?? []
-          cells.push(cell)
-          this.#cells.set(name, cells)
-        },
-        (err: unknown) => {
-          this.#bootFailedAt.set(name, Date.now())
-          this.#options.onBackgroundError?.(err)
-        },
-      )
-      .finally(() => {
-        this.#boots.delete(boot)
-        const left = (this.#bootingByKey.get(name) ?? 1) - 1
-        if (left > 0) {
-          this.#bootingByKey.set(name, left)
-        } else {
-          this.#bootingByKey.delete(name)
-        }
-        this.#refill()
-      })
-    this.#boots.add(boot)
-  }
-
-  /**
-   * Refills once no launch has come for `REFILL_AFTER_LAUNCHES_MS`. A boot started right when a
-   * cell is taken forks Strato (a synchronous spawn on the event loop) and then takes the CPU the
-   * specialisation needs: measured on 2 cores, 20 back-to-back cold starts with a pool deep enough
-   * for all of them still took p50 35–40 ms, against ~10 ms for one alone. A burst now drains the
-   * pool at full speed and the pool refills behind it.
-   */
-  #refillWhenLaunchesPause(): void {
-    const now = Date.now()
-    this.#refillDeferredSince ??= now
-    if (this.#refillTimer !== undefined) {
-      clearTimeout(this.#refillTimer)
-      this.#refillTimer = undefined
-    }
-    // Bounded: a long ramp of launches (one function scaling out) does not keep the pool empty.
-    if (now - this.#refillDeferredSince >= REFILL_MAX_DEFERRAL_MS) {
-      this.#refillDeferredSince = undefined
-      this.#refill()
-      return
-    }
-    this.#refillTimer = setTimeout(() => {
-      this.#refillTimer = undefined
-      this.#refillDeferredSince = undefined
-      this.#refill()
-    }, REFILL_AFTER_LAUNCHES_MS)
-    this.#refillTimer.unref()
-  }
-
-  /** Starts keeping cells for this runtime before the first launch asks for one. */
+  /** Starts keeping a cell for this runtime before the first launch asks for one. */
   prewarm(family: RuntimeFamily, memorySizeMb: number): void {
-    const key = this.#keyOf(family, memorySizeMb)
-    const name = this.#keyName(key)
-    const launched = this.#demand.get(name)?.launched ?? false
-    this.#demand.set(name, { key, at: Date.now(), launched })
-    this.#refill()
+    this.#pool.prewarm(this.#keyOf(family, memorySizeMb))
+  }
+
+  /** One step of the pool's depth decay (`StemCellPool.decay`; a timer runs it). */
+  decayCellDepths(): void {
+    this.#pool.decay()
   }
 
   /**
@@ -485,11 +346,12 @@ export class InstanceLauncher {
 
   /** Pre-started cells waiting, for the info endpoint and tests. */
   stemCellCount(): number {
-    let n = 0
-    for (const cells of this.#cells.values()) {
-      n += cells.filter((c) => c.state === 'cell').length
-    }
-    return n
+    return this.#pool.count()
+  }
+
+  /** Each runtime key's learned depth (`node:128` → 4), for the info endpoint and tests. */
+  stemCellDepths(): Record<string, number> {
+    return this.#pool.depths()
   }
 
   /** Container images become a sandbox's root only at the bubblewrap level. */
@@ -513,10 +375,8 @@ export class InstanceLauncher {
       )
     }
     const key = this.#keyOf(request.family, request.memorySizeMb)
-    const name = this.#keyName(key)
-    this.#demand.set(name, { key, at: Date.now(), launched: true })
-    const cell = this.#takeCell(key) ?? (await this.#startCell(key))
-    this.#refillWhenLaunchesPause()
+    const cell = this.#pool.take(key) ?? (await this.#startCell(key))
+    this.#pool.launched()
     // The policy goes in while the code is linked; the function runs only once both are done.
     const egressAttached = cell.attachEgress(request.egress)
     egressAttached.catch(() => undefined)
@@ -568,10 +428,6 @@ export class InstanceLauncher {
 
   /** Stops the pre-started cells; instances in use are the pool's to stop. */
   async close(): Promise<void> {
-    this.#closed = true
-    clearTimeout(this.#refillTimer)
-    const cells = [...this.#cells.values()].flat()
-    this.#cells.clear()
-    await Promise.all([...cells.map((c) => c.stop()), ...this.#boots])
+    await this.#pool.close()
   }
 }
