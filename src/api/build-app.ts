@@ -184,6 +184,16 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     // First: it hooks the management routes registered below.
     installAuditHooks(api, deps)
     api.addHook('onRequest', (request, _reply, next) => {
+      // As in bodies (json-body.ts): no text PostgreSQL stores may hold a NUL.
+      if (request.raw.url?.includes('%00') === true) {
+        next(
+          new StratoError(
+            'INVALID_PARAMETER',
+            'The request path or query holds a NUL character (%00), which no text may hold.',
+          ),
+        )
+        return
+      }
       request.prechecked = deps.verifier.precheck(request.headers)
       next()
     })

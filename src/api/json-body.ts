@@ -1,16 +1,28 @@
 /**
  * @module parseJsonBody: management request bodies as JSON, refusing prototype-poisoning keys with
- * an answer that says so (Fastify's own parser calls those bodies "not valid JSON").
+ * an answer that says so (Fastify's own parser calls those bodies "not valid JSON"), and NUL
+ * characters in any key or string: PostgreSQL's `text` and `jsonb` cannot hold them (a cluster
+ * answered such a description with a 500 where SQLite stored it), and no environment variable can.
  */
 import { StratoError } from '../core/index.js'
 
 /**
- * Whether the text could hold a `__proto__` key (possibly spelled with escapes) or a
- * `constructor`: only then is the parsed value walked. `includes` scans a 68 MB code upload about
- * three times faster than one regular expression with alternatives.
+ * Whether the text could hold a `__proto__` key (possibly spelled with escapes), a `constructor`
+ * or a NUL (in JSON only ever the escape `\u0000`): only then is the parsed value walked. `includes`
+ * scans a 68 MB code upload about three times faster than one regular expression with
+ * alternatives.
  */
 function isSuspect(text: string): boolean {
   return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')
+}
+
+function refuseNul(key: string): never {
+  throw new StratoError(
+    'INVALID_PARAMETER',
+    key === ''
+      ? 'The body holds a NUL character (\\u0000), which no text may hold.'
+      : `The field '${key.replaceAll('\0', '\\u0000')}' holds a NUL character (\\u0000), which no text may hold.`,
+  )
 }
 
 function refuseKey(key: string): never {
@@ -23,13 +35,17 @@ function refuseKey(key: string): never {
 /**
  * Parses a JSON body. Syntax errors name the position, never the surrounding text (a body may
  * carry secrets, and the answer is logged). An own `__proto__` key, or a `constructor` object
- * with a `prototype`, anywhere in the value is refused with FSS.0400.
+ * with a `prototype`, anywhere in the value is refused with FSS.0400, and so is a NUL in any key or
+ * string.
  */
 export function parseJsonBody(text: string): unknown {
   let value: unknown
   try {
     value = isSuspect(text)
       ? JSON.parse(text, (key: string, v: unknown): unknown => {
+          if (key.includes('\0') || (typeof v === 'string' && v.includes('\0'))) {
+            refuseNul(key)
+          }
           if (key === '__proto__') {
             refuseKey('__proto__')
           }

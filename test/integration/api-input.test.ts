@@ -121,6 +121,25 @@ describe('misleading answers', () => {
     expect(garbage.message).not.toContain('abc')
   })
 
+  test('a NUL in a body string or in the query is refused by name, as PostgreSQL cannot store it', async () => {
+    const body = JSON.stringify({
+      ...inlineFunction('nul-desc', 'exports.handler = async () => 1'),
+      description: 'a\0b',
+    })
+    const inBody = await answer(strato.client.raw('POST', FUNCTIONS, body))
+    expect([inBody.status, inBody.code, inBody.message]).toEqual([
+      400,
+      'FSS.0400',
+      "The field 'description' holds a NUL character (\\u0000), which no text may hold.",
+    ])
+    const inQuery = await answer(strato.client.raw('GET', `${FUNCTIONS}?marker=%00`))
+    expect([inQuery.status, inQuery.code]).toEqual([400, 'FSS.0400'])
+    expect(inQuery.message).toContain('NUL character (%00)')
+    // Nothing was made.
+    const missing = await answer(strato.client.raw('GET', `${FUNCTIONS}/nul-desc/config`))
+    expect(missing.status).toBe(404)
+  })
+
   test('func_name 123 says it must be a string; a missing runtime says it is required', async () => {
     const numeric = await apiError(
       strato.client.createFunction({ ...inlineFunction('x', HELLO), func_name: 123 }),
