@@ -3,6 +3,7 @@
  * verifier so both sides build it from one piece of code.
  */
 import { hash } from 'node:crypto'
+import { BoundedMemo } from '../core/index.js'
 
 export const SIGNING_ALGORITHM = 'SDK-HMAC-SHA256'
 export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
@@ -23,8 +24,7 @@ export function sdkUrlEncode(value: string): string {
 
 // Every request to one function has the same path: encode it once. Bounded, so made-up paths
 // cannot grow it.
-const canonicalUris = new Map<string, string>()
-const CANONICAL_URI_CACHE_ENTRIES = 4096
+const canonicalUris = new BoundedMemo<string, string>(4096)
 
 /** Encodes each raw (undecoded) path segment and always ends with '/'. */
 export function canonicalUri(rawPath: string): string {
@@ -33,12 +33,7 @@ export function canonicalUri(rawPath: string): string {
     return cached
   }
   const encoded = rawPath.split('/').map(sdkUrlEncode).join('/')
-  const uri = encoded.endsWith('/') ? encoded : `${encoded}/`
-  if (canonicalUris.size >= CANONICAL_URI_CACHE_ENTRIES) {
-    canonicalUris.clear()
-  }
-  canonicalUris.set(rawPath, uri)
-  return uri
+  return canonicalUris.set(rawPath, encoded.endsWith('/') ? encoded : `${encoded}/`)
 }
 
 /** Sorted `key=value` pairs, values of a repeated key sorted too, both encoded like the SDK. */
@@ -104,8 +99,7 @@ export function sha256Hex(data: string | Buffer): string {
 
 const HMAC_BLOCK_BYTES = 64
 /** Inner and outer padded keys (RFC 2104) per secret: a server verifies with few secrets. */
-const hmacPads = new Map<string, { inner: Buffer; outer: Buffer }>()
-const HMAC_PAD_CACHE_ENTRIES = 1024
+const hmacPads = new BoundedMemo<string, { inner: Buffer; outer: Buffer }>(1024)
 
 function padsOf(secretKey: string): { inner: Buffer; outer: Buffer } {
   const cached = hmacPads.get(secretKey)
@@ -122,12 +116,7 @@ function padsOf(secretKey: string): { inner: Buffer; outer: Buffer } {
     inner[i] = (inner[i] ?? 0) ^ (key[i] ?? 0)
     outer[i] = (outer[i] ?? 0) ^ (key[i] ?? 0)
   }
-  if (hmacPads.size >= HMAC_PAD_CACHE_ENTRIES) {
-    hmacPads.clear()
-  }
-  const pads = { inner, outer }
-  hmacPads.set(secretKey, pads)
-  return pads
+  return hmacPads.set(secretKey, { inner, outer })
 }
 
 // Scratch for the two HMAC inputs (pad + message): a string to sign is about 100 bytes, so one

@@ -3,7 +3,7 @@
  * verifier recommendations of isolation-and-faults §3.3).
  */
 import { timingSafeEqual } from 'node:crypto'
-import { StratoError } from '../core/index.js'
+import { BoundedMemo, StratoError } from '../core/index.js'
 import {
   EMPTY_BODY_SHA256,
   buildCanonicalRequest,
@@ -68,8 +68,7 @@ function unauthorized(detail: string): StratoError {
  * `x-sdk-date` among them. A client sends the same list on every request, so checked lists are
  * kept (bounded: made-up lists cannot grow it); a refused one is checked again each time.
  */
-const signedHeaderLists = new Map<string, readonly string[]>()
-const SIGNED_HEADER_LIST_ENTRIES = 256
+const signedHeaderLists = new BoundedMemo<string, readonly string[]>(256)
 
 function signedHeaderListOf(list: string): readonly string[] {
   const known = signedHeaderLists.get(list)
@@ -89,12 +88,7 @@ function signedHeaderListOf(list: string): readonly string[] {
       throw unauthorized(`SignedHeaders must include '${required}'.`)
     }
   }
-  if (signedHeaderLists.size >= SIGNED_HEADER_LIST_ENTRIES) {
-    signedHeaderLists.clear()
-  }
-  Object.freeze(signedHeaders)
-  signedHeaderLists.set(list, signedHeaders)
-  return signedHeaders
+  return signedHeaderLists.set(list, Object.freeze(signedHeaders))
 }
 
 /** Verifies requests signed with SDK-HMAC-SHA256; one instance per server. */

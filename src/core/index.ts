@@ -281,3 +281,4 @@ export type {
 } from './repositories/flows.js'
 export { SINGLE_NODE_CHANGES } from './cluster.js'
 export type { ClusterChanges, CodeObjects } from './cluster.js'
+export { BoundedMemo } from './bounded-memo.js'

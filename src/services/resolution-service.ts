@@ -4,6 +4,7 @@
  * async dispatcher alike.
  */
 import {
+  BoundedMemo,
   StratoError,
   formatFunctionUrn,
   parseFunctionUrn,
@@ -82,8 +83,7 @@ export function routeAlias(
  * expressions, a new object) was 2 % of a warm invocation's CPU. Bounded: made-up URNs cannot grow
  * it. Only URNs that parsed are kept; a bad one throws each time.
  */
-const parsedUrns = new Map<string, FunctionRef>()
-const PARSED_URN_ENTRIES = 4096
+const parsedUrns = new BoundedMemo<string, FunctionRef>(4096)
 
 function parsedUrnOf(functionUrn: string, projectId: string): FunctionRef {
   const key = `${projectId}\n${functionUrn}`
@@ -91,12 +91,7 @@ function parsedUrnOf(functionUrn: string, projectId: string): FunctionRef {
   if (known !== undefined) {
     return known
   }
-  const ref = Object.freeze(parseFunctionUrn(functionUrn, projectId))
-  if (parsedUrns.size >= PARSED_URN_ENTRIES) {
-    parsedUrns.clear()
-  }
-  parsedUrns.set(key, ref)
-  return ref
+  return parsedUrns.set(key, Object.freeze(parseFunctionUrn(functionUrn, projectId)))
 }
 
 /** Resolves URNs over the store's function, version and alias repositories (served from memory). */
