@@ -236,8 +236,12 @@ async function main(): Promise<void> {
         steadyCells: 0,
       })
     }
-    // Apart: the first burst pays for Strato's own lazy paths and teaches the pool its depth.
-    for (const t of targets) {
+    // Apart: the first burst pays for Strato's own lazy paths and teaches the pool its depth;
+    // each once the Stratos before it have settled (their refills would share the CPU).
+    for (const [i, t] of targets.entries()) {
+      for (const earlier of targets.slice(0, i)) {
+        await steadyStemCells(earlier.strato.url)
+      }
       await burst(t, -1, { invokeMs: t.firstBurstMs, createMs: [] }, BURST_N)
     }
     for (const t of targets) {

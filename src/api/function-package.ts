@@ -7,6 +7,7 @@
 import yauzl from 'yauzl'
 import yazl from 'yazl'
 import { StratoError } from '../core/index.js'
+import { parseJsonBody } from './json-body.js'
 
 export const PACKAGE_FORMAT = 'strato-function/1'
 export const MANIFEST_NAME = 'strato-function.json'
@@ -136,9 +137,10 @@ export function parseManifest(entries: ReadonlyMap<string, Buffer>): FunctionPac
   }
   let m: unknown
   try {
-    m = JSON.parse(raw.toString('utf8'))
+    // As a management body: its strings go to the same tables.
+    m = parseJsonBody(raw.toString('utf8'), MANIFEST_NAME)
   } catch (err) {
-    throw invalid(`${MANIFEST_NAME} is not JSON: ${(err as Error).message}.`)
+    throw invalid((err as Error).message)
   }
   const o = m as Partial<FunctionPackageManifest> | null
   if (o === null || typeof o !== 'object' || o.format !== PACKAGE_FORMAT) {

@@ -3,6 +3,8 @@
  * an answer that says so (Fastify's own parser calls those bodies "not valid JSON"), and NUL
  * characters in any key or string: PostgreSQL's `text` and `jsonb` cannot hold them (a cluster
  * answered such a description with a 500 where SQLite stored it), and no environment variable can.
+ * Refused in every body alike, also where a store could keep it escaped (a flow execution's
+ * input): an event that must carry a NUL goes to the invoke routes, whose bodies stay bytes.
  */
 import { StratoError } from '../core/index.js'
 
@@ -16,11 +18,11 @@ function isSuspect(text: string): boolean {
   return text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')
 }
 
-function refuseNul(key: string): never {
+function refuseNul(key: string, what: string): never {
   throw new StratoError(
     'INVALID_PARAMETER',
     key === ''
-      ? 'The body holds a NUL character (\\u0000), which no text may hold.'
+      ? `${what} holds a NUL character (\\u0000), which no text may hold.`
       : `The field '${key.replaceAll('\0', '\\u0000')}' holds a NUL character (\\u0000), which no text may hold.`,
   )
 }
@@ -33,18 +35,18 @@ function refuseKey(key: string): never {
 }
 
 /**
- * Parses a JSON body. Syntax errors name the position, never the surrounding text (a body may
+ * Parses a JSON body (or other JSON text a request carries, named by `what`). Syntax errors name the position, never the surrounding text (a body may
  * carry secrets, and the answer is logged). An own `__proto__` key, or a `constructor` object
  * with a `prototype`, anywhere in the value is refused with FSS.0400, and so is a NUL in any key or
  * string.
  */
-export function parseJsonBody(text: string): unknown {
+export function parseJsonBody(text: string, what = 'The body'): unknown {
   let value: unknown
   try {
     value = isSuspect(text)
       ? JSON.parse(text, (key: string, v: unknown): unknown => {
           if (key.includes('\0') || (typeof v === 'string' && v.includes('\0'))) {
-            refuseNul(key)
+            refuseNul(key, what)
           }
           if (key === '__proto__') {
             refuseKey('__proto__')
@@ -66,7 +68,7 @@ export function parseJsonBody(text: string): unknown {
     }
     // V8 quotes the text around an unexpected token: keep only what went wrong and where.
     const why = (err as Error).message.replace(/, ".*" is not valid JSON$/s, '')
-    throw new StratoError('INVALID_PARAMETER', `The body is not valid JSON: ${why}.`)
+    throw new StratoError('INVALID_PARAMETER', `${what} is not valid JSON: ${why}.`)
   }
   return value
 }

@@ -113,7 +113,13 @@ export function leanInvokeRoute(
 ): LeanRoute {
   return (req, res) => {
     const url = req.url
-    if (req.method !== 'POST' || url === undefined || !url.startsWith('/v2/')) {
+    // A NUL escape is Fastify's hooks' to refuse (build-app.ts), as for every other /v2 route.
+    if (
+      req.method !== 'POST' ||
+      url === undefined ||
+      !url.startsWith('/v2/') ||
+      url.includes('%00')
+    ) {
       return false
     }
     const m = INVOKE_PATH.exec(url)

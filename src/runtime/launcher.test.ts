@@ -1,7 +1,7 @@
 /**
  * The stem cell pool of InstanceLauncher with real Node.js guests at the `none` level (plain child
- * processes): how deep it learns to be for a runtime and how that depth decays, how many cells it
- * boots at once while refilling, and that a burst of launches is served from the pool. Each boot is held back by a fixed delay (a shell in front of
+ * processes): that launches deepen it, how many cells it boots at once while refilling, and that a
+ * burst of launches is served from the pool (stem-cell-pool.test.ts has the depth's rules). Each boot is held back by a fixed delay (a shell in front of
  * the interpreter), so "boots in flight" can be counted before any of them has finished.
  */
 import fs from 'node:fs'
@@ -128,7 +128,7 @@ function launchAtOnce(l: InstanceLauncher, n: number): Promise<Instance[]> {
   return Promise.all(Array.from({ length: n }, () => l.launch(requestOf(codeDir))))
 }
 
-test('each launch that finds no cell deepens the pool by one, up to stemCells; refills boot up to stemCellBoots at once', async () => {
+test('each launch that drains its runtime deepens the pool by one, up to stemCells; refills boot up to stemCellBoots at once', async () => {
   const sandbox = new SlowBootSandbox()
   const l = launcherWith(sandbox, 4, 2)
   l.prewarm('node', 128)
@@ -149,18 +149,6 @@ test('each launch that finds no cell deepens the pool by one, up to stemCells; r
   await Promise.all(launched.map((i) => i.stop()))
 })
 
-test('a launch served from the pool leaves its depth as it was', async () => {
-  const sandbox = new SlowBootSandbox()
-  const l = launcherWith(sandbox, 4, 2)
-  l.prewarm('node', 128)
-  await until('the prewarmed cell', () => l.stemCellCount() === 1)
-  const instance = await l.launch(requestOf(codeDir))
-  await until('the refilled cell', () => l.stemCellCount() === 1)
-  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
-  expect(sandbox.prepared).toBe(2)
-  await instance.stop()
-})
-
 test('one boot at a time when stemCellBoots is 1', async () => {
   const sandbox = new SlowBootSandbox()
   const l = launcherWith(sandbox, 3, 1)
@@ -171,31 +159,6 @@ test('one boot at a time when stemCellBoots is 1', async () => {
   expect(sandbox.prepared).toBe(4)
   await until('the pool full', () => l.stemCellCount() === 3)
   expect(sandbox.prepared).toBe(6)
-  await Promise.all(launched.map((i) => i.stop()))
-})
-
-test('the depth halves by the cells unused since the last step, down to one; a drained pool keeps it', async () => {
-  const sandbox = new SlowBootSandbox()
-  const l = launcherWith(sandbox, 4, 4)
-  const launched = await launchAtOnce(l, 4)
-  await until('the pool full', () => l.stemCellCount() === 4)
-  // Since the last step, launches left no cell ready: all four were needed.
-  l.decayCellDepths()
-  expect(l.stemCellDepths()).toEqual({ 'node:128': 4 })
-  expect(l.stemCellCount()).toBe(4)
-  // No launch since: four sat unused, the depth loses two and so does the pool.
-  l.decayCellDepths()
-  expect(l.stemCellDepths()).toEqual({ 'node:128': 2 })
-  expect(l.stemCellCount()).toBe(2)
-  // One launch left one cell unused all along: the depth loses one.
-  launched.push(await l.launch(requestOf(codeDir)))
-  await until('the refilled pool', () => l.stemCellCount() === 2)
-  l.decayCellDepths()
-  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
-  expect(l.stemCellCount()).toBe(1)
-  l.decayCellDepths()
-  expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
-  expect(l.stemCellCount()).toBe(1)
   await Promise.all(launched.map((i) => i.stop()))
 })
 

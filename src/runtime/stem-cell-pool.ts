@@ -1,6 +1,6 @@
 /**
  * @module The pool of pre-started stem cells (ADR 0005, ADR 0029): which runtime keys get cells,
- * how many (a depth learned from launches that found none, decaying when cells sit unused), and
+ * how many (a depth learned from its bursts of launches, decaying while cells sit unused), and
  * when they are booted (once launches pause, a few at once, the key missing most first). It boots
  * nothing itself: `InstanceLauncher` hands it the boot.
  */
@@ -36,6 +36,13 @@ const FAILED_BOOT_BACKOFF_MS = 30_000
 const CELL_DEMAND_TTL_MS = 10 * 60_000
 /** How often a runtime's cells that sat unused the whole time halve its depth, by default. */
 export const CELL_DEPTH_DECAY_MS = 120_000
+/** A key launched this recently is in a burst: a decay step leaves it for the next. */
+const BURST_QUIET_MS = 10_000
+/**
+ * Launches less than this apart are one burst: closer than the deferred refill follows
+ * (`REFILL_MAX_DEFERRAL_MS`), so the pool must hold a cell for each of them beforehand.
+ */
+const BURST_GAP_MS = 1_000
 
 /** A key the pool keeps cells for: launched or prewarmed lately. */
 interface CellDemand {
@@ -46,6 +53,11 @@ interface CellDemand {
   depth: number
   /** The fewest cells it had ready after a launch since the last decay (undefined: no launch). */
   lowWater: number | undefined
+  /** The same of the step before (undefined: none yet). */
+  previousLowWater: number | undefined
+  /** Launches in its current burst (each less than `BURST_GAP_MS` after the one before), and the last's time. */
+  burst: number
+  lastLaunchAt: number
 }
 
 const keyName = (key: CellKey): string => `${key.family}:${key.memorySizeMb}`
@@ -77,16 +89,24 @@ export class StemCellPool {
 
   /** Starts keeping a cell for `key` before the first launch asks for one. */
   prewarm(key: CellKey): void {
+    if (this.#options.maxDepth <= 0) {
+      return
+    }
     this.#demandOf(key, 1)
     this.#refill()
   }
 
   /**
-   * A ready cell of `key` for a launch, or undefined: then the launch boots its own, and the key's
-   * depth grows by one (the pool was one too shallow for it), up to `maxDepth`. Call `launched`
-   * once the launch has its cell.
+   * A ready cell of `key` for a launch, or undefined: then the launch boots its own. The key's
+   * depth is at least the number of launches in its current burst (up to `maxDepth`), so the next
+   * burst like it finds a cell for each launch. Counting the launches that found no cell instead
+   * taught a burst of 20 a depth of ~10: refills between its slower launches served the rest, late
+   * and beside the cold starts. Call `launched` once the launch has its cell.
    */
   take(key: CellKey): Instance | undefined {
+    if (this.#options.maxDepth <= 0) {
+      return undefined
+    }
     const name = keyName(key)
     const demand = this.#demandOf(key, 0)
     let taken: Instance | undefined
@@ -97,9 +117,10 @@ export class StemCellPool {
         taken = cell
       }
     }
-    if (taken === undefined) {
-      demand.depth = Math.min(Math.max(0, this.#options.maxDepth), demand.depth + 1)
-    }
+    const now = Date.now()
+    demand.burst = now - demand.lastLaunchAt < BURST_GAP_MS ? demand.burst + 1 : 1
+    demand.lastLaunchAt = now
+    demand.depth = Math.max(demand.depth, Math.min(this.#options.maxDepth, demand.burst))
     const ready = this.#ready(name)
     demand.lowWater = Math.min(demand.lowWater ?? ready, ready)
     return taken
@@ -113,6 +134,9 @@ export class StemCellPool {
    * A burst now drains the pool at full speed and the pool refills behind it.
    */
   launched(): void {
+    if (this.#options.maxDepth <= 0) {
+      return
+    }
     const now = Date.now()
     this.#refillDeferredSince ??= now
     if (this.#refillTimer !== undefined) {
@@ -135,14 +159,23 @@ export class StemCellPool {
 
   /**
    * One step of the depths' decay (a timer runs it every `decayMs`): a key whose launches left
-   * cells unused all along since the last step (its low-water mark, or every cell when nothing
-   * launched) loses half of those from its depth, at least down to one, and the cells past the new
-   * depth stop. A burst's depth is kept while bursts keep draining the pool, and the memory comes
-   * back within minutes once they stop: a fixed 20 cost ~800 MiB per Node.js key.
+   * cells unused all along over the last two steps (the lower of their low-water marks; a step
+   * without launches counts every cell) loses half of those from its depth, at least down to one,
+   * and the cells past the new depth stop. A key launched in the last `BURST_QUIET_MS` is left for
+   * the next step (a step amid a burst would stop the cells its rest is about to take). So bursts
+   * a few minutes apart keep their depth, and the memory comes back within minutes once they stop:
+   * a fixed 20 cost ~800 MiB per Node.js key. Keys not launched for `CELL_DEMAND_TTL_MS` go.
    */
   decay(): void {
+    const now = Date.now()
+    this.#dropStale(now)
     for (const [name, d] of this.#demand) {
-      const unused = d.lowWater ?? this.#ready(name)
+      if (now - d.at < BURST_QUIET_MS) {
+        continue
+      }
+      const mark = d.lowWater ?? this.#ready(name)
+      const unused = Math.min(mark, d.previousLowWater ?? mark)
+      d.previousLowWater = mark
       d.lowWater = undefined
       if (unused === 0) {
         continue
@@ -187,9 +220,30 @@ export class StemCellPool {
       known.at = Date.now()
       return known
     }
-    const made: CellDemand = { key, at: Date.now(), depth, lowWater: undefined }
+    const made: CellDemand = {
+      key,
+      at: Date.now(),
+      depth,
+      lowWater: undefined,
+      previousLowWater: undefined,
+      burst: 0,
+      lastLaunchAt: -Infinity,
+    }
     this.#demand.set(name, made)
     return made
+  }
+
+  /** Keys not launched for `CELL_DEMAND_TTL_MS` lose their demand and their cells. */
+  #dropStale(now: number): void {
+    for (const [name, d] of this.#demand) {
+      if (now - d.at > CELL_DEMAND_TTL_MS) {
+        this.#demand.delete(name)
+        for (const cell of this.#cells.get(name) ?? []) {
+          void cell.stop()
+        }
+        this.#cells.delete(name)
+      }
+    }
   }
 
   #ready(name: string): number {
@@ -213,15 +267,7 @@ export class StemCellPool {
       return
     }
     const now = Date.now()
-    for (const [name, d] of this.#demand) {
-      if (now - d.at > CELL_DEMAND_TTL_MS) {
-        this.#demand.delete(name)
-        for (const cell of this.#cells.get(name) ?? []) {
-          void cell.stop()
-        }
-        this.#cells.delete(name)
-      }
-    }
+    this.#dropStale(now)
     while (this.#boots.size < Math.max(1, this.#options.maxBoots)) {
       // The key missing the most cells first: one drained runtime does not starve the others.
       let next: CellKey | undefined

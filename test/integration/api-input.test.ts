@@ -135,6 +135,11 @@ describe('misleading answers', () => {
     const inQuery = await answer(strato.client.raw('GET', `${FUNCTIONS}?marker=%00`))
     expect([inQuery.status, inQuery.code]).toEqual([400, 'FSS.0400'])
     expect(inQuery.message).toContain('NUL character (%00)')
+    // The sync invoke route too (served before Fastify's hooks otherwise).
+    const inInvoke = await answer(
+      strato.client.raw('POST', `${FUNCTIONS}/sink%00/invocations`, '{}'),
+    )
+    expect([inInvoke.status, inInvoke.code]).toEqual([400, 'FSS.0400'])
     // Nothing was made.
     const missing = await answer(strato.client.raw('GET', `${FUNCTIONS}/nul-desc/config`))
     expect(missing.status).toBe(404)
