@@ -254,6 +254,8 @@ async function main(): Promise<void> {
         // Every Strato's pool, not only this one's: another's refill would share the CPU.
         for (const each of targets) {
           await poolRefilled(each.strato.url, each.steadyCells)
+          // A pool still learning its depth grows past the last steady state: wait for that too.
+          each.steadyCells = Math.max(each.steadyCells, await steadyStemCells(each.strato.url))
         }
         await burst(t, round, t, BURST_N)
       }

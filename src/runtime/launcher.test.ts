@@ -128,13 +128,13 @@ function launchAtOnce(l: InstanceLauncher, n: number): Promise<Instance[]> {
   return Promise.all(Array.from({ length: n }, () => l.launch(requestOf(codeDir))))
 }
 
-test('each launch that drains its runtime deepens the pool by one, up to stemCells; refills boot up to stemCellBoots at once', async () => {
+test('a burst of launches deepens its runtime to the burst, up to stemCells; refills boot up to stemCellBoots at once', async () => {
   const sandbox = new SlowBootSandbox()
   const l = launcherWith(sandbox, 4, 2)
   l.prewarm('node', 128)
   await until('the prewarmed cell', () => l.stemCellCount() === 1)
   expect(l.stemCellDepths()).toEqual({ 'node:128': 1 })
-  // The first takes the prewarmed cell; four find none: 1 + 4, at most stemCells.
+  // A burst of five (the first takes the prewarmed cell, four find none): at most stemCells.
   const launching = launchAtOnce(l, 5)
   expect(l.stemCellDepths()).toEqual({ 'node:128': 4 })
   // While the four boot their own cells, the refill boots two at once of the four missing.

@@ -61,7 +61,7 @@ async function settle(): Promise<void> {
 
 const depth = (pool: StemCellPool): number | undefined => pool.depths()['node:128']
 
-test('launches less than 1 s apart are a burst: a key keeps as many cells as its burst had launches, up to maxDepth', async () => {
+test('launches less than 1 s apart that find the pool short are a burst: the depth grows to its launches, up to maxDepth', async () => {
   const pool = poolWith(4)
   pool.prewarm(NODE)
   await settle()
@@ -80,9 +80,18 @@ test('launches less than 1 s apart are a burst: a key keeps as many cells as its
   await vi.advanceTimersByTimeAsync(2_000)
   pool.take(NODE)
   expect(depth(pool)).toBe(3)
-  // 900 ms apart, one burst: six launches, at most four cells.
+  pool.launched()
+  await settle()
+  // 900 ms apart, each finding the pool refilled to its depth: bursts of one too.
   for (let i = 0; i < 5; i++) {
-    await vi.advanceTimersByTimeAsync(900)
+    await vi.advanceTimersByTimeAsync(800)
+    pool.take(NODE)
+    pool.launched()
+    await settle()
+  }
+  expect([pool.count(), depth(pool)]).toEqual([3, 3])
+  // Five at once: one burst, at most four cells.
+  for (let i = 0; i < 5; i++) {
     pool.take(NODE)
   }
   expect(depth(pool)).toBe(4)
@@ -106,7 +115,7 @@ test('cells unused over two decay steps halve the depth, down to one; a step aft
   pool.decay()
   expect([pool.count(), depth(pool)]).toEqual([2, 2])
   expect(booted.filter((c) => c.state === 'stopped')).toHaveLength(2)
-  // One launch left one cell unused; the step before had two.
+  // One launch left one cell unused (the step before: four).
   pool.take(NODE)
   pool.launched()
   await vi.advanceTimersByTimeAsync(11_000)
@@ -118,7 +127,7 @@ test('cells unused over two decay steps halve the depth, down to one; a step aft
   await pool.close()
 })
 
-test('a decay step leaves a key launched in the last 10 s alone: a burst keeps the cells it is about to take', async () => {
+test('a decay step leaves a key launched in the last second alone: a burst keeps the cells it is about to take', async () => {
   const pool = poolWith(4)
   for (let i = 0; i < 4; i++) {
     pool.take(NODE)
@@ -132,6 +141,26 @@ test('a decay step leaves a key launched in the last 10 s alone: a burst keeps t
   pool.take(NODE)
   pool.decay()
   expect([pool.count(), depth(pool)]).toEqual([3, 4])
+  await pool.close()
+})
+
+test('a steady trickle of launches after a burst lets the depth decay', async () => {
+  const pool = poolWith(4, { decayMs: 120_000 })
+  for (let i = 0; i < 4; i++) {
+    pool.take(NODE)
+  }
+  pool.launched()
+  await settle()
+  expect(depth(pool)).toBe(4)
+  // One launch every 5 s for 10 minutes, the refill keeping up: most cells are never needed.
+  for (let t = 0; t < 10 * 60_000; t += 5_000) {
+    await vi.advanceTimersByTimeAsync(4_900)
+    pool.take(NODE)
+    pool.launched()
+    await settle()
+  }
+  expect(depth(pool)).toBeLessThanOrEqual(2)
+  expect(pool.count()).toBeLessThanOrEqual(2)
   await pool.close()
 })
 

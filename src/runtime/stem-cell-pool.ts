@@ -36,11 +36,10 @@ const FAILED_BOOT_BACKOFF_MS = 30_000
 const CELL_DEMAND_TTL_MS = 10 * 60_000
 /** How often a runtime's cells that sat unused the whole time halve its depth, by default. */
 export const CELL_DEPTH_DECAY_MS = 120_000
-/** A key launched this recently is in a burst: a decay step leaves it for the next. */
-const BURST_QUIET_MS = 10_000
 /**
- * Launches less than this apart are one burst: closer than the deferred refill follows
- * (`REFILL_MAX_DEFERRAL_MS`), so the pool must hold a cell for each of them beforehand.
+ * Launches less than this apart are one burst; those of them that find the key's pool short of
+ * its depth (the refill did not catch up) count, as the pool must hold a cell for each beforehand.
+ * A decay step leaves a key launched this recently for the next step (a burst is in progress).
  */
 const BURST_GAP_MS = 1_000
 
@@ -55,7 +54,7 @@ interface CellDemand {
   lowWater: number | undefined
   /** The same of the step before (undefined: none yet). */
   previousLowWater: number | undefined
-  /** Launches in its current burst (each less than `BURST_GAP_MS` after the one before), and the last's time. */
+  /** Launches in its current burst (`BURST_GAP_MS`), and when the last came. */
   burst: number
   lastLaunchAt: number
 }
@@ -98,10 +97,14 @@ export class StemCellPool {
 
   /**
    * A ready cell of `key` for a launch, or undefined: then the launch boots its own. The key's
-   * depth is at least the number of launches in its current burst (up to `maxDepth`), so the next
-   * burst like it finds a cell for each launch. Counting the launches that found no cell instead
-   * taught a burst of 20 a depth of ~10: refills between its slower launches served the rest, late
-   * and beside the cold starts. Call `launched` once the launch has its cell.
+   * depth grows to the number of launches in its current burst (up to `maxDepth`), so the next
+   * burst like it finds a cell for each launch. A launch that finds the pool at its depth does not
+   * count (the burst goes on): a steady stream the refill keeps up with needs no more cells, and a
+   * burst whose first launches the refill followed still counts the rest; resetting the burst there
+   * instead taught a burst of 20 a depth of 18. Counting the launches
+   * that found no cell instead taught a burst of 20 a depth of ~10: refills between its slower
+   * launches served the rest, late and beside the cold starts. Call `launched` once the launch has
+   * its cell.
    */
   take(key: CellKey): Instance | undefined {
     if (this.#options.maxDepth <= 0) {
@@ -109,6 +112,7 @@ export class StemCellPool {
     }
     const name = keyName(key)
     const demand = this.#demandOf(key, 0)
+    const readyBefore = this.#ready(name)
     let taken: Instance | undefined
     const cells = this.#cells.get(name)
     while (taken === undefined && cells !== undefined && cells.length > 0) {
@@ -118,7 +122,11 @@ export class StemCellPool {
       }
     }
     const now = Date.now()
-    demand.burst = now - demand.lastLaunchAt < BURST_GAP_MS ? demand.burst + 1 : 1
+    if (now - demand.lastLaunchAt >= BURST_GAP_MS) {
+      demand.burst = 1
+    } else if (readyBefore < demand.depth) {
+      demand.burst++
+    }
     demand.lastLaunchAt = now
     demand.depth = Math.max(demand.depth, Math.min(this.#options.maxDepth, demand.burst))
     const ready = this.#ready(name)
@@ -160,20 +168,21 @@ export class StemCellPool {
   /**
    * One step of the depths' decay (a timer runs it every `decayMs`): a key whose launches left
    * cells unused all along over the last two steps (the lower of their low-water marks; a step
-   * without launches counts every cell) loses half of those from its depth, at least down to one,
-   * and the cells past the new depth stop. A key launched in the last `BURST_QUIET_MS` is left for
-   * the next step (a step amid a burst would stop the cells its rest is about to take). So bursts
-   * a few minutes apart keep their depth, and the memory comes back within minutes once they stop:
-   * a fixed 20 cost ~800 MiB per Node.js key. Keys not launched for `CELL_DEMAND_TTL_MS` go.
+   * without launches counts its whole depth, ready or not) loses half of those from its depth, at
+   * least down to one, and the cells past the new depth stop. A key launched in the last
+   * `BURST_GAP_MS` is left for the next step (a step amid a burst would stop the cells its rest is
+   * about to take). So bursts a few minutes apart keep their depth, and the memory comes back
+   * within minutes once they stop: a fixed 20 cost ~800 MiB per Node.js key. Keys not launched for
+   * `CELL_DEMAND_TTL_MS` go.
    */
   decay(): void {
     const now = Date.now()
     this.#dropStale(now)
     for (const [name, d] of this.#demand) {
-      if (now - d.at < BURST_QUIET_MS) {
+      if (now - d.lastLaunchAt < BURST_GAP_MS) {
         continue
       }
-      const mark = d.lowWater ?? this.#ready(name)
+      const mark = d.lowWater ?? d.depth
       const unused = Math.min(mark, d.previousLowWater ?? mark)
       d.previousLowWater = mark
       d.lowWater = undefined
@@ -269,18 +278,22 @@ export class StemCellPool {
     const now = Date.now()
     this.#dropStale(now)
     while (this.#boots.size < Math.max(1, this.#options.maxBoots)) {
-      // The key missing the most cells first: one drained runtime does not starve the others.
+      // A key with no cell ready or booting first (its next launch would boot its own), then the
+      // one missing the most: a burst that deepens one key by 20 does not leave another drained key waiting for
+      // all 20 boots.
       let next: CellKey | undefined
-      let mostMissing = 0
+      let best = 0
       for (const [name, d] of this.#demand) {
         const failedAt = this.#bootFailedAt.get(name)
         if (failedAt !== undefined && now - failedAt < FAILED_BOOT_BACKOFF_MS) {
           // A runtime that cannot boot here would otherwise win every round and starve the rest.
           continue
         }
-        const missing = d.depth - this.#ready(name) - (this.#bootingByKey.get(name) ?? 0)
-        if (missing > mostMissing) {
-          mostMissing = missing
+        const coming = this.#ready(name) + (this.#bootingByKey.get(name) ?? 0)
+        const missing = d.depth - coming
+        const rank = missing <= 0 ? 0 : missing + (coming === 0 ? this.#options.maxDepth : 0)
+        if (rank > best) {
+          best = rank
           next = d.key
         }
       }
