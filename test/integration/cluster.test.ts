@@ -269,6 +269,8 @@ exports.handler = async () => { await new Promise((r) => setTimeout(r, 400)); re
         : undefined
     }
     let pending = [...records.keys()]
+    /** Ids whose logs agreed only when read again (their entries were still being written). */
+    let reread = 0
     let disagreements: string[] = []
     let reruns = 0
     for (const id of pending) {
@@ -291,12 +293,15 @@ exports.handler = async () => { await new Promise((r) => setTimeout(r, 400)); re
         }),
       )
       pending = [...found.keys()]
+      if (round === 0) {
+        reread = pending.length
+      }
       disagreements = [...found.values()]
     }
     expect(disagreements.slice(0, 10)).toEqual([])
     // eslint-disable-next-line no-console -- where the kill landed is worth seeing
     console.log(
-      `cluster async crash: node 1 killed at the ${killAt}th acceptance; ${records.size} records, all SUCCESS, ${reruns} redelivered attempts`,
+      `cluster async crash: node 1 killed at the ${killAt}th acceptance; ${records.size} records, all SUCCESS, ${reruns} redelivered attempts, ${reread} ids whose logs agreed only when read again`,
     )
     await cluster.restart(0)
   }, 240_000)
