@@ -1,7 +1,7 @@
 /**
  * @module The pool of pre-started stem cells (ADR 0005, ADR 0029): which runtime keys get cells,
  * how many (a depth learned from its bursts of launches, decaying while cells sit unused), and
- * when they are booted (once launches pause, a few at once, the key missing most first). It boots
+ * when they are booted (once launches pause, a few at once, a key with none coming first). It boots
  * nothing itself: `InstanceLauncher` hands it the boot.
  */
 import type { RuntimeFamily } from '../core/index.js'
@@ -96,15 +96,16 @@ export class StemCellPool {
   }
 
   /**
-   * A ready cell of `key` for a launch, or undefined: then the launch boots its own. The key's
-   * depth grows to the number of launches in its current burst (up to `maxDepth`), so the next
-   * burst like it finds a cell for each launch. A launch that finds the pool at its depth does not
-   * count (the burst goes on): a steady stream the refill keeps up with needs no more cells, and a
-   * burst whose first launches the refill followed still counts the rest; resetting the burst there
-   * instead taught a burst of 20 a depth of 18. Counting the launches
-   * that found no cell instead taught a burst of 20 a depth of ~10: refills between its slower
-   * launches served the rest, late and beside the cold starts. Call `launched` once the launch has
-   * its cell.
+   * A ready cell of `key` for a launch, or undefined: then the launch boots its own. Call
+   * `launched` once the launch has its cell.
+   *
+   * The key's depth grows to the number of launches in its current burst (up to `maxDepth`), so
+   * the next burst like it finds a cell for each launch. A launch that finds the pool at its depth
+   * does not count, and does not end the burst: a steady stream the refill keeps up with needs no
+   * more cells, and a burst whose first launches the refill followed still counts the rest.
+   * Measured with a burst of 20: ending the burst there taught a depth of 18, and counting only
+   * the launches that found no cell taught ~10 (refills between the slower launches served the
+   * rest, late and beside the cold starts).
    */
   take(key: CellKey): Instance | undefined {
     if (this.#options.maxDepth <= 0) {
