@@ -130,7 +130,7 @@ export class StemCellPool {
     }
     demand.lastLaunchAt = now
     demand.depth = Math.max(demand.depth, Math.min(this.#options.maxDepth, demand.burst))
-    const ready = this.#ready(name)
+    const ready = taken === undefined ? readyBefore : readyBefore - 1
     demand.lowWater = Math.min(demand.lowWater ?? ready, ready)
     return taken
   }
